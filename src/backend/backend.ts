@@ -1,0 +1,80 @@
+import type { TypedArray } from '../tensor/dtype.js';
+
+/**
+ * A strided window onto a typed array: what every kernel reads and writes. Element (i0, i1, ...) lives at
+ * data[offset + i0*strides[0] + i1*strides[1] + ...]. A stride of 0 repeats an element (broadcasting).
+ */
+export interface View {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export const UNARY_OPS = [
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'abs',
+  'sign',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'erf',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+export const BINARY_OPS = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export type ReduceOp = 'sum' | 'max' | 'min';
+export type ArgReduceOp = 'argmax' | 'argmin';
+
+/**
+ * The kernels a backend must provide. Everything else in Strata is composed from them. Outputs are
+ * allocated by the caller (typed arrays belong to JavaScript) and are contiguous unless a kernel says
+ * otherwise; inputs may have any strides. Shapes are validated before a kernel is called.
+ */
+export interface Kernels {
+  /** out[i] = x[i] for two views of one shape, converting dtype; `out` may be strided (in-place writes). */
+  copy(out: View, x: View): void;
+  /** out = op(x), elementwise. */
+  unary(op: UnaryOp, out: View, x: View): void;
+  /** out = op(a, b), elementwise; a and b have out's shape already (broadcast axes have stride 0). */
+  binary(op: BinaryOp, out: View, a: View, b: View): void;
+  /** out = cond != 0 ? a : b; all three have out's shape already. */
+  where(out: View, cond: View, a: View, b: View): void;
+  /** Reduces x over `axes`; out has x's shape with those axes set to 1. */
+  reduce(op: ReduceOp, out: View, x: View, axes: readonly number[]): void;
+  /** Index (int32) of the first maximum/minimum along `axis`; out has x's shape with that axis set to 1. */
+  argReduce(op: ArgReduceOp, out: View, x: View, axis: number): void;
+  /** out[..., m, n] = sum_k a[..., m, k] * b[..., k, n]; batch axes are equal (broadcast already). */
+  matmul(out: View, a: View, b: View): void;
+  /** torch.gather: out[.., i, ..] = x[.., index[.., i, ..], ..] along `axis`; out has index's shape. */
+  gather(out: View, x: View, axis: number, index: View): void;
+  /** out[.., index[.., i, ..], ..] += src[.., i, ..] along `axis`; src has index's shape. */
+  scatterAdd(out: View, axis: number, index: View, src: View): void;
+}
+
+export interface Backend extends Kernels {
+  readonly name: string;
+  /** One line on what the backend runs on (BLAS library, threads), for `strata info`. */
+  describe(): string;
+}

@@ -1,0 +1,192 @@
+import { fail } from '../../errors.js';
+import type { Backend, View } from '../backend.js';
+import { binaryFns, unaryFns } from './math.js';
+import { offsets, positions, viewSize } from './strided.js';
+
+/**
+ * The reference backend: plain loops over typed arrays, float64-capable, runnable in a browser. Every
+ * other backend is compared against it, so clarity comes before speed here — except in matmul, which
+ * decides whether the reference can train a real network at all.
+ */
+export const jsBackend: Backend = {
+  name: 'js',
+  describe: () => 'pure TypeScript reference kernels, 1 thread',
+
+  copy(out, x) {
+    const n = viewSize(out);
+    const po = positions(out);
+    const px = positions(x);
+    const od = out.data;
+    const xd = x.data;
+    const intOut = od instanceof Int32Array;
+    for (let i = 0; i < n; i++) {
+      const v = xd[px ? px[i]! : x.offset + i]!;
+      od[po ? po[i]! : out.offset + i] = intOut ? Math.trunc(v) : v;
+    }
+  },
+
+  unary(op, out, x) {
+    const f = unaryFns[op];
+    const n = viewSize(out);
+    const px = positions(x);
+    const od = out.data;
+    const xd = x.data;
+    for (let i = 0; i < n; i++) od[out.offset + i] = f(xd[px ? px[i]! : x.offset + i]!);
+  },
+
+  binary(op, out, a, b) {
+    const f = binaryFns[op];
+    const n = viewSize(out);
+    const pa = positions(a);
+    const pb = positions(b);
+    const od = out.data;
+    const ad = a.data;
+    const bd = b.data;
+    for (let i = 0; i < n; i++) {
+      od[out.offset + i] = f(ad[pa ? pa[i]! : a.offset + i]!, bd[pb ? pb[i]! : b.offset + i]!);
+    }
+  },
+
+  where(out, cond, a, b) {
+    const n = viewSize(out);
+    const pc = offsets(cond);
+    const pa = offsets(a);
+    const pb = offsets(b);
+    for (let i = 0; i < n; i++) {
+      out.data[out.offset + i] = cond.data[pc[i]!] !== 0 ? a.data[pa[i]!]! : b.data[pb[i]!]!;
+    }
+  },
+
+  reduce(op, out, x, axes) {
+    const m = viewSize(out);
+    // Accumulate in float64 whatever the dtype, so long float32 sums do not drift.
+    const acc = new Float64Array(m).fill(op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity);
+    const px = offsets(x);
+    const target = offsets(keepDimsView(out, x, axes));
+    const n = px.length;
+    const xd = x.data;
+    for (let i = 0; i < n; i++) {
+      const v = xd[px[i]!]!;
+      const j = target[i]!;
+      const a = acc[j]!;
+      if (op === 'sum') acc[j] = a + v;
+      else if (Number.isNaN(v) || (op === 'max' ? v > a : v < a)) acc[j] = v;
+    }
+    for (let j = 0; j < m; j++) out.data[out.offset + j] = acc[j]!;
+  },
+
+  argReduce(op, out, x, axis) {
+    const len = x.shape[axis]!;
+    if (len === 0) fail(op, 'cannot take the arg-extreme of an empty axis');
+    const m = viewSize(out);
+    const best = new Float64Array(m).fill(Number.NaN);
+    const bestIdx = new Int32Array(m).fill(-1);
+    const px = offsets(x);
+    const target = offsets(keepDimsView(out, x, [axis]));
+    const along = offsets({ data: x.data, shape: x.shape, strides: unitAlong(x.shape, axis), offset: 0 });
+    for (let i = 0; i < px.length; i++) {
+      const v = x.data[px[i]!]!;
+      const j = target[i]!;
+      const b = best[j]!;
+      // The first NaN wins, as in PyTorch; otherwise the first strict extreme.
+      const better =
+        bestIdx[j] === -1 || (!Number.isNaN(b) && (Number.isNaN(v) || (op === 'argmax' ? v > b : v < b)));
+      if (better) {
+        best[j] = v;
+        bestIdx[j] = along[i]!;
+      }
+    }
+    for (let j = 0; j < m; j++) out.data[out.offset + j] = bestIdx[j]!;
+  },
+
+  matmul(out, a, b) {
+    const r = a.shape.length;
+    const M = a.shape[r - 2]!;
+    const K = a.shape[r - 1]!;
+    const N = b.shape[r - 1]!;
+    const batch = a.shape.slice(0, r - 2);
+    const aBase = offsets({ ...a, shape: batch, strides: a.strides.slice(0, r - 2) });
+    const bBase = offsets({ ...b, shape: batch, strides: b.strides.slice(0, r - 2) });
+    const [as0, as1] = [a.strides[r - 2]!, a.strides[r - 1]!];
+    const [bs0, bs1] = [b.strides[r - 2]!, b.strides[r - 1]!];
+    const ad = a.data;
+    const bd = b.data;
+    const od = out.data;
+    const acc = new Float64Array(N);
+    for (let p = 0; p < aBase.length; p++) {
+      const ao = aBase[p]!;
+      const bo = bBase[p]!;
+      const oo = out.offset + p * M * N;
+      if (bs0 === 1 && as1 === 1 && bs1 !== 1) {
+        // b is transposed (x @ W^T): each output is a dot product of two unit-stride rows.
+        for (let i = 0; i < M; i++) {
+          const ai = ao + i * as0;
+          for (let j = 0; j < N; j++) {
+            const bj = bo + j * bs1;
+            let s = 0;
+            for (let k = 0; k < K; k++) s += ad[ai + k]! * bd[bj + k]!;
+            od[oo + i * N + j] = s;
+          }
+        }
+      } else {
+        // i-k-j order: the inner loop runs along a row of b.
+        for (let i = 0; i < M; i++) {
+          acc.fill(0);
+          for (let k = 0; k < K; k++) {
+            const aik = ad[ao + i * as0 + k * as1]!;
+            if (aik === 0) continue;
+            const bk = bo + k * bs0;
+            if (bs1 === 1) for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j]!;
+            else for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j * bs1]!;
+          }
+          for (let j = 0; j < N; j++) od[oo + i * N + j] = acc[j]!;
+        }
+      }
+    }
+  },
+
+  gather(out, x, axis, index) {
+    const pi = offsets(index);
+    const pxBase = offsets({ ...x, shape: index.shape, strides: withAxisStride(x.strides, axis, 0) });
+    const len = x.shape[axis]!;
+    const stride = x.strides[axis]!;
+    for (let i = 0; i < pi.length; i++) {
+      const k = index.data[pi[i]!]!;
+      if (k < 0 || k >= len) fail('gather', `index ${k} is out of range for axis ${axis} of size ${len}`);
+      out.data[out.offset + i] = x.data[pxBase[i]! + k * stride]!;
+    }
+  },
+
+  scatterAdd(out, axis, index, src) {
+    const pi = offsets(index);
+    const ps = offsets(src);
+    const poBase = offsets({ ...out, shape: index.shape, strides: withAxisStride(out.strides, axis, 0) });
+    const len = out.shape[axis]!;
+    const stride = out.strides[axis]!;
+    for (let i = 0; i < pi.length; i++) {
+      const k = index.data[pi[i]!]!;
+      if (k < 0 || k >= len) fail('scatterAdd', `index ${k} is out of range for axis ${axis} of size ${len}`);
+      out.data[poBase[i]! + k * stride] += src.data[ps[i]!]!;
+    }
+  },
+};
+
+/** A view of the (keep-dims) output over x's shape: reduced axes get stride 0, so positions repeat. */
+function keepDimsView(out: View, x: View, axes: readonly number[]): View {
+  const strides: number[] = [];
+  let s = 1;
+  for (let i = x.shape.length - 1; i >= 0; i--) {
+    strides[i] = axes.includes(i) ? 0 : s;
+    if (!axes.includes(i)) s *= x.shape[i]!;
+  }
+  return { data: out.data, shape: x.shape, strides, offset: 0 };
+}
+
+/** Strides that make offsets() yield each element's coordinate along one axis. */
+function unitAlong(shape: readonly number[], axis: number): number[] {
+  return shape.map((_, i) => (i === axis ? 1 : 0));
+}
+
+function withAxisStride(strides: readonly number[], axis: number, s: number): number[] {
+  return strides.map((v, i) => (i === axis ? s : v));
+}

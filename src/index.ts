@@ -1,0 +1,22 @@
+/**
+ * Strata's public API. Importing it installs the tensor methods (`x.add(y)`, `loss.backward()`).
+ */
+import './ops/methods.js';
+
+export { type BackwardOptions, backward, grad, gradients, valueAndGrad } from './autograd/engine.js';
+export { enableGrad, isGradEnabled, noGrad } from './autograd/mode.js';
+export type { Backend, View } from './backend/backend.js';
+export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export { StrataError } from './errors.js';
+export * from './ops/elementwise.js';
+export * from './ops/functional.js';
+export * from './ops/indexing.js';
+export * from './ops/linalg.js';
+export * from './ops/movement.js';
+export { defineOp, type OpDef, type VjpContext } from './ops/op.js';
+export * from './ops/reduce.js';
+export * from './tensor/creation.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { defaultGenerator, Generator, manualSeed, type RngState } from './tensor/random.js';
+export type { Shape } from './tensor/shape.js';
+export { type GradFn, type NestedArray, Tensor } from './tensor/tensor.js';

@@ -1,0 +1,414 @@
+import { fail, fmtShape } from '../errors.js';
+import { contiguousStrides, normAxis, type Shape, sameShape, sizeOf } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { defineOp, empty, kernels } from './op.js';
+
+/** A contiguous copy (or the tensor itself when already contiguous). */
+export function contiguous(x: Tensor): Tensor {
+  return x.isContiguous() ? x : copyOp([x], undefined);
+}
+
+/** A copy that owns its storage (like `clone()`), differentiable. */
+export function clone(x: Tensor): Tensor {
+  return copyOp([x], undefined);
+}
+
+const copyOp = defineOp<void>({
+  name: 'copy',
+  forward: ([x]) => {
+    const out = empty(x!.shape, x!.dtype);
+    kernels().copy(out, x!);
+    return out;
+  },
+  vjp: (g) => [g],
+});
+
+/**
+ * Strides that view x's storage with a new shape, or null when its layout does not allow it: x's axes
+ * are grouped into chunks that are contiguous among themselves, and each chunk must map onto whole
+ * axes of the new shape.
+ */
+function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
+  if (x.isContiguous() || x.size === 0 || x.rank === 0) return contiguousStrides(shape);
+  const strides = new Array<number>(shape.length);
+  let j = shape.length - 1;
+  let base = x.strides[x.rank - 1]!;
+  let chunk = 1;
+  let viewed = 1;
+  for (let i = x.rank - 1; i >= 0; i--) {
+    chunk *= x.shape[i]!;
+    const chunkEnds = i === 0 || (x.shape[i - 1] !== 1 && x.strides[i - 1] !== chunk * base);
+    if (!chunkEnds) continue;
+    while (j >= 0 && (viewed < chunk || shape[j] === 1)) {
+      strides[j] = viewed * base;
+      viewed *= shape[j]!;
+      j--;
+    }
+    if (viewed !== chunk) return null;
+    if (i > 0) {
+      base = x.strides[i - 1]!;
+      chunk = 1;
+      viewed = 1;
+    }
+  }
+  return j === -1 ? strides : null;
+}
+
+const reshapeOp = defineOp<number[]>({
+  name: 'reshape',
+  forward: ([x], shape) => {
+    const strides = viewStrides(x!, shape);
+    if (strides) return new Tensor(x!.data, shape, strides, x!.offset);
+    const c = empty(x!.shape, x!.dtype);
+    kernels().copy(c, x!);
+    return new Tensor(c.data, shape);
+  },
+  vjp: (g, { inputs: [x] }) => [g.reshape(x!.shape)],
+});
+
+/** A tensor with the same elements in a new shape (one size may be -1); a view whenever strides allow. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const s = [...shape];
+  const unknown = s.indexOf(-1);
+  if (s.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i !== unknown))) {
+    fail(
+      'reshape',
+      `invalid target shape ${fmtShape(shape)}: sizes must be non-negative integers, with at most one -1`,
+    );
+  }
+  if (unknown >= 0) {
+    const known = sizeOf(s.filter((_, i) => i !== unknown));
+    if (known === 0 || x.size % known !== 0) {
+      fail('reshape', `cannot infer -1 in ${fmtShape(shape)} for a tensor of shape ${fmtShape(x.shape)}`);
+    }
+    s[unknown] = x.size / known;
+  }
+  if (sizeOf(s) !== x.size) {
+    fail(
+      'reshape',
+      `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(s)} (${sizeOf(s)})`,
+    );
+  }
+  return sameShape(s, x.shape) ? x : reshapeOp([x], s);
+}
+
+const permuteOp = defineOp<number[]>({
+  name: 'permute',
+  forward: ([x], axes) =>
+    new Tensor(
+      x!.data,
+      axes.map((a) => x!.shape[a]!),
+      axes.map((a) => x!.strides[a]!),
+      x!.offset,
+    ),
+  vjp: (g, { attrs }) => {
+    const inverse = new Array<number>(attrs.length);
+    attrs.forEach((a, i) => {
+      inverse[a] = i;
+    });
+    return [g.permute(inverse)];
+  },
+});
+
+/** Reorders axes (a view). */
+export function permute(x: Tensor, axes: readonly number[]): Tensor {
+  if (axes.length !== x.rank)
+    fail('permute', `expected ${x.rank} axes for shape ${fmtShape(x.shape)}, got [${axes}]`);
+  const norm = axes.map((a) => normAxis('permute', a, x.rank));
+  if (new Set(norm).size !== norm.length) fail('permute', `axes [${axes}] repeat an axis`);
+  return norm.every((a, i) => a === i) ? x : permuteOp([x], norm);
+}
+
+/** Swaps two axes (the last two by default), a view. */
+export function transpose(x: Tensor, a = -2, b = -1): Tensor {
+  if (x.rank < 2 && a === -2 && b === -1) return x;
+  const axes = Array.from({ length: x.rank }, (_, i) => i);
+  const i = normAxis('transpose', a, x.rank);
+  const j = normAxis('transpose', b, x.rank);
+  [axes[i], axes[j]] = [axes[j]!, axes[i]!];
+  return permute(x, axes);
+}
+
+const expandOp = defineOp<number[]>({
+  name: 'expand',
+  forward: ([x], shape) => {
+    const lead = shape.length - x!.rank;
+    const strides = shape.map((d, i) =>
+      i < lead || (x!.shape[i - lead] === 1 && d !== 1) ? 0 : x!.strides[i - lead]!,
+    );
+    return new Tensor(x!.data, shape, strides, x!.offset);
+  },
+  // The engine sums a gradient down to its input's shape, which is exactly expand's VJP.
+  vjp: (g) => [g],
+});
+
+/** Repeats size-1 axes (and adds leading ones) without copying; -1 keeps a size. */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  const lead = shape.length - x.rank;
+  if (lead < 0) fail('expand', `cannot expand ${fmtShape(x.shape)} to fewer axes ${fmtShape(shape)}`);
+  const s = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+  s.forEach((d, i) => {
+    const from = i >= lead ? x.shape[i - lead]! : 1;
+    if (!Number.isInteger(d) || d < 0 || (from !== 1 && from !== d)) {
+      fail('expand', `cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)} (axis ${i}: ${from} to ${d})`);
+    }
+  });
+  return sameShape(s, x.shape) ? x : expandOp([x], s);
+}
+
+/** Removes size-1 axes (the given ones, or all). */
+export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
+  const list =
+    axes === undefined
+      ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))
+      : [axes].flat().map((a) => normAxis('squeeze', a, x.rank));
+  for (const a of list)
+    if (x.shape[a] !== 1) fail('squeeze', `axis ${a} of ${fmtShape(x.shape)} has size ${x.shape[a]}, not 1`);
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !list.includes(i)),
+  );
+}
+
+/** Inserts a size-1 axis at position `axis` of the result. */
+export function unsqueeze(x: Tensor, axis: number): Tensor {
+  const a = normAxis('unsqueeze', axis, x.rank + 1);
+  const s = [...x.shape];
+  s.splice(a, 0, 1);
+  return reshape(x, s);
+}
+
+/** Merges axes start..end into one. */
+export function flatten(x: Tensor, start = 0, end = -1): Tensor {
+  if (x.rank === 0) return reshape(x, [1]);
+  const a = normAxis('flatten', start, x.rank);
+  const b = normAxis('flatten', end, x.rank);
+  if (a > b) fail('flatten', `start axis ${start} comes after end axis ${end}`);
+  return reshape(x, [...x.shape.slice(0, a), sizeOf(x.shape.slice(a, b + 1)), ...x.shape.slice(b + 1)]);
+}
+
+/** One axis's part of a slice: [start, stop) by step, or a single index that removes the axis. */
+export type SliceSpec =
+  | number
+  | null
+  | { start?: number; stop?: number; step?: number }
+  | readonly [number?, number?, number?];
+
+interface Range {
+  start: number;
+  length: number;
+  step: number;
+}
+
+interface SliceAttrs {
+  ranges: Range[];
+  dropped: number[];
+}
+
+function normRange(spec: SliceSpec, size: number, axis: number): Range & { drop: boolean } {
+  if (spec === null || spec === undefined) return { start: 0, length: size, step: 1, drop: false };
+  if (typeof spec === 'number') {
+    if (!Number.isInteger(spec) || spec < -size || spec >= size) {
+      fail('slice', `index ${spec} is out of range for axis ${axis} of size ${size}`);
+    }
+    return { start: spec < 0 ? spec + size : spec, length: 1, step: 1, drop: true };
+  }
+  const [s0, e0, st] = Array.isArray(spec)
+    ? spec
+    : [
+        (spec as { start?: number }).start,
+        (spec as { stop?: number }).stop,
+        (spec as { step?: number }).step,
+      ];
+  const step = st ?? 1;
+  if (!Number.isInteger(step) || step <= 0)
+    fail('slice', `step must be a positive integer, got ${step} on axis ${axis}`);
+  const clampIdx = (v: number) => Math.min(size, Math.max(0, v < 0 ? v + size : v));
+  const start = s0 === undefined ? 0 : clampIdx(s0);
+  const stop = e0 === undefined ? size : clampIdx(e0);
+  return { start, length: Math.max(0, Math.ceil((stop - start) / step)), step, drop: false };
+}
+
+function sliceView(x: Tensor, ranges: Range[]): Tensor {
+  let offset = x.offset;
+  ranges.forEach((r, i) => {
+    if (r.length > 0) offset += r.start * x.strides[i]!;
+  });
+  return new Tensor(
+    x.data,
+    ranges.map((r) => r.length),
+    ranges.map((r, i) => r.step * x.strides[i]!),
+    offset,
+  );
+}
+
+const sliceOp = defineOp<SliceAttrs>({
+  name: 'slice',
+  forward: ([x], { ranges, dropped }) => {
+    const v = sliceView(x!, ranges);
+    return dropped.length
+      ? new Tensor(
+          v.data,
+          v.shape.filter((_, i) => !dropped.includes(i)),
+          v.strides.filter((_, i) => !dropped.includes(i)),
+          v.offset,
+        )
+      : v;
+  },
+  // Restore dropped axes, then write the gradient into zeros of the input's shape.
+  vjp: (g, { inputs: [x], attrs: { ranges } }) => [
+    embed(g.reshape(ranges.map((r) => r.length)), x!.shape, ranges, 0),
+  ],
+});
+
+/**
+ * Basic indexing, one spec per leading axis (like `x[1:3, :, ::2]` or `x[0]`): a view.
+ *
+ *     x.slice([[1, 3], null, [undefined, undefined, 2]])
+ */
+export function slice(x: Tensor, specs: readonly SliceSpec[]): Tensor {
+  if (specs.length > x.rank) fail('slice', `got ${specs.length} specs for a tensor of rank ${x.rank}`);
+  const norm = x.shape.map((d, i) => normRange(i < specs.length ? specs[i]! : null, d, i));
+  const dropped = norm.flatMap((r, i) => (r.drop ? [i] : []));
+  if (!dropped.length && norm.every((r, i) => r.start === 0 && r.step === 1 && r.length === x.shape[i]))
+    return x;
+  return sliceOp([x], { ranges: norm.map(({ start, length, step }) => ({ start, length, step })), dropped });
+}
+
+/** `length` entries from `start` along one axis (a view). */
+export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
+  const a = normAxis('narrow', axis, x.rank);
+  if (start < 0 || length < 0 || start + length > x.shape[a]!) {
+    fail('narrow', `range [${start}, ${start + length}) is outside axis ${a} of size ${x.shape[a]}`);
+  }
+  const specs: SliceSpec[] = x.shape.map(() => null);
+  specs[a] = [start, start + length];
+  return slice(x, specs);
+}
+
+const embedOp = defineOp<{ shape: number[]; ranges: Range[]; fill: number }>({
+  name: 'embed',
+  forward: ([x], { shape, ranges, fill }) => {
+    const out = empty(shape, x!.dtype);
+    if (fill !== 0) out.data.fill(fill);
+    kernels().copy(sliceView(out, ranges), x!);
+    return out;
+  },
+  vjp: (g, { attrs }) => [sliceOp([g], { ranges: attrs.ranges, dropped: [] })],
+});
+
+/** A tensor of `shape` filled with `fill`, with x written into the region `ranges` (slice's inverse). */
+function embed(x: Tensor, shape: readonly number[], ranges: Range[], fill: number): Tensor {
+  return embedOp([x], { shape: [...shape], ranges, fill });
+}
+
+/**
+ * Pads with a constant. `widths` gives [before, after] for the last axes, innermost last:
+ * `pad(x, [[1, 1], [2, 2]])` pads the last two axes of an image by 1 and 2.
+ */
+export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
+  if (widths.length > x.rank)
+    fail('pad', `got widths for ${widths.length} axes but the tensor has rank ${x.rank}`);
+  const lead = x.rank - widths.length;
+  const shape = [...x.shape];
+  const ranges: Range[] = x.shape.map((d) => ({ start: 0, length: d, step: 1 }));
+  widths.forEach(([before, after], k) => {
+    const i = lead + k;
+    if (![before, after].every((w) => Number.isInteger(w) && w >= 0)) {
+      fail('pad', `widths must be non-negative integers, got [${before}, ${after}] for axis ${i}`);
+    }
+    shape[i] = x.shape[i]! + before + after;
+    ranges[i]!.start = before;
+  });
+  return embed(x, shape, ranges, value);
+}
+
+/** Joins tensors along an existing axis. */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) fail('concat', 'expected at least one tensor');
+  const first = tensors[0]!;
+  const a = normAxis('concat', axis, first.rank);
+  for (const t of tensors) {
+    if (t.rank !== first.rank || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
+      fail('concat', `shapes ${tensors.map((u) => fmtShape(u.shape)).join(', ')} differ outside axis ${a}`);
+    }
+    if (t.dtype !== first.dtype) fail('concat', `dtypes differ: ${first.dtype} and ${t.dtype}`);
+  }
+  return tensors.length === 1 ? first : concatOp(tensors, a);
+}
+
+const concatOp = defineOp<number>({
+  name: 'concat',
+  forward: (inputs, axis) => {
+    const shape = [...inputs[0]!.shape];
+    shape[axis] = inputs.reduce((n, t) => n + t.shape[axis]!, 0);
+    const out = empty(shape, inputs[0]!.dtype);
+    let at = 0;
+    for (const t of inputs) {
+      kernels().copy(narrowRaw(out, axis, at, t.shape[axis]!), t);
+      at += t.shape[axis]!;
+    }
+    return out;
+  },
+  vjp: (g, { inputs, attrs: axis }) => {
+    let at = 0;
+    return inputs.map((t) => {
+      const part = narrow(g, axis, at, t.shape[axis]!);
+      at += t.shape[axis]!;
+      return part;
+    });
+  },
+});
+
+function narrowRaw(x: Tensor, axis: number, start: number, length: number): Tensor {
+  return sliceView(
+    x,
+    x.shape.map((d, i) => (i === axis ? { start, length, step: 1 } : { start: 0, length: d, step: 1 })),
+  );
+}
+
+/** Joins tensors of one shape along a new axis. */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) fail('stack', 'expected at least one tensor');
+  const first = tensors[0]!;
+  for (const t of tensors) {
+    if (!sameShape(t.shape, first.shape))
+      fail('stack', `all shapes must match, got ${tensors.map((u) => fmtShape(u.shape)).join(', ')}`);
+  }
+  const a = normAxis('stack', axis, first.rank + 1);
+  return concat(
+    tensors.map((t) => unsqueeze(t, a)),
+    a,
+  );
+}
+
+/** Splits along an axis into pieces of the given sizes, or into pieces of one size (the last may be smaller). */
+export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
+  const a = normAxis('split', axis, x.rank);
+  const d = x.shape[a]!;
+  let list: number[];
+  if (typeof sizes === 'number') {
+    if (!Number.isInteger(sizes) || sizes <= 0)
+      fail('split', `piece size must be a positive integer, got ${sizes}`);
+    list = Array.from({ length: Math.ceil(d / sizes) }, (_, i) => Math.min(sizes, d - i * sizes));
+  } else {
+    list = [...sizes];
+    if (list.reduce((s, v) => s + v, 0) !== d)
+      fail('split', `sizes [${list}] do not add up to ${d}, the size of axis ${a}`);
+  }
+  let at = 0;
+  return list.map((n) => {
+    const part = narrow(x, a, at, n);
+    at += n;
+    return part;
+  });
+}
+
+/** Copies src into x's storage in place (through x's strides), with broadcasting; not recorded. */
+export function copyInto(x: Tensor, src: Tensor): Tensor {
+  if (x.requiresGrad && x.isLeaf === false)
+    fail('copy_', 'cannot write in place into a tensor recorded on the tape');
+  const b = expand(src, x.shape);
+  kernels().copy(x, b);
+  return x;
+}

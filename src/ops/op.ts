@@ -1,0 +1,91 @@
+import { isGradEnabled, noGrad } from '../autograd/mode.js';
+import type { Kernels } from '../backend/backend.js';
+import { getBackend } from '../backend/registry.js';
+import { fail } from '../errors.js';
+import { scalar } from '../tensor/creation.js';
+import { allocate, type DType, isFloat } from '../tensor/dtype.js';
+import { type Shape, sizeOf } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** What a vector-Jacobian product may look at: the op's inputs, its output and its attributes. */
+export interface VjpContext<A> {
+  inputs: readonly Tensor[];
+  output: Tensor;
+  attrs: A;
+}
+
+/**
+ * One op, defined once: its forward (kernel calls, or tensor ops, run without recording) and its
+ * vector-Jacobian product written with tensor ops, so that gradients of gradients work. The engine sums
+ * each returned gradient down to its input's shape, so a VJP may return a broadcast-shaped gradient.
+ *
+ * This is also how users add their own differentiable functions:
+ *
+ *     const cube = defineOp<void>({
+ *       name: 'cube',
+ *       forward: ([x]) => x.mul(x).mul(x),
+ *       vjp: (g, { inputs: [x] }) => [g.mul(x.mul(x)).mul(3)],
+ *     });
+ *     const y = cube([x], undefined);
+ */
+export interface OpDef<A> {
+  name: string;
+  forward(inputs: readonly Tensor[], attrs: A): Tensor;
+  vjp(g: Tensor, ctx: VjpContext<A>): (Tensor | null)[];
+}
+
+export type Op<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
+
+export function defineOp<A>(def: OpDef<A>): Op<A> {
+  return (inputs, attrs) => {
+    const output = noGrad(() => def.forward(inputs, attrs));
+    if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+      // A view shares storage with its input; record it on a fresh tensor object all the same.
+      const out = output.requiresGrad || inputs.includes(output) ? alias(output) : output;
+      out.requiresGrad = true;
+      out.gradFn = { name: def.name, inputs, vjp: (g) => def.vjp(g, { inputs, output: out, attrs }) };
+      return out;
+    }
+    return output;
+  };
+}
+
+export function alias(t: Tensor): Tensor {
+  return new Tensor(t.data, t.shape, t.strides, t.offset);
+}
+
+/** The backend in use; ops call kernels through it. */
+export function kernels(): Kernels {
+  return getBackend();
+}
+
+/** A fresh contiguous tensor to write a kernel's result into. */
+export function empty(shape: Shape, dtype: DType): Tensor {
+  return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+}
+
+export type TensorLike = Tensor | number;
+
+/** Lifts a number to a 0-d tensor that takes the other operand's dtype (PyTorch's weak scalar typing). */
+export function lift(x: TensorLike, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== 'number') fail('tensor op', `expected a Tensor or a number, got ${typeof x}`);
+  const dtype = like.dtype === 'int32' && !Number.isInteger(x) ? 'float32' : like.dtype;
+  return scalar(x, dtype);
+}
+
+/** Checks that an op that needs floating point got it. */
+export function requireFloat(op: string, t: Tensor): void {
+  if (!isFloat(t.dtype)) fail(op, `expected a floating-point tensor, got ${t.dtype}`);
+}
+
+/** A raw view of t broadcast to shape (stride 0 on repeated axes), for kernels; records nothing. */
+export function broadcastView(t: Tensor, shape: Shape): Tensor {
+  const lead = shape.length - t.rank;
+  const strides = shape.map((d, i) => {
+    const j = i - lead;
+    if (j < 0) return 0;
+    return t.shape[j] === 1 && d !== 1 ? 0 : t.strides[j]!;
+  });
+  return new Tensor(t.data, shape, strides, t.offset);
+}

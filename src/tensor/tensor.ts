@@ -1,0 +1,143 @@
+import type { View } from '../backend/backend.js';
+import { fail } from '../errors.js';
+import { type DType, dtypeOf, isFloat, type TypedArray } from './dtype.js';
+import { contiguousStrides, type Shape, sizeOf } from './shape.js';
+
+/** How a tensor was made, for reverse-mode differentiation: its inputs and its vector-Jacobian product. */
+export interface GradFn {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Given dL/d(output), returns dL/d(input) for each input (null where an input gets none). */
+  vjp(g: Tensor): (Tensor | null)[];
+}
+
+/**
+ * An n-dimensional array: a strided view onto a typed array that JavaScript owns. Views (reshape,
+ * transpose, slice, expand) share storage; operations return new tensors. The methods for arithmetic,
+ * reductions and the rest are installed by `ops/` so that this file stays the data structure alone.
+ */
+export class Tensor implements View {
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  /** Set on tensors the tape must differentiate with respect to (leaves) or through (op results). */
+  requiresGrad = false;
+  /** The accumulated gradient of a leaf after `backward()`. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor while the tape was recording; null for leaves. */
+  gradFn: GradFn | null = null;
+
+  constructor(
+    /** The whole underlying storage, which other views may share. */
+    readonly data: TypedArray,
+    shape: Shape,
+    strides?: readonly number[],
+    readonly offset = 0,
+  ) {
+    this.shape = shape;
+    this.strides = strides ?? contiguousStrides(shape);
+  }
+
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** True for tensors no recorded op produced (parameters, inputs). */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** True when elements lie in row-major order without gaps, so the storage can be read directly. */
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      const d = this.shape[i]!;
+      if (d !== 1 && this.strides[i] !== expected) return false;
+      expected *= d;
+    }
+    return true;
+  }
+
+  /** Marks a leaf as a variable to differentiate with respect to (like `requires_grad_`). */
+  requiresGrad_(flag = true): this {
+    if (flag && !isFloat(this.dtype))
+      fail('requiresGrad_', `only floating-point tensors can require gradients, got ${this.dtype}`);
+    if (!this.isLeaf) fail('requiresGrad_', 'can only be set on leaf tensors; use detach() first');
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Element at a position given by one index per axis. */
+  at(...index: number[]): number {
+    if (index.length !== this.rank) fail('at', `expected ${this.rank} indices, got ${index.length}`);
+    let p = this.offset;
+    for (let i = 0; i < index.length; i++) {
+      const k = index[i]!;
+      const d = this.shape[i]!;
+      if (!Number.isInteger(k) || k < -d || k >= d)
+        fail('at', `index ${k} is out of range for axis ${i} of size ${d}`);
+      p += (k < 0 ? k + d : k) * this.strides[i]!;
+    }
+    return this.data[p]!;
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1)
+      fail('item', `only one-element tensors can be converted to a number, got shape [${this.shape}]`);
+    return this.at(...this.shape.map(() => 0));
+  }
+
+  /** The elements in row-major order as a new typed array of the tensor's dtype. */
+  toTypedArray(): TypedArray {
+    if (this.isContiguous()) return this.data.slice(this.offset, this.offset + this.size);
+    const out = new (this.data.constructor as new (n: number) => TypedArray)(this.size);
+    const idx = new Array<number>(this.rank).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      let p = this.offset;
+      for (let a = 0; a < idx.length; a++) p += idx[a]! * this.strides[a]!;
+      out[i] = this.data[p]!;
+      for (let a = idx.length - 1; a >= 0; a--) {
+        if (++idx[a]! < this.shape[a]!) break;
+        idx[a] = 0;
+      }
+    }
+    return out;
+  }
+
+  /** The elements as nested arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const flat = this.toTypedArray();
+    const build = (axis: number, start: number): NestedArray => {
+      if (axis === this.rank) return flat[start]!;
+      const d = this.shape[axis]!;
+      const step = sizeOf(this.shape.slice(axis + 1));
+      return Array.from({ length: d }, (_, i) => build(axis + 1, start + i * step));
+    };
+    return build(0, 0);
+  }
+}
+
+export type NestedArray = number | NestedArray[];
+
+import { formatTensor } from './print.js';
+
+Object.defineProperty(Tensor.prototype, 'toString', {
+  value(this: Tensor) {
+    return formatTensor(this);
+  },
+});
+// console.log and the REPL print tensors the same way.
+Object.defineProperty(Tensor.prototype, Symbol.for('nodejs.util.inspect.custom'), {
+  value(this: Tensor) {
+    return formatTensor(this);
+  },
+});
