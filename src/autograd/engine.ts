@@ -1,6 +1,6 @@
 import { fail, fmtShape } from '../errors.js';
 import { defineOp } from '../ops/op.js';
-import { onesLike } from '../tensor/creation.js';
+import { onesLike, zerosLike } from '../tensor/creation.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { enableGrad, isGradEnabled, noGrad } from './mode.js';
@@ -141,7 +141,7 @@ export function gradients(
     (t, g) => found.set(t, g),
     opts.createGraph ?? false,
   );
-  return inputs.map((x) => found.get(x) ?? x.mul(0).detach());
+  return inputs.map((x) => found.get(x) ?? zerosLike(x));
 }
 
 const identity = defineOp<void>({ name: 'identity', forward: ([x]) => x!, vjp: (g) => [g] });
@@ -153,6 +153,9 @@ function track(x: Tensor): Tensor {
 }
 
 type Fn = (...args: Tensor[]) => Tensor;
+
+/** How many grad transformations are evaluating their function right now (nesting depth). */
+let depth = 0;
 
 /**
  * Transforms f into a function returning [f(...args), gradients of f with respect to the arguments in
@@ -169,10 +172,17 @@ export function valueAndGrad(
     for (const i of nums)
       if (!(i >= 0 && i < args.length))
         fail('grad', `argnum ${i} is out of range for ${args.length} arguments`);
-    // Keep the backward pass on the tape when an outer transformation is tracking these arguments.
-    const createGraph = isGradEnabled() && nums.some((i) => args[i]!.requiresGrad);
+    // Keep the backward pass on the tape when an outer transformation (or tape) may differentiate it:
+    // inside another grad's function, or when an argument is already tracked.
+    const createGraph = isGradEnabled() && (depth > 0 || args.some((a) => a.requiresGrad));
     const tracked = args.map((a, i) => (nums.includes(i) ? track(a) : a));
-    const y = enableGrad(() => f(...tracked));
+    depth++;
+    let y: Tensor;
+    try {
+      y = enableGrad(() => f(...tracked));
+    } finally {
+      depth--;
+    }
     if (y.size !== 1)
       fail('grad', `the function must return a one-element tensor, got shape ${fmtShape(y.shape)}`);
     const gs = gradients(

@@ -24,6 +24,7 @@ export const UNARY_OPS = [
   'sigmoid',
   'relu',
   'erf',
+  'log1p',
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
@@ -73,8 +74,48 @@ export interface Kernels {
   scatterAdd(out: View, axis: number, index: View, src: View): void;
 }
 
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW's decoupled decay (p *= 1 - lr·λ) instead of L2 added to the gradient. */
+  decoupled: boolean;
+  amsgrad: boolean;
+}
+
+/**
+ * Optional fast paths below autograd: a fused forward for a composite op, and one-pass optimizer
+ * updates over float32 storage. A backend without one gets the composition (src/optim/updates.ts for
+ * the updates), which computes the same values.
+ */
+export interface FusedKernels {
+  /** out = x - logsumexp(x) along the last axis, for contiguous x and out. */
+  logSoftmax(out: View, x: View): void;
+  sgdUpdate(p: Float32Array, g: Float32Array, buf: Float32Array | null, h: SgdHyper, first: boolean): void;
+  adamUpdate(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vMax: Float32Array | null,
+    h: AdamHyper,
+    step: number,
+  ): void;
+}
+
 export interface Backend extends Kernels {
   readonly name: string;
+  readonly fused?: Partial<FusedKernels>;
   /** One line on what the backend runs on (BLAS library, threads), for `strata info`. */
   describe(): string;
 }

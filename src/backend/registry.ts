@@ -52,6 +52,9 @@ export function getBackend(): Backend {
     try {
       active = c.load();
       reason = skipped.length ? `fastest available (${skipped.join('; ')})` : 'fastest available';
+      // Say once, plainly, why the fast path is off and how to get it.
+      if (skipped.length)
+        process.stderr.write(`strata: using the ${c.name} backend because ${skipped.join('; ')}\n`);
       return active;
     } catch (e) {
       skipped.push(`${c.name}: ${(e as Error).message}`);

@@ -46,6 +46,7 @@ export const cos = unary('cos', (g, x) => g.mul(x.sin()).neg());
 export const tanh = unary('tanh', (g, _x, y) => g.mul(y.mul(y).neg().add(1)));
 export const sigmoid = unary('sigmoid', (g, _x, y) => g.mul(y).mul(y.neg().add(1)));
 export const relu = unary('relu', (g, x) => g.mul(x.gt(0)));
+export const log1p = unary('log1p', (g, x) => g.div(x.add(1)));
 export const erf = unary('erf', (g, x) =>
   g.mul(
     x

@@ -41,6 +41,7 @@ declare module '../tensor/tensor.js' {
     sigmoid(): Tensor;
     relu(): Tensor;
     erf(): Tensor;
+    log1p(): Tensor;
     square(): Tensor;
     clamp(min?: number, max?: number): Tensor;
     softmax(axis?: number): Tensor;
@@ -156,6 +157,9 @@ const methods: { [K in keyof Tensor]?: (this: Tensor, ...args: never[]) => unkno
   },
   erf() {
     return ew.erf(this);
+  },
+  log1p() {
+    return ew.log1p(this);
   },
   square() {
     return ew.mul(this, this);

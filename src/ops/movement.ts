@@ -213,19 +213,19 @@ function normRange(spec: SliceSpec, size: number, axis: number): Range & { drop:
     }
     return { start: spec < 0 ? spec + size : spec, length: 1, step: 1, drop: true };
   }
-  const [s0, e0, st] = Array.isArray(spec)
-    ? spec
-    : [
-        (spec as { start?: number }).start,
-        (spec as { stop?: number }).stop,
-        (spec as { step?: number }).step,
-      ];
+  const {
+    start: s0,
+    stop: e0,
+    step: st,
+  } = Array.isArray(spec)
+    ? { start: spec[0], stop: spec[1], step: spec[2] }
+    : (spec as { start?: number | null; stop?: number | null; step?: number | null });
   const step = st ?? 1;
   if (!Number.isInteger(step) || step <= 0)
     fail('slice', `step must be a positive integer, got ${step} on axis ${axis}`);
   const clampIdx = (v: number) => Math.min(size, Math.max(0, v < 0 ? v + size : v));
-  const start = s0 === undefined ? 0 : clampIdx(s0);
-  const stop = e0 === undefined ? size : clampIdx(e0);
+  const start = s0 == null ? 0 : clampIdx(s0);
+  const stop = e0 == null ? size : clampIdx(e0);
   return { start, length: Math.max(0, Math.ceil((stop - start) / step)), step, drop: false };
 }
 

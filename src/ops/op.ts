@@ -39,7 +39,8 @@ export type Op<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
 export function defineOp<A>(def: OpDef<A>): Op<A> {
   return (inputs, attrs) => {
     const output = noGrad(() => def.forward(inputs, attrs));
-    if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    // Integer results (casts to int32) carry no gradient.
+    if (isGradEnabled() && isFloat(output.dtype) && inputs.some((t) => t.requiresGrad)) {
       // A view shares storage with its input; record it on a fresh tensor object all the same.
       const out = output.requiresGrad || inputs.includes(output) ? alias(output) : output;
       out.requiresGrad = true;

@@ -18,7 +18,8 @@ export function formatTensor(t: Tensor): string {
     if (!float) return String(v);
     if (Number.isNaN(v)) return 'nan';
     if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-    return useExp ? v.toExponential(4) : v.toFixed(4);
+    // Two-digit exponents, as PyTorch prints them: 1.0000e-05.
+    return useExp ? v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2') : v.toFixed(4);
   };
   const width = Math.max(1, ...Array.from(flat, (v) => fmt(v).length));
   const pad = (s: string) => s.padStart(width);

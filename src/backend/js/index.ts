@@ -134,7 +134,6 @@ export const jsBackend: Backend = {
           acc.fill(0);
           for (let k = 0; k < K; k++) {
             const aik = ad[ao + i * as0 + k * as1]!;
-            if (aik === 0) continue;
             const bk = bo + k * bs0;
             if (bs1 === 1) for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j]!;
             else for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j * bs1]!;

@@ -33,6 +33,7 @@ export const unaryFns: { [K in UnaryOp]: (x: number) => number } = {
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   relu: (x) => (x > 0 || Number.isNaN(x) ? x : 0),
   erf,
+  log1p: Math.log1p,
 };
 
 export const binaryFns: { [K in BinaryOp]: (a: number, b: number) => number } = {
@@ -40,7 +41,8 @@ export const binaryFns: { [K in BinaryOp]: (a: number, b: number) => number } = 
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
-  pow: (a, b) => a ** b,
+  // IEEE 754 pow (as C and PyTorch): 1^y and x^0 are 1 even for NaN, and (-1)^±inf is 1.
+  pow: (a, b) => (a === 1 || b === 0 || (a === -1 && Math.abs(b) === Infinity) ? 1 : a ** b),
   maximum: Math.max, // NaN propagates, as in PyTorch
   minimum: Math.min,
   eq: (a, b) => (a === b ? 1 : 0),

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { backendNames, backendReason, getBackend } from '../backend/registry.js';
+import { dataSearchPath } from '../data/paths.js';
+
+/** The package's version, read from package.json two folders up (from src/cli or dist/cli). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export interface Info {
+  version: string;
+  backend: string;
+  backendDetail: string;
+  backendReason: string;
+  backends: string[];
+  node: string;
+  platform: string;
+  dataPath: string[];
+}
+
+export function info(): Info {
+  const b = getBackend();
+  return {
+    version: version(),
+    backend: b.name,
+    backendDetail: b.describe(),
+    backendReason: backendReason(),
+    backends: backendNames(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    dataPath: dataSearchPath(),
+  };
+}
+
+export function formatInfo(i: Info): string {
+  return [
+    `strata ${i.version}`,
+    `backend:   ${i.backend} (${i.backendReason})`,
+    `           ${i.backendDetail}`,
+    `available: ${i.backends.join(', ')}`,
+    `node:      ${i.node} on ${i.platform}`,
+    `data path: ${i.dataPath.join(', ')}`,
+  ].join('\n');
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+import '../ops/methods.js';
+import { setBackend } from '../backend/registry.js';
+import { StrataError } from '../errors.js';
+import { type Flags, helpText, parse } from './args.js';
+import { formatInfo, info, version } from './info.js';
+import { TRAIN_HELP, type TrainResult, trainMlp } from './train.js';
+
+const HELP = `Usage: strata <command> [options]
+
+Commands:
+  train mlp    train the MNIST MLP and report test accuracy
+  info         version, backend, threads and data path
+
+Run 'strata <command> --help' for a command's options.
+`;
+
+const INFO_FLAGS: Flags = {
+  json: { type: 'boolean', help: 'print one JSON object' },
+  backend: { type: 'string', help: 'report on this backend instead of the default' },
+};
+
+const MODELS: Record<string, { help: string; run: (argv: string[]) => TrainResult }> = {
+  mlp: { help: TRAIN_HELP, run: trainMlp },
+};
+
+/** Applies --backend before any tensor is made, so every op runs on the chosen one. */
+function chooseBackend(argv: string[]): void {
+  const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  if (i < 0) return;
+  const name = argv[i]!.includes('=') ? argv[i]!.split('=')[1]! : argv[i + 1];
+  if (!name) throw new StrataError('strata: --backend needs a name (see strata info)');
+  setBackend(name);
+}
+
+function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  chooseBackend(rest);
+  if (command === 'info') {
+    const { values } = parse('info', rest, INFO_FLAGS);
+    if (values.help) {
+      process.stdout.write(
+        helpText(
+          'strata info [options]',
+          'Prints the version, the backend in use and why, and where data is looked for.',
+          INFO_FLAGS,
+        ),
+      );
+      return 0;
+    }
+    const i = info();
+    process.stdout.write(values.json ? `${JSON.stringify(i)}\n` : `${formatInfo(i)}\n`);
+    return 0;
+  }
+  if (command === 'train') {
+    const [model, ...flags] = rest;
+    if (!model || model === '--help') {
+      process.stdout.write(
+        `Usage: strata train <model> [options]\n\nModels: ${Object.keys(MODELS).join(', ')}\n`,
+      );
+      return 0;
+    }
+    const entry = MODELS[model];
+    if (!entry)
+      throw new StrataError(
+        `train: unknown model '${model}': expected one of ${Object.keys(MODELS).join(', ')}`,
+      );
+    if (flags.includes('--help')) {
+      process.stdout.write(entry.help);
+      return 0;
+    }
+    const result = entry.run(flags);
+    if (flags.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      process.stdout.write(
+        `${model}: test accuracy ${(100 * result.test_accuracy).toFixed(2)}%, test loss ${result.test_loss.toFixed(4)}, ` +
+          `${result.train_seconds.toFixed(1)} s training (${Math.round(result.samples_per_second)} samples/s) on ${result.backend}\n`,
+      );
+    }
+    return 0;
+  }
+  throw new StrataError(`strata: unknown command '${command}' (see strata --help)`);
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof StrataError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exitCode = 1;
+  } else throw e;
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { fail } from '../errors.js';
+
+/** An IDX file's contents: its magic number, its dimensions and its payload of unsigned bytes. */
+export interface IdxFile {
+  /** The 32-bit big-endian magic number: 0x0000, the element-type code (0x08), the number of dimensions. */
+  magic: number;
+  dims: number[];
+  /** The elements in row-major order, a view onto the file's bytes (no copy). */
+  data: Uint8Array;
+}
+
+const UNSIGNED_BYTE = 0x08;
+
+/**
+ * Reads an IDX file (the format of MNIST and Fashion-MNIST), gzipped or not: a `.gz` name or gzip's magic
+ * bytes mean gzip. Only unsigned-byte payloads (type code 0x08) are supported, which covers both data
+ * sets. Throws a StrataError naming the file for a missing, truncated, oversized or malformed file, or
+ * one whose magic number is not `expectedMagic` (checked first, as a wrong magic means a wrong file).
+ *
+ *     const { dims, data } = readIdx('data/mnist/train-images-idx3-ubyte'); // dims [60000, 28, 28]
+ */
+export function readIdx(path: string, expectedMagic?: number): IdxFile {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail('readIdx', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String(e)}`);
+  }
+  const gzipped = path.endsWith('.gz') || (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b);
+  if (gzipped) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      fail('readIdx', `${path} is not a valid gzip file (${(e as Error).message}); download it again`);
+    }
+  }
+  const after = gzipped ? ' after decompression' : '';
+  if (bytes.length < 4)
+    fail('readIdx', `${path} is truncated: expected at least 4 bytes${after}, found ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0);
+  if (expectedMagic !== undefined && magic !== expectedMagic) {
+    fail(
+      'readIdx',
+      `${path}: expected magic number ${expectedMagic} (${hex(expectedMagic)}), found ${magic} (${hex(magic)})`,
+    );
+  }
+  const type = bytes[2]!;
+  const rank = bytes[3]!;
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    fail(
+      'readIdx',
+      `${path} is not an IDX file: expected a magic number starting with two zero bytes, found ${hex(magic)}`,
+    );
+  }
+  if (type !== UNSIGNED_BYTE) {
+    fail(
+      'readIdx',
+      `${path}: only unsigned-byte IDX files (type 0x08) are supported, found type ${hex(type, 2)}`,
+    );
+  }
+  const header = 4 + 4 * rank;
+  if (bytes.length < header) {
+    fail(
+      'readIdx',
+      `${path} is truncated: expected a ${header}-byte header${after}, found ${bytes.length} bytes`,
+    );
+  }
+  const dims: number[] = [];
+  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
+  const expected = header + dims.reduce((a, b) => a * b, 1);
+  if (bytes.length !== expected) {
+    const what = bytes.length < expected ? 'is truncated' : 'has trailing bytes';
+    fail(
+      'readIdx',
+      `${path} ${what}: expected ${expected} bytes${after}, found ${bytes.length} (the header gives dimensions [${dims.join(', ')}])`,
+    );
+  }
+  return { magic, dims, data: bytes.subarray(header) };
+}
+
+function hex(n: number, digits = 8): string {
+  return `0x${n.toString(16).padStart(digits, '0')}`;
+}

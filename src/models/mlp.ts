@@ -1,0 +1,35 @@
+import { fail } from '../errors.js';
+import { ReLU, Tanh } from '../nn/activation.js';
+import { xavierUniform_, zeros_ } from '../nn/init.js';
+import { Linear } from '../nn/layers.js';
+import { type Module, Sequential } from '../nn/module.js';
+
+export interface MlpOptions {
+  activation?: 'relu' | 'tanh';
+  /** 'glorot': Xavier-uniform weights and zero biases (the benchmark workloads' setting); 'default': PyTorch's. */
+  init?: 'glorot' | 'default';
+}
+
+/**
+ * A multilayer perceptron: Linear layers of the given sizes with a non-linearity between them and none
+ * after the last, as a Sequential (so weights are named `0.weight`, `2.weight`, ... as in PyTorch).
+ *
+ *     mlp([784, 512, 256, 10])  // the MNIST MLP of the benchmarks (W1)
+ */
+export function mlp(
+  sizes: readonly number[],
+  { activation = 'relu', init = 'glorot' }: MlpOptions = {},
+): Sequential {
+  if (sizes.length < 2) fail('mlp', `need at least an input and an output size, got [${sizes}]`);
+  const layers: Module[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const linear = new Linear(sizes[i]!, sizes[i + 1]!);
+    if (init === 'glorot') {
+      xavierUniform_(linear.weight);
+      zeros_(linear.bias!);
+    }
+    layers.push(linear);
+    if (i + 2 < sizes.length) layers.push(activation === 'relu' ? new ReLU() : new Tanh());
+  }
+  return new Sequential(...layers);
+}

@@ -1,0 +1,5 @@
+export * from './activation.js';
+export * as init from './init.js';
+export * from './layers.js';
+export * from './losses.js';
+export { Module, Parameter, Sequential } from './module.js';

@@ -1,0 +1,140 @@
+import { fail, fmtShape } from '../errors.js';
+import { defaultGenerator, type Generator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * Initialisers write into a tensor's storage in place (like PyTorch's `nn.init.*_`) and return it.
+ * All draw from the seeded generator, so a seed fixes a model's initial weights.
+ */
+
+function fill(t: Tensor, draw: () => number): Tensor {
+  if (!t.isContiguous()) fail('init', `expected a contiguous tensor, got strides [${t.strides}]`);
+  for (let i = 0; i < t.size; i++) t.data[t.offset + i] = draw();
+  return t;
+}
+
+/** fan_in and fan_out as PyTorch computes them: [out, in, ...kernel] with the kernel's size as receptive field. */
+export function fans(t: Tensor): { fanIn: number; fanOut: number } {
+  if (t.rank < 2) fail('init', `fan in and fan out need at least 2 axes, got shape ${fmtShape(t.shape)}`);
+  const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: t.shape[1]! * receptive, fanOut: t.shape[0]! * receptive };
+}
+
+export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+
+/** The gain that keeps activations' variance steady through a non-linearity (PyTorch's calculate_gain). */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  switch (nonlinearity) {
+    case 'linear':
+    case 'sigmoid':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leaky_relu':
+      return Math.sqrt(2 / (1 + (param ?? 0.01) ** 2));
+    case 'selu':
+      return 3 / 4;
+    default:
+      return fail('calculateGain', `unknown nonlinearity '${nonlinearity}'`);
+  }
+}
+
+export interface InitOptions {
+  generator?: Generator;
+}
+
+export function uniform_(t: Tensor, low = 0, high = 1, opts: InitOptions = {}): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  return fill(t, () => low + (high - low) * g.uniform());
+}
+
+export function normal_(t: Tensor, mean = 0, std = 1, opts: InitOptions = {}): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  return fill(t, () => mean + std * g.normal());
+}
+
+export function constant_(t: Tensor, value: number): Tensor {
+  return fill(t, () => value);
+}
+
+export function zeros_(t: Tensor): Tensor {
+  return constant_(t, 0);
+}
+
+export function ones_(t: Tensor): Tensor {
+  return constant_(t, 1);
+}
+
+/** Glorot & Bengio (2010): U(±gain·sqrt(6 / (fan_in + fan_out))). */
+export function xavierUniform_(t: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  const a = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform_(t, -a, a, opts);
+}
+
+/** Glorot & Bengio (2010): N(0, gain²·2 / (fan_in + fan_out)). */
+export function xavierNormal_(t: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), opts);
+}
+
+export interface KaimingOptions extends InitOptions {
+  /** The negative slope of a leaky ReLU (PyTorch's `a`). */
+  a?: number;
+  mode?: 'fan_in' | 'fan_out';
+  nonlinearity?: Nonlinearity;
+}
+
+function kaimingStd(
+  t: Tensor,
+  { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' }: KaimingOptions,
+): number {
+  const { fanIn, fanOut } = fans(t);
+  return calculateGain(nonlinearity, a) / Math.sqrt(mode === 'fan_in' ? fanIn : fanOut);
+}
+
+/** He et al. (2015): U(±sqrt(3)·gain/sqrt(fan)). */
+export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  const bound = Math.sqrt(3) * kaimingStd(t, opts);
+  return uniform_(t, -bound, bound, opts);
+}
+
+/** He et al. (2015): N(0, gain²/fan). */
+export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  return normal_(t, 0, kaimingStd(t, opts), opts);
+}
+
+/**
+ * Saxe et al. (2014): a (semi-)orthogonal matrix, the Q of a Gaussian matrix's QR decomposition.
+ * Gram–Schmidt yields the Q whose R has a positive diagonal, which makes Q uniformly (Haar)
+ * distributed. Axes after the first are flattened.
+ */
+export function orthogonal_(t: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+  if (t.rank < 2) fail('orthogonal_', `expected at least 2 axes, got shape ${fmtShape(t.shape)}`);
+  const g = opts.generator ?? defaultGenerator;
+  const rows = t.shape[0]!;
+  const cols = t.size / rows;
+  // Orthonormalise the columns of a tall matrix (transposing a wide one), by modified Gram–Schmidt.
+  const tall = rows >= cols;
+  const [m, n] = tall ? [rows, cols] : [cols, rows];
+  const q = Array.from({ length: n }, () => Float64Array.from({ length: m }, () => g.normal()));
+  for (let j = 0; j < n; j++) {
+    const v = q[j]!;
+    for (let k = 0; k < j; k++) {
+      const u = q[k]!;
+      let d = 0;
+      for (let i = 0; i < m; i++) d += u[i]! * v[i]!;
+      for (let i = 0; i < m; i++) v[i]! -= d * u[i]!;
+    }
+    let norm = 0;
+    for (let i = 0; i < m; i++) norm += v[i]! * v[i]!;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < m; i++) v[i]! /= norm;
+  }
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) t.data[t.offset + r * cols + c] = gain * (tall ? q[c]![r]! : q[r]![c]!);
+  }
+  return t;
+}

@@ -1,0 +1,302 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataLoader, Sample } from '../data/loader.js';
+import { fail } from '../errors.js';
+import { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from '../io/checkpoint.js';
+import type { Module } from '../nn/module.js';
+import { clipGradNorm } from '../optim/clip.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { LRScheduler } from '../optim/schedules.js';
+import type { Generator, RngState } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { countCorrect, evaluate } from './metrics.js';
+import { Progress } from './progress.js';
+import { optimizerFromCheckpoint, optimizerToCheckpoint } from './state.js';
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  lr: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface EarlyStopping {
+  monitor: 'valLoss' | 'valAccuracy';
+  /** Epochs without improvement before stopping. */
+  patience: number;
+  /** The smallest change that counts as an improvement. */
+  minDelta?: number;
+  /** Put the best epoch's weights back at the end. */
+  restoreBest?: boolean;
+}
+
+export interface FitOptions<T extends Sample> {
+  epochs: number;
+  loss: (output: Tensor, target: Tensor) => Tensor;
+  train: DataLoader<T>;
+  validation?: Iterable<Tensor[]>;
+  /** The generator behind shuffling and dropout; its state goes into checkpoints. */
+  generator: Generator;
+  scheduler?: LRScheduler;
+  /** Clip the global gradient norm to this before each update. */
+  clipGradNorm?: number;
+  earlyStopping?: EarlyStopping;
+  /** Directory for `checkpoint.safetensors` (and `best.safetensors`); none means no checkpoints. */
+  out?: string;
+  /** Also checkpoint every this many steps (besides the end of every epoch). */
+  checkpointEvery?: number;
+  /** Continue from the checkpoint in `out`. */
+  resume?: boolean;
+  /** Show the progress bar on standard error. */
+  progress?: boolean;
+  /** JSON-able settings stored in the checkpoint, checked again on resume. */
+  config?: Record<string, unknown>;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+export interface FitResult {
+  history: EpochRecord[];
+  /** Training time in seconds, summed over this process's epochs (evaluation excluded). */
+  trainSeconds: number;
+  samplesPerSecond: number;
+  stoppedEarly: boolean;
+  bestEpoch: number | null;
+  resumedFrom: { epoch: number; batch: number } | null;
+}
+
+/** Where a run stands, saved in every checkpoint so that a resumed run continues exactly. */
+interface Progress0 {
+  epoch: number;
+  batch: number;
+  step: number;
+  /** The generator's state as the epoch began, which fixes the epoch's shuffle. */
+  epochRng: RngState;
+  lossSum: number;
+  correct: number;
+  seen: number;
+  epochSeconds: number;
+  history: EpochRecord[];
+  best: number | null;
+  bestEpoch: number | null;
+  sinceBest: number;
+  stopped: boolean;
+  scheduler: { t: number; baseLrs: number[] } | null;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const BEST_FILE = 'best.safetensors';
+
+/**
+ * Trains a classifier: for each batch, forward, loss, backward, (clip), step; then evaluation, the
+ * schedule, early stopping and a checkpoint at the end of every epoch. A non-finite loss stops the run
+ * with an error naming the step, epoch and batch. With `resume`, the run continues from the checkpoint
+ * in `out` exactly as if it had not stopped: same weights, optimizer state, shuffle and random draws.
+ */
+export function fit<T extends Sample>(
+  model: Module,
+  optimizer: Optimizer<{ lr: number }>,
+  o: FitOptions<T>,
+): FitResult {
+  if (!Number.isInteger(o.epochs) || o.epochs < 1)
+    fail('fit', `epochs must be a positive integer, got ${o.epochs}`);
+  if (o.earlyStopping && !o.validation) fail('fit', 'early stopping needs a validation set');
+  if (o.resume && !o.out) fail('fit', 'resume needs the output directory that holds the checkpoint');
+  const ckptPath = o.out ? join(o.out, CHECKPOINT_FILE) : null;
+  const bestPath = o.out ? join(o.out, BEST_FILE) : null;
+  if (o.out) {
+    try {
+      mkdirSync(o.out, { recursive: true });
+    } catch (e) {
+      fail('fit', `cannot use '${o.out}' as the output directory: ${(e as Error).message}`);
+    }
+  }
+  // Read the validation batches once: a one-shot iterator would be empty from the second epoch on.
+  const validation = o.validation ? [...o.validation] : undefined;
+
+  let p: Progress0 = {
+    epoch: 0,
+    batch: 0,
+    step: 0,
+    epochRng: o.generator.getState(),
+    lossSum: 0,
+    correct: 0,
+    seen: 0,
+    epochSeconds: 0,
+    history: [],
+    best: null,
+    bestEpoch: null,
+    sinceBest: 0,
+    stopped: false,
+    scheduler: null,
+  };
+  let resumedFrom: FitResult['resumedFrom'] = null;
+  if (o.resume) {
+    if (!existsSync(ckptPath!)) fail('fit', `nothing to resume: no checkpoint at '${ckptPath}'`);
+    const ckpt = loadCheckpoint(ckptPath!);
+    const saved = (ckpt.extra ?? {}) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(o.config ?? {})) {
+      if (k in saved && JSON.stringify(saved[k]) !== JSON.stringify(v)) {
+        fail(
+          'resume',
+          `the checkpoint was made with ${k}=${JSON.stringify(saved[k])}, this run has ${JSON.stringify(v)}`,
+        );
+      }
+    }
+    model.loadStateDict(ckpt.model);
+    optimizerFromCheckpoint(optimizer, ckpt.optimizer);
+    p = checkProgress(ckpt.progress, ckptPath!);
+    if (p.scheduler && o.scheduler) o.scheduler.loadStateDict(p.scheduler);
+    o.generator.setState(ckpt.rng);
+    resumedFrom = { epoch: p.epoch, batch: p.batch };
+  }
+
+  const save = () => {
+    if (!ckptPath) return;
+    p.scheduler = o.scheduler?.stateDict() ?? null;
+    saveCheckpoint(ckptPath, {
+      model: model.stateDict(),
+      optimizer: optimizerToCheckpoint(optimizer),
+      rng: o.generator.getState(),
+      progress: p as unknown as Record<string, unknown>,
+      extra: o.config ?? {},
+    });
+  };
+
+  const bar = new Progress(o.progress ?? false, o.epochs);
+  const params = model.parameters();
+  let trainSeconds = 0;
+  let trainSamples = 0;
+  // Without an output directory the best weights are kept in memory.
+  let bestInMemory: Record<string, Tensor> | null = null;
+  model.train();
+
+  while (p.epoch < o.epochs && !p.stopped) {
+    let batches: Iterable<unknown>;
+    if (p.batch === 0) {
+      p.epochRng = o.generator.getState();
+      batches = o.train.iterate();
+    } else {
+      // Resuming mid-epoch: replay the epoch's shuffle from its starting state, skip the batches
+      // already done, then continue the generator from where the checkpoint left it.
+      const now = o.generator.getState();
+      o.generator.setState(p.epochRng);
+      batches = o.train.iterate({ startBatch: p.batch });
+      o.generator.setState(now);
+    }
+    bar.startEpoch(p.epoch, o.train.length, p.batch);
+    let t0 = performance.now();
+    for (const batch of batches) {
+      const [x, y] = batch as Tensor[];
+      optimizer.zeroGrad();
+      const out = model.forward(x!);
+      const loss = o.loss(out, y!);
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        fail(
+          'fit',
+          `the loss became ${value} at step ${p.step + 1} (epoch ${p.epoch + 1}, batch ${p.batch + 1}); lower the learning rate or check the inputs`,
+        );
+      }
+      loss.backward();
+      if (o.clipGradNorm !== undefined) clipGradNorm(params, o.clipGradNorm);
+      optimizer.step();
+      const n = y!.shape[0]!;
+      p.lossSum += value * n;
+      p.correct += countCorrect(out, y!);
+      p.seen += n;
+      p.batch++;
+      p.step++;
+      const elapsed = p.epochSeconds + (performance.now() - t0) / 1000;
+      bar.update(p.batch, {
+        loss: p.lossSum / p.seen,
+        accuracy: p.correct / p.seen,
+        samplesPerSecond: p.seen / elapsed,
+      });
+      if (o.checkpointEvery && p.step % o.checkpointEvery === 0 && p.batch < o.train.length) {
+        const t1 = performance.now();
+        p.epochSeconds += (t1 - t0) / 1000;
+        save();
+        t0 = performance.now();
+      }
+    }
+    const seconds = p.epochSeconds + (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    trainSamples += p.seen;
+    const record: EpochRecord = {
+      epoch: p.epoch + 1,
+      loss: p.lossSum / Math.max(1, p.seen),
+      accuracy: p.correct / Math.max(1, p.seen),
+      lr: optimizer.paramGroups[0]!.lr,
+      seconds,
+      samplesPerSecond: p.seen / seconds,
+    };
+    if (validation) {
+      const v = evaluate(model, validation, o.loss);
+      record.valLoss = v.loss;
+      record.valAccuracy = v.accuracy;
+    }
+    p.history.push(record);
+    o.scheduler?.step();
+    if (o.earlyStopping) {
+      const es = o.earlyStopping;
+      const value = es.monitor === 'valLoss' ? record.valLoss! : -record.valAccuracy!;
+      if (p.best === null || value < p.best - (es.minDelta ?? 0)) {
+        p.best = value;
+        p.bestEpoch = record.epoch;
+        p.sinceBest = 0;
+        if (es.restoreBest && bestPath) saveWeights(bestPath, model.stateDict());
+        else if (es.restoreBest) bestInMemory = snapshot(model);
+      } else if (++p.sinceBest >= es.patience) p.stopped = true;
+    }
+    bar.endEpoch(describe(record, o.epochs));
+    o.onEpoch?.(record);
+    Object.assign(p, { epoch: p.epoch + 1, batch: 0, lossSum: 0, correct: 0, seen: 0, epochSeconds: 0 });
+    save();
+  }
+
+  if (o.earlyStopping?.restoreBest && p.bestEpoch !== null) {
+    model.loadStateDict(bestPath ? loadWeights(bestPath) : bestInMemory!);
+  }
+  return {
+    history: p.history,
+    trainSeconds,
+    samplesPerSecond: trainSamples / Math.max(trainSeconds, 1e-9),
+    stoppedEarly: p.stopped,
+    bestEpoch: p.bestEpoch,
+    resumedFrom,
+  };
+}
+
+function describe(r: EpochRecord, epochs: number): string {
+  const val =
+    r.valLoss === undefined
+      ? ''
+      : ` | val loss ${r.valLoss.toFixed(4)} acc ${(100 * r.valAccuracy!).toFixed(2)}%`;
+  return `epoch ${r.epoch}/${epochs} | loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}%${val} | ${Math.round(r.samplesPerSecond)} samples/s | ${r.seconds.toFixed(1)} s`;
+}
+
+/** The progress record of a checkpoint, checked field by field before a run trusts it. */
+function checkProgress(raw: Record<string, unknown>, path: string): Progress0 {
+  const counts = ['epoch', 'batch', 'step', 'seen', 'correct'];
+  const numbers = ['lossSum', 'epochSeconds', 'sinceBest'];
+  const bad =
+    counts.find((k) => !Number.isInteger(raw[k]) || (raw[k] as number) < 0) ??
+    numbers.find((k) => typeof raw[k] !== 'number') ??
+    (!Array.isArray(raw.history) ? 'history' : undefined) ??
+    (typeof raw.epochRng !== 'object' || raw.epochRng === null ? 'epochRng' : undefined) ??
+    (typeof raw.stopped !== 'boolean' ? 'stopped' : undefined);
+  if (bad)
+    fail(
+      'resume',
+      `'${path}' has no valid fit progress ('${bad}' is missing or wrong); was it written by fit()?`,
+    );
+  return raw as unknown as Progress0;
+}
+
+function snapshot(model: Module): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.detach().clone()]));
+}

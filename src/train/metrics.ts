@@ -1,0 +1,43 @@
+import { noGrad } from '../autograd/mode.js';
+import { fail } from '../errors.js';
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Number of rows of logits [N, C] whose largest entry is at the target class. */
+export function countCorrect(logits: Tensor, target: Tensor): number {
+  return logits.argmax(1).eq(target).sum().item();
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  samples: number;
+}
+
+/** Mean loss and accuracy of a classifier over batches, in eval mode and without recording. */
+export function evaluate(
+  model: Module,
+  batches: Iterable<Tensor[]>,
+  lossFn: (output: Tensor, target: Tensor) => Tensor,
+): Evaluation {
+  const wasTraining = model.training;
+  model.eval();
+  let loss = 0;
+  let correct = 0;
+  let samples = 0;
+  try {
+    noGrad(() => {
+      for (const [x, y] of batches) {
+        const out = model.forward(x!);
+        const n = y!.shape[0]!;
+        loss += lossFn(out, y!).item() * n;
+        correct += countCorrect(out, y!);
+        samples += n;
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  if (samples === 0) fail('evaluate', 'no examples to evaluate: the batches were empty');
+  return { loss: loss / samples, accuracy: correct / samples, samples };
+}

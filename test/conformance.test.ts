@@ -1,0 +1,1292 @@
+/**
+ * The backend conformance suite. Every registered backend runs every kernel on the same views as the
+ * reference `js` backend (random values, every dtype the ops layer uses, broadcast and strided
+ * layouts, edge shapes, NaN and infinities) and must agree with it; then it must reproduce values
+ * worked out by hand, so the reference itself is checked too; then the op table's forward and
+ * backward must match the reference's. A backend registered later is picked up with no change here.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import {
+  type ArgReduceOp,
+  BINARY_OPS,
+  type BinaryOp,
+  type Kernels,
+  type ReduceOp,
+  UNARY_OPS,
+  type UnaryOp,
+} from '../src/backend/backend.js';
+import { jsBackend } from '../src/backend/js/index.js';
+import {
+  type Backend,
+  backendNames,
+  type DType,
+  getBackend,
+  grad,
+  noGrad,
+  type Shape,
+  setBackend,
+  Tensor,
+  type View,
+} from '../src/index.js';
+import { adamUpdate, sgdUpdate } from '../src/optim/updates.js';
+import { hashSeed, makeRng, viewPositions } from './gradcheck.js';
+import { dtypeOf, OP_TABLE, rowName, sampleInputs } from './optable.js';
+
+type Layout = 'contiguous' | 'transposed' | 'stepped' | 'offset' | 'broadcastOuter' | 'broadcastInner';
+const LAYOUTS: readonly Layout[] = [
+  'contiguous',
+  'transposed',
+  'stepped',
+  'offset',
+  'broadcastOuter',
+  'broadcastInner',
+];
+const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+const FLOATS = ['float32', 'float64'] as const;
+/** Shapes that miss every vector width, plus the degenerate ones. */
+const EDGE_SHAPES: readonly Shape[] = [
+  [],
+  [0],
+  [1],
+  [7],
+  [17],
+  [33],
+  [1023],
+  [3, 0, 2],
+  [5, 7],
+  [2, 3, 4],
+  [3, 1, 5],
+  [9, 11],
+  [3, 5, 7],
+];
+const LARGE = 1 << 16;
+/** Values that break careless kernels, written at the start of float inputs. */
+const SPECIALS = [Number.NaN, Infinity, -Infinity, 0, -0, 1, -1, 1e-8, 50, -50, 0.5, -0.5];
+
+function contiguousStrides(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let n = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = n;
+    n *= shape[i]!;
+  }
+  return s;
+}
+
+const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * A view of `shape` in a layout, its elements (row-major) set from `fill`; storage the view does not
+ * cover holds NaN (or a sentinel integer), so reading past the view shows up in the result.
+ */
+function makeView(dtype: DType, shape: Shape, layout: Layout, fill: (i: number) => number): View {
+  const rank = shape.length;
+  let strides: number[];
+  let offset = 0;
+  switch (layout) {
+    case 'contiguous':
+      strides = contiguousStrides(shape);
+      break;
+    case 'transposed':
+      strides = contiguousStrides([...shape].reverse()).reverse();
+      break;
+    case 'stepped':
+      strides = contiguousStrides(shape.map((d) => 2 * d)).map((s) => 2 * s);
+      offset = 1;
+      break;
+    case 'offset':
+      strides = contiguousStrides(shape);
+      offset = 5;
+      break;
+    case 'broadcastOuter':
+      strides = contiguousStrides(shape).map((s, i) => (i === 0 ? 0 : s));
+      break;
+    case 'broadcastInner':
+      strides = contiguousStrides(shape).map((s, i) => (i === rank - 1 ? 0 : s));
+      break;
+  }
+  let extent = offset + 1;
+  shape.forEach((d, i) => {
+    extent += Math.max(0, d - 1) * strides[i]!;
+  });
+  if (sizeOf(shape) === 0) extent = offset + 1;
+  const data = new ARRAYS[dtype](extent + 3);
+  data.fill(dtype === 'int32' ? 0x7eadbeef : Number.NaN);
+  const view: View = { data, shape, strides, offset };
+  // With stride 0, several elements share a position: the last write wins, consistently for all.
+  viewPositions(view).forEach((p, e) => {
+    data[p] = fill(e);
+  });
+  return view;
+}
+
+function randomFill(dtype: DType, seed: number, specials = true, lo = -3, hi = 3): (i: number) => number {
+  const rng = makeRng(seed);
+  return (i) => {
+    if (specials && dtype !== 'int32' && i < 2 * SPECIALS.length && i % 2 === 0) return SPECIALS[i / 2]!;
+    const v = lo + (hi - lo) * rng();
+    return dtype === 'int32' ? Math.floor(v) : v;
+  };
+}
+
+function contiguousOut(dtype: DType, shape: Shape): View {
+  return { data: new ARRAYS[dtype](sizeOf(shape)), shape, strides: contiguousStrides(shape), offset: 0 };
+}
+
+/** Relative tolerance against the reference for results rounded once (or a few times) in a dtype. */
+const RTOL: Record<DType, number> = { float32: 1e-5, float64: 1e-12, int32: 0 };
+
+/**
+ * Asserts got matches ref element by element: NaN where ref is NaN, infinities exactly, otherwise
+ * within rtol * (|ref| + scale[i]), where scale carries the size of terms a sum cancelled.
+ */
+function assertClose(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  rtol: number,
+  what: string,
+  scale?: ArrayLike<number>,
+): void {
+  assert.equal(got.length, ref.length, `${what}: lengths differ`);
+  for (let i = 0; i < ref.length; i++) {
+    const r = ref[i]!;
+    const g = got[i]!;
+    if (Number.isNaN(r)) {
+      assert.ok(Number.isNaN(g), `${what}: element ${i} is ${g}, expected NaN`);
+      continue;
+    }
+    if (!Number.isFinite(r) || rtol === 0) {
+      assert.ok(g === r, `${what}: element ${i} is ${g}, expected ${r}`);
+      continue;
+    }
+    const tol = rtol * (Math.abs(r) + (scale?.[i] ?? 1e-30));
+    assert.ok(Math.abs(g - r) <= tol, `${what}: element ${i} is ${g}, expected ${r} (tolerance ${tol})`);
+  }
+}
+
+/** Runs a kernel call on a backend and on the reference, each with fresh outputs, and compares them. */
+function agree(
+  be: Backend,
+  what: string,
+  run: (k: Kernels) => View,
+  rtol: number,
+  scale?: (k: Kernels) => ArrayLike<number>,
+): void {
+  const ref = run(jsBackend).data;
+  const got = run(be).data;
+  assertClose(got, ref, rtol, `${what} (${be.name} against js)`, scale?.(jsBackend));
+}
+
+/** |x| as a new contiguous float64 view (for tolerance scales). */
+function absView(k: Kernels, x: View): View {
+  const out = contiguousOut('float64', x.shape);
+  const xf = contiguousOut('float64', x.shape);
+  k.copy(xf, x);
+  k.unary('abs', out, xf);
+  return out;
+}
+
+function reducedShape(shape: Shape, axes: readonly number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+const fmt = (s: Shape) => `[${s.join(', ')}]`;
+
+/** Whether a backend loads here (and why not), and which optional fused kernels it brings. */
+function probe(name: string): { unavailable: string | null; fused: string[] } {
+  const before = getBackend().name;
+  try {
+    return { unavailable: null, fused: Object.keys(setBackend(name).fused ?? {}) };
+  } catch (e) {
+    return { unavailable: (e as Error).message, fused: [] };
+  } finally {
+    setBackend(before);
+  }
+}
+
+/**
+ * Each check runs one kernel over many cases on a backend and on the reference, and compares them.
+ */
+const AGREEMENT: Record<string, (b: Backend) => void> = {
+  'copy: every dtype, layout and edge shape': (b) => {
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      for (const shape of EDGE_SHAPES) {
+        for (const layout of LAYOUTS) {
+          const x = makeView(dtype, shape, layout, randomFill(dtype, hashSeed(`${dtype}${shape}${layout}`)));
+          agree(
+            b,
+            `copy ${dtype} ${fmt(shape)} ${layout}`,
+            (k) => {
+              const out = contiguousOut(dtype, shape);
+              k.copy(out, x);
+              return out;
+            },
+            0,
+          );
+        }
+      }
+    }
+  },
+
+  'copy: dtype conversions (float to int truncates)': (b) => {
+    for (const from of ['float32', 'float64', 'int32'] as const) {
+      for (const to of ['float32', 'float64', 'int32'] as const) {
+        for (const layout of ['contiguous', 'transposed', 'stepped'] as const) {
+          const x = makeView(from, [9, 11], layout, randomFill(from, 7, false, -100, 100));
+          agree(
+            b,
+            `copy ${from} to ${to} ${layout}`,
+            (k) => {
+              const out = contiguousOut(to, [9, 11]);
+              k.copy(out, x);
+              return out;
+            },
+            0,
+          );
+        }
+      }
+    }
+  },
+
+  'copy: into strided outputs, and a large transpose': (b) => {
+    for (const outLayout of ['transposed', 'stepped', 'offset'] as const) {
+      for (const shape of [[5, 7], [2, 3, 4], [17], [9, 11]] as Shape[]) {
+        const x = makeView('float32', shape, 'contiguous', randomFill('float32', 3));
+        agree(
+          b,
+          `copy into ${outLayout} ${fmt(shape)}`,
+          (k) => {
+            const out = makeView('float32', shape, outLayout, () => 0);
+            k.copy(out, x);
+            return out;
+          },
+          0,
+        );
+      }
+    }
+    const big = makeView('float32', [256, 256], 'transposed', randomFill('float32', 5));
+    agree(
+      b,
+      'copy 256x256 transposed',
+      (k) => {
+        const out = contiguousOut('float32', [256, 256]);
+        k.copy(out, big);
+        return out;
+      },
+      0,
+    );
+  },
+
+  'unary: every op, float32 and float64, every layout and edge shape': (b) => {
+    for (const op of UNARY_OPS) {
+      for (const dtype of FLOATS) {
+        for (const shape of EDGE_SHAPES) {
+          for (const layout of LAYOUTS) {
+            const x = makeView(dtype, shape, layout, randomFill(dtype, hashSeed(`${op}${shape}${layout}`)));
+            agree(
+              b,
+              `unary ${op} ${dtype} ${fmt(shape)} ${layout}`,
+              (k) => {
+                const out = contiguousOut(dtype, shape);
+                k.unary(op, out, x);
+                return out;
+              },
+              RTOL[dtype],
+            );
+          }
+        }
+      }
+    }
+  },
+
+  'unary: int32 ops that keep integers': (b) => {
+    for (const op of ['neg', 'abs', 'sign', 'relu'] as const) {
+      for (const layout of LAYOUTS) {
+        const x = makeView('int32', [9, 11], layout, randomFill('int32', 11, false, -20, 20));
+        agree(
+          b,
+          `unary ${op} int32 ${layout}`,
+          (k) => {
+            const out = contiguousOut('int32', [9, 11]);
+            k.unary(op, out, x);
+            return out;
+          },
+          0,
+        );
+      }
+    }
+  },
+
+  'unary: large inputs': (b) => {
+    for (const op of ['exp', 'sigmoid', 'tanh'] as const) {
+      const x = makeView('float32', [LARGE], 'stepped', randomFill('float32', 13));
+      agree(
+        b,
+        `unary ${op} large`,
+        (k) => {
+          const out = contiguousOut('float32', [LARGE]);
+          k.unary(op, out, x);
+          return out;
+        },
+        RTOL.float32,
+      );
+    }
+  },
+
+  'binary: every op, float32 and float64, strided and broadcast operands': (b) => {
+    for (const op of BINARY_OPS) {
+      const comparison = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op);
+      for (const dtype of FLOATS) {
+        for (const shape of EDGE_SHAPES) {
+          for (const [la, lb] of [
+            ['contiguous', 'contiguous'],
+            ['transposed', 'stepped'],
+            ['offset', 'broadcastOuter'],
+            ['broadcastInner', 'contiguous'],
+            ['broadcastOuter', 'broadcastInner'],
+          ] as const) {
+            const seed = hashSeed(`${op}${dtype}${shape}${la}${lb}`);
+            const a = makeView(dtype, shape, la, randomFill(dtype, seed));
+            // Shift b's specials by one so that NaN and infinities meet ordinary values too.
+            const fb = randomFill(dtype, seed + 1);
+            const bv = makeView(dtype, shape, lb, (i) => (i < 2 ? 2 : fb(i - 1)));
+            agree(
+              b,
+              `binary ${op} ${dtype} ${fmt(shape)} ${la} ${lb}`,
+              (k) => {
+                const out = contiguousOut(comparison ? 'int32' : dtype, shape);
+                k.binary(op, out, a, bv);
+                return out;
+              },
+              comparison ? 0 : RTOL[dtype],
+            );
+          }
+        }
+      }
+    }
+  },
+
+  'binary: int32 (division is never asked of integers: the ops layer promotes it)': (b) => {
+    for (const op of BINARY_OPS) {
+      if (op === 'div') continue;
+      for (const layout of ['contiguous', 'transposed', 'broadcastOuter'] as const) {
+        const a = makeView('int32', [9, 11], layout, randomFill('int32', 17, false, -6, 6));
+        const exps = op === 'pow';
+        const bv = makeView(
+          'int32',
+          [9, 11],
+          'stepped',
+          randomFill('int32', 19, false, exps ? 0 : -6, exps ? 4 : 6),
+        );
+        agree(
+          b,
+          `binary ${op} int32 ${layout}`,
+          (k) => {
+            const out = contiguousOut('int32', [9, 11]);
+            k.binary(op, out, a, bv);
+            return out;
+          },
+          0,
+        );
+      }
+    }
+  },
+
+  'binary: large broadcast': (b) => {
+    const a = makeView('float32', [256, 256], 'broadcastOuter', randomFill('float32', 23));
+    const bv = makeView('float32', [256, 256], 'transposed', randomFill('float32', 29));
+    for (const op of ['add', 'mul', 'maximum', 'lt'] as const) {
+      agree(
+        b,
+        `binary ${op} large`,
+        (k) => {
+          const out = contiguousOut(op === 'lt' ? 'int32' : 'float32', [256, 256]);
+          k.binary(op, out, a, bv);
+          return out;
+        },
+        op === 'lt' ? 0 : RTOL.float32,
+      );
+    }
+  },
+
+  'where: every dtype, conditions of any dtype, broadcast operands': (b) => {
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      for (const condType of ['int32', 'float32', 'float64'] as const) {
+        for (const shape of [[], [1], [17], [5, 7], [2, 3, 4], [0, 3], [9, 11], [3, 5, 7]] as Shape[]) {
+          const rng = makeRng(hashSeed(`${dtype}${condType}${shape}`));
+          const cond = makeView(condType, shape, 'transposed', (i) =>
+            i === 1 && condType !== 'int32' ? Number.NaN : rng() < 0.5 ? 0 : 1,
+          );
+          const a = makeView(dtype, shape, 'broadcastOuter', randomFill(dtype, 31));
+          const bv = makeView(dtype, shape, 'stepped', randomFill(dtype, 37));
+          agree(
+            b,
+            `where ${dtype} cond ${condType} ${fmt(shape)}`,
+            (k) => {
+              const out = contiguousOut(dtype, shape);
+              k.where(out, cond, a, bv);
+              return out;
+            },
+            0,
+          );
+        }
+      }
+    }
+  },
+
+  'reduce: sum, max, min over every axis set, dtype and layout': (b) => {
+    const cases: [Shape, number[][]][] = [
+      [[], [[]]],
+      [[1], [[0]]],
+      [[1023], [[0], []]],
+      [
+        [5, 7],
+        [[0], [1], [0, 1]],
+      ],
+      [
+        [2, 3, 4],
+        [[0], [1], [2], [0, 2], [1, 2], [0, 1, 2]],
+      ],
+      [
+        [3, 1, 5],
+        [[1], [0, 2]],
+      ],
+      [
+        [9, 11],
+        [[0], [1], [0, 1]],
+      ],
+      [
+        [3, 5, 7],
+        [[0], [2], [0, 2], [1, 2]],
+      ],
+    ];
+    for (const op of ['sum', 'max', 'min'] as const) {
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        for (const [shape, axesList] of cases) {
+          for (const layout of LAYOUTS) {
+            const x = makeView(dtype, shape, layout, randomFill(dtype, hashSeed(`${op}${shape}${layout}`)));
+            for (const axes of axesList) {
+              const outShape = reducedShape(shape, axes);
+              const what = `reduce ${op} ${dtype} ${fmt(shape)} axes ${fmt(axes)} ${layout}`;
+              agree(
+                b,
+                what,
+                (k) => {
+                  const out = contiguousOut(dtype, outShape);
+                  k.reduce(op, out, x, axes);
+                  return out;
+                },
+                op === 'sum' ? RTOL[dtype] : 0,
+                (k) => {
+                  const s = contiguousOut('float64', outShape);
+                  k.reduce('sum', s, absView(k, x), axes);
+                  return s.data;
+                },
+              );
+            }
+          }
+        }
+      }
+    }
+  },
+
+  'reduce: empty axes sum to zero, and a large sum': (b) => {
+    for (const dtype of FLOATS) {
+      const x = makeView(dtype, [3, 0, 2], 'contiguous', () => 1);
+      for (const axes of [[1], [0, 1, 2]]) {
+        agree(
+          b,
+          `sum of empty ${dtype} ${fmt(axes)}`,
+          (k) => {
+            const out = contiguousOut(dtype, reducedShape([3, 0, 2], axes));
+            k.reduce('sum', out, x, axes);
+            return out;
+          },
+          0,
+        );
+      }
+      const big = makeView(dtype, [LARGE], 'stepped', randomFill(dtype, 41, false));
+      agree(
+        b,
+        `sum of ${LARGE} ${dtype}`,
+        (k) => {
+          const out = contiguousOut(dtype, [1]);
+          k.reduce('sum', out, big, [0]);
+          return out;
+        },
+        RTOL[dtype],
+        (k) => {
+          const s = contiguousOut('float64', [1]);
+          k.reduce('sum', s, absView(k, big), [0]);
+          return s.data;
+        },
+      );
+      const rows = makeView(dtype, [256, 256], 'transposed', randomFill(dtype, 43, false));
+      for (const op of ['max', 'min'] as const) {
+        agree(
+          b,
+          `${op} of 256x256 ${dtype}`,
+          (k) => {
+            const out = contiguousOut(dtype, [256, 1]);
+            k.reduce(op, out, rows, [1]);
+            return out;
+          },
+          0,
+        );
+      }
+    }
+  },
+
+  'argReduce: every axis, dtype and layout, with ties and NaN': (b) => {
+    for (const op of ['argmax', 'argmin'] as const) {
+      for (const dtype of ['float32', 'float64', 'int32'] as const) {
+        for (const shape of [[1], [7], [1023], [5, 7], [2, 3, 4], [9, 11], [3, 5, 7]] as Shape[]) {
+          for (const layout of LAYOUTS) {
+            // Few distinct values, so ties are common; NaN in a few places for floats.
+            const rng = makeRng(hashSeed(`${op}${dtype}${shape}${layout}`));
+            const x = makeView(dtype, shape, layout, (i) =>
+              dtype !== 'int32' && i % 11 === 5 ? Number.NaN : Math.floor(rng() * 4),
+            );
+            shape.forEach((_, axis) => {
+              agree(
+                b,
+                `${op} ${dtype} ${fmt(shape)} axis ${axis} ${layout}`,
+                (k) => {
+                  const out = contiguousOut('int32', reducedShape(shape, [axis]));
+                  k.argReduce(op, out, x, axis);
+                  return out;
+                },
+                0,
+              );
+            });
+          }
+        }
+      }
+    }
+  },
+
+  'matmul: every transpose combination, strided and broadcast batches, edge sizes': (b) => {
+    const sizes: [number, number, number][] = [
+      [1, 1, 1],
+      [2, 3, 4],
+      [17, 33, 7],
+      [1, 7, 1],
+      [5, 0, 3],
+      [0, 4, 3],
+      [3, 4, 0],
+      [33, 17, 65],
+    ];
+    const batches: [Shape, Layout][] = [
+      [[], 'contiguous'],
+      [[3], 'contiguous'],
+      [[2, 3], 'broadcastOuter'],
+    ];
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      for (const [M, K, N] of sizes) {
+        for (const [batch, batchLayout] of batches) {
+          for (const ta of [false, true]) {
+            for (const tb of [false, true]) {
+              const operand = (rows: number, cols: number, t: boolean, seed: number): View => {
+                // A transposed operand is stored [cols, rows] and viewed back; batches may be broadcast.
+                const shape = [...batch, rows, cols];
+                const layout: Layout = t
+                  ? 'transposed'
+                  : batchLayout === 'contiguous'
+                    ? 'offset'
+                    : batchLayout;
+                // No NaN here: matmul's NaN rules are asserted on their own below.
+                return makeView(dtype, shape, layout, randomFill(dtype, seed, false, -4, 4));
+              };
+              const a = operand(M, K, ta, hashSeed(`a${M}${K}${N}${batch}${ta}${tb}`));
+              const bm = operand(K, N, tb, hashSeed(`b${M}${K}${N}${batch}${ta}${tb}`));
+              const outShape = [...batch, M, N];
+              const what = `matmul ${dtype} batch ${fmt(batch)} ${M}x${K}x${N} ${ta ? 'aT' : 'a'} ${tb ? 'bT' : 'b'}`;
+              agree(
+                b,
+                what,
+                (k) => {
+                  const out = contiguousOut(dtype, outShape);
+                  k.matmul(out, a, bm);
+                  return out;
+                },
+                RTOL[dtype],
+                (k) => {
+                  const s = contiguousOut('float64', outShape);
+                  k.matmul(s, absView(k, a), absView(k, bm));
+                  return s.data;
+                },
+              );
+            }
+          }
+        }
+      }
+    }
+  },
+
+  'gather and scatterAdd: every axis, dtype and layout, repeated indices': (b) => {
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      for (const [xShape, idxShape] of [
+        [[7], [5]],
+        [
+          [4, 5],
+          [3, 5],
+        ],
+        [
+          [3, 4, 5],
+          [2, 3, 5],
+        ],
+        [
+          [4, 5],
+          [0, 5],
+        ],
+        [
+          [9, 13],
+          [8, 13],
+        ],
+        [
+          [4, 6, 7],
+          [3, 6, 7],
+        ],
+      ] as [Shape, Shape][]) {
+        xShape.forEach((_, axis) => {
+          // The index may be longer than x along `axis`, and no larger elsewhere.
+          const ishape = idxShape.map((d, i) => (i === axis ? d + 2 : Math.min(d, xShape[i]!)));
+          for (const layout of ['contiguous', 'transposed', 'stepped'] as const) {
+            const seed = hashSeed(`${dtype}${xShape}${axis}${layout}`);
+            const rng = makeRng(seed);
+            const index = makeView('int32', ishape, layout, () => Math.floor(rng() * xShape[axis]!));
+            const x = makeView(dtype, xShape, layout, randomFill(dtype, seed + 1, false));
+            agree(
+              b,
+              `gather ${dtype} ${fmt(xShape)} axis ${axis} ${layout}`,
+              (k) => {
+                const out = contiguousOut(dtype, ishape);
+                k.gather(out, x, axis, index);
+                return out;
+              },
+              0,
+            );
+            const src = makeView(dtype, ishape, layout, randomFill(dtype, seed + 2, false));
+            const fillStart = randomFill(dtype, seed + 3, false);
+            const start = Array.from({ length: sizeOf(xShape) }, (_, i) => fillStart(i));
+            agree(
+              b,
+              `scatterAdd ${dtype} ${fmt(xShape)} axis ${axis} ${layout}`,
+              (k) => {
+                const out = makeView(dtype, xShape, 'contiguous', (i) => start[i]!);
+                k.scatterAdd(out, axis, index, src);
+                return out;
+              },
+              RTOL[dtype],
+              () => Array.from({ length: sizeOf(xShape) }, () => 30),
+            );
+          }
+        });
+      }
+    }
+  },
+};
+
+/** The agreement checks that exercise each kernel: a kernel added to Kernels fails tsc here until it has one. */
+const CHECKED_BY: { [K in keyof Kernels]: readonly string[] } = {
+  copy: ['copy: every dtype', 'copy: dtype conversions', 'copy: into strided outputs'],
+  unary: ['unary: every op', 'unary: int32', 'unary: large'],
+  binary: ['binary: every op', 'binary: int32', 'binary: large'],
+  where: ['where:'],
+  reduce: ['reduce: sum, max, min', 'reduce: empty axes'],
+  argReduce: ['argReduce:'],
+  matmul: ['matmul:'],
+  gather: ['gather and scatterAdd'],
+  scatterAdd: ['gather and scatterAdd'],
+};
+
+test('every kernel has agreement checks', () => {
+  for (const [kernel, prefixes] of Object.entries(CHECKED_BY)) {
+    for (const prefix of prefixes) {
+      assert.ok(
+        Object.keys(AGREEMENT).some((t) => t.startsWith(prefix)),
+        `${kernel}: no check titled '${prefix}...'`,
+      );
+    }
+  }
+});
+
+const original = getBackend().name;
+after(() => {
+  setBackend(original);
+});
+
+// A backend that cannot load here (the native addon unbuilt) has nothing to check; say so and go on.
+for (const name of backendNames()) {
+  const { unavailable, fused } = probe(name);
+  if (unavailable) {
+    console.log(`# backend ${name} is not available here: ${unavailable}`);
+    continue;
+  }
+  describe(`backend ${name}`, () => {
+    const be = (): Backend => setBackend(name);
+
+    describe('agrees with the reference', () => {
+      for (const [title, check] of Object.entries(AGREEMENT)) test(title, () => check(be()));
+    });
+
+    describe('reproduces values worked out by hand', () => {
+      const f64 = (values: number[], shape: Shape, dtype: DType = 'float64'): View => ({
+        data: ARRAYS[dtype].from(values),
+        shape,
+        strides: contiguousStrides(shape),
+        offset: 0,
+      });
+      const run = (fn: (k: Kernels) => View): number[] => Array.from(fn(be()).data);
+
+      test('copy: strided read and float to int truncation', () => {
+        const x: View = { data: Float64Array.from([1, 2, 3, 4]), shape: [2, 2], strides: [1, 2], offset: 0 };
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [2, 2]);
+            k.copy(out, x);
+            return out;
+          }),
+          [1, 3, 2, 4],
+        );
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('int32', [4]);
+            k.copy(out, f64([1.7, -1.7, 2.5, -0.5], [4]));
+            return out;
+          }),
+          [1, -1, 2, 0],
+        );
+      });
+
+      test('unary: known values', () => {
+        const x = f64([0, 1, -1, 4], [4]);
+        const u = (op: UnaryOp) =>
+          run((k) => {
+            const out = contiguousOut('float64', [4]);
+            k.unary(op, out, x);
+            return out;
+          });
+        assert.deepEqual(u('sigmoid').slice(0, 1), [0.5]);
+        assert.deepEqual(u('relu'), [0, 1, 0, 4]);
+        assert.deepEqual(u('sign'), [0, 1, -1, 1]);
+        assert.deepEqual(u('sqrt').slice(3), [2]);
+        const erf1 = u('erf')[1]!;
+        assert.ok(Math.abs(erf1 - 0.8427007929497149) < 1e-15, `erf(1) = ${erf1}`);
+        assert.ok(Math.abs(u('erf')[2]! + 0.8427007929497149) < 1e-15);
+      });
+
+      test('binary: broadcast operands with stride 0', () => {
+        const a: View = { data: Float64Array.from([1, 2]), shape: [2, 3], strides: [1, 0], offset: 0 };
+        const b: View = { data: Float64Array.from([10, 20, 30]), shape: [2, 3], strides: [0, 1], offset: 0 };
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [2, 3]);
+            k.binary('add', out, a, b);
+            return out;
+          }),
+          [11, 21, 31, 12, 22, 32],
+        );
+      });
+
+      test('where: picks a where the condition is non-zero', () => {
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [3]);
+            k.where(out, f64([1, 0, -2], [3], 'int32'), f64([1, 2, 3], [3]), f64([4, 5, 6], [3]));
+            return out;
+          }),
+          [1, 5, 3],
+        );
+      });
+
+      test('reduce: sums and extremes of a known array', () => {
+        const x = f64([1, 2, 3, 4, 5, 6], [2, 3]);
+        const r = (op: ReduceOp, axes: number[]) =>
+          run((k) => {
+            const out = contiguousOut('float64', reducedShape([2, 3], axes));
+            k.reduce(op, out, x, axes);
+            return out;
+          });
+        assert.deepEqual(r('sum', [1]), [6, 15]);
+        assert.deepEqual(r('sum', [0]), [5, 7, 9]);
+        assert.deepEqual(r('sum', [0, 1]), [21]);
+        assert.deepEqual(r('max', [1]), [3, 6]);
+        assert.deepEqual(r('min', [0]), [1, 2, 3]);
+      });
+
+      test('argReduce: ties pick the first index', () => {
+        const a = (op: ArgReduceOp, values: number[]) =>
+          run((k) => {
+            const out = contiguousOut('int32', [2, 1]);
+            k.argReduce(op, out, f64(values, [2, 3]), 1);
+            return out;
+          });
+        assert.deepEqual(a('argmax', [1, 3, 3, 2, 2, 1]), [1, 0]);
+        assert.deepEqual(a('argmin', [1, 3, 1, 2, 1, 1]), [0, 1]);
+      });
+
+      test('matmul: 2x3 by 3x2, also with b transposed', () => {
+        const a = f64([1, 2, 3, 4, 5, 6], [2, 3]);
+        const expected = [58, 64, 139, 154];
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [2, 2]);
+            k.matmul(out, a, f64([7, 8, 9, 10, 11, 12], [3, 2]));
+            return out;
+          }),
+          expected,
+        );
+        const bT: View = {
+          data: Float64Array.from([7, 9, 11, 8, 10, 12]),
+          shape: [3, 2],
+          strides: [1, 3],
+          offset: 0,
+        };
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [2, 2]);
+            k.matmul(out, a, bT);
+            return out;
+          }),
+          expected,
+        );
+      });
+
+      test('gather and scatterAdd: small known cases', () => {
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [2, 2]);
+            k.gather(out, f64([1, 2, 3, 4], [2, 2]), 1, f64([0, 0, 1, 0], [2, 2], 'int32'));
+            return out;
+          }),
+          [1, 1, 4, 3],
+        );
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [3]);
+            k.scatterAdd(out, 0, f64([0, 2, 0], [3], 'int32'), f64([1, 2, 3], [3]));
+            return out;
+          }),
+          [4, 0, 2],
+        );
+        assert.deepEqual(
+          run((k) => {
+            const out = contiguousOut('float64', [2, 3]);
+            k.scatterAdd(out, 1, f64([0, 0, 2, 1], [2, 2], 'int32'), f64([1, 2, 3, 4], [2, 2]));
+            return out;
+          }),
+          [3, 0, 0, 0, 4, 3],
+        );
+      });
+    });
+
+    describe('propagates NaN and infinities', () => {
+      const NaN_ = Number.NaN;
+      /**
+       * The values, then `fill` up to n elements: each rule is checked at its own small size and at a
+       * size above any small-input fallback a backend may have.
+       */
+      const vec = (values: number[], n: number, fill: number): View => {
+        const data = new Float64Array(Math.max(n, values.length)).fill(fill);
+        data.set(values);
+        return { data, shape: [data.length], strides: [1], offset: 0 };
+      };
+      const SIZES = [0, 100];
+
+      test('unary: NaN in gives NaN out; limits at the infinities', () => {
+        const k = be();
+        const expected: Record<UnaryOp, [number, number]> = {
+          neg: [-Infinity, Infinity],
+          exp: [Infinity, 0],
+          log: [Infinity, NaN_],
+          sqrt: [Infinity, NaN_],
+          abs: [Infinity, Infinity],
+          sign: [1, -1],
+          sin: [NaN_, NaN_],
+          cos: [NaN_, NaN_],
+          tanh: [1, -1],
+          sigmoid: [1, 0],
+          relu: [Infinity, 0],
+          erf: [1, -1],
+          log1p: [Infinity, NaN_],
+        };
+        for (const n of SIZES) {
+          const x = vec([NaN_, Infinity, -Infinity], n, 0.5);
+          for (const op of UNARY_OPS) {
+            const out = contiguousOut('float64', x.shape);
+            k.unary(op, out, x);
+            assertClose(
+              Array.from(out.data.subarray(0, 3)),
+              [NaN_, ...expected[op]],
+              0,
+              `unary ${op} (n = ${n})`,
+            );
+          }
+        }
+      });
+
+      test('binary: NaN on either side gives NaN; comparisons with NaN are false', () => {
+        const k = be();
+        const expected: Record<BinaryOp, number[]> = {
+          add: [NaN_, NaN_, Infinity, Infinity, 0, 1],
+          sub: [NaN_, NaN_, NaN_, Infinity, 0, 1],
+          mul: [NaN_, NaN_, Infinity, NaN_, 0, -0],
+          div: [NaN_, NaN_, NaN_, Infinity, NaN_, -Infinity],
+          pow: [NaN_, NaN_, Infinity, 1, 1, 1],
+          maximum: [NaN_, NaN_, Infinity, Infinity, 0, 1],
+          minimum: [NaN_, NaN_, Infinity, 0, 0, -0],
+          eq: [0, 0, 1, 0, 1, 0],
+          ne: [1, 1, 0, 1, 0, 1],
+          lt: [0, 0, 0, 0, 0, 0],
+          le: [0, 0, 1, 0, 1, 0],
+          gt: [0, 0, 0, 1, 0, 1],
+          ge: [0, 0, 1, 1, 1, 1],
+        };
+        for (const n of SIZES) {
+          // (2, NaN) rather than (1, NaN): C's pow(1, NaN) is 1, JavaScript's is NaN; neither is asserted.
+          const a = vec([NaN_, 2, Infinity, Infinity, 0, 1], n, 1);
+          const b = vec([1, NaN_, Infinity, 0, 0, -0], n, 1);
+          for (const op of BINARY_OPS) {
+            const comparison = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op);
+            const out = contiguousOut(comparison ? 'int32' : 'float64', a.shape);
+            k.binary(op, out, a, b);
+            assertClose(Array.from(out.data.subarray(0, 6)), expected[op], 0, `binary ${op} (n = ${n})`);
+          }
+        }
+      });
+
+      test('binary: pow(1, y) and pow(x, 0) are 1 for every y and x, NaN included (IEEE 754, C, PyTorch)', () => {
+        const k = be();
+        for (const n of SIZES) {
+          const a = vec([1, 1, 1, -1, -1, NaN_, Infinity], n, 2);
+          const b = vec([NaN_, Infinity, -Infinity, Infinity, -Infinity, 0, 0], n, 2);
+          const out = contiguousOut('float64', a.shape);
+          k.binary('pow', out, a, b);
+          assertClose(Array.from(out.data.subarray(0, 7)), [1, 1, 1, 1, 1, 1, 1], 0, `pow (n = ${n})`);
+        }
+      });
+
+      test('reduce: a NaN anywhere makes sum, max and min NaN', () => {
+        const k = be();
+        const reduce = (op: ReduceOp, values: number[], n: number, fill: number): number => {
+          const out = contiguousOut('float64', [1]);
+          k.reduce(op, out, vec(values, n, fill), [0]);
+          return out.data[0]!;
+        };
+        for (const n of SIZES) {
+          for (const values of [
+            [NaN_, 1, 2],
+            [1, NaN_, 2],
+            [3, 1, NaN_],
+            [-Infinity, NaN_, Infinity],
+          ]) {
+            for (const op of ['sum', 'max', 'min'] as const) {
+              const r = reduce(op, values, n, 1);
+              assert.ok(Number.isNaN(r), `${op} of [${values}] (n = ${n}) gave ${r}`);
+            }
+          }
+          const last = new Array<number>(Math.max(n, 3)).fill(0);
+          last[last.length - 1] = NaN_;
+          for (const op of ['sum', 'max', 'min'] as const) {
+            assert.ok(Number.isNaN(reduce(op, last, n, 0)), `${op} with NaN last (n = ${n})`);
+          }
+          assert.ok(Number.isNaN(reduce('sum', [Infinity, -Infinity], n, 0)), 'inf + -inf must be NaN');
+          assert.equal(reduce('max', [-Infinity, -Infinity], n, -Infinity), -Infinity);
+          assert.equal(reduce('min', [Infinity, 2, Infinity], n, 5), 2);
+          assert.equal(reduce('max', [-1, Infinity, 2], n, 0), Infinity);
+        }
+      });
+
+      test('argReduce: the first NaN wins, as in PyTorch', () => {
+        const k = be();
+        for (const n of SIZES) {
+          for (const op of ['argmax', 'argmin'] as const) {
+            for (const [values, at] of [
+              [[1, NaN_, 5, NaN_], 1],
+              [[NaN_, 9, -9], 0],
+              [[-Infinity, Infinity, 3], op === 'argmax' ? 1 : 0],
+            ] as [number[], number][]) {
+              const out = contiguousOut('int32', [1]);
+              k.argReduce(op, out, vec(values, n, 0), 0);
+              assert.equal(out.data[0], at, `${op} of [${values}] (n = ${n})`);
+            }
+          }
+        }
+      });
+
+      test('matmul: NaN and infinities propagate (0 * inf is NaN, as in IEEE arithmetic and BLAS)', () => {
+        const k = be();
+        for (const n of SIZES) {
+          const mm = (a: number[], b: number[]): number => {
+            const av = vec(a, n, 0);
+            const bv = vec(b, n, 1);
+            const K = av.shape[0]!;
+            const out = contiguousOut('float64', [1, 1]);
+            k.matmul(
+              out,
+              { ...av, shape: [1, K], strides: [K, 1] },
+              { ...bv, shape: [K, 1], strides: [1, 1] },
+            );
+            return out.data[0]!;
+          };
+          assertClose([mm([1, 2], [NaN_, 1])], [NaN_], 0, `[1, 2] @ [NaN, 1] (n = ${n})`);
+          assertClose([mm([1, 2], [Infinity, 1])], [Infinity], 0, `[1, 2] @ [inf, 1] (n = ${n})`);
+          assertClose([mm([0, 1], [NaN_, 1])], [NaN_], 0, `[0, 1] @ [NaN, 1] (n = ${n})`);
+          assertClose([mm([0, 1], [Infinity, 1])], [NaN_], 0, `[0, 1] @ [inf, 1] (n = ${n})`);
+        }
+      });
+    });
+
+    describe('fused fast paths match the compositions they replace', () => {
+      // Only the fast paths this backend has are checked; the others fall back to the compositions.
+      const has = (kernel: string) => fused.includes(kernel);
+
+      if (has('logSoftmax'))
+        test('logSoftmax over the last axis, NaN and infinities included', () => {
+          const f = be().fused!.logSoftmax!;
+          for (const dtype of FLOATS) {
+            for (const shape of [
+              [1, 1],
+              [3, 7],
+              [5, 33],
+              [64, 100],
+              [2, 3, 17],
+              [4, 1023],
+            ] as Shape[]) {
+              const n = shape[shape.length - 1]!;
+              const rows = sizeOf(shape) / n;
+              const fill = randomFill(dtype, hashSeed(`logSoftmax${dtype}${shape}`), false, -8, 8);
+              const values = Array.from({ length: sizeOf(shape) }, (_, i) => fill(i));
+              if (rows >= 4 && n >= 2) {
+                values[0] = Number.NaN; // row 0: NaN everywhere
+                values[n] = -Infinity; // row 1: one -inf entry
+                for (let j = 0; j < n; j++) values[2 * n + j] = -Infinity; // row 2: all -inf, NaN as in PyTorch
+                values[3 * n + 1] = Infinity; // row 3: +inf gives NaN there, -inf elsewhere
+              }
+              const x = makeView(dtype, shape, 'contiguous', (i) => values[i]!);
+              const ref = new Float64Array(sizeOf(shape));
+              for (let r = 0; r < rows; r++) {
+                const row = Array.from(x.data.subarray(r * n, (r + 1) * n));
+                const m0 = row.reduce((a, v) =>
+                  Number.isNaN(a) || Number.isNaN(v) ? Number.NaN : Math.max(a, v),
+                );
+                const m = Number.isFinite(m0) ? m0 : Number.isNaN(m0) ? m0 : 0;
+                const lse = Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+                row.forEach((v, j) => {
+                  ref[r * n + j] = v - m - lse;
+                });
+              }
+              const out = contiguousOut(dtype, shape);
+              f(out, x);
+              assertClose(
+                out.data,
+                ref,
+                dtype === 'float32' ? 1e-5 : 1e-12,
+                `fused logSoftmax ${dtype} ${fmt(shape)}`,
+                Array.from(ref, () => 1),
+              );
+            }
+          }
+        });
+
+      const arrays = (n: number, seed: number, k: number) => {
+        const rng = makeRng(seed);
+        return Array.from({ length: k }, (_, j) =>
+          Float32Array.from({ length: n }, () => (j === 3 ? rng() : 2 * rng() - 1)),
+        );
+      };
+      const compareState = (what: string, got: Float32Array[], ref: Float32Array[]) => {
+        got.forEach((g, j) => {
+          assertClose(
+            g,
+            ref[j]!,
+            1e-5,
+            `${what} buffer ${j}`,
+            Array.from(g, () => 1e-2),
+          );
+        });
+      };
+
+      if (has('sgdUpdate'))
+        test('sgdUpdate against src/optim/updates.ts', () => {
+          const f = be().fused!.sgdUpdate!;
+          for (const n of [1, 17, 1000]) {
+            for (const h of [
+              { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 },
+              { lr: 0.05, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 1e-2 },
+              { lr: 0.05, momentum: 0.9, dampening: 0.1, nesterov: false, weightDecay: 0 },
+              { lr: 0.01, momentum: 0.8, dampening: 0, nesterov: true, weightDecay: 1e-3 },
+            ]) {
+              for (const first of [true, false]) {
+                const ref = arrays(n, hashSeed(`sgd${n}${first}${h.momentum}`), 3);
+                const got = ref.map((a) => a.slice());
+                const withBuf = h.momentum > 0;
+                sgdUpdate(ref[0]!, ref[1]!, withBuf ? ref[2]! : null, h, first);
+                f(got[0]!, got[1]!, withBuf ? got[2]! : null, h, first);
+                compareState(`sgd n=${n} ${JSON.stringify(h)} first=${first}`, got, ref);
+              }
+            }
+          }
+        });
+
+      if (has('adamUpdate'))
+        test('adamUpdate against src/optim/updates.ts', () => {
+          const f = be().fused!.adamUpdate!;
+          for (const n of [1, 17, 1000]) {
+            for (const h of [
+              {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weightDecay: 0,
+                decoupled: false,
+                amsgrad: false,
+              },
+              {
+                lr: 1e-2,
+                beta1: 0.8,
+                beta2: 0.99,
+                eps: 1e-6,
+                weightDecay: 0.1,
+                decoupled: false,
+                amsgrad: true,
+              },
+              {
+                lr: 1e-2,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weightDecay: 0.05,
+                decoupled: true,
+                amsgrad: false,
+              },
+            ]) {
+              for (const step of [1, 10]) {
+                // p, g, m, v (non-negative), vMax (non-negative)
+                const ref = arrays(n, hashSeed(`adam${n}${step}${h.beta1}`), 5);
+                ref[4] = ref[3]!.map((v) => v * 1.5);
+                const got = ref.map((a) => a.slice());
+                const vMax = (a: Float32Array[]) => (h.amsgrad ? a[4]! : null);
+                adamUpdate(ref[0]!, ref[1]!, ref[2]!, ref[3]!, vMax(ref), h, step);
+                f(got[0]!, got[1]!, got[2]!, got[3]!, vMax(got), h, step);
+                compareState(`adam n=${n} ${JSON.stringify(h)} step=${step}`, got, ref);
+              }
+            }
+          }
+        });
+    });
+
+    describe('runs the op table like the reference', () => {
+      for (const row of OP_TABLE) {
+        test(rowName(row), () => {
+          const seed = hashSeed(`conformance ${rowName(row)}`);
+          const evaluate = (backend: string) => {
+            setBackend(backend);
+            const inputs = sampleInputs(row, row.shapes, seed).map(
+              (v, i) => new Tensor(new ARRAYS[dtypeOf(row, i)](v), row.shapes[i]!),
+            );
+            const out = noGrad(() => row.fn(...inputs));
+            const outs = out instanceof Tensor ? [out] : out;
+            const loss = (...xs: Tensor[]) => {
+              const ys = row.fn(...xs);
+              return (ys instanceof Tensor ? [ys] : ys)
+                .map((y) => y.square().sum())
+                .reduce((s, t) => s.add(t));
+            };
+            const grads = grad(
+              loss,
+              inputs.map((_, i) => i),
+            )(...inputs);
+            return [...outs, ...grads].map((t) => t.toTypedArray());
+          };
+          const ref = evaluate('js');
+          const got = evaluate(name);
+          ref.forEach((r, i) => {
+            const rtol = r instanceof Float64Array ? 1e-10 : 1e-4;
+            assertClose(
+              got[i]!,
+              r,
+              rtol,
+              `${rowName(row)} result ${i}`,
+              Array.from(r, () => 1),
+            );
+          });
+        });
+      }
+    });
+  });
+}
+
+/** Backends with one deliberate fault each: the suite must reject every one of them. */
+describe('the suite rejects faulty backends', () => {
+  const dense = (v: View): View => ({ ...v, strides: contiguousStrides(v.shape), offset: 0 });
+  const faults: [string, string, Partial<Kernels>][] = [
+    ['copy ignores strides', 'copy: every dtype', { copy: (out, x) => jsBackend.copy(out, dense(x)) }],
+    [
+      'exp rounds float64 results to float32',
+      'unary: every op',
+      {
+        unary: (op, out, x) => {
+          jsBackend.unary(op, out, x);
+          if (op === 'exp')
+            out.data.forEach((v, i) => {
+              out.data[i] = Math.fround(v);
+            });
+        },
+      },
+    ],
+    [
+      'maximum loses a NaN in its first operand',
+      'binary: every op',
+      {
+        binary: (op, out, a, b) => {
+          if (op !== 'maximum') return jsBackend.binary(op, out, a, b);
+          const pa = viewPositions(a);
+          const pb = viewPositions(b);
+          pa.forEach((p, i) => {
+            const x = a.data[p]!;
+            const y = b.data[pb[i]!]!;
+            out.data[i] = Number.isNaN(x) ? y : Math.max(x, y);
+          });
+        },
+      },
+    ],
+    [
+      'where reads the condition densely',
+      'where:',
+      { where: (out, c, a, b) => jsBackend.where(out, dense(c), a, b) },
+    ],
+    [
+      'reduce ignores the view offset',
+      'reduce: sum, max, min',
+      { reduce: (op, out, x, axes) => jsBackend.reduce(op, out, { ...x, offset: 0 }, axes) },
+    ],
+    [
+      'argReduce reads its input densely',
+      'argReduce:',
+      { argReduce: (op, out, x, axis) => jsBackend.argReduce(op, out, dense(x), axis) },
+    ],
+    ['matmul reads b densely', 'matmul:', { matmul: (out, a, b) => jsBackend.matmul(out, a, dense(b)) }],
+    [
+      'gather reads the index densely',
+      'gather and scatterAdd',
+      { gather: (out, x, axis, index) => jsBackend.gather(out, x, axis, dense(index)) },
+    ],
+    [
+      'scatterAdd reads src densely',
+      'gather and scatterAdd',
+      { scatterAdd: (out, axis, index, src) => jsBackend.scatterAdd(out, axis, index, dense(src)) },
+    ],
+  ];
+  for (const [fault, prefix, kernels] of faults) {
+    test(fault, () => {
+      const faulty: Backend = { ...jsBackend, ...kernels, name: 'faulty' };
+      const [, check] = Object.entries(AGREEMENT).find(([title]) => title.startsWith(prefix))!;
+      // A mismatch, or an error such as an out-of-range index read from the wrong place.
+      assert.throws(() => check(faulty));
+    });
+  }
+});

@@ -1,0 +1,421 @@
+// Every assert.ok has a message: without one, node re-parses the (transpiled, one-line) source to write it,
+// which takes minutes on this file.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { StrataError } from '../src/errors.js';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import {
+  type Checkpoint,
+  loadCheckpoint,
+  loadWeights,
+  saveCheckpoint,
+  saveWeights,
+} from '../src/io/checkpoint.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+} from '../src/io/safetensors.js';
+import { Tensor } from '../src/tensor/tensor.js';
+
+const root = mkdtempSync(join(tmpdir(), 'strata-io-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => {
+  const d = join(root, `d${dirs++}`);
+  mkdirSync(d);
+  return d;
+};
+
+function throwsStrata(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof StrataError, `expected a StrataError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+function assertSameTensor(actual: Tensor | undefined, expected: Tensor): void {
+  assert.ok(actual, 'tensor is missing');
+  assert.equal(actual.dtype, expected.dtype);
+  assert.deepEqual([...actual.shape], [...expected.shape]);
+  assert.deepEqual(actual.toTypedArray(), expected.toTypedArray());
+}
+
+/** A safetensors file built by hand from a header object, the way the reference implementation lays it out. */
+function craft(header: unknown, data: Uint8Array = new Uint8Array(0)): Uint8Array {
+  let json = typeof header === 'string' ? header : JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([length, Buffer.from(json), data]);
+}
+
+const f32 = (...v: number[]): Uint8Array => new Uint8Array(new Float32Array(v).buffer);
+
+test('safetensors round-trips float32, float64 and int32, views, 0-d and empty tensors', () => {
+  const storage = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const tensors = {
+    f32: new Tensor(new Float32Array([0.5, -1.25, 3e38, Number.NaN]), [2, 2]),
+    f64: new Tensor(new Float64Array([Math.PI, -0, 1e-300]), [3]),
+    i32: new Tensor(new Int32Array([-(2 ** 31), 2 ** 31 - 1, 0, 7]), [4, 1]),
+    transposed: new Tensor(storage, [3, 2], [1, 3]), // a view: rows are storage columns
+    sliced: new Tensor(storage, [2], [2], 1), // elements 2 and 4
+    scalar: new Tensor(new Float64Array([42]), []),
+    empty: new Tensor(new Float32Array(0), [0]),
+    empty3: new Tensor(new Int32Array(0), [2, 0, 3]),
+  };
+  const { tensors: back, metadata } = decodeSafetensors(encodeSafetensors(tensors, { note: 'hi' }));
+  assert.deepEqual(metadata, { note: 'hi' });
+  assert.deepEqual(Object.keys(back).sort(), Object.keys(tensors).sort());
+  for (const [name, t] of Object.entries(tensors)) assertSameTensor(back[name], t);
+  assert.deepEqual([...back.transposed!.toTypedArray()], [1, 4, 2, 5, 3, 6]);
+  assert.deepEqual([...back.sliced!.toTypedArray()], [2, 4]);
+  assert.ok(back.transposed!.isContiguous(), 'loaded tensors are contiguous');
+});
+
+test('safetensors bytes follow the format exactly', () => {
+  const bytes = encodeSafetensors({
+    b: new Tensor(new Float32Array([1.5, -2]), [2]),
+    a: new Tensor(new Int32Array([7]), []),
+  });
+  const data = Buffer.alloc(12);
+  data.writeInt32LE(7, 0); // 'a' first: sorted by name
+  data.writeFloatLE(1.5, 4);
+  data.writeFloatLE(-2, 8);
+  // The checksum covers the other metadata and the tensor entries (sorted, canonical) and then the data.
+  const layout = JSON.stringify([
+    [],
+    [
+      ['a', 'int32', [], 0, 4],
+      ['b', 'float32', [2], 4, 12],
+    ],
+  ]);
+  const sha = createHash('sha256').update(layout).update(data).digest('hex');
+  const header =
+    `{"__metadata__":{"strata.sha256":"${sha}"},` +
+    '"a":{"dtype":"I32","shape":[],"data_offsets":[0,4]},' +
+    '"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
+  const padded = header + ' '.repeat((8 - (header.length % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(padded.length));
+  assert.deepEqual(Buffer.from(bytes), Buffer.concat([length, Buffer.from(padded), data]));
+  assert.equal(padded.length % 8, 0);
+  assert.equal(Number(Buffer.from(bytes).readBigUInt64LE(0)), padded.length);
+});
+
+test('safetensors reads files without a Strata checksum (as PyTorch writes them)', () => {
+  const bytes = craft({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32(1, 2));
+  // Copy into an odd offset of a larger buffer, as Buffer pools do: reading must not assume alignment.
+  const unaligned = new Uint8Array(bytes.length + 1).subarray(1);
+  unaligned.set(bytes);
+  const { tensors, metadata } = decodeSafetensors(unaligned);
+  assert.deepEqual(metadata, {});
+  assertSameTensor(tensors.x, new Tensor(new Float32Array([1, 2]), [2]));
+});
+
+test('safetensors: dtypes Strata lacks get a clear error', () => {
+  for (const dtype of ['F16', 'BF16', 'I64', 'U8', 'BOOL']) {
+    const bytes = craft({ h: { dtype, shape: [1], data_offsets: [0, 2] } }, new Uint8Array(2));
+    throwsStrata(
+      () => decodeSafetensors(bytes, 'half.safetensors'),
+      new RegExp(`half\\.safetensors.*'h'.*${dtype}.*F32, F64 and I32`),
+    );
+  }
+});
+
+test('safetensors: every kind of damage is a StrataError naming the file and the problem', () => {
+  const entry = (extra: object) => ({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8], ...extra } });
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['too short', new Uint8Array(5), /5 bytes, fewer than the 8/],
+    [
+      'header length beyond the file',
+      craft(entry({})).subarray(0, 20),
+      /header length field says \d+ bytes but only 12/,
+    ],
+    ['header not JSON', craft('{"x": nope}', f32(1, 2)), /not valid UTF-8 JSON/],
+    ['header not an object', craft([1, 2]), /header is not a JSON object/],
+    ['header not UTF-8', craft('\xff', f32()), /not valid UTF-8 JSON/],
+    ['unknown dtype', craft(entry({ dtype: 'Q7' }), f32(1, 2)), /dtype Q7.*F32, F64 and I32/],
+    ['missing dtype', craft(entry({ dtype: undefined }), f32(1, 2)), /tensor 'x' has no dtype/],
+    [
+      'negative shape',
+      craft(entry({ shape: [-2] }), f32(1, 2)),
+      /shape \[-2\]; expected a list of non-negative integers/,
+    ],
+    ['fractional shape', craft(entry({ shape: [1.5] }), f32(1, 2)), /non-negative integers/],
+    ['shape not a list', craft(entry({ shape: 2 }), f32(1, 2)), /non-negative integers/],
+    [
+      'offsets not a pair',
+      craft(entry({ data_offsets: [0] }), f32(1, 2)),
+      /data_offsets \[0\]; expected \[begin, end\]/,
+    ],
+    [
+      'offsets vs size',
+      craft(entry({ data_offsets: [0, 4] }), f32(1)),
+      /needs 8 bytes but its data_offsets \[0, 4\] span 4/,
+    ],
+    [
+      'offsets outside data',
+      craft(entry({ data_offsets: [8, 16] }), f32(1, 2)),
+      /occupies bytes \[8, 16\) of a data section that has only 8/,
+    ],
+    [
+      'overlap',
+      craft({ ...entry({}), y: { dtype: 'I32', shape: [1], data_offsets: [4, 8] } }, f32(1, 2)),
+      /overlaps another tensor/,
+    ],
+    ['gap', craft(entry({ data_offsets: [4, 12] }), f32(0, 1, 2)), /gap of unused bytes \[0, 4\)/],
+    ['trailing bytes', craft(entry({}), f32(1, 2, 3)), /4 bytes follow the last tensor/],
+    ['metadata not strings', craft({ __metadata__: { a: 1 } }), /metadata 'a' is not a string/],
+    ['metadata not an object', craft({ __metadata__: [] }), /"__metadata__" is not an object/],
+  ];
+  for (const [what, bytes, pattern] of cases) {
+    assert.doesNotThrow(() => craft(entry({})), what);
+    throwsStrata(
+      () => decodeSafetensors(bytes, 'w.safetensors'),
+      new RegExp(`'w\\.safetensors'.*${pattern.source}`),
+    );
+  }
+});
+
+test('safetensors: a flipped bit anywhere in the data fails the checksum; truncation anywhere fails', () => {
+  const bytes = encodeSafetensors({
+    w: new Tensor(new Float32Array([1, 2, 3]), [3]),
+    n: new Tensor(new Int32Array([4, 5]), [2]),
+  });
+  const dataStart = 8 + Number(Buffer.from(bytes).readBigUInt64LE(0));
+  for (let i = dataStart; i < bytes.length; i++) {
+    const bad = bytes.slice();
+    bad[i]! ^= 0x10;
+    throwsStrata(
+      () => decodeSafetensors(bad, 'm.st'),
+      /'m\.st' is corrupt or truncated: the header or data does not match its SHA-256/,
+    );
+  }
+  for (let n = 0; n < bytes.length; n++) {
+    throwsStrata(() => decodeSafetensors(bytes.subarray(0, n), 'm.st'), /'m\.st' is corrupt or truncated/);
+  }
+});
+
+test('saveSafetensors / loadSafetensors use files; a missing file is a clear error', () => {
+  const path = join(freshDir(), 'w.safetensors');
+  const w = new Tensor(new Float64Array([1, 2, 3, 4]), [2, 2]);
+  saveSafetensors(path, { w }, { format: 'pt' });
+  const { tensors, metadata } = loadSafetensors(path);
+  assertSameTensor(tensors.w, w);
+  assert.deepEqual(metadata, { format: 'pt' });
+  throwsStrata(
+    () => loadSafetensors(join(root, 'nope.safetensors')),
+    /loadSafetensors: no file at '.*nope\.safetensors'/,
+  );
+  throwsStrata(
+    () => encodeSafetensors({ w }, { n: 1 as unknown as string }),
+    /metadata 'n' must be a string/,
+  );
+});
+
+test('writeFileAtomic replaces a file and leaves no temporary files', () => {
+  const dir = freshDir();
+  const path = join(dir, 'a.txt');
+  writeFileAtomic(path, 'old');
+  writeFileAtomic(path, new Uint8Array([110, 101, 119]));
+  assert.equal(readFileSync(path, 'utf8'), 'new');
+  assert.deepEqual(readdirSync(dir), ['a.txt']);
+});
+
+test('writeFileAtomic: on failure the temporary file is removed and the error rethrown', () => {
+  const dir = freshDir();
+  const target = join(dir, 'taken');
+  mkdirSync(join(target, 'inside'), { recursive: true }); // renaming a file over a non-empty directory fails
+  assert.throws(() => writeFileAtomic(target, 'data'));
+  assert.deepEqual(readdirSync(dir), ['taken']);
+  assert.throws(() => writeFileAtomic(join(dir, 'missing', 'x'), 'data'), /ENOENT/);
+});
+
+test('writeFileAtomic removes stale temporary files of dead writers, and only those', () => {
+  const dir = freshDir();
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  const old = new Date(Date.now() - 60_000);
+  const names = {
+    stale: `.c.bin.${deadPid}.abc123.tmp`,
+    live: `.c.bin.${process.ppid}.abc123.tmp`, // our parent is alive: maybe still writing
+    mine: `.c.bin.${process.pid}.abc123.tmp`,
+    other: `.d.bin.${deadPid}.abc123.tmp`, // another target's
+    unrelated: 'notes.tmp',
+  };
+  for (const n of Object.values(names)) {
+    writeFileSync(join(dir, n), 'x');
+    utimesSync(join(dir, n), old, old);
+  }
+  writeFileAtomic(join(dir, 'c.bin'), 'ok');
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    ['c.bin', names.live, names.mine, names.other, names.unrelated].sort(),
+  );
+});
+
+function sampleCheckpoint(): Checkpoint {
+  const w = new Float32Array([1, 2, 3, 4, 5, 6]);
+  return {
+    model: {
+      'layers.0.weight': new Tensor(w, [2, 3]),
+      'layers.0.bias': new Tensor(new Float32Array([0.1, 0.2]), [2]),
+      'embed.weight.T': new Tensor(w, [3, 2], [1, 3]),
+    },
+    optimizer: {
+      tensors: {
+        '0.exp_avg': new Tensor(new Float64Array([1e-8, 2]), [2]),
+        '0.step': new Tensor(new Int32Array([3]), []),
+      },
+      state: { groups: [{ lr: 0.001, betas: [0.9, 0.999] }], step: 3 },
+    },
+    rng: { s: [1, 2, 3, 4294967295], spare: 0.25 },
+    progress: {
+      epoch: 2,
+      step: 300,
+      best: Number.POSITIVE_INFINITY,
+      worst: Number.NEGATIVE_INFINITY,
+      nan: Number.NaN,
+      history: [0.5, 0.25],
+    },
+    extra: { config: { model: 'mlp', lr: 0.001 } },
+  };
+}
+
+test('checkpoints round-trip weights, optimizer state, RNG state, progress and extra', () => {
+  const path = join(freshDir(), 'ckpt.safetensors');
+  const ckpt = sampleCheckpoint();
+  saveCheckpoint(path, ckpt);
+  const back = loadCheckpoint(path);
+  for (const [k, t] of Object.entries(ckpt.model)) assertSameTensor(back.model[k], t);
+  for (const [k, t] of Object.entries(ckpt.optimizer.tensors)) assertSameTensor(back.optimizer.tensors[k], t);
+  assert.deepEqual(Object.keys(back.model).sort(), Object.keys(ckpt.model).sort());
+  assert.deepEqual(back.optimizer.state, ckpt.optimizer.state);
+  assert.deepEqual(back.rng, ckpt.rng);
+  assert.deepEqual(back.progress, ckpt.progress); // Infinity and NaN survive JSON
+  assert.deepEqual(back.extra, ckpt.extra);
+  // The checkpoint is an ordinary safetensors file: any reader sees model.* and optim.* tensors.
+  assert.deepEqual(Object.keys(loadSafetensors(path).tensors).sort(), [
+    'model.embed.weight.T',
+    'model.layers.0.bias',
+    'model.layers.0.weight',
+    'optim.0.exp_avg',
+    'optim.0.step',
+  ]);
+});
+
+test('checkpoints: wrong files and bad state get clear errors', () => {
+  const dir = freshDir();
+  const weights = join(dir, 'weights.safetensors');
+  const w = new Tensor(new Float32Array([1, 2]), [2]);
+  saveWeights(weights, { 'fc.weight': w });
+  assertSameTensor(loadWeights(weights)['fc.weight'], w);
+  assert.deepEqual(loadSafetensors(weights).metadata, { format: 'pt' });
+  throwsStrata(
+    () => loadCheckpoint(weights),
+    /loadCheckpoint: '.*weights\.safetensors' is not a Strata checkpoint/,
+  );
+
+  const ckptPath = join(dir, 'ckpt.safetensors');
+  saveCheckpoint(ckptPath, sampleCheckpoint());
+  throwsStrata(() => loadWeights(ckptPath), /is a Strata checkpoint, not a weights file; use loadCheckpoint/);
+  throwsStrata(() => loadCheckpoint(join(dir, 'absent')), /loadCheckpoint: no file at/);
+
+  const bad = join(dir, 'bad.safetensors');
+  const withMeta = (json: string, tensors: Record<string, Tensor> = {}) =>
+    saveSafetensors(bad, tensors, { 'strata.checkpoint': json });
+  const good = { format: 1, optimizer: null, rng: { s: [1, 2, 3, 4], spare: null }, progress: {} };
+  withMeta('{oops');
+  throwsStrata(
+    () => loadCheckpoint(bad),
+    /'.*bad\.safetensors' is corrupt: its 'strata\.checkpoint' metadata is not valid JSON/,
+  );
+  withMeta(JSON.stringify({ ...good, format: 2 }));
+  throwsStrata(() => loadCheckpoint(bad), /checkpoint format 2; this version of Strata reads format 1/);
+  withMeta(JSON.stringify({ ...good, rng: 5 }));
+  throwsStrata(() => loadCheckpoint(bad), /is corrupt: it has no valid RNG state/);
+  withMeta(JSON.stringify(good), { stray: w });
+  throwsStrata(() => loadCheckpoint(bad), /is corrupt: unexpected tensor 'stray'/);
+  withMeta(JSON.stringify(good), { 'model.w': w });
+  assertSameTensor(loadCheckpoint(bad).model.w, w);
+
+  const withTensor = sampleCheckpoint();
+  withTensor.optimizer.state = { momentum: w };
+  throwsStrata(
+    () => saveCheckpoint(bad, withTensor),
+    /'momentum' is a Tensor; put tensors in model or optimizer\.tensors/,
+  );
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  throwsStrata(
+    () => saveCheckpoint(bad, { ...sampleCheckpoint(), progress: cyclic }),
+    /cannot be written as JSON/,
+  );
+  assertSameTensor(loadCheckpoint(bad).model.w, w); // failed saves left the last good file in place
+});
+
+const writer = fileURLToPath(new URL('./fixtures/io-checkpoint-writer.ts', import.meta.url));
+
+test('a checkpoint writer killed at random moments never leaves a broken checkpoint', async (t) => {
+  const dir = freshDir();
+  const path = join(dir, 'ckpt.safetensors');
+  let previous = 0;
+  let killedMidWrite = 0;
+  for (let round = 0; round < 6; round++) {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', writer, dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    // Wait until this run has saved at least once, then kill it at a random moment of its save loop.
+    await Promise.race([
+      new Promise<void>((resolve) => child.stdout!.once('data', () => resolve())),
+      exited.then(() => assert.fail(`the writer exited before saving: ${stderr}`)),
+    ]);
+    await sleep(Math.random() * 250);
+    child.kill('SIGKILL');
+    await exited;
+    if (readdirSync(dir).some((n) => n.endsWith('.tmp'))) killedMidWrite++;
+
+    const ckpt = loadCheckpoint(path);
+    const step = ckpt.progress.step as number;
+    assert.ok(step > previous, `step went from ${previous} to ${step}`);
+    // One save's contents throughout, not a mix of two.
+    assert.ok(
+      ckpt.model['layer.weight']!.toTypedArray().every((v) => v === step),
+      `weights are not all ${step}`,
+    );
+    assert.deepEqual([...ckpt.model['layer.bias']!.toTypedArray()], [step]);
+    assert.ok(
+      ckpt.optimizer.tensors['0.exp_avg']!.toTypedArray().every((v) => v === -step),
+      `moments not all ${-step}`,
+    );
+    assert.deepEqual(ckpt.optimizer.state, { step });
+    assert.equal(ckpt.rng.s[0], step);
+    previous = step;
+  }
+  t.diagnostic(`reached step ${previous}; ${killedMidWrite} of 6 kills left a temporary file behind`);
+
+  // Leftover temporary files never affect loading; the next successful save removes them.
+  const ckpt = loadCheckpoint(path);
+  saveCheckpoint(path, ckpt);
+  assert.deepEqual(readdirSync(dir), ['ckpt.safetensors']);
+});

@@ -1,0 +1,446 @@
+/**
+ * The op table: one row per differentiable op (several where an op has variants worth checking, such
+ * as reduction axes). From each row `gradcheck.test.ts` derives the float64 gradient checks
+ * (contiguous, broadcast, non-contiguous, second order) and `conformance.test.ts` runs the row's
+ * forward and backward on every backend against the reference. Adding an op adds a row here; the
+ * coverage test fails while an exported differentiable op has none.
+ */
+import {
+  concat,
+  type DType,
+  elu,
+  gather,
+  gelu,
+  indexSelect,
+  leakyRelu,
+  logSoftmax,
+  logsumexp,
+  max,
+  mean,
+  min,
+  type Shape,
+  scatterAdd,
+  softmax,
+  softplus,
+  stableSoftplus,
+  stack,
+  std,
+  sum,
+  Tensor,
+  variance,
+  where,
+} from '../src/index.js';
+import { makeRng } from './gradcheck.js';
+
+export type Domain = readonly [number, number];
+
+export interface OpRow {
+  /** The exported function the row checks (the name in src/ops). */
+  op: string;
+  /** What distinguishes this row from the op's other rows. */
+  label?: string;
+  /** The function under test; every argument is a floating-point tensor to differentiate. */
+  fn: (...xs: Tensor[]) => Tensor | readonly Tensor[];
+  /** Input shapes. */
+  shapes: readonly Shape[];
+  /** Interval the inputs are drawn from: one for all inputs, or one per input (default [-2, 2]). */
+  domain?: Domain | readonly Domain[];
+  /** Further input shapes that the op broadcasts, each checked like `shapes`. */
+  broadcast?: readonly (readonly Shape[])[];
+  /** Also check second derivatives. */
+  gradgrad?: boolean;
+  /** Points where the op is not differentiable: inputs are drawn at least 0.1 away from them. */
+  kinks?: readonly number[];
+  /** All input elements pairwise well apart (for extrema: a tie has no derivative). */
+  distinct?: boolean;
+  /** Values written at the start of the first input: smooth points where special cases hide. */
+  special?: readonly number[];
+  /** Input dtypes (default float64); float32 inputs need a larger `eps`. */
+  dtype?: DType | readonly DType[];
+  /** Finite-difference step, when float64's 1e-6 does not suit the row. */
+  eps?: number;
+}
+
+export const DEFAULT_DOMAIN: Domain = [-2, 2];
+
+/** An int32 tensor from values and a shape: the rows' index arguments, fixed by hand. */
+function ints(values: readonly number[], shape: Shape): Tensor {
+  return new Tensor(Int32Array.from(values), shape);
+}
+
+/** NumPy broadcasting of shapes, written out here so the table does not depend on the code it checks. */
+function broadcastShape(...shapes: Shape[]): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  return Array.from({ length: rank }, (_, i) =>
+    Math.max(...shapes.map((s) => (i - rank + s.length >= 0 ? s[i - rank + s.length]! : 1))),
+  );
+}
+
+/** A fixed 0/1 int32 mask of a shape, mixing both values on every axis. */
+function mask(shape: Shape): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new Tensor(
+    Int32Array.from({ length: n }, (_, i) => ((i * 7 + 3) % 5 < 2 ? 1 : 0)),
+    shape,
+  );
+}
+
+const BINARY_BROADCAST: readonly (readonly Shape[])[] = [
+  [
+    [3, 1],
+    [1, 4],
+  ],
+  [[4], [3, 4]],
+  [[3, 4], []],
+  [[], [2, 3]],
+  [
+    [2, 1, 4],
+    [3, 1],
+  ],
+];
+
+const binary = (op: string, fn: (a: Tensor, b: Tensor) => Tensor, extra: Partial<OpRow> = {}): OpRow => ({
+  op,
+  fn,
+  shapes: [
+    [3, 4],
+    [3, 4],
+  ],
+  broadcast: BINARY_BROADCAST,
+  gradgrad: true,
+  ...extra,
+});
+
+const unary = (
+  op: string,
+  fn: (x: Tensor) => Tensor | readonly Tensor[],
+  extra: Partial<OpRow> = {},
+): OpRow => ({
+  op,
+  fn,
+  shapes: [[3, 4]],
+  gradgrad: true,
+  ...extra,
+});
+
+const POSITIVE: Domain = [0.5, 3];
+
+export const OP_TABLE: readonly OpRow[] = [
+  // Elementwise, unary.
+  unary('cast', (x) => x.cast('float32'), { label: 'float64 to float32', eps: 1e-2 }),
+  unary('cast', (x) => x.cast('float64'), { label: 'float32 to float64', dtype: 'float32', eps: 1e-2 }),
+  unary('neg', (x) => x.neg()),
+  unary('exp', (x) => x.exp()),
+  unary('exp', (x) => x.exp(), { label: '0-d', shapes: [[]] }),
+  unary('log', (x) => x.log(), { domain: POSITIVE }),
+  unary('sqrt', (x) => x.sqrt(), { domain: POSITIVE }),
+  unary('abs', (x) => x.abs(), { kinks: [0] }),
+  unary('sign', (x) => x.sign(), { kinks: [0] }),
+  unary('sin', (x) => x.sin(), { domain: [-4, 4], special: [0] }),
+  unary('cos', (x) => x.cos(), { domain: [-4, 4], special: [0] }),
+  unary('tanh', (x) => x.tanh(), { special: [0] }),
+  unary('tanh', (x) => x.tanh(), { label: 'large', shapes: [[40, 30]] }),
+  unary('sigmoid', (x) => x.sigmoid(), { domain: [-6, 6], special: [0] }),
+  unary('relu', (x) => x.relu(), { kinks: [0] }),
+  unary('erf', (x) => x.erf(), { domain: [-3, 3], special: [0] }),
+  unary('log1p', (x) => x.log1p(), { domain: [-0.6, 3], special: [0] }),
+
+  // Elementwise, binary (with broadcasting).
+  binary('add', (a, b) => a.add(b)),
+  binary('add', (a, b) => a.add(b), {
+    label: 'float32 + float64',
+    dtype: ['float32', 'float64'],
+    eps: 1e-2,
+    broadcast: [],
+  }),
+  unary('add', (x) => x.add(1.5), { label: 'number' }),
+  binary('sub', (a, b) => a.sub(b)),
+  binary('mul', (a, b) => a.mul(b)),
+  binary('mul', (a, b) => a.mul(b), { label: 'float32', dtype: 'float32', eps: 1e-2, broadcast: [] }),
+  unary('mul', (x) => x.mul(x), { label: 'same tensor twice' }),
+  binary('div', (a, b) => a.div(b), { domain: [DEFAULT_DOMAIN, POSITIVE] }),
+  unary('div', (x) => x.div(-3), { label: 'number' }),
+  binary('pow', (a, b) => a.pow(b), { domain: [POSITIVE, DEFAULT_DOMAIN] }),
+  unary('pow', (x) => x.pow(3), { label: 'integer exponent, negative base' }),
+  unary('pow', (x) => x.pow(-1.5), { label: 'fractional exponent', domain: POSITIVE }),
+  binary('maximum', (a, b) => a.maximum(b), { distinct: true }),
+  binary('minimum', (a, b) => a.minimum(b), { distinct: true }),
+  binary('where', (a, b) => where(mask(broadcastShape(a.shape, b.shape)), a, b)),
+  unary('where', (x) => where(mask(x.shape), 0.5, x), { label: 'number' }),
+  unary('clamp', (x) => x.clamp(-0.5, 0.7), { kinks: [-0.5, 0.7] }),
+  unary('clamp', (x) => x.clamp(0.2), { label: 'min only', kinks: [0.2] }),
+  unary('clamp', (x) => x.clamp(undefined, 0.2), { label: 'max only', kinks: [0.2] }),
+
+  // Reductions.
+  unary('sum', (x) => sum(x), { label: 'all axes' }),
+  unary('sum', (x) => x.sum(1), { label: 'axis 1' }),
+  unary('sum', (x) => x.sum(-1, true), { label: 'axis -1, keepDims' }),
+  unary('sum', (x) => x.sum([0, 2]), { label: 'axes [0, 2]', shapes: [[2, 3, 4]] }),
+  unary('sum', (x) => x.sum([-1, -3], true), { label: 'axes [-1, -3], keepDims', shapes: [[2, 3, 4]] }),
+  unary('mean', (x) => mean(x), { label: 'all axes' }),
+  unary('mean', (x) => x.mean(0), { label: 'axis 0' }),
+  unary('mean', (x) => x.mean(-1, true), { label: 'axis -1, keepDims' }),
+  unary('mean', (x) => x.mean([0, 2]), { label: 'axes [0, 2]', shapes: [[2, 3, 4]] }),
+  unary('max', (x) => max(x), { label: 'all axes', distinct: true }),
+  unary('max', (x) => x.max(1), { label: 'axis 1', distinct: true }),
+  unary('max', (x) => x.max(-2, true), { label: 'axis -2, keepDims', distinct: true }),
+  unary('max', (x) => x.max([0, -1]), { label: 'axes [0, -1]', shapes: [[2, 3, 4]], distinct: true }),
+  unary('min', (x) => min(x), { label: 'all axes', distinct: true }),
+  unary('min', (x) => x.min(0), { label: 'axis 0', distinct: true }),
+  unary('min', (x) => x.min(-1, true), { label: 'axis -1, keepDims', distinct: true }),
+  unary('variance', (x) => variance(x), { label: 'all axes' }),
+  unary('variance', (x) => x.var(1), { label: 'axis 1' }),
+  unary('variance', (x) => x.var(-1, { keepDims: true }), { label: 'axis -1, keepDims' }),
+  unary('variance', (x) => x.var([0, 2], { correction: 0 }), {
+    label: 'axes [0, 2], correction 0',
+    shapes: [[2, 3, 4]],
+  }),
+  unary('std', (x) => std(x), { label: 'all axes' }),
+  unary('std', (x) => x.std(0), { label: 'axis 0' }),
+  unary('std', (x) => x.std(-1, { keepDims: true, correction: 0 }), {
+    label: 'axis -1, keepDims, correction 0',
+  }),
+  unary('logsumexp', (x) => logsumexp(x), { label: 'all axes' }),
+  unary('logsumexp', (x) => x.logsumexp(1), { label: 'axis 1' }),
+  unary('logsumexp', (x) => x.logsumexp(-1, true), { label: 'axis -1, keepDims' }),
+  unary('logsumexp', (x) => x.logsumexp([0, 2]), { label: 'axes [0, 2]', shapes: [[2, 3, 4]] }),
+
+  // Linear algebra.
+  binary('matmul', (a, b) => a.matmul(b), {
+    label: '2-D',
+    shapes: [
+      [3, 4],
+      [4, 2],
+    ],
+    broadcast: [],
+  }),
+  binary('matmul', (a, b) => a.matmul(b.transpose()), {
+    label: 'x @ w^T',
+    shapes: [
+      [3, 4],
+      [2, 4],
+    ],
+    broadcast: [],
+  }),
+  binary('matmul', (a, b) => a.matmul(b), {
+    label: 'batched 3-D',
+    shapes: [
+      [2, 2, 3],
+      [2, 3, 2],
+    ],
+    broadcast: [
+      [
+        [2, 2, 3],
+        [3, 2],
+      ],
+      [
+        [2, 1, 2, 3],
+        [3, 3, 2],
+      ],
+      [
+        [1, 2, 3],
+        [2, 3, 2],
+      ],
+    ],
+  }),
+  binary('matmul', (a, b) => a.matmul(b), {
+    label: '1-D @ 2-D',
+    shapes: [[4], [4, 3]],
+    broadcast: [[[3], [2, 3, 2]]],
+  }),
+  binary('matmul', (a, b) => a.matmul(b), {
+    label: '2-D @ 1-D',
+    shapes: [[3, 4], [4]],
+    broadcast: [[[2, 2, 3], [3]]],
+  }),
+  binary('matmul', (a, b) => a.matmul(b), { label: '1-D @ 1-D', shapes: [[5], [5]], broadcast: [] }),
+  binary('matmul', (a, b) => a.matmul(b), {
+    label: 'large',
+    shapes: [
+      [12, 20],
+      [20, 8],
+    ],
+    broadcast: [],
+  }),
+
+  // Movement.
+  unary('reshape', (x) => x.reshape([2, 6]), { label: '[3, 4] to [2, 6]' }),
+  unary('reshape', (x) => x.reshape([-1]), { label: 'to [-1]' }),
+  unary('reshape', (x) => x.reshape([6, 1, 4]), { label: '[2, 3, 4] to [6, 1, 4]', shapes: [[2, 3, 4]] }),
+  unary('permute', (x) => x.permute([2, 0, 1]), { shapes: [[2, 3, 4]] }),
+  unary('permute', (x) => x.permute([-1, 0, -2]), { label: 'negative axes', shapes: [[2, 3, 4]] }),
+  unary('transpose', (x) => x.transpose()),
+  unary('transpose', (x) => x.transpose(0, -1), { label: 'axes 0 and -1', shapes: [[2, 3, 4]] }),
+  unary('expand', (x) => x.expand([2, 3, 4]), { shapes: [[3, 1]] }),
+  unary('expand', (x) => x.expand([2, -1, 5]), { label: 'with -1', shapes: [[1, 3, 1]] }),
+  unary('squeeze', (x) => x.squeeze(1), { shapes: [[3, 1, 4]] }),
+  unary('squeeze', (x) => x.squeeze(), { label: 'all', shapes: [[1, 3, 1, 4]] }),
+  unary('unsqueeze', (x) => x.unsqueeze(1)),
+  unary('unsqueeze', (x) => x.unsqueeze(-1), { label: 'axis -1' }),
+  unary('flatten', (x) => x.flatten(), { shapes: [[2, 3, 4]] }),
+  unary('flatten', (x) => x.flatten(1), { label: 'from axis 1', shapes: [[2, 3, 4]] }),
+  unary('flatten', (x) => x.flatten(0, -2), { label: 'axes 0..-2', shapes: [[2, 3, 4]] }),
+  unary('slice', (x) => x.slice([[1, 3], null, [undefined, undefined, 2]]), {
+    label: 'ranges and a step',
+    shapes: [[4, 2, 5]],
+  }),
+  unary('slice', (x) => x.slice([null, [-3, -1]]), { label: 'negative indices' }),
+  unary('slice', (x) => x.slice([1, [0, 4, 3]]), { label: 'an integer index drops an axis' }),
+  unary('slice', (x) => x.slice([-1]), { label: 'a negative integer index' }),
+  unary('slice', (x) => x.slice([{ start: 1, step: 2 }]), { label: 'object spec', shapes: [[5, 2]] }),
+  unary('narrow', (x) => x.narrow(1, 1, 2)),
+  unary('narrow', (x) => x.narrow(-2, 1, 2), { label: 'axis -2' }),
+  unary('pad', (x) => x.pad([[1, 2]], 0.5)),
+  unary(
+    'pad',
+    (x) =>
+      x.pad(
+        [
+          [0, 1],
+          [2, 1],
+        ],
+        -1,
+      ),
+    { label: 'two axes' },
+  ),
+  {
+    op: 'concat',
+    fn: (a, b, c) => concat([a!, b!, c!], 1),
+    shapes: [
+      [2, 3],
+      [2, 1],
+      [2, 2],
+    ],
+    gradgrad: true,
+  },
+  {
+    op: 'concat',
+    label: 'axis -3',
+    fn: (a, b) => concat([a!, b!], -3),
+    shapes: [
+      [1, 2, 3],
+      [2, 2, 3],
+    ],
+    gradgrad: true,
+  },
+  binary('stack', (a, b) => stack([a, b], 1), { broadcast: [] }),
+  binary('stack', (a, b) => stack([a, b], -1), { label: 'axis -1', broadcast: [] }),
+  unary('split', (x) => x.split([1, 3], 1), { label: 'sizes' }),
+  unary('split', (x) => x.split(2, 0), { label: 'uneven pieces', shapes: [[5, 2]] }),
+  unary('contiguous', (x) => x.contiguous()),
+  unary('clone', (x) => x.clone()),
+
+  // Indexing (index tensors fixed here; repeats check that gradients accumulate).
+  unary('gather', (x) => gather(x, 1, ints([0, 3, 3, 1, 2, 2], [3, 2])), { label: 'axis 1' }),
+  unary('gather', (x) => x.gather(0, ints([2, 0, 1, 2, 2, 2, 0, 1], [2, 4])), { label: 'axis 0' }),
+  unary('gather', (x) => x.gather(-1, ints([1, 1, 0, 2], [2, 2])), {
+    label: 'index smaller than input',
+  }),
+  binary('scatterAdd', (x, src) => scatterAdd(x, 1, ints([0, 2, 3, 3, 1, 1], [3, 2]), src), {
+    shapes: [
+      [3, 4],
+      [3, 2],
+    ],
+    broadcast: [],
+  }),
+  binary('scatterAdd', (x, src) => x.scatterAdd(0, ints([2, 0, 2, 1], [2, 2]), src), {
+    label: 'axis 0, src larger than index',
+    shapes: [
+      [3, 4],
+      [3, 3],
+    ],
+    broadcast: [],
+  }),
+  unary('indexSelect', (x) => indexSelect(x, 0, ints([2, 0, 2], [3])), { shapes: [[4, 3]] }),
+  unary('indexSelect', (x) => x.indexSelect(-1, ints([1, 1], [2])), { label: 'axis -1', shapes: [[4, 3]] }),
+
+  // Functional composites.
+  unary('softmax', (x) => softmax(x)),
+  unary('softmax', (x) => x.softmax(0), { label: 'axis 0' }),
+  unary('softmax', (x) => x.softmax(), { label: 'large', shapes: [[32, 10]], domain: [-5, 5] }),
+  unary('logSoftmax', (x) => logSoftmax(x)),
+  unary('logSoftmax', (x) => x.logSoftmax(1), { label: 'axis 1', shapes: [[2, 3, 4]] }),
+  unary('leakyRelu', (x) => leakyRelu(x, 0.1), { kinks: [0] }),
+  unary('elu', (x) => elu(x, 1.5), { kinks: [0] }),
+  // With alpha 1, elu is continuously differentiable at 0 (both sides have slope 1).
+  unary('elu', (x) => elu(x), { label: 'alpha 1, smooth at 0', special: [0], gradgrad: false }),
+  unary('stableSoftplus', (x) => stableSoftplus(x), { domain: [-4, 4], special: [0] }),
+  unary('softplus', (x) => softplus(x), { special: [0] }),
+  unary('softplus', (x) => softplus(x, 2, 3), { label: 'beta 2, threshold 3', kinks: [1.5] }),
+  unary('gelu', (x) => gelu(x), { domain: [-3, 3], special: [0] }),
+];
+
+/** `op`, or `op (label)`: how tests name a row. */
+export function rowName(row: OpRow): string {
+  return row.label ? `${row.op} (${row.label})` : row.op;
+}
+
+function domainOf(row: OpRow, i: number): Domain {
+  const d = row.domain ?? DEFAULT_DOMAIN;
+  return typeof d[0] === 'number' ? (d as Domain) : (d as readonly Domain[])[i]!;
+}
+
+export function dtypeOf(row: OpRow, i: number): DType {
+  const d = row.dtype ?? 'float64';
+  return typeof d === 'string' ? d : d[i]!;
+}
+
+/**
+ * Input values for a row at the given shapes (row-major, one array per input), deterministic in the
+ * seed: uniform on the row's domain, kept 0.1 away from its kinks, pairwise apart when `distinct`,
+ * with the row's special points first.
+ */
+export function sampleInputs(row: OpRow, shapes: readonly Shape[], seed: number): Float64Array[] {
+  const rng = makeRng(seed);
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const margin = 0.1;
+  const nearKink = (v: number) => (row.kinks ?? []).some((k) => Math.abs(v - k) < margin);
+  let values: Float64Array[];
+  if (row.distinct) {
+    // One grid over all inputs, shuffled and jittered: every gap is at least a third of a cell.
+    const [lo, hi] = domainOf(row, 0);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const cell = (hi - lo) / total;
+    const grid = Array.from({ length: total }, (_, i) => lo + (i + 0.5 + (rng() - 0.5) * 0.6) * cell);
+    for (let i = total - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [grid[i], grid[j]] = [grid[j]!, grid[i]!];
+    }
+    let at = 0;
+    values = sizes.map((n) => {
+      const v = Float64Array.from(grid.slice(at, at + n));
+      at += n;
+      return v;
+    });
+  } else {
+    values = sizes.map((n, i) => {
+      const [lo, hi] = domainOf(row, i);
+      return Float64Array.from({ length: n }, () => {
+        let v = lo + (hi - lo) * rng();
+        while (nearKink(v)) v = lo + (hi - lo) * rng();
+        return v;
+      });
+    });
+  }
+  (row.special ?? []).forEach((v, i) => {
+    if (i < values[0]!.length) values[0]![i] = v;
+  });
+  return values;
+}
+
+/**
+ * Ops exported from src/ops that have no derivative to check, each with the reason. Everything else
+ * exported there needs a row.
+ */
+export const NOT_DIFFERENTIABLE: Readonly<Record<string, string>> = {
+  eq: 'comparison: an int32 mask',
+  ne: 'comparison: an int32 mask',
+  lt: 'comparison: an int32 mask',
+  le: 'comparison: an int32 mask',
+  gt: 'comparison: an int32 mask',
+  ge: 'comparison: an int32 mask',
+  argmax: 'an int32 index',
+  argmin: 'an int32 index',
+  oneHot: 'int32 labels in, constants out',
+  copyInto: 'writes in place and is never recorded',
+};

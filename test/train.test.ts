@@ -1,0 +1,797 @@
+import assert from 'node:assert/strict';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { TensorDataset } from '../src/data/dataset.js';
+import { DataLoader } from '../src/data/loader.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { Generator, manualSeed, type RngState, StrataError, type Tensor, tensor } from '../src/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
+import { mlp } from '../src/models/mlp.js';
+import { crossEntropy } from '../src/nn/losses.js';
+import type { Module } from '../src/nn/module.js';
+import type { Optimizer } from '../src/optim/optimizer.js';
+import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../src/optim/optimizers.js';
+import { StepLR } from '../src/optim/schedules.js';
+import { CHECKPOINT_FILE, type FitOptions, type FitResult, fit } from '../src/train/fit.js';
+import { countCorrect, evaluate } from '../src/train/metrics.js';
+import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
+
+const root = mkdtempSync(join(tmpdir(), 'strata-train-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => {
+  const d = join(root, `d${dirs++}`);
+  mkdirSync(d);
+  return d;
+};
+
+// One MNIST slice for every test: the first 2048 training examples, cut into disjoint parts.
+const PIXELS = 784;
+const mnist = loadMnist('train', { limit: 2048 });
+function rows(start: number, count: number): [Tensor, Tensor] {
+  return [
+    mnist.images.narrow(0, start, count).contiguous(),
+    mnist.labels.narrow(0, start, count).contiguous(),
+  ];
+}
+const [trainX, trainY] = rows(0, 512);
+const [heldX, heldY] = rows(1024, 1024);
+const trainSet = new TensorDataset(trainX, trainY);
+const heldOut = [...new DataLoader(new TensorDataset(heldX, heldY), { batchSize: 512 })];
+
+type Loss = FitOptions<Tensor[]>['loss'];
+const ce: Loss = (out, y) => crossEntropy(out, y);
+
+function throwsStrata(fn: () => unknown, ...patterns: RegExp[]): StrataError {
+  let caught: unknown;
+  assert.throws(fn, (e: unknown) => {
+    caught = e;
+    return true;
+  });
+  assert.ok(caught instanceof StrataError, `expected a StrataError, got ${String(caught)}`);
+  for (const p of patterns) assert.match(caught.message, p);
+  return caught;
+}
+
+/** Every tensor of a state dict as its raw values, for bitwise comparison. */
+function values(state: Record<string, Tensor>): Record<string, Float32Array> {
+  return Object.fromEntries(Object.entries(state).map(([k, t]) => [k, Float32Array.from(t.toTypedArray())]));
+}
+
+function assertBitwiseEqual(
+  actual: Record<string, Tensor>,
+  expected: Record<string, Tensor>,
+  what: string,
+): void {
+  const a = values(actual);
+  const e = values(expected);
+  assert.deepEqual(Object.keys(a).sort(), Object.keys(e).sort(), `${what}: different tensor names`);
+  for (const k of Object.keys(e)) {
+    const x = new Uint32Array(a[k]!.buffer);
+    const y = new Uint32Array(e[k]!.buffer);
+    assert.equal(x.length, y.length, `${what}: '${k}' has a different size`);
+    const diff = x.findIndex((v, i) => v !== y[i]);
+    assert.equal(
+      diff,
+      -1,
+      `${what}: '${k}' differs first at element ${diff} (${a[k]![diff]} vs ${e[k]![diff]})`,
+    );
+  }
+}
+
+/** The same run, set up afresh: model, optimizer, generator, loader and schedule made identically from a seed. */
+interface Setup {
+  model: Module;
+  optimizer: Optimizer<{ lr: number }>;
+  generator: Generator;
+  options: FitOptions<Tensor[]>;
+}
+
+function setup(opts: {
+  optimizer: 'adam' | 'sgd';
+  sizes?: number[];
+  seed?: number;
+  schedule?: boolean;
+  batchSize?: number;
+}): Setup {
+  const seed = opts.seed ?? 7;
+  manualSeed(seed);
+  const model = mlp(opts.sizes ?? [PIXELS, 32, 10]);
+  const optimizer =
+    opts.optimizer === 'adam'
+      ? new Adam(model.parameters(), { lr: 2e-3 })
+      : new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const generator = new Generator(seed + 1);
+  const train = new DataLoader(trainSet, { batchSize: opts.batchSize ?? 64, shuffle: true, generator });
+  // The loss draws from the run's generator, as dropout would: a resumed run must continue the same stream.
+  const loss: Loss = (out, y) => crossEntropy(out, y).mul(1 + 1e-3 * generator.uniform());
+  const options: FitOptions<Tensor[]> = { epochs: 2, loss, train, generator, clipGradNorm: 5 };
+  if (opts.schedule) options.scheduler = new StepLR(optimizer, 1, 0.5);
+  return { model, optimizer, generator, options };
+}
+
+/** A loss that throws (like a crash) on its `n`-th call. */
+function crashOnCall(loss: Loss, n: number): Loss {
+  let calls = 0;
+  return (out, y) => {
+    if (++calls === n) throw new Error(`simulated crash at call ${n}`);
+    return loss(out, y);
+  };
+}
+
+function optimizerTensors(opt: Optimizer<{ lr: number }>): Record<string, Tensor> {
+  return optimizerToCheckpoint(opt).tensors;
+}
+
+test('fit lowers the loss and raises the accuracy on a slice of MNIST, one history record per epoch', () => {
+  manualSeed(1);
+  const model = mlp([PIXELS, 64, 10]);
+  const generator = new Generator(2);
+  const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const before = evaluate(model, heldOut, ce);
+  const seen: number[] = [];
+  const result = fit(model, optimizer, {
+    epochs: 3,
+    loss: ce,
+    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, generator }),
+    validation: heldOut,
+    generator,
+    onEpoch: (r) => seen.push(r.epoch),
+  });
+  const afterEval = evaluate(model, heldOut, ce);
+
+  assert.ok(before.accuracy < 0.3, `an untrained model should be near chance, got ${before.accuracy}`);
+  assert.ok(afterEval.accuracy > 0.75, `held-out accuracy after 3 epochs: ${afterEval.accuracy}`);
+  assert.ok(afterEval.loss < before.loss / 2, `held-out loss ${before.loss} -> ${afterEval.loss}`);
+  assert.equal(afterEval.samples, 1024);
+
+  const h = result.history;
+  assert.equal(h.length, 3);
+  assert.deepEqual(
+    h.map((r) => r.epoch),
+    [1, 2, 3],
+  );
+  assert.deepEqual(seen, [1, 2, 3]);
+  for (const r of h) {
+    assert.ok(Number.isFinite(r.loss) && r.loss > 0, `loss ${r.loss}`);
+    assert.ok(r.accuracy >= 0 && r.accuracy <= 1, `accuracy ${r.accuracy}`);
+    assert.equal(r.lr, 0.05);
+    assert.ok(r.seconds > 0 && r.samplesPerSecond > 0);
+    assert.ok(
+      Math.abs(r.samplesPerSecond * r.seconds - 512) < 1e-6,
+      'samplesPerSecond × seconds is the epoch size',
+    );
+    assert.ok(r.valLoss !== undefined && r.valAccuracy !== undefined, 'validation metrics are recorded');
+  }
+  assert.ok(h[2]!.loss < h[0]!.loss, `training loss ${h[0]!.loss} -> ${h[2]!.loss}`);
+  assert.ok(h[2]!.accuracy > h[0]!.accuracy, `training accuracy ${h[0]!.accuracy} -> ${h[2]!.accuracy}`);
+  assert.ok(h[2]!.valLoss! < h[0]!.valLoss!);
+  // The last record's validation metrics are those of the final model.
+  assert.equal(h[2]!.valAccuracy, afterEval.accuracy);
+  assert.equal(h[2]!.valLoss, afterEval.loss);
+  assert.equal(model.training, true, 'evaluation puts the model back in training mode');
+
+  assert.equal(result.stoppedEarly, false);
+  assert.equal(result.bestEpoch, null);
+  assert.equal(result.resumedFrom, null);
+  assert.ok(result.trainSeconds > 0);
+  assert.ok(Math.abs(result.trainSeconds - h.reduce((s, r) => s + r.seconds, 0)) < 1e-9);
+  assert.ok(Math.abs(result.samplesPerSecond - (3 * 512) / result.trainSeconds) < 1e-6);
+});
+
+test('an epoch’s loss and accuracy are sample-weighted means over batches of unequal size', () => {
+  manualSeed(14);
+  const model = mlp([PIXELS, 16, 10]);
+  const generator = new Generator(15);
+  const calls: { loss: number; n: number; correct: number }[] = [];
+  const loss: Loss = (out, y) => {
+    const l = crossEntropy(out, y);
+    calls.push({ loss: l.item(), n: y.shape[0]!, correct: countCorrect(out, y) });
+    return l;
+  };
+  // 200 examples in batches of 96: 96, 96 and 8.
+  const result = fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
+    epochs: 1,
+    loss,
+    train: new DataLoader(new TensorDataset(...rows(0, 200)), { batchSize: 96, shuffle: true, generator }),
+    generator,
+  });
+  assert.deepEqual(
+    calls.map((c) => c.n),
+    [96, 96, 8],
+  );
+  const r = result.history[0]!;
+  const weighted = calls.reduce((s, c) => s + c.loss * c.n, 0) / 200;
+  assert.ok(
+    Math.abs(r.loss - weighted) < 1e-12,
+    `epoch loss ${r.loss}, weighted mean of batches ${weighted}`,
+  );
+  assert.equal(r.accuracy, calls.reduce((s, c) => s + c.correct, 0) / 200);
+});
+
+test('countCorrect counts argmax hits; evaluate averages the loss over samples, not batches', () => {
+  const logits = tensor([
+    [0.1, 2, 0.3],
+    [5, 1, 0],
+    [0, 0, 1],
+    [1, 3, 2],
+  ]);
+  const labels = tensor([1, 1, 1, 1], { dtype: 'int32' });
+  assert.equal(countCorrect(logits, labels), 2);
+  // Batches of 3 and 1: the mean is over the 4 samples.
+  const perSample = [0.5, 1, 2, 4];
+  const model = mlp([3, 3]);
+  let call = 0;
+  const fakeLoss: Loss = (_out, y) => {
+    const n = y.shape[0]!;
+    const mean = perSample.slice(call, call + n).reduce((a, b) => a + b, 0) / n;
+    call += n;
+    return tensor([mean]).sum();
+  };
+  const r = evaluate(
+    model,
+    [
+      [logits.narrow(0, 0, 3), labels.narrow(0, 0, 3)],
+      [logits.narrow(0, 3, 1), labels.narrow(0, 3, 1)],
+    ],
+    fakeLoss,
+  );
+  assert.equal(r.samples, 4);
+  assert.ok(Math.abs(r.loss - 7.5 / 4) < 1e-6, `loss ${r.loss}`);
+});
+
+test('evaluate on no data is an error, not a perfect loss of 0', () => {
+  manualSeed(16);
+  const model = mlp([PIXELS, 10]);
+  throwsStrata(() => evaluate(model, [], ce), /empty|no (batches|samples|data)/);
+});
+
+test('validation given as a one-shot iterator is not silently scored on nothing after the first epoch', () => {
+  manualSeed(17);
+  const model = mlp([PIXELS, 16, 10]);
+  const generator = new Generator(18);
+  let result: FitResult;
+  try {
+    result = fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
+      epochs: 2,
+      loss: ce,
+      train: new DataLoader(new TensorDataset(...rows(0, 128)), { batchSize: 64, shuffle: true, generator }),
+      validation: heldOut.values(), // an iterator: exhausted after one pass
+      generator,
+    });
+  } catch (e) {
+    // Refusing it is fine, as a StrataError that names the validation set.
+    assert.ok(e instanceof StrataError, String(e));
+    assert.match(e.message, /validation/);
+    return;
+  }
+  for (const r of result.history) {
+    assert.ok(r.valLoss! > 0, `epoch ${r.epoch}: validation loss ${r.valLoss} (accuracy ${r.valAccuracy})`);
+  }
+});
+
+test('progress: one summary line per epoch on standard error when it is not a terminal', () => {
+  manualSeed(3);
+  const model = mlp([PIXELS, 16, 10]);
+  const generator = new Generator(4);
+  const lines: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
+      epochs: 2,
+      loss: ce,
+      train: new DataLoader(new TensorDataset(...rows(0, 128)), { batchSize: 64, shuffle: true, generator }),
+      validation: heldOut,
+      generator,
+      progress: true,
+    });
+  } finally {
+    process.stderr.write = write;
+  }
+  const text = lines.join('');
+  assert.match(
+    text,
+    /epoch 1\/2 \| loss \d+\.\d{4} acc \d+\.\d{2}% \| val loss \d+\.\d{4} acc \d+\.\d{2}% \|/,
+  );
+  assert.match(text, /epoch 2\/2 \| loss /);
+  assert.match(text, /samples\/s/);
+});
+
+// The uninterrupted reference run of the resume tests, made once.
+interface Reference {
+  weights: Record<string, Tensor>;
+  optim: Record<string, Tensor>;
+  rng: RngState;
+  result: FitResult;
+}
+const reference = new Map<string, Reference>();
+function uninterrupted(kind: 'adam' | 'sgd'): Reference {
+  const cached = reference.get(kind);
+  if (cached) return cached;
+  const a = setup({ optimizer: kind, schedule: kind === 'sgd' });
+  const result = fit(a.model, a.optimizer, { ...a.options, out: freshDir() });
+  const entry = {
+    weights: a.model.stateDict(),
+    optim: optimizerTensors(a.optimizer),
+    rng: a.generator.getState(),
+    result,
+  };
+  reference.set(kind, entry);
+  return entry;
+}
+
+for (const kind of ['adam', 'sgd'] as const) {
+  test(`exact resume at an epoch boundary (${kind}): 1 epoch, then resume to 2 = 2 epochs straight, bitwise`, () => {
+    const a = uninterrupted(kind);
+    const dir = freshDir();
+    const b1 = setup({ optimizer: kind, schedule: kind === 'sgd' });
+    const first = fit(b1.model, b1.optimizer, { ...b1.options, epochs: 1, out: dir });
+    assert.equal(first.history.length, 1);
+    assert.equal(loadCheckpoint(join(dir, CHECKPOINT_FILE)).progress.epoch, 1);
+
+    // A fresh process-state: every object made again the same way (and the global seed moved on).
+    manualSeed(12345);
+    const b2 = setup({ optimizer: kind, schedule: kind === 'sgd' });
+    const resumed = fit(b2.model, b2.optimizer, { ...b2.options, epochs: 2, out: dir, resume: true });
+    assert.deepEqual(resumed.resumedFrom, { epoch: 1, batch: 0 });
+    assertBitwiseEqual(b2.model.stateDict(), a.weights, 'weights');
+    assertBitwiseEqual(optimizerTensors(b2.optimizer), a.optim, 'optimizer state');
+    assert.deepEqual(
+      resumed.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
+      a.result.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
+    );
+    assert.deepEqual(b2.generator.getState(), a.rng, 'the generator continued the same stream');
+    if (kind === 'sgd') assert.equal(b2.optimizer.paramGroups[0]!.lr, 0.05 * 0.25, 'the schedule continued');
+  });
+}
+
+for (const [kind, crashAt, from] of [
+  ['adam', 5, { epoch: 0, batch: 3 }],
+  ['sgd', 12, { epoch: 1, batch: 1 }],
+] as const) {
+  test(`exact resume mid-epoch (${kind}, crash at step ${crashAt}): the resumed run ends bitwise equal to an uninterrupted one`, () => {
+    const a = uninterrupted(kind);
+    const dir = freshDir();
+    // 8 batches per epoch, a checkpoint every 3 steps: steps 3, 6, (8: epoch end), 9, 12, ...
+    const b1 = setup({ optimizer: kind, schedule: kind === 'sgd' });
+    assert.throws(
+      () =>
+        fit(b1.model, b1.optimizer, {
+          ...b1.options,
+          loss: crashOnCall(b1.options.loss, crashAt),
+          checkpointEvery: 3,
+          out: dir,
+        }),
+      /simulated crash/,
+    );
+    const saved = loadCheckpoint(join(dir, CHECKPOINT_FILE)).progress;
+    assert.deepEqual(
+      [saved.epoch, saved.batch],
+      [from.epoch, from.batch],
+      'the last checkpoint before the crash',
+    );
+    assert.equal(saved.step, from.epoch * 8 + from.batch);
+
+    manualSeed(999);
+    const b2 = setup({ optimizer: kind, schedule: kind === 'sgd' });
+    const resumed = fit(b2.model, b2.optimizer, {
+      ...b2.options,
+      checkpointEvery: 3,
+      out: dir,
+      resume: true,
+    });
+    assert.deepEqual(resumed.resumedFrom, from);
+    assertBitwiseEqual(b2.model.stateDict(), a.weights, 'weights');
+    assertBitwiseEqual(optimizerTensors(b2.optimizer), a.optim, 'optimizer state');
+    assert.deepEqual(
+      resumed.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
+      a.result.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
+    );
+    assert.deepEqual(b2.generator.getState(), a.rng, 'the generator continued the same stream');
+    const final = loadCheckpoint(join(dir, CHECKPOINT_FILE));
+    assert.deepEqual([final.progress.epoch, final.progress.batch, final.progress.step], [2, 0, 16]);
+    assertBitwiseEqual(final.model, a.weights, 'weights in the final checkpoint');
+  });
+}
+
+test('resuming a finished run trains no further and returns its history', () => {
+  const dir = freshDir();
+  const b1 = setup({ optimizer: 'adam' });
+  const first = fit(b1.model, b1.optimizer, { ...b1.options, epochs: 1, out: dir });
+  const b2 = setup({ optimizer: 'adam' });
+  const again = fit(b2.model, b2.optimizer, { ...b2.options, epochs: 1, out: dir, resume: true });
+  assert.deepEqual(again.resumedFrom, { epoch: 1, batch: 0 });
+  assert.deepEqual(again.history, first.history);
+  assertBitwiseEqual(b2.model.stateDict(), b1.model.stateDict(), 'weights');
+});
+
+test('fit with a StepLR schedule runs its first epoch at the initial learning rate, then decays it', () => {
+  manualSeed(8);
+  const model = mlp([PIXELS, 16, 10]);
+  const generator = new Generator(9);
+  const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const scheduler = new StepLR(optimizer, 1, 0.5);
+  assert.equal(optimizer.paramGroups[0]!.lr, 0.05, 'a new StepLR leaves the initial learning rate in place');
+  const result = fit(model, optimizer, {
+    epochs: 2,
+    loss: ce,
+    train: new DataLoader(new TensorDataset(...rows(0, 128)), { batchSize: 64, shuffle: true, generator }),
+    generator,
+    scheduler,
+  });
+  assert.deepEqual(
+    result.history.map((r) => r.lr),
+    [0.05, 0.025],
+  );
+});
+
+test('resume without a checkpoint, or without an out directory, is a StrataError', () => {
+  const s = setup({ optimizer: 'adam' });
+  throwsStrata(
+    () => fit(s.model, s.optimizer, { ...s.options, out: freshDir(), resume: true }),
+    /nothing to resume/,
+    /checkpoint/,
+  );
+  throwsStrata(
+    () => fit(s.model, s.optimizer, { ...s.options, resume: true }),
+    /resume needs the output directory/,
+  );
+  throwsStrata(
+    () => fit(s.model, s.optimizer, { ...s.options, epochs: 0 }),
+    /epochs must be a positive integer/,
+  );
+  throwsStrata(
+    () => fit(s.model, s.optimizer, { ...s.options, earlyStopping: { monitor: 'valLoss', patience: 1 } }),
+    /early stopping needs a validation set/,
+  );
+});
+
+test('a NaN or infinite loss stops fit with a StrataError naming the step, epoch and batch; the last checkpoint is kept', () => {
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    const dir = freshDir();
+    const s = setup({ optimizer: 'sgd' });
+    let calls = 0;
+    // 8 batches per epoch: call 11 is step 11, epoch 2, batch 3.
+    const loss: Loss = (out, y) => {
+      const l = crossEntropy(out, y);
+      return ++calls === 11 ? l.mul(bad) : l;
+    };
+    const e = throwsStrata(
+      () => fit(s.model, s.optimizer, { ...s.options, epochs: 3, loss, out: dir }),
+      new RegExp(`${bad}`),
+      /\bstep 11\b/,
+      /\bepoch 2\b/,
+      /\bbatch 3\b/,
+    );
+    assert.doesNotMatch(e.message, /\n/);
+    assert.equal(
+      loadCheckpoint(join(dir, CHECKPOINT_FILE)).progress.step,
+      8,
+      'the epoch-1 checkpoint is untouched',
+    );
+  }
+});
+
+test('resuming into a model of different sizes lists the mis-shaped, missing and unexpected keys and changes nothing', () => {
+  const dir = freshDir();
+  const s = setup({ optimizer: 'adam', sizes: [PIXELS, 32, 10] });
+  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
+
+  const narrower = setup({ optimizer: 'adam', sizes: [PIXELS, 16, 10], seed: 3 });
+  const before = values(narrower.model.stateDict());
+  throwsStrata(
+    () => fit(narrower.model, narrower.optimizer, { ...narrower.options, out: dir, resume: true }),
+    /mis-shaped/,
+    /0\.weight \(model \[16, 784\], given \[32, 784\]\)/,
+    /0\.bias/,
+    /2\.weight \(model \[10, 16\], given \[10, 32\]\)/,
+  );
+  assert.deepEqual(values(narrower.model.stateDict()), before, 'a failed resume leaves the model as it was');
+
+  const deeper = setup({ optimizer: 'adam', sizes: [PIXELS, 32, 32, 10] });
+  throwsStrata(
+    () => fit(deeper.model, deeper.optimizer, { ...deeper.options, out: dir, resume: true }),
+    /missing keys: 4\.weight, 4\.bias/,
+    /mis-shaped keys: 2\.weight \(model \[32, 32\], given \[10, 32\]\), 2\.bias/,
+  );
+
+  const shallower = setup({ optimizer: 'adam', sizes: [PIXELS, 10] });
+  throwsStrata(
+    () => fit(shallower.model, shallower.optimizer, { ...shallower.options, out: dir, resume: true }),
+    /unexpected keys: (2\.weight, 2\.bias|2\.bias, 2\.weight)/,
+    /mis-shaped keys: 0\.weight/,
+  );
+
+  // Same model, other optimizer: named, not a crash.
+  const sgd = setup({ optimizer: 'sgd' });
+  throwsStrata(
+    () => fit(sgd.model, sgd.optimizer, { ...sgd.options, out: dir, resume: true }),
+    /Adam/,
+    /SGD/,
+  );
+
+  // Settings recorded in the checkpoint are checked again.
+  const other = setup({ optimizer: 'adam' });
+  const withConfig = freshDir();
+  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: withConfig, config: { batchSize: 64 } });
+  throwsStrata(
+    () =>
+      fit(other.model, other.optimizer, {
+        ...other.options,
+        out: withConfig,
+        resume: true,
+        config: { batchSize: 32 },
+      }),
+    /batchSize=64/,
+    /32/,
+  );
+});
+
+test('a corrupt or truncated checkpoint fails to resume with a StrataError that says so', () => {
+  const dir = freshDir();
+  const s = setup({ optimizer: 'adam' });
+  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
+  const good = readFileSync(join(dir, CHECKPOINT_FILE));
+  const headerEnd = 8 + Number(good.readBigUInt64LE(0));
+
+  const damaged: [string, Buffer][] = [];
+  const flipped = Buffer.from(good);
+  const mid = headerEnd + Math.floor((good.length - headerEnd) / 2);
+  for (let i = mid; i < mid + 4; i++) flipped[i]! ^= 0xff;
+  damaged.push(['bytes flipped in the middle of the data', flipped]);
+  const oneBit = Buffer.from(good);
+  oneBit[good.length - 3]! ^= 0x01;
+  damaged.push(['one bit flipped near the end', oneBit]);
+  damaged.push(['truncated to half', good.subarray(0, Math.floor(good.length / 2))]);
+  damaged.push(['truncated by one byte', good.subarray(0, good.length - 1)]);
+  damaged.push(['truncated inside the header', good.subarray(0, 100)]);
+  damaged.push(['truncated to 4 bytes', good.subarray(0, 4)]);
+  damaged.push(['empty', Buffer.alloc(0)]);
+
+  for (const [what, bytes] of damaged) {
+    const d = freshDir();
+    writeFileSync(join(d, CHECKPOINT_FILE), bytes);
+    const r = setup({ optimizer: 'adam' });
+    const e = throwsStrata(() => fit(r.model, r.optimizer, { ...r.options, out: d, resume: true }));
+    assert.match(e.message, /corrupt|truncated/, `${what}: ${e.message}`);
+    assert.ok(e.message.includes(join(d, CHECKPOINT_FILE)), `${what}: the message names the file`);
+  }
+});
+
+test('a flipped byte in the checkpoint metadata (the JSON state) is detected, not silently resumed', () => {
+  const dir = freshDir();
+  const s = setup({ optimizer: 'adam' });
+  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
+  const path = join(dir, CHECKPOINT_FILE);
+  const bytes = readFileSync(path);
+  // Change the saved learning rate 0.002 to 0.007: the header JSON stays valid.
+  const text = bytes.toString('latin1');
+  const at = text.indexOf('\\"lr\\":0.002');
+  assert.ok(at > 0, 'the checkpoint records the learning rate');
+  bytes[at + '\\"lr\\":0.00'.length] = '7'.charCodeAt(0);
+  writeFileSync(path, bytes);
+  throwsStrata(() => loadCheckpoint(path), /corrupt/);
+});
+
+test('a checkpoint without fit progress (epoch, batch, history) is refused on resume', () => {
+  const dir = freshDir();
+  const s = setup({ optimizer: 'adam' });
+  saveCheckpoint(join(dir, CHECKPOINT_FILE), {
+    model: s.model.stateDict(),
+    optimizer: optimizerToCheckpoint(s.optimizer),
+    rng: s.generator.getState(),
+    progress: { step: 12 },
+  });
+  const r = setup({ optimizer: 'adam' });
+  let result: FitResult | undefined;
+  throwsStrata(() => {
+    result = fit(r.model, r.optimizer, { ...r.options, out: dir, resume: true });
+  }, /progress|epoch/);
+  assert.equal(result, undefined);
+});
+
+/** A run that overfits: 64 training examples, a high learning rate, many epochs. */
+function overfitting(out?: string, monitor: 'valAccuracy' | 'valLoss' = 'valAccuracy') {
+  manualSeed(5);
+  const model = mlp([PIXELS, 32, 10]);
+  const generator = new Generator(6);
+  const optimizer = new SGD(model.parameters(), { lr: 0.3, momentum: 0.9 });
+  const result = fit(model, optimizer, {
+    epochs: 30,
+    loss: ce,
+    train: new DataLoader(new TensorDataset(...rows(0, 64)), { batchSize: 16, shuffle: true, generator }),
+    validation: heldOut,
+    generator,
+    earlyStopping: { monitor, patience: 1, restoreBest: true },
+    out,
+  });
+  return { model, result };
+}
+
+for (const where of ['in memory', 'in best.safetensors'] as const) {
+  test(`early stopping with patience 1 stops before the last epoch and restores the best weights (${where})`, () => {
+    const out = where === 'in memory' ? undefined : freshDir();
+    const { model, result } = overfitting(out);
+    const h = result.history;
+    assert.equal(result.stoppedEarly, true);
+    assert.ok(h.length < 30, `stopped after ${h.length} epochs`);
+    const best = Math.max(...h.map((r) => r.valAccuracy!));
+    const bestEpoch = h.findIndex((r) => r.valAccuracy === best) + 1;
+    assert.equal(result.bestEpoch, bestEpoch);
+    assert.equal(h.length, bestEpoch + 1, 'patience 1: the first epoch without improvement stops the run');
+    assert.ok(h.at(-1)!.valAccuracy! < best, 'the last epoch is worse, so restoring matters');
+    const now = evaluate(model, heldOut, ce);
+    assert.equal(now.accuracy, best, 'the model has the best epoch’s validation accuracy');
+    assert.equal(now.loss, h[bestEpoch - 1]!.valLoss, 'and exactly its validation loss');
+    if (out) {
+      assert.ok(existsSync(join(out, 'best.safetensors')));
+      const ckpt = loadCheckpoint(join(out, CHECKPOINT_FILE));
+      assert.equal(ckpt.progress.stopped, true);
+      assert.equal(ckpt.progress.bestEpoch, bestEpoch);
+    }
+  });
+}
+
+test('early stopping on validation loss restores the epoch with the lowest validation loss', () => {
+  const { model, result } = overfitting(undefined, 'valLoss');
+  const h = result.history;
+  const best = Math.min(...h.map((r) => r.valLoss!));
+  assert.equal(result.stoppedEarly, true);
+  assert.equal(result.bestEpoch, h.findIndex((r) => r.valLoss === best) + 1);
+  assert.equal(evaluate(model, heldOut, ce).loss, best);
+});
+
+test('a stopped run, resumed, stays stopped and keeps its best weights', () => {
+  const out = freshDir();
+  const { model, result } = overfitting(out);
+  manualSeed(77);
+  const again = mlp([PIXELS, 32, 10]);
+  const generator = new Generator(6);
+  const resumed = fit(again, new SGD(again.parameters(), { lr: 0.3, momentum: 0.9 }), {
+    epochs: 30,
+    loss: ce,
+    train: new DataLoader(new TensorDataset(...rows(0, 64)), { batchSize: 16, shuffle: true, generator }),
+    validation: heldOut,
+    generator,
+    earlyStopping: { monitor: 'valAccuracy', patience: 1, restoreBest: true },
+    out,
+    resume: true,
+  });
+  assert.equal(resumed.stoppedEarly, true);
+  assert.equal(resumed.history.length, result.history.length);
+  assert.equal(resumed.bestEpoch, result.bestEpoch);
+  assertBitwiseEqual(again.stateDict(), model.stateDict(), 'best weights');
+});
+
+/** A few steps of a tiny model on a fixed batch. */
+function steps(model: Module, optimizer: Optimizer<{ lr: number }>, n: number): void {
+  const [x, y] = rows(0, 32);
+  for (let i = 0; i < n; i++) {
+    optimizer.zeroGrad();
+    crossEntropy(model.forward(x), y).backward();
+    optimizer.step();
+  }
+}
+
+const OPTIMIZERS: [string, (m: Module, lr: number) => Optimizer<{ lr: number }>][] = [
+  ['SGD with momentum', (m, lr) => new SGD(m.parameters(), { lr, momentum: 0.9 })],
+  [
+    'SGD with Nesterov momentum and weight decay',
+    (m, lr) => new SGD(m.parameters(), { lr, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }),
+  ],
+  ['Adam', (m, lr) => new Adam(m.parameters(), { lr: lr / 10 })],
+  ['AdamW with amsgrad', (m, lr) => new AdamW(m.parameters(), { lr: lr / 10, amsgrad: true })],
+  [
+    'RMSprop centred with momentum',
+    (m, lr) => new RMSprop(m.parameters(), { lr: lr / 10, centered: true, momentum: 0.5 }),
+  ],
+  ['Adagrad', (m, lr) => new Adagrad(m.parameters(), { lr })],
+];
+
+for (const [name, make] of OPTIMIZERS) {
+  test(`optimizer state survives a checkpoint file round trip: ${name} continues identically`, () => {
+    manualSeed(11);
+    const model = mlp([PIXELS, 8, 10]);
+    const optimizer = make(model, 0.05);
+    steps(model, optimizer, 3);
+    const path = join(freshDir(), 'opt.safetensors');
+    saveCheckpoint(path, {
+      model: model.stateDict(),
+      optimizer: optimizerToCheckpoint(optimizer),
+      rng: new Generator(0).getState(),
+      progress: {},
+    });
+
+    // A different model and an optimizer with another learning rate: everything must come from the file.
+    manualSeed(12);
+    const copy = mlp([PIXELS, 8, 10]);
+    const restored = make(copy, 0.5);
+    const ckpt = loadCheckpoint(path);
+    copy.loadStateDict(ckpt.model);
+    optimizerFromCheckpoint(restored, ckpt.optimizer);
+    assert.deepEqual(
+      restored.paramGroups.map(({ params: _, ...h }) => h),
+      optimizer.paramGroups.map(({ params: _, ...h }) => h),
+    );
+    assertBitwiseEqual(optimizerTensors(restored), optimizerTensors(optimizer), 'restored buffers');
+    assert.deepEqual(
+      [...restored.state.values()].map((s) => s.step),
+      [...optimizer.state.values()].map((s) => s.step),
+    );
+
+    steps(model, optimizer, 3);
+    steps(copy, restored, 3);
+    assertBitwiseEqual(copy.stateDict(), model.stateDict(), 'weights after 3 more steps');
+    assertBitwiseEqual(optimizerTensors(restored), optimizerTensors(optimizer), 'buffers after 3 more steps');
+  });
+}
+
+test('restoring optimizer state into another optimizer type, or from a non-optimizer state, is a StrataError', () => {
+  manualSeed(13);
+  const model = mlp([PIXELS, 8, 10]);
+  const adam = new Adam(model.parameters());
+  steps(model, adam, 1);
+  const saved = optimizerToCheckpoint(adam);
+  throwsStrata(() => optimizerFromCheckpoint(new SGD(model.parameters(), { lr: 0.1 }), saved), /Adam/, /SGD/);
+  throwsStrata(
+    () => optimizerFromCheckpoint(new Adam(model.parameters()), { tensors: {}, state: null }),
+    /no optimizer state/,
+  );
+});
+
+test('the generator state survives a checkpoint round trip, including a pending normal deviate', () => {
+  const g = new Generator(21);
+  g.permutation(10);
+  g.normal(); // leaves the second Box–Muller value pending
+  assert.notEqual(g.getState().spare, null);
+  const path = join(freshDir(), 'rng.safetensors');
+  manualSeed(0);
+  const model = mlp([4, 2]);
+  saveCheckpoint(path, {
+    model: model.stateDict(),
+    optimizer: optimizerToCheckpoint(new SGD(model.parameters(), { lr: 0.1 })),
+    rng: g.getState(),
+    progress: { best: Number.POSITIVE_INFINITY },
+  });
+  const ckpt = loadCheckpoint(path);
+  assert.equal(ckpt.progress.best, Number.POSITIVE_INFINITY);
+  const h = new Generator(0).setState(ckpt.rng);
+  const draw = (x: Generator) => [
+    x.normal(),
+    x.normal(),
+    x.uniform(),
+    x.randint(0, 1000),
+    ...x.permutation(20),
+  ];
+  assert.deepEqual(draw(h), draw(g));
+});
+
+test('checkpoints are written at every epoch end and every checkpointEvery steps, and never left half-written', () => {
+  const dir = freshDir();
+  const s = setup({ optimizer: 'sgd', batchSize: 128 }); // 4 batches per epoch
+  const seen: number[] = [];
+  const loss: Loss = (out, y) => {
+    const path = join(dir, CHECKPOINT_FILE);
+    seen.push(existsSync(path) ? (loadCheckpoint(path).progress.step as number) : -1);
+    return crossEntropy(out, y);
+  };
+  fit(s.model, s.optimizer, { ...s.options, epochs: 2, loss, out: dir, checkpointEvery: 3 });
+  // The checkpoint on disk as each of the 8 steps begins: none, then steps 3 and 4 (epoch end), 6, 8.
+  assert.deepEqual(seen, [-1, -1, -1, 3, 4, 4, 6, 6]);
+  assert.equal(loadCheckpoint(join(dir, CHECKPOINT_FILE)).progress.step, 8);
+  assert.deepEqual(readdirSync(dir), [CHECKPOINT_FILE], 'no temporary files are left beside it');
+});
