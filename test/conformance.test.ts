@@ -1091,6 +1091,52 @@ for (const name of backendNames()) {
           }
         });
 
+      if (has('linear'))
+        test('linear: x wᵀ + b (and ReLU) against the reference matmul, transposed and strided operands', () => {
+          const f = be().fused!.linear!;
+          for (const dtype of FLOATS) {
+            for (const [n, k, o] of [
+              [1, 1, 1],
+              [3, 5, 7],
+              [64, 33, 17],
+              [128, 200, 96],
+            ] as [number, number, number][]) {
+              for (const layout of ['contiguous', 'transposed'] as Layout[]) {
+                for (const relu of [false, true]) {
+                  const seed = hashSeed(`linear${dtype}${n}${k}${o}${layout}`);
+                  const x = makeView(dtype, [n, k], layout, randomFill(dtype, seed, false));
+                  const w = makeView(dtype, [o, k], 'contiguous', randomFill(dtype, seed + 1, false));
+                  const b = makeView(dtype, [o], 'contiguous', randomFill(dtype, seed + 2, false));
+                  const wT: View = {
+                    data: w.data,
+                    shape: [k, o],
+                    strides: [w.strides[1]!, w.strides[0]!],
+                    offset: w.offset,
+                  };
+                  const ref = contiguousOut(dtype, [n, o]);
+                  jsBackend.matmul(ref, x, wT);
+                  for (let i = 0; i < n * o; i++) {
+                    const v = ref.data[i]! + b.data[b.offset + (i % o)]!;
+                    ref.data[i] = relu ? Math.max(0, v) : v;
+                  }
+                  const out = contiguousOut(dtype, [n, o]);
+                  f(out, x, w, b, relu);
+                  // Entries are sums of k products of inputs in [-3, 3]: errors scale with k·9, not with the result.
+                  const scale = Array.from({ length: n * o }, () => 9 * k + 3);
+                  const tol = dtype === 'float32' ? 1e-6 : 1e-14;
+                  assertClose(
+                    out.data,
+                    ref.data,
+                    tol,
+                    `fused linear ${dtype} [${n},${k}]x[${o},${k}] ${layout} relu=${relu}`,
+                    scale,
+                  );
+                }
+              }
+            }
+          }
+        });
+
       const arrays = (n: number, seed: number, k: number) => {
         const rng = makeRng(seed);
         return Array.from({ length: k }, (_, j) =>

@@ -13,6 +13,7 @@ import {
   gelu,
   indexSelect,
   leakyRelu,
+  linear,
   logSoftmax,
   logsumexp,
   max,
@@ -254,6 +255,30 @@ export const OP_TABLE: readonly OpRow[] = [
     broadcast: [[[2, 2, 3], [3]]],
   }),
   binary('matmul', (a, b) => a.matmul(b), { label: '1-D @ 1-D', shapes: [[5], [5]], broadcast: [] }),
+  {
+    op: 'linear',
+    label: 'x wᵀ + b',
+    fn: (x, w, b) => linear(x!, w!, b),
+    shapes: [[3, 4], [5, 4], [5]],
+    gradgrad: true,
+  },
+  {
+    op: 'linear',
+    label: 'no bias, 3-D input',
+    fn: (x, w) => linear(x!, w!),
+    shapes: [
+      [2, 3, 4],
+      [5, 4],
+    ],
+    gradgrad: true,
+  },
+  {
+    op: 'linear',
+    label: 'fused ReLU',
+    fn: (x, w, b) => linear(x!, w!, b, 'relu'),
+    shapes: [[6, 4], [5, 4], [5]],
+    special: [0.9, -0.8, 1.1, 0.7],
+  },
   binary('matmul', (a, b) => a.matmul(b), {
     label: 'large',
     shapes: [

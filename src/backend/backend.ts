@@ -101,6 +101,8 @@ export interface AdamHyper {
 export interface FusedKernels {
   /** out = x - logsumexp(x) along the last axis, for contiguous x and out. */
   logSoftmax(out: View, x: View): void;
+  /** out = x wᵀ + b, then ReLU when asked: x [n, k], w [o, k], b [o] or null, out [n, o] contiguous. */
+  linear(out: View, x: View, w: View, bias: View | null, relu: boolean): void;
   sgdUpdate(p: Float32Array, g: Float32Array, buf: Float32Array | null, h: SgdHyper, first: boolean): void;
   adamUpdate(
     p: Float32Array,

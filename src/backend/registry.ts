@@ -1,6 +1,7 @@
 import { fail } from '../errors.js';
 import type { Backend } from './backend.js';
 import { jsBackend } from './js/index.js';
+import { createNativeBackend } from './native/index.js';
 
 interface Candidate {
   name: string;
@@ -10,7 +11,10 @@ interface Candidate {
   load: () => Backend;
 }
 
-const candidates: Candidate[] = [{ name: 'js', priority: 0, load: () => jsBackend }];
+const candidates: Candidate[] = [
+  { name: 'native', priority: 10, load: createNativeBackend },
+  { name: 'js', priority: 0, load: () => jsBackend },
+];
 let active: Backend | null = null;
 let reason = '';
 

@@ -2,7 +2,8 @@ import { fail } from '../errors.js';
 import { ReLU, Tanh } from '../nn/activation.js';
 import { xavierUniform_, zeros_ } from '../nn/init.js';
 import { Linear } from '../nn/layers.js';
-import { type Module, Sequential } from '../nn/module.js';
+import type { Module } from '../nn/module.js';
+import { Sequential } from '../nn/sequential.js';
 
 export interface MlpOptions {
   activation?: 'relu' | 'tanh';

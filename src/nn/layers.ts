@@ -1,4 +1,5 @@
 import { fail, fmtShape } from '../errors.js';
+import { type LinearActivation, linear } from '../ops/linalg.js';
 import { zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { kaimingUniform_, uniform_ } from './init.js';
@@ -30,11 +31,15 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWith(x, 'none');
+  }
+
+  /** forward followed by an activation, fused into one op (Sequential uses it for Linear then ReLU). */
+  forwardWith(x: Tensor, activation: LinearActivation): Tensor {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       fail('Linear', `expected input with last axis ${this.inFeatures}, got shape ${fmtShape(x.shape)}`);
     }
-    const y = x.matmul(this.weight.transpose());
-    return this.bias ? y.add(this.bias) : y;
+    return linear(x, this.weight, this.bias, activation);
   }
 
   protected override extraRepr(): string {

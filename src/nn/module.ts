@@ -167,22 +167,3 @@ export abstract class Module {
     return '';
   }
 }
-
-/** Modules applied in order; children are named 0, 1, 2, ... as in PyTorch. */
-export class Sequential extends Module {
-  readonly layers: Module[];
-
-  constructor(...layers: Module[]) {
-    super();
-    this.layers = layers;
-  }
-
-  override *namedChildren(): Generator<[string, Module]> {
-    for (let i = 0; i < this.layers.length; i++) yield [String(i), this.layers[i]!];
-  }
-
-  forward(x: Tensor): Tensor {
-    for (const layer of this.layers) x = layer.forward(x);
-    return x;
-  }
-}

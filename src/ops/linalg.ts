@@ -1,8 +1,9 @@
+import { getBackend } from '../backend/registry.js';
 import { fail, fmtShape } from '../errors.js';
 import { promote } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { cast } from './elementwise.js';
+import { cast, where } from './elementwise.js';
 import { broadcastView, defineOp, empty, kernels } from './op.js';
 
 const matmulOp = defineOp<void>({
@@ -45,4 +46,54 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 1) y = y.squeeze(-2);
   if (b.rank === 1) y = y.squeeze(-1);
   return y;
+}
+
+export type LinearActivation = 'none' | 'relu';
+
+const linearOp = defineOp<LinearActivation>({
+  name: 'linear',
+  forward: ([x, w, b], activation) => {
+    const fused = getBackend().fused?.linear;
+    if (fused && x!.dtype !== 'int32' && x!.dtype === w!.dtype && (!b || b.dtype === x!.dtype)) {
+      const out = empty([x!.shape[0]!, w!.shape[0]!], x!.dtype);
+      fused(out, x!, w!, b ?? null, activation === 'relu');
+      return out;
+    }
+    const y = b ? x!.matmul(w!.transpose()).add(b) : x!.matmul(w!.transpose());
+    return activation === 'relu' ? y.relu() : y;
+  },
+  vjp: (g, { inputs: [x, w, b], output, attrs: activation }) => {
+    const gy = activation === 'relu' ? where(output.gt(0), g, 0) : g;
+    return [
+      x!.requiresGrad ? gy.matmul(w!) : null,
+      w!.requiresGrad ? gy.transpose().matmul(x!) : null,
+      b?.requiresGrad ? gy.sum(0) : null,
+    ];
+  },
+});
+
+/**
+ * y = x wᵀ + b (PyTorch's F.linear), optionally followed by ReLU, as one op: a backend with a fused
+ * kernel adds the bias and applies the activation inside the matrix product's pass over y.
+ * x is [..., in], w [out, in], b [out].
+ */
+export function linear(
+  x: Tensor,
+  w: Tensor,
+  b?: Tensor | null,
+  activation: LinearActivation = 'none',
+): Tensor {
+  if (w.rank !== 2) fail('linear', `weight must be 2-D [out, in], got ${fmtShape(w.shape)}`);
+  const [outF, inF] = w.shape as [number, number];
+  if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {
+    fail(
+      'linear',
+      `input ${fmtShape(x.shape)} does not end in ${inF}, the weight's input size (weight ${fmtShape(w.shape)})`,
+    );
+  }
+  if (b && (b.rank !== 1 || b.shape[0] !== outF))
+    fail('linear', `bias must be [${outF}], got ${fmtShape(b.shape)}`);
+  const x2 = x.rank === 2 ? x : x.reshape([-1, inF]);
+  const y = linearOp(b ? [x2, w, b] : [x2, w], activation);
+  return x.rank === 2 ? y : y.reshape([...x.shape.slice(0, -1), outF]);
 }

@@ -129,11 +129,19 @@ export const jsBackend: Backend = {
           }
         }
       } else {
-        // i-k-j order: the inner loop runs along a row of b.
+        // i-k-j order: the inner loop runs along a row of b. A zero in a (common after ReLU) skips
+        // its row of b, unless that row holds an infinity or NaN, which must still reach the result.
+        const finiteRow = new Uint8Array(K);
+        for (let k = 0; k < K; k++) {
+          let finite = 1;
+          for (let j = 0; j < N && finite; j++) if (!Number.isFinite(bd[bo + k * bs0 + j * bs1]!)) finite = 0;
+          finiteRow[k] = finite;
+        }
         for (let i = 0; i < M; i++) {
           acc.fill(0);
           for (let k = 0; k < K; k++) {
             const aik = ad[ao + i * as0 + k * as1]!;
+            if (aik === 0 && finiteRow[k]) continue;
             const bk = bo + k * bs0;
             if (bs1 === 1) for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j]!;
             else for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j * bs1]!;

@@ -1,0 +1,30 @@
+{
+  "targets": [
+    {
+      "target_name": "strata_native",
+      "sources": [
+        "src/backend/native/addon.cc",
+        "src/backend/native/elementwise.cc",
+        "src/backend/native/reduce.cc",
+        "src/backend/native/linalg.cc",
+        "src/backend/native/indexing.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
+      "conditions": [
+        ["OS=='mac'", {
+          "libraries": ["-framework Accelerate"],
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3", "-fno-math-errno"]
+          }
+        }, {
+          "cflags_cc": ["<!@(pkg-config --cflags openblas)"],
+          "libraries": ["<!@(pkg-config --libs openblas)"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,44 @@
+// Builds the native backend (node-gyp, OpenBLAS) at install time. If it cannot be built, the install
+// still succeeds: Strata runs on the pure-TypeScript backend and says once, at start-up, what to install.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const HINT =
+  'Strata will run on its pure-TypeScript backend. For the fast native backend install a C++ compiler, ' +
+  'OpenBLAS and pkg-config (Debian/Ubuntu: apt-get install g++ libopenblas-dev pkg-config), then run `npm run build:native`.';
+
+function nodeGyp() {
+  // npm names its own node-gyp for lifecycle scripts; otherwise use the one bundled with npm.
+  if (process.env.npm_config_node_gyp) return process.env.npm_config_node_gyp;
+  const bundled = join(
+    dirname(process.execPath),
+    '..',
+    'lib',
+    'node_modules',
+    'npm',
+    'node_modules',
+    'node-gyp',
+    'bin',
+    'node-gyp.js',
+  );
+  return existsSync(bundled) ? bundled : null;
+}
+
+function skip(reason, detail = '') {
+  process.stderr.write(`strata: the native backend was not built: ${reason}.\n${detail}${HINT}\n`);
+  process.exit(0);
+}
+
+if (process.env.STRATA_SKIP_NATIVE) skip('STRATA_SKIP_NATIVE is set');
+if (process.platform !== 'darwin' && spawnSync('pkg-config', ['--exists', 'openblas']).status !== 0) {
+  skip('OpenBLAS was not found by pkg-config');
+}
+const gyp = nodeGyp();
+if (!gyp) skip('node-gyp was not found');
+const result = spawnSync(process.execPath, [gyp, 'rebuild'], { encoding: 'utf8' });
+if (result.status !== 0) {
+  const log = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+  skip('the build failed', `${log}\n`);
+}
+process.stderr.write('strata: built the native backend (build/Release/strata_native.node)\n');

@@ -1,0 +1,183 @@
+import { createRequire } from 'node:module';
+import { fail } from '../../errors.js';
+import type { TypedArray } from '../../tensor/dtype.js';
+import { type Backend, BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp, type View } from '../backend.js';
+import { jsBackend } from '../js/index.js';
+import { offsets, viewSize } from '../js/strided.js';
+
+/** The addon's exports (src/backend/native/addon.cc). */
+interface Addon {
+  init(meta: Int32Array): void;
+  copy(out: TypedArray, x: TypedArray): void;
+  unary(op: number, out: TypedArray, x: TypedArray): void;
+  binary(op: number, out: TypedArray, a: TypedArray, b: TypedArray): void;
+  where(out: TypedArray, cond: TypedArray, a: TypedArray, b: TypedArray): void;
+  reduce(op: number, out: TypedArray, x: TypedArray, axesMask: number): void;
+  argReduce(isMax: boolean, out: TypedArray, x: TypedArray, axis: number): void;
+  matmul(out: TypedArray, a: TypedArray, b: TypedArray): void;
+  gather(out: TypedArray, x: TypedArray, axis: number, index: TypedArray): number;
+  scatterAdd(out: TypedArray, axis: number, index: TypedArray, src: TypedArray): number;
+  logSoftmax(out: TypedArray, x: TypedArray): void;
+  linear(out: TypedArray, x: TypedArray, w: TypedArray, bias: TypedArray | null, relu: boolean): void;
+  sgd(...args: unknown[]): void;
+  adam(...args: unknown[]): void;
+  threads(n?: number): number;
+  blasGemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    n: number,
+    reps: number,
+    threads: number,
+  ): number;
+  describe(): { blas: string; core: string; threads: number };
+}
+
+/**
+ * Below this many elements an op is cheaper in JavaScript than a trip into the addon, so tiny ops (the
+ * per-op overhead benchmark, scalars in the loss) stay in the js kernels, which compute the same values.
+ */
+const SMALL = 64;
+
+const MAX_RANK = 16;
+
+let loaded: Addon | null = null;
+
+function loadAddon(): Addon {
+  loaded ??= requireAddon();
+  return loaded;
+}
+
+function requireAddon(): Addon {
+  const require = createRequire(import.meta.url);
+  // From src/backend/native (tsx) or dist/backend/native (built), the addon is in build/Release at the root.
+  for (const path of ['../../../build/Release/strata_native.node']) {
+    try {
+      return require(path) as Addon;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'MODULE_NOT_FOUND')
+        throw new Error(`the native addon failed to load: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(
+    'the native addon is not built (install a C++ compiler, libopenblas-dev and pkg-config, then run `npm run build:native`)',
+  );
+}
+
+const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
+const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
+
+/** Creates the native backend, or throws saying why it cannot run here. */
+export function createNativeBackend(): Backend {
+  const addon = loadAddon();
+  const envThreads = process.env.STRATA_NUM_THREADS;
+  if (envThreads !== undefined && !(Number.isInteger(Number(envThreads)) && Number(envThreads) >= 1)) {
+    fail('native', `STRATA_NUM_THREADS must be a positive integer, got '${envThreads}'`);
+  }
+  const meta = new Int32Array(4 * (2 + 2 * MAX_RANK));
+  addon.init(meta);
+  let pos = 0;
+  // Writes a view's layout into meta, in the order the addon reads the typed-array arguments.
+  const put = (v: View): TypedArray => {
+    const r = v.shape.length;
+    if (r > MAX_RANK) fail('native', `tensors of rank above ${MAX_RANK} are not supported, got rank ${r}`);
+    meta[pos++] = r;
+    meta[pos++] = v.offset;
+    for (let i = 0; i < r; i++) meta[pos++] = v.shape[i]!;
+    for (let i = 0; i < r; i++) meta[pos++] = v.strides[i]!;
+    return v.data;
+  };
+  const start = () => {
+    pos = 0;
+  };
+  const info = addon.describe();
+  return {
+    name: 'native',
+    describe: () => `${info.blas}${info.core ? ` (core ${info.core})` : ''}, ${addon.threads()} threads`,
+
+    copy(out, x) {
+      if (viewSize(out) < SMALL) return jsBackend.copy(out, x);
+      start();
+      addon.copy(put(out), put(x));
+    },
+    unary(op, out, x) {
+      if (viewSize(out) < SMALL) return jsBackend.unary(op, out, x);
+      start();
+      addon.unary(UNARY_CODE[op], put(out), put(x));
+    },
+    binary(op, out, a, b) {
+      if (viewSize(out) < SMALL) return jsBackend.binary(op, out, a, b);
+      start();
+      addon.binary(BINARY_CODE[op], put(out), put(a), put(b));
+    },
+    where(out, cond, a, b) {
+      if (viewSize(out) < SMALL) return jsBackend.where(out, cond, a, b);
+      start();
+      addon.where(put(out), put(cond), put(a), put(b));
+    },
+    reduce(op, out, x, axes) {
+      if (viewSize(x) < SMALL) return jsBackend.reduce(op, out, x, axes);
+      start();
+      addon.reduce(
+        op === 'sum' ? 0 : op === 'max' ? 1 : 2,
+        put(out),
+        put(x),
+        axes.reduce((m, a) => m | (1 << a), 0),
+      );
+    },
+    argReduce(op, out, x, axis) {
+      if (viewSize(x) < SMALL) return jsBackend.argReduce(op, out, x, axis);
+      if (x.shape[axis] === 0) fail(op, 'cannot take the arg-extreme of an empty axis');
+      start();
+      addon.argReduce(op === 'argmax', put(out), put(x), axis);
+    },
+    matmul(out, a, b) {
+      start();
+      addon.matmul(put(out), put(a), put(b));
+    },
+    gather(out, x, axis, index) {
+      start();
+      const bad = addon.gather(put(out), put(x), axis, put(index));
+      if (bad >= 0) jsBackend.gather(out, x, axis, index); // the reference names the bad index
+    },
+    scatterAdd(out, axis, index, src) {
+      start();
+      const bad = addon.scatterAdd(put(out), axis, put(index), put(src));
+      if (bad >= 0) {
+        const k = index.data[offsets(index)[bad]!];
+        fail('scatterAdd', `index ${k} is out of range for axis ${axis} of size ${out.shape[axis]}`);
+      }
+    },
+    fused: {
+      logSoftmax(out, x) {
+        start();
+        addon.logSoftmax(put(out), put(x));
+      },
+      linear(out, x, w, bias, relu) {
+        start();
+        addon.linear(put(out), put(x), put(w), bias ? put(bias) : null, relu);
+      },
+      sgdUpdate(p, g, buf, h, first) {
+        addon.sgd(p, g, buf, h.lr, h.momentum, h.dampening, h.nesterov, h.weightDecay, first);
+      },
+      adamUpdate(p, g, m, v, vMax, h, step) {
+        addon.adam(p, g, m, v, vMax, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, step);
+      },
+    },
+  };
+}
+
+/**
+ * Seconds for `reps` n×n float32 products by OpenBLAS itself with its own `threads` threads: the
+ * reference that the GEMM benchmark holds Strata's matmul against.
+ */
+export function openblasGemmSeconds(
+  a: Float32Array,
+  b: Float32Array,
+  n: number,
+  reps: number,
+  threads: number,
+): number {
+  return loadAddon().blasGemm(a, b, new Float32Array(n * n), n, reps, threads);
+}

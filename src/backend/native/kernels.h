@@ -1,0 +1,57 @@
+// Strata's native kernels: the backend contract of src/backend/backend.ts over strided views of the
+// typed arrays JavaScript owns, read and written in place.
+#pragma once
+#include <cstdint>
+
+#include "pool.h"
+
+namespace strata {
+
+constexpr int kMaxRank = 16;
+
+enum DType { kF32 = 0, kF64 = 1, kI32 = 2 };
+
+// A strided window onto a typed array (see View in backend.ts).
+struct View {
+  void* data = nullptr;
+  DType dtype = kF32;
+  int rank = 0;
+  long offset = 0;
+  long shape[kMaxRank] = {};
+  long strides[kMaxRank] = {};
+  long size() const {
+    long n = 1;
+    for (int i = 0; i < rank; i++) n *= shape[i];
+    return n;
+  }
+};
+
+// The op codes follow UNARY_OPS and BINARY_OPS in backend.ts, in order.
+enum Unary { kNeg, kExp, kLog, kSqrt, kAbs, kSign, kSin, kCos, kTanh, kSigmoid, kRelu, kErf, kLog1p };
+enum Binary { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kEq, kNe, kLt, kLe, kGt, kGe };
+enum Reduce { kSum, kMax, kMin };
+
+Pool& pool();
+void setThreads(int n);
+
+void copy(const View& out, const View& x);
+void unary(int op, const View& out, const View& x);
+void binary(int op, const View& out, const View& a, const View& b);
+void where(const View& out, const View& cond, const View& a, const View& b);
+void reduce(int op, const View& out, const View& x, const bool* axes);
+void argReduce(bool isMax, const View& out, const View& x, int axis);
+void matmul(const View& out, const View& a, const View& b);
+// Return -1, or the position of the first out-of-range index.
+long gather(const View& out, const View& x, int axis, const View& index);
+long scatterAdd(const View& out, int axis, const View& index, const View& src);
+
+// Fused fast paths below autograd (rows along the last axis of contiguous tensors).
+void logSoftmax(const View& out, const View& x);
+// y = x wᵀ + b (then ReLU) for x [N, K], w [O, K], b [O] or none: Linear's forward in one pass.
+void linear(const View& out, const View& x, const View& w, const View* bias, bool relu);
+void sgdUpdate(float* p, const float* g, float* buf, long n, double lr, double momentum, double dampening,
+               bool nesterov, double weightDecay, bool first);
+void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long n, double lr, double beta1,
+                double beta2, double eps, double weightDecay, bool decoupled, long step);
+
+}  // namespace strata

@@ -1,0 +1,100 @@
+// One pool of worker threads for every parallel kernel, GEMM included (OpenBLAS itself runs
+// single-threaded inside it), so that two thread pools never fight over the same cores.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace strata {
+
+class Pool {
+ public:
+  explicit Pool(int threads) { resize(threads); }
+  ~Pool() { stop(); }
+
+  int size() const { return threads_; }
+
+  void resize(int threads) {
+    stop();
+    threads_ = std::max(1, threads);
+    quit_ = false;
+    for (int t = 1; t < threads_; t++) workers_.emplace_back([this, t] { loop(t); });
+  }
+
+  // Runs fn(t) on threads 0..n-1 (n <= size()), thread 0 being the caller, and waits for all.
+  void run(int n, const std::function<void(int)>& fn) {
+    n = std::min(n, threads_);
+    if (n <= 1) {
+      fn(0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &fn;
+      active_ = n;
+      pending_.store(n - 1, std::memory_order_release);
+      generation_++;
+    }
+    wake_.notify_all();
+    fn(0);
+    // The workers finish within microseconds of the caller on balanced work: spin, then yield.
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  }
+
+  // Splits [0, total) into at most size() contiguous chunks of at least `grain` items.
+  void parallelFor(long total, long grain, const std::function<void(long, long)>& fn) {
+    int n = (int)std::min<long>(threads_, std::max<long>(1, total / std::max<long>(1, grain)));
+    if (n <= 1) {
+      if (total > 0) fn(0, total);
+      return;
+    }
+    run(n, [&](int t) {
+      long begin = total * t / n, end = total * (t + 1) / n;
+      if (begin < end) fn(begin, end);
+    });
+  }
+
+ private:
+  void loop(int t) {
+    unsigned long seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return quit_ || generation_ != seen; });
+        if (quit_) return;
+        seen = generation_;
+        job = t < active_ ? job_ : nullptr;
+      }
+      if (!job) continue;
+      (*job)(t);
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  int threads_ = 1;
+  int active_ = 0;
+  bool quit_ = false;
+  unsigned long generation_ = 0;
+  const std::function<void(int)>* job_ = nullptr;
+  std::atomic<int> pending_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace strata

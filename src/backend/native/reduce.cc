@@ -1,0 +1,147 @@
+// Reductions over any set of axes, arg-extremes along one axis, and the fused row kernels.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels.h"
+
+namespace strata {
+
+namespace {
+
+template <class T>
+T* at(const View& v) {
+  return static_cast<T*>(v.data);
+}
+
+// Accumulates in double whatever the dtype, so that long float32 sums do not drift.
+template <class T>
+void reduceTyped(int op, const View& out, const View& x, const bool* axes) {
+  const int r = x.rank;
+  // The output's strides over x's shape: 0 on reduced axes, so positions repeat.
+  long ostr[kMaxRank];
+  long s = 1;
+  for (int i = r - 1; i >= 0; i--) {
+    ostr[i] = axes[i] ? 0 : s;
+    if (!axes[i]) s *= x.shape[i];
+  }
+  const long m = out.size();
+  const double init = op == kSum ? 0.0 : op == kMax ? -INFINITY : INFINITY;
+  std::vector<double> acc(m, init);
+  const T* px = at<T>(x);
+  long total = x.size();
+  if (total > 0) {
+    long idx[kMaxRank] = {};
+    long off = x.offset, o = 0;
+    const int last = r - 1;
+    const long n = r ? x.shape[last] : 1;
+    const long xs = r ? x.strides[last] : 0, os = r ? ostr[last] : 0;
+    for (long e = 0; e < total; e += n) {
+      double* a = acc.data() + o;
+      if (op == kSum) {
+        if (os == 0) {
+          double t = *a;
+          for (long i = 0; i < n; i++) t += px[off + i * xs];
+          *a = t;
+        } else
+          for (long i = 0; i < n; i++) a[i] += px[off + i * xs];
+      } else {
+        const bool isMax = op == kMax;
+        for (long i = 0; i < n; i++) {
+          double v = px[off + i * xs];
+          double& t = a[i * os];
+          if (v != v || (isMax ? v > t : v < t)) t = v;
+        }
+      }
+      for (int i = last - 1; i >= 0; i--) {
+        idx[i]++;
+        off += x.strides[i];
+        o += ostr[i];
+        if (idx[i] < x.shape[i]) break;
+        off -= idx[i] * x.strides[i];
+        o -= idx[i] * ostr[i];
+        idx[i] = 0;
+      }
+    }
+  }
+  T* po = at<T>(out) + out.offset;
+  for (long j = 0; j < m; j++) po[j] = T(acc[j]);
+}
+
+template <class T>
+void argTyped(bool isMax, const View& out, const View& x, int axis) {
+  // Walk every position of the output (x with the axis removed), then scan along the axis.
+  View rest = x;
+  rest.shape[axis] = 1;
+  const long m = out.size();
+  const long len = x.shape[axis], step = x.strides[axis];
+  const T* px = at<T>(x);
+  int32_t* po = at<int32_t>(out) + out.offset;
+  pool().parallelFor(m, 4096, [&](long j0, long j1) {
+    for (long j = j0; j < j1; j++) {
+      long rem = j, off = x.offset;
+      for (int i = x.rank - 1; i >= 0; i--) {
+        long d = rest.shape[i];
+        off += (rem % d) * x.strides[i];
+        rem /= d;
+      }
+      long best = 0;
+      T bv = px[off];
+      for (long k = 1; k < len && bv == bv; k++) {
+        T v = px[off + k * step];
+        if (v != v || (isMax ? v > bv : v < bv)) {
+          bv = v;
+          best = k;
+        }
+      }
+      po[j] = int32_t(best);
+    }
+  });
+}
+
+template <class T>
+void logSoftmaxTyped(const View& out, const View& x) {
+  const long cols = x.shape[x.rank - 1];
+  const long rows = cols ? x.size() / cols : 0;
+  const T* px = at<T>(x) + x.offset;
+  T* po = at<T>(out) + out.offset;
+  pool().parallelFor(rows, std::max<long>(1, 16384 / std::max<long>(1, cols)), [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const T* xi = px + r * cols;
+      T* oi = po + r * cols;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (long c = 0; c < cols; c++) mx = xi[c] > mx || xi[c] != xi[c] ? xi[c] : mx;
+      if (!std::isfinite(mx)) mx = mx != mx ? mx : 0;  // all -inf rows give -inf, not NaN
+      double sum = 0;
+      for (long c = 0; c < cols; c++) sum += std::exp(double(xi[c] - mx));
+      // (x - max) - log(sum): adding max back first would round away float32 precision at large x.
+      const T logSum = T(std::log(sum));
+      for (long c = 0; c < cols; c++) oi[c] = (xi[c] - mx) - logSum;
+    }
+  });
+}
+
+}  // namespace
+
+void reduce(int op, const View& out, const View& x, const bool* axes) {
+  switch (x.dtype) {
+    case kF32: return reduceTyped<float>(op, out, x, axes);
+    case kF64: return reduceTyped<double>(op, out, x, axes);
+    case kI32: return reduceTyped<int32_t>(op, out, x, axes);
+  }
+}
+
+void argReduce(bool isMax, const View& out, const View& x, int axis) {
+  switch (x.dtype) {
+    case kF32: return argTyped<float>(isMax, out, x, axis);
+    case kF64: return argTyped<double>(isMax, out, x, axis);
+    case kI32: return argTyped<int32_t>(isMax, out, x, axis);
+  }
+}
+
+void logSoftmax(const View& out, const View& x) {
+  if (x.dtype == kF32) logSoftmaxTyped<float>(out, x);
+  else logSoftmaxTyped<double>(out, x);
+}
+
+}  // namespace strata

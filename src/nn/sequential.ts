@@ -1,0 +1,30 @@
+import type { Tensor } from '../tensor/tensor.js';
+import { ReLU } from './activation.js';
+import { Linear } from './layers.js';
+import { Module } from './module.js';
+
+/** Modules applied in order; children are named 0, 1, 2, ... as in PyTorch. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+  }
+
+  override *namedChildren(): Generator<[string, Module]> {
+    for (let i = 0; i < this.layers.length; i++) yield [String(i), this.layers[i]!];
+  }
+
+  forward(x: Tensor): Tensor {
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i]!;
+      // Linear then ReLU runs as one fused op: the same values, one pass over the output fewer.
+      if (layer instanceof Linear && this.layers[i + 1] instanceof ReLU) {
+        x = layer.forwardWith(x, 'relu');
+        i++;
+      } else x = layer.forward(x);
+    }
+    return x;
+  }
+}
