@@ -115,7 +115,14 @@ function gemm(sizes: number[]): void {
     for (let i = 0; i < 2; i++) a.matmul(b);
     const single = timed(() => a.matmul(b)).seconds;
     const reps = Math.min(200, Math.max(3, Math.ceil(1 / Math.max(single, 1e-6))));
+    // With the native backend, OpenBLAS itself (its own threads, same process) is timed too, block for
+    // block in alternation with Strata, so that the shared machine's noise falls on both alike.
+    const threads =
+      backend.name === 'native' ? Number(backend.describe().match(/(\d+) threads/)?.[1] ?? 1) : 0;
+    const [pa, pb] = [a.data as Float32Array, b.data as Float32Array];
+    if (threads) openblasGemmSeconds(pa, pb, n, 2, threads);
     const runs: number[] = [];
+    const blas: number[] = [];
     const utils: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const t = timed(() => {
@@ -123,6 +130,7 @@ function gemm(sizes: number[]): void {
       });
       runs.push((2 * n ** 3 * reps) / t.seconds / 1e9);
       utils.push(t.util);
+      if (threads) blas.push((2 * n ** 3 * reps) / openblasGemmSeconds(pa, pb, n, reps, threads) / 1e9);
     }
     report({
       workload: 'gemm',
@@ -131,17 +139,7 @@ function gemm(sizes: number[]): void {
       runs,
       extra: { size: n, reps_per_run: reps, cpu_util: round(median(utils)) },
     });
-    if (backend.name === 'native') {
-      // OpenBLAS called directly, threaded by itself, in this same process: the ceiling to compare with.
-      const threads = Number(backend.describe().match(/(\d+) threads/)?.[1] ?? 1);
-      const blas: number[] = [];
-      openblasGemmSeconds(a.data as Float32Array, b.data as Float32Array, n, 2, threads);
-      for (let r = 0; r < RUNS; r++)
-        blas.push(
-          (2 * n ** 3 * reps) /
-            openblasGemmSeconds(a.data as Float32Array, b.data as Float32Array, n, reps, threads) /
-            1e9,
-        );
+    if (threads) {
       report({
         workload: 'gemm',
         metric: `gemm${n}_openblas_gflops`,

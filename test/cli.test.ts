@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
+import { tempDirs } from './tmpdirs.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const root = mkdtempSync(join(tmpdir(), 'strata-cli-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let dirs = 0;
-const freshDir = (): string => mkdtempSync(join(root, `d${dirs++}-`));
+const freshDir = tempDirs('cli');
 
 interface Run {
   status: number | null;

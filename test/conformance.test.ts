@@ -30,6 +30,7 @@ import {
   type View,
 } from '../src/index.js';
 import { adamUpdate, sgdUpdate } from '../src/optim/updates.js';
+import { contiguousStrides } from '../src/tensor/shape.js';
 import { hashSeed, makeRng, viewPositions } from './gradcheck.js';
 import { dtypeOf, OP_TABLE, rowName, sampleInputs } from './optable.js';
 
@@ -63,16 +64,6 @@ const EDGE_SHAPES: readonly Shape[] = [
 const LARGE = 1 << 16;
 /** Values that break careless kernels, written at the start of float inputs. */
 const SPECIALS = [Number.NaN, Infinity, -Infinity, 0, -0, 1, -1, 1e-8, 50, -50, 0.5, -0.5];
-
-function contiguousStrides(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let n = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = n;
-    n *= shape[i]!;
-  }
-  return s;
-}
 
 const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
 

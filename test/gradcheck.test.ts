@@ -12,20 +12,11 @@ import * as indexing from '../src/ops/indexing.js';
 import * as linalg from '../src/ops/linalg.js';
 import * as movement from '../src/ops/movement.js';
 import * as reduce from '../src/ops/reduce.js';
+import { contiguousStrides } from '../src/tensor/shape.js';
 import { type GradCheckOptions, gradcheck, gradgradcheck, hashSeed, viewPositions } from './gradcheck.js';
 import { dtypeOf, NOT_DIFFERENTIABLE, OP_TABLE, type OpRow, rowName, sampleInputs } from './optable.js';
 
 export type Layout = 'contiguous' | 'transposed' | 'strided';
-
-function contiguousStrides(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let n = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = n;
-    n *= shape[i]!;
-  }
-  return s;
-}
 
 const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 

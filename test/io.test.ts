@@ -3,18 +3,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../src/errors.js';
@@ -33,15 +24,9 @@ import {
   saveSafetensors,
 } from '../src/io/safetensors.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { tempDirs } from './tmpdirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'strata-io-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let dirs = 0;
-const freshDir = (): string => {
-  const d = join(root, `d${dirs++}`);
-  mkdirSync(d);
-  return d;
-};
+const freshDir = tempDirs('io');
 
 function throwsStrata(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -222,7 +207,7 @@ test('saveSafetensors / loadSafetensors use files; a missing file is a clear err
   assertSameTensor(tensors.w, w);
   assert.deepEqual(metadata, { format: 'pt' });
   throwsStrata(
-    () => loadSafetensors(join(root, 'nope.safetensors')),
+    () => loadSafetensors(join(freshDir(), 'nope.safetensors')),
     /loadSafetensors: no file at '.*nope\.safetensors'/,
   );
   throwsStrata(

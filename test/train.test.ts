@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { TensorDataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -25,15 +16,9 @@ import { StepLR } from '../src/optim/schedules.js';
 import { CHECKPOINT_FILE, type FitOptions, type FitResult, fit } from '../src/train/fit.js';
 import { countCorrect, evaluate } from '../src/train/metrics.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
+import { tempDirs } from './tmpdirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'strata-train-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let dirs = 0;
-const freshDir = (): string => {
-  const d = join(root, `d${dirs++}`);
-  mkdirSync(d);
-  return d;
-};
+const freshDir = tempDirs('train');
 
 // One MNIST slice for every test: the first 2048 training examples, cut into disjoint parts.
 const PIXELS = 784;

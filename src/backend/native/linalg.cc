@@ -65,6 +65,18 @@ void gemmParallel(bool ta, bool tb, long M, long N, long K, const T* a, long lda
   }
 }
 
+// Offsets of the p-th matrix of a batch in a and b (same batch shape, possibly broadcast strides).
+void batchOffsets(const View& a, const View& b, long p, long* ao, long* bo) {
+  *ao = a.offset;
+  *bo = b.offset;
+  for (int i = a.rank - 3; i >= 0; i--) {
+    const long idx = p % a.shape[i];
+    p /= a.shape[i];
+    *ao += idx * a.strides[i];
+    *bo += idx * b.strides[i];
+  }
+}
+
 // A contiguous copy of one [rows, cols] matrix with arbitrary strides.
 template <class T>
 std::vector<T> pack(const T* p, long rows, long cols, long rs, long cs) {
@@ -87,13 +99,8 @@ void matmulTyped(const View& out, const View& a, const View& b) {
     return;
   }
   auto product = [&](long p) {
-    long ao = a.offset, bo = b.offset, rem = p;
-    for (int i = r - 3; i >= 0; i--) {
-      long idx = rem % a.shape[i];
-      rem /= a.shape[i];
-      ao += idx * a.strides[i];
-      bo += idx * b.strides[i];
-    }
+    long ao, bo;
+    batchOffsets(a, b, p, &ao, &bo);
     const T* pa = static_cast<const T*>(a.data) + ao;
     const T* pb = static_cast<const T*>(b.data) + bo;
     Operand oa, ob;
@@ -136,13 +143,8 @@ void matmulInt(const View& out, const View& a, const View& b) {
   const int32_t* B = static_cast<const int32_t*>(b.data);
   int32_t* C = static_cast<int32_t*>(out.data) + out.offset;
   for (long p = 0; p < batch; p++) {
-    long ao = a.offset, bo = b.offset, rem = p;
-    for (int i = r - 3; i >= 0; i--) {
-      long idx = rem % a.shape[i];
-      rem /= a.shape[i];
-      ao += idx * a.strides[i];
-      bo += idx * b.strides[i];
-    }
+    long ao, bo;
+    batchOffsets(a, b, p, &ao, &bo);
     for (long i = 0; i < M; i++)
       for (long j = 0; j < N; j++) {
         int64_t s = 0;
