@@ -7,7 +7,8 @@
         "src/backend/native/elementwise.cc",
         "src/backend/native/reduce.cc",
         "src/backend/native/linalg.cc",
-        "src/backend/native/indexing.cc"
+        "src/backend/native/indexing.cc",
+        "src/backend/native/window.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -11,6 +11,7 @@ export { StrataError } from './errors.js';
 export * as nn from './nn/index.js';
 export * from './ops/elementwise.js';
 export * from './ops/functional.js';
+export * from './ops/conv.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
 export * from './ops/movement.js';

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import type { Window } from '../src/backend/backend.js';
 import {
   type ArgReduceOp,
   BINARY_OPS,
@@ -615,6 +616,54 @@ const AGREEMENT: Record<string, (b: Backend) => void> = {
     }
   },
 
+  'unfold and fold: 1, 2 and 3 spatial axes, stride, padding, dilation, strided inputs': (b) => {
+    const windows: [Shape, Window][] = [
+      [[2, 3, 9], { kernel: [3], stride: [2], padding: [1], dilation: [1] }],
+      [[2, 3, 7, 6], { kernel: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
+      [[1, 2, 5, 5], { kernel: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1] }],
+      [[3, 4, 11, 13], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
+      [[1, 2, 4, 5, 3], { kernel: [2, 3, 2], stride: [1, 2, 1], padding: [1, 1, 0], dilation: [1, 1, 2] }],
+    ];
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      for (const [shape, w] of windows) {
+        const count = (i: number) =>
+          Math.floor(
+            (shape[i + 2]! + 2 * w.padding[i]! - w.dilation[i]! * (w.kernel[i]! - 1) - 1) / w.stride[i]!,
+          ) + 1;
+        const taps = w.kernel.reduce((a, v) => a * v, 1);
+        const positions = w.kernel.reduce((a, _, i) => a * count(i), 1);
+        const colsShape = [shape[0]!, shape[1]!, taps, positions];
+        for (const layout of ['contiguous', 'transposed', 'stepped'] as const) {
+          const seed = hashSeed(`unfold${dtype}${shape}${layout}`);
+          const x = makeView(dtype, shape, layout, randomFill(dtype, seed, false));
+          for (const padValue of dtype === 'int32' ? [0] : [0, -Infinity]) {
+            agree(
+              b,
+              `unfold ${dtype} ${fmt(shape)} ${layout} pad ${padValue}`,
+              (k) => {
+                const out = contiguousOut(dtype, colsShape);
+                k.unfold(out, x, w, padValue);
+                return out;
+              },
+              0,
+            );
+          }
+          const cols = makeView(dtype, colsShape, 'contiguous', randomFill(dtype, seed + 1, false));
+          agree(
+            b,
+            `fold ${dtype} ${fmt(shape)}`,
+            (k) => {
+              const out = contiguousOut(dtype, shape);
+              k.fold(out, cols, w);
+              return out;
+            },
+            dtype === 'float32' ? 1e-6 : 1e-12,
+          );
+        }
+      }
+    }
+  },
+
   'gather and scatterAdd: every axis, dtype and layout, repeated indices': (b) => {
     for (const dtype of ['float32', 'float64', 'int32'] as const) {
       for (const [xShape, idxShape] of [
@@ -690,6 +739,8 @@ const CHECKED_BY: { [K in keyof Kernels]: readonly string[] } = {
   matmul: ['matmul:'],
   gather: ['gather and scatterAdd'],
   scatterAdd: ['gather and scatterAdd'],
+  unfold: ['unfold and fold'],
+  fold: ['unfold and fold'],
 };
 
 test('every kernel has agreement checks', () => {

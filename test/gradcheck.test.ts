@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type DType, defineOp, noGrad, type Shape, Tensor } from '../src/index.js';
+import * as conv from '../src/ops/conv.js';
 import * as elementwise from '../src/ops/elementwise.js';
 import * as functional from '../src/ops/functional.js';
 import * as indexing from '../src/ops/indexing.js';
@@ -136,7 +137,7 @@ describe('gradient checks from the op table', () => {
   }
 
   test('every exported differentiable op has a row', () => {
-    const modules = { elementwise, reduce, linalg, movement, indexing, functional };
+    const modules = { elementwise, reduce, linalg, movement, indexing, functional, conv };
     const covered = new Set(OP_TABLE.map((r) => r.op));
     const missing: string[] = [];
     for (const mod of Object.values(modules)) {

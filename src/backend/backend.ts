@@ -46,6 +46,17 @@ export const BINARY_OPS = [
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
 export type ReduceOp = 'sum' | 'max' | 'min';
+
+/**
+ * A sliding window over the d spatial axes (d = 1, 2 or 3) that follow [N, C]: per axis its size, the
+ * step between windows, the padding on each side, and the spacing of its taps (dilation).
+ */
+export interface Window {
+  kernel: readonly number[];
+  stride: readonly number[];
+  padding: readonly number[];
+  dilation: readonly number[];
+}
 export type ArgReduceOp = 'argmax' | 'argmin';
 
 /**
@@ -72,6 +83,14 @@ export interface Kernels {
   gather(out: View, x: View, axis: number, index: View): void;
   /** out[.., index[.., i, ..], ..] += src[.., i, ..] along `axis`; src has index's shape. */
   scatterAdd(out: View, axis: number, index: View, src: View): void;
+  /**
+   * im2col: x [N, C, ...S] to out [N, C, K, L], where K counts the window's taps (row-major over the
+   * kernel) and L the window positions (row-major over the output); taps that fall in the padding read
+   * `padValue`.
+   */
+  unfold(out: View, x: View, window: Window, padValue: number): void;
+  /** col2im, unfold's adjoint: out [N, C, ...S] = the sum of cols [N, C, K, L] over the taps that read each element. */
+  fold(out: View, cols: View, window: Window): void;
 }
 
 export interface SgdHyper {

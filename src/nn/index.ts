@@ -1,6 +1,10 @@
 export * from './activation.js';
+export * from './dropout.js';
 export * as init from './init.js';
 export * from './layers.js';
 export * from './losses.js';
 export { Module, Parameter } from './module.js';
+export * from './normalization.js';
+export * from './regularization.js';
 export { Sequential } from './sequential.js';
+export * from './conv.js';

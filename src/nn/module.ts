@@ -118,11 +118,13 @@ export abstract class Module {
    * shared by two modules (tied weights) appears under both names, as in PyTorch.
    */
   stateDict(): Record<string, Tensor> {
+    // Module by module, parameters then buffers: PyTorch's key order.
     const out: Record<string, Tensor> = {};
     for (const [prefix, m] of this.namedModules()) {
-      for (const [name, p] of m.namedOwnParameters()) out[prefix ? `${prefix}.${name}` : name] = p;
+      const name = (n: string) => (prefix ? `${prefix}.${n}` : n);
+      for (const [n, p] of m.namedOwnParameters()) out[name(n)] = p;
+      for (const [n, b] of m.buffers) out[name(n)] = b;
     }
-    for (const [name, b] of this.namedBuffers()) out[name] = b;
     return out;
   }
 

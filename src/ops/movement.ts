@@ -1,3 +1,4 @@
+import { isGradEnabled } from '../autograd/mode.js';
 import { fail, fmtShape } from '../errors.js';
 import { contiguousStrides, normAxis, type Shape, sameShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -406,8 +407,10 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
 
 /** Copies src into x's storage in place (through x's strides), with broadcasting; not recorded. */
 export function copyInto(x: Tensor, src: Tensor): Tensor {
-  if (x.requiresGrad && x.isLeaf === false)
-    fail('copy_', 'cannot write in place into a tensor recorded on the tape');
+  if (x.requiresGrad && !x.isLeaf) fail('copy_', 'cannot write in place into a tensor recorded on the tape');
+  if (x.requiresGrad && isGradEnabled()) {
+    fail('copy_', 'cannot write in place into a tensor that requires gradients while recording; wrap the update in noGrad()');
+  }
   const b = expand(src, x.shape);
   kernels().copy(x, b);
   return x;

@@ -2,6 +2,7 @@ import { fail } from '../../errors.js';
 import type { Backend, View } from '../backend.js';
 import { binaryFns, unaryFns } from './math.js';
 import { offsets, positions, viewSize } from './strided.js';
+import { eachTap, geometry } from './window.js';
 
 /**
  * The reference backend: plain loops over typed arrays, float64-capable, runnable in a browser. Every
@@ -162,6 +163,22 @@ export const jsBackend: Backend = {
       if (k < 0 || k >= len) fail('gather', `index ${k} is out of range for axis ${axis} of size ${len}`);
       out.data[out.offset + i] = x.data[pxBase[i]! + k * stride]!;
     }
+  },
+
+  unfold(out, x, window, padValue) {
+    const g = geometry(x.shape, window);
+    eachTap(x, g, (at, src) => {
+      out.data[out.offset + at] = src < 0 ? padValue : x.data[src]!;
+    });
+  },
+
+  fold(out, cols, window) {
+    const g = geometry(out.shape, window);
+    const pc = offsets(cols);
+    out.data.fill(0, out.offset, out.offset + viewSize(out));
+    eachTap(out, g, (at, dst) => {
+      if (dst >= 0) out.data[dst] += cols.data[pc[at]!]!;
+    });
   },
 
   scatterAdd(out, axis, index, src) {

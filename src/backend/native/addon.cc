@@ -145,6 +145,29 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), double(scatterAdd(out, axis, index, src)));
 }
 
+// A window from meta, after the views: dims, then kernel, stride, padding and dilation per axis.
+WindowSpec windowFrom(Reader& r) {
+  WindowSpec w;
+  w.dims = meta[r.pos++];
+  for (long* field : {w.kernel, w.stride, w.padding, w.dilation})
+    for (int i = 0; i < w.dims; i++) field[i] = meta[r.pos++];
+  return w;
+}
+
+Napi::Value Unfold(const Napi::CallbackInfo& info) {
+  Reader r{info.Env()};
+  View out = r.view(info[0]), x = r.view(info[1]);
+  unfold(out, x, windowFrom(r), info[2].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
+}
+
+Napi::Value Fold(const Napi::CallbackInfo& info) {
+  Reader r{info.Env()};
+  View out = r.view(info[0]), cols = r.view(info[1]);
+  fold(out, cols, windowFrom(r));
+  return info.Env().Undefined();
+}
+
 Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
   Reader r{info.Env()};
   View out = r.view(info[0]), x = r.view(info[1]);
@@ -239,6 +262,8 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd));
   exports.Set("logSoftmax", Napi::Function::New(env, LogSoftmax));
+  exports.Set("unfold", Napi::Function::New(env, Unfold));
+  exports.Set("fold", Napi::Function::New(env, Fold));
   exports.Set("linear", Napi::Function::New(env, Linear));
   exports.Set("sgd", Napi::Function::New(env, Sgd));
   exports.Set("adam", Napi::Function::New(env, Adam));

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fail } from '../../errors.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { type Backend, BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp, type View } from '../backend.js';
+import { type Backend, BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp, type View, type Window } from '../backend.js';
 import { jsBackend } from '../js/index.js';
 import { offsets, viewSize } from '../js/strided.js';
 
@@ -18,6 +18,8 @@ interface Addon {
   gather(out: TypedArray, x: TypedArray, axis: number, index: TypedArray): number;
   scatterAdd(out: TypedArray, axis: number, index: TypedArray, src: TypedArray): number;
   logSoftmax(out: TypedArray, x: TypedArray): void;
+  unfold(out: TypedArray, x: TypedArray, padValue: number): void;
+  fold(out: TypedArray, cols: TypedArray): void;
   linear(out: TypedArray, x: TypedArray, w: TypedArray, bias: TypedArray | null, relu: boolean): void;
   sgd(...args: unknown[]): void;
   adam(...args: unknown[]): void;
@@ -75,7 +77,8 @@ export function createNativeBackend(): Backend {
   if (envThreads !== undefined && !(Number.isInteger(Number(envThreads)) && Number(envThreads) >= 1)) {
     fail('native', `STRATA_NUM_THREADS must be a positive integer, got '${envThreads}'`);
   }
-  const meta = new Int32Array(4 * (2 + 2 * MAX_RANK));
+  // Room for four views and one window.
+  const meta = new Int32Array(4 * (2 + 2 * MAX_RANK) + 1 + 4 * 3);
   addon.init(meta);
   let pos = 0;
   // Writes a view's layout into meta, in the order the addon reads the typed-array arguments.
@@ -90,6 +93,11 @@ export function createNativeBackend(): Backend {
   };
   const start = () => {
     pos = 0;
+  };
+  // A window goes into meta after the views: dims, then kernel, stride, padding, dilation.
+  const putWindow = (w: Window) => {
+    meta[pos++] = w.kernel.length;
+    for (const field of [w.kernel, w.stride, w.padding, w.dilation]) for (const v of field) meta[pos++] = v;
   };
   const info = addon.describe();
   return {
@@ -148,6 +156,18 @@ export function createNativeBackend(): Backend {
         const k = index.data[offsets(index)[bad]!];
         fail('scatterAdd', `index ${k} is out of range for axis ${axis} of size ${out.shape[axis]}`);
       }
+    },
+    unfold(out, x, window, padValue) {
+      start();
+      const [o, xd] = [put(out), put(x)];
+      putWindow(window);
+      addon.unfold(o, xd, padValue);
+    },
+    fold(out, cols, window) {
+      start();
+      const [o, c] = [put(out), put(cols)];
+      putWindow(window);
+      addon.fold(o, c);
     },
     fused: {
       logSoftmax(out, x) {

@@ -45,6 +45,17 @@ void matmul(const View& out, const View& a, const View& b);
 long gather(const View& out, const View& x, int axis, const View& index);
 long scatterAdd(const View& out, int axis, const View& index, const View& src);
 
+// A sliding window over the last `dims` axes (see Window in backend.ts).
+struct WindowSpec {
+  int dims = 0;
+  long kernel[3], stride[3], padding[3], dilation[3];
+};
+
+// im2col: x [N, C, ...S] to a contiguous out [N, C, K, L]; taps in the padding read padValue.
+void unfold(const View& out, const View& x, const WindowSpec& w, double padValue);
+// col2im: out [N, C, ...S] (contiguous) = the sum of the contiguous cols [N, C, K, L] over each element's taps.
+void fold(const View& out, const View& cols, const WindowSpec& w);
+
 // Fused fast paths below autograd (rows along the last axis of contiguous tensors).
 void logSoftmax(const View& out, const View& x);
 // y = x wᵀ + b (then ReLU) for x [N, K], w [O, K], b [O] or none: Linear's forward in one pass.

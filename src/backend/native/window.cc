@@ -1,0 +1,105 @@
+// unfold (im2col) and fold (col2im) over 1, 2 or 3 spatial axes: the kernels behind convolution and
+// pooling. Each (n, c) plane is independent, so the planes are spread over the pool.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels.h"
+
+namespace strata {
+
+namespace {
+
+// A window's geometry padded to three spatial axes (leading axes of size 1), as in js/window.ts.
+struct Geometry {
+  long n, c, in[3], k[3], out[3], s[3], p[3], d[3], st[3], taps, positions;
+
+  Geometry(const View& x, const WindowSpec& w) {
+    n = x.shape[0];
+    c = x.shape[1];
+    const int lead = 3 - w.dims;
+    for (int i = 0; i < 3; i++) {
+      const int j = i - lead;
+      const bool real = j >= 0;
+      in[i] = real ? x.shape[2 + j] : 1;
+      st[i] = real ? x.strides[2 + j] : 0;
+      k[i] = real ? w.kernel[j] : 1;
+      s[i] = real ? w.stride[j] : 1;
+      p[i] = real ? w.padding[j] : 0;
+      d[i] = real ? w.dilation[j] : 1;
+      out[i] = (in[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) / s[i] + 1;
+    }
+    taps = k[0] * k[1] * k[2];
+    positions = out[0] * out[1] * out[2];
+  }
+};
+
+// Calls f(at, src) for every tap of every window of plane (n, c); src is -1 in the padding.
+template <class F>
+inline void eachTap(const View& x, const Geometry& g, long n, long c, F f) {
+  const long base = x.offset + n * x.strides[0] + c * x.strides[1];
+  long at = (n * g.c + c) * g.taps * g.positions;
+  for (long k0 = 0; k0 < g.k[0]; k0++)
+    for (long k1 = 0; k1 < g.k[1]; k1++)
+      for (long k2 = 0; k2 < g.k[2]; k2++)
+        for (long o0 = 0; o0 < g.out[0]; o0++) {
+          const long i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
+          const bool in0 = i0 >= 0 && i0 < g.in[0];
+          for (long o1 = 0; o1 < g.out[1]; o1++) {
+            const long i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
+            const bool in01 = in0 && i1 >= 0 && i1 < g.in[1];
+            const long row = base + i0 * g.st[0] + i1 * g.st[1];
+            for (long o2 = 0; o2 < g.out[2]; o2++, at++) {
+              const long i2 = o2 * g.s[2] - g.p[2] + k2 * g.d[2];
+              f(at, in01 && i2 >= 0 && i2 < g.in[2] ? row + i2 * g.st[2] : -1);
+            }
+          }
+        }
+}
+
+template <class T>
+void unfoldTyped(const View& out, const View& x, const WindowSpec& w, double padValue) {
+  Geometry g(x, w);
+  const T* px = static_cast<const T*>(x.data);
+  T* po = static_cast<T*>(out.data) + out.offset;
+  const T pad = T(padValue);
+  pool().parallelFor(g.n * g.c, 1, [&](long p0, long p1) {
+    for (long plane = p0; plane < p1; plane++)
+      eachTap(x, g, plane / g.c, plane % g.c, [&](long at, long src) { po[at] = src < 0 ? pad : px[src]; });
+  });
+}
+
+template <class T>
+void foldTyped(const View& out, const View& cols, const WindowSpec& w) {
+  Geometry g(out, w);
+  T* po = static_cast<T*>(out.data);
+  const T* pc = static_cast<const T*>(cols.data) + cols.offset;
+  // out is a fresh contiguous tensor: clear it, then every plane sums its own taps (no two threads
+  // write one plane).
+  std::memset(po + out.offset, 0, sizeof(T) * out.size());
+  pool().parallelFor(g.n * g.c, 1, [&](long p0, long p1) {
+    for (long plane = p0; plane < p1; plane++)
+      eachTap(out, g, plane / g.c, plane % g.c, [&](long at, long dst) {
+        if (dst >= 0) po[dst] += pc[at];
+      });
+  });
+}
+
+}  // namespace
+
+void unfold(const View& out, const View& x, const WindowSpec& w, double padValue) {
+  switch (x.dtype) {
+    case kF32: return unfoldTyped<float>(out, x, w, padValue);
+    case kF64: return unfoldTyped<double>(out, x, w, padValue);
+    case kI32: return unfoldTyped<int32_t>(out, x, w, padValue);
+  }
+}
+
+void fold(const View& out, const View& cols, const WindowSpec& w) {
+  switch (out.dtype) {
+    case kF32: return foldTyped<float>(out, cols, w);
+    case kF64: return foldTyped<double>(out, cols, w);
+    case kI32: return foldTyped<int32_t>(out, cols, w);
+  }
+}
+
+}  // namespace strata

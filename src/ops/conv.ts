@@ -1,0 +1,309 @@
+import type { Window } from '../backend/backend.js';
+import { fail, fmtShape } from '../errors.js';
+import { isFloat } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { defineOp, empty, kernels } from './op.js';
+
+/**
+ * Convolution and pooling, composed from two kernels: unfold (im2col), which lays every window's taps
+ * out as columns, and its adjoint fold (col2im). A convolution is then one batched matrix product, a
+ * pooling a reduction over the taps, and each one's gradient comes from the composition.
+ */
+
+export type Size = number | readonly number[];
+
+export interface WindowOptions {
+  stride?: Size;
+  padding?: Size;
+  dilation?: Size;
+}
+
+/** Output length of a window sliding along one axis (PyTorch's formula, floor mode). */
+function windowCount(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+): number {
+  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+function expandSize(op: string, name: string, v: Size, dims: number, min: number): number[] {
+  const list = typeof v === 'number' ? new Array<number>(dims).fill(v) : [...v];
+  if (list.length !== dims || list.some((x) => !Number.isInteger(x) || x < min)) {
+    fail(
+      op,
+      `${name} must be ${dims === 1 ? 'an integer' : `an integer or ${dims} integers`} ≥ ${min}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return list;
+}
+
+/** Checks and completes a window over the last `dims` axes of x [N, C, ...S]. */
+function makeWindow(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  o: WindowOptions,
+  what = 'input',
+): Window {
+  if (x.rank !== dims + 2) {
+    fail(
+      op,
+      `expected a ${dims + 2}-D ${what} [N, C, ${['L', 'H, W', 'D, H, W'][dims - 1]}], got shape ${fmtShape(x.shape)}`,
+    );
+  }
+  const w: Window = {
+    kernel: expandSize(op, 'kernel size', kernel, dims, 1),
+    stride: expandSize(op, 'stride', o.stride ?? 1, dims, 1),
+    padding: expandSize(op, 'padding', o.padding ?? 0, dims, 0),
+    dilation: expandSize(op, 'dilation', o.dilation ?? 1, dims, 1),
+  };
+  for (let i = 0; i < dims; i++) {
+    const size = x.shape[i + 2]!;
+    const span = w.dilation[i]! * (w.kernel[i]! - 1) + 1;
+    if (span > size + 2 * w.padding[i]!) {
+      fail(
+        op,
+        `the kernel (${w.kernel.join('×')}${w.dilation.some((d) => d > 1) ? `, dilation ${w.dilation.join('×')}` : ''}) is larger than the padded ${what} (${fmtShape(x.shape)} with padding ${w.padding.join('×')})`,
+      );
+    }
+  }
+  return w;
+}
+
+function outputSpatial(shape: readonly number[], w: Window): number[] {
+  return w.kernel.map((k, i) => windowCount(shape[i + 2]!, k, w.stride[i]!, w.padding[i]!, w.dilation[i]!));
+}
+
+function taps(w: Window): number {
+  return w.kernel.reduce((a, b) => a * b, 1);
+}
+
+interface UnfoldAttrs {
+  window: Window;
+  padValue: number;
+}
+
+const unfoldOp = defineOp<UnfoldAttrs>({
+  name: 'unfold',
+  forward: ([x], { window, padValue }) => {
+    const positions = outputSpatial(x!.shape, window).reduce((a, b) => a * b, 1);
+    const out = empty([x!.shape[0]!, x!.shape[1]!, taps(window), positions], x!.dtype);
+    kernels().unfold(out, x!, window, padValue);
+    return out;
+  },
+  // Taps in the padding read a constant, so they pass no gradient back.
+  vjp: (g, { inputs: [x], attrs }) => [fold(g, x!.shape, attrs.window)],
+});
+
+const foldOp = defineOp<{ window: Window; shape: number[] }>({
+  name: 'fold',
+  forward: ([cols], { window, shape }) => {
+    const out = empty(shape, cols!.dtype);
+    kernels().fold(out, cols!.contiguous(), window);
+    return out;
+  },
+  vjp: (g, { attrs }) => [unfold(g, attrs.window)],
+});
+
+/** im2col: x [N, C, ...S] to [N, C, K, L] (K taps per window, L windows); padding reads padValue. */
+export function unfold(x: Tensor, window: Window, padValue = 0): Tensor {
+  return unfoldOp([x], { window, padValue });
+}
+
+/** col2im: cols [N, C, K, L] summed back into a tensor of `shape` [N, C, ...S] (unfold's adjoint). */
+export function fold(cols: Tensor, shape: readonly number[], window: Window): Tensor {
+  return foldOp([cols], { window, shape: [...shape] });
+}
+
+export interface ConvOptions extends WindowOptions {
+  groups?: number;
+}
+
+/**
+ * N-dimensional cross-correlation (what deep learning calls convolution), PyTorch's conv1d/2d/3d:
+ * x [N, C, ...S], weight [O, C/groups, ...k], bias [O]. `padding: 'same'` keeps the size (stride 1).
+ */
+export function convNd(
+  op: string,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  dims: number,
+  { groups = 1, padding = 0, ...o }: ConvNdOptions = {},
+): Tensor {
+  if (!isFloat(x.dtype)) fail(op, `expected a floating-point input, got ${x.dtype}`);
+  if (weight.rank !== dims + 2)
+    fail(op, `weight must be ${dims + 2}-D [out, in/groups, ...kernel], got ${fmtShape(weight.shape)}`);
+  if (!Number.isInteger(groups) || groups < 1) fail(op, `groups must be a positive integer, got ${groups}`);
+  const [outC, inPerGroup] = weight.shape as [number, number];
+  const inC = x.shape[1];
+  if (x.rank === dims + 2 && (inC !== inPerGroup * groups || inC % groups !== 0 || outC % groups !== 0)) {
+    fail(
+      op,
+      inC! % groups !== 0 || outC % groups !== 0
+        ? `${groups} groups do not divide the ${inC} input and ${outC} output channels`
+        : `input has ${inC} channels but the weight ${fmtShape(weight.shape)} expects ${inPerGroup * groups} (${inPerGroup} per group × ${groups} groups)`,
+    );
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outC))
+    fail(op, `bias must be [${outC}], got ${fmtShape(bias.shape)}`);
+  const kernel = weight.shape.slice(2);
+  let input = x;
+  let pad: Size = 0;
+  if (padding === 'same') {
+    if ((o.stride ?? 1) !== 1 && !(Array.isArray(o.stride) && o.stride.every((s) => s === 1))) {
+      fail(op, "padding 'same' needs stride 1");
+    }
+    // Total padding d(k-1) per axis; an odd total puts the extra element after, as PyTorch does.
+    const dil = expandSize(op, 'dilation', o.dilation ?? 1, dims, 1);
+    const total = kernel.map((k, i) => dil[i]! * (k - 1));
+    const before = total.map((t) => Math.floor(t / 2));
+    if (total.some((t) => t % 2 === 1)) {
+      input = x.pad(total.map((t, i) => [before[i]!, t - before[i]!] as const));
+    } else pad = before;
+  } else if (padding !== 'valid') pad = padding;
+  const window = makeWindow(op, input, dims, kernel, { ...o, padding: pad });
+  const spatial = outputSpatial(input.shape, window);
+  const n = input.shape[0]!;
+  const k = taps(window);
+  // [N, C, K, L] -> [N, groups, C/groups·K, L]; weight [O, C/groups, ...k] -> [groups, O/groups, C/groups·K].
+  const cols = unfold(input, window).reshape([n, groups, inPerGroup * k, -1]);
+  const w = weight.reshape([groups, outC / groups, inPerGroup * k]);
+  let y = w.matmul(cols).reshape([n, outC, ...spatial]);
+  if (bias) y = y.add(bias.reshape([outC, ...new Array<number>(dims).fill(1)]));
+  return y;
+}
+
+export type ConvNdOptions = Omit<ConvOptions, 'padding'> & { padding?: Size | 'same' | 'valid' };
+
+export const conv1d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvNdOptions) =>
+  convNd('conv1d', x, w, b, 1, o);
+export const conv2d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvNdOptions) =>
+  convNd('conv2d', x, w, b, 2, o);
+export const conv3d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvNdOptions) =>
+  convNd('conv3d', x, w, b, 3, o);
+
+export interface ConvTransposeOptions extends ConvOptions {
+  outputPadding?: Size;
+}
+
+/**
+ * The transpose (adjoint) of conv2d with the same geometry, PyTorch's conv_transpose2d: x [N, Cin, H, W],
+ * weight [Cin, Cout/groups, kh, kw], bias [Cout]. Each input pixel scatters a weighted kernel into the
+ * output: the columns W^T x folded back onto the image.
+ */
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  o: ConvTransposeOptions = {},
+): Tensor {
+  const op = 'convTranspose2d';
+  const dims = 2;
+  if (x.rank !== 4) fail(op, `expected a 4-D input [N, C, H, W], got shape ${fmtShape(x.shape)}`);
+  if (weight.rank !== 4)
+    fail(op, `weight must be 4-D [in, out/groups, kh, kw], got ${fmtShape(weight.shape)}`);
+  const groups = o.groups ?? 1;
+  const [inC, outPerGroup] = weight.shape as [number, number];
+  if (!Number.isInteger(groups) || groups < 1 || inC % groups !== 0)
+    fail(op, `groups ${groups} must divide the ${inC} input channels`);
+  if (x.shape[1] !== inC)
+    fail(op, `input has ${x.shape[1]} channels but the weight ${fmtShape(weight.shape)} expects ${inC}`);
+  const outC = outPerGroup * groups;
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outC))
+    fail(op, `bias must be [${outC}], got ${fmtShape(bias.shape)}`);
+  const kernel = weight.shape.slice(2);
+  const stride = expandSize(op, 'stride', o.stride ?? 1, dims, 1);
+  const padding = expandSize(op, 'padding', o.padding ?? 0, dims, 0);
+  const dilation = expandSize(op, 'dilation', o.dilation ?? 1, dims, 1);
+  const outPad = expandSize(op, 'outputPadding', o.outputPadding ?? 0, dims, 0);
+  if (outPad.some((p, i) => p >= Math.max(stride[i]!, dilation[i]!))) {
+    fail(op, `outputPadding ${outPad.join('×')} must be smaller than the stride or the dilation`);
+  }
+  const spatial = kernel.map(
+    (k, i) => (x.shape[i + 2]! - 1) * stride[i]! - 2 * padding[i]! + dilation[i]! * (k - 1) + outPad[i]! + 1,
+  );
+  if (spatial.some((s) => s < 1))
+    fail(op, `the output size ${spatial.join('×')} would be empty for input ${fmtShape(x.shape)}`);
+  const window: Window = { kernel, stride, padding, dilation };
+  const n = x.shape[0]!;
+  const k = taps(window);
+  // weight [Cin, Cout/g, ...k] -> [g, Cin/g, Cout/g·K] -> transposed [g, Cout/g·K, Cin/g]; x -> [N, g, Cin/g, L].
+  const w = weight.reshape([groups, inC / groups, outPerGroup * k]).transpose();
+  const cols = w.matmul(x.reshape([n, groups, inC / groups, -1])).reshape([n, outC, k, -1]);
+  let y = fold(cols, [n, outC, ...spatial], window);
+  if (bias) y = y.add(bias.reshape([outC, 1, 1]));
+  return y;
+}
+
+export interface PoolOptions {
+  stride?: Size;
+  padding?: Size;
+  dilation?: Size;
+}
+
+function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions): Window {
+  const w = makeWindow(op, x, dims, kernel, {
+    stride: o.stride ?? kernel,
+    padding: o.padding,
+    dilation: o.dilation,
+  });
+  w.padding.forEach((p, i) => {
+    if (p * 2 > w.kernel[i]!) fail(op, `padding ${p} must be at most half the kernel size ${w.kernel[i]}`);
+  });
+  return w;
+}
+
+/** Max pooling over the last `dims` axes; padding counts as -infinity (PyTorch's max_pool). */
+export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions = {}): Tensor {
+  const w = poolWindow(op, x, dims, kernel, o);
+  return unfold(x, w, -Infinity)
+    .max(2)
+    .reshape([x.shape[0]!, x.shape[1]!, ...outputSpatial(x.shape, w)]);
+}
+
+/** Average pooling; padding counts as zeros in the average (PyTorch's count_include_pad=True). */
+export function avgPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  o: Omit<PoolOptions, 'dilation'> = {},
+): Tensor {
+  const w = poolWindow(op, x, dims, kernel, o);
+  return unfold(x, w, 0)
+    .mean(2)
+    .reshape([x.shape[0]!, x.shape[1]!, ...outputSpatial(x.shape, w)]);
+}
+
+export const maxPool1d = (x: Tensor, k: Size, o?: PoolOptions) => maxPoolNd('maxPool1d', x, 1, k, o);
+export const maxPool2d = (x: Tensor, k: Size, o?: PoolOptions) => maxPoolNd('maxPool2d', x, 2, k, o);
+export const maxPool3d = (x: Tensor, k: Size, o?: PoolOptions) => maxPoolNd('maxPool3d', x, 3, k, o);
+export const avgPool1d = (x: Tensor, k: Size, o?: PoolOptions) => avgPoolNd('avgPool1d', x, 1, k, o);
+export const avgPool2d = (x: Tensor, k: Size, o?: PoolOptions) => avgPoolNd('avgPool2d', x, 2, k, o);
+export const avgPool3d = (x: Tensor, k: Size, o?: PoolOptions) => avgPoolNd('avgPool3d', x, 3, k, o);
+
+/**
+ * Averages over PyTorch's adaptive bins: output cell i of an axis covers input [floor(i·S/O), ceil((i+1)·S/O)).
+ * Written as products with fixed averaging matrices, so any sizes work and the gradient is exact.
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Size): Tensor {
+  const op = 'adaptiveAvgPool2d';
+  if (x.rank !== 4) fail(op, `expected a 4-D input [N, C, H, W], got shape ${fmtShape(x.shape)}`);
+  const [oh, ow] = expandSize(op, 'output size', outputSize, 2, 1);
+  const bins = (size: number, out: number): Tensor => {
+    const m = empty([out, size], x.dtype);
+    m.data.fill(0);
+    for (let i = 0; i < out; i++) {
+      const start = Math.floor((i * size) / out);
+      const end = Math.ceil(((i + 1) * size) / out);
+      for (let j = start; j < end; j++) m.data[i * size + j] = 1 / (end - start);
+    }
+    return m;
+  };
+  return bins(x.shape[2]!, oh!).matmul(x).matmul(bins(x.shape[3]!, ow!).transpose());
+}
