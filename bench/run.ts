@@ -1,4 +1,4 @@
-// `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W4 gemm, W5 overhead), timed exactly as the
+// `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W2 lenet, W4 gemm, W5 overhead, W6 conv), timed exactly as the
 // reference scripts time them, printed as a table or (--json) as one JSON line per result.
 import { parseArgs } from 'node:util';
 import { openblasGemmSeconds } from '../src/backend/native/index.js';
@@ -6,8 +6,10 @@ import { TensorDataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
 import {
+  conv2d,
   Generator,
   getBackend,
+  gradients,
   manualSeed,
   nn,
   noGrad,
@@ -16,13 +18,14 @@ import {
   type Tensor,
   tensor,
 } from '../src/index.js';
+import { lenet } from '../src/models/lenet.js';
 import { mlp } from '../src/models/mlp.js';
 import { evaluate } from '../src/train/metrics.js';
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean' },
-    only: { type: 'string', default: 'overhead,gemm,mlp' },
+    only: { type: 'string', default: 'overhead,gemm,conv,mlp,lenet' },
     runs: { type: 'string', default: '3' },
     'gemm-sizes': { type: 'string', default: '256,1024,4096' },
   },
@@ -155,13 +158,38 @@ function round(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
-function mlpWorkload(): void {
+interface MnistWorkload {
+  name: 'mlp' | 'lenet';
+  batch: number;
+  build: () => nn.Module;
+  optimizer: (m: nn.Module) => optim.Optimizer<{ lr: number }>;
+  /** Rows of 784 for the MLP, [N, 1, 28, 28] planes for the ConvNet. */
+  shape: (x: Tensor) => Tensor;
+}
+
+const WORKLOADS: Record<'mlp' | 'lenet', MnistWorkload> = {
+  mlp: {
+    name: 'mlp',
+    batch: 128,
+    build: () => mlp([784, 512, 256, 10]),
+    optimizer: (m) => new optim.SGD(m.parameters(), { lr: 0.05, momentum: 0.9 }),
+    shape: (x) => x,
+  },
+  lenet: {
+    name: 'lenet',
+    batch: 64,
+    build: () => lenet(),
+    optimizer: (m) => new optim.Adam(m.parameters(), { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8 }),
+    shape: (x) => x.reshape([-1, 1, 28, 28]),
+  },
+};
+
+/** W1 and W2: steady-state training, (W1) inference, and one epoch from a fresh model, as WORKLOADS.md times them. */
+function mnistWorkload(w: MnistWorkload): void {
   const train = loadMnist('train');
   const test = loadMnist('test');
-  const batch = 128;
-  const makeModel = () => mlp([784, 512, 256, 10]);
-  const makeOpt = (m: nn.Module) => new optim.SGD(m.parameters(), { lr: 0.05, momentum: 0.9 });
-  const step = (model: nn.Module, opt: optim.SGD, x: Tensor, y: Tensor): Tensor => {
+  const { batch, name } = w;
+  const step = (model: nn.Module, opt: optim.Optimizer<{ lr: number }>, x: Tensor, y: Tensor): Tensor => {
     opt.zeroGrad();
     const loss = nn.crossEntropy(model.forward(x), y);
     loss.backward();
@@ -169,15 +197,15 @@ function mlpWorkload(): void {
     return loss;
   };
 
-  // (a) Steady-state training: a pool of 50 real batches, the first 6400 samples of a fixed shuffle.
+  // (a) Steady-state training: a pool of 50 real batches, the first samples of a fixed shuffle.
   const perm = new Generator(0).permutation(60000);
   const pool = Array.from({ length: 50 }, (_, i) => {
     const idx = tensor(perm.slice(i * batch, (i + 1) * batch));
-    return [train.images.indexSelect(0, idx), train.labels.indexSelect(0, idx)] as const;
+    return [w.shape(train.images.indexSelect(0, idx)), train.labels.indexSelect(0, idx)] as const;
   });
   manualSeed(0);
-  let model = makeModel();
-  let opt = makeOpt(model);
+  let model = w.build();
+  let opt = w.optimizer(model);
   for (let i = 0; i < 20; i++) step(model, opt, ...pool[i % 50]!);
   const runs: number[] = [];
   const utils: number[] = [];
@@ -191,82 +219,141 @@ function mlpWorkload(): void {
     utils.push(t.util);
   }
   report({
-    workload: 'mlp',
+    workload: name,
     metric: 'train_samples_per_s',
     unit: 'samples/s',
     runs,
     extra: { batch, warmup_steps: 20, timed_steps: 200, cpu_util: round(median(utils)) },
   });
 
-  // (b) Inference at batch 1000, eval mode without recording.
-  model.eval();
-  const testBatches = Array.from({ length: 10 }, (_, i) =>
-    test.images.narrow(0, i * 1000, 1000).contiguous(),
-  );
-  const infer: number[] = [];
-  const inferUtil: number[] = [];
-  noGrad(() => {
-    for (let i = 0; i < 3; i++) model.forward(testBatches[i]!);
-    for (let r = 0; r < RUNS; r++) {
-      let out: Tensor | null = null;
-      const t = timed(() => {
-        for (let i = 0; i < 50; i++) out = model.forward(testBatches[i % 10]!);
-        out!.sum().item();
-      });
-      infer.push((50 * 1000) / t.seconds);
-      inferUtil.push(t.util);
-    }
-  });
-  report({
-    workload: 'mlp',
-    metric: 'infer_b1000_samples_per_s',
-    unit: 'samples/s',
-    runs: infer,
-    extra: { batch: 1000, warmup_batches: 3, timed_batches: 50, cpu_util: round(median(inferUtil)) },
-  });
+  if (name === 'mlp') {
+    // (b) Inference at batch 1000, eval mode without recording.
+    model.eval();
+    const testBatches = Array.from({ length: 10 }, (_, i) =>
+      test.images.narrow(0, i * 1000, 1000).contiguous(),
+    );
+    const infer: number[] = [];
+    const inferUtil: number[] = [];
+    noGrad(() => {
+      for (let i = 0; i < 3; i++) model.forward(testBatches[i]!);
+      for (let r = 0; r < RUNS; r++) {
+        let out: Tensor | null = null;
+        const t = timed(() => {
+          for (let i = 0; i < 50; i++) out = model.forward(testBatches[i % 10]!);
+          out!.sum().item();
+        });
+        infer.push((50 * 1000) / t.seconds);
+        inferUtil.push(t.util);
+      }
+    });
+    report({
+      workload: name,
+      metric: 'infer_b1000_samples_per_s',
+      unit: 'samples/s',
+      runs: infer,
+      extra: { batch: 1000, warmup_batches: 3, timed_batches: 50, cpu_util: round(median(inferUtil)) },
+    });
+  }
 
-  // (c) One epoch from a fresh model: a seeded shuffle, 469 batches gathered per step, then test accuracy.
+  // (c) One epoch from a fresh model: a seeded shuffle, every batch gathered per step, then test accuracy.
   const times: number[] = [];
   const accs: number[] = [];
   const evals: number[] = [];
+  const testSet = new TensorDataset(w.shape(test.images), test.labels);
   for (let r = 0; r < RUNS; r++) {
     manualSeed(100 + r);
-    model = makeModel();
-    opt = makeOpt(model);
+    model = w.build();
+    opt = w.optimizer(model);
     const order = new Generator(100 + r).permutation(60000);
     let loss: Tensor | null = null;
     const t = timed(() => {
       for (let i = 0; i < 60000; i += batch) {
         const idx = tensor(order.slice(i, i + batch));
-        loss = step(model, opt, train.images.indexSelect(0, idx), train.labels.indexSelect(0, idx));
+        loss = step(model, opt, w.shape(train.images.indexSelect(0, idx)), train.labels.indexSelect(0, idx));
       }
       loss!.item();
     });
     let acc = 0;
     const te = timed(() => {
-      const batches = new DataLoader(new TensorDataset(test.images, test.labels), { batchSize: 1000 });
-      acc = evaluate(model, batches, (o, y) => nn.crossEntropy(o, y)).accuracy;
+      acc = evaluate(model, new DataLoader(testSet, { batchSize: 1000 }), (o, y) =>
+        nn.crossEntropy(o, y),
+      ).accuracy;
     });
     times.push(t.seconds);
     accs.push(acc);
     evals.push(te.seconds);
     if (!values.json)
       console.log(
-        `#   epoch run ${r}: ${t.seconds.toFixed(2)} s, test accuracy ${acc.toFixed(4)}, eval ${te.seconds.toFixed(2)} s`,
+        `#   ${name} epoch run ${r}: ${t.seconds.toFixed(2)} s, test accuracy ${acc.toFixed(4)}, eval ${te.seconds.toFixed(2)} s`,
       );
   }
-  report({ workload: 'mlp', metric: 'epoch_time_s', unit: 's', runs: times, extra: { batch, batches: 469 } });
   report({
-    workload: 'mlp',
+    workload: name,
+    metric: 'epoch_time_s',
+    unit: 's',
+    runs: times,
+    extra: { batch, batches: Math.ceil(60000 / batch) },
+  });
+  report({
+    workload: name,
     metric: 'epoch_test_acc',
     unit: 'fraction',
     runs: accs,
     extra: { test_samples: 10000 },
   });
-  report({ workload: 'mlp', metric: 'test_eval_time_s', unit: 's', runs: evals, extra: { batch: 1000 } });
+  report({ workload: name, metric: 'test_eval_time_s', unit: 's', runs: evals, extra: { batch: 1000 } });
+}
+
+/** W6: one 3×3 convolution of [16, 32, 32, 32] to 64 channels, forward and backward through autograd. */
+function convWorkload(): void {
+  manualSeed(0);
+  const x = randn([16, 32, 32, 32], { requiresGrad: true });
+  const w = randn([64, 32, 3, 3], { std: 0.1, requiresGrad: true });
+  const gy = randn([16, 64, 32, 32]);
+  const flops = 2 * 16 * 32 * 32 * 64 * 32 * 9;
+  const cases: [string, number, () => void][] = [
+    [
+      'conv_fwd_bwd_ms',
+      3,
+      () => gradients([conv2d(x, w, null, { padding: 1 })], [x, w], { gradOutputs: [gy] }),
+    ],
+    ['conv_fwd_ms', 1, () => noGrad(() => conv2d(x, w, null, { padding: 1 }))],
+  ];
+  for (const [metric, mult, fn] of cases) {
+    for (let i = 0; i < 3; i++) fn();
+    const single = timed(fn).seconds;
+    const reps = Math.min(100, Math.max(3, Math.ceil(1 / single)));
+    const runs: number[] = [];
+    const utils: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t = timed(() => {
+        for (let i = 0; i < reps; i++) fn();
+      });
+      runs.push((t.seconds / reps) * 1e3);
+      utils.push(t.util);
+    }
+    const gflop = (mult * flops) / 1e9;
+    report({
+      workload: 'conv',
+      metric,
+      unit: 'ms',
+      runs,
+      extra: {
+        layout: 'NCHW',
+        input: [16, 32, 32, 32],
+        filters: [64, 32, 3, 3],
+        reps_per_run: reps,
+        gflop: round(gflop),
+        implied_gflops: round(gflop / (median(runs) / 1e3)),
+        cpu_util: round(median(utils)),
+      },
+    });
+  }
 }
 
 if (!values.json) console.log(`# strata on ${backend.name}: ${backend.describe()}`);
 if (only.includes('overhead')) overhead();
 if (only.includes('gemm')) gemm(String(values['gemm-sizes']).split(',').map(Number));
-if (only.includes('mlp')) mlpWorkload();
+if (only.includes('conv')) convWorkload();
+if (only.includes('mlp')) mnistWorkload(WORKLOADS.mlp);
+if (only.includes('lenet')) mnistWorkload(WORKLOADS.lenet);

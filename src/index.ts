@@ -7,11 +7,12 @@ export { type BackwardOptions, backward, grad, gradients, valueAndGrad } from '.
 export { enableGrad, isGradEnabled, noGrad } from './autograd/mode.js';
 export type { Backend, View } from './backend/backend.js';
 export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export * as data from './data/index.js';
 export { StrataError } from './errors.js';
 export * as nn from './nn/index.js';
+export * from './ops/conv.js';
 export * from './ops/elementwise.js';
 export * from './ops/functional.js';
-export * from './ops/conv.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
 export * from './ops/movement.js';
@@ -23,3 +24,4 @@ export type { DType, TypedArray } from './tensor/dtype.js';
 export { defaultGenerator, Generator, manualSeed, type RngState } from './tensor/random.js';
 export type { Shape } from './tensor/shape.js';
 export { type GradFn, type NestedArray, Tensor } from './tensor/tensor.js';
+export * as viz from './viz/index.js';

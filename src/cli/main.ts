@@ -4,12 +4,14 @@ import { setBackend } from '../backend/registry.js';
 import { StrataError } from '../errors.js';
 import { type Flags, helpText, parse } from './args.js';
 import { formatInfo, info, version } from './info.js';
-import { TRAIN_HELP, type TrainResult, trainMlp } from './train.js';
+import { MODELS, train, trainHelp } from './train.js';
 
 const HELP = `Usage: strata <command> [options]
 
 Commands:
-  train mlp    train the MNIST MLP and report test accuracy
+  train mlp           train the MNIST MLP and report test accuracy
+  train lenet         train LeNet-5 on MNIST (or --dataset fashion-mnist)
+  train resnet-mnist  train a small ResNet on MNIST (or Fashion-MNIST)
   info         version, backend, threads and data path
 
 Run 'strata <command> --help' for a command's options.
@@ -18,10 +20,6 @@ Run 'strata <command> --help' for a command's options.
 const INFO_FLAGS: Flags = {
   json: { type: 'boolean', help: 'print one JSON object' },
   backend: { type: 'string', help: 'report on this backend instead of the default' },
-};
-
-const MODELS: Record<string, { help: string; run: (argv: string[]) => TrainResult }> = {
-  mlp: { help: TRAIN_HELP, run: trainMlp },
 };
 
 /** Applies --backend before any tensor is made, so every op runs on the chosen one. */
@@ -68,16 +66,16 @@ function main(argv: string[]): number {
       );
       return 0;
     }
-    const entry = MODELS[model];
-    if (!entry)
+    if (!MODELS[model]) {
       throw new StrataError(
         `train: unknown model '${model}': expected one of ${Object.keys(MODELS).join(', ')}`,
       );
+    }
     if (flags.includes('--help')) {
-      process.stdout.write(entry.help);
+      process.stdout.write(trainHelp(model));
       return 0;
     }
-    const result = entry.run(flags);
+    const result = train(model, flags);
     if (flags.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
       process.stdout.write(

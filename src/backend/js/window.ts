@@ -17,7 +17,13 @@ export interface Geometry {
 }
 
 /** Output length of a window sliding along one axis (PyTorch's formula, floor mode). */
-export function windowCount(size: number, kernel: number, stride: number, padding: number, dilation: number): number {
+export function windowCount(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+): number {
   return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
@@ -69,7 +75,8 @@ export function eachTap(x: View, g: Geometry, visit: (at: number, src: number) =
                 const i1 = o1 * g.s[1]! - g.p[1]! + k1 * g.d[1]!;
                 for (let o2 = 0; o2 < g.out[2]!; o2++) {
                   const i2 = o2 * g.s[2]! - g.p[2]! + k2 * g.d[2]!;
-                  const inside = i0 >= 0 && i0 < g.in[0]! && i1 >= 0 && i1 < g.in[1]! && i2 >= 0 && i2 < g.in[2]!;
+                  const inside =
+                    i0 >= 0 && i0 < g.in[0]! && i1 >= 0 && i1 < g.in[1]! && i2 >= 0 && i2 < g.in[2]!;
                   visit(at++, inside ? base + i0 * st0! + i1 * st1! + i2 * st2! : -1);
                 }
               }

@@ -1,7 +1,15 @@
 import { createRequire } from 'node:module';
 import { fail } from '../../errors.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { type Backend, BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp, type View, type Window } from '../backend.js';
+import {
+  type Backend,
+  BINARY_OPS,
+  type BinaryOp,
+  UNARY_OPS,
+  type UnaryOp,
+  type View,
+  type Window,
+} from '../backend.js';
 import { jsBackend } from '../js/index.js';
 import { offsets, viewSize } from '../js/strided.js';
 

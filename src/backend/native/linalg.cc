@@ -117,14 +117,14 @@ void matmulTyped(const View& out, const View& a, const View& b) {
     }
     return std::make_tuple(pa, oa, pb, ob, std::move(ca), std::move(cb));
   };
-  if (batch == 1 || double(M) * N * K >= 128.0 * 128 * 128) {
-    // Large products: one at a time, each spread over the pool.
+  if (batch < pool().size()) {
+    // Fewer products than threads: one at a time, each spread over the pool.
     for (long p = 0; p < batch; p++) {
       auto [pa, oa, pb, ob, ca, cb] = product(p);
       gemmParallel<T>(oa.trans, ob.trans, M, N, K, pa, oa.ld, pb, ob.ld, pc + p * M * N);
     }
   } else {
-    // Many small products: spread the batch over the pool.
+    // At least one product per thread: spread the batch over the pool, one parallel region in all.
     pool().parallelFor(batch, 1, [&](long p0, long p1) {
       for (long p = p0; p < p1; p++) {
         auto [pa, oa, pb, ob, ca, cb] = product(p);

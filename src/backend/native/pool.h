@@ -11,6 +11,14 @@
 
 namespace strata {
 
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -37,7 +45,7 @@ class Pool {
       job_ = &fn;
       active_ = n;
       pending_.store(n - 1, std::memory_order_release);
-      generation_++;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     fn(0);
@@ -62,12 +70,15 @@ class Pool {
   void loop(int t) {
     unsigned long seen = 0;
     for (;;) {
+      // Kernels come in quick succession during training: watch for the next one for a few tens of
+      // microseconds before sleeping, since waking a sleeping thread costs about as long.
+      for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen; spin++) relax();
       const std::function<void(int)>* job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return quit_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return quit_ || generation_.load(std::memory_order_acquire) != seen; });
         if (quit_) return;
-        seen = generation_;
+        seen = generation_.load(std::memory_order_acquire);
         job = t < active_ ? job_ : nullptr;
       }
       if (!job) continue;
@@ -89,7 +100,7 @@ class Pool {
   int threads_ = 1;
   int active_ = 0;
   bool quit_ = false;
-  unsigned long generation_ = 0;
+  std::atomic<unsigned long> generation_{0};
   const std::function<void(int)>* job_ = nullptr;
   std::atomic<int> pending_{0};
   std::mutex mutex_;

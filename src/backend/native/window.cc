@@ -33,27 +33,31 @@ struct Geometry {
   }
 };
 
-// Calls f(at, src) for every tap of every window of plane (n, c); src is -1 in the padding.
+inline long floorDiv(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Calls row(at, src, lo, hi) for every row of taps (fixed tap, fixed outer window positions) of plane
+// (n, c): positions [lo, hi) along the last axis read src + o·s·st (in bounds); the rest fall in the
+// padding (and every position does when src is -1). Hoisting the bounds out of the inner loop leaves it
+// branch-free, so contiguous rows copy at memory speed.
 template <class F>
-inline void eachTap(const View& x, const Geometry& g, long n, long c, F f) {
+inline void eachRow(const View& x, const Geometry& g, long n, long c, F row) {
   const long base = x.offset + n * x.strides[0] + c * x.strides[1];
   long at = (n * g.c + c) * g.taps * g.positions;
   for (long k0 = 0; k0 < g.k[0]; k0++)
     for (long k1 = 0; k1 < g.k[1]; k1++)
-      for (long k2 = 0; k2 < g.k[2]; k2++)
+      for (long k2 = 0; k2 < g.k[2]; k2++) {
+        const long shift = k2 * g.d[2] - g.p[2];  // i2 = o2·s + shift
+        const long lo = std::max(0L, floorDiv(-shift + g.s[2] - 1, g.s[2]));
+        const long hi = std::min(g.out[2], floorDiv(g.in[2] - 1 - shift, g.s[2]) + 1);
         for (long o0 = 0; o0 < g.out[0]; o0++) {
           const long i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
-          const bool in0 = i0 >= 0 && i0 < g.in[0];
-          for (long o1 = 0; o1 < g.out[1]; o1++) {
+          for (long o1 = 0; o1 < g.out[1]; o1++, at += g.out[2]) {
             const long i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
-            const bool in01 = in0 && i1 >= 0 && i1 < g.in[1];
-            const long row = base + i0 * g.st[0] + i1 * g.st[1];
-            for (long o2 = 0; o2 < g.out[2]; o2++, at++) {
-              const long i2 = o2 * g.s[2] - g.p[2] + k2 * g.d[2];
-              f(at, in01 && i2 >= 0 && i2 < g.in[2] ? row + i2 * g.st[2] : -1);
-            }
+            const bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && lo < hi;
+            row(at, inside ? base + i0 * g.st[0] + i1 * g.st[1] + shift * g.st[2] : -1, inside ? lo : 0, inside ? hi : 0);
           }
         }
+      }
 }
 
 template <class T>
@@ -62,9 +66,18 @@ void unfoldTyped(const View& out, const View& x, const WindowSpec& w, double pad
   const T* px = static_cast<const T*>(x.data);
   T* po = static_cast<T*>(out.data) + out.offset;
   const T pad = T(padValue);
+  const long step = g.s[2] * g.st[2], len = g.out[2];
   pool().parallelFor(g.n * g.c, 1, [&](long p0, long p1) {
     for (long plane = p0; plane < p1; plane++)
-      eachTap(x, g, plane / g.c, plane % g.c, [&](long at, long src) { po[at] = src < 0 ? pad : px[src]; });
+      eachRow(x, g, plane / g.c, plane % g.c, [&](long at, long src, long lo, long hi) {
+        T* o = po + at;
+        for (long i = 0; i < lo; i++) o[i] = pad;
+        if (step == 1)
+          for (long i = lo; i < hi; i++) o[i] = px[src + i];
+        else
+          for (long i = lo; i < hi; i++) o[i] = px[src + i * step];
+        for (long i = hi; i < len; i++) o[i] = pad;
+      });
   });
 }
 
@@ -73,13 +86,15 @@ void foldTyped(const View& out, const View& cols, const WindowSpec& w) {
   Geometry g(out, w);
   T* po = static_cast<T*>(out.data);
   const T* pc = static_cast<const T*>(cols.data) + cols.offset;
+  const long step = g.s[2] * g.st[2];
   // out is a fresh contiguous tensor: clear it, then every plane sums its own taps (no two threads
   // write one plane).
   std::memset(po + out.offset, 0, sizeof(T) * out.size());
   pool().parallelFor(g.n * g.c, 1, [&](long p0, long p1) {
     for (long plane = p0; plane < p1; plane++)
-      eachTap(out, g, plane / g.c, plane % g.c, [&](long at, long dst) {
-        if (dst >= 0) po[dst] += pc[at];
+      eachRow(out, g, plane / g.c, plane % g.c, [&](long at, long dst, long lo, long hi) {
+        const T* c = pc + at;
+        for (long i = lo; i < hi; i++) po[dst + i * step] += c[i];
       });
   });
 }

@@ -1,0 +1,22 @@
+/** Pictures of tensors and training runs: PNG files, image grids, line charts. */
+export { divergingColor, type ImageGridOptions, imageGrid, type Rgb, saveImageGrid } from './grid.js';
+export {
+  type EpochCurves,
+  type LineChart,
+  lineChartImage,
+  lineChartSvg,
+  type PlotOptions,
+  type Series,
+  saveLineChart,
+  saveTrainingCurves,
+} from './plot.js';
+export {
+  decodePng,
+  encodePng,
+  type ImageBuffer,
+  loadPng,
+  type PixelOptions,
+  type Pixels,
+  savePng,
+  toImageBuffer,
+} from './png.js';

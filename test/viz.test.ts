@@ -1,0 +1,361 @@
+// Every assert.ok has a message: without one, node re-parses the transpiled source to write it, which is slow.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { StrataError } from '../src/errors.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { divergingColor, imageGrid, saveImageGrid } from '../src/viz/grid.js';
+import {
+  type LineChart,
+  lineChartImage,
+  lineChartSvg,
+  saveLineChart,
+  saveTrainingCurves,
+} from '../src/viz/plot.js';
+import { decodePng, encodePng, type ImageBuffer, loadPng, savePng, toImageBuffer } from '../src/viz/png.js';
+import { tempDirs } from './tmpdirs.js';
+
+const freshDir = tempDirs('viz');
+
+function throwsStrata(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof StrataError, `expected a StrataError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+/** The pixel at (x, y) as an array of its channels. */
+function pixel(img: ImageBuffer, x: number, y: number): number[] {
+  const p = (y * img.width + x) * img.channels;
+  return [...img.data.subarray(p, p + img.channels)];
+}
+
+/** Width, height, bit depth and colour type from a PNG's IHDR chunk, read straight from the bytes. */
+function ihdr(bytes: Uint8Array): { width: number; height: number; depth: number; colorType: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert.deepEqual([...bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'PNG signature');
+  assert.equal(String.fromCharCode(...bytes.subarray(12, 16)), 'IHDR');
+  return { width: view.getUint32(16), height: view.getUint32(20), depth: bytes[24]!, colorType: bytes[25]! };
+}
+
+test('PNG round trip: grey and RGB pixels come back exactly, with the right size and colour type', () => {
+  const dir = freshDir();
+  const grey = {
+    width: 3,
+    height: 2,
+    channels: 1 as const,
+    data: new Uint8Array([0, 1, 127, 128, 254, 255]),
+  };
+  const rgbData = new Uint8Array(4 * 5 * 3).map((_, i) => (i * 37) % 256);
+  const rgb = { width: 4, height: 5, channels: 3 as const, data: rgbData };
+  for (const [name, image, colorType] of [
+    ['grey.png', grey, 0],
+    ['rgb.png', rgb, 2],
+  ] as const) {
+    const path = join(dir, name);
+    savePng(path, image);
+    const bytes = readFileSync(path);
+    assert.deepEqual(ihdr(bytes), { width: image.width, height: image.height, depth: 8, colorType });
+    const back = loadPng(path);
+    assert.equal(back.width, image.width);
+    assert.equal(back.height, image.height);
+    assert.equal(back.channels, image.channels);
+    assert.deepEqual([...back.data], [...image.data]);
+  }
+  // Written through a temporary file that is renamed: nothing else is left in the directory.
+  assert.deepEqual(readdirSync(dir).sort(), ['grey.png', 'rgb.png']);
+});
+
+test('PNG from floats: [0, 1] is clamped and scaled to bytes, or min–max normalised', () => {
+  const data = new Float32Array([-0.5, 0, 0.5, 1, 2, Number.NaN]);
+  const clamped = decodePng(encodePng({ width: 6, height: 1, channels: 1, data }));
+  assert.deepEqual([...clamped.data], [0, 0, 128, 255, 255, 0]);
+  const stretched = toImageBuffer(
+    { width: 2, height: 2, channels: 1, data: new Float64Array([-3, 1, 5, 1]) },
+    {
+      normalize: 'minmax',
+    },
+  );
+  assert.deepEqual([...stretched.data], [0, 128, 255, 128]);
+  const flat = toImageBuffer(
+    { width: 2, height: 1, channels: 1, data: new Float32Array([7, 7]) },
+    { normalize: 'minmax' },
+  );
+  assert.deepEqual([...flat.data], [128, 128], 'a constant image is mid-grey');
+});
+
+test('PNG errors name the problem: wrong pixel count, bad channels, a file that is not a PNG', () => {
+  throwsStrata(
+    () => encodePng({ width: 2, height: 2, channels: 3, data: new Uint8Array(4) }),
+    /2×2 image with 3 channel\(s\) needs 12 values, got 4/,
+  );
+  throwsStrata(
+    () => savePng('x.png', { width: 1, height: 1, channels: 2 as 1, data: new Uint8Array(2) }),
+    /savePng: channels must be 1/,
+  );
+  const path = join(freshDir(), 'fake.png');
+  writeFileSync(path, 'not a png');
+  throwsStrata(() => loadPng(path), /fake\.png': not a valid PNG image/);
+  throwsStrata(() => loadPng(join(freshDir(), 'missing.png')), /loadPng: no file at/);
+});
+
+test('imageGrid puts each pixel of three 2×2 images where the layout says', () => {
+  // Image i has values (i + 1) * 0.1 + [0, 0.01, 0.02, 0.03] so every pixel is distinct.
+  const values = Array.from({ length: 12 }, (_, k) => (Math.floor(k / 4) + 1) * 0.1 + (k % 4) * 0.01);
+  const images = new Tensor(new Float32Array(values), [3, 1, 2, 2]);
+  const grid = imageGrid(images, { columns: 2, padding: 1, normalize: 'none', background: 1 });
+  // Two columns, two rows: 2·2 + 3·1 padding = 7 each way.
+  assert.equal(grid.width, 7);
+  assert.equal(grid.height, 7);
+  assert.equal(grid.channels, 1);
+  const expected: number[][] = Array.from({ length: 7 }, () => new Array<number>(7).fill(255));
+  for (let i = 0; i < 3; i++) {
+    const [left, top] = [1 + (i % 2) * 3, 1 + Math.floor(i / 2) * 3];
+    for (let y = 0; y < 2; y++)
+      for (let x = 0; x < 2; x++) expected[top + y]![left + x] = Math.round(values[i * 4 + y * 2 + x]! * 255);
+  }
+  const actual = Array.from({ length: 7 }, (_, y) =>
+    Array.from({ length: 7 }, (_, x) => pixel(grid, x, y)[0]!),
+  );
+  assert.deepEqual(actual, expected);
+
+  // [N, H, W] is the same as [N, 1, H, W]; scale 3 turns each value into a 3×3 block.
+  const big = imageGrid(new Tensor(new Float32Array(values), [3, 2, 2]), {
+    columns: 3,
+    padding: 2,
+    scale: 3,
+    normalize: 'none',
+  });
+  assert.equal(big.width, 3 * 6 + 4 * 2);
+  assert.equal(big.height, 6 + 2 * 2);
+  // Image 2, value at (row 1, column 0), covers x in [2 + 2·8, 2 + 2·8 + 3), y in [2 + 3, 2 + 6).
+  for (const [x, y] of [
+    [18, 5],
+    [20, 7],
+  ])
+    assert.equal(pixel(big, x!, y!)[0], Math.round(values[2 * 4 + 2]! * 255), `pixel (${x}, ${y})`);
+  assert.equal(pixel(big, 1, 1)[0], 128, 'default background is mid-grey');
+});
+
+test('imageGrid RGB: channels land in the right places, and a coloured background makes grey images RGB', () => {
+  // One 1×2 RGB image: left pixel pure red, right pixel pure blue.
+  const rgb = new Tensor(new Float32Array([1, 0, 0, 0, 0, 1]), [1, 3, 1, 2]);
+  const grid = imageGrid(rgb, { padding: 0, normalize: 'none' });
+  assert.equal(grid.channels, 3);
+  assert.deepEqual(pixel(grid, 0, 0), [255, 0, 0]);
+  assert.deepEqual(pixel(grid, 1, 0), [0, 0, 255]);
+  const onGreen = imageGrid(new Tensor(new Float32Array([0.2]), [1, 1, 1]), {
+    padding: 1,
+    background: [0, 1, 0],
+  });
+  assert.equal(onGreen.channels, 3);
+  assert.deepEqual(pixel(onGreen, 0, 0), [0, 255, 0]);
+  assert.deepEqual(pixel(onGreen, 1, 1), [128, 128, 128], 'a constant image, normalised, is mid-grey');
+});
+
+test("imageGrid normalisation: 'each' stretches every image on its own, 'all' keeps their relative strength", () => {
+  // Image B is image A doubled.
+  const images = new Tensor(new Float32Array([0, 1, 2, 3, 0, 2, 4, 6]), [2, 1, 2, 2]);
+  const row = (img: ImageBuffer, i: number): number[] =>
+    [0, 1, 2, 3].map((k) => pixel(img, i * 2 + (k % 2), Math.floor(k / 2))[0]!);
+  const each = imageGrid(images, { columns: 2, padding: 0, normalize: 'each' });
+  assert.deepEqual(row(each, 0), [0, 85, 170, 255]);
+  assert.deepEqual(row(each, 1), [0, 85, 170, 255]);
+  const all = imageGrid(images, { columns: 2, padding: 0, normalize: 'all' });
+  assert.deepEqual(row(all, 0), [0, 43, 85, 128]);
+  assert.deepEqual(row(all, 1), [0, 85, 170, 255]);
+});
+
+test('the diverging map is white at 0, red for positive and blue for negative values', () => {
+  assert.deepEqual(divergingColor(0), [255, 255, 255]);
+  for (const t of [0.1, 0.5, 1, 3]) {
+    const [r, g, b] = divergingColor(t);
+    assert.ok(r > g && r > b, `${t} should be red, got ${[r, g, b]}`);
+  }
+  for (const t of [-0.1, -0.5, -1, -3]) {
+    const [r, g, b] = divergingColor(t);
+    assert.ok(b > r && b > g, `${t} should be blue, got ${[r, g, b]}`);
+  }
+  assert.deepEqual(divergingColor(2), divergingColor(1), 'clamped beyond 1');
+  const [r1, , b1] = divergingColor(0.2);
+  const [r2, , b2] = divergingColor(0.9);
+  assert.ok(r2 < r1 || b2 < b1, 'stronger values are darker');
+
+  // In a grid, each image is divided by its largest magnitude, so 0 stays white at any scale.
+  const filters = new Tensor(new Float32Array([0, 2, -1, -2, 0, 0.5]), [2, 1, 1, 3]);
+  const grid = imageGrid(filters, { colormap: 'diverging', padding: 0, columns: 2 });
+  assert.equal(grid.channels, 3);
+  assert.deepEqual(pixel(grid, 0, 0), [255, 255, 255]);
+  assert.deepEqual(pixel(grid, 1, 0), divergingColor(1));
+  assert.deepEqual(pixel(grid, 2, 0), divergingColor(-0.5));
+  assert.deepEqual(pixel(grid, 3, 0), divergingColor(-1));
+  assert.deepEqual(pixel(grid, 4, 0), [255, 255, 255]);
+  assert.deepEqual(pixel(grid, 5, 0), divergingColor(0.25));
+});
+
+test('imageGrid rejects shapes and options it cannot draw, saying what it got', () => {
+  const t = (shape: number[]) => new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  throwsStrata(
+    () => imageGrid(t([4, 4])),
+    /expected images of shape \[N, C, H, W\] or \[N, H, W\], got \[4, 4\]/,
+  );
+  throwsStrata(() => imageGrid(t([2, 2, 3, 3])), /got C = 2 in \[2, 2, 3, 3\]/);
+  throwsStrata(
+    () => imageGrid(t([2, 3, 3, 3]), { colormap: 'diverging' }),
+    /diverging colour map is for one-channel/,
+  );
+  throwsStrata(() => imageGrid(t([2, 3, 3]), { scale: 1.5 }), /scale must be an integer ≥ 1, got 1.5/);
+  throwsStrata(() => imageGrid(t([2, 3, 3]), { background: 2 }), /background must be/);
+  throwsStrata(() => imageGrid(t([0, 3, 3])), /no pixels to show/);
+});
+
+test('saveImageGrid writes a PNG of the grid', () => {
+  const path = join(freshDir(), 'filters.png');
+  const filters = new Tensor(
+    new Float32Array(4 * 25).map((_, i) => Math.sin(i)),
+    [4, 1, 5, 5],
+  );
+  saveImageGrid(path, filters, { scale: 4, colormap: 'diverging' });
+  const img = loadPng(path);
+  assert.deepEqual([img.width, img.height, img.channels], [2 * 20 + 3 * 2, 2 * 20 + 3 * 2, 3]);
+  assert.deepEqual(img, imageGrid(filters, { scale: 4, colormap: 'diverging' }));
+});
+
+/**
+ * A tiny XML well-formedness check: tags balance and nest, attributes are quoted, text has no stray `<`
+ * or unescaped `&`. Returns the element names in document order.
+ */
+function checkXml(xml: string): string[] {
+  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: string[] = [];
+  const names: string[] = [];
+  const tag = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g;
+  let last = 0;
+  for (let m = tag.exec(body); m; m = tag.exec(body)) {
+    const text = body.slice(last, m.index);
+    assert.ok(!text.includes('<'), `malformed tag near: ${text.slice(0, 60)}`);
+    assert.ok(!/&(?!(amp|lt|gt|quot|apos);)/.test(text), `unescaped & in: ${text.slice(0, 60)}`);
+    last = tag.lastIndex;
+    const [, closing, name, , selfClosing] = m;
+    if (closing) assert.equal(stack.pop(), name, `</${name}> closes the wrong element`);
+    else {
+      names.push(name!);
+      if (!selfClosing) stack.push(name!);
+    }
+    if (stack.length === 0 && !selfClosing)
+      assert.equal(body.slice(last).trim(), '', 'nothing may follow the root element');
+  }
+  assert.equal(body.slice(last).trim(), '', 'trailing text');
+  assert.deepEqual(stack, [], 'unclosed elements');
+  assert.equal(names[0], 'svg', 'the root is <svg>');
+  return names;
+}
+
+const lossChart: LineChart = {
+  title: 'Loss & <friends>',
+  xLabel: 'epoch',
+  yLabel: 'loss',
+  series: [
+    { name: 'train', x: [1, 2, 3, 4], y: [2.0, 1.2, 0.8, 0.6] },
+    { name: 'validation', x: [1, 2, 3, 4], y: [2.1, 1.4, 1.0, 0.9] },
+  ],
+};
+
+test('lineChartSvg is well-formed XML with a polyline per series, axis labels, ticks and a legend', () => {
+  const svg = lineChartSvg(lossChart);
+  const names = checkXml(svg);
+  assert.equal(names.filter((n) => n === 'polyline').length, 2);
+  assert.match(svg, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="480" height="320"/);
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  for (const label of [
+    'Loss &amp; &lt;friends&gt;',
+    'epoch',
+    'loss',
+    'train',
+    'validation',
+    '0.5',
+    '2.5',
+    '1',
+    '4',
+  ])
+    assert.ok(texts.includes(label), `missing text '${label}' in ${JSON.stringify(texts)}`);
+  assert.match(svg, /stroke="#1f77b4"[^>]*points="/, 'first series in the first palette colour');
+  assert.match(svg, /rotate\(-90\)[^>]*>loss</, 'the y label reads upwards');
+
+  // Two panels side by side; a NaN breaks a line into two polylines; percent ticks.
+  const two = lineChartSvg([
+    lossChart,
+    {
+      yFormat: 'percent',
+      series: [{ name: 'acc', x: [1, 2, 3, 4, 5], y: [0.5, 0.7, Number.NaN, 0.8, 0.9] }],
+    },
+  ]);
+  const names2 = checkXml(two);
+  assert.equal(names2.filter((n) => n === 'polyline').length, 4);
+  assert.match(two, /width="960" height="320"/);
+  assert.match(two, />90%</);
+});
+
+test('lineChartImage draws the chart at the right size with the series along its line', () => {
+  // y = x: a straight diagonal. The SVG of the same chart gives where the line's ends are.
+  const chart: LineChart = {
+    title: 'line',
+    series: [{ name: 'y = x', x: [0, 100], y: [0, 100], color: '#d62728' }],
+  };
+  const img = lineChartImage(chart, { pixelRatio: 1 });
+  assert.deepEqual([img.width, img.height, img.channels], [480, 320, 3]);
+  const m = /stroke="#d62728"[^>]*points="([\d.]+),([\d.]+) ([\d.]+),([\d.]+)"/.exec(lineChartSvg(chart));
+  assert.ok(m, 'the SVG has the polyline');
+  const [x0, y0, x1, y1] = m.slice(1).map(Number) as [number, number, number, number];
+  assert.ok(x1 - x0 > 300 && y0 - y1 > 150, `the line spans the plot: (${x0}, ${y0}) to (${x1}, ${y1})`);
+  for (let k = 0; k <= 20; k++) {
+    const t = k / 20;
+    const [r, g, b] = pixel(img, Math.floor(x0 + t * (x1 - x0)), Math.floor(y0 + t * (y1 - y0)));
+    assert.ok(r! > 150 && g! < 130 && b! < 130, `pixel at t = ${t} should be red, got ${[r, g, b]}`);
+  }
+  // Away from the line (above it, left half), the plot is background or grid: pale grey at most.
+  const [r, g, b] = pixel(img, Math.floor(x0 + 0.25 * (x1 - x0)), Math.floor(y0 + 0.75 * (y1 - y0)));
+  assert.ok(r! > 200 && g! > 200 && b! > 200, `off the line should be pale, got ${[r, g, b]}`);
+
+  const hi = lineChartImage([chart, chart], { pixelRatio: 2, panelWidth: 300, panelHeight: 200 });
+  assert.deepEqual([hi.width, hi.height], [1200, 400]);
+  throwsStrata(() => lineChartImage([]), /no charts to draw/);
+  throwsStrata(
+    () => lineChartSvg({ series: [{ name: 'a', x: [1, 2], y: [1] }] }),
+    /series 'a' has 2 x values but 1 y values/,
+  );
+  throwsStrata(() => lineChartSvg({ series: [{ name: 'a', x: [1], y: [1], color: 'red' }] }), /'#rrggbb'/);
+  throwsStrata(() => saveLineChart(join(freshDir(), 'chart.jpg'), chart), /name it .svg or .png/);
+});
+
+test('saveTrainingCurves writes curves.svg and curves.png with loss and accuracy panels', () => {
+  const history = Array.from({ length: 6 }, (_, i) => ({
+    epoch: i + 1,
+    loss: 2 / (i + 1),
+    accuracy: 1 - 0.5 / (i + 1),
+    valLoss: 2.2 / (i + 1),
+    valAccuracy: 1 - 0.6 / (i + 1),
+    lr: 0.1,
+  }));
+  const dir = join(freshDir(), 'run', 'nested');
+  const paths = saveTrainingCurves(dir, history);
+  assert.deepEqual(paths, { svg: join(dir, 'curves.svg'), png: join(dir, 'curves.png') });
+  const svg = readFileSync(paths.svg, 'utf8');
+  const names = checkXml(svg);
+  assert.equal(names.filter((n) => n === 'polyline').length, 4, 'train and validation in each of two panels');
+  for (const label of ['>Loss<', '>Accuracy<', '>epoch<', '>validation<', '%<'])
+    assert.ok(svg.includes(label), label);
+  const png = loadPng(paths.png);
+  assert.deepEqual([png.width, png.height, png.channels], [2 * 480 * 2, 320 * 2, 3]);
+  assert.deepEqual(readdirSync(dir).sort(), ['curves.png', 'curves.svg']);
+
+  // Without validation or accuracy (an autoencoder, say): one panel, one series, one point is still drawn.
+  const lossOnly = saveTrainingCurves(freshDir(), [{ epoch: 1, loss: 0.3 }]);
+  const svg1 = readFileSync(lossOnly.svg, 'utf8');
+  assert.equal(checkXml(svg1).filter((n) => n === 'polyline').length, 1);
+  assert.match(svg1, /<circle /, 'a single epoch shows as a dot');
+  assert.equal(loadPng(lossOnly.png).width, 960);
+  throwsStrata(() => saveTrainingCurves(freshDir(), []), /history is empty/);
+});
