@@ -5,6 +5,7 @@ import { StrataError } from '../errors.js';
 import { type Flags, helpText, parse } from './args.js';
 import { formatInfo, info, version } from './info.js';
 import { MODELS, train, trainHelp } from './train.js';
+import { VIZ_HELP, viz } from './viz.js';
 
 const HELP = `Usage: strata <command> [options]
 
@@ -12,6 +13,8 @@ Commands:
   train mlp           train the MNIST MLP and report test accuracy
   train lenet         train LeNet-5 on MNIST (or --dataset fashion-mnist)
   train resnet-mnist  train a small ResNet on MNIST (or Fashion-MNIST)
+  viz filters CKPT    draw a trained model's first-layer filters as a PNG grid
+  viz features CKPT   draw every layer's output for one test digit
   info         version, backend, threads and data path
 
 Run 'strata <command> --help' for a command's options.
@@ -83,6 +86,14 @@ function main(argv: string[]): number {
           `${result.train_seconds.toFixed(1)} s training (${Math.round(result.samples_per_second)} samples/s) on ${result.backend}\n`,
       );
     }
+    return 0;
+  }
+  if (command === 'viz') {
+    if (rest.length === 0 || rest.includes('--help')) {
+      process.stdout.write(VIZ_HELP);
+      return 0;
+    }
+    for (const file of viz(rest)) process.stdout.write(`${file}\n`);
     return 0;
   }
   throw new StrataError(`strata: unknown command '${command}' (see strata --help)`);

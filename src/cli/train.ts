@@ -19,12 +19,13 @@ import { Generator, manualSeed } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fit } from '../train/fit.js';
 import { evaluate } from '../train/metrics.js';
+import { saveTrainingCurves } from '../viz/plot.js';
 import { type Flags, helpText, num, parse } from './args.js';
 
 /** What `strata train <model>` needs to know about a model: how to build it and how it trains by default. */
 interface ModelSpec {
   summary: string;
-  build: () => Module;
+  build: (o: { dropout: number }) => Module;
   /** Images as rows of 784 (an MLP) or as [N, 1, 28, 28] planes (a ConvNet). */
   input: 'flat' | 'image';
   defaults: { epochs: number; batchSize: number; optimizer: string };
@@ -33,7 +34,7 @@ interface ModelSpec {
 export const MODELS: Record<string, ModelSpec> = {
   mlp: {
     summary: 'a 784-512-256-10 ReLU MLP',
-    build: () => mlp([784, 512, 256, 10]),
+    build: ({ dropout }) => mlp([784, 512, 256, 10], { dropout }),
     input: 'flat',
     defaults: { epochs: 3, batchSize: 128, optimizer: 'sgd' },
   },
@@ -73,6 +74,7 @@ function trainFlags(d: ModelSpec['defaults']): Flags {
     },
     dataset: { type: 'string', help: 'mnist | fashion-mnist', default: 'mnist' },
     augment: { type: 'boolean', help: 'deform training images: small affine moves and elastic distortions' },
+    dropout: { type: 'string', help: 'mlp: dropout probability after each hidden layer', default: '0' },
     seed: { type: 'string', help: 'seed for initialisation, shuffling and augmentation', default: '0' },
     out: { type: 'string', help: 'directory for checkpoints and results (default: runs/<model>)' },
     resume: { type: 'boolean', help: 'continue the run whose checkpoint is in --out' },
@@ -117,6 +119,7 @@ export interface TrainResult {
   lr: number;
   schedule: string;
   augment: boolean;
+  dropout: number;
   parameters: number;
   train_samples: number;
   stopped_early: boolean;
@@ -185,6 +188,10 @@ export function train(model: string, argv: string[]): TrainResult {
   const dataset = oneOf('dataset', String(v.dataset), DATASETS);
   const lr = v.lr === undefined ? defaultLr(optimizerName) : num('train', 'lr', v.lr, { min: 0 });
   const augment = v.augment === true;
+  const dropout = num('train', 'dropout', v.dropout, { min: 0 });
+  if (dropout >= 1) fail('train', `--dropout must be below 1, got ${dropout}`);
+  if (dropout > 0 && model !== 'mlp')
+    fail('train', `--dropout applies to the mlp; ${model} does not take it`);
 
   manualSeed(seed);
   const generator = new Generator(seed + 1);
@@ -229,7 +236,8 @@ export function train(model: string, argv: string[]): TrainResult {
         ),
       })
     : new DataLoader(trainSet, { batchSize, shuffle: true, generator });
-  const net = spec.build();
+  const out = typeof v.out === 'string' ? v.out : `runs/${model}`;
+  const net = spec.build({ dropout });
   const optimizer = makeOptimizer(optimizerName, net.parameters(), lr);
   const scheduler = makeScheduler(schedule, optimizer, epochs);
   const result = fit(net, optimizer, {
@@ -241,7 +249,7 @@ export function train(model: string, argv: string[]): TrainResult {
     scheduler,
     earlyStopping:
       patience === undefined ? undefined : { monitor: 'valAccuracy', patience, restoreBest: true },
-    out: typeof v.out === 'string' ? v.out : `runs/${model}`,
+    out,
     resume: v.resume === true,
     checkpointEvery,
     progress: v['no-progress'] !== true,
@@ -258,6 +266,7 @@ export function train(model: string, argv: string[]): TrainResult {
       validation: valFraction,
     },
   });
+  saveTrainingCurves(out, result.history);
   const testBatches = new DataLoader(new TensorDataset(shape(testData.images), testData.labels), {
     batchSize: 1000,
   });
@@ -277,6 +286,7 @@ export function train(model: string, argv: string[]): TrainResult {
     lr,
     schedule,
     augment,
+    dropout,
     parameters: net.numParameters(),
     train_samples: trainSet.length,
     stopped_early: result.stoppedEarly,

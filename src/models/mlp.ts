@@ -1,5 +1,6 @@
 import { fail } from '../errors.js';
 import { ReLU, Tanh } from '../nn/activation.js';
+import { Dropout } from '../nn/dropout.js';
 import { xavierUniform_, zeros_ } from '../nn/init.js';
 import { Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
@@ -9,6 +10,8 @@ export interface MlpOptions {
   activation?: 'relu' | 'tanh';
   /** 'glorot': Xavier-uniform weights and zero biases (the benchmark workloads' setting); 'default': PyTorch's. */
   init?: 'glorot' | 'default';
+  /** Dropout probability after each hidden layer (Srivastava et al. 2014); 0 for none. */
+  dropout?: number;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface MlpOptions {
  */
 export function mlp(
   sizes: readonly number[],
-  { activation = 'relu', init = 'glorot' }: MlpOptions = {},
+  { activation = 'relu', init = 'glorot', dropout = 0 }: MlpOptions = {},
 ): Sequential {
   if (sizes.length < 2) fail('mlp', `need at least an input and an output size, got [${sizes}]`);
   const layers: Module[] = [];
@@ -30,7 +33,10 @@ export function mlp(
       zeros_(linear.bias!);
     }
     layers.push(linear);
-    if (i + 2 < sizes.length) layers.push(activation === 'relu' ? new ReLU() : new Tanh());
+    if (i + 2 < sizes.length) {
+      layers.push(activation === 'relu' ? new ReLU() : new Tanh());
+      if (dropout > 0) layers.push(new Dropout(dropout));
+    }
   }
   return new Sequential(...layers);
 }
