@@ -120,3 +120,16 @@ test('bad input names the layer and the shapes', () => {
     /MaxPool2d: the kernel \(3×3\) is larger than the padded input/,
   );
 });
+
+test('max pooling sends the gradient of a tied window to its first maximum, as PyTorch does', () => {
+  const x = ones([1, 1, 2, 4], f64).requiresGrad_();
+  new nn.MaxPool2d(2).forward(x).sum().backward();
+  assert.deepEqual(x.grad!.toArray(), [
+    [
+      [
+        [1, 0, 1, 0],
+        [0, 0, 0, 0],
+      ],
+    ],
+  ]);
+});

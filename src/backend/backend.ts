@@ -1,4 +1,6 @@
-import type { TypedArray } from '../tensor/dtype.js';
+/** The element types of tensor storage. */
+export type DType = 'float32' | 'float64' | 'int32';
+export type TypedArray = Float32Array | Float64Array | Int32Array;
 
 /**
  * A strided window onto a typed array: what every kernel reads and writes. Element (i0, i1, ...) lives at

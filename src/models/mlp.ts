@@ -5,6 +5,7 @@ import { xavierUniform_, zeros_ } from '../nn/init.js';
 import { Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
+import type { Generator } from '../tensor/random.js';
 
 export interface MlpOptions {
   activation?: 'relu' | 'tanh';
@@ -12,6 +13,8 @@ export interface MlpOptions {
   init?: 'glorot' | 'default';
   /** Dropout probability after each hidden layer (Srivastava et al. 2014); 0 for none. */
   dropout?: number;
+  /** The generator dropout draws its masks from (default the global one); a trainer passes the one it checkpoints. */
+  generator?: Generator;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface MlpOptions {
  */
 export function mlp(
   sizes: readonly number[],
-  { activation = 'relu', init = 'glorot', dropout = 0 }: MlpOptions = {},
+  { activation = 'relu', init = 'glorot', dropout = 0, generator }: MlpOptions = {},
 ): Sequential {
   if (sizes.length < 2) fail('mlp', `need at least an input and an output size, got [${sizes}]`);
   const layers: Module[] = [];
@@ -35,7 +38,7 @@ export function mlp(
     layers.push(linear);
     if (i + 2 < sizes.length) {
       layers.push(activation === 'relu' ? new ReLU() : new Tanh());
-      if (dropout > 0) layers.push(new Dropout(dropout));
+      if (dropout > 0) layers.push(new Dropout(dropout, { generator }));
     }
   }
   return new Sequential(...layers);

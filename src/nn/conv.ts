@@ -1,4 +1,4 @@
-import { StrataError } from '../errors.js';
+import { fail } from '../errors.js';
 import {
   adaptiveAvgPool2d,
   avgPoolNd,
@@ -52,16 +52,18 @@ class ConvNd extends Module {
       ['outChannels', outChannels],
       ['groups', groups],
     ] as const) {
-      if (!Number.isInteger(v) || v <= 0)
-        throw layerError(name, `${what} must be a positive integer, got ${v}`);
+      if (!Number.isInteger(v) || v <= 0) fail(name, `${what} must be a positive integer, got ${v}`);
     }
     if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw layerError(
-        name,
-        `groups ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`,
-      );
+      fail(name, `groups ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
     }
     const k = sizes(kernelSize, dims);
+    if (k.length !== dims || k.some((v) => !Number.isInteger(v) || v < 1)) {
+      fail(
+        name,
+        `kernelSize must be a positive integer or ${dims} of them, got ${JSON.stringify(kernelSize)}`,
+      );
+    }
     this.weight = new Parameter(zeros([outChannels, inChannels / groups, ...k]));
     this.bias = initConv(
       this.weight,
@@ -79,10 +81,6 @@ class ConvNd extends Module {
     const o = this.options;
     return `${this.inChannels}, ${this.outChannels}, kernelSize=${JSON.stringify(this.kernelSize)}${o.stride ? `, stride=${JSON.stringify(o.stride)}` : ''}${o.padding ? `, padding=${JSON.stringify(o.padding)}` : ''}${o.groups ? `, groups=${o.groups}` : ''}`;
   }
-}
-
-function layerError(name: string, message: string): Error {
-  return new StrataError(`${name}: ${message}`);
 }
 
 export class Conv1d extends ConvNd {
@@ -121,7 +119,7 @@ export class ConvTranspose2d extends Module {
       inChannels % groups ||
       outChannels % groups
     ) {
-      throw layerError(
+      fail(
         'ConvTranspose2d',
         `channels ${inChannels} → ${outChannels} and groups ${groups} must be positive integers with groups dividing both`,
       );
@@ -135,7 +133,7 @@ export class ConvTranspose2d extends Module {
   forward(x: Tensor): Tensor {
     const { bias: _, padding, ...o } = this.options;
     if (padding === 'same' || padding === 'valid')
-      throw layerError('ConvTranspose2d', `padding '${padding}' is not supported`);
+      fail('ConvTranspose2d', `padding '${padding}' is not supported`);
     return convTranspose2d(x, this.weight, this.bias, { ...o, padding });
   }
 }

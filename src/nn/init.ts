@@ -113,6 +113,7 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
  */
 export function orthogonal_(t: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
   if (t.rank < 2) fail('orthogonal_', `expected at least 2 axes, got shape ${fmtShape(t.shape)}`);
+  if (!t.isContiguous()) fail('orthogonal_', `expected a contiguous tensor, got strides [${t.strides}]`);
   const g = opts.generator ?? defaultGenerator;
   const rows = t.shape[0]!;
   const cols = t.size / rows;

@@ -43,16 +43,16 @@ function expandSize(op: string, name: string, v: Size, dims: number, min: number
 /** Checks and completes a window over the last `dims` axes of x [N, C, ...S]. */
 function makeWindow(
   op: string,
-  x: Tensor,
+  shape: readonly number[],
   dims: number,
   kernel: Size,
   o: WindowOptions,
   what = 'input',
 ): Window {
-  if (x.rank !== dims + 2) {
+  if (shape.length !== dims + 2) {
     fail(
       op,
-      `expected a ${dims + 2}-D ${what} [N, C, ${['L', 'H, W', 'D, H, W'][dims - 1]}], got shape ${fmtShape(x.shape)}`,
+      `expected a ${dims + 2}-D ${what} [N, C, ${['L', 'H, W', 'D, H, W'][dims - 1]}], got shape ${fmtShape(shape)}`,
     );
   }
   const w: Window = {
@@ -62,12 +62,12 @@ function makeWindow(
     dilation: expandSize(op, 'dilation', o.dilation ?? 1, dims, 1),
   };
   for (let i = 0; i < dims; i++) {
-    const size = x.shape[i + 2]!;
+    const size = shape[i + 2]!;
     const span = w.dilation[i]! * (w.kernel[i]! - 1) + 1;
     if (span > size + 2 * w.padding[i]!) {
       fail(
         op,
-        `the kernel (${w.kernel.join('×')}${w.dilation.some((d) => d > 1) ? `, dilation ${w.dilation.join('×')}` : ''}) is larger than the padded ${what} (${fmtShape(x.shape)} with padding ${w.padding.join('×')})`,
+        `the kernel (${w.kernel.join('×')}${w.dilation.some((d) => d > 1) ? `, dilation ${w.dilation.join('×')}` : ''}) is larger than the padded ${what} (${fmtShape(shape)} with padding ${w.padding.join('×')})`,
       );
     }
   }
@@ -109,14 +109,33 @@ const foldOp = defineOp<{ window: Window; shape: number[] }>({
   vjp: (g, { attrs }) => [unfold(g, attrs.window)],
 });
 
+/** Checks a window given as a whole (to unfold or fold) against the tensor [N, C, ...S] it slides over. */
+function checkWindow(op: string, shape: readonly number[], w: Window): Window {
+  const dims = w.kernel.length;
+  if (dims < 1 || dims > 3) fail(op, `a window covers 1, 2 or 3 axes, got ${dims}`);
+  return makeWindow(op, shape, dims, w.kernel, {
+    stride: w.stride,
+    padding: w.padding,
+    dilation: w.dilation,
+  });
+}
+
 /** im2col: x [N, C, ...S] to [N, C, K, L] (K taps per window, L windows); padding reads padValue. */
 export function unfold(x: Tensor, window: Window, padValue = 0): Tensor {
-  return unfoldOp([x], { window, padValue });
+  return unfoldOp([x], { window: checkWindow('unfold', x.shape, window), padValue });
 }
 
 /** col2im: cols [N, C, K, L] summed back into a tensor of `shape` [N, C, ...S] (unfold's adjoint). */
 export function fold(cols: Tensor, shape: readonly number[], window: Window): Tensor {
-  return foldOp([cols], { window, shape: [...shape] });
+  const w = checkWindow('fold', shape, window);
+  const want = [shape[0]!, shape[1]!, taps(w), outputSpatial(shape, w).reduce((a, b) => a * b, 1)];
+  if (cols.rank !== 4 || cols.shape.some((d, i) => d !== want[i])) {
+    fail(
+      'fold',
+      `columns ${fmtShape(cols.shape)} do not match the window over ${fmtShape(shape)} (expected ${fmtShape(want)})`,
+    );
+  }
+  return foldOp([cols], { window: w, shape: [...shape] });
 }
 
 export interface ConvOptions extends WindowOptions {
@@ -166,7 +185,7 @@ export function convNd(
       input = x.pad(total.map((t, i) => [before[i]!, t - before[i]!] as const));
     } else pad = before;
   } else if (padding !== 'valid') pad = padding;
-  const window = makeWindow(op, input, dims, kernel, { ...o, padding: pad });
+  const window = makeWindow(op, input.shape, dims, kernel, { ...o, padding: pad });
   const spatial = outputSpatial(input.shape, window);
   const n = input.shape[0]!;
   const k = taps(window);
@@ -247,7 +266,7 @@ export interface PoolOptions {
 }
 
 function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions): Window {
-  const w = makeWindow(op, x, dims, kernel, {
+  const w = makeWindow(op, x.shape, dims, kernel, {
     stride: o.stride ?? kernel,
     padding: o.padding,
     dilation: o.dilation,
@@ -258,12 +277,16 @@ function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOp
   return w;
 }
 
-/** Max pooling over the last `dims` axes; padding counts as -infinity (PyTorch's max_pool). */
+/**
+ * Max pooling over the last `dims` axes; padding counts as -infinity. As in PyTorch, the gradient goes
+ * to the first maximum of each window: the taps are gathered at their argmax, so the backward pass is
+ * one scatter and one fold.
+ */
 export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions = {}): Tensor {
   const w = poolWindow(op, x, dims, kernel, o);
-  return unfold(x, w, -Infinity)
-    .max(2)
-    .reshape([x.shape[0]!, x.shape[1]!, ...outputSpatial(x.shape, w)]);
+  const cols = unfold(x, w, -Infinity);
+  const first = cols.detach().argmax(2, true);
+  return cols.gather(2, first).reshape([x.shape[0]!, x.shape[1]!, ...outputSpatial(x.shape, w)]);
 }
 
 /** Average pooling; padding counts as zeros in the average (PyTorch's count_include_pad=True). */

@@ -1,5 +1,6 @@
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
 import { fail } from '../errors.js';
+import { zerosLike } from '../tensor/creation.js';
 import { type DType, isFloat, promote } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -40,7 +41,7 @@ export const exp = unary('exp', (g, _x, y) => g.mul(y));
 export const log = unary('log', (g, x) => g.div(x));
 export const sqrt = unary('sqrt', (g, _x, y) => g.div(y.mul(2)));
 export const abs = unary('abs', (g, x) => g.mul(x.sign()));
-export const sign = unary('sign', (g) => g.mul(0));
+export const sign = unary('sign', (g) => zerosLike(g));
 export const sin = unary('sin', (g, x) => g.mul(x.cos()));
 export const cos = unary('cos', (g, x) => g.mul(x.sin()).neg());
 export const tanh = unary('tanh', (g, _x, y) => g.mul(y.mul(y).neg().add(1)));
@@ -88,7 +89,8 @@ export const div = binary('div', (g, _a, b, y, [na, nb]) => {
   return [na ? ga : null, nb ? ga.mul(y).neg() : null];
 });
 export const pow = binary('pow', (g, a, b, y, [na, nb]) => [
-  na ? g.mul(b).mul(a.pow(b.sub(1))) : null,
+  // b·a^(b-1) is 0·inf at a = b = 0; the derivative there is 0, as PyTorch has it.
+  na ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
   // d(a^b)/db = a^b log a; where a = 0 the limit is 0 (for b > 0), not NaN.
   nb ? g.mul(y).mul(where(a.eq(0), 0, a.log())) : null,
 ]);

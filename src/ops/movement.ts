@@ -414,7 +414,8 @@ export function copyInto(x: Tensor, src: Tensor): Tensor {
       'cannot write in place into a tensor that requires gradients while recording; wrap the update in noGrad()',
     );
   }
-  const b = expand(src, x.shape);
+  // A source sharing x's storage is copied first, so overlapping regions read their old values.
+  const b = expand(src.data === x.data ? src.clone() : src, x.shape);
   kernels().copy(x, b);
   return x;
 }

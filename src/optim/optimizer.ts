@@ -1,5 +1,6 @@
-import { fail } from '../errors.js';
+import { fail, fmtShape } from '../errors.js';
 import { zerosLike } from '../tensor/creation.js';
+import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** A parameter group: its tensors and its own hyper-parameters (PyTorch's param_groups). */
@@ -145,6 +146,12 @@ function isGroupList<H>(
  */
 export function ownGrad(p: Tensor): Tensor {
   const g = p.grad!;
-  if (!g.isContiguous() || g.offset !== 0 || g.data.length !== g.size) p.grad = g.detach().clone().detach();
+  if (!sameShape(g.shape, p.shape) || g.dtype !== p.dtype) {
+    fail(
+      'optimizer',
+      `a gradient of shape ${fmtShape(g.shape)} (${g.dtype}) does not fit its parameter ${fmtShape(p.shape)} (${p.dtype})`,
+    );
+  }
+  if (!g.isContiguous() || g.offset !== 0 || g.data.length !== g.size) p.grad = g.detach().clone();
   return p.grad!;
 }

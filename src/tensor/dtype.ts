@@ -1,7 +1,8 @@
+import type { DType, TypedArray } from '../backend/backend.js';
 import { fail } from '../errors.js';
 
-export type DType = 'float32' | 'float64' | 'int32';
-export type TypedArray = Float32Array | Float64Array | Int32Array;
+// Defined with the backend contract (the lowest layer), which kernels read and write.
+export type { DType, TypedArray };
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
 

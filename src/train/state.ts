@@ -33,10 +33,13 @@ export function optimizerFromCheckpoint(
     fail('resume', 'the checkpoint has no optimizer state');
   if (s.type !== opt.constructor.name)
     fail('resume', `the checkpoint was made with ${s.type}, but this run uses ${opt.constructor.name}`);
+  if (typeof s.steps !== 'object' || s.steps === null)
+    fail('resume', 'the checkpoint has no optimizer step counts');
   const state: OptimizerState<{ lr: number }>['state'] = {};
   for (const [i, step] of Object.entries(s.steps)) state[Number(i)] = { step, buffers: {} };
   for (const [key, t] of Object.entries(saved.tensors)) {
     const dot = key.indexOf('.');
+    if (dot < 1) fail('resume', `optimizer tensor '${key}' is not named <parameter>.<buffer>`);
     const entry = state[Number(key.slice(0, dot))];
     if (!entry) fail('resume', `optimizer tensor '${key}' names no parameter with a step count`);
     entry.buffers[key.slice(dot + 1)] = t;

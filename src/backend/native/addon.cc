@@ -39,11 +39,10 @@ struct Reader {
   napi_env env;
   int pos = 0;
 
-  void* data(napi_value v, DType* dtype) {
+  void* data(napi_value v, DType* dtype, size_t* length) {
     napi_typedarray_type type;
-    size_t length;
     void* p;
-    if (napi_get_typedarray_info(env, v, &type, &length, &p, nullptr, nullptr) != napi_ok)
+    if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok)
       throw Napi::TypeError::New(env, "native kernel: expected a typed array");
     switch (type) {
       case napi_float32_array: *dtype = kF32; break;
@@ -54,14 +53,26 @@ struct Reader {
     return p;
   }
 
-  // A view: its typed array from the arguments, its layout from meta.
+  // A view: its typed array from the arguments, its layout from meta, checked to lie inside the array
+  // so that no mistake on the JavaScript side can become a read or write out of bounds.
   View view(napi_value v) {
     View out;
-    out.data = data(v, &out.dtype);
+    size_t length = 0;
+    out.data = data(v, &out.dtype, &length);
     out.rank = meta[pos++];
+    if (out.rank < 0 || out.rank > kMaxRank) throw Napi::RangeError::New(env, "native kernel: bad rank");
     out.offset = meta[pos++];
+    long lo = out.offset, hi = out.offset, size = 1;
     for (int i = 0; i < out.rank; i++) out.shape[i] = meta[pos++];
-    for (int i = 0; i < out.rank; i++) out.strides[i] = meta[pos++];
+    for (int i = 0; i < out.rank; i++) {
+      out.strides[i] = meta[pos++];
+      const long span = (out.shape[i] - 1) * out.strides[i];
+      size *= out.shape[i];
+      if (span < 0) lo += span;
+      else hi += span;
+    }
+    if (size > 0 && (lo < 0 || hi >= long(length)))
+      throw Napi::RangeError::New(env, "native kernel: a view reaches outside its array");
     return out;
   }
 };
@@ -157,14 +168,16 @@ WindowSpec windowFrom(Reader& r) {
 Napi::Value Unfold(const Napi::CallbackInfo& info) {
   Reader r{info.Env()};
   View out = r.view(info[0]), x = r.view(info[1]);
-  unfold(out, x, windowFrom(r), info[2].As<Napi::Number>().DoubleValue());
+  if (!unfold(out, x, windowFrom(r), info[2].As<Napi::Number>().DoubleValue()))
+    throw Napi::RangeError::New(info.Env(), "native unfold: the output does not match the window");
   return info.Env().Undefined();
 }
 
 Napi::Value Fold(const Napi::CallbackInfo& info) {
   Reader r{info.Env()};
   View out = r.view(info[0]), cols = r.view(info[1]);
-  fold(out, cols, windowFrom(r));
+  if (!fold(out, cols, windowFrom(r)))
+    throw Napi::RangeError::New(info.Env(), "native fold: the columns do not match the window");
   return info.Env().Undefined();
 }
 
@@ -190,8 +203,16 @@ float* floats(const Napi::Value& v) {
 
 double num(const Napi::CallbackInfo& info, int i) { return info[i].As<Napi::Number>().DoubleValue(); }
 
+// Every optional buffer of an update must match the parameter's length.
+void sameLength(const Napi::CallbackInfo& info, size_t n, std::initializer_list<int> args) {
+  for (int i : args)
+    if (!info[i].IsNull() && info[i].As<Napi::Float32Array>().ElementLength() != n)
+      throw Napi::RangeError::New(info.Env(), "native optimizer update: a buffer's length differs from the parameter's");
+}
+
 Napi::Value Sgd(const Napi::CallbackInfo& info) {
   auto p = info[0].As<Napi::Float32Array>();
+  sameLength(info, p.ElementLength(), {1, 2});
   sgdUpdate(p.Data(), floats(info[1]), floats(info[2]), long(p.ElementLength()), num(info, 3), num(info, 4),
             num(info, 5), info[6].ToBoolean(), num(info, 7), info[8].ToBoolean());
   return info.Env().Undefined();
@@ -199,6 +220,7 @@ Napi::Value Sgd(const Napi::CallbackInfo& info) {
 
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   auto p = info[0].As<Napi::Float32Array>();
+  sameLength(info, p.ElementLength(), {1, 2, 3, 4});
   adamUpdate(p.Data(), floats(info[1]), floats(info[2]), floats(info[3]), floats(info[4]), long(p.ElementLength()),
              num(info, 5), num(info, 6), num(info, 7), num(info, 8), num(info, 9), info[10].ToBoolean(),
              long(num(info, 11)));

@@ -218,6 +218,14 @@ void binaryTyped(int op, const View& out, const View& a, const View& b) {
   }
 }
 
+// JavaScript's ToInt32, as an Int32Array store does it: truncate, wrap modulo 2^32, NaN and ±inf to 0.
+inline int32_t toInt32(double v) {
+  if (!std::isfinite(v)) return 0;
+  double m = std::fmod(std::trunc(v), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  return int32_t(uint32_t(m));
+}
+
 template <class U, class T>
 void copyTyped(const View& out, const View& x) {
   Walk w(out.shape, out.rank, {&out, &x});
@@ -232,8 +240,10 @@ void copyTyped(const View& out, const View& x) {
         return;
       }
     }
-    // Float to int32 truncates toward zero, as Int32Array assignment does for in-range values.
-    for (long i = 0; i < count; i++) po[i * s[0]] = U(px[i * s[1]]);
+    if constexpr (std::is_same_v<U, int32_t> && !std::is_same_v<T, int32_t>)
+      for (long i = 0; i < count; i++) po[i * s[0]] = toInt32(px[i * s[1]]);
+    else
+      for (long i = 0; i < count; i++) po[i * s[0]] = U(px[i * s[1]]);
   });
 }
 

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { fail } from '../../errors.js';
-import type { TypedArray } from '../../tensor/dtype.js';
 import {
   type Backend,
   BINARY_OPS,
   type BinaryOp,
+  type TypedArray,
   UNARY_OPS,
   type UnaryOp,
   type View,
@@ -78,8 +78,18 @@ function requireAddon(): Addon {
 const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
 const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
 
-/** Creates the native backend, or throws saying why it cannot run here. */
+let created: Backend | null = null;
+
+/**
+ * The native backend, or an error saying why it cannot run here. There is one per process: the addon
+ * reads every layout from one shared array, so two wrappers would write over each other's.
+ */
 export function createNativeBackend(): Backend {
+  created ??= makeNativeBackend();
+  return created;
+}
+
+function makeNativeBackend(): Backend {
   const addon = loadAddon();
   const envThreads = process.env.STRATA_NUM_THREADS;
   if (envThreads !== undefined && !(Number.isInteger(Number(envThreads)) && Number(envThreads) >= 1)) {

@@ -52,9 +52,10 @@ struct WindowSpec {
 };
 
 // im2col: x [N, C, ...S] to a contiguous out [N, C, K, L]; taps in the padding read padValue.
-void unfold(const View& out, const View& x, const WindowSpec& w, double padValue);
+// Both return false (and touch nothing) when the sizes do not match the window's geometry.
+bool unfold(const View& out, const View& x, const WindowSpec& w, double padValue);
 // col2im: out [N, C, ...S] (contiguous) = the sum of the contiguous cols [N, C, K, L] over each element's taps.
-void fold(const View& out, const View& cols, const WindowSpec& w);
+bool fold(const View& out, const View& cols, const WindowSpec& w);
 
 // Fused fast paths below autograd (rows along the last axis of contiguous tensors).
 void logSoftmax(const View& out, const View& x);

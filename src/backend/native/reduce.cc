@@ -27,17 +27,24 @@ void reduceTyped(int op, const View& out, const View& x, const bool* axes) {
   }
   const long m = out.size();
   const double init = op == kSum ? 0.0 : op == kMax ? -INFINITY : INFINITY;
-  std::vector<double> acc(m, init);
   const T* px = at<T>(x);
-  long total = x.size();
-  if (total > 0) {
+  const long total = x.size();
+  const int last = r - 1;
+  const long n = r ? x.shape[last] : 1;
+  const long xs = r ? x.strides[last] : 0, os = r ? ostr[last] : 0;
+  const bool isMax = op == kMax;
+  // Folds rows [r0, r1) of x (runs along its last axis) into acc.
+  auto rows = [&](long r0, long r1, double* acc) {
     long idx[kMaxRank] = {};
-    long off = x.offset, o = 0;
-    const int last = r - 1;
-    const long n = r ? x.shape[last] : 1;
-    const long xs = r ? x.strides[last] : 0, os = r ? ostr[last] : 0;
-    for (long e = 0; e < total; e += n) {
-      double* a = acc.data() + o;
+    long off = x.offset, o = 0, rest = r0;
+    for (int i = last - 1; i >= 0; i--) {
+      idx[i] = rest % x.shape[i];
+      rest /= x.shape[i];
+      off += idx[i] * x.strides[i];
+      o += idx[i] * ostr[i];
+    }
+    for (long row = r0; row < r1; row++) {
+      double* a = acc + o;
       if (op == kSum) {
         if (os == 0) {
           double t = *a;
@@ -46,7 +53,6 @@ void reduceTyped(int op, const View& out, const View& x, const bool* axes) {
         } else
           for (long i = 0; i < n; i++) a[i] += px[off + i * xs];
       } else {
-        const bool isMax = op == kMax;
         for (long i = 0; i < n; i++) {
           double v = px[off + i * xs];
           double& t = a[i * os];
@@ -62,6 +68,23 @@ void reduceTyped(int op, const View& out, const View& x, const bool* axes) {
         o -= idx[i] * ostr[i];
         idx[i] = 0;
       }
+    }
+  };
+  const long nrows = n ? total / n : 0;
+  // Large inputs: each thread folds its share of the rows into its own accumulators, merged after.
+  // (Each thread's accumulators are as large as the output, so a large output stays on one thread.)
+  const int threads = total >= (1 << 16) && nrows >= 2 && m <= (1 << 16) ? std::min<long>(pool().size(), nrows) : 1;
+  std::vector<std::vector<double>> parts(threads, std::vector<double>(m, init));
+  if (total > 0) {
+    pool().run(threads, [&](int t) { rows(nrows * t / threads, nrows * (t + 1) / threads, parts[t].data()); });
+  }
+  std::vector<double>& acc = parts[0];
+  for (int t = 1; t < threads; t++) {
+    for (long j = 0; j < m; j++) {
+      const double v = parts[t][j];
+      double& a = acc[j];
+      if (op == kSum) a += v;
+      else if (v != v || (isMax ? v > a : v < a)) a = v;
     }
   }
   T* po = at<T>(out) + out.offset;

@@ -9,6 +9,8 @@ namespace strata {
 
 namespace {
 
+inline long floorDiv(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 // A window's geometry padded to three spatial axes (leading axes of size 1), as in js/window.ts.
 struct Geometry {
   long n, c, in[3], k[3], out[3], s[3], p[3], d[3], st[3], taps, positions;
@@ -26,14 +28,12 @@ struct Geometry {
       s[i] = real ? w.stride[j] : 1;
       p[i] = real ? w.padding[j] : 0;
       d[i] = real ? w.dilation[j] : 1;
-      out[i] = (in[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) / s[i] + 1;
+      out[i] = std::max(0L, floorDiv(in[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1, s[i]) + 1);
     }
     taps = k[0] * k[1] * k[2];
     positions = out[0] * out[1] * out[2];
   }
 };
-
-inline long floorDiv(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // Calls row(at, src, lo, hi) for every row of taps (fixed tap, fixed outer window positions) of plane
 // (n, c): positions [lo, hi) along the last axis read src + o·s·st (in bounds); the rest fall in the
@@ -101,20 +101,26 @@ void foldTyped(const View& out, const View& cols, const WindowSpec& w) {
 
 }  // namespace
 
-void unfold(const View& out, const View& x, const WindowSpec& w, double padValue) {
+bool unfold(const View& out, const View& x, const WindowSpec& w, double padValue) {
+  Geometry g(x, w);
+  if (out.size() != g.n * g.c * g.taps * g.positions) return false;
   switch (x.dtype) {
-    case kF32: return unfoldTyped<float>(out, x, w, padValue);
-    case kF64: return unfoldTyped<double>(out, x, w, padValue);
-    case kI32: return unfoldTyped<int32_t>(out, x, w, padValue);
+    case kF32: unfoldTyped<float>(out, x, w, padValue); break;
+    case kF64: unfoldTyped<double>(out, x, w, padValue); break;
+    case kI32: unfoldTyped<int32_t>(out, x, w, padValue); break;
   }
+  return true;
 }
 
-void fold(const View& out, const View& cols, const WindowSpec& w) {
+bool fold(const View& out, const View& cols, const WindowSpec& w) {
+  Geometry g(out, w);
+  if (cols.size() != g.n * g.c * g.taps * g.positions) return false;
   switch (out.dtype) {
-    case kF32: return foldTyped<float>(out, cols, w);
-    case kF64: return foldTyped<double>(out, cols, w);
-    case kI32: return foldTyped<int32_t>(out, cols, w);
+    case kF32: foldTyped<float>(out, cols, w); break;
+    case kF64: foldTyped<double>(out, cols, w); break;
+    case kI32: foldTyped<int32_t>(out, cols, w); break;
   }
+  return true;
 }
 
 }  // namespace strata
