@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { arange, nn, noGrad, ones, randn, StrataError, tensor } from '../src/index.js';
+import { arange, fold, nn, noGrad, ones, randn, StrataError, tensor, unfold } from '../src/index.js';
 
 const f64 = { dtype: 'float64' } as const;
 
@@ -132,4 +132,19 @@ test('max pooling sends the gradient of a tied window to its first maximum, as P
       ],
     ],
   ]);
+});
+
+test('unfold and fold check their window and columns instead of reading or writing out of bounds', () => {
+  const w = { kernel: [3, 3], stride: [2, 2], padding: [0, 0], dilation: [1, 1] };
+  throwsStrata(
+    () => unfold(ones([2, 2, 2, 2]), w),
+    /unfold: the kernel \(3×3\) is larger than the padded input/,
+  );
+  throwsStrata(() => unfold(ones([2, 2, 4, 4]), { ...w, stride: [0, 1] }), /unfold: stride must be/);
+  throwsStrata(
+    () => fold(ones([1, 1, 1, 1]), [1, 1, 9, 9], w),
+    /fold: columns \[1, 1, 1, 1\] do not match the window over \[1, 1, 9, 9\] \(expected \[1, 1, 9, 16\]\)/,
+  );
+  // Windows that just fit: 5 = 3 + 2·1, so two positions per axis.
+  assert.deepEqual(unfold(ones([1, 1, 5, 5]), w).shape, [1, 1, 9, 4]);
 });

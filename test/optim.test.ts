@@ -635,3 +635,13 @@ test('clipGradValue clamps each element to [-v, v]', () => {
   assert.deepEqual(flat(p.grad!), [-0.5, 0.2, 0.5, -0.5]);
   throwsStrata(() => optim.clipGradValue([p], -1), /clipGradValue/, /clipValue/);
 });
+
+test('a gradient that does not fit its parameter is refused, not read past its end', () => {
+  const p = st.tensor(new Float32Array(100), { shape: [100], requiresGrad: true });
+  const opt = new st.optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+  p.grad = st.ones([10]);
+  assert.throws(
+    () => opt.step(),
+    /optimizer: a gradient of shape \[10\] \(float32\) does not fit its parameter \[100\] \(float32\)/,
+  );
+});

@@ -694,3 +694,10 @@ describe('errors name the op, what was expected and what came', () => {
     throwsStrata(() => zeros([3, 4]).gather(1, i32([0, 0], [1, 2, 1])), 'gather', '[1, 2, 1]', '[3, 4]');
   });
 });
+
+test('copy_ from a view of the same storage reads the old values (overlap), on every backend alike', () => {
+  // 100 elements: large enough for the native backend's own kernel, not its js fallback for tiny ops.
+  const x = arange(100, undefined, 1, { dtype: 'float32' });
+  x.slice([[1, 100]]).copy_(x.slice([[0, 99]]));
+  assert.deepEqual([...x.toTypedArray()], [0, ...Array.from({ length: 99 }, (_, i) => i)]);
+});
