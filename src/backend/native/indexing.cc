@@ -1,4 +1,5 @@
 // gather / scatterAdd along one axis, and the optimizers' fused one-pass updates.
+#include <atomic>
 #include <cmath>
 
 #include "kernels.h"
@@ -7,28 +8,49 @@ namespace strata {
 
 namespace {
 
-// Offsets of every element of `shape` in a view, with the given axis pinned to 0.
+// Visits the positions of `index` in row-major order, over a range [p0, p1) of its first axis, tracking
+// the storage positions in index, in the other view `v` (with the gather/scatter axis pinned to 0) and,
+// if given, in a third view `w` of index's shape: f(e, vOff, iOff, wOff) with e the row-major position.
 template <class F>
-void eachPosition(const View& shape, const View& v, int axis, F f) {
-  const long total = shape.size();
+void walk(const View& index, const View& v, const View* w, int axis, long p0, long p1, F f) {
+  const int r = index.rank;
   long idx[kMaxRank] = {};
-  long off = v.offset;
-  for (long e = 0; e < total; e++) {
-    f(e, off, idx);
-    for (int i = shape.rank - 1; i >= 0; i--) {
+  idx[0] = p0;
+  long inner = 1;
+  for (int i = 1; i < r; i++) inner *= index.shape[i];
+  long vo = v.offset + (axis == 0 ? 0 : p0 * v.strides[0]);
+  long io = index.offset + p0 * index.strides[0];
+  long wo = w ? w->offset + p0 * w->strides[0] : 0;
+  for (long e = p0 * inner, end = p1 * inner; e < end; e++) {
+    f(e, vo, io, wo);
+    for (int i = r - 1; i >= 0; i--) {
       idx[i]++;
-      if (i != axis) off += v.strides[i];
-      if (idx[i] < shape.shape[i]) break;
-      if (i != axis) off -= idx[i] * v.strides[i];
+      if (i != axis) vo += v.strides[i];
+      io += index.strides[i];
+      if (w) wo += w->strides[i];
+      if (idx[i] < index.shape[i] || i == 0) break;
+      if (i != axis) vo -= idx[i] * v.strides[i];
+      io -= idx[i] * index.strides[i];
+      if (w) wo -= idx[i] * w->strides[i];
       idx[i] = 0;
     }
   }
 }
 
-long indexOffset(const View& index, const long* idx) {
-  long off = index.offset;
-  for (int i = 0; i < index.rank; i++) off += idx[i] * index.strides[i];
-  return off;
+// Rows of the first axis can be handled by different threads when they never write the same place:
+// always for gather, and for scatterAdd unless it scatters along that axis.
+template <class F>
+long parallelRows(const View& index, bool safe, F rows) {
+  if (index.rank == 0 || index.size() == 0) return index.size() == 0 ? -1 : rows(0, 1);
+  std::atomic<long> bad{-1};
+  auto run = [&](long p0, long p1) {
+    long b = rows(p0, p1);
+    long expected = -1;
+    if (b >= 0) bad.compare_exchange_strong(expected, b);
+  };
+  if (safe && index.size() >= (1 << 14)) pool().parallelFor(index.shape[0], 1, run);
+  else run(0, index.shape[0]);
+  return bad.load();
 }
 
 template <class T>
@@ -37,17 +59,18 @@ long gatherTyped(const View& out, const View& x, int axis, const View& index) {
   T* po = static_cast<T*>(out.data) + out.offset;
   const int32_t* pi = static_cast<const int32_t*>(index.data);
   const long len = x.shape[axis], step = x.strides[axis];
-  long bad = -1;
-  eachPosition(index, x, axis, [&](long e, long off, const long* idx) {
-    if (bad >= 0) return;
-    const int32_t k = pi[indexOffset(index, idx)];
-    if (k < 0 || k >= len) {
-      bad = e;
-      return;
-    }
-    po[e] = px[off + k * step];
+  return parallelRows(index, true, [&](long p0, long p1) {
+    long bad = -1;
+    walk(index, x, nullptr, axis, p0, p1, [&](long e, long xo, long io, long) {
+      const int32_t k = pi[io];
+      if (k < 0 || k >= len) {
+        if (bad < 0) bad = e;
+        return;
+      }
+      po[e] = px[xo + k * step];
+    });
+    return bad;
   });
-  return bad;
 }
 
 template <class T>
@@ -56,17 +79,18 @@ long scatterTyped(const View& out, int axis, const View& index, const View& src)
   const T* ps = static_cast<const T*>(src.data);
   const int32_t* pi = static_cast<const int32_t*>(index.data);
   const long len = out.shape[axis], step = out.strides[axis];
-  long bad = -1;
-  eachPosition(index, out, axis, [&](long e, long off, const long* idx) {
-    if (bad >= 0) return;
-    const int32_t k = pi[indexOffset(index, idx)];
-    if (k < 0 || k >= len) {
-      bad = e;
-      return;
-    }
-    po[off + k * step] += ps[indexOffset(src, idx)];
+  return parallelRows(index, axis != 0, [&](long p0, long p1) {
+    long bad = -1;
+    walk(index, out, &src, axis, p0, p1, [&](long e, long oo, long io, long so) {
+      const int32_t k = pi[io];
+      if (k < 0 || k >= len) {
+        if (bad < 0) bad = e;
+        return;
+      }
+      po[oo + k * step] += ps[so];
+    });
+    return bad;
   });
-  return bad;
 }
 
 }  // namespace
