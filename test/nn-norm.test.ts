@@ -13,43 +13,7 @@ type Tensor = st.Tensor;
 
 const EPS = 1e-5; // PyTorch's default eps for BatchNorm and LayerNorm
 
-function f64(values: st.NestedArray, requiresGrad = false): Tensor {
-  return st.tensor(values, { dtype: 'float64', requiresGrad });
-}
-
-function flat(x: Tensor | readonly number[] | number): number[] {
-  if (typeof x === 'number') return [x];
-  if (x instanceof st.Tensor) return Array.from(x.toTypedArray());
-  return [...x];
-}
-
-function near(
-  actual: Tensor | readonly number[] | number,
-  expected: Tensor | readonly number[] | number,
-  tol = 1e-6,
-  what = '',
-): void {
-  const a = flat(actual);
-  const e = flat(expected);
-  assert.equal(a.length, e.length, `${what}: ${a.length} values, expected ${e.length}`);
-  for (let i = 0; i < a.length; i++) {
-    const ok = a[i] === e[i] || Math.abs(a[i]! - e[i]!) <= tol;
-    assert.ok(ok, `${what}[${i}]: got ${a[i]}, expected ${e[i]} (tol ${tol}); all: [${a.join(', ')}]`);
-  }
-}
-
-function throwsStrata(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof st.StrataError, `expected a StrataError, got ${String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
-
-function setParam(p: Tensor | null, values: st.NestedArray): void {
-  assert.ok(p);
-  st.noGrad(() => p.copy_(st.tensor(values, { dtype: p.dtype })));
-}
+import { f64, flat, near, setParam, throwsStrata } from './assertions.js';
 
 function buffer(m: st.nn.Module, name: string): Tensor {
   return m.getBuffer(name);

@@ -16,44 +16,7 @@ const LN4 = Math.log(4);
 const LN6 = Math.log(6);
 
 /** A float64 tensor, so that closed forms can be compared to ~1e-12. */
-function f64(values: st.NestedArray, requiresGrad = false): Tensor {
-  return st.tensor(values, { dtype: 'float64', requiresGrad });
-}
-
-function flat(x: Tensor | readonly number[] | number): number[] {
-  if (typeof x === 'number') return [x];
-  if (x instanceof st.Tensor) return Array.from(x.toTypedArray());
-  return [...x];
-}
-
-/** Elementwise |actual - expected| <= tol, with the position in the message. */
-function near(
-  actual: Tensor | readonly number[] | number,
-  expected: Tensor | readonly number[] | number,
-  tol = 1e-6,
-  what = '',
-): void {
-  const a = flat(actual);
-  const e = flat(expected);
-  assert.equal(a.length, e.length, `${what}: ${a.length} values, expected ${e.length}`);
-  for (let i = 0; i < a.length; i++) {
-    const ok = a[i] === e[i] || Math.abs(a[i]! - e[i]!) <= tol;
-    assert.ok(ok, `${what}[${i}]: got ${a[i]}, expected ${e[i]} (tol ${tol}); all: [${a.join(', ')}]`);
-  }
-}
-
-function throwsStrata(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof st.StrataError, `expected a StrataError, got ${String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
-
-/** Writes values into a parameter in place (as torch.no_grad(): p.copy_(...)). */
-function setParam(p: Tensor, values: st.NestedArray): void {
-  st.noGrad(() => p.copy_(st.tensor(values, { dtype: p.dtype })));
-}
+import { f64, flat, near, setParam, throwsStrata } from './assertions.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Module

@@ -59,6 +59,17 @@ export interface Window {
   padding: readonly number[];
   dilation: readonly number[];
 }
+
+/** How many windows fit along one axis (PyTorch's formula, floor mode): kernels and callers agree on it. */
+export function windowCount(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+): number {
+  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+}
 export type ArgReduceOp = 'argmax' | 'argmin';
 
 /**

@@ -1,4 +1,4 @@
-import type { Window } from '../backend/backend.js';
+import { type Window, windowCount } from '../backend/backend.js';
 import { fail, fmtShape } from '../errors.js';
 import { isFloat } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -16,17 +16,6 @@ export interface WindowOptions {
   stride?: Size;
   padding?: Size;
   dilation?: Size;
-}
-
-/** Output length of a window sliding along one axis (PyTorch's formula, floor mode). */
-function windowCount(
-  size: number,
-  kernel: number,
-  stride: number,
-  padding: number,
-  dilation: number,
-): number {
-  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
 function expandSize(op: string, name: string, v: Size, dims: number, min: number): number[] {

@@ -1,4 +1,4 @@
-import type { View, Window } from '../backend.js';
+import { type View, type Window, windowCount } from '../backend.js';
 
 /** A window's geometry padded to three spatial axes (leading axes of size 1), as the loops below use it. */
 export interface Geometry {
@@ -14,17 +14,6 @@ export interface Geometry {
   /** Taps per window and window positions. */
   taps: number;
   positions: number;
-}
-
-/** Output length of a window sliding along one axis (PyTorch's formula, floor mode). */
-export function windowCount(
-  size: number,
-  kernel: number,
-  stride: number,
-  padding: number,
-  dilation: number,
-): number {
-  return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
 export function geometry(shape: readonly number[], w: Window): Geometry {
