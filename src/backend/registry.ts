@@ -3,7 +3,7 @@ import type { Backend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import { createNativeBackend } from './native/index.js';
 
-interface Candidate {
+export interface Candidate {
   name: string;
   /** Higher runs first when no backend is requested. */
   priority: number;

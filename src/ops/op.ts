@@ -51,7 +51,7 @@ export function defineOp<A>(def: OpDef<A>): Op<A> {
   };
 }
 
-export function alias(t: Tensor): Tensor {
+function alias(t: Tensor): Tensor {
   return new Tensor(t.data, t.shape, t.strides, t.offset);
 }
 

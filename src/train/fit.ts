@@ -60,7 +60,7 @@ export interface FitOptions<T extends Sample> {
 
 export interface FitResult {
   history: EpochRecord[];
-  /** Training time in seconds, summed over this process's epochs (evaluation excluded). */
+  /** Training time in seconds over the epochs this call ran (evaluation excluded; a resumed epoch counts its time before the stop too). */
   trainSeconds: number;
   samplesPerSecond: number;
   stoppedEarly: boolean;
@@ -69,7 +69,7 @@ export interface FitResult {
 }
 
 /** Where a run stands, saved in every checkpoint so that a resumed run continues exactly. */
-interface Progress0 {
+interface FitProgress {
   epoch: number;
   batch: number;
   step: number;
@@ -88,7 +88,7 @@ interface Progress0 {
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
-export const BEST_FILE = 'best.safetensors';
+const BEST_FILE = 'best.safetensors';
 
 /**
  * Trains a classifier: for each batch, forward, loss, backward, (clip), step; then evaluation, the
@@ -117,7 +117,7 @@ export function fit<T extends Sample>(
   // Read the validation batches once: a one-shot iterator would be empty from the second epoch on.
   const validation = o.validation ? [...o.validation] : undefined;
 
-  let p: Progress0 = {
+  let p: FitProgress = {
     epoch: 0,
     batch: 0,
     step: 0,
@@ -280,7 +280,7 @@ function describe(r: EpochRecord, epochs: number): string {
 }
 
 /** The progress record of a checkpoint, checked field by field before a run trusts it. */
-function checkProgress(raw: Record<string, unknown>, path: string): Progress0 {
+function checkProgress(raw: Record<string, unknown>, path: string): FitProgress {
   const counts = ['epoch', 'batch', 'step', 'seen', 'correct'];
   const numbers = ['lossSum', 'epochSeconds', 'sinceBest'];
   const bad =
@@ -294,7 +294,7 @@ function checkProgress(raw: Record<string, unknown>, path: string): Progress0 {
       'resume',
       `'${path}' has no valid fit progress ('${bad}' is missing or wrong); was it written by fit()?`,
     );
-  return raw as unknown as Progress0;
+  return raw as unknown as FitProgress;
 }
 
 function snapshot(model: Module): Record<string, Tensor> {

@@ -96,7 +96,7 @@ const GLYPHS: Record<string, string> = {
 };
 
 /** Glyph width and the advance from one character to the next, in font pixels. */
-export const GLYPH_WIDTH = 5;
+const GLYPH_WIDTH = 5;
 export const GLYPH_ADVANCE = 6;
 /** Height of capitals and digits above the baseline, in font pixels. */
 export const CAP_HEIGHT = 7;

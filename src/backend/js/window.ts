@@ -1,7 +1,7 @@
 import { type View, type Window, windowCount } from '../backend.js';
 
 /** A window's geometry padded to three spatial axes (leading axes of size 1), as the loops below use it. */
-export interface Geometry {
+interface Geometry {
   n: number;
   c: number;
   /** Input sizes, kernel sizes, output sizes, strides, paddings, dilations: three each. */

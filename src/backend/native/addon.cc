@@ -28,7 +28,6 @@ namespace strata {
 
 static Pool* thePool = nullptr;
 Pool& pool() { return *thePool; }
-void setThreads(int n) { thePool->resize(n); }
 
 namespace {
 
@@ -241,10 +240,7 @@ Napi::Value BlasGemm(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), seconds);
 }
 
-Napi::Value Threads(const Napi::CallbackInfo& info) {
-  if (info.Length() > 0 && info[0].IsNumber()) setThreads(info[0].As<Napi::Number>().Int32Value());
-  return Napi::Number::New(info.Env(), pool().size());
-}
+Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pool().size()); }
 
 Napi::Value Describe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -31,7 +31,7 @@ interface Addon {
   linear(out: TypedArray, x: TypedArray, w: TypedArray, bias: TypedArray | null, relu: boolean): void;
   sgd(...args: unknown[]): void;
   adam(...args: unknown[]): void;
-  threads(n?: number): number;
+  threads(): number;
   blasGemm(
     a: Float32Array,
     b: Float32Array,

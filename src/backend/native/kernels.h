@@ -32,7 +32,6 @@ enum Binary { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kEq, kNe, kLt, k
 enum Reduce { kSum, kMax, kMin };
 
 Pool& pool();
-void setThreads(int n);
 
 void copy(const View& out, const View& x);
 void unary(int op, const View& out, const View& x);

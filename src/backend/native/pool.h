@@ -21,17 +21,12 @@ inline void relax() {
 
 class Pool {
  public:
-  explicit Pool(int threads) { resize(threads); }
+  explicit Pool(int threads) : threads_(std::max(1, threads)) {
+    for (int t = 1; t < threads_; t++) workers_.emplace_back([this, t] { loop(t); });
+  }
   ~Pool() { stop(); }
 
   int size() const { return threads_; }
-
-  void resize(int threads) {
-    stop();
-    threads_ = std::max(1, threads);
-    quit_ = false;
-    for (int t = 1; t < threads_; t++) workers_.emplace_back([this, t] { loop(t); });
-  }
 
   // Runs fn(t) on threads 0..n-1 (n <= size()), thread 0 being the caller, and waits for all.
   void run(int n, const std::function<void(int)>& fn) {
@@ -49,7 +44,7 @@ class Pool {
     }
     wake_.notify_all();
     fn(0);
-    // The workers finish within microseconds of the caller on balanced work: spin, then yield.
+    // The workers finish within microseconds of the caller on balanced work: yield until they have.
     while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   }
 
