@@ -1,6 +1,6 @@
 import { noGrad } from '../autograd/mode.js';
 import { fail, fmtShape } from '../errors.js';
-import { requireFloat } from '../ops/op.js';
+import { defineOp, requireFloat } from '../ops/op.js';
 import { full, scalar } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
@@ -42,6 +42,38 @@ function channelStats(x: Tensor): { axes: number[]; statShape: number[]; count: 
  *
  *     batchNorm(x, runningMean, runningVar, { weight, bias, training: true })
  */
+/** The batch statistics normalizeOp computed, handed back for the running averages. */
+interface BatchStats {
+  mean?: Tensor;
+  variance?: Tensor;
+}
+
+/**
+ * x̂ = (x − mean) / sqrt(var + eps) over `axes` with the batch's own (biased) statistics, as one op whose
+ * gradient is the closed form dx = (g − mean(g) − x̂·mean(g·x̂)) / sqrt(var + eps): a handful of passes
+ * instead of differentiating through mean, variance, square root and division one by one.
+ */
+const normalizeOp = defineOp<{ axes: number[]; eps: number; stats: BatchStats }>({
+  name: 'batchNormalize',
+  forward: ([x], { axes, eps, stats }) => {
+    const mean = x!.mean(axes, true);
+    const centred = x!.sub(mean);
+    const variance = centred.square().mean(axes, true);
+    stats.mean = mean;
+    stats.variance = variance;
+    return centred.div(variance.add(eps).sqrt());
+  },
+  vjp: (g, { inputs: [x], output: xhat, attrs: { axes, eps } }) => {
+    const std = x!.sub(x!.mean(axes, true)).square().mean(axes, true).add(eps).sqrt();
+    return [
+      g
+        .sub(g.mean(axes, true))
+        .sub(xhat.mul(g.mul(xhat).mean(axes, true)))
+        .div(std),
+    ];
+  },
+});
+
 export function batchNorm(
   x: Tensor,
   runningMean: Tensor | null,
@@ -73,9 +105,9 @@ export function batchNorm(
         `expected more than 1 value per channel when training, got input of shape ${fmtShape(x.shape)}`,
       );
     }
-    const mean = x.mean(axes, true);
-    const centred = x.sub(mean);
-    const variance = centred.square().mean(axes, true); // biased: divides by n
+    const stats: BatchStats = {};
+    y = normalizeOp([x], { axes, eps, stats });
+    const { mean, variance } = stats as Required<BatchStats>;
     if (runningMean && runningVar) {
       noGrad(() => {
         runningMean.copy_(runningMean.mul(1 - momentum).add(mean.reshape([channels]).mul(momentum)));
@@ -84,7 +116,6 @@ export function batchNorm(
         runningVar.copy_(runningVar.mul(1 - momentum).add(unbiased.mul(momentum)));
       });
     }
-    y = centred.div(variance.add(eps).sqrt());
   } else {
     if (!runningMean || !runningVar) {
       fail('batchNorm', 'running_mean and running_var are needed outside training (or pass training: true)');
