@@ -43,3 +43,20 @@ export function setParam(p: Tensor | null, values: st.NestedArray): void {
   assert.ok(p);
   st.noGrad(() => p.copy_(st.tensor(values, { dtype: p.dtype })));
 }
+
+/** Images read from IDX bytes: pixels are bytes / 255 and nothing else, spanning exactly [0, 1]. */
+export function assertBytePixels(images: Tensor): void {
+  let min = Infinity;
+  let max = -Infinity;
+  let offGrid = 0;
+  const px = images.data;
+  for (let i = 0; i < px.length; i++) {
+    const v = px[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (Math.abs(v * 255 - Math.round(v * 255)) > 1e-4) offGrid++;
+  }
+  assert.equal(min, 0);
+  assert.equal(max, 1);
+  assert.equal(offGrid, 0);
+}

@@ -19,6 +19,7 @@ import { StrataError } from '../src/errors.js';
 import { tensor } from '../src/tensor/creation.js';
 import { Generator } from '../src/tensor/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
+import { assertBytePixels } from './assertions.js';
 
 /** x[i] = [i, i + 0.5, -i] (float32), y[i] = i (int32): every row says which index it came from. */
 function toyData(n: number): TensorDataset {
@@ -253,20 +254,7 @@ test('loadMnist: the real training set', () => {
   assert.equal(images.dtype, 'float32');
   assert.deepEqual(labels.shape, [60000]);
   assert.equal(labels.dtype, 'int32');
-  // Pixels are bytes / 255 and nothing else: within [0, 1], each a multiple of 1/255.
-  let min = Infinity;
-  let max = -Infinity;
-  let offGrid = 0;
-  const px = images.data;
-  for (let i = 0; i < px.length; i++) {
-    const v = px[i]!;
-    if (v < min) min = v;
-    if (v > max) max = v;
-    if (Math.abs(v * 255 - Math.round(v * 255)) > 1e-4) offGrid++;
-  }
-  assert.equal(min, 0);
-  assert.equal(max, 1);
-  assert.equal(offGrid, 0);
+  assertBytePixels(images);
   const counts = new Array<number>(10).fill(0);
   for (const c of labels.data) counts[c]!++;
   assert.equal(

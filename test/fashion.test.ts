@@ -6,6 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { FASHION_MNIST, FASHION_MNIST_CLASSES, loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { loadIdxImages, loadMnist } from '../src/data/mnist.js';
 import { StrataError } from '../src/errors.js';
+import { assertBytePixels } from './assertions.js';
 import { tempDirs } from './tmpdirs.js';
 
 const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
@@ -35,19 +36,7 @@ test('loadFashionMnist: the real training set', () => {
   assert.equal(images.dtype, 'float32');
   assert.deepEqual(labels.shape, [60000]);
   assert.equal(labels.dtype, 'int32');
-  let min = Infinity;
-  let max = -Infinity;
-  let offGrid = 0;
-  const px = images.data;
-  for (let i = 0; i < px.length; i++) {
-    const v = px[i]!;
-    if (v < min) min = v;
-    if (v > max) max = v;
-    if (Math.abs(v * 255 - Math.round(v * 255)) > 1e-4) offGrid++;
-  }
-  assert.equal(min, 0);
-  assert.equal(max, 1);
-  assert.equal(offGrid, 0);
+  assertBytePixels(images);
   // Fashion-MNIST is balanced: exactly 6000 training examples per class.
   const counts = new Array<number>(10).fill(0);
   for (const c of labels.data) counts[c]!++;
@@ -63,7 +52,7 @@ test('loadFashionMnist: the real training set', () => {
   for (const i of [0, 1, 59999]) assert.equal(labels.data[i], rawLabels[8 + i]);
   const rawImages = rawFile('train-images-idx3-ubyte');
   for (const i of [0, 400, 783, 784 * 1234 + 300, 784 * 60000 - 1]) {
-    assert.equal(px[i], Math.fround(rawImages[16 + i]! / 255));
+    assert.equal(images.data[i], Math.fround(rawImages[16 + i]! / 255));
   }
 });
 
