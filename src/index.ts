@@ -4,7 +4,7 @@
 import './ops/methods.js';
 
 export { type BackwardOptions, backward, grad, gradients, valueAndGrad } from './autograd/engine.js';
-export { enableGrad, isGradEnabled, noGrad } from './autograd/mode.js';
+export { detectAnomaly, enableGrad, isAnomalyDetection, isGradEnabled, noGrad } from './autograd/mode.js';
 export type { Backend, View } from './backend/backend.js';
 export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
 export * as data from './data/index.js';

@@ -7,8 +7,10 @@ import { describe, test } from 'node:test';
 import {
   backward,
   defineOp,
+  detectAnomaly,
   grad,
   gradients,
+  isAnomalyDetection,
   isGradEnabled,
   noGrad,
   ones,
@@ -354,4 +356,22 @@ describe('engine edge cases', () => {
     backward(x.square().sum());
     assertClose(x.grad, [4]);
   });
+});
+
+test('anomaly detection names the op whose forward or backward first made a NaN or an infinity', () => {
+  // Forward: log of a negative number.
+  assert.throws(
+    () => detectAnomaly(() => tensor([1, -1], { dtype: 'float64' }).log().sum()),
+    /^StrataError: log: the forward pass turned finite inputs \(\[2\]\) into a NaN or an infinity \(anomaly detection\)$/,
+  );
+  // Backward: sqrt's derivative at 0 is infinite; the division inside its rule is not blamed.
+  const x = tensor([0, 4], { dtype: 'float64', requiresGrad: true });
+  assert.throws(
+    () => detectAnomaly(() => x.sqrt().sum().backward()),
+    /^StrataError: sqrt: the backward pass turned finite inputs/,
+  );
+  // Off by default, and restored after: the same computations run through.
+  assert.ok(!isAnomalyDetection());
+  x.sqrt().sum().backward();
+  assert.equal(x.grad!.at(0), Infinity);
 });

@@ -1,9 +1,9 @@
 import { fail, fmtShape } from '../errors.js';
-import { defineOp } from '../ops/op.js';
+import { checkFinite, defineOp } from '../ops/op.js';
 import { onesLike, zerosLike } from '../tensor/creation.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { enableGrad, isGradEnabled, noGrad } from './mode.js';
+import { enableGrad, inBackward, isAnomalyDetection, isGradEnabled, noGrad } from './mode.js';
 
 export interface BackwardOptions {
   /** Record the backward pass itself, so the gradients can be differentiated again. */
@@ -78,7 +78,9 @@ function propagate(
       grads.delete(t); // free intermediate gradients as soon as they are used
       if (isTarget(t)) collect(t, g);
       if (!t.gradFn) continue;
-      const inputGrads = t.gradFn.vjp(g);
+      const check = isAnomalyDetection();
+      const inputGrads = check ? inBackward(() => t.gradFn!.vjp(g)) : t.gradFn.vjp(g);
+      if (check) checkFinite(t.gradFn.name, 'backward', [g], inputGrads);
       t.gradFn.inputs.forEach((u, k) => {
         const gu = inputGrads[k];
         if (!u.requiresGrad || !gu) return;

@@ -1,4 +1,4 @@
-import { isGradEnabled, noGrad } from '../autograd/mode.js';
+import { isAnomalyDetection, isGradEnabled, noGrad } from '../autograd/mode.js';
 import type { Kernels } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { fail } from '../errors.js';
@@ -39,6 +39,7 @@ export type Op<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
 export function defineOp<A>(def: OpDef<A>): Op<A> {
   return (inputs, attrs) => {
     const output = noGrad(() => def.forward(inputs, attrs));
+    if (isAnomalyDetection()) checkFinite(def.name, 'forward', inputs, [output]);
     // Integer results (casts to int32) carry no gradient.
     if (isGradEnabled() && isFloat(output.dtype) && inputs.some((t) => t.requiresGrad)) {
       // A view shares storage with its input; record it on a fresh tensor object all the same.
@@ -89,4 +90,27 @@ export function broadcastView(t: Tensor, shape: Shape): Tensor {
     return t.shape[j] === 1 && d !== 1 ? 0 : t.strides[j]!;
   });
   return new Tensor(t.data, shape, strides, t.offset);
+}
+
+function allFinite(t: Tensor): boolean {
+  if (!isFloat(t.dtype)) return true;
+  const values = t.toTypedArray();
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
+}
+
+/** Anomaly detection: fails naming the op when finite inputs gave a non-finite result. */
+export function checkFinite(
+  op: string,
+  pass: 'forward' | 'backward',
+  inputs: readonly Tensor[],
+  results: readonly (Tensor | null)[],
+): void {
+  const bad = results.find((r) => r && !allFinite(r));
+  if (bad && inputs.every(allFinite)) {
+    fail(
+      op,
+      `the ${pass} pass turned finite inputs (${inputs.map((t) => `[${t.shape.join(', ')}]`).join(', ')}) into a NaN or an infinity (anomaly detection)`,
+    );
+  }
 }
