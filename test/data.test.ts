@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
 import {
   type Dataset,
   randomSplit,
@@ -20,6 +19,7 @@ import { tensor } from '../src/tensor/creation.js';
 import { Generator } from '../src/tensor/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { assertBytePixels } from './assertions.js';
+import { idx, threeImages, threeLabels, writeSplit } from './idxfiles.js';
 
 /** x[i] = [i, i + 0.5, -i] (float32), y[i] = i (int32): every row says which index it came from. */
 function toyData(n: number): TensorDataset {
@@ -281,28 +281,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'strata-data-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** An IDX file: the magic's type and rank bytes, the dimensions, then the bytes. */
-function idx(dims: number[], body: Uint8Array | number[], magic = 0x0800 | dims.length): Uint8Array {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header.writeUInt32BE(magic, 0);
-  dims.forEach((d, i) => {
-    header.writeUInt32BE(d, 4 + 4 * i);
-  });
-  return Buffer.concat([header, Buffer.from(body)]);
+/** A folder named `name` under the temporary root with a training split's files. */
+function fakeMnist(name: string, files: Parameters<typeof writeSplit>[1]): string {
+  return writeSplit(join(tmp, name), files);
 }
-
-/** A folder with a training split of n images and m labels, optionally gzipped. */
-function fakeMnist(name: string, files: { images?: Uint8Array; labels?: Uint8Array; gz?: boolean }): string {
-  const dir = join(tmp, name);
-  mkdirSync(dir, { recursive: true });
-  const ext = files.gz ? '.gz' : '';
-  const pack = (b: Uint8Array): Uint8Array => (files.gz ? gzipSync(b, { level: 1 }) : b);
-  if (files.images) writeFileSync(join(dir, `train-images-idx3-ubyte${ext}`), pack(files.images));
-  if (files.labels) writeFileSync(join(dir, `train-labels-idx1-ubyte${ext}`), pack(files.labels));
-  return dir;
-}
-
-const threeImages = idx([3, 28, 28], new Uint8Array(3 * 784));
-const threeLabels = idx([3], [1, 2, 3]);
 
 test('readIdx: plain and gzipped files', () => {
   const dir = fakeMnist('readable', { images: threeImages, labels: threeLabels, gz: true });

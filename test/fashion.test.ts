@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { FASHION_MNIST, FASHION_MNIST_CLASSES, loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { loadIdxImages, loadMnist } from '../src/data/mnist.js';
 import { StrataError } from '../src/errors.js';
 import { assertBytePixels } from './assertions.js';
+import { idx, threeImages, threeLabels, writeSplit } from './idxfiles.js';
 import { tempDirs } from './tmpdirs.js';
 
 const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
@@ -91,32 +92,12 @@ test('FASHION_MNIST_CLASSES: the ten names from the data set README, in label or
 });
 
 /** An IDX file: the magic's type and rank bytes, the dimensions, then the bytes. */
-function idx(dims: number[], body: Uint8Array | number[], magic = 0x0800 | dims.length): Uint8Array {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header.writeUInt32BE(magic, 0);
-  dims.forEach((d, i) => {
-    header.writeUInt32BE(d, 4 + 4 * i);
-  });
-  return Buffer.concat([header, Buffer.from(body)]);
-}
-
 const newDir = tempDirs('fashion');
 
-/** A folder (new, or `dir`) with a training split's files, optionally gzipped like the originals. */
-function fakeFashion(
-  files: { images?: Uint8Array; labels?: Uint8Array; gz?: boolean },
-  dir = newDir(),
-): string {
-  mkdirSync(dir, { recursive: true });
-  const ext = files.gz ? '.gz' : '';
-  const pack = (b: Uint8Array): Uint8Array => (files.gz ? gzipSync(b, { level: 1 }) : b);
-  if (files.images) writeFileSync(join(dir, `train-images-idx3-ubyte${ext}`), pack(files.images));
-  if (files.labels) writeFileSync(join(dir, `train-labels-idx1-ubyte${ext}`), pack(files.labels));
-  return dir;
+/** A folder (new, or `dir`) with a training split's files. */
+function fakeFashion(files: Parameters<typeof writeSplit>[1], dir = newDir()): string {
+  return writeSplit(dir, files);
 }
-
-const threeImages = idx([3, 28, 28], new Uint8Array(3 * 784));
-const threeLabels = idx([3], [1, 2, 3]);
 
 test('loadFashionMnist: bad files get StrataErrors naming the file and the problem', () => {
   const missing = fakeFashion({});

@@ -319,6 +319,17 @@ function uninterrupted(kind: 'adam' | 'sgd'): Reference {
   return entry;
 }
 
+/** A resumed run ends exactly where the uninterrupted one did: weights, optimizer, history and generator. */
+function assertSameRun(b: ReturnType<typeof setup>, resumed: FitResult, a: Reference): void {
+  assertBitwiseEqual(b.model.stateDict(), a.weights, 'weights');
+  assertBitwiseEqual(optimizerTensors(b.optimizer), a.optim, 'optimizer state');
+  assert.deepEqual(
+    resumed.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
+    a.result.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
+  );
+  assert.deepEqual(b.generator.getState(), a.rng, 'the generator continued the same stream');
+}
+
 for (const kind of ['adam', 'sgd'] as const) {
   test(`exact resume at an epoch boundary (${kind}): 1 epoch, then resume to 2 = 2 epochs straight, bitwise`, () => {
     const a = uninterrupted(kind);
@@ -333,13 +344,7 @@ for (const kind of ['adam', 'sgd'] as const) {
     const b2 = setup({ optimizer: kind, schedule: kind === 'sgd' });
     const resumed = fit(b2.model, b2.optimizer, { ...b2.options, epochs: 2, out: dir, resume: true });
     assert.deepEqual(resumed.resumedFrom, { epoch: 1, batch: 0 });
-    assertBitwiseEqual(b2.model.stateDict(), a.weights, 'weights');
-    assertBitwiseEqual(optimizerTensors(b2.optimizer), a.optim, 'optimizer state');
-    assert.deepEqual(
-      resumed.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
-      a.result.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
-    );
-    assert.deepEqual(b2.generator.getState(), a.rng, 'the generator continued the same stream');
+    assertSameRun(b2, resumed, a);
     if (kind === 'sgd') assert.equal(b2.optimizer.paramGroups[0]!.lr, 0.05 * 0.25, 'the schedule continued');
   });
 }
@@ -380,13 +385,7 @@ for (const [kind, crashAt, from] of [
       resume: true,
     });
     assert.deepEqual(resumed.resumedFrom, from);
-    assertBitwiseEqual(b2.model.stateDict(), a.weights, 'weights');
-    assertBitwiseEqual(optimizerTensors(b2.optimizer), a.optim, 'optimizer state');
-    assert.deepEqual(
-      resumed.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
-      a.result.history.map((r) => [r.epoch, r.loss, r.accuracy, r.lr]),
-    );
-    assert.deepEqual(b2.generator.getState(), a.rng, 'the generator continued the same stream');
+    assertSameRun(b2, resumed, a);
     const final = loadCheckpoint(join(dir, CHECKPOINT_FILE));
     assert.deepEqual([final.progress.epoch, final.progress.batch, final.progress.step], [2, 0, 16]);
     assertBitwiseEqual(final.model, a.weights, 'weights in the final checkpoint');
