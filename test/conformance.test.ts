@@ -664,6 +664,51 @@ const AGREEMENT: Record<string, (b: Backend) => void> = {
     }
   },
 
+  'maxPool: 1, 2 and 3 spatial axes, stride, padding, dilation, ties, NaN, strided inputs': (b) => {
+    const windows: [Shape, Window][] = [
+      [[2, 3, 9], { kernel: [3], stride: [2], padding: [1], dilation: [1] }],
+      [[2, 3, 7, 6], { kernel: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
+      [[1, 2, 5, 5], { kernel: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1] }],
+      [[3, 4, 11, 13], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
+      [[1, 2, 4, 5, 3], { kernel: [2, 3, 2], stride: [1, 2, 1], padding: [1, 1, 0], dilation: [1, 1, 2] }],
+    ];
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      for (const [shape, w] of windows) {
+        const outShape = [
+          shape[0]!,
+          shape[1]!,
+          ...w.kernel.map(
+            (k, i) =>
+              Math.floor((shape[i + 2]! + 2 * w.padding[i]! - w.dilation[i]! * (k - 1) - 1) / w.stride[i]!) +
+              1,
+          ),
+        ];
+        for (const layout of ['contiguous', 'transposed', 'stepped'] as const) {
+          // A range of four values makes ties common; the float inputs start with NaN and infinities.
+          const x = makeView(
+            dtype,
+            shape,
+            layout,
+            randomFill(dtype, hashSeed(`maxPool${dtype}${shape}${layout}`), true, 0, 4),
+          );
+          for (const part of ['values', 'argmax'] as const) {
+            agree(
+              b,
+              `maxPool ${part} ${dtype} ${fmt(shape)} ${layout}`,
+              (k) => {
+                const out = contiguousOut(dtype, outShape);
+                const argmax = contiguousOut('int32', outShape);
+                k.maxPool(out, argmax, x, w);
+                return part === 'values' ? out : argmax;
+              },
+              0,
+            );
+          }
+        }
+      }
+    }
+  },
+
   'gather and scatterAdd: every axis, dtype and layout, repeated indices': (b) => {
     for (const dtype of ['float32', 'float64', 'int32'] as const) {
       for (const [xShape, idxShape] of [
@@ -741,6 +786,7 @@ const CHECKED_BY: { [K in keyof Kernels]: readonly string[] } = {
   scatterAdd: ['gather and scatterAdd'],
   unfold: ['unfold and fold'],
   fold: ['unfold and fold'],
+  maxPool: ['maxPool:'],
 };
 
 test('every kernel has agreement checks', () => {
@@ -1196,6 +1242,94 @@ for (const name of backendNames()) {
           );
         });
       };
+
+      if (has('conv') && has('convBackwardInput') && has('convBackwardWeight'))
+        test('conv and its two gradients against products of the reference columns: groups, stride, padding, dilation, 1–3 axes, batches below and above the thread count', () => {
+          const f = be().fused!;
+          const cases: [Shape, number, number, Window][] = [
+            // x shape, output channels, groups, window
+            [[1, 3, 9], 4, 1, { kernel: [3], stride: [2], padding: [1], dilation: [1] }],
+            [[5, 4, 7, 6], 6, 2, { kernel: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
+            [[1, 1, 12, 12], 6, 1, { kernel: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1] }],
+            [[16, 3, 8, 8], 8, 1, { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] }],
+            [[3, 6, 5, 7], 6, 6, { kernel: [3, 3], stride: [2, 1], padding: [0, 1], dilation: [1, 1] }],
+            [
+              [2, 2, 4, 5, 3],
+              4,
+              2,
+              { kernel: [2, 3, 2], stride: [1, 2, 1], padding: [1, 1, 0], dilation: [1, 1, 2] },
+            ],
+          ];
+          for (const dtype of FLOATS) {
+            for (const [xShape, outC, groups, w] of cases) {
+              const [n, c] = xShape as [number, number];
+              const k = w.kernel.reduce((a, v) => a * v, 1);
+              const spatial = w.kernel.map(
+                (kk, i) =>
+                  Math.floor(
+                    (xShape[i + 2]! + 2 * w.padding[i]! - w.dilation[i]! * (kk - 1) - 1) / w.stride[i]!,
+                  ) + 1,
+              );
+              const l = spatial.reduce((a, v) => a * v, 1);
+              const cg = c / groups;
+              const og = outC / groups;
+              const wShape = [outC, cg, ...w.kernel];
+              const yShape = [n, outC, ...spatial];
+              const seed = hashSeed(`conv${dtype}${xShape}${outC}${groups}`);
+              const what = `conv ${dtype} x ${fmt(xShape)} w ${fmt(wShape)} groups ${groups}`;
+              const x = makeView(dtype, xShape, 'stepped', randomFill(dtype, seed, false));
+              const wt = makeView(dtype, wShape, 'contiguous', randomFill(dtype, seed + 1, false));
+              const dy = makeView(dtype, yShape, 'contiguous', randomFill(dtype, seed + 2, false));
+              // The reference: the js kernel's columns [N, C, K, L] of x, multiplied out in float64.
+              const cols = contiguousOut('float64', [n, c, k, l]);
+              jsBackend.unfold(cols, x, w, 0);
+              const at = (view: View, i: number) => view.data[view.offset + i]!;
+              const col = (ni: number, ci: number, ki: number, li: number) =>
+                cols.data[((ni * c + ci) * k + ki) * l + li]!;
+              const y = new Float64Array(n * outC * l);
+              const ys = new Float64Array(n * outC * l);
+              const dcols = contiguousOut('float64', [n, c, k, l]);
+              const dw = new Float64Array(outC * cg * k);
+              const dws = new Float64Array(outC * cg * k);
+              for (let ni = 0; ni < n; ni++)
+                for (let o = 0; o < outC; o++)
+                  for (let ci = 0; ci < cg; ci++)
+                    for (let ki = 0; ki < k; ki++) {
+                      const wv = at(wt, (o * cg + ci) * k + ki);
+                      const cc = Math.floor(o / og) * cg + ci;
+                      for (let li = 0; li < l; li++) {
+                        const xv = col(ni, cc, ki, li);
+                        const g = at(dy, (ni * outC + o) * l + li);
+                        y[(ni * outC + o) * l + li] += wv * xv;
+                        ys[(ni * outC + o) * l + li] += Math.abs(wv * xv);
+                        dcols.data[((ni * c + cc) * k + ki) * l + li] += wv * g;
+                        dw[(o * cg + ci) * k + ki] += g * xv;
+                        dws[(o * cg + ci) * k + ki] += Math.abs(g * xv);
+                      }
+                    }
+              const dx = contiguousOut('float64', xShape);
+              jsBackend.fold(dx, dcols, w);
+              const tol = dtype === 'float32' ? 1e-5 : 1e-12;
+              const gotY = contiguousOut(dtype, yShape);
+              f.conv!(gotY, x, wt, w, groups);
+              assertClose(gotY.data, y, tol, `${what} forward`, ys);
+              const gotDx = contiguousOut(dtype, xShape);
+              f.convBackwardInput!(gotDx, dy, wt, w, groups);
+              // |dx| bounded by the fold of |W|·|dy| summed over every tap: scale by the largest.
+              const dxScale = Math.max(...Array.from(dx.data, Math.abs), 1) * cg * k;
+              assertClose(
+                gotDx.data,
+                dx.data,
+                tol,
+                `${what} input gradient`,
+                Array.from(dx.data, () => dxScale),
+              );
+              const gotDw = contiguousOut(dtype, wShape);
+              f.convBackwardWeight!(gotDw, x, dy, w, groups);
+              assertClose(gotDw.data, dw, tol, `${what} weight gradient`, dws);
+            }
+          }
+        });
 
       if (has('sgdUpdate'))
         test('sgdUpdate against src/optim/updates.ts', () => {

@@ -102,6 +102,12 @@ export interface Kernels {
    * `padValue`.
    */
   unfold(out: View, x: View, window: Window, padValue: number): void;
+  /**
+   * Max pooling of x [N, C, ...S] into out [N, C, ...L], with argmax (int32, same shape) the flat
+   * position within the input plane of each window's first largest tap; a NaN beats any number, and taps
+   * in the padding are skipped (the caller keeps the padding at most half the kernel).
+   */
+  maxPool(out: View, argmax: View, x: View, window: Window): void;
   /** col2im, unfold's adjoint: out [N, C, ...S] = the sum of cols [N, C, K, L] over the taps that read each element. */
   fold(out: View, cols: View, window: Window): void;
 }
@@ -135,6 +141,15 @@ export interface FusedKernels {
   logSoftmax(out: View, x: View): void;
   /** out = x wᵀ + b, then ReLU when asked: x [n, k], w [o, k], b [o] or null, out [n, o] contiguous. */
   linear(out: View, x: View, w: View, bias: View | null, relu: boolean): void;
+  /**
+   * Convolution without bias: y [N, O, ...L] = x [N, C, ...S] cross-correlated with w [O, C/groups, ...k]
+   * over `window`. y and w are contiguous; x may be strided.
+   */
+  conv(y: View, x: View, w: View, window: Window, groups: number): void;
+  /** conv's gradient with respect to x: dx [N, C, ...S] (contiguous) from dy and w (both contiguous). */
+  convBackwardInput(dx: View, dy: View, w: View, window: Window, groups: number): void;
+  /** conv's gradient with respect to w: dw [O, C/groups, ...k] (contiguous) from x and dy (contiguous). */
+  convBackwardWeight(dw: View, x: View, dy: View, window: Window, groups: number): void;
   sgdUpdate(p: Float32Array, g: Float32Array, buf: Float32Array | null, h: SgdHyper, first: boolean): void;
   adamUpdate(
     p: Float32Array,

@@ -1,13 +1,17 @@
 import { type Window, windowCount } from '../backend/backend.js';
+import { getBackend } from '../backend/registry.js';
 import { fail, fmtShape } from '../errors.js';
+import { zeros } from '../tensor/creation.js';
 import { isFloat } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { defineOp, empty, kernels } from './op.js';
+import { scatterAdd } from './indexing.js';
+import { defineOp, empty, kernels, type Op } from './op.js';
 
 /**
- * Convolution and pooling, composed from two kernels: unfold (im2col), which lays every window's taps
- * out as columns, and its adjoint fold (col2im). A convolution is then one batched matrix product, a
- * pooling a reduction over the taps, and each one's gradient comes from the composition.
+ * Convolution and pooling. The reference composition uses two kernels: unfold (im2col), which lays every
+ * window's taps out as columns, and its adjoint fold (col2im); a convolution is then one batched matrix
+ * product. A backend may fuse the three convolution passes (forward, input gradient, weight gradient),
+ * which each are bilinear, so their VJPs are the other two and gradients of any order stay fast.
  */
 
 export type Size = number | readonly number[];
@@ -175,16 +179,94 @@ export function convNd(
     } else pad = before;
   } else if (padding !== 'valid') pad = padding;
   const window = makeWindow(op, input.shape, dims, kernel, { ...o, padding: pad });
-  const spatial = outputSpatial(input.shape, window);
-  const n = input.shape[0]!;
-  const k = taps(window);
-  // [N, C, K, L] -> [N, groups, C/groups·K, L]; weight [O, C/groups, ...k] -> [groups, O/groups, C/groups·K].
-  const cols = unfold(input, window).reshape([n, groups, inPerGroup * k, -1]);
-  const w = weight.reshape([groups, outC / groups, inPerGroup * k]);
-  let y = w.matmul(cols).reshape([n, outC, ...spatial]);
+  if (x.dtype !== weight.dtype)
+    fail(op, `the input is ${x.dtype} but the weight is ${weight.dtype}; convert one of them`);
+  let y = convOp([input, weight], { window, groups });
   if (bias) y = y.add(bias.reshape([outC, ...new Array<number>(dims).fill(1)]));
   return y;
 }
+
+interface ConvAttrs {
+  window: Window;
+  groups: number;
+}
+
+/** A gradient pass knows the shape of the tensor it computes the gradient of. */
+type ShapedConvAttrs = ConvAttrs & { shape: readonly number[] };
+
+/** The reference composition's views: x's columns [N, G, C/G·K, L] and the weight as [G, O/G, C/G·K]. */
+function groupedCols(x: Tensor, { window, groups }: ConvAttrs): Tensor {
+  return unfold(x, window).reshape([
+    x.shape[0]!,
+    groups,
+    -1,
+    outputSpatial(x.shape, window).reduce((a, b) => a * b, 1),
+  ]);
+}
+
+function groupedWeight(w: Tensor, groups: number): Tensor {
+  return w.reshape([groups, w.shape[0]! / groups, -1]);
+}
+
+/** y [N, O, ...L] = conv(x [N, C, ...S], w [O, C/G, ...k]). */
+const convOp: Op<ConvAttrs> = defineOp<ConvAttrs>({
+  name: 'conv',
+  forward: ([x, w], a) => {
+    const shape = [x!.shape[0]!, w!.shape[0]!, ...outputSpatial(x!.shape, a.window)];
+    const fused = getBackend().fused?.conv;
+    if (fused) {
+      const y = empty(shape, x!.dtype);
+      fused(y, x!, w!.contiguous(), a.window, a.groups);
+      return y;
+    }
+    return groupedWeight(w!, a.groups).matmul(groupedCols(x!, a)).reshape(shape);
+  },
+  vjp: (g, { inputs: [x, w], attrs }) => [
+    x!.requiresGrad ? convBackwardInputOp([g, w!], { ...attrs, shape: x!.shape }) : null,
+    w!.requiresGrad ? convBackwardWeightOp([x!, g], { ...attrs, shape: w!.shape }) : null,
+  ],
+});
+
+/** dx [N, C, ...S] of `shape` from dy [N, O, ...L] and w: Wᵀ·dy folded onto the image (transposed convolution). */
+const convBackwardInputOp: Op<ShapedConvAttrs> = defineOp<ShapedConvAttrs>({
+  name: 'convBackwardInput',
+  forward: ([dy, w], a) => {
+    const fused = getBackend().fused?.convBackwardInput;
+    if (fused) {
+      const dx = empty(a.shape, dy!.dtype);
+      fused(dx, dy!.contiguous(), w!.contiguous(), a.window, a.groups);
+      return dx;
+    }
+    const [n, c] = a.shape as [number, number];
+    const cols = groupedWeight(w!, a.groups)
+      .transpose()
+      .matmul(dy!.reshape([n, a.groups, dy!.shape[1]! / a.groups, -1]));
+    return fold(cols.reshape([n, c, taps(a.window), -1]), a.shape, a.window);
+  },
+  vjp: (g, { inputs: [dy, w], attrs }) => [
+    dy!.requiresGrad ? convOp([g, w!], attrs) : null,
+    w!.requiresGrad ? convBackwardWeightOp([g, dy!], { ...attrs, shape: w!.shape }) : null,
+  ],
+});
+
+/** dw [O, C/G, ...k] of `shape` from x and dy: dy·colsᵀ summed over the batch. */
+const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp<ShapedConvAttrs>({
+  name: 'convBackwardWeight',
+  forward: ([x, dy], a) => {
+    const fused = getBackend().fused?.convBackwardWeight;
+    if (fused) {
+      const dw = empty(a.shape, x!.dtype);
+      fused(dw, x!, dy!.contiguous(), a.window, a.groups);
+      return dw;
+    }
+    const gy = dy!.reshape([x!.shape[0]!, a.groups, dy!.shape[1]! / a.groups, -1]);
+    return gy.matmul(groupedCols(x!, a).transpose()).sum(0).reshape(a.shape);
+  },
+  vjp: (g, { inputs: [x, dy], attrs }) => [
+    x!.requiresGrad ? convBackwardInputOp([dy!, g], { ...attrs, shape: x!.shape }) : null,
+    dy!.requiresGrad ? convOp([x!, g], attrs) : null,
+  ],
+});
 
 export type ConvNdOptions = Omit<ConvOptions, 'padding'> & { padding?: Size | 'same' | 'valid' };
 
@@ -238,12 +320,10 @@ export function convTranspose2d(
   if (spatial.some((s) => s < 1))
     fail(op, `the output size ${spatial.join('×')} would be empty for input ${fmtShape(x.shape)}`);
   const window: Window = { kernel, stride, padding, dilation };
-  const n = x.shape[0]!;
-  const k = taps(window);
-  // weight [Cin, Cout/g, ...k] -> [g, Cin/g, Cout/g·K] -> transposed [g, Cout/g·K, Cin/g]; x -> [N, g, Cin/g, L].
-  const w = weight.reshape([groups, inC / groups, outPerGroup * k]).transpose();
-  const cols = w.matmul(x.reshape([n, groups, inC / groups, -1])).reshape([n, outC, k, -1]);
-  let y = fold(cols, [n, outC, ...spatial], window);
+  if (x.dtype !== weight.dtype)
+    fail(op, `the input is ${x.dtype} but the weight is ${weight.dtype}; convert one of them`);
+  // The transpose of a convolution with this weight is its input gradient, taken at x.
+  let y = convBackwardInputOp([x, weight], { window, groups, shape: [x.shape[0]!, outC, ...spatial] });
   if (bias) y = y.add(bias.reshape([outC, 1, 1]));
   return y;
 }
@@ -268,15 +348,35 @@ function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOp
 
 /**
  * Max pooling over the last `dims` axes; padding counts as -infinity. As in PyTorch, the gradient goes
- * to the first maximum of each window: the taps are gathered at their argmax, so the backward pass is
- * one scatter and one fold.
+ * to the first maximum of each window, through the positions the kernel records.
  */
 export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions = {}): Tensor {
-  const w = poolWindow(op, x, dims, kernel, o);
-  const cols = unfold(x, w, -Infinity);
-  const first = cols.detach().argmax(2, true);
-  return cols.gather(2, first).reshape([x.shape[0]!, x.shape[1]!, ...outputSpatial(x.shape, w)]);
+  return maxPoolOp([x], { window: poolWindow(op, x, dims, kernel, o), argmax: null });
 }
+
+const maxPoolOp = defineOp<{ window: Window; argmax: Tensor | null }>({
+  name: 'maxPool',
+  forward: ([x], a) => {
+    const shape = [x!.shape[0]!, x!.shape[1]!, ...outputSpatial(x!.shape, a.window)];
+    const out = empty(shape, x!.dtype);
+    a.argmax = empty(shape, 'int32');
+    kernels().maxPool(out, a.argmax, x!, a.window);
+    return out;
+  },
+  // Each window's gradient lands on its argmax; overlapping windows that share one add up.
+  vjp: (g, { inputs: [x], attrs: { argmax } }) => {
+    const [n, c] = x!.shape as [number, number];
+    const flat = (t: Tensor) => t.reshape([n, c, -1]);
+    return [
+      scatterAdd(
+        zeros([n, c, x!.size / (n * c || 1)], { dtype: g.dtype }),
+        2,
+        flat(argmax!),
+        flat(g),
+      ).reshape(x!.shape),
+    ];
+  },
+});
 
 /** Average pooling; padding counts as zeros in the average (PyTorch's count_include_pad=True). */
 export function avgPoolNd(

@@ -2,7 +2,7 @@ import { fail } from '../../errors.js';
 import type { Backend, View } from '../backend.js';
 import { binaryFns, unaryFns } from './math.js';
 import { offsets, positions, viewSize } from './strided.js';
-import { eachTap, geometry } from './window.js';
+import { eachTap, geometry, maxPoolPlanes } from './window.js';
 
 /**
  * The reference backend: plain loops over typed arrays, float64-capable, runnable in a browser. Every
@@ -179,6 +179,10 @@ export const jsBackend: Backend = {
     eachTap(out, g, (at, dst) => {
       if (dst >= 0) out.data[dst] += cols.data[pc[at]!]!;
     });
+  },
+
+  maxPool(out, argmax, x, window) {
+    maxPoolPlanes(out, argmax, x, geometry(x.shape, window));
   },
 
   scatterAdd(out, axis, index, src) {

@@ -73,3 +73,42 @@ export function eachTap(x: View, g: Geometry, visit: (at: number, src: number) =
     }
   }
 }
+
+/**
+ * Max pooling: for every window the first largest tap (a NaN beats any number, as in PyTorch) into out,
+ * and its flat position within the (n, c) plane into argmax. Taps in the padding are skipped.
+ */
+export function maxPoolPlanes(out: View, argmax: View, x: View, g: Geometry): void {
+  const [st0, st1, st2] = spatialStrides(x);
+  let at = 0;
+  for (let n = 0; n < g.n; n++) {
+    for (let c = 0; c < g.c; c++) {
+      const base = x.offset + n * x.strides[0]! + c * x.strides[1]!;
+      for (let o0 = 0; o0 < g.out[0]!; o0++)
+        for (let o1 = 0; o1 < g.out[1]!; o1++)
+          for (let o2 = 0; o2 < g.out[2]!; o2++, at++) {
+            let best = 0;
+            let where = -1;
+            for (let k0 = 0; k0 < g.k[0]!; k0++) {
+              const i0 = o0 * g.s[0]! - g.p[0]! + k0 * g.d[0]!;
+              if (i0 < 0 || i0 >= g.in[0]!) continue;
+              for (let k1 = 0; k1 < g.k[1]!; k1++) {
+                const i1 = o1 * g.s[1]! - g.p[1]! + k1 * g.d[1]!;
+                if (i1 < 0 || i1 >= g.in[1]!) continue;
+                for (let k2 = 0; k2 < g.k[2]!; k2++) {
+                  const i2 = o2 * g.s[2]! - g.p[2]! + k2 * g.d[2]!;
+                  if (i2 < 0 || i2 >= g.in[2]!) continue;
+                  const v = x.data[base + i0 * st0! + i1 * st1! + i2 * st2!]!;
+                  if (where < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+                    best = v;
+                    where = (i0 * g.in[1]! + i1) * g.in[2]! + i2;
+                  }
+                }
+              }
+            }
+            out.data[out.offset + at] = best;
+            argmax.data[argmax.offset + at] = Math.max(0, where);
+          }
+    }
+  }
+}

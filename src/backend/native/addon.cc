@@ -180,6 +180,29 @@ Napi::Value Fold(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  Reader r{info.Env()};
+  View out = r.view(info[0]), argmax = r.view(info[1]), x = r.view(info[2]);
+  if (!maxPool(out, argmax, x, windowFrom(r)))
+    throw Napi::RangeError::New(info.Env(), "native maxPool: the outputs do not match the window");
+  return info.Env().Undefined();
+}
+
+// conv(kind, a, b, c, groups): kind 0 is the forward y = conv(x, w) with (y, x, w), 1 the input's
+// gradient with (dx, dy, w), 2 the weight's with (dw, x, dy); the window follows the views in meta.
+Napi::Value Conv(const Napi::CallbackInfo& info) {
+  Reader r{info.Env()};
+  const int kind = info[0].As<Napi::Number>().Int32Value();
+  View a = r.view(info[1]), b = r.view(info[2]), c = r.view(info[3]);
+  const WindowSpec w = windowFrom(r);
+  const long groups = info[4].As<Napi::Number>().Int32Value();
+  const bool ok = kind == 0   ? convForward(a, b, c, w, groups)
+                  : kind == 1 ? convBackwardInput(a, b, c, w, groups)
+                              : convBackwardWeight(a, b, c, w, groups);
+  if (!ok) throw Napi::RangeError::New(info.Env(), "native conv: the operands do not match the window");
+  return info.Env().Undefined();
+}
+
 Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
   Reader r{info.Env()};
   View out = r.view(info[0]), x = r.view(info[1]);
@@ -282,6 +305,8 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("logSoftmax", Napi::Function::New(env, LogSoftmax));
   exports.Set("unfold", Napi::Function::New(env, Unfold));
   exports.Set("fold", Napi::Function::New(env, Fold));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("conv", Napi::Function::New(env, Conv));
   exports.Set("linear", Napi::Function::New(env, Linear));
   exports.Set("sgd", Napi::Function::New(env, Sgd));
   exports.Set("adam", Napi::Function::New(env, Adam));

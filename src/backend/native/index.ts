@@ -28,6 +28,8 @@ interface Addon {
   logSoftmax(out: TypedArray, x: TypedArray): void;
   unfold(out: TypedArray, x: TypedArray, padValue: number): void;
   fold(out: TypedArray, cols: TypedArray): void;
+  maxPool(out: TypedArray, argmax: TypedArray, x: TypedArray): void;
+  conv(kind: number, a: TypedArray, b: TypedArray, c: TypedArray, groups: number): void;
   linear(out: TypedArray, x: TypedArray, w: TypedArray, bias: TypedArray | null, relu: boolean): void;
   sgd(...args: unknown[]): void;
   adam(...args: unknown[]): void;
@@ -117,6 +119,13 @@ function makeNativeBackend(): Backend {
     meta[pos++] = w.kernel.length;
     for (const field of [w.kernel, w.stride, w.padding, w.dilation]) for (const v of field) meta[pos++] = v;
   };
+  // The three convolution passes share one entry point: kind 0 forward, 1 input gradient, 2 weight gradient.
+  const conv = (kind: number, a: View, b: View, c: View, window: Window, groups: number) => {
+    start();
+    const [pa, pb, pc] = [put(a), put(b), put(c)];
+    putWindow(window);
+    addon.conv(kind, pa, pb, pc, groups);
+  };
   const info = addon.describe();
   return {
     name: 'native',
@@ -187,7 +196,22 @@ function makeNativeBackend(): Backend {
       putWindow(window);
       addon.fold(o, c);
     },
+    maxPool(out, argmax, x, window) {
+      start();
+      const [o, a, xd] = [put(out), put(argmax), put(x)];
+      putWindow(window);
+      addon.maxPool(o, a, xd);
+    },
     fused: {
+      conv(y, x, w, window, groups) {
+        conv(0, y, x, w, window, groups);
+      },
+      convBackwardInput(dx, dy, w, window, groups) {
+        conv(1, dx, dy, w, window, groups);
+      },
+      convBackwardWeight(dw, x, dy, window, groups) {
+        conv(2, dw, x, dy, window, groups);
+      },
       logSoftmax(out, x) {
         start();
         addon.logSoftmax(put(out), put(x));

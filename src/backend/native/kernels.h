@@ -56,6 +56,16 @@ bool unfold(const View& out, const View& x, const WindowSpec& w, double padValue
 // col2im: out [N, C, ...S] (contiguous) = the sum of the contiguous cols [N, C, K, L] over each element's taps.
 bool fold(const View& out, const View& cols, const WindowSpec& w);
 
+// Max pooling: out and argmax (int32, the flat position in the input plane) [N, C, ...L], both contiguous.
+bool maxPool(const View& out, const View& argmax, const View& x, const WindowSpec& w);
+
+// Convolution of x [N, C, ...S] by the contiguous weight w [O, C/groups, ...k] into the contiguous
+// y [N, O, ...L] (no bias), and its two gradients: dx (contiguous, overwritten) from dy and w, and dw
+// (overwritten) from x and dy. Each returns false (and touches nothing) when the shapes disagree.
+bool convForward(const View& y, const View& x, const View& w, const WindowSpec& win, long groups);
+bool convBackwardInput(const View& dx, const View& dy, const View& w, const WindowSpec& win, long groups);
+bool convBackwardWeight(const View& dw, const View& x, const View& dy, const WindowSpec& win, long groups);
+
 // Fused fast paths below autograd (rows along the last axis of contiguous tensors).
 void logSoftmax(const View& out, const View& x);
 // y = x wᵀ + b (then ReLU) for x [N, K], w [O, K], b [O] or none: Linear's forward in one pass.

@@ -3,13 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include "blas.h"
 #include "kernels.h"
-
-#ifdef __APPLE__
-#include <Accelerate/Accelerate.h>
-#else
-#include <cblas.h>
-#endif
 
 namespace strata {
 
@@ -32,17 +27,6 @@ bool asBlas(long rows, long cols, long rowStride, long colStride, Operand* op) {
     return true;
   }
   return false;
-}
-
-// C = op(A) op(B) (+ C when accumulate, which is how a bias already in C gets added for free).
-template <class T>
-void gemm(bool ta, bool tb, long M, long N, long K, const T* a, long lda, const T* b, long ldb, T* c, long ldc,
-          bool accumulate = false) {
-  const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
-  else
-    cblas_dgemm(CblasRowMajor, TA, TB, M, N, K, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
 // One product, split across the pool along its larger output axis; each piece is a single-threaded

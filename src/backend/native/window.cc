@@ -3,81 +3,20 @@
 #include <algorithm>
 #include <cstring>
 
-#include "kernels.h"
+#include "window.h"
 
 namespace strata {
 
 namespace {
-
-inline long floorDiv(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-// A window's geometry padded to three spatial axes (leading axes of size 1), as in js/window.ts.
-struct Geometry {
-  long n, c, in[3], k[3], out[3], s[3], p[3], d[3], st[3], taps, positions;
-
-  Geometry(const View& x, const WindowSpec& w) {
-    n = x.shape[0];
-    c = x.shape[1];
-    const int lead = 3 - w.dims;
-    for (int i = 0; i < 3; i++) {
-      const int j = i - lead;
-      const bool real = j >= 0;
-      in[i] = real ? x.shape[2 + j] : 1;
-      st[i] = real ? x.strides[2 + j] : 0;
-      k[i] = real ? w.kernel[j] : 1;
-      s[i] = real ? w.stride[j] : 1;
-      p[i] = real ? w.padding[j] : 0;
-      d[i] = real ? w.dilation[j] : 1;
-      out[i] = std::max(0L, floorDiv(in[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1, s[i]) + 1);
-    }
-    taps = k[0] * k[1] * k[2];
-    positions = out[0] * out[1] * out[2];
-  }
-};
-
-// Calls row(at, src, lo, hi) for every row of taps (fixed tap, fixed outer window positions) of plane
-// (n, c): positions [lo, hi) along the last axis read src + o·s·st (in bounds); the rest fall in the
-// padding (and every position does when src is -1). Hoisting the bounds out of the inner loop leaves it
-// branch-free, so contiguous rows copy at memory speed.
-template <class F>
-inline void eachRow(const View& x, const Geometry& g, long n, long c, F row) {
-  const long base = x.offset + n * x.strides[0] + c * x.strides[1];
-  long at = (n * g.c + c) * g.taps * g.positions;
-  for (long k0 = 0; k0 < g.k[0]; k0++)
-    for (long k1 = 0; k1 < g.k[1]; k1++)
-      for (long k2 = 0; k2 < g.k[2]; k2++) {
-        const long shift = k2 * g.d[2] - g.p[2];  // i2 = o2·s + shift
-        const long lo = std::max(0L, floorDiv(-shift + g.s[2] - 1, g.s[2]));
-        const long hi = std::min(g.out[2], floorDiv(g.in[2] - 1 - shift, g.s[2]) + 1);
-        for (long o0 = 0; o0 < g.out[0]; o0++) {
-          const long i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
-          for (long o1 = 0; o1 < g.out[1]; o1++, at += g.out[2]) {
-            const long i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
-            const bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && lo < hi;
-            row(at, inside ? base + i0 * g.st[0] + i1 * g.st[1] + shift * g.st[2] : -1, inside ? lo : 0, inside ? hi : 0);
-          }
-        }
-      }
-}
 
 template <class T>
 void unfoldTyped(const View& out, const View& x, const WindowSpec& w, double padValue) {
   Geometry g(x, w);
   const T* px = static_cast<const T*>(x.data);
   T* po = static_cast<T*>(out.data) + out.offset;
-  const T pad = T(padValue);
-  const long step = g.s[2] * g.st[2], len = g.out[2];
   pool().parallelFor(g.n * g.c, 1, [&](long p0, long p1) {
     for (long plane = p0; plane < p1; plane++)
-      eachRow(x, g, plane / g.c, plane % g.c, [&](long at, long src, long lo, long hi) {
-        T* o = po + at;
-        for (long i = 0; i < lo; i++) o[i] = pad;
-        if (step == 1)
-          for (long i = lo; i < hi; i++) o[i] = px[src + i];
-        else
-          for (long i = lo; i < hi; i++) o[i] = px[src + i * step];
-        for (long i = hi; i < len; i++) o[i] = pad;
-      });
+      unfoldPlane(po + plane * g.colsSize(), px, x, g, plane / g.c, plane % g.c, T(padValue));
   });
 }
 
@@ -86,20 +25,70 @@ void foldTyped(const View& out, const View& cols, const WindowSpec& w) {
   Geometry g(out, w);
   T* po = static_cast<T*>(out.data);
   const T* pc = static_cast<const T*>(cols.data) + cols.offset;
-  const long step = g.s[2] * g.st[2];
   // out is a fresh contiguous tensor: clear it, then every plane sums its own taps (no two threads
   // write one plane).
   std::memset(po + out.offset, 0, sizeof(T) * out.size());
   pool().parallelFor(g.n * g.c, 1, [&](long p0, long p1) {
     for (long plane = p0; plane < p1; plane++)
-      eachRow(out, g, plane / g.c, plane % g.c, [&](long at, long dst, long lo, long hi) {
-        const T* c = pc + at;
-        for (long i = lo; i < hi; i++) po[dst + i * step] += c[i];
-      });
+      foldPlane(po, pc + plane * g.colsSize(), out, g, plane / g.c, plane % g.c);
+  });
+}
+
+// Max pooling of every (n, c) plane: the first largest tap of each window (a NaN beats any number, as
+// in PyTorch) and its flat position in the plane, which is where the backward pass sends the gradient.
+template <class T>
+void maxPoolTyped(const View& out, const View& argmax, const View& x, const WindowSpec& w) {
+  Geometry g(x, w);
+  const T* px = static_cast<const T*>(x.data);
+  T* po = static_cast<T*>(out.data) + out.offset;
+  int32_t* pi = static_cast<int32_t*>(argmax.data) + argmax.offset;
+  pool().parallelFor(g.n * g.c, 1, [&](long p0, long p1) {
+    for (long plane = p0; plane < p1; plane++) {
+      const long base = x.offset + (plane / g.c) * x.strides[0] + (plane % g.c) * x.strides[1];
+      long at = plane * g.positions;
+      for (long o0 = 0; o0 < g.out[0]; o0++)
+        for (long o1 = 0; o1 < g.out[1]; o1++)
+          for (long o2 = 0; o2 < g.out[2]; o2++, at++) {
+            T best = T(0);
+            long where = -1;
+            for (long k0 = 0; k0 < g.k[0]; k0++) {
+              const long i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
+              if (i0 < 0 || i0 >= g.in[0]) continue;
+              for (long k1 = 0; k1 < g.k[1]; k1++) {
+                const long i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
+                if (i1 < 0 || i1 >= g.in[1]) continue;
+                for (long k2 = 0; k2 < g.k[2]; k2++) {
+                  const long i2 = o2 * g.s[2] - g.p[2] + k2 * g.d[2];
+                  if (i2 < 0 || i2 >= g.in[2]) continue;
+                  const T v = px[base + i0 * g.st[0] + i1 * g.st[1] + i2 * g.st[2]];
+                  if (where < 0 || v > best || (v != v && best == best)) {
+                    best = v;
+                    where = (i0 * g.in[1] + i1) * g.in[2] + i2;
+                  }
+                }
+              }
+            }
+            // Padding of at most half the kernel (checked by the caller) leaves every window a real tap.
+            po[at] = best;
+            pi[at] = int32_t(std::max(0L, where));
+          }
+    }
   });
 }
 
 }  // namespace
+
+bool maxPool(const View& out, const View& argmax, const View& x, const WindowSpec& w) {
+  Geometry g(x, w);
+  const long size = g.n * g.c * g.positions;
+  if (out.size() != size || argmax.size() != size || argmax.dtype != kI32) return false;
+  switch (x.dtype) {
+    case kF32: maxPoolTyped<float>(out, argmax, x, w); break;
+    case kF64: maxPoolTyped<double>(out, argmax, x, w); break;
+    case kI32: maxPoolTyped<int32_t>(out, argmax, x, w); break;
+  }
+  return true;
+}
 
 bool unfold(const View& out, const View& x, const WindowSpec& w, double padValue) {
   Geometry g(x, w);
