@@ -1,7 +1,9 @@
-// Convolution as one matrix product per sample: the sample's windows are unfolded into a columns buffer
-// [C·K, L] that stays in the thread's cache, and BLAS multiplies it by the weight [O, C·K]. Nothing of
-// the size of the whole batch's columns is ever allocated, and the two gradients reuse the same walk:
-// the input's is Wᵀ·dY folded back onto the image, the weight's is dY·colsᵀ summed over the samples.
+// Convolution as matrix products over blocks of samples: a block's windows are unfolded side by side
+// into a columns buffer [C·K, B·L] that stays with the thread, and one BLAS call multiplies it by the
+// weight [O, C·K]. Small feature maps get blocks of several samples, so each product is big enough for
+// BLAS to run near its peak; nothing the size of the whole batch's columns is ever allocated. The two
+// gradients walk the same way: the input's is Wᵀ·dY folded back onto the images, the weight's dY·colsᵀ.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -12,61 +14,79 @@ namespace strata {
 
 namespace {
 
-bool contiguous(const View& v) {
-  long expect = 1;
-  for (int i = v.rank - 1; i >= 0; i--) {
-    if (v.shape[i] != 1 && v.strides[i] != expect) return false;
-    expect *= v.shape[i];
-  }
-  return true;
-}
-
-// One thread's columns buffer, kept between calls (the pool's threads live as long as the process).
-template <class T>
+// A thread's buffers, kept between calls (the pool's threads live as long as the process): slot 0 holds
+// columns, slot 1 a block's outputs or output gradients laid out as [O, B·L].
+template <class T, int Slot>
 T* scratch(long n) {
   thread_local std::vector<T> buffer;
   if (long(buffer.size()) < n) buffer.resize(n);
   return buffer.data();
 }
 
-// The sizes of one grouped convolution: C input and O output channels in G groups, K taps, L positions.
+// A grouped convolution's sizes: N samples, C input and O output channels in G groups, K taps, L positions.
 struct Shape {
   long N, C, O, G, K, L;
-  long cg() const { return C / G; }
   long og() const { return O / G; }
   long ckg() const { return C / G * K; }
 };
 
-// Runs a convolution pass sample by sample. With at least as many samples as threads, each thread takes
-// whole samples through its own buffer; with fewer, samples go one at a time, the planes of prepare and
-// finish spread over the pool and the products split into column blocks. prepare(n, c, cols) fills
-// plane c's rows of a sample's columns, product(t, n, cols, l0, l1) does thread t's products over
-// columns [l0, l1), finish(n, c, cols) reads plane c's rows back.
+// Columns per product to aim for: enough that BLAS amortises its packing, few enough to stay in cache.
+constexpr long kBlockColumns = 4096;
+
+// A block of samples [n0, n0 + count) whose columns are laid out [C·K, count·L] (rows ld = count·L apart);
+// a product covers columns [l0, l1) of it.
+struct Block {
+  long n0, count, ld, l0, l1;
+};
+
+// Runs a pass over the batch. With at least as many samples as threads, each thread takes a share of the
+// samples in blocks through its own buffers; with fewer, samples go one at a time, with the planes of
+// prepare and finish spread over the pool and the product split into column ranges. prepare(n, j, c,
+// cols, ld) fills plane c of the block's j-th sample, product(t, block, cols) runs thread t's products,
+// finish(n, j, c, cols, ld) reads plane c of sample j back.
 template <class T, class Prepare, class Product, class Finish>
-void bySample(const Shape& s, Prepare prepare, Product product, Finish finish) {
-  const long size = s.C * s.K * s.L;
+void byBlock(const Shape& s, Prepare prepare, Product product, Finish finish) {
   const int threads = pool().size();
   if (s.N >= threads) {
     pool().run(threads, [&](int t) {
-      T* cols = scratch<T>(size);
-      for (long n = s.N * t / threads; n < s.N * (t + 1) / threads; n++) {
-        for (long c = 0; c < s.C; c++) prepare(n, c, cols);
-        product(t, n, cols, 0L, s.L);
-        for (long c = 0; c < s.C; c++) finish(n, c, cols);
+      const long begin = s.N * t / threads, end = s.N * (t + 1) / threads;
+      const long per = std::max(1L, std::min(end - begin, kBlockColumns / std::max(1L, s.L)));
+      T* cols = scratch<T, 0>(s.C * s.K * per * s.L);
+      for (long n0 = begin; n0 < end; n0 += per) {
+        const long count = std::min(per, end - n0), ld = count * s.L;
+        for (long j = 0; j < count; j++)
+          for (long c = 0; c < s.C; c++) prepare(n0 + j, j, c, cols, ld);
+        product(t, Block{n0, count, ld, 0, ld}, cols);
+        for (long j = 0; j < count; j++)
+          for (long c = 0; c < s.C; c++) finish(n0 + j, j, c, cols, ld);
       }
     });
     return;
   }
-  T* cols = scratch<T>(size);
+  T* cols = scratch<T, 0>(s.C * s.K * s.L);
   for (long n = 0; n < s.N; n++) {
     pool().parallelFor(s.C, 1, [&](long c0, long c1) {
-      for (long c = c0; c < c1; c++) prepare(n, c, cols);
+      for (long c = c0; c < c1; c++) prepare(n, 0, c, cols, s.L);
     });
-    pool().run(threads, [&](int t) { product(t, n, cols, s.L * t / threads, s.L * (t + 1) / threads); });
+    pool().run(threads, [&](int t) {
+      const long l0 = s.L * t / threads, l1 = s.L * (t + 1) / threads;
+      if (l0 < l1) product(t, Block{n, 1, s.L, l0, l1}, cols);
+    });
     pool().parallelFor(s.C, 1, [&](long c0, long c1) {
-      for (long c = c0; c < c1; c++) finish(n, c, cols);
+      for (long c = c0; c < c1; c++) finish(n, 0, c, cols, s.L);
     });
   }
+}
+
+// The block's slice of a [N, O, L] tensor as a matrix [O, count·L]: the tensor itself for one sample,
+// otherwise gathered into the thread's buffer.
+template <class T>
+const T* gatherBlock(const T* y, const Shape& s, const Block& b) {
+  if (b.count == 1) return y + b.n0 * s.O * s.L;
+  T* m = scratch<T, 1>(s.O * b.ld);
+  for (long j = 0; j < b.count; j++)
+    for (long o = 0; o < s.O; o++) std::memcpy(m + o * b.ld + j * s.L, y + ((b.n0 + j) * s.O + o) * s.L, sizeof(T) * s.L);
+  return m;
 }
 
 template <class T>
@@ -74,16 +94,23 @@ void forwardTyped(const View& out, const View& x, const View& w, const Geometry&
   const T* px = static_cast<const T*>(x.data);
   const T* pw = static_cast<const T*>(w.data) + w.offset;
   T* py = static_cast<T*>(out.data) + out.offset;
-  const long plane = g.colsSize();
-  bySample<T>(
-      s, [&](long n, long c, T* cols) { unfoldPlane(cols + c * plane, px, x, g, n, c, T(0)); },
-      [&](int, long n, T* cols, long l0, long l1) {
-        if (l0 >= l1) return;
-        for (long gi = 0; gi < s.G; gi++)
-          gemm<T>(false, false, s.og(), l1 - l0, s.ckg(), pw + gi * s.og() * s.ckg(), s.ckg(),
-                  cols + gi * s.ckg() * s.L + l0, s.L, py + (n * s.O + gi * s.og()) * s.L + l0, s.L);
+  byBlock<T>(
+      s,
+      [&](long n, long j, long c, T* cols, long ld) {
+        unfoldPlane(cols + c * g.taps * ld + j * s.L, ld, px, x, g, n, c, T(0));
       },
-      [](long, long, T*) {});
+      [&](int, const Block& b, T* cols) {
+        // One sample writes straight into y; a block goes through [O, count·L] and is scattered after.
+        T* dst = b.count == 1 ? py + b.n0 * s.O * s.L : scratch<T, 1>(s.O * b.ld);
+        for (long gi = 0; gi < s.G; gi++)
+          gemm<T>(false, false, s.og(), b.l1 - b.l0, s.ckg(), pw + gi * s.og() * s.ckg(), s.ckg(),
+                  cols + gi * s.ckg() * b.ld + b.l0, b.ld, dst + gi * s.og() * b.ld + b.l0, b.ld);
+        if (b.count > 1)
+          for (long j = 0; j < b.count; j++)
+            for (long o = 0; o < s.O; o++)
+              std::memcpy(py + ((b.n0 + j) * s.O + o) * s.L, dst + o * b.ld + j * s.L, sizeof(T) * s.L);
+      },
+      [](long, long, long, T*, long) {});
 }
 
 template <class T>
@@ -91,18 +118,18 @@ void backwardInputTyped(const View& dx, const View& gy, const View& w, const Geo
   T* pdx = static_cast<T*>(dx.data);
   const T* pg = static_cast<const T*>(gy.data) + gy.offset;
   const T* pw = static_cast<const T*>(w.data) + w.offset;
-  const long plane = g.colsSize(), inPlane = g.planeSize();
-  bySample<T>(
-      s, [](long, long, T*) {},
-      [&](int, long n, T* cols, long l0, long l1) {
-        if (l0 >= l1) return;
+  const long inPlane = g.planeSize();
+  byBlock<T>(
+      s, [](long, long, long, T*, long) {},
+      [&](int, const Block& b, T* cols) {
+        const T* dy = gatherBlock(pg, s, b);
         for (long gi = 0; gi < s.G; gi++)
-          gemm<T>(true, false, s.ckg(), l1 - l0, s.og(), pw + gi * s.og() * s.ckg(), s.ckg(),
-                  pg + (n * s.O + gi * s.og()) * s.L + l0, s.L, cols + gi * s.ckg() * s.L + l0, s.L);
+          gemm<T>(true, false, s.ckg(), b.l1 - b.l0, s.og(), pw + gi * s.og() * s.ckg(), s.ckg(),
+                  dy + gi * s.og() * b.ld + b.l0, b.ld, cols + gi * s.ckg() * b.ld + b.l0, b.ld);
       },
-      [&](long n, long c, T* cols) {
+      [&](long n, long j, long c, T* cols, long ld) {
         std::memset(pdx + dx.offset + (n * s.C + c) * inPlane, 0, sizeof(T) * inPlane);
-        foldPlane(pdx, cols + c * plane, dx, g, n, c);
+        foldPlane(pdx, cols + c * g.taps * ld + j * s.L, ld, dx, g, n, c);
       });
 }
 
@@ -111,33 +138,36 @@ void backwardWeightTyped(const View& dw, const View& x, const View& gy, const Ge
   const T* px = static_cast<const T*>(x.data);
   const T* pg = static_cast<const T*>(gy.data) + gy.offset;
   T* pdw = static_cast<T*>(dw.data) + dw.offset;
-  const long plane = g.colsSize(), size = s.O * s.ckg();
+  const long size = s.O * s.ckg();
   // Thread 0 sums into dw itself, the others into partial sums added at the end.
   const int threads = pool().size();
   std::vector<T> partial(size * (threads - 1), T(0));
   std::memset(pdw, 0, sizeof(T) * size);
-  bySample<T>(
-      s, [&](long n, long c, T* cols) { unfoldPlane(cols + c * plane, px, x, g, n, c, T(0)); },
-      [&](int t, long n, T* cols, long l0, long l1) {
-        if (l0 >= l1) return;
+  byBlock<T>(
+      s,
+      [&](long n, long j, long c, T* cols, long ld) {
+        unfoldPlane(cols + c * g.taps * ld + j * s.L, ld, px, x, g, n, c, T(0));
+      },
+      [&](int t, const Block& b, T* cols) {
+        const T* dy = gatherBlock(pg, s, b);
         T* sum = t == 0 ? pdw : partial.data() + (t - 1) * size;
         for (long gi = 0; gi < s.G; gi++)
-          gemm<T>(false, true, s.og(), s.ckg(), l1 - l0, pg + (n * s.O + gi * s.og()) * s.L + l0, s.L,
-                  cols + gi * s.ckg() * s.L + l0, s.L, sum + gi * s.og() * s.ckg(), s.ckg(), true);
+          gemm<T>(false, true, s.og(), s.ckg(), b.l1 - b.l0, dy + gi * s.og() * b.ld + b.l0, b.ld,
+                  cols + gi * s.ckg() * b.ld + b.l0, b.ld, sum + gi * s.og() * s.ckg(), s.ckg(), true);
       },
-      [](long, long, T*) {});
+      [](long, long, long, T*, long) {});
   for (int t = 1; t < threads; t++) {
     const T* p = partial.data() + (t - 1) * size;
     for (long i = 0; i < size; i++) pdw[i] += p[i];
   }
 }
 
-// The shape of a convolution of x (or dx) [N, C, ...S] by w [O, C/G, ...k], checked against the window;
-// false when the sizes disagree or an operand that must be contiguous is not.
+// The shape of a convolution of x (or dx) [N, C, ...S] by w [O, C/G, ...k] into y [N, O, ...L], checked
+// against the window: false when the sizes disagree or an operand that must be contiguous is not.
 bool shapeOf(const View& x, const View& w, const View& y, const Geometry& g, long groups, Shape* s) {
-  if (groups < 1 || x.rank != y.rank || w.rank != x.rank || !contiguous(w) || !contiguous(y)) return false;
+  if (groups < 1 || x.rank != y.rank || w.rank != x.rank || !isContiguous(w) || !isContiguous(y)) return false;
   *s = {g.n, g.c, w.shape[0], groups, g.taps, g.positions};
-  if (s->C % groups || s->O % groups || w.shape[1] != s->cg() || y.shape[0] != s->N || y.shape[1] != s->O)
+  if (s->C % groups || s->O % groups || w.shape[1] != s->C / groups || y.shape[0] != s->N || y.shape[1] != s->O)
     return false;
   return y.size() == s->N * s->O * s->L && w.size() == s->O * s->ckg() && x.dtype == w.dtype &&
          y.dtype == w.dtype && x.dtype != kI32;
@@ -157,7 +187,7 @@ bool convForward(const View& out, const View& x, const View& w, const WindowSpec
 bool convBackwardInput(const View& dx, const View& gy, const View& w, const WindowSpec& win, long groups) {
   Geometry g(dx, win);
   Shape s;
-  if (!contiguous(dx) || !shapeOf(dx, w, gy, g, groups, &s)) return false;
+  if (!isContiguous(dx) || !shapeOf(dx, w, gy, g, groups, &s)) return false;
   if (dx.dtype == kF32) backwardInputTyped<float>(dx, gy, w, g, s);
   else backwardInputTyped<double>(dx, gy, w, g, s);
   return true;

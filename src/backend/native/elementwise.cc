@@ -264,8 +264,22 @@ void whereTyped(const View& out, const View& cond, const View& a, const View& b)
   const T* pa = at<T>(a);
   const T* pb = at<T>(b);
   w.run([&](const long* off, long count, const long* s) {
-    for (long i = 0; i < count; i++)
-      o[off[0] + i * s[0]] = pc[off[1] + i * s[1]] != 0 ? pa[off[2] + i * s[2]] : pb[off[3] + i * s[3]];
+    T* po = o + off[0];
+    const C* c = pc + off[1];
+    const T* x = pa + off[2];
+    const T* y = pb + off[3];
+    // The common layouts (everything contiguous, or one branch a broadcast scalar, as in ReLU's gradient)
+    // get loops the compiler vectorises.
+    if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1)
+      for (long i = 0; i < count; i++) po[i] = c[i] != 0 ? x[i] : y[i];
+    else if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 0) {
+      const T yv = *y;
+      for (long i = 0; i < count; i++) po[i] = c[i] != 0 ? x[i] : yv;
+    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0 && s[3] == 1) {
+      const T xv = *x;
+      for (long i = 0; i < count; i++) po[i] = c[i] != 0 ? xv : y[i];
+    } else
+      for (long i = 0; i < count; i++) po[i * s[0]] = c[i * s[1]] != 0 ? x[i * s[2]] : y[i * s[3]];
   });
 }
 

@@ -26,6 +26,15 @@ struct View {
   }
 };
 
+inline bool isContiguous(const View& v) {
+  long expect = 1;
+  for (int i = v.rank - 1; i >= 0; i--) {
+    if (v.shape[i] != 1 && v.strides[i] != expect) return false;
+    expect *= v.shape[i];
+  }
+  return true;
+}
+
 // The op codes follow UNARY_OPS and BINARY_OPS in backend.ts, in order.
 enum Unary { kNeg, kExp, kLog, kSqrt, kAbs, kSign, kSin, kCos, kTanh, kSigmoid, kRelu, kErf, kLog1p };
 enum Binary { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kEq, kNe, kLt, kLe, kGt, kGe };

@@ -36,38 +36,40 @@ struct Geometry {
   long colsSize() const { return taps * positions; }
 };
 
-// Calls row(at, src, lo, hi) for every row of taps (fixed tap, fixed outer window positions) of plane
-// (n, c) of x: `at` is the row's start within the plane's columns [K, L]; positions [lo, hi) along the
-// last axis read src + o·s·st (in bounds); the rest fall in the padding (and every position does when src
-// is -1). Hoisting the bounds out of the inner loop leaves it branch-free, so contiguous rows copy at
-// memory speed.
+// Calls row(tap, window, src, lo, hi) for every row of taps (one tap, fixed outer window positions) of
+// plane (n, c) of x: `window` is the index of the row's first window among the L; windows [lo, hi) of
+// the row read src + o·s·st (in bounds), the rest fall in the padding (all of them when src is -1).
+// Hoisting the bounds out of the inner loop leaves it branch-free, so contiguous rows copy at memory
+// speed.
 template <class F>
 inline void eachRow(const View& x, const Geometry& g, long n, long c, F row) {
   const long base = x.offset + n * x.strides[0] + c * x.strides[1];
-  long at = 0;
+  long tap = 0;
   for (long k0 = 0; k0 < g.k[0]; k0++)
     for (long k1 = 0; k1 < g.k[1]; k1++)
-      for (long k2 = 0; k2 < g.k[2]; k2++) {
+      for (long k2 = 0; k2 < g.k[2]; k2++, tap++) {
         const long shift = k2 * g.d[2] - g.p[2];  // i2 = o2·s + shift
         const long lo = std::max(0L, floorDiv(-shift + g.s[2] - 1, g.s[2]));
         const long hi = std::min(g.out[2], floorDiv(g.in[2] - 1 - shift, g.s[2]) + 1);
+        long window = 0;
         for (long o0 = 0; o0 < g.out[0]; o0++) {
           const long i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
-          for (long o1 = 0; o1 < g.out[1]; o1++, at += g.out[2]) {
+          for (long o1 = 0; o1 < g.out[1]; o1++, window += g.out[2]) {
             const long i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
             const bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && lo < hi;
-            row(at, inside ? base + i0 * g.st[0] + i1 * g.st[1] + shift * g.st[2] : -1, inside ? lo : 0, inside ? hi : 0);
+            row(tap, window, inside ? base + i0 * g.st[0] + i1 * g.st[1] + shift * g.st[2] : -1, inside ? lo : 0,
+                inside ? hi : 0);
           }
         }
       }
 }
 
-// im2col of plane (n, c) of x into o [K, L].
+// im2col of plane (n, c) of x into o [K, L], whose rows lie ld apart.
 template <class T>
-inline void unfoldPlane(T* o, const T* px, const View& x, const Geometry& g, long n, long c, T pad) {
+inline void unfoldPlane(T* o, long ld, const T* px, const View& x, const Geometry& g, long n, long c, T pad) {
   const long step = g.s[2] * g.st[2], len = g.out[2];
-  eachRow(x, g, n, c, [&](long at, long src, long lo, long hi) {
-    T* r = o + at;
+  eachRow(x, g, n, c, [&](long tap, long window, long src, long lo, long hi) {
+    T* r = o + tap * ld + window;
     for (long i = 0; i < lo; i++) r[i] = pad;
     if (step == 1)
       for (long i = lo; i < hi; i++) r[i] = px[src + i];
@@ -77,12 +79,13 @@ inline void unfoldPlane(T* o, const T* px, const View& x, const Geometry& g, lon
   });
 }
 
-// col2im of cols [K, L] added into plane (n, c) of `out` (whose layout the geometry was made from).
+// col2im of cols [K, L] (rows ld apart) added into plane (n, c) of `out` (whose layout the geometry was
+// made from).
 template <class T>
-inline void foldPlane(T* po, const T* cols, const View& out, const Geometry& g, long n, long c) {
+inline void foldPlane(T* po, const T* cols, long ld, const View& out, const Geometry& g, long n, long c) {
   const long step = g.s[2] * g.st[2];
-  eachRow(out, g, n, c, [&](long at, long dst, long lo, long hi) {
-    const T* r = cols + at;
+  eachRow(out, g, n, c, [&](long tap, long window, long dst, long lo, long hi) {
+    const T* r = cols + tap * ld + window;
     for (long i = lo; i < hi; i++) po[dst + i * step] += r[i];
   });
 }
