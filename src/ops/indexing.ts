@@ -83,6 +83,7 @@ export function oneHot(labels: Tensor, numClasses: number): Tensor {
     fail('oneHot', `numClasses must be a positive integer, got ${numClasses}`);
   const flat = labels.toTypedArray();
   const out = empty([...labels.shape, numClasses], 'float32');
+  out.data.fill(0);
   flat.forEach((c, i) => {
     if (c < 0 || c >= numClasses) fail('oneHot', `class index ${c} is out of range [0, ${numClasses})`);
     out.data[i * numClasses + c] = 1;

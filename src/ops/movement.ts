@@ -291,7 +291,7 @@ const embedOp = defineOp<{ shape: number[]; ranges: Range[]; fill: number }>({
   name: 'embed',
   forward: ([x], { shape, ranges, fill }) => {
     const out = empty(shape, x!.dtype);
-    if (fill !== 0) out.data.fill(fill);
+    out.data.fill(fill);
     kernels().copy(sliceView(out, ranges), x!);
     return out;
   },

@@ -3,7 +3,7 @@ import type { Kernels } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { fail } from '../errors.js';
 import { scalar } from '../tensor/creation.js';
-import { allocate, type DType, isFloat } from '../tensor/dtype.js';
+import { allocateUninitialized, type DType, isFloat } from '../tensor/dtype.js';
 import { type Shape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -61,9 +61,9 @@ export function kernels(): Kernels {
   return getBackend();
 }
 
-/** A fresh contiguous tensor to write a kernel's result into. */
+/** A fresh contiguous tensor to write a kernel's result into; its contents are undefined until then. */
 export function empty(shape: Shape, dtype: DType): Tensor {
-  return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+  return new Tensor(allocateUninitialized(dtype, sizeOf(shape)), shape);
 }
 
 export type TensorLike = Tensor | number;

@@ -8,8 +8,24 @@ export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
 
 const ctors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 
+/** Zero-filled storage. */
 export function allocate(dtype: DType, size: number): TypedArray {
   return new ctors[dtype](size);
+}
+
+/** Below this many bytes, clearing costs less than asking Node for raw memory. */
+const RAW_MIN_BYTES = 1 << 14;
+
+/**
+ * Storage whose contents are left as they come, for results a kernel overwrites entirely: large
+ * arrays skip the zero-fill (a full pass over memory per op) by taking Node's uninitialised buffers
+ * where Node's Buffer exists.
+ */
+export function allocateUninitialized(dtype: DType, size: number): TypedArray {
+  const bytes = size * BYTES[dtype];
+  const raw = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): { buffer: ArrayBuffer } } }).Buffer;
+  if (bytes < RAW_MIN_BYTES || !raw) return allocate(dtype, size);
+  return new ctors[dtype](raw.allocUnsafeSlow(bytes).buffer, 0, size);
 }
 
 export function dtypeOf(data: TypedArray): DType {

@@ -30,8 +30,9 @@ struct Shape {
   long ckg() const { return C / G * K; }
 };
 
-// Columns per product to aim for: enough that BLAS amortises its packing, few enough to stay in cache.
-constexpr long kBlockColumns = 4096;
+// Columns per product to aim for (enough that BLAS amortises its packing), and the most elements a
+// block's columns may hold (so that they are still in cache when BLAS reads them back).
+constexpr long kBlockColumns = 4096, kBlockElements = 1 << 18;
 
 // A block of samples [n0, n0 + count) whose columns are laid out [C·K, count·L] (rows ld = count·L apart);
 // a product covers columns [l0, l1) of it.
@@ -50,7 +51,8 @@ void byBlock(const Shape& s, Prepare prepare, Product product, Finish finish) {
   if (s.N >= threads) {
     pool().run(threads, [&](int t) {
       const long begin = s.N * t / threads, end = s.N * (t + 1) / threads;
-      const long per = std::max(1L, std::min(end - begin, kBlockColumns / std::max(1L, s.L)));
+      const long sample = std::max(1L, s.C * s.K * s.L);
+      const long per = std::max(1L, std::min({end - begin, kBlockColumns / std::max(1L, s.L), kBlockElements / sample}));
       T* cols = scratch<T, 0>(s.C * s.K * per * s.L);
       for (long n0 = begin; n0 < end; n0 += per) {
         const long count = std::min(per, end - n0), ld = count * s.L;

@@ -10,7 +10,7 @@ namespace strata {
 
 namespace {
 
-constexpr long kGrain = 1 << 15;  // elements per thread below which threading costs more than it saves
+constexpr long kGrain = 1 << 17;  // elements per thread below which threading costs more than it saves
 
 // Up to four views walked together in row-major order of one shape.
 struct Walk {

@@ -2,6 +2,7 @@
 // single-threaded inside it), so that two thread pools never fight over the same cores.
 #pragma once
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -21,6 +22,8 @@ inline void relax() {
 
 class Pool {
  public:
+  static constexpr int kSpinMs = 5;
+
   explicit Pool(int threads) : threads_(std::max(1, threads)) {
     for (int t = 1; t < threads_; t++) workers_.emplace_back([this, t] { loop(t); });
   }
@@ -65,9 +68,14 @@ class Pool {
   void loop(int t) {
     unsigned long seen = 0;
     for (;;) {
-      // Kernels come in quick succession during training: watch for the next one for a few tens of
-      // microseconds before sleeping, since waking a sleeping thread costs about as long.
-      for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen; spin++) relax();
+      // Kernels come in quick succession during training, with JavaScript and garbage collection
+      // between them: watch for the next one for a few milliseconds before sleeping (as OpenMP runtimes
+      // do by default), since waking a sleeping thread can cost more than a small kernel on a busy VM.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSpinMs);
+      for (int spin = 1; generation_.load(std::memory_order_acquire) == seen; spin++) {
+        relax();
+        if (spin % 256 == 0 && std::chrono::steady_clock::now() > until) break;
+      }
       const std::function<void(int)>* job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
