@@ -37,15 +37,21 @@ void gemmParallel(bool ta, bool tb, long M, long N, long K, const T* a, long lda
   const int threads = work < 64.0 * 64 * 64 ? 1 : pool().size();
   if (threads == 1) return gemm(ta, tb, M, N, K, a, lda, b, ldb, c, N);
   if (M >= N) {
-    pool().parallelFor(M, 8, [&](long i0, long i1) {
-      const T* ai = ta ? a + i0 : a + i0 * lda;
-      gemm(ta, tb, i1 - i0, N, K, ai, lda, b, ldb, c + i0 * N, N);
-    });
+    pool().parallelFor(
+        M, 8,
+        [&](long i0, long i1) {
+          const T* ai = ta ? a + i0 : a + i0 * lda;
+          gemm(ta, tb, i1 - i0, N, K, ai, lda, b, ldb, c + i0 * N, N);
+        },
+        1);
   } else {
-    pool().parallelFor(N, 8, [&](long j0, long j1) {
-      const T* bj = tb ? b + j0 * ldb : b + j0;
-      gemm(ta, tb, M, j1 - j0, K, a, lda, bj, ldb, c + j0, N);
-    });
+    pool().parallelFor(
+        N, 8,
+        [&](long j0, long j1) {
+          const T* bj = tb ? b + j0 * ldb : b + j0;
+          gemm(ta, tb, M, j1 - j0, K, a, lda, bj, ldb, c + j0, N);
+        },
+        1);
   }
 }
 
@@ -167,15 +173,19 @@ void linearTyped(const View& out, const View& x, const View& w, const View* bias
   const long bs = bias ? bias->strides[0] : 0;
   const double work = double(N) * O * K;
   const long grain = work < 64.0 * 64 * 64 ? N : 8;
-  pool().parallelFor(N, grain, [&](long i0, long i1) {
-    T* yi = y + i0 * O;
-    const long rows = i1 - i0;
-    for (long i = 0; i < rows; i++)
-      for (long j = 0; j < O; j++) yi[i * O + j] = pb ? pb[j * bs] : T(0);
-    if (K > 0) gemm(ox.trans, ow.trans, rows, O, K, ox.trans ? px + i0 : px + i0 * ox.ld, ox.ld, pw, ow.ld, yi, O, true);
-    if (relu)
-      for (long e = 0; e < rows * O; e++) yi[e] = yi[e] > 0 || yi[e] != yi[e] ? yi[e] : T(0);
-  });
+  pool().parallelFor(
+      N, grain,
+      [&](long i0, long i1) {
+        T* yi = y + i0 * O;
+        const long rows = i1 - i0;
+        for (long i = 0; i < rows; i++)
+          for (long j = 0; j < O; j++) yi[i * O + j] = pb ? pb[j * bs] : T(0);
+        if (K > 0)
+          gemm(ox.trans, ow.trans, rows, O, K, ox.trans ? px + i0 : px + i0 * ox.ld, ox.ld, pw, ow.ld, yi, O, true);
+        if (relu)
+          for (long e = 0; e < rows * O; e++) yi[e] = yi[e] > 0 || yi[e] != yi[e] ? yi[e] : T(0);
+      },
+      1);
 }
 
 }  // namespace

@@ -25,47 +25,62 @@ class Pool {
   static constexpr int kSpinMs = 5;
 
   explicit Pool(int threads) : threads_(std::max(1, threads)) {
-    for (int t = 1; t < threads_; t++) workers_.emplace_back([this, t] { loop(t); });
+    for (int t = 1; t < threads_; t++) workers_.emplace_back([this] { loop(); });
   }
   ~Pool() { stop(); }
 
   int size() const { return threads_; }
 
-  // Runs fn(t) on threads 0..n-1 (n <= size()), thread 0 being the caller, and waits for all.
+  // Runs fn(t) for every task t in [0, n) and waits for all. The caller and the workers claim tasks as
+  // they come free, so a worker the OS has not scheduled yet holds nothing up: the caller does its share,
+  // then shuts the job to late workers and waits only for the ones that joined.
   void run(int n, const std::function<void(int)>& fn) {
-    n = std::min(n, threads_);
-    if (n <= 1) {
-      fn(0);
+    if (n <= 1 || threads_ == 1) {
+      for (int t = 0; t < n; t++) fn(t);
       return;
     }
+    std::atomic<int> next{0};
+    Job job{&fn, n, &next};
+    job_.store(&job, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    gate_.store(0, std::memory_order_release);  // opens the job (the previous one left it shut)
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &fn;
-      active_ = n;
-      pending_.store(n - 1, std::memory_order_release);
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    fn(0);
-    // The workers finish within microseconds of the caller on balanced work: yield until they have.
-    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    job.work();
+    const int joined = gate_.exchange(kShut, std::memory_order_acq_rel);
+    while (done_.load(std::memory_order_acquire) < joined) relax();
   }
 
-  // Splits [0, total) into at most size() contiguous chunks of at least `grain` items.
-  void parallelFor(long total, long grain, const std::function<void(long, long)>& fn) {
-    int n = (int)std::min<long>(threads_, std::max<long>(1, total / std::max<long>(1, grain)));
-    if (n <= 1) {
+  // Splits [0, total) into contiguous chunks of at least `grain` items, up to perThread per thread (a
+  // few by default, for balance; GEMM takes one, since each piece repacks its shared operand).
+  void parallelFor(long total, long grain, const std::function<void(long, long)>& fn, int perThread = 4) {
+    const long n = std::min<long>(long(perThread) * threads_, std::max<long>(1, total / std::max<long>(1, grain)));
+    if (n <= 1 || threads_ == 1) {
       if (total > 0) fn(0, total);
       return;
     }
-    run(n, [&](int t) {
-      long begin = total * t / n, end = total * (t + 1) / n;
+    run(int(n), [&](int t) {
+      const long begin = total * t / n, end = total * (t + 1) / n;
       if (begin < end) fn(begin, end);
     });
   }
 
  private:
-  void loop(int t) {
+  static constexpr int kShut = 1 << 30;
+
+  struct Job {
+    const std::function<void(int)>* fn;
+    int n;
+    std::atomic<int>* next;
+    void work() const {
+      for (int t; (t = next->fetch_add(1, std::memory_order_relaxed)) < n;) (*fn)(t);
+    }
+  };
+
+  void loop() {
     unsigned long seen = 0;
     for (;;) {
       // Kernels come in quick succession during training, with JavaScript and garbage collection
@@ -76,17 +91,16 @@ class Pool {
         relax();
         if (spin % 256 == 0 && std::chrono::steady_clock::now() > until) break;
       }
-      const std::function<void(int)>* job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return quit_ || generation_.load(std::memory_order_acquire) != seen; });
         if (quit_) return;
         seen = generation_.load(std::memory_order_acquire);
-        job = t < active_ ? job_ : nullptr;
       }
-      if (!job) continue;
-      (*job)(t);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      // Join the job unless the caller has already shut it (then it may be gone).
+      if (gate_.fetch_add(1, std::memory_order_acq_rel) >= kShut) continue;
+      job_.load(std::memory_order_acquire)->work();
+      done_.fetch_add(1, std::memory_order_release);
     }
   }
 
@@ -101,11 +115,11 @@ class Pool {
   }
 
   int threads_ = 1;
-  int active_ = 0;
   bool quit_ = false;
   std::atomic<unsigned long> generation_{0};
-  const std::function<void(int)>* job_ = nullptr;
-  std::atomic<int> pending_{0};
+  std::atomic<const Job*> job_{nullptr};
+  std::atomic<int> gate_{kShut};  // workers that joined the current job, or kShut and above once shut
+  std::atomic<int> done_{0};      // workers that joined and finished
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::thread> workers_;
