@@ -4,6 +4,7 @@
 // BLAS to run near its peak; nothing the size of the whole batch's columns is ever allocated. The two
 // gradients walk the same way: the input's is Wᵀ·dY folded back onto the images, the weight's dY·colsᵀ.
 #include <algorithm>
+#include <utility>
 #include <cstring>
 #include <vector>
 
@@ -31,64 +32,89 @@ struct Shape {
 };
 
 // Columns per product to aim for (enough that BLAS amortises its packing), and the most elements a
-// block's columns may hold (so that they are still in cache when BLAS reads them back).
+// unit's columns may hold (so that they are still in cache when BLAS reads them back).
 constexpr long kBlockColumns = 4096, kBlockElements = 1 << 18;
 
-// A block of samples [n0, n0 + count) whose columns are laid out [C·K, count·L] (rows ld = count·L apart);
-// a product covers columns [l0, l1) of it.
-struct Block {
-  long n0, count, ld, l0, l1;
+// A unit of work: samples [n0, n0 + count), and of each the rows of windows [r0, r1) (a row being the
+// windows along the last axis; all rows when count > 1). Its columns are laid out [C·K, ld], sample j's
+// `width` columns starting at j·width; a product covers columns [l0, l1) of them.
+struct Unit {
+  long n0, count, r0, r1, width, ld, l0, l1;
 };
 
 // Runs a pass over the batch. With at least as many samples as threads, each thread takes a share of the
-// samples in blocks through its own buffers; with fewer, samples go one at a time, with the planes of
-// prepare and finish spread over the pool and the product split into column ranges. prepare(n, j, c,
-// cols, ld) fills plane c of the block's j-th sample, product(t, block, cols) runs thread t's products,
-// finish(n, j, c, cols, ld) reads plane c of sample j back.
+// samples through its own buffers, several small samples or a slice of rows of a large one at a time;
+// with fewer, samples go one at a time, the planes of prepare and finish spread over the pool and the
+// product split into column ranges. prepare(n, j, c, cols, unit) fills plane c of the unit's j-th sample,
+// product(t, unit, cols) runs task t's products, finish(n, j, c, cols, unit) reads plane c back.
 template <class T, class Prepare, class Product, class Finish>
-void byBlock(const Shape& s, Prepare prepare, Product product, Finish finish) {
+void byUnit(const Shape& s, const Geometry& g, Prepare prepare, Product product, Finish finish) {
   const int threads = pool().size();
+  const long rows = g.out[0] * g.out[1], rowLen = g.out[2], perRow = std::max(1L, s.C * s.K * rowLen);
+  auto pass = [&](int t, const Unit& u, T* cols) {
+    for (long j = 0; j < u.count; j++)
+      for (long c = 0; c < s.C; c++) prepare(u.n0 + j, j, c, cols, u);
+    product(t, u, cols);
+    for (long j = 0; j < u.count; j++)
+      for (long c = 0; c < s.C; c++) finish(u.n0 + j, j, c, cols, u);
+  };
   if (s.N >= threads) {
     pool().run(threads, [&](int t) {
       const long begin = s.N * t / threads, end = s.N * (t + 1) / threads;
-      const long sample = std::max(1L, s.C * s.K * s.L);
-      const long per = std::max(1L, std::min({end - begin, kBlockColumns / std::max(1L, s.L), kBlockElements / sample}));
-      T* cols = scratch<T, 0>(s.C * s.K * per * s.L);
-      for (long n0 = begin; n0 < end; n0 += per) {
-        const long count = std::min(per, end - n0), ld = count * s.L;
-        for (long j = 0; j < count; j++)
-          for (long c = 0; c < s.C; c++) prepare(n0 + j, j, c, cols, ld);
-        product(t, Block{n0, count, ld, 0, ld}, cols);
-        for (long j = 0; j < count; j++)
-          for (long c = 0; c < s.C; c++) finish(n0 + j, j, c, cols, ld);
+      if (perRow * rows <= kBlockElements) {
+        // Small samples: blocks of several, side by side.
+        const long per = std::max(1L, std::min({end - begin, kBlockColumns / std::max(1L, s.L), kBlockElements / (perRow * rows)}));
+        T* cols = scratch<T, 0>(perRow * rows * per);
+        for (long n0 = begin; n0 < end; n0 += per) {
+          const long count = std::min(per, end - n0);
+          pass(t, Unit{n0, count, 0, rows, s.L, count * s.L, 0, count * s.L}, cols);
+        }
+      } else {
+        // Large samples: slices of rows, one at a time.
+        const long slice = std::max(1L, kBlockElements / perRow);
+        T* cols = scratch<T, 0>(perRow * std::min(slice, rows));
+        for (long n = begin; n < end; n++)
+          for (long r0 = 0; r0 < rows; r0 += slice) {
+            const long r1 = std::min(rows, r0 + slice), width = (r1 - r0) * rowLen;
+            pass(t, Unit{n, 1, r0, r1, width, width, 0, width}, cols);
+          }
       }
     });
     return;
   }
   T* cols = scratch<T, 0>(s.C * s.K * s.L);
   for (long n = 0; n < s.N; n++) {
+    const Unit u{n, 1, 0, rows, s.L, s.L, 0, s.L};
     pool().parallelFor(s.C, 1, [&](long c0, long c1) {
-      for (long c = c0; c < c1; c++) prepare(n, 0, c, cols, s.L);
+      for (long c = c0; c < c1; c++) prepare(n, 0, c, cols, u);
     });
     pool().run(threads, [&](int t) {
-      const long l0 = s.L * t / threads, l1 = s.L * (t + 1) / threads;
-      if (l0 < l1) product(t, Block{n, 1, s.L, l0, l1}, cols);
+      Unit part = u;
+      part.l0 = s.L * t / threads;
+      part.l1 = s.L * (t + 1) / threads;
+      if (part.l0 < part.l1) product(t, part, cols);
     });
     pool().parallelFor(s.C, 1, [&](long c0, long c1) {
-      for (long c = c0; c < c1; c++) finish(n, 0, c, cols, s.L);
+      for (long c = c0; c < c1; c++) finish(n, 0, c, cols, u);
     });
   }
 }
 
-// The block's slice of a [N, O, L] tensor as a matrix [O, count·L]: the tensor itself for one sample,
-// otherwise gathered into the thread's buffer.
+// A [N, O, L] tensor's part in a unit as a matrix [O, ·] with its leading dimension: the tensor itself
+// for one sample (its columns from the unit's first row on), otherwise gathered into the thread's buffer.
 template <class T>
-const T* gatherBlock(const T* y, const Shape& s, const Block& b) {
-  if (b.count == 1) return y + b.n0 * s.O * s.L;
-  T* m = scratch<T, 1>(s.O * b.ld);
-  for (long j = 0; j < b.count; j++)
-    for (long o = 0; o < s.O; o++) std::memcpy(m + o * b.ld + j * s.L, y + ((b.n0 + j) * s.O + o) * s.L, sizeof(T) * s.L);
-  return m;
+std::pair<const T*, long> unitRows(const T* y, const Shape& s, const Geometry& g, const Unit& u) {
+  if (u.count == 1) return {y + u.n0 * s.O * s.L + u.r0 * g.out[2], s.L};
+  T* m = scratch<T, 1>(s.O * u.ld);
+  for (long j = 0; j < u.count; j++)
+    for (long o = 0; o < s.O; o++) std::memcpy(m + o * u.ld + j * s.L, y + ((u.n0 + j) * s.O + o) * s.L, sizeof(T) * s.L);
+  return {m, u.ld};
+}
+
+template <class T>
+void unfoldUnit(T* cols, const T* px, const View& x, const Geometry& g, const Shape& s, long n, long j, long c,
+                const Unit& u) {
+  unfoldPlane(cols + c * s.K * u.ld + j * u.width, u.ld, px, x, g, n, c, T(0), u.r0, u.r1);
 }
 
 template <class T>
@@ -96,23 +122,22 @@ void forwardTyped(const View& out, const View& x, const View& w, const Geometry&
   const T* px = static_cast<const T*>(x.data);
   const T* pw = static_cast<const T*>(w.data) + w.offset;
   T* py = static_cast<T*>(out.data) + out.offset;
-  byBlock<T>(
-      s,
-      [&](long n, long j, long c, T* cols, long ld) {
-        unfoldPlane(cols + c * g.taps * ld + j * s.L, ld, px, x, g, n, c, T(0));
-      },
-      [&](int, const Block& b, T* cols) {
+  byUnit<T>(
+      s, g, [&](long n, long j, long c, T* cols, const Unit& u) { unfoldUnit(cols, px, x, g, s, n, j, c, u); },
+      [&](int, const Unit& u, T* cols) {
         // One sample writes straight into y; a block goes through [O, count·L] and is scattered after.
-        T* dst = b.count == 1 ? py + b.n0 * s.O * s.L : scratch<T, 1>(s.O * b.ld);
+        const bool direct = u.count == 1;
+        T* dst = direct ? py + u.n0 * s.O * s.L + u.r0 * g.out[2] : scratch<T, 1>(s.O * u.ld);
+        const long ldd = direct ? s.L : u.ld;
         for (long gi = 0; gi < s.G; gi++)
-          gemm<T>(false, false, s.og(), b.l1 - b.l0, s.ckg(), pw + gi * s.og() * s.ckg(), s.ckg(),
-                  cols + gi * s.ckg() * b.ld + b.l0, b.ld, dst + gi * s.og() * b.ld + b.l0, b.ld);
-        if (b.count > 1)
-          for (long j = 0; j < b.count; j++)
+          gemm<T>(false, false, s.og(), u.l1 - u.l0, s.ckg(), pw + gi * s.og() * s.ckg(), s.ckg(),
+                  cols + gi * s.ckg() * u.ld + u.l0, u.ld, dst + gi * s.og() * ldd + u.l0, ldd);
+        if (!direct)
+          for (long j = 0; j < u.count; j++)
             for (long o = 0; o < s.O; o++)
-              std::memcpy(py + ((b.n0 + j) * s.O + o) * s.L, dst + o * b.ld + j * s.L, sizeof(T) * s.L);
+              std::memcpy(py + ((u.n0 + j) * s.O + o) * s.L, dst + o * u.ld + j * s.L, sizeof(T) * s.L);
       },
-      [](long, long, long, T*, long) {});
+      [](long, long, long, T*, const Unit&) {});
 }
 
 template <class T>
@@ -121,17 +146,18 @@ void backwardInputTyped(const View& dx, const View& gy, const View& w, const Geo
   const T* pg = static_cast<const T*>(gy.data) + gy.offset;
   const T* pw = static_cast<const T*>(w.data) + w.offset;
   const long inPlane = g.planeSize();
-  byBlock<T>(
-      s, [](long, long, long, T*, long) {},
-      [&](int, const Block& b, T* cols) {
-        const T* dy = gatherBlock(pg, s, b);
+  byUnit<T>(
+      s, g, [](long, long, long, T*, const Unit&) {},
+      [&](int, const Unit& u, T* cols) {
+        const auto [dy, ld] = unitRows(pg, s, g, u);
         for (long gi = 0; gi < s.G; gi++)
-          gemm<T>(true, false, s.ckg(), b.l1 - b.l0, s.og(), pw + gi * s.og() * s.ckg(), s.ckg(),
-                  dy + gi * s.og() * b.ld + b.l0, b.ld, cols + gi * s.ckg() * b.ld + b.l0, b.ld);
+          gemm<T>(true, false, s.ckg(), u.l1 - u.l0, s.og(), pw + gi * s.og() * s.ckg(), s.ckg(),
+                  dy + gi * s.og() * ld + u.l0, ld, cols + gi * s.ckg() * u.ld + u.l0, u.ld);
       },
-      [&](long n, long j, long c, T* cols, long ld) {
-        std::memset(pdx + dx.offset + (n * s.C + c) * inPlane, 0, sizeof(T) * inPlane);
-        foldPlane(pdx, cols + c * g.taps * ld + j * s.L, ld, dx, g, n, c);
+      [&](long n, long j, long c, T* cols, const Unit& u) {
+        // A sample's first unit clears its planes; the units of one sample run in order on one thread.
+        if (u.r0 == 0) std::memset(pdx + dx.offset + (n * s.C + c) * inPlane, 0, sizeof(T) * inPlane);
+        foldPlane(pdx, cols + c * s.K * u.ld + j * u.width, u.ld, dx, g, n, c, u.r0, u.r1);
       });
 }
 
@@ -141,23 +167,20 @@ void backwardWeightTyped(const View& dw, const View& x, const View& gy, const Ge
   const T* pg = static_cast<const T*>(gy.data) + gy.offset;
   T* pdw = static_cast<T*>(dw.data) + dw.offset;
   const long size = s.O * s.ckg();
-  // Thread 0 sums into dw itself, the others into partial sums added at the end.
+  // Task 0 sums into dw itself, the others into partial sums added at the end.
   const int threads = pool().size();
   std::vector<T> partial(size * (threads - 1), T(0));
   std::memset(pdw, 0, sizeof(T) * size);
-  byBlock<T>(
-      s,
-      [&](long n, long j, long c, T* cols, long ld) {
-        unfoldPlane(cols + c * g.taps * ld + j * s.L, ld, px, x, g, n, c, T(0));
-      },
-      [&](int t, const Block& b, T* cols) {
-        const T* dy = gatherBlock(pg, s, b);
+  byUnit<T>(
+      s, g, [&](long n, long j, long c, T* cols, const Unit& u) { unfoldUnit(cols, px, x, g, s, n, j, c, u); },
+      [&](int t, const Unit& u, T* cols) {
+        const auto [dy, ld] = unitRows(pg, s, g, u);
         T* sum = t == 0 ? pdw : partial.data() + (t - 1) * size;
         for (long gi = 0; gi < s.G; gi++)
-          gemm<T>(false, true, s.og(), s.ckg(), b.l1 - b.l0, dy + gi * s.og() * b.ld + b.l0, b.ld,
-                  cols + gi * s.ckg() * b.ld + b.l0, b.ld, sum + gi * s.og() * s.ckg(), s.ckg(), true);
+          gemm<T>(false, true, s.og(), s.ckg(), u.l1 - u.l0, dy + gi * s.og() * ld + u.l0, ld,
+                  cols + gi * s.ckg() * u.ld + u.l0, u.ld, sum + gi * s.og() * s.ckg(), s.ckg(), true);
       },
-      [](long, long, long, T*, long) {});
+      [](long, long, long, T*, const Unit&) {});
   for (int t = 1; t < threads; t++) {
     const T* p = partial.data() + (t - 1) * size;
     for (long i = 0; i < size; i++) pdw[i] += p[i];

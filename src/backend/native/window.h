@@ -37,12 +37,13 @@ struct Geometry {
 };
 
 // Calls row(tap, window, src, lo, hi) for every row of taps (one tap, fixed outer window positions) of
-// plane (n, c) of x: `window` is the index of the row's first window among the L; windows [lo, hi) of
-// the row read src + o·s·st (in bounds), the rest fall in the padding (all of them when src is -1).
-// Hoisting the bounds out of the inner loop leaves it branch-free, so contiguous rows copy at memory
-// speed.
+// plane (n, c) of x, for the rows of windows [r0, r1) (a row being the windows along the last axis):
+// `window` is the index of the row's first window counted from row r0; windows [lo, hi) of the row read
+// src + o·s·st (in bounds), the rest fall in the padding (all of them when src is -1). Hoisting the
+// bounds out of the inner loop leaves it branch-free, so contiguous rows copy at memory speed.
 template <class F>
-inline void eachRow(const View& x, const Geometry& g, long n, long c, F row) {
+inline void eachRow(const View& x, const Geometry& g, long n, long c, F row, long r0 = 0, long r1 = -1) {
+  if (r1 < 0) r1 = g.out[0] * g.out[1];
   const long base = x.offset + n * x.strides[0] + c * x.strides[1];
   long tap = 0;
   for (long k0 = 0; k0 < g.k[0]; k0++)
@@ -51,22 +52,21 @@ inline void eachRow(const View& x, const Geometry& g, long n, long c, F row) {
         const long shift = k2 * g.d[2] - g.p[2];  // i2 = o2·s + shift
         const long lo = std::max(0L, floorDiv(-shift + g.s[2] - 1, g.s[2]));
         const long hi = std::min(g.out[2], floorDiv(g.in[2] - 1 - shift, g.s[2]) + 1);
-        long window = 0;
-        for (long o0 = 0; o0 < g.out[0]; o0++) {
+        for (long r = r0, o0 = r0 / g.out[1], o1 = r0 % g.out[1]; r < r1; r++, o1 = o1 + 1 == g.out[1] ? (o0++, 0) : o1 + 1) {
           const long i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
-          for (long o1 = 0; o1 < g.out[1]; o1++, window += g.out[2]) {
-            const long i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
-            const bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && lo < hi;
-            row(tap, window, inside ? base + i0 * g.st[0] + i1 * g.st[1] + shift * g.st[2] : -1, inside ? lo : 0,
-                inside ? hi : 0);
-          }
+          const long i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
+          const bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && lo < hi;
+          row(tap, (r - r0) * g.out[2], inside ? base + i0 * g.st[0] + i1 * g.st[1] + shift * g.st[2] : -1,
+              inside ? lo : 0, inside ? hi : 0);
         }
       }
 }
 
-// im2col of plane (n, c) of x into o [K, L], whose rows lie ld apart.
+// im2col of plane (n, c) of x into o [K, L], whose rows lie ld apart; only window rows [r0, r1) when
+// given (then o holds their columns alone).
 template <class T>
-inline void unfoldPlane(T* o, long ld, const T* px, const View& x, const Geometry& g, long n, long c, T pad) {
+inline void unfoldPlane(T* o, long ld, const T* px, const View& x, const Geometry& g, long n, long c, T pad,
+                        long r0 = 0, long r1 = -1) {
   const long step = g.s[2] * g.st[2], len = g.out[2];
   eachRow(x, g, n, c, [&](long tap, long window, long src, long lo, long hi) {
     T* r = o + tap * ld + window;
@@ -76,18 +76,19 @@ inline void unfoldPlane(T* o, long ld, const T* px, const View& x, const Geometr
     else
       for (long i = lo; i < hi; i++) r[i] = px[src + i * step];
     for (long i = hi; i < len; i++) r[i] = pad;
-  });
+  }, r0, r1);
 }
 
 // col2im of cols [K, L] (rows ld apart) added into plane (n, c) of `out` (whose layout the geometry was
-// made from).
+// made from); only window rows [r0, r1) when given.
 template <class T>
-inline void foldPlane(T* po, const T* cols, long ld, const View& out, const Geometry& g, long n, long c) {
+inline void foldPlane(T* po, const T* cols, long ld, const View& out, const Geometry& g, long n, long c,
+                      long r0 = 0, long r1 = -1) {
   const long step = g.s[2] * g.st[2];
   eachRow(out, g, n, c, [&](long tap, long window, long dst, long lo, long hi) {
     const T* r = cols + tap * ld + window;
     for (long i = lo; i < hi; i++) po[dst + i * step] += r[i];
-  });
+  }, r0, r1);
 }
 
 }  // namespace strata
