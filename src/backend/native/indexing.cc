@@ -115,15 +115,19 @@ long scatterAdd(const View& out, int axis, const View& index, const View& src) {
 void sgdUpdate(float* p, const float* g, float* buf, long n, double lr, double momentum, double dampening,
                bool nesterov, double weightDecay, bool first) {
   const float flr = float(lr), mu = float(momentum), damp = float(1 - dampening), wd = float(weightDecay);
-  pool().parallelFor(n, 1 << 16, [&](long i0, long i1) {
+  pool().parallelFor(n, 1 << 16, [=](long i0, long i1) {
+    // Captured by value and restrict-qualified, so that the loop vectorises.
+    float* __restrict pp = p;
+    const float* __restrict pg = g;
+    float* __restrict pb = buf;
     for (long i = i0; i < i1; i++) {
-      float d = g[i] + wd * p[i];
-      if (buf) {
-        const float b = first ? d : mu * buf[i] + damp * d;
-        buf[i] = b;
+      float d = pg[i] + wd * pp[i];
+      if (pb) {
+        const float b = first ? d : mu * pb[i] + damp * d;
+        pb[i] = b;
         d = nesterov ? d + mu * b : b;
       }
-      p[i] -= flr * d;
+      pp[i] -= flr * d;
     }
   });
 }
@@ -136,19 +140,25 @@ void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long 
   const float decay = decoupled ? float(1 - lr * weightDecay) : 1.0f;
   const float l2 = decoupled ? 0.0f : float(weightDecay);
   const float b1 = float(beta1), b2 = float(beta2), e = float(eps);
-  pool().parallelFor(n, 1 << 15, [&](long i0, long i1) {
+  pool().parallelFor(n, 1 << 15, [=](long i0, long i1) {
+    // Captured by value and restrict-qualified, so that the loop vectorises.
+    float* __restrict pp = p;
+    const float* __restrict pg = g;
+    float* __restrict pm = m;
+    float* __restrict pv = v;
+    float* __restrict pmax = vMax;
     for (long i = i0; i < i1; i++) {
-      const float pi = p[i] * decay;
-      const float d = g[i] + l2 * pi;
-      const float mi = b1 * m[i] + (1 - b1) * d;
-      float vi = b2 * v[i] + (1 - b2) * d * d;
-      m[i] = mi;
-      v[i] = vi;
-      if (vMax) {
-        vi = vMax[i] > vi ? vMax[i] : vi;
-        vMax[i] = vi;
+      const float pi = pp[i] * decay;
+      const float d = pg[i] + l2 * pi;
+      const float mi = b1 * pm[i] + (1 - b1) * d;
+      float vi = b2 * pv[i] + (1 - b2) * d * d;
+      pm[i] = mi;
+      pv[i] = vi;
+      if (pmax) {
+        vi = pmax[i] > vi ? pmax[i] : vi;
+        pmax[i] = vi;
       }
-      p[i] = pi - stepSize * mi / (std::sqrt(vi) / bc2 + e);
+      pp[i] = pi - stepSize * mi / (std::sqrt(vi) / bc2 + e);
     }
   });
 }
