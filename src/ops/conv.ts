@@ -1,10 +1,8 @@
 import { type Window, windowCount } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { fail, fmtShape } from '../errors.js';
-import { zeros } from '../tensor/creation.js';
 import { isFloat } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { scatterAdd } from './indexing.js';
 import { defineOp, empty, kernels, type Op } from './op.js';
 
 /**
@@ -363,17 +361,31 @@ const maxPoolOp = defineOp<{ window: Window; argmax: Tensor | null }>({
     kernels().maxPool(out, a.argmax, x!, a.window);
     return out;
   },
-  // Each window's gradient lands on its argmax; overlapping windows that share one add up.
-  vjp: (g, { inputs: [x], attrs: { argmax } }) => {
-    const [n, c] = x!.shape as [number, number];
+  vjp: (g, { inputs: [x], attrs: { argmax } }) => [maxUnpoolOp([g, argmax!], { shape: x!.shape })],
+});
+
+/**
+ * Max pooling's gradient: each window's gradient lands on its argmax in a zero tensor of the input's
+ * shape, overlapping windows that share one adding up. Linear in g, so its own gradient gathers.
+ */
+const maxUnpoolOp = defineOp<{ shape: readonly number[] }>({
+  name: 'maxUnpool',
+  forward: ([g, argmax], { shape }) => {
+    const [n, c] = shape as [number, number];
+    const out = empty([n, c, shape.slice(2).reduce((a, b) => a * b, 1)], g!.dtype);
+    out.data.fill(0);
     const flat = (t: Tensor) => t.reshape([n, c, -1]);
+    kernels().scatterAdd(out, 2, flat(argmax!), flat(g!.contiguous()));
+    return out.reshape(shape);
+  },
+  vjp: (h, { inputs: [g, argmax] }) => {
+    const [n, c] = g!.shape as [number, number];
     return [
-      scatterAdd(
-        zeros([n, c, x!.size / (n * c || 1)], { dtype: g.dtype }),
-        2,
-        flat(argmax!),
-        flat(g),
-      ).reshape(x!.shape),
+      h
+        .reshape([n, c, -1])
+        .gather(2, argmax!.reshape([n, c, -1]))
+        .reshape(g!.shape),
+      null,
     ];
   },
 });
