@@ -1244,7 +1244,7 @@ for (const name of backendNames()) {
       };
 
       if (has('conv') && has('convBackwardInput') && has('convBackwardWeight'))
-        test('conv and its two gradients against products of the reference columns: groups, stride, padding, dilation, 1–3 axes, batches below and above the thread count', () => {
+        test('conv (with bias and ReLU) and its two gradients against products of the reference columns: groups, stride, padding, dilation, 1–3 axes, batches below and above the thread count', () => {
           const f = be().fused!;
           const cases: [Shape, number, number, Window][] = [
             // x shape, output channels, groups, window
@@ -1314,8 +1314,19 @@ for (const name of backendNames()) {
               jsBackend.fold(dx, dcols, w);
               const tol = dtype === 'float32' ? 1e-5 : 1e-12;
               const gotY = contiguousOut(dtype, yShape);
-              f.conv!(gotY, x, wt, w, groups);
+              f.conv!(gotY, x, wt, null, false, w, groups);
               assertClose(gotY.data, y, tol, `${what} forward`, ys);
+              // With a bias and ReLU fused in: max(0, y + b).
+              const bias = makeView(dtype, [outC], 'contiguous', randomFill(dtype, seed + 3, false));
+              const yb = y.map((v, i) => Math.max(0, v + bias.data[Math.floor(i / l) % outC]!));
+              f.conv!(gotY, x, wt, bias, true, w, groups);
+              assertClose(
+                gotY.data,
+                yb,
+                tol,
+                `${what} forward with bias and ReLU`,
+                ys.map((v) => v + 3),
+              );
               const gotDx = contiguousOut(dtype, xShape);
               f.convBackwardInput!(gotDx, dy, wt, w, groups);
               // |dx| bounded by the fold of |W|·|dy| summed over every tap: scale by the largest.

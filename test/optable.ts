@@ -428,6 +428,12 @@ export const OP_TABLE: readonly OpRow[] = [
     ],
   },
   {
+    op: 'convNd',
+    label: 'with bias and ReLU fused, as Sequential calls it',
+    fn: (x, w, b) => convNd('Conv2d', x!, w!, b, 2, { padding: 1 }, 'relu'),
+    shapes: [[2, 2, 4, 4], [3, 2, 3, 3], [3]],
+  },
+  {
     op: 'maxPoolNd',
     label: 'as MaxPool1d calls it',
     fn: (x) => maxPoolNd('MaxPool1d', x!, 1, 2),

@@ -142,10 +142,11 @@ export interface FusedKernels {
   /** out = x wᵀ + b, then ReLU when asked: x [n, k], w [o, k], b [o] or null, out [n, o] contiguous. */
   linear(out: View, x: View, w: View, bias: View | null, relu: boolean): void;
   /**
-   * Convolution without bias: y [N, O, ...L] = x [N, C, ...S] cross-correlated with w [O, C/groups, ...k]
-   * over `window`. y and w are contiguous; x may be strided.
+   * Convolution: y [N, O, ...L] = x [N, C, ...S] cross-correlated with w [O, C/groups, ...k] over
+   * `window`, plus bias [O] when given, then ReLU when asked. y, w and bias are contiguous; x may be
+   * strided.
    */
-  conv(y: View, x: View, w: View, window: Window, groups: number): void;
+  conv(y: View, x: View, w: View, bias: View | null, relu: boolean, window: Window, groups: number): void;
   /** conv's gradient with respect to x: dx [N, C, ...S] (contiguous) from dy and w (both contiguous). */
   convBackwardInput(dx: View, dy: View, w: View, window: Window, groups: number): void;
   /** conv's gradient with respect to w: dw [O, C/groups, ...k] (contiguous) from x and dy (contiguous). */

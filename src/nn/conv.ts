@@ -33,7 +33,7 @@ export interface ConvLayerOptions extends ConvNdOptions {
 }
 
 /** Convolution over `dims` spatial axes: weight [out, in/groups, ...kernel], bias [out]. */
-class ConvNd extends Module {
+export class ConvNd extends Module {
   weight: Parameter;
   bias: Parameter | null;
 
@@ -73,8 +73,13 @@ class ConvNd extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWith(x, 'none');
+  }
+
+  /** forward followed by an activation, fused into one op (Sequential uses it for a convolution then ReLU). */
+  forwardWith(x: Tensor, activation: 'none' | 'relu'): Tensor {
     const { bias: _, ...o } = this.options;
-    return convNd(this.constructor.name, x, this.weight, this.bias, this.dims, o);
+    return convNd(this.constructor.name, x, this.weight, this.bias, this.dims, o, activation);
   }
 
   protected override extraRepr(): string {

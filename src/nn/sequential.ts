@@ -1,5 +1,6 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { ReLU } from './activation.js';
+import { ConvNd } from './conv.js';
 import { Linear } from './layers.js';
 import { Module } from './module.js';
 
@@ -19,8 +20,8 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i]!;
-      // Linear then ReLU runs as one fused op: the same values, one pass over the output fewer.
-      if (layer instanceof Linear && this.layers[i + 1] instanceof ReLU) {
+      // Linear or a convolution then ReLU runs as one fused op: the same values, fewer passes.
+      if ((layer instanceof Linear || layer instanceof ConvNd) && this.layers[i + 1] instanceof ReLU) {
         x = layer.forwardWith(x, 'relu');
         i++;
       } else x = layer.forward(x);

@@ -3,6 +3,7 @@ import { getBackend } from '../backend/registry.js';
 import { fail, fmtShape } from '../errors.js';
 import { isFloat } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { where } from './elementwise.js';
 import { defineOp, empty, kernels, type Op } from './op.js';
 
 /**
@@ -144,6 +145,7 @@ export function convNd(
   bias: Tensor | null | undefined,
   dims: number,
   { groups = 1, padding = 0, ...o }: ConvNdOptions = {},
+  activation: 'none' | 'relu' = 'none',
 ): Tensor {
   if (!isFloat(x.dtype)) fail(op, `expected a floating-point input, got ${x.dtype}`);
   if (weight.rank !== dims + 2)
@@ -179,9 +181,11 @@ export function convNd(
   const window = makeWindow(op, input.shape, dims, kernel, { ...o, padding: pad });
   if (x.dtype !== weight.dtype)
     fail(op, `the input is ${x.dtype} but the weight is ${weight.dtype}; convert one of them`);
-  let y = convOp([input, weight], { window, groups });
-  if (bias) y = y.add(bias.reshape([outC, ...new Array<number>(dims).fill(1)]));
-  return y;
+  return convOp(bias ? [input, weight, bias] : [input, weight], {
+    window,
+    groups,
+    relu: activation === 'relu',
+  });
 }
 
 interface ConvAttrs {
@@ -191,6 +195,9 @@ interface ConvAttrs {
 
 /** A gradient pass knows the shape of the tensor it computes the gradient of. */
 type ShapedConvAttrs = ConvAttrs & { shape: readonly number[] };
+
+/** The forward may add a bias and apply ReLU in the same pass over the output. */
+type ForwardConvAttrs = ConvAttrs & { relu: boolean };
 
 /** The reference composition's views: x's columns [N, G, C/G·K, L] and the weight as [G, O/G, C/G·K]. */
 function groupedCols(x: Tensor, { window, groups }: ConvAttrs): Tensor {
@@ -206,23 +213,29 @@ function groupedWeight(w: Tensor, groups: number): Tensor {
   return w.reshape([groups, w.shape[0]! / groups, -1]);
 }
 
-/** y [N, O, ...L] = conv(x [N, C, ...S], w [O, C/G, ...k]). */
-const convOp: Op<ConvAttrs> = defineOp<ConvAttrs>({
+/** y [N, O, ...L] = conv(x [N, C, ...S], w [O, C/G, ...k]) (+ b [O]) (then ReLU). */
+const convOp: Op<ForwardConvAttrs> = defineOp<ForwardConvAttrs>({
   name: 'conv',
-  forward: ([x, w], a) => {
+  forward: ([x, w, b], a) => {
     const shape = [x!.shape[0]!, w!.shape[0]!, ...outputSpatial(x!.shape, a.window)];
     const fused = getBackend().fused?.conv;
     if (fused) {
       const y = empty(shape, x!.dtype);
-      fused(y, x!, w!.contiguous(), a.window, a.groups);
+      fused(y, x!, w!.contiguous(), b ? b.contiguous() : null, a.relu, a.window, a.groups);
       return y;
     }
-    return groupedWeight(w!, a.groups).matmul(groupedCols(x!, a)).reshape(shape);
+    let y = groupedWeight(w!, a.groups).matmul(groupedCols(x!, a)).reshape(shape);
+    if (b) y = y.add(b.reshape([b.shape[0]!, ...new Array<number>(shape.length - 2).fill(1)]));
+    return a.relu ? y.relu() : y;
   },
-  vjp: (g, { inputs: [x, w], attrs }) => [
-    x!.requiresGrad ? convBackwardInputOp([g, w!], { ...attrs, shape: x!.shape }) : null,
-    w!.requiresGrad ? convBackwardWeightOp([x!, g], { ...attrs, shape: w!.shape }) : null,
-  ],
+  vjp: (g, { inputs: [x, w, b], output, attrs }) => {
+    const gy = attrs.relu ? where(output.gt(0), g, 0) : g;
+    return [
+      x!.requiresGrad ? convBackwardInputOp([gy, w!], { ...attrs, shape: x!.shape }) : null,
+      w!.requiresGrad ? convBackwardWeightOp([x!, gy], { ...attrs, shape: w!.shape }) : null,
+      b?.requiresGrad ? gy.sum([0, ...gy.shape.slice(2).map((_, i) => i + 2)]) : null,
+    ];
+  },
 });
 
 /** dx [N, C, ...S] of `shape` from dy [N, O, ...L] and w: Wᵀ·dy folded onto the image (transposed convolution). */
@@ -242,7 +255,7 @@ const convBackwardInputOp: Op<ShapedConvAttrs> = defineOp<ShapedConvAttrs>({
     return fold(cols.reshape([n, c, taps(a.window), -1]), a.shape, a.window);
   },
   vjp: (g, { inputs: [dy, w], attrs }) => [
-    dy!.requiresGrad ? convOp([g, w!], attrs) : null,
+    dy!.requiresGrad ? convOp([g, w!], { ...attrs, relu: false }) : null,
     w!.requiresGrad ? convBackwardWeightOp([g, dy!], { ...attrs, shape: w!.shape }) : null,
   ],
 });
@@ -262,7 +275,7 @@ const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp<ShapedConvAttrs>({
   },
   vjp: (g, { inputs: [x, dy], attrs }) => [
     x!.requiresGrad ? convBackwardInputOp([dy!, g], { ...attrs, shape: x!.shape }) : null,
-    dy!.requiresGrad ? convOp([x!, g], attrs) : null,
+    dy!.requiresGrad ? convOp([x!, g], { ...attrs, relu: false }) : null,
   ],
 });
 

@@ -188,15 +188,19 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// conv(kind, a, b, c, groups): kind 0 is the forward y = conv(x, w) with (y, x, w), 1 the input's
-// gradient with (dx, dy, w), 2 the weight's with (dw, x, dy); the window follows the views in meta.
+// conv(kind, a, b, c, bias, relu, groups): kind 0 is the forward y = conv(x, w) (+ bias, then ReLU)
+// with (y, x, w), 1 the input's gradient with (dx, dy, w), 2 the weight's with (dw, x, dy); the bias
+// view (or null) and then the window follow the three views in meta.
 Napi::Value Conv(const Napi::CallbackInfo& info) {
   Reader r{info.Env()};
   const int kind = info[0].As<Napi::Number>().Int32Value();
   View a = r.view(info[1]), b = r.view(info[2]), c = r.view(info[3]);
+  const bool hasBias = !info[4].IsNull();
+  View bias = hasBias ? r.view(info[4]) : View();
+  const bool relu = info[5].ToBoolean();
   const WindowSpec w = windowFrom(r);
-  const long groups = info[4].As<Napi::Number>().Int32Value();
-  const bool ok = kind == 0   ? convForward(a, b, c, w, groups)
+  const long groups = info[6].As<Napi::Number>().Int32Value();
+  const bool ok = kind == 0   ? convForward(a, b, c, hasBias ? &bias : nullptr, relu, w, groups)
                   : kind == 1 ? convBackwardInput(a, b, c, w, groups)
                               : convBackwardWeight(a, b, c, w, groups);
   if (!ok) throw Napi::RangeError::New(info.Env(), "native conv: the operands do not match the window");

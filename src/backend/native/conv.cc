@@ -117,10 +117,21 @@ void unfoldUnit(T* cols, const T* px, const View& x, const Geometry& g, const Sh
   unfoldPlane(cols + c * s.K * u.ld + j * u.width, u.ld, px, x, g, n, c, T(0), u.r0, u.r1);
 }
 
+// Adds the bias to a row of outputs and applies ReLU, while the row is still in cache.
 template <class T>
-void forwardTyped(const View& out, const View& x, const View& w, const Geometry& g, const Shape& s) {
+inline void epilogue(T* row, long len, const T* bias, long o, bool relu) {
+  if (bias)
+    for (long i = 0; i < len; i++) row[i] += bias[o];
+  if (relu)
+    for (long i = 0; i < len; i++) row[i] = row[i] > 0 || row[i] != row[i] ? row[i] : T(0);
+}
+
+template <class T>
+void forwardTyped(const View& out, const View& x, const View& w, const View* bias, bool relu, const Geometry& g,
+                  const Shape& s) {
   const T* px = static_cast<const T*>(x.data);
   const T* pw = static_cast<const T*>(w.data) + w.offset;
+  const T* pb = bias ? static_cast<const T*>(bias->data) + bias->offset : nullptr;
   T* py = static_cast<T*>(out.data) + out.offset;
   byUnit<T>(
       s, g, [&](long n, long j, long c, T* cols, const Unit& u) { unfoldUnit(cols, px, x, g, s, n, j, c, u); },
@@ -132,10 +143,13 @@ void forwardTyped(const View& out, const View& x, const View& w, const Geometry&
         for (long gi = 0; gi < s.G; gi++)
           gemm<T>(false, false, s.og(), u.l1 - u.l0, s.ckg(), pw + gi * s.og() * s.ckg(), s.ckg(),
                   cols + gi * s.ckg() * u.ld + u.l0, u.ld, dst + gi * s.og() * ldd + u.l0, ldd);
-        if (!direct)
-          for (long j = 0; j < u.count; j++)
-            for (long o = 0; o < s.O; o++)
-              std::memcpy(py + ((u.n0 + j) * s.O + o) * s.L, dst + o * u.ld + j * s.L, sizeof(T) * s.L);
+        for (long j = 0; j < u.count; j++)
+          for (long o = 0; o < s.O; o++) {
+            T* row = py + ((u.n0 + j) * s.O + o) * s.L;
+            if (direct) row += u.r0 * g.out[2] + u.l0;
+            else std::memcpy(row, dst + o * u.ld + j * s.L, sizeof(T) * s.L);
+            epilogue(row, direct ? u.l1 - u.l0 : s.L, pb, o, relu);
+          }
       },
       [](long, long, long, T*, const Unit&) {});
 }
@@ -200,12 +214,14 @@ bool shapeOf(const View& x, const View& w, const View& y, const Geometry& g, lon
 
 }  // namespace
 
-bool convForward(const View& out, const View& x, const View& w, const WindowSpec& win, long groups) {
+bool convForward(const View& out, const View& x, const View& w, const View* bias, bool relu, const WindowSpec& win,
+                 long groups) {
   Geometry g(x, win);
   Shape s;
   if (!shapeOf(x, w, out, g, groups, &s)) return false;
-  if (x.dtype == kF32) forwardTyped<float>(out, x, w, g, s);
-  else forwardTyped<double>(out, x, w, g, s);
+  if (bias && (bias->rank != 1 || bias->shape[0] != s.O || bias->dtype != x.dtype || !isContiguous(*bias))) return false;
+  if (x.dtype == kF32) forwardTyped<float>(out, x, w, bias, relu, g, s);
+  else forwardTyped<double>(out, x, w, bias, relu, g, s);
   return true;
 }
 

@@ -29,7 +29,15 @@ interface Addon {
   unfold(out: TypedArray, x: TypedArray, padValue: number): void;
   fold(out: TypedArray, cols: TypedArray): void;
   maxPool(out: TypedArray, argmax: TypedArray, x: TypedArray): void;
-  conv(kind: number, a: TypedArray, b: TypedArray, c: TypedArray, groups: number): void;
+  conv(
+    kind: number,
+    a: TypedArray,
+    b: TypedArray,
+    c: TypedArray,
+    bias: TypedArray | null,
+    relu: boolean,
+    groups: number,
+  ): void;
   linear(out: TypedArray, x: TypedArray, w: TypedArray, bias: TypedArray | null, relu: boolean): void;
   sgd(...args: unknown[]): void;
   adam(...args: unknown[]): void;
@@ -120,11 +128,21 @@ function makeNativeBackend(): Backend {
     for (const field of [w.kernel, w.stride, w.padding, w.dilation]) for (const v of field) meta[pos++] = v;
   };
   // The three convolution passes share one entry point: kind 0 forward, 1 input gradient, 2 weight gradient.
-  const conv = (kind: number, a: View, b: View, c: View, window: Window, groups: number) => {
+  const conv = (
+    kind: number,
+    a: View,
+    b: View,
+    c: View,
+    window: Window,
+    groups: number,
+    bias: View | null = null,
+    relu = false,
+  ) => {
     start();
     const [pa, pb, pc] = [put(a), put(b), put(c)];
+    const pbias = bias ? put(bias) : null;
     putWindow(window);
-    addon.conv(kind, pa, pb, pc, groups);
+    addon.conv(kind, pa, pb, pc, pbias, relu, groups);
   };
   const info = addon.describe();
   return {
@@ -203,8 +221,8 @@ function makeNativeBackend(): Backend {
       addon.maxPool(o, a, xd);
     },
     fused: {
-      conv(y, x, w, window, groups) {
-        conv(0, y, x, w, window, groups);
+      conv(y, x, w, bias, relu, window, groups) {
+        conv(0, y, x, w, window, groups, bias, relu);
       },
       convBackwardInput(dx, dy, w, window, groups) {
         conv(1, dx, dy, w, window, groups);

@@ -69,9 +69,11 @@ bool fold(const View& out, const View& cols, const WindowSpec& w);
 bool maxPool(const View& out, const View& argmax, const View& x, const WindowSpec& w);
 
 // Convolution of x [N, C, ...S] by the contiguous weight w [O, C/groups, ...k] into the contiguous
-// y [N, O, ...L] (no bias), and its two gradients: dx (contiguous, overwritten) from dy and w, and dw
-// (overwritten) from x and dy. Each returns false (and touches nothing) when the shapes disagree.
-bool convForward(const View& y, const View& x, const View& w, const WindowSpec& win, long groups);
+// y [N, O, ...L] (plus the contiguous bias [O] when given, then ReLU when asked), and its two gradients:
+// dx (contiguous, overwritten) from dy and w, and dw (overwritten) from x and dy. Each returns false
+// (and touches nothing) when the shapes disagree.
+bool convForward(const View& y, const View& x, const View& w, const View* bias, bool relu, const WindowSpec& win,
+                 long groups);
 bool convBackwardInput(const View& dx, const View& dy, const View& w, const WindowSpec& win, long groups);
 bool convBackwardWeight(const View& dw, const View& x, const View& dy, const WindowSpec& win, long groups);
 
