@@ -331,6 +331,8 @@ export const OP_TABLE: readonly OpRow[] = [
   unary('slice', (x) => x.slice([{ start: 1, step: 2 }]), { label: 'object spec', shapes: [[5, 2]] }),
   unary('narrow', (x) => x.narrow(1, 1, 2)),
   unary('narrow', (x) => x.narrow(-2, 1, 2), { label: 'axis -2' }),
+  unary('select', (x) => x.select(1, 1)),
+  unary('select', (x) => x.select(-1, -1), { label: 'last axis, negative index' }),
   unary('pad', (x) => x.pad([[1, 2]], 0.5)),
   unary(
     'pad',

@@ -4,5 +4,7 @@ export * from './fashion-mnist.js';
 export * from './idx.js';
 export * from './loader.js';
 export * from './mnist.js';
+export * from './moby-dick.js';
 export * from './paths.js';
+export * from './text.js';
 export * from './transforms.js';

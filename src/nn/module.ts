@@ -24,15 +24,20 @@ export class Parameter extends Tensor {
  *       forward(x: Tensor) { return this.fc2.forward(this.fc1.forward(x).relu()); }
  *     }
  */
-export abstract class Module {
+/** A module of any signature, as the walks over a module tree see its members. */
+// biome-ignore lint/suspicious/noExplicitAny: forward's parameters vary by module; the tree walks never call it.
+export type AnyModule = Module<any[], unknown>;
+
+export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
   /** Whether the module is in training mode (dropout active, batch statistics used). */
   training = true;
   private readonly buffers = new Map<string, Tensor>();
 
-  abstract forward(...inputs: Tensor[]): Tensor;
+  /** What the module computes; most take tensors to a tensor, recurrent layers also carry state. */
+  abstract forward(...inputs: In): Out;
 
   /** Direct sub-modules with their names. */
-  *namedChildren(): Generator<[string, Module]> {
+  *namedChildren(): Generator<[string, AnyModule]> {
     for (const [name, value] of Object.entries(this)) {
       if (value instanceof Module) yield [name, value];
       else if (Array.isArray(value)) {
@@ -66,14 +71,14 @@ export abstract class Module {
   }
 
   /** This module and all below it, with dotted paths ('' for this one). */
-  namedModules(prefix = ''): [string, Module][] {
-    const out: [string, Module][] = [[prefix, this]];
+  namedModules(prefix = ''): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [[prefix, this]];
     for (const [name, child] of this.namedChildren())
       out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
     return out;
   }
 
-  modules(): Module[] {
+  modules(): AnyModule[] {
     return this.namedModules().map(([, m]) => m);
   }
 

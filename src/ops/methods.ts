@@ -65,6 +65,7 @@ declare module '../tensor/tensor.js' {
     flatten(start?: number, end?: number): Tensor;
     slice(specs: readonly mv.SliceSpec[]): Tensor;
     narrow(axis: number, start: number, length: number): Tensor;
+    select(axis: number, index: number): Tensor;
     pad(widths: readonly (readonly [number, number])[], value?: number): Tensor;
     split(sizes: number | readonly number[], axis?: number): Tensor[];
     contiguous(): Tensor;
@@ -229,6 +230,9 @@ const methods: { [K in keyof Tensor]?: (this: Tensor, ...args: never[]) => unkno
   },
   narrow(axis: number, start: number, length: number) {
     return mv.narrow(this, axis, start, length);
+  },
+  select(axis: number, index: number) {
+    return mv.select(this, axis, index);
   },
   pad(widths: readonly (readonly [number, number])[], value?: number) {
     return mv.pad(this, widths, value);

@@ -287,6 +287,17 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   return slice(x, specs);
 }
 
+/** Entry `index` of one axis, which is dropped (a view): PyTorch's select, x[:, i] for axis 1. */
+export function select(x: Tensor, axis: number, index: number): Tensor {
+  const a = normAxis('select', axis, x.rank);
+  const size = x.shape[a]!;
+  if (!Number.isInteger(index) || index < -size || index >= size)
+    fail('select', `index ${index} is out of range for axis ${a} of size ${size}`);
+  const specs: SliceSpec[] = x.shape.map(() => null);
+  specs[a] = index;
+  return slice(x, specs);
+}
+
 const embedOp = defineOp<{ shape: number[]; ranges: Range[]; fill: number }>({
   name: 'embed',
   forward: ([x], { shape, ranges, fill }) => {

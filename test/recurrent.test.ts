@@ -1,0 +1,375 @@
+/**
+ * Recurrent layers and embeddings: outputs against step-by-step computations written out from the
+ * equations in plain arrays (not with the library's ops), gradient checks through several time steps,
+ * PyTorch's parameter names and layouts, bidirectional and stacked layers, variable lengths, truncated
+ * BPTT, and the errors for bad input.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as st from '../src/index.js';
+import { flat, near, throwsStrata } from './assertions.js';
+import { gradcheck, makeRng } from './gradcheck.js';
+
+const { nn } = st;
+type Tensor = st.Tensor;
+
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+
+/** A module's parameters as float64, filled from a seeded generator independent of the library's. */
+function toFloat64(m: st.nn.Module, seed: number): void {
+  const rng = makeRng(seed);
+  for (const [name, p] of m.namedParameters()) {
+    const v = st
+      .tensor(
+        Array.from({ length: p.size }, () => rng() - 0.5),
+        { dtype: 'float64' },
+      )
+      .reshape(p.shape);
+    (m as unknown as Record<string, Tensor>)[name] = new nn.Parameter(v);
+  }
+}
+
+function randomInput(shape: number[], seed: number): Tensor {
+  const rng = makeRng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return st
+    .tensor(
+      Array.from({ length: n }, () => 2 * rng() - 1),
+      { dtype: 'float64' },
+    )
+    .reshape(shape);
+}
+
+/** Row-major matrix-vector product: W [rows, cols] (flat) times v [cols]. */
+function matvec(w: number[], v: number[], rows: number): number[] {
+  const cols = v.length;
+  return Array.from({ length: rows }, (_, r) => v.reduce((s, x, c) => s + w[r * cols + c]! * x, 0));
+}
+
+/** The four weights of a layer (direction suffix included) as flat arrays. */
+function weights(
+  m: st.nn.Module,
+  suffix: string,
+): { wih: number[]; whh: number[]; bih: number[]; bhh: number[] } {
+  const p = Object.fromEntries(m.namedParameters());
+  return {
+    wih: flat(p[`weight_ih${suffix}`]!),
+    whh: flat(p[`weight_hh${suffix}`]!),
+    bih: flat(p[`bias_ih${suffix}`]!),
+    bhh: flat(p[`bias_hh${suffix}`]!),
+  };
+}
+
+type Kind = 'tanh' | 'lstm' | 'gru';
+
+/** One sequence [T][I] through one layer by the textbook equations; returns the h of every step and the last c. */
+function reference(
+  kind: Kind,
+  seq: number[][],
+  w: ReturnType<typeof weights>,
+  hidden: number,
+  h0?: number[],
+  c0?: number[],
+) {
+  let h = h0 ?? new Array<number>(hidden).fill(0);
+  let c = c0 ?? new Array<number>(hidden).fill(0);
+  const gates = kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1;
+  const hs: number[][] = [];
+  for (const x of seq) {
+    const xi = matvec(w.wih, x, gates * hidden).map((v, i) => v + w.bih[i]!);
+    const hh = matvec(w.whh, h, gates * hidden).map((v, i) => v + w.bhh[i]!);
+    const part = (a: number[], g: number) => a.slice(g * hidden, (g + 1) * hidden);
+    if (kind === 'tanh') h = xi.map((v, i) => Math.tanh(v + hh[i]!));
+    else if (kind === 'lstm') {
+      const [i, f, g, o] = [0, 1, 2, 3].map((k) => part(xi, k).map((v, j) => v + part(hh, k)[j]!));
+      c = c.map((cv, j) => sigmoid(f![j]!) * cv + sigmoid(i![j]!) * Math.tanh(g![j]!));
+      h = c.map((cv, j) => sigmoid(o![j]!) * Math.tanh(cv));
+    } else {
+      const r = part(xi, 0).map((v, j) => sigmoid(v + part(hh, 0)[j]!));
+      const z = part(xi, 1).map((v, j) => sigmoid(v + part(hh, 1)[j]!));
+      const n = part(xi, 2).map((v, j) => Math.tanh(v + r[j]! * part(hh, 2)[j]!));
+      h = n.map((nv, j) => (1 - z[j]!) * nv + z[j]! * h[j]!);
+    }
+    hs.push(h);
+  }
+  return { hs, c };
+}
+
+function build(kind: Kind, input: number, hidden: number, opts: st.nn.RecurrentOptions = {}) {
+  return kind === 'lstm'
+    ? new nn.LSTM(input, hidden, opts)
+    : kind === 'gru'
+      ? new nn.GRU(input, hidden, opts)
+      : new nn.RNN(input, hidden, opts);
+}
+
+function runModule(
+  m: ReturnType<typeof build>,
+  x: Tensor,
+  lengths?: number[],
+): { out: Tensor; h: Tensor; c: Tensor | null } {
+  if (m instanceof nn.LSTM) {
+    const [out, [h, c]] = m.forward(x, undefined, { lengths });
+    return { out, h, c };
+  }
+  const [out, h] = m.forward(x, undefined, { lengths });
+  return { out, h, c: null };
+}
+
+/** x [T, B, I] as per-sample sequences. */
+function sequences(x: Tensor): number[][][] {
+  const [T, B, I] = x.shape as [number, number, number];
+  const v = flat(x);
+  return Array.from({ length: B }, (_, b) =>
+    Array.from({ length: T }, (_, t) => v.slice((t * B + b) * I, (t * B + b + 1) * I)),
+  );
+}
+
+for (const kind of ['tanh', 'lstm', 'gru'] as const) {
+  test(`${kind}: outputs and final states equal the equations stepped by hand (3 steps, batch 2)`, () => {
+    const m = build(kind, 3, 4);
+    toFloat64(m, 11);
+    const x = randomInput([3, 2, 3], 12);
+    const { out, h, c } = runModule(m, x);
+    assert.deepEqual(out.shape, [3, 2, 4]);
+    assert.deepEqual(h.shape, [1, 2, 4]);
+    const w = weights(m, '_l0');
+    sequences(x).forEach((seq, b) => {
+      const ref = reference(kind, seq, w, 4);
+      ref.hs.forEach((hv, t) => {
+        near(out.select(0, t).select(0, b), hv, 1e-12, `output t=${t} b=${b}`);
+      });
+      near(h.select(1, b), ref.hs[2]!, 1e-12, `h_n b=${b}`);
+      if (c) near(c.select(1, b), ref.c, 1e-12, `c_n b=${b}`);
+    });
+  });
+
+  test(`${kind}: gradients through 4 time steps match central differences (input, initial state, every weight)`, () => {
+    const m = build(kind, 2, 3);
+    toFloat64(m, 21);
+    const names = m.namedParameters().map(([n]) => n);
+    const x = randomInput([4, 2, 2], 22);
+    const h0 = randomInput([1, 2, 3], 23).mul(0.5);
+    const c0 = randomInput([1, 2, 3], 24).mul(0.5);
+    const f = (xi: Tensor, hi: Tensor, ci: Tensor, ...ps: Tensor[]) => {
+      names.forEach((n, i) => {
+        (m as unknown as Record<string, Tensor>)[n] = ps[i]!;
+      });
+      if (m instanceof nn.LSTM) {
+        const [out, [h, c]] = m.forward(xi, [hi, ci]);
+        return [out, h, c];
+      }
+      const [out, h] = (m as st.nn.RNN).forward(xi, hi);
+      return [out, h, ci.mul(0)];
+    };
+    const params = names.map((n) => Object.fromEntries(m.namedParameters())[n]!.detach());
+    gradcheck(f, [x, h0, c0, ...params], { label: kind, fullLimit: 1000 });
+  });
+
+  test(`${kind}: cells take one step of the same layer`, () => {
+    const cell =
+      kind === 'lstm' ? new nn.LSTMCell(3, 4) : kind === 'gru' ? new nn.GRUCell(3, 4) : new nn.RNNCell(3, 4);
+    toFloat64(cell, 31);
+    assert.deepEqual(
+      cell.namedParameters().map(([n, p]) => [n, p.shape]),
+      [
+        ['weight_ih', [(kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1) * 4, 3]],
+        ['weight_hh', [(kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1) * 4, 4]],
+        ['bias_ih', [(kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1) * 4]],
+        ['bias_hh', [(kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1) * 4]],
+      ],
+    );
+    const x = randomInput([2, 3], 32);
+    const hPrev = randomInput([2, 4], 33);
+    const cPrev = randomInput([2, 4], 34);
+    const w = weights(cell, '');
+    const got =
+      cell instanceof nn.LSTMCell
+        ? cell.forward(x, [hPrev, cPrev])
+        : [(cell as st.nn.GRUCell).forward(x, hPrev), null];
+    for (let b = 0; b < 2; b++) {
+      const ref = reference(
+        kind,
+        [flat(x.select(0, b))],
+        w,
+        4,
+        flat(hPrev.select(0, b)),
+        flat(cPrev.select(0, b)),
+      );
+      near(got[0]!.select(0, b), ref.hs[0]!, 1e-12, `cell h b=${b}`);
+      if (got[1]) near(got[1].select(0, b), ref.c, 1e-12, `cell c b=${b}`);
+    }
+  });
+}
+
+test('parameter names and shapes follow PyTorch: per layer and direction, weight_ih, weight_hh, bias_ih, bias_hh', () => {
+  const lstm = new nn.LSTM(5, 7, { numLayers: 2, bidirectional: true });
+  assert.deepEqual(
+    lstm.namedParameters().map(([n, p]) => `${n} ${p.shape.join('x')}`),
+    [
+      'weight_ih_l0 28x5',
+      'weight_hh_l0 28x7',
+      'bias_ih_l0 28',
+      'bias_hh_l0 28',
+      'weight_ih_l0_reverse 28x5',
+      'weight_hh_l0_reverse 28x7',
+      'bias_ih_l0_reverse 28',
+      'bias_hh_l0_reverse 28',
+      'weight_ih_l1 28x14',
+      'weight_hh_l1 28x7',
+      'bias_ih_l1 28',
+      'bias_hh_l1 28',
+      'weight_ih_l1_reverse 28x14',
+      'weight_hh_l1_reverse 28x7',
+      'bias_ih_l1_reverse 28',
+      'bias_hh_l1_reverse 28',
+    ],
+  );
+  // PyTorch's default initialisation: U(±1/sqrt(hidden)).
+  const bound = 1 / Math.sqrt(7);
+  for (const p of lstm.parameters()) assert.ok(flat(p).every((v) => Math.abs(v) <= bound));
+  assert.equal(new nn.GRU(3, 2, { bias: false }).namedParameters().length, 2);
+});
+
+test('bidirectional, two layers, batch first: the reverse direction reads the sequence from its end', () => {
+  const m = new nn.GRU(2, 3, { numLayers: 2, bidirectional: true, batchFirst: true });
+  toFloat64(m, 41);
+  const x = randomInput([2, 4, 2], 42); // [B, T, I]
+  const [out, h] = m.forward(x);
+  assert.deepEqual(out.shape, [2, 4, 6]);
+  assert.deepEqual(h.shape, [4, 2, 3]);
+  for (let b = 0; b < 2; b++) {
+    const seq = Array.from({ length: 4 }, (_, t) => flat(x.select(0, b).select(0, t)));
+    const fwd = reference('gru', seq, weights(m, '_l0'), 3).hs;
+    const bwd = reference('gru', [...seq].reverse(), weights(m, '_l0_reverse'), 3).hs.reverse();
+    const layer1In = seq.map((_, t) => [...fwd[t]!, ...bwd[t]!]);
+    const fwd1 = reference('gru', layer1In, weights(m, '_l1'), 3).hs;
+    const bwd1 = reference('gru', [...layer1In].reverse(), weights(m, '_l1_reverse'), 3).hs.reverse();
+    for (let t = 0; t < 4; t++)
+      near(out.select(0, b).select(0, t), [...fwd1[t]!, ...bwd1[t]!], 1e-12, `out b=${b} t=${t}`);
+    // h_n: layer 0 forward (last step), layer 0 reverse (first step), then layer 1.
+    near(h.select(1, b), [...fwd[3]!, ...bwd[0]!, ...fwd1[3]!, ...bwd1[0]!], 1e-12, `h_n b=${b}`);
+  }
+});
+
+test('variable lengths: padding steps output zeros and leave the state where the sequence ended', () => {
+  const m = new nn.LSTM(2, 3, { bidirectional: true });
+  toFloat64(m, 51);
+  const x = randomInput([5, 2, 2], 52);
+  const [out, [h, c]] = m.forward(x, undefined, { lengths: [5, 3] });
+  // Sequence 1 stops after 3 steps: same as running its first 3 steps alone.
+  const short = x.narrow(0, 0, 3).narrow(1, 1, 1);
+  const [outShort, [hShort, cShort]] = m.forward(short);
+  near(out.narrow(0, 0, 3).narrow(1, 1, 1), outShort, 1e-12, 'outputs within the length');
+  near(out.narrow(0, 3, 2).narrow(1, 1, 1), new Array(12).fill(0), 0, 'outputs past the length');
+  near(h.narrow(1, 1, 1), hShort, 1e-12, 'h_n');
+  near(c.narrow(1, 1, 1), cShort, 1e-12, 'c_n');
+  // Sequence 0 runs full length, unaffected.
+  const [outFull] = m.forward(x.narrow(1, 0, 1));
+  near(out.narrow(1, 0, 1), outFull, 1e-12, 'full-length sequence');
+});
+
+test('truncated BPTT: a detached carried state passes values on and stops gradients', () => {
+  const m = new nn.RNN(2, 3);
+  const x1 = st.randn([4, 1, 2]);
+  const x2 = st.randn([4, 1, 2]);
+  const [, h1] = m.forward(x1);
+  const carried = nn.detachState(h1);
+  assert.equal(carried.requiresGrad, false);
+  near(carried, h1, 0, 'values carried');
+  const [out2] = m.forward(x2, carried);
+  out2.sum().backward();
+  // The gradient reaches the weights through the second chunk only: equal to a fresh run from the carried state.
+  const g1 = flat(m.parameters()[0]!.grad!);
+  for (const p of m.parameters()) p.grad = null;
+  const [out3] = m.forward(x2, carried.clone());
+  out3.sum().backward();
+  near(m.parameters()[0]!.grad!, g1, 1e-6, 'same gradient');
+  const [state] = nn.detachState([h1, h1] as const);
+  assert.equal(state.requiresGrad, false);
+});
+
+test('embedding: rows by id, gradients summed per id, none for the padding row', () => {
+  const emb = new nn.Embedding(4, 2, { paddingIdx: 0 });
+  near(emb.weight.select(0, 0), [0, 0], 0, 'padding row starts at zero');
+  st.noGrad(() =>
+    emb.weight.copy_(
+      st.tensor([
+        [9, 9],
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+    ),
+  );
+  const ids = st.tensor(
+    [
+      [1, 0, 3],
+      [3, 3, 2],
+    ],
+    { dtype: 'int32' },
+  );
+  const out = emb.forward(ids);
+  assert.deepEqual(out.shape, [2, 3, 2]);
+  near(out, [1, 2, 9, 9, 5, 6, 5, 6, 5, 6, 3, 4], 0, 'lookup');
+  out.sum().backward();
+  // Id 3 appears three times, 1 and 2 once, the padding id 0 passes nothing.
+  near(emb.weight.grad!, [0, 0, 1, 1, 1, 1, 3, 3], 0, 'gradient');
+});
+
+test('bad input names the layer and the shapes', () => {
+  const lstm = new nn.LSTM(3, 4, { numLayers: 2 });
+  throwsStrata(() => lstm.forward(st.zeros([5, 2, 4])), /LSTM/, /\[time, batch, 3\]/, /\[5, 2, 4\]/);
+  throwsStrata(
+    () => lstm.forward(st.zeros([5, 2, 3]), [st.zeros([1, 2, 4]), st.zeros([2, 2, 4])]),
+    /LSTM/,
+    /hidden state h0 of shape \[2, 2, 4\]/,
+    /\[1, 2, 4\]/,
+  );
+  throwsStrata(
+    () => lstm.forward(st.zeros([5, 2, 3]), [st.zeros([2, 2, 4]), st.zeros([2, 3, 4])]),
+    /cell state c0/,
+  );
+  throwsStrata(
+    () => lstm.forward(st.zeros([5, 2, 3]), undefined, { lengths: [5, 5, 5] }),
+    /lengths has 3 entries but the batch holds 2/,
+  );
+  throwsStrata(() => lstm.forward(st.zeros([5, 2, 3]), undefined, { lengths: [6, 2] }), /lengths\[0\] is 6/);
+  throwsStrata(
+    () => new nn.GRU(3, 4).forward(st.zeros([5, 2, 3]), st.zeros([1, 2, 5])),
+    /GRU/,
+    /\[1, 2, 4\]/,
+  );
+  throwsStrata(
+    () => new nn.LSTMCell(3, 4).forward(st.zeros([2, 3]), [st.zeros([2, 5]), st.zeros([2, 4])]),
+    /LSTMCell/,
+    /hidden state h/,
+  );
+  const emb = new nn.Embedding(10, 4);
+  throwsStrata(
+    () => emb.forward(st.tensor([3, 10], { dtype: 'int32' })),
+    /embedding/,
+    /token id 10/,
+    /\[0, 10\)/,
+  );
+  throwsStrata(() => emb.forward(st.tensor([-1], { dtype: 'int32' })), /token id -1/);
+  throwsStrata(() => emb.forward(st.tensor([1.5])), /int32/);
+  throwsStrata(() => new nn.RNN(3, 4, { nonlinearity: 'sigmoid' as 'tanh' }), /nonlinearity/);
+});
+
+test('unbatched input [T, I] and a single cell input [I] work as a batch of one', () => {
+  const m = new nn.LSTM(2, 3);
+  const x = st.randn([4, 2]);
+  const [out, [h, c]] = m.forward(x);
+  assert.deepEqual(
+    [out.shape, h.shape, c.shape],
+    [
+      [4, 3],
+      [1, 3],
+      [1, 3],
+    ],
+  );
+  const [outB] = m.forward(x.unsqueeze(1));
+  near(out, outB.squeeze(1), 0, 'same as batch of one');
+  assert.deepEqual(new nn.GRUCell(2, 3).forward(st.randn([2])).shape, [3]);
+});
