@@ -4,6 +4,7 @@ import { setBackend } from '../backend/registry.js';
 import { StrataError } from '../errors.js';
 import { type Flags, helpText, parse } from './args.js';
 import { formatInfo, info, version } from './info.js';
+import { LM_MODELS, lmHelp, trainLanguageModel } from './lm.js';
 import { MODELS, train, trainHelp } from './train.js';
 import { VIZ_HELP, viz } from './viz.js';
 
@@ -13,6 +14,8 @@ Commands:
   train mlp           train the MNIST MLP and report test accuracy
   train lenet         train LeNet-5 on MNIST (or --dataset fashion-mnist)
   train resnet-mnist  train a small ResNet on MNIST (or Fashion-MNIST)
+  train ngram         count a Kneser-Ney trigram model of Moby-Dick and report test perplexity
+  train rnnlm         train a recurrent language model on Moby-Dick (--cell lstm|gru|rnn)
   viz filters CKPT    draw a trained model's first-layer filters as a PNG grid
   viz features CKPT   draw every layer's output for one test digit
   info         version, backend, threads and data path
@@ -63,16 +66,28 @@ function main(argv: string[]): number {
   }
   if (command === 'train') {
     const [model, ...flags] = rest;
+    const names = [...Object.keys(MODELS), ...Object.keys(LM_MODELS)];
     if (!model || model === '--help') {
-      process.stdout.write(
-        `Usage: strata train <model> [options]\n\nModels: ${Object.keys(MODELS).join(', ')}\n`,
-      );
+      process.stdout.write(`Usage: strata train <model> [options]\n\nModels: ${names.join(', ')}\n`);
+      return 0;
+    }
+    if (LM_MODELS[model]) {
+      if (flags.includes('--help')) {
+        process.stdout.write(lmHelp(model));
+        return 0;
+      }
+      const result = trainLanguageModel(model, flags);
+      if (flags.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else {
+        process.stdout.write(
+          `${model}: test perplexity ${result.test_perplexity.toFixed(1)} (vocabulary ${result.vocab_size}), ` +
+            `${result.train_seconds.toFixed(1)} s training (${Math.round(result.tokens_per_second)} tokens/s) on ${result.backend}\n`,
+        );
+      }
       return 0;
     }
     if (!MODELS[model]) {
-      throw new StrataError(
-        `train: unknown model '${model}': expected one of ${Object.keys(MODELS).join(', ')}`,
-      );
+      throw new StrataError(`train: unknown model '${model}': expected one of ${names.join(', ')}`);
     }
     if (flags.includes('--help')) {
       process.stdout.write(trainHelp(model));

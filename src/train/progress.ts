@@ -2,7 +2,11 @@ import cliProgress from 'cli-progress';
 
 export interface ProgressFields {
   loss: number;
-  accuracy: number;
+  /** Shown for classifiers. */
+  accuracy?: number;
+  /** Shown for language models instead of accuracy. */
+  perplexity?: number;
+  /** Examples (or tokens, for a language model) per second. */
   samplesPerSecond: number;
 }
 
@@ -18,6 +22,8 @@ export class Progress {
   constructor(
     private readonly enabled: boolean,
     private readonly epochs: number,
+    /** What the throughput counts. */
+    private readonly unit: 'samples' | 'tokens' = 'samples',
   ) {
     this.live = enabled && process.stderr.isTTY === true;
   }
@@ -26,7 +32,7 @@ export class Progress {
     if (!this.live) return;
     this.bar = new cliProgress.SingleBar(
       {
-        format: `epoch ${epoch + 1}/${this.epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {rate} samples/s | ETA {eta_formatted}`,
+        format: `epoch ${epoch + 1}/${this.epochs} {bar} {value}/{total} | loss {loss} | {metric} | {rate} ${this.unit}/s | ETA {eta_formatted}`,
         stream: process.stderr,
         hideCursor: true,
         clearOnComplete: false,
@@ -35,13 +41,16 @@ export class Progress {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(batches, done, { loss: '-', acc: '-', rate: '-' });
+    this.bar.start(batches, done, { loss: '-', metric: '-', rate: '-' });
   }
 
   update(batch: number, f: ProgressFields): void {
     this.bar?.update(batch, {
       loss: f.loss.toFixed(4),
-      acc: `${(100 * f.accuracy).toFixed(2)}%`,
+      metric:
+        f.perplexity !== undefined
+          ? `ppl ${f.perplexity.toFixed(1)}`
+          : `acc ${(100 * (f.accuracy ?? Number.NaN)).toFixed(2)}%`,
       rate: Math.round(f.samplesPerSecond),
     });
   }
