@@ -1,4 +1,4 @@
-// `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W2 lenet, W4 gemm, W5 overhead, W6 conv), timed exactly as the
+// `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W2 lenet, W3 lstm, W4 gemm, W5 overhead, W6 conv), timed exactly as the
 // reference scripts time them, printed as a table or (--json) as one JSON line per result.
 import { parseArgs } from 'node:util';
 import { openblasGemmSeconds } from '../src/backend/native/index.js';
@@ -14,6 +14,7 @@ import {
   nn,
   noGrad,
   optim,
+  randint,
   randn,
   type Tensor,
   tensor,
@@ -25,7 +26,7 @@ import { evaluate } from '../src/train/metrics.js';
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean' },
-    only: { type: 'string', default: 'overhead,gemm,conv,mlp,lenet' },
+    only: { type: 'string', default: 'overhead,gemm,conv,mlp,lenet,lstm' },
     runs: { type: 'string', default: '3' },
     'gemm-sizes': { type: 'string', default: '256,1024,4096' },
   },
@@ -351,9 +352,66 @@ function convWorkload(): void {
   }
 }
 
+/**
+ * W3: a word-level LSTM language model (Embedding 10000×128, LSTM 128→256, Linear 256→10000) over
+ * [32, 35] random ids, zero initial state per batch, plain SGD with the global norm clipped to 0.25.
+ */
+function lstmWorkload(): void {
+  const [V, B, T] = [10000, 32, 35];
+  manualSeed(0);
+  const emb = new nn.Embedding(V, 128);
+  const lstm = new nn.LSTM(128, 256, { batchFirst: true });
+  const dec = new nn.Linear(256, V);
+  const params = [...emb.parameters(), ...lstm.parameters(), ...dec.parameters()];
+  for (const p of params) nn.init.uniform_(p, -0.1, 0.1);
+  const opt = new optim.SGD(params, { lr: 1.0 });
+  const g = new Generator(0);
+  const pool = Array.from({ length: 4 }, () => {
+    const seq = randint(0, V, [B, T + 1], { generator: g });
+    return [seq.narrow(1, 0, T).contiguous(), seq.narrow(1, 1, T).contiguous()] as const;
+  });
+  const step = (x: Tensor, y: Tensor): Tensor => {
+    opt.zeroGrad();
+    const [out] = lstm.forward(emb.forward(x));
+    const loss = nn.crossEntropy(dec.forward(out).reshape([-1, V]), y.reshape([-1]));
+    loss.backward();
+    optim.clipGradNorm(params, 0.25);
+    opt.step();
+    return loss;
+  };
+  for (let i = 0; i < 2; i++) step(...pool[i % 4]!);
+  const runs: number[] = [];
+  const utils: number[] = [];
+  let loss: Tensor | null = null;
+  for (let r = 0; r < RUNS; r++) {
+    const t = timed(() => {
+      for (let i = 0; i < 10; i++) loss = step(...pool[i % 4]!);
+      loss!.item();
+    });
+    runs.push((10 * B * T) / t.seconds);
+    utils.push(t.util);
+  }
+  report({
+    workload: 'lstm',
+    metric: 'train_tokens_per_s',
+    unit: 'tokens/s',
+    runs,
+    extra: {
+      batch: B,
+      seq: T,
+      vocab: V,
+      warmup_steps: 2,
+      timed_steps: 10,
+      loss: round(loss!.item()),
+      cpu_util: round(median(utils)),
+    },
+  });
+}
+
 if (!values.json) console.log(`# strata on ${backend.name}: ${backend.describe()}`);
 if (only.includes('overhead')) overhead();
 if (only.includes('gemm')) gemm(String(values['gemm-sizes']).split(',').map(Number));
 if (only.includes('conv')) convWorkload();
 if (only.includes('mlp')) mnistWorkload(WORKLOADS.mlp);
 if (only.includes('lenet')) mnistWorkload(WORKLOADS.lenet);
+if (only.includes('lstm')) lstmWorkload();

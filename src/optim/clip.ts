@@ -12,14 +12,19 @@ export function clipGradNorm(params: readonly Tensor[], maxNorm: number, normTyp
   const grads = params.flatMap((p) => (p.grad ? [ownGrad(p)] : []));
   let total = 0;
   for (const g of grads) {
-    for (let i = 0; i < g.size; i++) {
-      const v = Math.abs(g.data[i]!);
-      total = normType === Infinity ? Math.max(total, v) : total + v ** normType;
-    }
+    const d = g.data;
+    const n = d.length;
+    if (normType === 2) for (let i = 0; i < n; i++) total += d[i]! * d[i]!;
+    else if (normType === Infinity) for (let i = 0; i < n; i++) total = Math.max(total, Math.abs(d[i]!));
+    else for (let i = 0; i < n; i++) total += Math.abs(d[i]!) ** normType;
   }
   const norm = normType === Infinity ? total : total ** (1 / normType);
   const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (const g of grads) for (let i = 0; i < g.size; i++) g.data[i]! *= coef;
+  if (coef < 1)
+    for (const g of grads) {
+      const d = g.data;
+      for (let i = 0; i < d.length; i++) d[i]! *= coef;
+    }
   return norm;
 }
 
@@ -28,7 +33,7 @@ export function clipGradValue(params: readonly Tensor[], clipValue: number): voi
   if (!(clipValue >= 0)) fail('clipGradValue', `clipValue must be non-negative, got ${clipValue}`);
   for (const p of params) {
     if (!p.grad) continue;
-    const g = ownGrad(p);
-    for (let i = 0; i < g.size; i++) g.data[i] = Math.min(clipValue, Math.max(-clipValue, g.data[i]!));
+    const d = ownGrad(p).data;
+    for (let i = 0; i < d.length; i++) d[i] = Math.min(clipValue, Math.max(-clipValue, d[i]!));
   }
 }
