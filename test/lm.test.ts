@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as st from '../src/index.js';
-import { RnnLanguageModel } from '../src/models/rnnlm.js';
+import { RnnLanguageModel, sampleTokens } from '../src/models/rnnlm.js';
 import { fitLanguageModel, type LanguageModel, perplexity } from '../src/train/lm.js';
 import { tempDirs } from './tmpdirs.js';
 
@@ -78,17 +78,22 @@ test('a resumed run continues from its last epoch checkpoint and ends where an u
   );
 });
 
-function cli(args: string[]) {
+function run(args: string[]): string {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: repo,
     encoding: 'utf8',
   });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+  return r.stdout;
+}
+
+function cli(args: string[]) {
+  return JSON.parse(run(args).trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
 test('strata train ngram and rnnlm report test perplexity and vocabulary size on the same split', () => {
   const ngram = cli(['train', 'ngram', '--json', '--limit', '30000']);
+  const out = fresh();
   const rnn = cli([
     'train',
     'rnnlm',
@@ -104,7 +109,7 @@ test('strata train ngram and rnnlm report test perplexity and vocabulary size on
     '--bptt',
     '10',
     '--out',
-    fresh(),
+    out,
     '--no-progress',
   ]);
   for (const r of [ngram, rnn]) {
@@ -115,4 +120,40 @@ test('strata train ngram and rnnlm report test perplexity and vocabulary size on
   }
   assert.equal(rnn.vocab_size, ngram.vocab_size);
   assert.equal(rnn.test_tokens, ngram.test_tokens);
+  // Sampling from the checkpoint: seeded, so the same seed gives the same text; the prompt comes first.
+  const ckpt = join(out, 'checkpoint.safetensors');
+  const gen = (seed: string) =>
+    run(['generate', ckpt, '--prompt', 'The whale', '--length', '8', '--seed', seed]).trim();
+  const text = gen('1');
+  assert.ok(text.startsWith('the whale'), text);
+  assert.equal(gen('1'), text);
+  assert.ok(text.split(/\s+/).length >= 3, text);
+});
+
+test('greedy sampling (top-k 1) follows the most likely next token, and sampling checks its options', () => {
+  const { model, opt, lm } = setup(0);
+  fitLanguageModel(lm, opt, {
+    epochs: 3,
+    batchSize: 4,
+    bptt: 10,
+    train: pattern,
+    valid: pattern.subarray(0, 400),
+    clip: 1,
+    generator: new st.Generator(1),
+  });
+  const ids = sampleTokens(model, Int32Array.from([0, 1, 2]), {
+    length: 10,
+    topK: 1,
+    generator: new st.Generator(0),
+  });
+  assert.deepEqual(ids, [3, 4, 5, 6, 7, 0, 1, 2, 3, 4]);
+  assert.throws(
+    () =>
+      sampleTokens(model, Int32Array.from([0]), {
+        length: 1,
+        temperature: 0,
+        generator: new st.Generator(0),
+      }),
+    /temperature/,
+  );
 });

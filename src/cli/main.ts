@@ -3,6 +3,7 @@ import '../ops/methods.js';
 import { setBackend } from '../backend/registry.js';
 import { StrataError } from '../errors.js';
 import { type Flags, helpText, parse } from './args.js';
+import { GENERATE_HELP, generate } from './generate.js';
 import { formatInfo, info, version } from './info.js';
 import { LM_MODELS, lmHelp, trainLanguageModel } from './lm.js';
 import { MODELS, train, trainHelp } from './train.js';
@@ -16,6 +17,7 @@ Commands:
   train resnet-mnist  train a small ResNet on MNIST (or Fashion-MNIST)
   train ngram         count a Kneser-Ney trigram model of Moby-Dick and report test perplexity
   train rnnlm         train a recurrent language model on Moby-Dick (--cell lstm|gru|rnn)
+  generate CKPT       continue a prompt by sampling from a trained language model
   viz filters CKPT    draw a trained model's first-layer filters as a PNG grid
   viz features CKPT   draw every layer's output for one test digit
   info         version, backend, threads and data path
@@ -101,6 +103,14 @@ function main(argv: string[]): number {
           `${result.train_seconds.toFixed(1)} s training (${Math.round(result.samples_per_second)} samples/s) on ${result.backend}\n`,
       );
     }
+    return 0;
+  }
+  if (command === 'generate') {
+    if (rest.length === 0 || rest.includes('--help')) {
+      process.stdout.write(GENERATE_HELP);
+      return 0;
+    }
+    process.stdout.write(`${generate(rest)}\n`);
     return 0;
   }
   if (command === 'viz') {

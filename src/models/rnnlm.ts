@@ -1,3 +1,4 @@
+import { noGrad } from '../autograd/mode.js';
 import { fail, fmtShape } from '../errors.js';
 import { dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
@@ -5,6 +6,8 @@ import { uniform_ } from '../nn/init.js';
 import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { GRU, LSTM, RNN } from '../nn/recurrent.js';
+import { tensor } from '../tensor/creation.js';
+import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export type RnnCell = 'lstm' | 'gru' | 'rnn';
@@ -88,4 +91,60 @@ export class RnnLanguageModel extends Module<[Tensor, LmState?], [Tensor, LmStat
     const logits = this.decoder.forward(dropout(out, this.p, this.training));
     return [logits, next];
   }
+}
+
+export interface SampleOptions {
+  /** Tokens to draw after the prompt. */
+  length: number;
+  /** Divides the logits: below 1 sharpens the distribution, above 1 flattens it (default 1). */
+  temperature?: number;
+  /** Draw only among the k most likely tokens (default: all). */
+  topK?: number;
+  /** Ids never drawn (such as <unk>). */
+  exclude?: readonly number[];
+  generator: Generator;
+}
+
+/**
+ * Continues a prompt by sampling (seed 004's "sampling" of an RNN language model): the prompt is read
+ * through the model, then each drawn token is fed back in. Returns the drawn ids.
+ */
+export function sampleTokens(model: RnnLanguageModel, prompt: Int32Array, o: SampleOptions): number[] {
+  const temperature = o.temperature ?? 1;
+  if (!(temperature > 0)) fail('sample', `temperature must be positive, got ${temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1))
+    fail('sample', `topK must be a positive integer, got ${o.topK}`);
+  if (!prompt.length) fail('sample', 'the prompt is empty');
+  const wasTraining = model.training;
+  model.eval();
+  const out: number[] = [];
+  noGrad(() => {
+    let [logits, state] = model.forward(tensor(prompt, { dtype: 'int32' }).reshape([1, -1]));
+    for (let i = 0; i < o.length; i++) {
+      const last = logits
+        .select(1, logits.shape[1]! - 1)
+        .reshape([-1])
+        .toTypedArray();
+      const scores = Array.from(last, (v, id) => ({ id, v: v / temperature })).filter(
+        (s) => !o.exclude?.includes(s.id),
+      );
+      scores.sort((a, b) => b.v - a.v);
+      const kept = scores.slice(0, o.topK ?? scores.length);
+      const m = kept[0]!.v;
+      const weights = kept.map((s) => Math.exp(s.v - m));
+      let u = o.generator.uniform() * weights.reduce((a, b) => a + b, 0);
+      let pick = kept[kept.length - 1]!.id;
+      for (let k = 0; k < kept.length; k++) {
+        u -= weights[k]!;
+        if (u <= 0) {
+          pick = kept[k]!.id;
+          break;
+        }
+      }
+      out.push(pick);
+      [logits, state] = model.forward(tensor([[pick]], { dtype: 'int32' }), state);
+    }
+  });
+  model.train(wasTraining);
+  return out;
 }
