@@ -1,15 +1,18 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EOS, UNK, Vocab, wordTokens } from '../data/text.js';
+import { charTokens, EOS, UNK, Vocab, wordTokens } from '../data/text.js';
 import { fail } from '../errors.js';
 import { loadCheckpoint, loadWeights } from '../io/checkpoint.js';
+import { NeuralProbabilisticLM } from '../models/nplm.js';
 import { type RnnCell, RnnLanguageModel, sampleTokens } from '../models/rnnlm.js';
+import type { Module } from '../nn/module.js';
 import { Generator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { type Flags, helpText, num, parse } from './args.js';
 
 const FLAGS: Flags = {
   prompt: { type: 'string', help: 'text to continue', default: 'call me' },
-  length: { type: 'string', help: 'words to generate', default: '60' },
+  length: { type: 'string', help: 'tokens (words, or characters for char-rnn) to generate', default: '60' },
   temperature: {
     type: 'string',
     help: 'below 1: safer choices; above 1: more surprising ones',
@@ -22,31 +25,51 @@ const FLAGS: Flags = {
 
 export const GENERATE_HELP = helpText(
   'strata generate <checkpoint> [options]',
-  'Continues a prompt by sampling from a language model trained with `strata train rnnlm` (the best weights beside the checkpoint when there are any).',
+  'Continues a prompt by sampling from a language model trained with `strata train nplm|rnnlm|char-rnn` (the best weights beside the checkpoint when there are any).',
   FLAGS,
 );
 
-/** A trained language model and its vocabulary, from a `train rnnlm` checkpoint. */
-export function restoreLanguageModel(path: string): { model: RnnLanguageModel; vocab: Vocab } {
+/** A trained language model, its vocabulary and its token level, from a `train nplm|rnnlm|char-rnn` checkpoint. */
+export function restoreLanguageModel(path: string): {
+  model: Module<[Tensor, never?], [Tensor, unknown]>;
+  vocab: Vocab;
+  level: 'word' | 'char';
+  config: Record<string, unknown>;
+} {
   const ckpt = loadCheckpoint(path);
   const extra = (ckpt.extra ?? {}) as { config?: Record<string, unknown>; vocab?: unknown };
   const c = extra.config;
-  if (c?.model !== 'rnnlm' || !extra.vocab)
+  if (!['nplm', 'rnnlm', 'char-rnn'].includes(String(c?.model)) || !extra.vocab)
     fail(
       'generate',
-      `'${path}' is not a checkpoint of strata train rnnlm (its config: ${JSON.stringify(c ?? null)})`,
+      `'${path}' is not a checkpoint of strata train nplm, rnnlm or char-rnn (its config: ${JSON.stringify(c ?? null)})`,
     );
+  const config = c!;
   const vocab = Vocab.fromJSON(extra.vocab as { itos: string[] });
-  const model = new RnnLanguageModel(vocab.size, {
-    cell: c.cell as RnnCell,
-    hidden: Number(c.hidden),
-    embed: Number(c.embed),
-    layers: Number(c.layers),
-    tie: c.tie === true,
-  });
+  const model =
+    config.model === 'nplm'
+      ? new NeuralProbabilisticLM(vocab.size, {
+          order: Number(config.order),
+          embed: Number(config.embed),
+          hidden: Number(config.hidden),
+          direct: config.direct === true,
+          startId: vocab.has(EOS) ? vocab.id(EOS) : 0,
+        })
+      : new RnnLanguageModel(vocab.size, {
+          cell: config.cell as RnnCell,
+          hidden: Number(config.hidden),
+          embed: Number(config.embed),
+          layers: Number(config.layers),
+          tie: config.tie === true,
+        });
   const best = join(dirname(path), 'best.safetensors');
   model.loadStateDict(existsSync(best) ? loadWeights(best) : ckpt.model);
-  return { model, vocab };
+  return {
+    model: model as unknown as Module<[Tensor, never?], [Tensor, unknown]>,
+    vocab,
+    level: config.level === 'char' ? 'char' : 'word',
+    config,
+  };
 }
 
 /** Words back to text: no space before punctuation that closes, a new paragraph at <eos>. */
@@ -73,15 +96,17 @@ export function generate(argv: string[]): string {
   if (!(temperature > 0)) fail('generate', `--temperature must be positive, got ${temperature}`);
   const topK =
     v['top-k'] === undefined ? undefined : num('generate', 'top-k', v['top-k'], { integer: true, min: 1 });
-  const { model, vocab } = restoreLanguageModel(path);
-  const promptWords = wordTokens(String(v.prompt)).filter((w) => w !== EOS);
-  if (!promptWords.length) fail('generate', 'the prompt has no words');
-  const ids = sampleTokens(model, vocab.encode(promptWords), {
+  const { model, vocab, level } = restoreLanguageModel(path);
+  const prompt =
+    level === 'char' ? charTokens(String(v.prompt)) : wordTokens(String(v.prompt)).filter((w) => w !== EOS);
+  if (!prompt.length) fail('generate', 'the prompt is empty');
+  const ids = sampleTokens(model, vocab.encode(prompt), {
     length,
     temperature,
     topK,
     exclude: vocab.has(UNK) ? [vocab.id(UNK)] : [],
     generator: new Generator(num('generate', 'seed', v.seed, { integer: true })),
   });
-  return detokenize([...promptWords, ...vocab.decode(ids)]);
+  const tokens = [...prompt, ...vocab.decode(ids)];
+  return level === 'char' ? tokens.join('') : detokenize(tokens);
 }

@@ -16,7 +16,9 @@ Commands:
   train lenet         train LeNet-5 on MNIST (or --dataset fashion-mnist)
   train resnet-mnist  train a small ResNet on MNIST (or Fashion-MNIST)
   train ngram         count a Kneser-Ney trigram model of Moby-Dick and report test perplexity
+  train nplm          train Bengio et al.'s neural probabilistic language model on Moby-Dick
   train rnnlm         train a recurrent language model on Moby-Dick (--cell lstm|gru|rnn)
+  train char-rnn      train a character-level LSTM on Moby-Dick
   generate CKPT       continue a prompt by sampling from a trained language model
   viz filters CKPT    draw a trained model's first-layer filters as a PNG grid
   viz features CKPT   draw every layer's output for one test digit

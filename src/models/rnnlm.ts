@@ -109,7 +109,11 @@ export interface SampleOptions {
  * Continues a prompt by sampling (seed 004's "sampling" of an RNN language model): the prompt is read
  * through the model, then each drawn token is fed back in. Returns the drawn ids.
  */
-export function sampleTokens(model: RnnLanguageModel, prompt: Int32Array, o: SampleOptions): number[] {
+export function sampleTokens(
+  model: Module<[Tensor, never?], [Tensor, unknown]>,
+  prompt: Int32Array,
+  o: SampleOptions,
+): number[] {
   const temperature = o.temperature ?? 1;
   if (!(temperature > 0)) fail('sample', `temperature must be positive, got ${temperature}`);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1))
@@ -142,7 +146,7 @@ export function sampleTokens(model: RnnLanguageModel, prompt: Int32Array, o: Sam
         }
       }
       out.push(pick);
-      [logits, state] = model.forward(tensor([[pick]], { dtype: 'int32' }), state);
+      [logits, state] = model.forward(tensor([[pick]], { dtype: 'int32' }), state as never);
     }
   });
   model.train(wasTraining);
