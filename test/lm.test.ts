@@ -128,6 +128,32 @@ test('strata train ngram and rnnlm report test perplexity and vocabulary size on
   assert.ok(text.startsWith('the whale'), text);
   assert.equal(gen('1'), text);
   assert.ok(text.split(/\s+/).length >= 3, text);
+  // Word vectors: neighbours by cosine, best first, the query itself left out; an analogy; a t-SNE map.
+  const near = JSON.parse(run(['words', ckpt, '--near', 'whale', '--top', '3', '--json'])) as Record<
+    string,
+    { word: string; cosine: number }[]
+  >;
+  assert.equal(near.whale!.length, 3);
+  assert.ok(
+    near.whale!.every((r, i) => r.word !== 'whale' && (i === 0 || r.cosine <= near.whale![i - 1]!.cosine)),
+  );
+  assert.match(run(['words', ckpt, '--analogy', 'the,a,he']), /the : a :: he : \?: /);
+  const files = run(['viz', 'words', ckpt, '--words', '40', '--out', out]).trim().split('\n');
+  assert.deepEqual(
+    files.map((f) => f.split('/').at(-1)),
+    ['words.svg', 'words.png'],
+  );
+  assert.ok(files.every((f) => existsSync(f)));
+  const bad = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'words', ckpt, '--near', 'qwertyuiop'],
+    {
+      cwd: repo,
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /'qwertyuiop' is not in the model's vocabulary/);
 });
 
 test('greedy sampling (top-k 1) follows the most likely next token, and sampling checks its options', () => {

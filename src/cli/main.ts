@@ -8,6 +8,7 @@ import { formatInfo, info, version } from './info.js';
 import { LM_MODELS, lmHelp, trainLanguageModel } from './lm.js';
 import { MODELS, train, trainHelp } from './train.js';
 import { VIZ_HELP, viz } from './viz.js';
+import { WORDS_HELP, words } from './words.js';
 
 const HELP = `Usage: strata <command> [options]
 
@@ -20,8 +21,10 @@ Commands:
   train rnnlm         train a recurrent language model on Moby-Dick (--cell lstm|gru|rnn)
   train char-rnn      train a character-level LSTM on Moby-Dick
   generate CKPT       continue a prompt by sampling from a trained language model
+  words CKPT          nearest neighbours and analogies of a language model's word vectors
   viz filters CKPT    draw a trained model's first-layer filters as a PNG grid
   viz features CKPT   draw every layer's output for one test digit
+  viz words CKPT      map a language model's word vectors to 2-D with t-SNE
   info         version, backend, threads and data path
 
 Run 'strata <command> --help' for a command's options.
@@ -113,6 +116,14 @@ function main(argv: string[]): number {
       return 0;
     }
     process.stdout.write(`${generate(rest)}\n`);
+    return 0;
+  }
+  if (command === 'words') {
+    if (rest.length === 0 || rest.includes('--help')) {
+      process.stdout.write(WORDS_HELP);
+      return 0;
+    }
+    process.stdout.write(`${words(rest)}\n`);
     return 0;
   }
   if (command === 'viz') {

@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { saveImageGrid } from '../viz/grid.js';
 import { type Flags, helpText, num, parse } from './args.js';
 import { MODELS } from './train.js';
+import { vizWords } from './words.js';
 
 const FLAGS: Flags = {
   out: { type: 'string', help: 'directory for the PNG files (default: beside the checkpoint)' },
@@ -20,12 +21,15 @@ const FLAGS: Flags = {
     help: 'features: which test image to show (its index in the test set)',
     default: '0',
   },
+  words: { type: 'string', help: 'words: how many of the most frequent words to map', default: '300' },
+  seed: { type: 'string', help: "words: seed of t-SNE's starting points", default: '0' },
 };
 
 export const VIZ_HELP = helpText(
-  'strata viz filters|features <checkpoint> [options]',
+  'strata viz filters|features|words <checkpoint> [options]',
   "Pictures of a trained model: `filters` draws the first layer's weights as a grid (blue negative, red positive);\n" +
-    "`features` runs one test image through the model and draws what every layer outputs (the review's Fig. 2).",
+    "`features` runs one test image through the model and draws what every layer outputs (the review's Fig. 2);\n" +
+    "`words` maps a language model's word vectors to 2-D with t-SNE (the review's Fig. 4).",
   FLAGS,
 );
 
@@ -47,8 +51,17 @@ function restore(path: string): { model: Module; config: Record<string, unknown>
 export function viz(argv: string[]): string[] {
   const { values: v, positionals } = parse('viz', argv, FLAGS);
   const [what, path] = positionals;
-  if ((what !== 'filters' && what !== 'features') || !path)
-    fail('viz', "usage: strata viz filters|features <checkpoint> (see 'strata viz --help')");
+  if ((what !== 'filters' && what !== 'features' && what !== 'words') || !path)
+    fail('viz', "usage: strata viz filters|features|words <checkpoint> (see 'strata viz --help')");
+  if (what === 'words') {
+    const count = num('viz', 'words', v.words, { integer: true, min: 10 });
+    return vizWords(
+      path,
+      count,
+      typeof v.out === 'string' ? v.out : undefined,
+      num('viz', 'seed', v.seed, { integer: true }),
+    );
+  }
   const { model, config } = restore(path);
   const out = typeof v.out === 'string' ? v.out : join(path, '..');
   mkdirSync(out, { recursive: true });
