@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fitFunction, target } from '../examples/function-approximation.js';
 import { makeSeparableData, trainLogisticRegression } from '../examples/logistic-regression.js';
+import {
+  gradientNormsPerStep,
+  MemoryNet,
+  memoryBatch,
+  trainMemoryTask,
+} from '../examples/long-dependency.js';
 import { bestLinearAccuracyOnXor, trainLinearOnXor, trainXorNetwork, XOR_TARGETS } from '../examples/xor.js';
+import * as st from '../src/index.js';
 
 test('logistic regression separates linearly separable data (≥ 95%) along the true boundary', () => {
   const { x, y } = makeSeparableData(200, 0);
@@ -54,4 +61,20 @@ test('a 1-32-32-1 tanh MLP fits sin(2x)·exp(-x²/4) on held-out points (MSE < 1
   assert.ok(r.testMse < 1e-3, `held-out MSE ${r.testMse}`);
   assert.ok(r.trainMse < 1e-3, `train MSE ${r.trainMse}`);
   assert.ok(r.maxError < 0.1, `max error ${r.maxError}`);
+});
+
+test('long dependencies: the first symbol is the target; a tanh RNN passes far less gradient back than an LSTM; an LSTM learns T = 10', () => {
+  const b = memoryBatch(30, 16, new st.Generator(1));
+  const x = b.x.toTypedArray();
+  const y = b.y.toTypedArray();
+  for (let i = 0; i < 16; i++) assert.equal(x[i * 16 + y[i]!], 1, `sequence ${i} starts with its target`);
+  const norms = (kind: 'rnn' | 'lstm') => {
+    st.manualSeed(0);
+    return gradientNormsPerStep(new MemoryNet(kind), b.x, b.y);
+  };
+  const [rnn, lstm] = [norms('rnn'), norms('lstm')];
+  assert.equal(rnn.length, 30);
+  // 29 steps back, the RNN's gradient has shrunk by several orders of magnitude more than the LSTM's.
+  assert.ok(rnn[0]! / rnn[29]! < 1e-3 * (lstm[0]! / lstm[29]!), `rnn ${rnn[0]} vs lstm ${lstm[0]}`);
+  assert.ok(trainMemoryTask('lstm', 10, 200).accuracy > 0.95);
 });
