@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { arange, fold, nn, noGrad, ones, randn, StrataError, tensor, unfold } from '../src/index.js';
+import {
+  arange,
+  conv2d,
+  fold,
+  nn,
+  noGrad,
+  ones,
+  randn,
+  StrataError,
+  tensor,
+  unfold,
+  zeros,
+} from '../src/index.js';
 
 const f64 = { dtype: 'float64' } as const;
 
@@ -99,6 +111,10 @@ test('a stateDict round trip restores identical outputs (conv, batch norm in eva
 
 test('bad input names the layer and the shapes', () => {
   const conv = new nn.Conv2d(3, 8, 5);
+  throwsStrata(
+    () => conv2d(randn([1, 3, 6, 6]), randn([8, 3, 5, 5]), zeros([8], { dtype: 'float64' })),
+    /conv2d: the input is float32 but the weight is float32 and the bias float64/,
+  );
   throwsStrata(
     () => conv.forward(randn([1, 3, 4, 4])),
     /Conv2d: the kernel \(5×5\) is larger than the padded input \(\[1, 3, 4, 4\]/,

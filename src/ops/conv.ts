@@ -179,8 +179,11 @@ export function convNd(
     } else pad = before;
   } else if (padding !== 'valid') pad = padding;
   const window = makeWindow(op, input.shape, dims, kernel, { ...o, padding: pad });
-  if (x.dtype !== weight.dtype)
-    fail(op, `the input is ${x.dtype} but the weight is ${weight.dtype}; convert one of them`);
+  if (x.dtype !== weight.dtype || (bias && bias.dtype !== x.dtype))
+    fail(
+      op,
+      `the input is ${x.dtype} but the weight is ${weight.dtype}${bias ? ` and the bias ${bias.dtype}` : ''}; convert them to one dtype`,
+    );
   return convOp(bias ? [input, weight, bias] : [input, weight], {
     window,
     groups,
