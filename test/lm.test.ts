@@ -20,11 +20,13 @@ const fresh = tempDirs('lm');
 /** A stream that repeats 0 1 2 3 4 5 6 7: a model that learned it predicts every next token. */
 const pattern = Int32Array.from({ length: 1600 }, (_, i) => i % 8);
 
-function setup(seed: number) {
+function setup(seed: number, dropout = 0) {
   st.manualSeed(seed);
-  const model = new RnnLanguageModel(8, { cell: 'gru', hidden: 16, layers: 1 });
+  // The model's dropout draws from the run's generator, whose state the checkpoint keeps.
+  const generator = new st.Generator(1);
+  const model = new RnnLanguageModel(8, { cell: 'gru', hidden: 16, layers: 1, dropout, generator });
   const opt = new st.optim.Adam(model.parameters(), { lr: 0.02 });
-  return { model, opt, lm: model as unknown as LanguageModel };
+  return { model, opt, lm: model as unknown as LanguageModel, generator };
 }
 
 test('truncated BPTT training learns a periodic stream: validation perplexity falls from about 8 to near 1', () => {
@@ -45,35 +47,37 @@ test('truncated BPTT training learns a periodic stream: validation perplexity fa
   assert.ok(model.training, 'left in training mode');
 });
 
-test('a resumed run continues from its last epoch checkpoint and ends where an uninterrupted run ends', () => {
+test('a resumed run (dropout on) continues from its last epoch checkpoint and ends where an uninterrupted run ends', () => {
   const out1 = fresh();
   const out2 = fresh();
-  const opts = (out: string, epochs: number, resume = false) => ({
+  const opts = (out: string, epochs: number, generator: st.Generator, resume = false) => ({
     epochs,
     batchSize: 4,
     bptt: 10,
     train: pattern,
     valid: pattern.subarray(0, 400),
     clip: 1,
-    generator: new st.Generator(1),
+    generator,
     out,
     resume,
     config: { test: 1 },
   });
-  const full = setup(0);
-  const a = fitLanguageModel(full.lm, full.opt, opts(out1, 2));
-  const half = setup(0);
-  fitLanguageModel(half.lm, half.opt, opts(out2, 1));
+  const full = setup(0, 0.3);
+  const a = fitLanguageModel(full.lm, full.opt, opts(out1, 2, full.generator));
+  const half = setup(0, 0.3);
+  fitLanguageModel(half.lm, half.opt, opts(out2, 1, half.generator));
   assert.ok(existsSync(join(out2, 'checkpoint.safetensors')));
-  const resumed = setup(5); // different initial weights: everything must come from the checkpoint
-  const b = fitLanguageModel(resumed.lm, resumed.opt, opts(out2, 2, true));
+  const resumed = setup(5, 0.3); // different initial weights: everything must come from the checkpoint
+  const b = fitLanguageModel(resumed.lm, resumed.opt, opts(out2, 2, resumed.generator, true));
   assert.equal(b.resumedFrom, 1);
   assert.deepEqual(
-    b.history.map((h) => h.valPerplexity),
-    a.history.map((h) => h.valPerplexity),
+    b.history.map((h) => [h.loss, h.valPerplexity]),
+    a.history.map((h) => [h.loss, h.valPerplexity]),
   );
+  const other = setup(0);
   assert.throws(
-    () => fitLanguageModel(setup(0).lm, setup(0).opt, { ...opts(out2, 3, true), config: { test: 2 } }),
+    () =>
+      fitLanguageModel(other.lm, other.opt, { ...opts(out2, 3, other.generator, true), config: { test: 2 } }),
     /test = 1/,
   );
 });

@@ -83,7 +83,7 @@ const FLAGS: Record<string, Flags> = {
       default: '0.5',
     },
     'no-tie': { type: 'boolean', help: 'do not share the embedding and output weights' },
-    ...trainFlags({ epochs: 8, batch: 20, bptt: 35, optimizer: 'sgd', clip: 0.25 }),
+    ...trainFlags({ epochs: 15, batch: 20, bptt: 35, optimizer: 'sgd', clip: 0.25 }),
     ...MIN_FREQ,
     ...COMMON,
   },
@@ -202,6 +202,7 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
   };
   let net: Module<[never, never?], unknown>;
   manualSeed(seed);
+  const generator = new Generator(seed + 1);
   if (model === 'nplm') {
     const order = num('train', 'order', v.order, { integer: true, min: 2 });
     const embed = num('train', 'embed', v.embed, { integer: true, min: 1 });
@@ -232,7 +233,6 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
     });
     Object.assign(settings, { cell, layers, embed, tie });
   }
-  const generator = new Generator(seed + 1);
   const optimizer: Optimizer<{ lr: number }> =
     optimizerName === 'sgd' ? new SGD(net.parameters(), { lr }) : new Adam(net.parameters(), { lr });
   const config = { model, level, minFreq, seed, limit: limit ?? null, ...settings };

@@ -5,6 +5,7 @@ import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { concat } from '../ops/movement.js';
 import { full } from '../tensor/creation.js';
+import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface NplmOptions {
@@ -20,6 +21,8 @@ export interface NplmOptions {
   startId?: number;
   /** Dropout on the tanh layer's output in training (default 0). */
   dropout?: number;
+  /** Where dropout masks come from (default: the global generator). */
+  generator?: Generator;
 }
 
 /**
@@ -39,10 +42,19 @@ export class NeuralProbabilisticLM extends Module<[Tensor, Tensor?], [Tensor, Te
   readonly order: number;
   private readonly startId: number;
   readonly p: number;
+  private readonly generator: Generator | undefined;
 
   constructor(
     readonly vocabSize: number,
-    { order = 5, embed = 64, hidden = 256, direct = false, startId = 0, dropout: p = 0 }: NplmOptions = {},
+    {
+      order = 5,
+      embed = 64,
+      hidden = 256,
+      direct = false,
+      startId = 0,
+      dropout: p = 0,
+      generator,
+    }: NplmOptions = {},
   ) {
     super();
     if (!(Number.isInteger(order) && order >= 2))
@@ -50,6 +62,7 @@ export class NeuralProbabilisticLM extends Module<[Tensor, Tensor?], [Tensor, Te
     this.order = order;
     this.startId = startId;
     this.p = p;
+    this.generator = generator;
     this.C = new Embedding(vocabSize, embed);
     this.H = new Linear((order - 1) * embed, hidden);
     this.U = new Linear(hidden, vocabSize);
@@ -76,7 +89,7 @@ export class NeuralProbabilisticLM extends Module<[Tensor, Tensor?], [Tensor, Te
       Array.from({ length: context }, (_, k) => this.C.forward(all.narrow(1, k, steps))),
       2,
     );
-    let y = this.U.forward(dropout(this.H.forward(x).tanh(), this.p, this.training));
+    let y = this.U.forward(dropout(this.H.forward(x).tanh(), this.p, this.training, this.generator));
     if (this.W) y = y.add(this.W.forward(x));
     return [y, all.narrow(1, steps, context).contiguous()];
   }

@@ -25,6 +25,8 @@ export interface RnnLmOptions {
   dropout?: number;
   /** Share the embedding matrix with the output layer (Press & Wolf, 2017); needs embed = hidden. */
   tie?: boolean;
+  /** Where dropout masks come from (default: the global generator), so that a checkpointed run resumes exactly. */
+  generator?: Generator;
 }
 
 /**
@@ -41,6 +43,7 @@ export class RnnLanguageModel extends Module<[Tensor, LmState?], [Tensor, LmStat
   readonly cell: RnnCell;
   readonly p: number;
   readonly tied: boolean;
+  private readonly generator: Generator | undefined;
 
   constructor(
     readonly vocabSize: number,
@@ -51,6 +54,7 @@ export class RnnLanguageModel extends Module<[Tensor, LmState?], [Tensor, LmStat
       layers = 1,
       dropout: p = 0,
       tie = false,
+      generator,
     }: RnnLmOptions = {},
   ) {
     super();
@@ -64,8 +68,9 @@ export class RnnLanguageModel extends Module<[Tensor, LmState?], [Tensor, LmStat
     this.cell = cell;
     this.p = p;
     this.tied = tie;
+    this.generator = generator;
     this.encoder = new Embedding(vocabSize, embed);
-    const opts = { numLayers: layers, batchFirst: true, dropout: layers > 1 ? p : 0 };
+    const opts = { numLayers: layers, batchFirst: true, dropout: layers > 1 ? p : 0, generator };
     this.rnn =
       cell === 'lstm'
         ? new LSTM(embed, hidden, opts)
@@ -83,12 +88,12 @@ export class RnnLanguageModel extends Module<[Tensor, LmState?], [Tensor, LmStat
   forward(ids: Tensor, state?: LmState): [Tensor, LmState] {
     if (ids.rank !== 2)
       fail('RnnLanguageModel', `expected token ids [batch, time], got ${fmtShape(ids.shape)}`);
-    const x = dropout(this.encoder.forward(ids), this.p, this.training);
+    const x = dropout(this.encoder.forward(ids), this.p, this.training, this.generator);
     let out: Tensor;
     let next: LmState;
     if (this.rnn instanceof LSTM) [out, next] = this.rnn.forward(x, state as [Tensor, Tensor] | undefined);
     else [out, next] = this.rnn.forward(x, state as Tensor | undefined);
-    const logits = this.decoder.forward(dropout(out, this.p, this.training));
+    const logits = this.decoder.forward(dropout(out, this.p, this.training, this.generator));
     return [logits, next];
   }
 }

@@ -3,6 +3,7 @@ import { where } from '../ops/elementwise.js';
 import { linear } from '../ops/linalg.js';
 import { concat, stack } from '../ops/movement.js';
 import { tensor, zeros } from '../tensor/creation.js';
+import type { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { dropout } from './dropout.js';
 import { uniform_ } from './init.js';
@@ -189,6 +190,8 @@ export interface RecurrentOptions {
   dropout?: number;
   /** A second pass over each sequence from its end; outputs concatenated, states stacked per direction. */
   bidirectional?: boolean;
+  /** Where the dropout masks come from (default: the global generator); a training run passes its own. */
+  generator?: Generator;
 }
 
 export interface SequenceOptions {
@@ -205,6 +208,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
   readonly dropout: number;
   readonly bidirectional: boolean;
   private readonly hasBias: boolean;
+  private readonly generator: Generator | undefined;
 
   constructor(
     protected readonly kind: CellKind,
@@ -216,6 +220,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
       batchFirst = false,
       dropout = 0,
       bidirectional = false,
+      generator,
     }: RecurrentOptions = {},
   ) {
     super();
@@ -229,6 +234,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
     this.dropout = dropout;
     this.bidirectional = bidirectional;
     this.hasBias = bias;
+    this.generator = generator;
     const rows = GATES[kind] * hiddenSize;
     // PyTorch's names and order: per layer, per direction, weight_ih, weight_hh, bias_ih, bias_hh.
     const own = this as unknown as Record<string, Parameter>;
@@ -297,7 +303,8 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
         if (r.c) cs.push(r.c);
       }
       seq = outs.length === 1 ? outs[0]! : concat(outs, 2);
-      if (layer < this.numLayers - 1 && this.dropout > 0) seq = dropout(seq, this.dropout, this.training);
+      if (layer < this.numLayers - 1 && this.dropout > 0)
+        seq = dropout(seq, this.dropout, this.training, this.generator);
     }
     const output = batched ? (this.batchFirst ? seq.transpose(0, 1) : seq) : seq.squeeze(1);
     const unbatch = (t: Tensor) => (batched ? t : t.squeeze(1));
