@@ -6,7 +6,7 @@
  * LSTM's memory cell carries the error back additively and can. Run for T = 10, 50, 100 with a tanh
  * RNN, a GRU and an LSTM; prints the table, writes the gradient norms per time step as a chart.
  *
- *     npx tsx examples/long-dependency.ts [--out runs/long-dependency] [--steps 1500]
+ *     npx tsx examples/long-dependency.ts [--out runs/long-dependency] [--steps 1000]
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +44,7 @@ export class MemoryNet extends nn.Module<[Tensor], [Tensor, Tensor[]]> {
 
   constructor(
     readonly kind: MemoryCell,
+    horizon: number,
     hidden = 64,
   ) {
     super();
@@ -55,13 +56,24 @@ export class MemoryNet extends nn.Module<[Tensor], [Tensor, Tensor[]]> {
           ? new nn.GRUCell(width, hidden)
           : new nn.RNNCell(width, hidden);
     this.head = new nn.Linear(hidden, SYMBOLS);
-    // The LSTM's forget gate starts open (bias 1; Gers et al. 2000, Jozefowicz et al. 2015): the cell
-    // keeps its contents until it learns to forget.
-    if (this.cell instanceof nn.LSTMCell)
-      st.noGrad(() => {
-        for (const b of [this.cell.bias_ih!, this.cell.bias_hh!])
-          b.narrow(0, hidden, hidden).copy_(st.full([hidden], 0.5));
-      });
+    // Gates that start out remembering ("chrono" initialisation, Tallec & Ollivier 2018): the LSTM's
+    // forget bias log(u), u ~ U(1, horizon − 1), and its input bias the negative of that, so that
+    // cells keep their contents over the horizon until they learn otherwise; likewise the GRU's
+    // update gate. The tanh RNN has no gate to set.
+    const g = new st.Generator(horizon);
+    const chrono = st.tensor(Array.from({ length: hidden }, () => Math.log(1 + g.uniform() * (horizon - 2))));
+    st.noGrad(() => {
+      const cell = this.cell;
+      if (cell instanceof nn.LSTMCell) {
+        cell.bias_ih!.narrow(0, hidden, hidden).copy_(chrono); // forget gate (rows H..2H)
+        cell.bias_hh!.narrow(0, hidden, hidden).copy_(st.zeros([hidden]));
+        cell.bias_ih!.narrow(0, 0, hidden).copy_(chrono.neg()); // input gate (rows 0..H)
+        cell.bias_hh!.narrow(0, 0, hidden).copy_(st.zeros([hidden]));
+      } else if (cell instanceof nn.GRUCell) {
+        cell.bias_ih!.narrow(0, hidden, hidden).copy_(chrono); // update gate z (rows H..2H)
+        cell.bias_hh!.narrow(0, hidden, hidden).copy_(st.zeros([hidden]));
+      }
+    });
   }
 
   /** Logits [B, SYMBOLS] from the last step, and every step's hidden state. */
@@ -101,7 +113,7 @@ export interface MemoryResult {
 export function trainMemoryTask(kind: MemoryCell, T: number, steps: number, seed = 0): MemoryResult {
   st.manualSeed(seed);
   const g = new st.Generator(seed + 1);
-  const net = new MemoryNet(kind);
+  const net = new MemoryNet(kind, T);
   const opt = new optim.Adam(net.parameters(), { lr: 0.003 });
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {
@@ -123,14 +135,14 @@ export function trainMemoryTask(kind: MemoryCell, T: number, steps: number, seed
 function main(): void {
   const { values } = parseArgs({ options: { out: { type: 'string' }, steps: { type: 'string' } } });
   const out = values.out ?? 'runs/long-dependency';
-  const steps = Number(values.steps ?? 1500);
+  const steps = Number(values.steps ?? 1000);
   mkdirSync(out, { recursive: true });
   // Gradient norms at initialisation, T = 100: how far back the error signal reaches before training.
   const T = 100;
   const batch = memoryBatch(T, 32, new st.Generator(7));
   const series = (['rnn', 'gru', 'lstm'] as const).map((kind) => {
     st.manualSeed(0);
-    const norms = gradientNormsPerStep(new MemoryNet(kind), batch.x, batch.y);
+    const norms = gradientNormsPerStep(new MemoryNet(kind, T), batch.x, batch.y);
     return {
       name: kind === 'rnn' ? 'tanh RNN' : kind.toUpperCase(),
       x: norms.map((_, t) => T - 1 - t),

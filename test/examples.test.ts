@@ -70,7 +70,7 @@ test('long dependencies: the first symbol is the target; a tanh RNN passes far l
   for (let i = 0; i < 16; i++) assert.equal(x[i * 16 + y[i]!], 1, `sequence ${i} starts with its target`);
   const norms = (kind: 'rnn' | 'lstm') => {
     st.manualSeed(0);
-    return gradientNormsPerStep(new MemoryNet(kind), b.x, b.y);
+    return gradientNormsPerStep(new MemoryNet(kind, 30), b.x, b.y);
   };
   const [rnn, lstm] = [norms('rnn'), norms('lstm')];
   assert.equal(rnn.length, 30);
