@@ -214,6 +214,7 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
       direct,
       dropout,
       startId: data.vocab.id(EOS),
+      generator,
     });
     Object.assign(settings, { order, embed, direct });
   } else {
@@ -230,6 +231,7 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
       layers,
       dropout,
       tie,
+      generator,
     });
     Object.assign(settings, { cell, layers, embed, tie });
   }
