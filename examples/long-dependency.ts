@@ -150,13 +150,13 @@ function main(): void {
     };
   });
   saveLineChart(join(out, 'gradient-norms.svg'), {
-    title: 'Gradient reaching each step (T = 100, at initialisation)',
+    title: 'Gradient at each step, T = 100',
     xLabel: 'steps before the output',
     yLabel: 'log10 ||dL/dh_t||',
     series,
   });
   saveLineChart(join(out, 'gradient-norms.png'), {
-    title: 'Gradient reaching each step (T = 100, at initialisation)',
+    title: 'Gradient at each step, T = 100',
     xLabel: 'steps before the output',
     yLabel: 'log10 ||dL/dh_t||',
     series,
