@@ -187,3 +187,35 @@ test('greedy sampling (top-k 1) follows the most likely next token, and sampling
     /temperature/,
   );
 });
+
+test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run', () => {
+  const args = (out: string, epochs: string) => [
+    'train',
+    'rnnlm',
+    '--json',
+    '--limit',
+    '20000',
+    '--epochs',
+    epochs,
+    '--hidden',
+    '16',
+    '--layers',
+    '2',
+    '--dropout',
+    '0.3',
+    '--bptt',
+    '10',
+    '--out',
+    out,
+    '--no-progress',
+  ];
+  const whole = cli(args(fresh(), '2'));
+  const dir = fresh();
+  cli(args(dir, '1'));
+  const resumed = cli([...args(dir, '2'), '--resume']);
+  assert.equal(resumed.resumed_from, 1);
+  const ppl = (r: Record<string, unknown>) =>
+    (r.history as { valPerplexity: number }[]).map((h) => h.valPerplexity);
+  assert.deepEqual(ppl(resumed), ppl(whole));
+  assert.equal(resumed.test_perplexity, whole.test_perplexity);
+});
