@@ -89,9 +89,10 @@ const FLAGS: Record<string, Flags> = {
   },
   'char-rnn': {
     ...RECURRENT,
+    layers: { type: 'string', help: 'stacked recurrent layers', default: '1' },
     embed: { type: 'string', help: 'character-vector size', default: '64' },
     dropout: { type: 'string', help: 'dropout between layers and before the output', default: '0.2' },
-    ...trainFlags({ epochs: 4, batch: 32, bptt: 100, optimizer: 'adam', clip: 1 }),
+    ...trainFlags({ epochs: 3, batch: 32, bptt: 100, optimizer: 'adam', clip: 1 }),
     ...COMMON,
   },
 };
