@@ -126,6 +126,15 @@ function contiguousOut(dtype: DType, shape: Shape): View {
   return { data: new ARRAYS[dtype](sizeOf(shape)), shape, strides: contiguousStrides(shape), offset: 0 };
 }
 
+/** Windows over 1, 2 and 3 spatial axes with strides, padding (at most half the kernel, as pooling needs) and dilation. */
+const WINDOW_CASES: readonly [Shape, Window][] = [
+  [[2, 3, 9], { kernel: [3], stride: [2], padding: [1], dilation: [1] }],
+  [[2, 3, 7, 6], { kernel: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
+  [[1, 2, 5, 5], { kernel: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1] }],
+  [[3, 4, 11, 13], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
+  [[1, 2, 4, 5, 3], { kernel: [2, 3, 2], stride: [1, 2, 1], padding: [1, 1, 0], dilation: [1, 1, 2] }],
+];
+
 /** Relative tolerance against the reference for results rounded once (or a few times) in a dtype. */
 const RTOL: Record<DType, number> = { float32: 1e-5, float64: 1e-12, int32: 0 };
 
@@ -617,13 +626,7 @@ const AGREEMENT: Record<string, (b: Backend) => void> = {
   },
 
   'unfold and fold: 1, 2 and 3 spatial axes, stride, padding, dilation, strided inputs': (b) => {
-    const windows: [Shape, Window][] = [
-      [[2, 3, 9], { kernel: [3], stride: [2], padding: [1], dilation: [1] }],
-      [[2, 3, 7, 6], { kernel: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
-      [[1, 2, 5, 5], { kernel: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1] }],
-      [[3, 4, 11, 13], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
-      [[1, 2, 4, 5, 3], { kernel: [2, 3, 2], stride: [1, 2, 1], padding: [1, 1, 0], dilation: [1, 1, 2] }],
-    ];
+    const windows = WINDOW_CASES;
     for (const dtype of ['float32', 'float64', 'int32'] as const) {
       for (const [shape, w] of windows) {
         const count = (i: number) =>
@@ -665,13 +668,7 @@ const AGREEMENT: Record<string, (b: Backend) => void> = {
   },
 
   'maxPool: 1, 2 and 3 spatial axes, stride, padding, dilation, ties, NaN, strided inputs': (b) => {
-    const windows: [Shape, Window][] = [
-      [[2, 3, 9], { kernel: [3], stride: [2], padding: [1], dilation: [1] }],
-      [[2, 3, 7, 6], { kernel: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
-      [[1, 2, 5, 5], { kernel: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1] }],
-      [[3, 4, 11, 13], { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
-      [[1, 2, 4, 5, 3], { kernel: [2, 3, 2], stride: [1, 2, 1], padding: [1, 1, 0], dilation: [1, 1, 2] }],
-    ];
+    const windows = WINDOW_CASES;
     for (const dtype of ['float32', 'float64', 'int32'] as const) {
       for (const [shape, w] of windows) {
         const outShape = [
