@@ -128,7 +128,9 @@ export function trainMemoryTask(kind: MemoryCell, T: number, steps: number, seed
   const logits = st.noGrad(() => net.forward(test.x)[0]);
   const pred = logits.argmax(1).reshape([-1]).toTypedArray();
   const truth = test.y.toTypedArray();
-  const accuracy = pred.reduce((n, p, i) => n + (p === truth[i] ? 1 : 0), 0) / truth.length;
+  let correct = 0;
+  for (let i = 0; i < truth.length; i++) if (pred[i] === truth[i]) correct++;
+  const accuracy = correct / truth.length;
   return { cell: kind, T, accuracy, steps, seconds };
 }
 

@@ -65,5 +65,5 @@ test('viz refuses a file that is not a checkpoint, and bad usage, with one clear
     encoding: 'utf8',
   });
   assert.equal(u.status, 1);
-  assert.match(u.stderr, /viz: usage: strata viz filters\|features <checkpoint>/);
+  assert.match(u.stderr, /viz: usage: strata viz filters\|features\|words <checkpoint>/);
 });

@@ -1327,7 +1327,7 @@ for (const name of backendNames()) {
               const gotDx = contiguousOut(dtype, xShape);
               f.convBackwardInput!(gotDx, dy, wt, w, groups);
               // |dx| bounded by the fold of |W|·|dy| summed over every tap: scale by the largest.
-              const dxScale = dx.data.reduce((m, v) => Math.max(m, Math.abs(v)), 1) * cg * k;
+              const dxScale = Array.from(dx.data).reduce((m, v) => Math.max(m, Math.abs(v)), 1) * cg * k;
               assertClose(
                 gotDx.data,
                 dx.data,

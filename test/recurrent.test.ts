@@ -16,7 +16,7 @@ type Tensor = st.Tensor;
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** A module's parameters as float64, filled from a seeded generator independent of the library's. */
-function toFloat64(m: st.nn.Module, seed: number): void {
+function toFloat64(m: st.nn.AnyModule, seed: number): void {
   const rng = makeRng(seed);
   for (const [name, p] of m.namedParameters()) {
     const v = st
@@ -48,7 +48,7 @@ function matvec(w: number[], v: number[], rows: number): number[] {
 
 /** The four weights of a layer (direction suffix included) as flat arrays. */
 function weights(
-  m: st.nn.Module,
+  m: st.nn.AnyModule,
   suffix: string,
 ): { wih: number[]; whh: number[]; bih: number[]; bhh: number[] } {
   const p = Object.fromEntries(m.namedParameters());

@@ -79,7 +79,7 @@ test('Moby-Dick: 135 chapters and the epilogue, split by chapter number into tra
   const counts = { train: 0, valid: 0, test: 0 };
   for (const c of chapters) counts[data.splitOf(c.number)]++;
   assert.deepEqual(counts, { train: 109, valid: 14, test: 13 });
-  const words = (s: data.TextSplit) => data.wordTokens(data.mobyDick(s)).length;
+  const words = (s: st.data.TextSplit) => data.wordTokens(data.mobyDick(s)).length;
   const [train, valid, test_] = [words('train'), words('valid'), words('test')];
   assert.ok(train > 8 * test_ && valid > 10000 && test_ > 10000, `${train} ${valid} ${test_}`);
   assert.ok(!data.mobyDick('test').includes('Call me Ishmael'));

@@ -115,7 +115,9 @@ export function vizWords(path: string, count: number, out: string | undefined, s
   }
   if (ids.length < 10) fail('viz', `the vocabulary has only ${ids.length} words to draw`);
   const points = new Float64Array(ids.length * dim);
-  ids.forEach((id, r) => points.set(vectors.subarray(id * dim, (id + 1) * dim), r * dim));
+  ids.forEach((id, r) => {
+    points.set(vectors.subarray(id * dim, (id + 1) * dim), r * dim);
+  });
   const coords = tsne(points, ids.length, dim, { perplexity: Math.min(30, (ids.length - 1) / 3), seed });
   const dir = out ?? dirname(path);
   mkdirSync(dir, { recursive: true });
