@@ -83,7 +83,7 @@ test('a resumed run (dropout on) continues from its last epoch checkpoint and en
   assert.throws(
     () =>
       fitLanguageModel(other.lm, other.opt, { ...opts(out2, 3, other.generator, true), config: { test: 2 } }),
-    /test = 1/,
+    /test=1/,
   );
 });
 

@@ -288,7 +288,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
       checkState(op, what, s, stateShape, x);
       return s;
     };
-    const hInit = initial(h0, this.kind === 'lstm' ? 'hidden state h0' : 'hidden state h0');
+    const hInit = initial(h0, 'hidden state h0');
     const cInit = this.kind === 'lstm' ? initial(c0, 'cell state c0') : null;
     const masks = this.masks(op, opts.lengths, steps, batch, x);
     const hs: Tensor[] = [];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DataLoader, Sample } from '../data/loader.js';
 import { fail } from '../errors.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from '../io/checkpoint.js';
-import type { Module } from '../nn/module.js';
+import type { AnyModule, Module } from '../nn/module.js';
 import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LRScheduler } from '../optim/schedules.js';
@@ -11,7 +11,7 @@ import type { Generator, RngState } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { countCorrect, evaluate } from './metrics.js';
 import { Progress } from './progress.js';
-import { optimizerFromCheckpoint, optimizerToCheckpoint } from './state.js';
+import { checkResumeConfig, optimizerFromCheckpoint, optimizerToCheckpoint } from './state.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -137,15 +137,7 @@ export function fit<T extends Sample>(
   if (o.resume) {
     if (!existsSync(ckptPath!)) fail('fit', `nothing to resume: no checkpoint at '${ckptPath}'`);
     const ckpt = loadCheckpoint(ckptPath!);
-    const saved = (ckpt.extra ?? {}) as Record<string, unknown>;
-    for (const [k, v] of Object.entries(o.config ?? {})) {
-      if (k in saved && JSON.stringify(saved[k]) !== JSON.stringify(v)) {
-        fail(
-          'resume',
-          `the checkpoint was made with ${k}=${JSON.stringify(saved[k])}, this run has ${JSON.stringify(v)}`,
-        );
-      }
-    }
+    checkResumeConfig('resume', (ckpt.extra ?? {}) as Record<string, unknown>, o.config ?? {});
     model.loadStateDict(ckpt.model);
     optimizerFromCheckpoint(optimizer, ckpt.optimizer);
     p = checkProgress(ckpt.progress, ckptPath!);
@@ -297,6 +289,7 @@ function checkProgress(raw: Record<string, unknown>, path: string): FitProgress 
   return raw as unknown as FitProgress;
 }
 
-function snapshot(model: Module): Record<string, Tensor> {
+/** A copy of the model's state dict that later training steps do not touch. */
+export function snapshot(model: AnyModule): Record<string, Tensor> {
   return Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.detach().clone()]));
 }

@@ -11,8 +11,9 @@ import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { snapshot } from './fit.js';
 import { Progress } from './progress.js';
-import { optimizerFromCheckpoint, optimizerToCheckpoint } from './state.js';
+import { checkResumeConfig, optimizerFromCheckpoint, optimizerToCheckpoint } from './state.js';
 
 /**
  * A language model maps token ids [B, T] (and the state carried from the previous window, if it has
@@ -113,14 +114,11 @@ export function fitLanguageModel(
     if (!ckptPath || !existsSync(ckptPath))
       fail('train', `--resume: no checkpoint at ${ckptPath ?? '(no --out)'}; start without --resume`);
     const ckpt = loadCheckpoint(ckptPath);
-    const saved = (ckpt.extra as { config?: Record<string, unknown> } | undefined)?.config ?? {};
-    for (const [k, v] of Object.entries(o.config ?? {})) {
-      if (k !== 'epochs' && JSON.stringify(saved[k]) !== JSON.stringify(v))
-        fail(
-          'train',
-          `--resume: the checkpoint was made with ${k} = ${JSON.stringify(saved[k])}, not ${JSON.stringify(v)}`,
-        );
-    }
+    checkResumeConfig(
+      'train',
+      (ckpt.extra as { config?: Record<string, unknown> } | undefined)?.config ?? {},
+      o.config ?? {},
+    );
     model.loadStateDict(ckpt.model);
     optimizerFromCheckpoint(optimizer, ckpt.optimizer);
     o.generator.setState(ckpt.rng);
@@ -188,8 +186,7 @@ export function fitLanguageModel(
       best = valPerplexity;
       bestEpoch = epoch + 1;
       if (bestPath) saveWeights(bestPath, model.stateDict());
-      else
-        bestInMemory = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.clone()]));
+      else bestInMemory = snapshot(model);
     } else if (anneal > 1) {
       for (const g of optimizer.paramGroups) g.lr /= anneal;
     }

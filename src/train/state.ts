@@ -46,3 +46,19 @@ export function optimizerFromCheckpoint(
   }
   opt.loadStateDict({ state, paramGroups: s.paramGroups });
 }
+
+/** Fails naming the first setting of `config` that differs from the one the checkpoint was made with. */
+export function checkResumeConfig(
+  op: string,
+  saved: Record<string, unknown>,
+  config: Record<string, unknown>,
+): void {
+  for (const [k, v] of Object.entries(config)) {
+    if (k in saved && JSON.stringify(saved[k]) !== JSON.stringify(v)) {
+      fail(
+        op,
+        `--resume: the checkpoint was made with ${k}=${JSON.stringify(saved[k])}, this run has ${JSON.stringify(v)}`,
+      );
+    }
+  }
+}
