@@ -1342,6 +1342,125 @@ for (const name of backendNames()) {
           }
         });
 
+      // The recurrent cells against their equations worked out here in float64, forward and backward.
+      const sig = (v: number) => 1 / (1 + Math.exp(-v));
+      const CELL_SHAPES: readonly Shape[] = [
+        [1, 1],
+        [3, 5],
+        [7, 33],
+        [2, 3, 17],
+        [32, 256],
+      ];
+      const cellInputs = (dtype: DType, shape: Shape, gates: number, seed: string) => {
+        const wide = [...shape.slice(0, -1), gates * shape[shape.length - 1]!];
+        const h = hashSeed(seed);
+        return {
+          wide,
+          xw: makeView(dtype, wide, 'contiguous', randomFill(dtype, h, false)),
+          hw: makeView(dtype, wide, 'contiguous', randomFill(dtype, h + 1, false)),
+          state: makeView(dtype, shape, 'contiguous', randomFill(dtype, h + 2, false, -2, 2)),
+        };
+      };
+      const at = (v: View, i: number) => v.data[v.offset + i]!;
+
+      if (has('lstmCell') && has('lstmCellBackward'))
+        test('lstmCell and its backward against the LSTM equations', () => {
+          const f = be().fused!;
+          for (const dtype of FLOATS) {
+            for (const shape of CELL_SHAPES) {
+              const { wide, xw, hw, state: c } = cellInputs(dtype, shape, 4, `lstm${dtype}${shape}`);
+              const H = shape[shape.length - 1]!;
+              const n = sizeOf(shape);
+              const grad = makeView(
+                dtype,
+                [2, ...shape],
+                'contiguous',
+                randomFill(dtype, hashSeed(`g${shape}`), false, -1, 1),
+              );
+              const [hRef, cRef, dcRef] = [0, 1, 2].map(() => new Float64Array(n));
+              const dgRef = new Float64Array(4 * n);
+              for (let k = 0; k < n; k++) {
+                const [r, j] = [Math.floor(k / H), k % H];
+                const pre = (q: number) => at(xw, r * 4 * H + q * H + j) + at(hw, r * 4 * H + q * H + j);
+                const [i, fg, g, o] = [sig(pre(0)), sig(pre(1)), Math.tanh(pre(2)), sig(pre(3))];
+                const c2 = fg * at(c, k) + i * g;
+                const tc = Math.tanh(c2);
+                hRef[k] = o * tc;
+                cRef[k] = c2;
+                const [gh, gc] = [at(grad, k), at(grad, n + k)];
+                const dc = gc + gh * o * (1 - tc * tc);
+                dgRef[r * 4 * H + j] = dc * g * i * (1 - i);
+                dgRef[r * 4 * H + H + j] = dc * at(c, k) * fg * (1 - fg);
+                dgRef[r * 4 * H + 2 * H + j] = dc * i * (1 - g * g);
+                dgRef[r * 4 * H + 3 * H + j] = gh * tc * o * (1 - o);
+                dcRef[k] = dc * fg;
+              }
+              const what = `lstmCell ${dtype} ${fmt(shape)}`;
+              const out = contiguousOut(dtype, [2, ...shape]);
+              f.lstmCell!(out, xw, hw, c);
+              assertClose(out.data, [...hRef, ...cRef], RTOL[dtype], `${what} h', c'`, Array(2 * n).fill(1));
+              const [dGates, dc] = [contiguousOut(dtype, wide), contiguousOut(dtype, shape)];
+              f.lstmCellBackward!(dGates, dc, xw, hw, c, out, grad);
+              assertClose(dGates.data, dgRef, RTOL[dtype], `${what} gates' gradient`, Array(4 * n).fill(1));
+              assertClose(dc.data, dcRef, RTOL[dtype], `${what} c's gradient`, Array(n).fill(1));
+            }
+          }
+        });
+
+      if (has('gruCell') && has('gruCellBackward'))
+        test('gruCell and its backward against the GRU equations', () => {
+          const f = be().fused!;
+          for (const dtype of FLOATS) {
+            for (const shape of CELL_SHAPES) {
+              const { wide, xw, hw, state: h } = cellInputs(dtype, shape, 3, `gru${dtype}${shape}`);
+              const H = shape[shape.length - 1]!;
+              const n = sizeOf(shape);
+              const grad = makeView(
+                dtype,
+                shape,
+                'contiguous',
+                randomFill(dtype, hashSeed(`g${shape}`), false, -1, 1),
+              );
+              const [hRef, dhRef] = [new Float64Array(n), new Float64Array(n)];
+              const [dxRef, dhwRef] = [new Float64Array(3 * n), new Float64Array(3 * n)];
+              for (let k = 0; k < n; k++) {
+                const [row, j] = [Math.floor(k / H), k % H];
+                const x = (q: number) => at(xw, row * 3 * H + q * H + j);
+                const hh = (q: number) => at(hw, row * 3 * H + q * H + j);
+                const [r, z] = [sig(x(0) + hh(0)), sig(x(1) + hh(1))];
+                const nn = Math.tanh(x(2) + r * hh(2));
+                hRef[k] = (1 - z) * nn + z * at(h, k);
+                const g = at(grad, k);
+                const dn = g * (1 - z) * (1 - nn * nn);
+                const dz = g * (at(h, k) - nn) * z * (1 - z);
+                const dr = dn * hh(2) * r * (1 - r);
+                for (const [q, a, b] of [
+                  [0, dr, dr],
+                  [1, dz, dz],
+                  [2, dn, dn * r],
+                ] as const) {
+                  dxRef[row * 3 * H + q * H + j] = a;
+                  dhwRef[row * 3 * H + q * H + j] = b;
+                }
+                dhRef[k] = g * z;
+              }
+              const what = `gruCell ${dtype} ${fmt(shape)}`;
+              const out = contiguousOut(dtype, shape);
+              f.gruCell!(out, xw, hw, h);
+              assertClose(out.data, hRef, RTOL[dtype], `${what} h'`, Array(n).fill(1));
+              const [dxw, dhw, dh] = [
+                contiguousOut(dtype, wide),
+                contiguousOut(dtype, wide),
+                contiguousOut(dtype, shape),
+              ];
+              f.gruCellBackward!(dxw, dhw, dh, xw, hw, h, grad);
+              assertClose(dxw.data, dxRef, RTOL[dtype], `${what} xw's gradient`, Array(3 * n).fill(1));
+              assertClose(dhw.data, dhwRef, RTOL[dtype], `${what} hw's gradient`, Array(3 * n).fill(1));
+              assertClose(dh.data, dhRef, RTOL[dtype], `${what} h's gradient`, Array(n).fill(1));
+            }
+          }
+        });
+
       if (has('sgdUpdate'))
         test('sgdUpdate against src/optim/updates.ts', () => {
           const f = be().fused!.sgdUpdate!;

@@ -12,6 +12,7 @@ import * as functional from '../src/ops/functional.js';
 import * as indexing from '../src/ops/indexing.js';
 import * as linalg from '../src/ops/linalg.js';
 import * as movement from '../src/ops/movement.js';
+import * as recurrent from '../src/ops/recurrent.js';
 import * as reduce from '../src/ops/reduce.js';
 import { contiguousStrides } from '../src/tensor/shape.js';
 import { type GradCheckOptions, gradcheck, gradgradcheck, hashSeed, viewPositions } from './gradcheck.js';
@@ -137,7 +138,7 @@ describe('gradient checks from the op table', () => {
   }
 
   test('every exported differentiable op has a row', () => {
-    const modules = { elementwise, reduce, linalg, movement, indexing, functional, conv };
+    const modules = { elementwise, reduce, linalg, movement, indexing, functional, conv, recurrent };
     const covered = new Set(OP_TABLE.map((r) => r.op));
     const missing: string[] = [];
     for (const mod of Object.values(modules)) {

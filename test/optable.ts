@@ -22,11 +22,13 @@ import {
   fold,
   gather,
   gelu,
+  gruCell,
   indexSelect,
   leakyRelu,
   linear,
   logSoftmax,
   logsumexp,
+  lstmCell,
   max,
   maxPool1d,
   maxPool2d,
@@ -411,6 +413,39 @@ export const OP_TABLE: readonly OpRow[] = [
   unary('softplus', (x) => softplus(x), { special: [0] }),
   unary('softplus', (x) => softplus(x, 2, 3), { label: 'beta 2, threshold 3', kinks: [1.5] }),
   unary('gelu', (x) => gelu(x), { domain: [-3, 3], special: [0] }),
+
+  // The pointwise halves of the recurrent cells (fused on native).
+  {
+    op: 'lstmCell',
+    label: "h' and c'",
+    fn: (xw, hw, c) => lstmCell(xw!, hw!, c!),
+    shapes: [
+      [2, 12],
+      [2, 12],
+      [2, 3],
+    ],
+    gradgrad: true,
+  },
+  {
+    op: 'lstmCell',
+    label: "only h' used, 3-D",
+    fn: (xw, hw, c) => lstmCell(xw!, hw!, c!)[0],
+    shapes: [
+      [2, 1, 8],
+      [2, 1, 8],
+      [2, 1, 2],
+    ],
+  },
+  {
+    op: 'gruCell',
+    fn: (xw, hw, h) => gruCell(xw!, hw!, h!),
+    shapes: [
+      [2, 9],
+      [2, 9],
+      [2, 3],
+    ],
+    gradgrad: true,
+  },
 
   // Convolution and pooling (unfold and fold underneath), across stride, padding, dilation and groups.
   {

@@ -355,6 +355,18 @@ test('bad input names the layer and the shapes', () => {
   throwsStrata(() => emb.forward(st.tensor([-1], { dtype: 'int32' })), /token id -1/);
   throwsStrata(() => emb.forward(st.tensor([1.5])), /int32/);
   throwsStrata(() => new nn.RNN(3, 4, { nonlinearity: 'sigmoid' as 'tanh' }), /nonlinearity/);
+  // The cells' pointwise ops check the projections against the state.
+  throwsStrata(
+    () => st.lstmCell(st.zeros([2, 8]), st.zeros([2, 8]), st.zeros([2, 3])),
+    /lstmCell/,
+    /\[2, 12\]/,
+    /\[2, 8\]/,
+  );
+  throwsStrata(
+    () => st.gruCell(st.zeros([2, 9]), st.zeros([2, 9]), st.zeros([2, 3], { dtype: 'float64' })),
+    /gruCell/,
+    /dtype/,
+  );
 });
 
 test('unbatched input [T, I] and a single cell input [I] work as a batch of one', () => {

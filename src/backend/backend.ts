@@ -151,6 +151,17 @@ export interface FusedKernels {
   convBackwardInput(dx: View, dy: View, w: View, window: Window, groups: number): void;
   /** conv's gradient with respect to w: dw [O, C/groups, ...k] (contiguous) from x and dy (contiguous). */
   convBackwardWeight(dw: View, x: View, dy: View, window: Window, groups: number): void;
+  /**
+   * The pointwise half of an LSTM step from the projections xw, hw [..., 4H] (gates i, f, g, o) and the
+   * cell c [..., H]: out [2, ..., H] holds h' then c'. All contiguous.
+   */
+  lstmCell(out: View, xw: View, hw: View, c: View): void;
+  /** lstmCell's gradients from grad [2, ..., H] (h' then c'): dGates [..., 4H] (xw's and hw's) and dc. */
+  lstmCellBackward(dGates: View, dc: View, xw: View, hw: View, c: View, out: View, grad: View): void;
+  /** The pointwise half of a GRU step (gates r, z, n): out [..., H] = h' from xw, hw [..., 3H] and h. */
+  gruCell(out: View, xw: View, hw: View, h: View): void;
+  /** gruCell's gradients from grad [..., H]: dxw, dhw [..., 3H] and dh [..., H]. */
+  gruCellBackward(dxw: View, dhw: View, dh: View, xw: View, hw: View, h: View, grad: View): void;
   sgdUpdate(p: Float32Array, g: Float32Array, buf: Float32Array | null, h: SgdHyper, first: boolean): void;
   adamUpdate(
     p: Float32Array,

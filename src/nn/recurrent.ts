@@ -2,6 +2,7 @@ import { fail, fmtShape } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { linear } from '../ops/linalg.js';
 import { concat, stack } from '../ops/movement.js';
+import { gruCell, lstmCell } from '../ops/recurrent.js';
 import { tensor, zeros } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -13,8 +14,9 @@ import { Module, Parameter } from './module.js';
  * Recurrent layers with PyTorch's equations, gate order and parameter names, so that weights move
  * between the two: Elman RNNs (tanh or ReLU), LSTM (gates i, f, g, o) and GRU (gates r, z, n). The
  * input-to-hidden products of a whole sequence run as one matrix product; only the hidden-to-hidden
- * product is taken step by step. Backpropagation through time is the autograd tape over the steps;
- * truncated BPTT carries the final state into the next chunk through `detachState`.
+ * product is taken step by step, then the gates as one op (src/ops/recurrent.ts, fused on native).
+ * Backpropagation through time is the autograd tape over the steps; truncated BPTT carries the final
+ * state into the next chunk through `detachState`.
  */
 
 export type CellKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
@@ -36,26 +38,15 @@ function step(
   bHh: Tensor | null,
 ): [Tensor, Tensor | null] {
   const hw = linear(h, wHh, bHh);
-  const size = h.shape[h.rank - 1]!;
   switch (kind) {
     case 'rnn_tanh':
       return [xw.add(hw).tanh(), null];
     case 'rnn_relu':
       return [xw.add(hw).relu(), null];
-    case 'lstm': {
-      const [i, f, g, o] = xw.add(hw).split(size, -1) as [Tensor, Tensor, Tensor, Tensor];
-      const c2 = f.sigmoid().mul(c!).add(i.sigmoid().mul(g.tanh()));
-      return [o.sigmoid().mul(c2.tanh()), c2];
-    }
-    case 'gru': {
-      const [xr, xz, xn] = xw.split(size, -1) as [Tensor, Tensor, Tensor];
-      const [hr, hz, hn] = hw.split(size, -1) as [Tensor, Tensor, Tensor];
-      const r = xr.add(hr).sigmoid();
-      const z = xz.add(hz).sigmoid();
-      const n = xn.add(r.mul(hn)).tanh();
-      // h' = (1 - z) n + z h
-      return [n.add(z.mul(h.sub(n))), null];
-    }
+    case 'lstm':
+      return lstmCell(xw, hw, c!);
+    case 'gru':
+      return [gruCell(xw, hw, h), null];
   }
 }
 

@@ -223,6 +223,24 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// cell(kind, ...views): kind 0 is lstmCell (out, xw, hw, c), 1 lstmCellBackward (dGates, dc, xw, hw,
+// c, out, grad), 2 gruCell (out, xw, hw, h), 3 gruCellBackward (dxw, dhw, dh, xw, hw, h, grad). The
+// TypeScript side checks the shapes; every view is checked to lie inside its array.
+Napi::Value Cell(const Napi::CallbackInfo& info) {
+  Reader r{info.Env()};
+  const int kind = info[0].As<Napi::Number>().Int32Value();
+  View v[7];
+  const int n = kind == 0 || kind == 2 ? 4 : 7;
+  for (int i = 0; i < n; i++) v[i] = r.view(info[i + 1]);
+  switch (kind) {
+    case 0: lstmCell(v[0], v[1], v[2], v[3]); break;
+    case 1: lstmCellBackward(v[0], v[1], v[2], v[3], v[4], v[5], v[6]); break;
+    case 2: gruCell(v[0], v[1], v[2], v[3]); break;
+    default: gruCellBackward(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+  }
+  return info.Env().Undefined();
+}
+
 float* floats(const Napi::Value& v) {
   return v.IsNull() || v.IsUndefined() ? nullptr : v.As<Napi::Float32Array>().Data();
 }
@@ -312,6 +330,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("conv", Napi::Function::New(env, Conv));
   exports.Set("linear", Napi::Function::New(env, Linear));
+  exports.Set("cell", Napi::Function::New(env, Cell));
   exports.Set("sgd", Napi::Function::New(env, Sgd));
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("threads", Napi::Function::New(env, Threads));

@@ -39,6 +39,7 @@ interface Addon {
     groups: number,
   ): void;
   linear(out: TypedArray, x: TypedArray, w: TypedArray, bias: TypedArray | null, relu: boolean): void;
+  cell(kind: number, ...views: TypedArray[]): void;
   sgd(...args: unknown[]): void;
   adam(...args: unknown[]): void;
   threads(): number;
@@ -105,8 +106,8 @@ function makeNativeBackend(): Backend {
   if (envThreads !== undefined && !(Number.isInteger(Number(envThreads)) && Number(envThreads) >= 1)) {
     fail('native', `STRATA_NUM_THREADS must be a positive integer, got '${envThreads}'`);
   }
-  // Room for four views and one window.
-  const meta = new Int32Array(4 * (2 + 2 * MAX_RANK) + 1 + 4 * 3);
+  // Room for seven views (a recurrent cell's backward) or four and one window.
+  const meta = new Int32Array(7 * (2 + 2 * MAX_RANK));
   addon.init(meta);
   let pos = 0;
   // Writes a view's layout into meta, in the order the addon reads the typed-array arguments.
@@ -143,6 +144,11 @@ function makeNativeBackend(): Backend {
     const pbias = bias ? put(bias) : null;
     putWindow(window);
     addon.conv(kind, pa, pb, pc, pbias, relu, groups);
+  };
+  // The recurrent cells share one too: 0 LSTM forward, 1 its backward, 2 GRU forward, 3 its backward.
+  const cell = (kind: number, ...views: View[]) => {
+    start();
+    addon.cell(kind, ...views.map(put));
   };
   const info = addon.describe();
   return {
@@ -238,6 +244,10 @@ function makeNativeBackend(): Backend {
         start();
         addon.linear(put(out), put(x), put(w), bias ? put(bias) : null, relu);
       },
+      lstmCell: (out, xw, hw, c) => cell(0, out, xw, hw, c),
+      lstmCellBackward: (dGates, dc, xw, hw, c, out, grad) => cell(1, dGates, dc, xw, hw, c, out, grad),
+      gruCell: (out, xw, hw, h) => cell(2, out, xw, hw, h),
+      gruCellBackward: (dxw, dhw, dh, xw, hw, h, grad) => cell(3, dxw, dhw, dh, xw, hw, h, grad),
       sgdUpdate(p, g, buf, h, first) {
         addon.sgd(p, g, buf, h.lr, h.momentum, h.dampening, h.nesterov, h.weightDecay, first);
       },

@@ -81,6 +81,16 @@ bool convBackwardWeight(const View& dw, const View& x, const View& dy, const Win
 void logSoftmax(const View& out, const View& x);
 // y = x wᵀ + b (then ReLU) for x [N, K], w [O, K], b [O] or none: Linear's forward in one pass.
 void linear(const View& out, const View& x, const View& w, const View* bias, bool relu);
+// The pointwise half of a recurrent step, from the input's and the hidden state's projections xw, hw
+// (contiguous, [..., G·H] in PyTorch's gate order) onward. LSTM: out [2, ..., H] holds h' then c'
+// from c; its backward takes grad [2, ..., H] to the gates' gradient (shared by xw and hw) and c's.
+// GRU: out [..., H] = h' from h; its backward gives xw's, hw's and h's gradients.
+void lstmCell(const View& out, const View& xw, const View& hw, const View& c);
+void lstmCellBackward(const View& dGates, const View& dc, const View& xw, const View& hw, const View& c,
+                      const View& out, const View& grad);
+void gruCell(const View& out, const View& xw, const View& hw, const View& h);
+void gruCellBackward(const View& dxw, const View& dhw, const View& dh, const View& xw, const View& hw, const View& h,
+                     const View& grad);
 void sgdUpdate(float* p, const float* g, float* buf, long n, double lr, double momentum, double dampening,
                bool nesterov, double weightDecay, bool first);
 void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long n, double lr, double beta1,
