@@ -10,7 +10,8 @@
         "src/backend/native/indexing.cc",
         "src/backend/native/window.cc",
         "src/backend/native/conv.cc",
-        "src/backend/native/recurrent.cc"
+        "src/backend/native/recurrent.cc",
+        "src/backend/native/winograd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

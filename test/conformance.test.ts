@@ -1243,8 +1243,14 @@ for (const name of backendNames()) {
       if (has('conv') && has('convBackwardInput') && has('convBackwardWeight'))
         test('conv (with bias and ReLU) and its two gradients against products of the reference columns: groups, stride, padding, dilation, 1–3 axes, batches below and above the thread count', () => {
           const f = be().fused!;
-          const cases: [Shape, number, number, Window][] = [
-            // x shape, output channels, groups, window
+          const s33 = (padding: number): Window => ({
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [padding, padding],
+            dilation: [1, 1],
+          });
+          const cases: [Shape, number, number, Window, Layout?][] = [
+            // x shape, output channels, groups, window, x's layout (strided unless given)
             [[1, 3, 9], 4, 1, { kernel: [3], stride: [2], padding: [1], dilation: [1] }],
             [[5, 4, 7, 6], 6, 2, { kernel: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [2, 1] }],
             [[1, 1, 12, 12], 6, 1, { kernel: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1] }],
@@ -1259,9 +1265,17 @@ for (const name of backendNames()) {
               2,
               { kernel: [2, 3, 2], stride: [1, 2, 1], padding: [1, 1, 0], dilation: [1, 1, 2] },
             ],
+            // 3×3, stride 1, many channels (a backend may take Winograd's transforms): odd sizes whose
+            // last tiles overhang, padding 0 to 2, one sample or several per block, contiguous rows.
+            [[3, 16, 9, 7], 16, 1, s33(1)],
+            [[3, 16, 9, 7], 16, 1, s33(1), 'contiguous'],
+            [[1, 17, 6, 5], 20, 1, s33(0), 'contiguous'],
+            [[1, 16, 7, 8], 16, 1, s33(1)],
+            [[2, 16, 5, 6], 18, 1, s33(2), 'contiguous'],
+            [[5, 16, 4, 4], 16, 1, s33(1), 'contiguous'],
           ];
           for (const dtype of FLOATS) {
-            for (const [xShape, outC, groups, w] of cases) {
+            for (const [xShape, outC, groups, w, layout = 'stepped'] of cases) {
               const [n, c] = xShape as [number, number];
               const k = w.kernel.reduce((a, v) => a * v, 1);
               const spatial = w.kernel.map(
@@ -1276,8 +1290,8 @@ for (const name of backendNames()) {
               const wShape = [outC, cg, ...w.kernel];
               const yShape = [n, outC, ...spatial];
               const seed = hashSeed(`conv${dtype}${xShape}${outC}${groups}`);
-              const what = `conv ${dtype} x ${fmt(xShape)} w ${fmt(wShape)} groups ${groups}`;
-              const x = makeView(dtype, xShape, 'stepped', randomFill(dtype, seed, false));
+              const what = `conv ${dtype} x ${fmt(xShape)} (${layout}) w ${fmt(wShape)} groups ${groups} padding ${w.padding}`;
+              const x = makeView(dtype, xShape, layout, randomFill(dtype, seed, false));
               const wt = makeView(dtype, wShape, 'contiguous', randomFill(dtype, seed + 1, false));
               const dy = makeView(dtype, yShape, 'contiguous', randomFill(dtype, seed + 2, false));
               // The reference: the js kernel's columns [N, C, K, L] of x, multiplied out in float64.

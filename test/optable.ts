@@ -485,6 +485,13 @@ export const OP_TABLE: readonly OpRow[] = [
   },
   {
     op: 'conv2d',
+    label: '3×3, stride 1, 16 channels in and out (Winograd on native), odd sizes',
+    fn: (x, w, b) => conv2d(x!, w!, b, { padding: 1 }),
+    shapes: [[3, 16, 5, 3], [16, 16, 3, 3], [16]],
+    gradgrad: true,
+  },
+  {
+    op: 'conv2d',
     label: 'plain',
     fn: (x, w, b) => conv2d(x!, w!, b),
     shapes: [[1, 2, 4, 4], [2, 2, 3, 3], [2]],

@@ -10,6 +10,7 @@
 
 #include "blas.h"
 #include "window.h"
+#include "winograd.h"
 
 namespace strata {
 
@@ -220,7 +221,8 @@ bool convForward(const View& out, const View& x, const View& w, const View* bias
   Shape s;
   if (!shapeOf(x, w, out, g, groups, &s)) return false;
   if (bias && (bias->rank != 1 || bias->shape[0] != s.O || bias->dtype != x.dtype || !isContiguous(*bias))) return false;
-  if (x.dtype == kF32) forwardTyped<float>(out, x, w, bias, relu, g, s);
+  if (winogradFits(g, s.C, s.O, s.G)) winogradForward(out, x, w, bias, relu, g);
+  else if (x.dtype == kF32) forwardTyped<float>(out, x, w, bias, relu, g, s);
   else forwardTyped<double>(out, x, w, bias, relu, g, s);
   return true;
 }
@@ -229,7 +231,8 @@ bool convBackwardInput(const View& dx, const View& gy, const View& w, const Wind
   Geometry g(dx, win);
   Shape s;
   if (!isContiguous(dx) || !shapeOf(dx, w, gy, g, groups, &s)) return false;
-  if (dx.dtype == kF32) backwardInputTyped<float>(dx, gy, w, g, s);
+  if (winogradFits(g, s.C, s.O, s.G)) winogradBackwardInput(dx, gy, w, g);
+  else if (dx.dtype == kF32) backwardInputTyped<float>(dx, gy, w, g, s);
   else backwardInputTyped<double>(dx, gy, w, g, s);
   return true;
 }
@@ -238,7 +241,8 @@ bool convBackwardWeight(const View& dw, const View& x, const View& gy, const Win
   Geometry g(x, win);
   Shape s;
   if (!shapeOf(x, dw, gy, g, groups, &s)) return false;
-  if (x.dtype == kF32) backwardWeightTyped<float>(dw, x, gy, g, s);
+  if (winogradFits(g, s.C, s.O, s.G)) winogradBackwardWeight(dw, x, gy, g);
+  else if (x.dtype == kF32) backwardWeightTyped<float>(dw, x, gy, g, s);
   else backwardWeightTyped<double>(dw, x, gy, g, s);
   return true;
 }
