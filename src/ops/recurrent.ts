@@ -28,7 +28,7 @@ function checkCell(op: string, gates: number, xw: Tensor, hw: Tensor, state: Ten
 }
 
 /** The LSTM's gates i, f, g, o from the summed projections, activated. */
-function lstmGates(xw: Tensor, hw: Tensor): Tensor[] {
+function lstmGates(xw: Tensor, hw: Tensor): [Tensor, Tensor, Tensor, Tensor] {
   const H = xw.shape[xw.rank - 1]! / 4;
   const [i, f, g, o] = xw.add(hw).split(H, -1) as [Tensor, Tensor, Tensor, Tensor];
   return [i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()];
@@ -44,8 +44,8 @@ const lstmCellOp = defineOp<void>({
       return out;
     }
     const [i, f, g, o] = lstmGates(xw!, hw!);
-    const c2 = f!.mul(c!).add(i!.mul(g!));
-    return stack([o!.mul(c2.tanh()), c2]);
+    const c2 = f.mul(c!).add(i.mul(g));
+    return stack([o.mul(c2.tanh()), c2]);
   },
   vjp: (grad, { inputs: [xw, hw, c], output }) => {
     const fused = getBackend().fused?.lstmCellBackward;
@@ -55,7 +55,7 @@ const lstmCellOp = defineOp<void>({
       fused(dGates, dc, xw!.contiguous(), hw!.contiguous(), c!.contiguous(), output, grad.contiguous());
       return [dGates, dGates, dc];
     }
-    const [i, f, g, o] = lstmGates(xw!, hw!) as [Tensor, Tensor, Tensor, Tensor];
+    const [i, f, g, o] = lstmGates(xw!, hw!);
     const tc = f.mul(c!).add(i.mul(g)).tanh();
     const [gh, gc] = [grad.select(0, 0), grad.select(0, 1)];
     const dc = gc.add(gh.mul(o).mul(tc.square().neg().add(1)));
@@ -82,6 +82,15 @@ export function lstmCell(xw: Tensor, hw: Tensor, c: Tensor): [Tensor, Tensor] {
   return [out.select(0, 0), out.select(0, 1)];
 }
 
+/** The GRU's gates r, z and candidate n from the two projections, and hw's part hn that r scales. */
+function gruGates(xw: Tensor, hw: Tensor): { r: Tensor; z: Tensor; n: Tensor; hn: Tensor } {
+  const H = xw.shape[xw.rank - 1]! / 3;
+  const [xr, xz, xn] = xw.split(H, -1) as [Tensor, Tensor, Tensor];
+  const [hr, hz, hn] = hw.split(H, -1) as [Tensor, Tensor, Tensor];
+  const r = xr.add(hr).sigmoid();
+  return { r, z: xz.add(hz).sigmoid(), n: xn.add(r.mul(hn)).tanh(), hn };
+}
+
 const gruCellOp = defineOp<void>({
   name: 'gruCell',
   forward: ([xw, hw, h]) => {
@@ -91,12 +100,7 @@ const gruCellOp = defineOp<void>({
       fused(out, xw!.contiguous(), hw!.contiguous(), h!.contiguous());
       return out;
     }
-    const H = h!.shape[h!.rank - 1]!;
-    const [xr, xz, xn] = xw!.split(H, -1) as [Tensor, Tensor, Tensor];
-    const [hr, hz, hn] = hw!.split(H, -1) as [Tensor, Tensor, Tensor];
-    const r = xr.add(hr).sigmoid();
-    const z = xz.add(hz).sigmoid();
-    const n = xn.add(r.mul(hn)).tanh();
+    const { z, n } = gruGates(xw!, hw!);
     // h' = (1 - z) n + z h
     return n.add(z.mul(h!.sub(n)));
   },
@@ -109,12 +113,7 @@ const gruCellOp = defineOp<void>({
       fused(dxw, dhw, dh, xw!.contiguous(), hw!.contiguous(), h!.contiguous(), grad.contiguous());
       return [dxw, dhw, dh];
     }
-    const H = h!.shape[h!.rank - 1]!;
-    const [xr, xz, xn] = xw!.split(H, -1) as [Tensor, Tensor, Tensor];
-    const [hr, hz, hn] = hw!.split(H, -1) as [Tensor, Tensor, Tensor];
-    const r = xr.add(hr).sigmoid();
-    const z = xz.add(hz).sigmoid();
-    const n = xn.add(r.mul(hn)).tanh();
+    const { r, z, n, hn } = gruGates(xw!, hw!);
     const dn = grad.mul(z.neg().add(1)).mul(n.square().neg().add(1));
     const dz = grad.mul(h!.sub(n)).mul(z.mul(z.neg().add(1)));
     const dr = dn.mul(hn).mul(r.mul(r.neg().add(1)));
