@@ -218,6 +218,7 @@ template <class T>
 void inputTransform(T* V, long ld, long vs, const T* px, const View& x, const Geometry& g, const Plan& p,
                     const std::vector<Segment>& segments, long c0, long c1) {
   const long maxLen = 2 * p.tw + 2;
+  // Four padded rows of the input, then their four combinations.
   T* buf = scratch<T, 1>(8 * maxLen);
   for (long c = c0; c < c1; c++)
     for (const Segment& s : segments) {
@@ -251,7 +252,9 @@ void inputTransform(T* V, long ld, long vs, const T* px, const View& x, const Ge
 template <class T>
 void gradTransform(T* dM, long ld, long ms, const T* pg, const Plan& p, const std::vector<Segment>& segments,
                    long o0, long o1) {
-  T* buf = scratch<T, 1>(8 * p.tw + 8);
+  // The first row of gradients when it needs padding, rows 1 to 3 of A dy, then the second row of
+  // gradients when it needs padding: 5 runs of at most 2·tw.
+  T* buf = scratch<T, 1>(10 * p.tw);
   for (long o = o0; o < o1; o++)
     for (const Segment& s : segments) {
       const long oy = 2 * s.ty, ox = 2 * s.tx0, len = 2 * s.count;
@@ -259,7 +262,7 @@ void gradTransform(T* dM, long ld, long ms, const T* pg, const Plan& p, const st
       // The two rows of gradients, read in place when the run lies inside the output.
       const T *g0 = plane + oy * p.Wo + ox, *g1 = g0 + p.Wo;
       if (ox + len > p.Wo || oy + 1 >= p.Ho) {
-        T *first = buf + 4 * len, *second = buf + 5 * len;
+        T *first = buf, *second = buf + 4 * len;
         paddedRow(first, plane, oy, ox, len, p.Ho, p.Wo, p.Wo, 1L);
         paddedRow(second, plane, oy + 1, ox, len, p.Ho, p.Wo, p.Wo, 1L);
         g0 = first;
@@ -325,7 +328,8 @@ void forwardTyped(const View& y, const View& x, const View& w, const View* bias,
     });
     // Y = Aᵀ M A, down and then across; then the bias and ReLU, and the rows that exist are written.
     spread(p.O, [&](long o0, long o1) {
-      T* rows = scratch<T, 1>(4 * p.tw + 8 * p.tw);
+      // Two output rows of 2·tw, then the 8 runs of Aᵀ M (down) of tw each.
+      T* rows = scratch<T, 1>(12 * p.tw);
       for (long o = o0; o < o1; o++) {
         const T b = pb ? pb[o] : T(0);
         for (const Segment& s : segments) {
@@ -367,7 +371,8 @@ void backwardInputTyped(const View& dx, const View& gy, const View& w, const Geo
     // dd = B dV Bᵀ added into the patches, which overlap their neighbours by two rows and columns (so
     // each channel stays on one thread).
     spread(p.C, [&](long c0, long c1) {
-      T* buf = scratch<T, 1>(16 * p.tw + 2 * p.tw + 2);
+      // 16 runs of B dV (down) of tw each, then one row of 2·tw + 2 sums.
+      T* buf = scratch<T, 1>(18 * p.tw + 2);
       for (long c = c0; c < c1; c++)
         for (const Segment& s : segments) {
           const long y0 = 2 * s.ty - p.ph, x0 = 2 * s.tx0 - p.pw, len = 2 * s.count + 2, n = s.count;
