@@ -29,17 +29,12 @@ function setup(seed: number, dropout = 0) {
   return { model, opt, lm: model as unknown as LanguageModel, generator };
 }
 
-/** Three epochs on the periodic stream, validated on its first 400 tokens. */
+/** Training on the periodic stream, validated on its first 400 tokens. */
+const PATTERN_RUN = { batchSize: 4, bptt: 10, train: pattern, valid: pattern.subarray(0, 400), clip: 1 };
+
+/** Three epochs on the periodic stream. */
 function learnPattern(lm: LanguageModel, opt: st.optim.Optimizer<{ lr: number }>, generator: st.Generator) {
-  return fitLanguageModel(lm, opt, {
-    epochs: 3,
-    batchSize: 4,
-    bptt: 10,
-    train: pattern,
-    valid: pattern.subarray(0, 400),
-    clip: 1,
-    generator,
-  });
+  return fitLanguageModel(lm, opt, { ...PATTERN_RUN, epochs: 3, generator });
 }
 
 test('truncated BPTT training learns a periodic stream: validation perplexity falls from about 8 to near 1', () => {
@@ -56,12 +51,8 @@ test('a resumed run (dropout on) continues from its last epoch checkpoint and en
   const out1 = fresh();
   const out2 = fresh();
   const opts = (out: string, epochs: number, generator: st.Generator, resume = false) => ({
+    ...PATTERN_RUN,
     epochs,
-    batchSize: 4,
-    bptt: 10,
-    train: pattern,
-    valid: pattern.subarray(0, 400),
-    clip: 1,
     generator,
     out,
     resume,
