@@ -1273,6 +1273,13 @@ for (const name of backendNames()) {
             [[1, 16, 7, 8], 16, 1, s33(1)],
             [[2, 16, 5, 6], 18, 1, s33(2), 'contiguous'],
             [[5, 16, 4, 4], 16, 1, s33(1), 'contiguous'],
+            // A 1×3×3 window over one depth slice whose only output depth reads the padding (not Winograd's).
+            [
+              [2, 16, 1, 5, 5],
+              16,
+              1,
+              { kernel: [1, 3, 3], stride: [3, 1, 1], padding: [1, 1, 1], dilation: [1, 1, 1] },
+            ],
           ];
           for (const dtype of FLOATS) {
             for (const [xShape, outC, groups, w, layout = 'stepped'] of cases) {

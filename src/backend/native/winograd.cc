@@ -77,6 +77,9 @@ struct Spread {
   }
 };
 
+// Whether eachBlock gives each thread whole samples (rather than spreading each block over the pool).
+bool threadsOwnSamples(const Plan& p) { return p.N >= pool().size() && pool().size() > 1; }
+
 // Runs block(t, g0, nt, buffer, spread) over all tiles. With at least as many samples as threads, each
 // thread takes a share of the samples and runs every phase of its blocks itself (so the input gradient's
 // overlapping patches never meet another thread's); with fewer, blocks go one at a time with each phase
@@ -84,7 +87,7 @@ struct Spread {
 template <class T, class Block>
 void eachBlock(const Plan& p, long bufSize, Block block) {
   const int threads = pool().size();
-  if (p.N >= threads && threads > 1) {
+  if (threadsOwnSamples(p)) {
     pool().run(threads, [&](int t) {
       T* buf = scratch<T>(bufSize);
       const long end = p.N * (t + 1) / threads * p.tiles;
@@ -403,9 +406,9 @@ void backwardWeightTyped(const View& dw, const View& x, const View& gy, const Ge
   const T* px = static_cast<const T*>(x.data);
   const T* pg = static_cast<const T*>(gy.data) + gy.offset;
   const long ld = p.ld, vs = p.planes<T>(p.C), ms = p.planes<T>(p.O), size = kXi * p.O * p.C;
-  // One sum of dU per thread (only the first is used when the blocks' phases are spread instead).
-  const int threads = pool().size();
-  std::vector<T> dU(size * threads, T(0));
+  // One sum of dU per thread when threads own samples; one in all when the phases are spread.
+  const int sums = threadsOwnSamples(p) ? pool().size() : 1;
+  std::vector<T> dU(size * sums, T(0));
   eachBlock<T>(p, kXi * (vs + ms), [&](int t, long g0, long nt, T* buf, Spread spread) {
     T *V = buf, *dM = buf + kXi * vs;
     const auto& segments = segmentsOf(p, g0, nt);
@@ -415,7 +418,7 @@ void backwardWeightTyped(const View& dw, const View& x, const View& gy, const Ge
       products<T>(false, true, p.O, p.C, nt, dM, ld, ms, V, ld, vs, dU.data() + t * size, p.C, p.O * p.C, true, k0, k1);
     });
   });
-  for (int t = 1; t < threads; t++)
+  for (int t = 1; t < sums; t++)
     for (long i = 0; i < size; i++) dU[i] += dU[t * size + i];
   // dw = Gᵀ dU G: rows (u0 + (u1 + u2)/2, (u1 - u2)/2, (u1 + u2)/2 + u3), then the same along the columns.
   T* pdw = static_cast<T*>(dw.data) + dw.offset;
@@ -443,7 +446,7 @@ void backwardWeightTyped(const View& dw, const View& x, const View& gy, const Ge
 }  // namespace
 
 bool winogradFits(const Geometry& g, long C, long O, long groups) {
-  return groups == 1 && g.in[0] == 1 && g.k[0] == 1 && g.out[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 &&
+  return groups == 1 && g.in[0] == 1 && g.k[0] == 1 && g.p[0] == 0 && g.out[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 &&
          g.d[1] == 1 && g.d[2] == 1 && g.out[1] > 0 && g.out[2] > 0 && C >= 16 && O >= 16;
 }
 
