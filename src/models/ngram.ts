@@ -1,5 +1,13 @@
 import { fail } from '../errors.js';
 
+/** Adds one n-gram type seen n times to its context's total count and number of distinct types. */
+function countType(contexts: Map<number, { total: number; types: number }>, ctx: number, n: number): void {
+  const e = contexts.get(ctx) ?? { total: 0, types: 0 };
+  e.total += n;
+  e.types++;
+  contexts.set(ctx, e);
+}
+
 /**
  * The baseline neural language models are measured against: an interpolated Kneser-Ney trigram model
  * (Kneser & Ney, 1995; in the interpolated form of Chen & Goodman, 1998), computed from counts:
@@ -53,22 +61,14 @@ export class KneserNeyTrigram {
     const triContext = new Map<number, { total: number; types: number }>();
     const bi = new Map<number, number>();
     for (const [key, n] of tri) {
-      const ctx = Math.floor(key / V);
-      const e = triContext.get(ctx) ?? { total: 0, types: 0 };
-      e.total += n;
-      e.types++;
-      triContext.set(ctx, e);
+      countType(triContext, Math.floor(key / V), n);
       const vw = key % (V * V);
       bi.set(vw, (bi.get(vw) ?? 0) + 1);
     }
     const biContext = new Map<number, { total: number; types: number }>();
     const uni = new Float64Array(V);
     for (const [vw, n] of bi) {
-      const vv = Math.floor(vw / V);
-      const e = biContext.get(vv) ?? { total: 0, types: 0 };
-      e.total += n;
-      e.types++;
-      biContext.set(vv, e);
+      countType(biContext, Math.floor(vw / V), n);
       uni[vw % V]! += 1; // N(•w): distinct bigram types ending in w
     }
     let uniTotal = 0;
