@@ -16,7 +16,7 @@ export * from './ops/functional.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
 export * from './ops/movement.js';
-export { defineOp, type OpDef, type VjpContext } from './ops/op.js';
+export { customOp, type OpRecord, type VjpContext } from './ops/op.js';
 export * from './ops/recurrent.js';
 export * from './ops/reduce.js';
 export * as optim from './optim/index.js';

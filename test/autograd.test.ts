@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   backward,
-  defineOp,
+  customOp,
   detectAnomaly,
   grad,
   gradients,
@@ -20,6 +20,7 @@ import {
   valueAndGrad,
   zeros,
 } from '../src/index.js';
+import { defineOp } from '../src/ops/op.js';
 import { gradcheck, gradgradcheck } from './gradcheck.js';
 
 const f64 = (values: number[] | number[][], requiresGrad = false) =>
@@ -251,7 +252,7 @@ describe('higher-order derivatives', () => {
 
 describe('user-defined ops', () => {
   test('a straight-through estimator: round forward, identity backward', () => {
-    const roundSte = defineOp<void>({
+    const roundSte = customOp<void>({
       name: 'roundSte',
       forward: ([x]) => {
         const out = x!.clone();
@@ -271,7 +272,7 @@ describe('user-defined ops', () => {
   });
 
   test('a cube with its own backward rule passes gradcheck to second order', () => {
-    const cube = defineOp<{ scale: number }>({
+    const cube = customOp<{ scale: number }>({
       name: 'scaledCube',
       forward: ([x], { scale }) => x!.mul(x!).mul(x!).mul(scale),
       vjp: (g, { inputs: [x], attrs }) => [g.mul(x!.square()).mul(3 * attrs.scale)],
@@ -287,7 +288,7 @@ describe('user-defined ops', () => {
   });
 
   test('a multi-input op gets each gradient, and null means no gradient', () => {
-    const scaleBy = defineOp<void>({
+    const scaleBy = customOp<void>({
       name: 'scaleBy',
       forward: ([x, s]) => x!.mul(s!),
       vjp: (g, { inputs: [x, s] }) => [g.mul(s!), s!.requiresGrad ? g.mul(x!).sum() : null],
@@ -297,6 +298,50 @@ describe('user-defined ops', () => {
     scaleBy([x, s], undefined).sum().backward();
     assertClose(x.grad, [2, 2, 2]);
     assertClose(s.grad, [6]);
+  });
+});
+
+describe('the engine checks what a VJP returns', () => {
+  const opWith = (vjp: (g: Tensor) => (Tensor | null)[]) =>
+    customOp<void>({ name: 'badRule', forward: ([x, y]) => x!.add(y!), vjp });
+  const x = () => f64([1, 2, 3], true);
+
+  test('one gradient per input, naming the op', () => {
+    const op = opWith((g) => [g]);
+    assert.throws(
+      () => op([x(), x()], undefined).sum().backward(),
+      (e: unknown) =>
+        e instanceof StrataError && /^badRule: its VJP returned 1 gradients for 2 inputs/.test(e.message),
+    );
+  });
+
+  test("each gradient of its input's shape, or one the input broadcasts to", () => {
+    const op = opWith((g) => [g, g.sum()]);
+    op([x(), f64([2], true)], undefined)
+      .sum()
+      .backward(); // [3] sums down to [1]
+    const wrong = opWith((g) => [g, g.reshape([3, 1])]);
+    assert.throws(
+      () => wrong([x(), x()], undefined).sum().backward(),
+      (e: unknown) =>
+        e instanceof StrataError &&
+        /^badRule: its VJP returned a gradient of shape \[3, 1\] for input 1 of shape \[3\]/.test(e.message),
+    );
+  });
+
+  test('an unregistered name is a type error for a built-in op', () => {
+    // Never called: the point is that tsc refuses the name (the directive fails if it compiles).
+    const unregistered = () =>
+      // @ts-expect-error 'notAnOp' is not in OpRegistry
+      defineOp({ name: 'notAnOp', forward: ([x]) => x!, vjp: (g) => [g] });
+    assert.equal(typeof unregistered, 'function');
+  });
+
+  test('a built-in name can be defined only once', () => {
+    assert.throws(
+      () => defineOp({ name: 'exp', forward: ([x]) => x!, vjp: (g) => [g] }),
+      (e: unknown) => e instanceof StrataError && /an op named 'exp' is already defined/.test(e.message),
+    );
   });
 });
 

@@ -81,6 +81,7 @@ function propagate(
       const check = isAnomalyDetection();
       const inputGrads = check ? inBackward(() => t.gradFn!.vjp(g)) : t.gradFn.vjp(g);
       if (check) checkFinite(t.gradFn.name, 'backward', [g], inputGrads);
+      checkVjp(t.gradFn.name, t.gradFn.inputs, inputGrads);
       t.gradFn.inputs.forEach((u, k) => {
         const gu = inputGrads[k];
         if (!u.requiresGrad || !gu) return;
@@ -89,6 +90,40 @@ function propagate(
       });
     }
   });
+}
+
+/**
+ * A VJP must return one gradient (or null) per input, each of its input's shape or of a shape the input
+ * broadcasts to (sumTo then reduces it): anything else is a bug in the op's rule, named here rather
+ * than surfacing as a shape error in some later op.
+ */
+function checkVjp(op: string, inputs: readonly Tensor[], grads: readonly (Tensor | null)[]): void {
+  if (grads.length !== inputs.length) {
+    fail(
+      op,
+      `its VJP returned ${grads.length} gradients for ${inputs.length} inputs; return one per input (null where there is none)`,
+    );
+  }
+  grads.forEach((g, k) => {
+    const shape = inputs[k]!.shape;
+    if (g && !broadcastsTo(shape, g.shape)) {
+      fail(
+        op,
+        `its VJP returned a gradient of shape ${fmtShape(g.shape)} for input ${k} of shape ${fmtShape(shape)}; a gradient has its input's shape (or one the input broadcasts to)`,
+      );
+    }
+  });
+}
+
+/**
+ * True when a gradient of shape `target` sums down to `shape`: the shape, less any leading size-1 axes
+ * (a [1] input may get a 0-d gradient), broadcasts to it by NumPy's rules.
+ */
+function broadcastsTo(shape: readonly number[], target: readonly number[]): boolean {
+  let first = 0;
+  while (first < shape.length && shape[first] === 1) first++;
+  const lead = target.length - (shape.length - first);
+  return lead >= 0 && shape.slice(first).every((d, i) => d === target[i + lead] || d === 1);
 }
 
 function seedFor(root: Tensor, g: Tensor | undefined, op: string): Tensor {
@@ -146,7 +181,7 @@ export function gradients(
   return inputs.map((x) => found.get(x) ?? zerosLike(x));
 }
 
-const identity = defineOp<void>({ name: 'identity', forward: ([x]) => x!, vjp: (g) => [g] });
+const identity = defineOp({ name: 'identity', forward: ([x]) => x!, vjp: (g) => [g] });
 
 /** A fresh tensor to differentiate with respect to; still connected to x if an outer tape tracks x. */
 function track(x: Tensor): Tensor {

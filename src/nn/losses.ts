@@ -27,7 +27,13 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
   return reduce(input.sub(target).square(), reduction);
 }
 
-const bceOp = defineOp<void>({
+declare module '../ops/registry.js' {
+  interface OpRegistry {
+    bceLoss: undefined;
+  }
+}
+
+const bceOp = defineOp({
   name: 'bceLoss',
   forward: ([p, y]) => {
     const logP = p!.log().maximum(-100);

@@ -53,7 +53,13 @@ interface BatchStats {
  * gradient is the closed form dx = (g − mean(g) − x̂·mean(g·x̂)) / sqrt(var + eps): a handful of passes
  * instead of differentiating through mean, variance, square root and division one by one.
  */
-const normalizeOp = defineOp<{ axes: number[]; eps: number; stats: BatchStats }>({
+declare module '../ops/registry.js' {
+  interface OpRegistry {
+    batchNormalize: { axes: number[]; eps: number; stats: BatchStats };
+  }
+}
+
+const normalizeOp = defineOp({
   name: 'batchNormalize',
   forward: ([x], { axes, eps, stats }) => {
     const mean = x!.mean(axes, true);

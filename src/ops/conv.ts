@@ -74,12 +74,12 @@ function taps(w: Window): number {
   return w.kernel.reduce((a, b) => a * b, 1);
 }
 
-interface UnfoldAttrs {
+export interface UnfoldAttrs {
   window: Window;
   padValue: number;
 }
 
-const unfoldOp = defineOp<UnfoldAttrs>({
+const unfoldOp = defineOp({
   name: 'unfold',
   forward: ([x], { window, padValue }) => {
     const positions = outputSpatial(x!.shape, window).reduce((a, b) => a * b, 1);
@@ -91,7 +91,7 @@ const unfoldOp = defineOp<UnfoldAttrs>({
   vjp: (g, { inputs: [x], attrs }) => [fold(g, x!.shape, attrs.window)],
 });
 
-const foldOp = defineOp<{ window: Window; shape: number[] }>({
+const foldOp = defineOp({
   name: 'fold',
   forward: ([cols], { window, shape }) => {
     const out = empty(shape, cols!.dtype);
@@ -197,10 +197,10 @@ interface ConvAttrs {
 }
 
 /** A gradient pass knows the shape of the tensor it computes the gradient of. */
-type ShapedConvAttrs = ConvAttrs & { shape: readonly number[] };
+export type ShapedConvAttrs = ConvAttrs & { shape: readonly number[] };
 
 /** The forward may add a bias and apply ReLU in the same pass over the output. */
-type ForwardConvAttrs = ConvAttrs & { relu: boolean };
+export type ForwardConvAttrs = ConvAttrs & { relu: boolean };
 
 /** The reference composition's views: x's columns [N, G, C/G·K, L] and the weight as [G, O/G, C/G·K]. */
 function groupedCols(x: Tensor, { window, groups }: ConvAttrs): Tensor {
@@ -217,7 +217,7 @@ function groupedWeight(w: Tensor, groups: number): Tensor {
 }
 
 /** y [N, O, ...L] = conv(x [N, C, ...S], w [O, C/G, ...k]) (+ b [O]) (then ReLU). */
-const convOp: Op<ForwardConvAttrs> = defineOp<ForwardConvAttrs>({
+const convOp: Op<ForwardConvAttrs> = defineOp({
   name: 'conv',
   forward: ([x, w, b], a) => {
     const shape = [x!.shape[0]!, w!.shape[0]!, ...outputSpatial(x!.shape, a.window)];
@@ -236,13 +236,13 @@ const convOp: Op<ForwardConvAttrs> = defineOp<ForwardConvAttrs>({
     return [
       x!.requiresGrad ? convBackwardInputOp([gy, w!], { ...attrs, shape: x!.shape }) : null,
       w!.requiresGrad ? convBackwardWeightOp([x!, gy], { ...attrs, shape: w!.shape }) : null,
-      b?.requiresGrad ? gy.sum([0, ...gy.shape.slice(2).map((_, i) => i + 2)]) : null,
+      ...(b ? [b.requiresGrad ? gy.sum([0, ...gy.shape.slice(2).map((_, i) => i + 2)]) : null] : []),
     ];
   },
 });
 
 /** dx [N, C, ...S] of `shape` from dy [N, O, ...L] and w: Wᵀ·dy folded onto the image (transposed convolution). */
-const convBackwardInputOp: Op<ShapedConvAttrs> = defineOp<ShapedConvAttrs>({
+const convBackwardInputOp: Op<ShapedConvAttrs> = defineOp({
   name: 'convBackwardInput',
   forward: ([dy, w], a) => {
     const fused = getBackend().fused?.convBackwardInput;
@@ -264,7 +264,7 @@ const convBackwardInputOp: Op<ShapedConvAttrs> = defineOp<ShapedConvAttrs>({
 });
 
 /** dw [O, C/G, ...k] of `shape` from x and dy: dy·colsᵀ summed over the batch. */
-const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp<ShapedConvAttrs>({
+const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp({
   name: 'convBackwardWeight',
   forward: ([x, dy], a) => {
     const fused = getBackend().fused?.convBackwardWeight;
@@ -368,7 +368,7 @@ export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, o: 
   return maxPoolOp([x], { window: poolWindow(op, x, dims, kernel, o), argmax: null });
 }
 
-const maxPoolOp = defineOp<{ window: Window; argmax: Tensor | null }>({
+const maxPoolOp = defineOp({
   name: 'maxPool',
   forward: ([x], a) => {
     const shape = [x!.shape[0]!, x!.shape[1]!, ...outputSpatial(x!.shape, a.window)];
@@ -384,7 +384,7 @@ const maxPoolOp = defineOp<{ window: Window; argmax: Tensor | null }>({
  * Max pooling's gradient: each window's gradient lands on its argmax in a zero tensor of the input's
  * shape, overlapping windows that share one adding up. Linear in g, so its own gradient gathers.
  */
-const maxUnpoolOp = defineOp<{ shape: readonly number[] }>({
+const maxUnpoolOp = defineOp({
   name: 'maxUnpool',
   forward: ([g, argmax], { shape }) => {
     const [n, c] = shape as [number, number];

@@ -5,10 +5,11 @@ import { type DType, isFloat, promote } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastView, defineOp, empty, kernels, lift, type TensorLike } from './op.js';
+import type { OpName } from './registry.js';
 
 /** Converts to another dtype; gradients flow between floating-point dtypes only. */
 export const cast = (x: Tensor, dtype: DType): Tensor => (x.dtype === dtype ? x : castOp([x], dtype));
-const castOp = defineOp<DType>({
+const castOp = defineOp({
   name: 'cast',
   forward: ([x], dtype) => {
     const out = empty(x!.shape, dtype);
@@ -28,7 +29,7 @@ function unaryForward(op: UnaryOp, x: Tensor): Tensor {
 }
 
 function unary(op: UnaryOp, vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor) {
-  const f = defineOp<void>({
+  const f = defineOp({
     name: op,
     forward: ([x]) => unaryForward(op, x!),
     vjp: (g, { inputs: [x], output }) => [vjp(g, x!, output)],
@@ -72,8 +73,8 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 
 type BinaryVjp = (g: Tensor, a: Tensor, b: Tensor, y: Tensor, need: [boolean, boolean]) => (Tensor | null)[];
 
-function binary(op: BinaryOp, vjp: BinaryVjp) {
-  const f = defineOp<void>({
+function binary(op: BinaryOp & OpName, vjp: BinaryVjp) {
+  const f = defineOp({
     name: op,
     forward: ([a, b]) => binaryForward(op, a!, b!),
     vjp: (g, { inputs: [a, b], output }) => vjp(g, a!, b!, output, [a!.requiresGrad, b!.requiresGrad]),
@@ -116,7 +117,7 @@ export const le = comparison('le');
 export const gt = comparison('gt');
 export const ge = comparison('ge');
 
-const whereOp = defineOp<void>({
+const whereOp = defineOp({
   name: 'where',
   forward: ([cond, a, b]) => {
     const shape = broadcastShapes('where', cond!.shape, a!.shape, b!.shape);

@@ -9,7 +9,7 @@ import { defineOp, empty, requireFloat } from './op.js';
  * whose forward a backend may fuse, with its VJP written in tensor ops.
  */
 
-const logSoftmaxOp = defineOp<number>({
+const logSoftmaxOp = defineOp({
   name: 'logSoftmax',
   forward: ([x], axis) => {
     const fused = getBackend().fused?.logSoftmax;
@@ -49,8 +49,8 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   return where(positive, x, where(positive, 0, x).exp().sub(1).mul(alpha));
 }
 
-const softplusOp = defineOp<void>({
-  name: 'softplus',
+const softplusOp = defineOp({
+  name: 'stableSoftplus',
   forward: ([z]) => z!.maximum(0).add(z!.abs().neg().exp().log1p()),
   vjp: (g, { inputs: [z] }) => [g.mul(z!.sigmoid())],
 });

@@ -8,7 +8,7 @@ function checkIndex(op: string, index: Tensor): void {
   if (index.dtype !== 'int32') fail(op, `index must be an int32 tensor, got ${index.dtype}`);
 }
 
-const gatherOp = defineOp<number>({
+const gatherOp = defineOp({
   name: 'gather',
   forward: ([x, index], axis) => {
     const out = empty(index!.shape, x!.dtype);
@@ -31,7 +31,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   return gatherOp([x, index], a);
 }
 
-const scatterAddOp = defineOp<number>({
+const scatterAddOp = defineOp({
   name: 'scatterAdd',
   forward: ([x, index, src], axis) => {
     const out = empty(x!.shape, x!.dtype);

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { cast, where } from './elementwise.js';
 import { broadcastView, defineOp, empty, kernels } from './op.js';
 
-const matmulOp = defineOp<void>({
+const matmulOp = defineOp({
   name: 'matmul',
   forward: ([a, b]) => {
     const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
@@ -50,7 +50,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 export type LinearActivation = 'none' | 'relu';
 
-const linearOp = defineOp<LinearActivation>({
+const linearOp = defineOp({
   name: 'linear',
   forward: ([x, w, b], activation) => {
     const fused = getBackend().fused?.linear;
@@ -67,7 +67,7 @@ const linearOp = defineOp<LinearActivation>({
     return [
       x!.requiresGrad ? gy.matmul(w!) : null,
       w!.requiresGrad ? gy.transpose().matmul(x!) : null,
-      b?.requiresGrad ? gy.sum(0) : null,
+      ...(b ? [b.requiresGrad ? gy.sum(0) : null] : []),
     ];
   },
 });

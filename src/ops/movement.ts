@@ -14,7 +14,7 @@ export function clone(x: Tensor): Tensor {
   return copyOp([x], undefined);
 }
 
-const copyOp = defineOp<void>({
+const copyOp = defineOp({
   name: 'copy',
   forward: ([x]) => {
     const out = empty(x!.shape, x!.dtype);
@@ -55,7 +55,7 @@ function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
   return j === -1 ? strides : null;
 }
 
-const reshapeOp = defineOp<number[]>({
+const reshapeOp = defineOp({
   name: 'reshape',
   forward: ([x], shape) => {
     const strides = viewStrides(x!, shape);
@@ -93,7 +93,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return sameShape(s, x.shape) ? x : reshapeOp([x], s);
 }
 
-const permuteOp = defineOp<number[]>({
+const permuteOp = defineOp({
   name: 'permute',
   forward: ([x], axes) =>
     new Tensor(
@@ -130,7 +130,7 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   return permute(x, axes);
 }
 
-const expandOp = defineOp<number[]>({
+const expandOp = defineOp({
   name: 'expand',
   forward: ([x], shape) => {
     const lead = shape.length - x!.rank;
@@ -195,13 +195,13 @@ export type SliceSpec =
   | { start?: number; stop?: number; step?: number }
   | readonly [number?, number?, number?];
 
-interface Range {
+export interface Range {
   start: number;
   length: number;
   step: number;
 }
 
-interface SliceAttrs {
+export interface SliceAttrs {
   ranges: Range[];
   dropped: number[];
 }
@@ -243,7 +243,7 @@ function sliceView(x: Tensor, ranges: Range[]): Tensor {
   );
 }
 
-const sliceOp = defineOp<SliceAttrs>({
+const sliceOp = defineOp({
   name: 'slice',
   forward: ([x], { ranges, dropped }) => {
     const v = sliceView(x!, ranges);
@@ -298,7 +298,14 @@ export function select(x: Tensor, axis: number, index: number): Tensor {
   return slice(x, specs);
 }
 
-const embedOp = defineOp<{ shape: number[]; ranges: Range[]; fill: number }>({
+/** Where embed writes its input into a `fill`-filled tensor of `shape`. */
+export interface EmbedAttrs {
+  shape: number[];
+  ranges: Range[];
+  fill: number;
+}
+
+const embedOp = defineOp({
   name: 'embed',
   forward: ([x], { shape, ranges, fill }) => {
     const out = empty(shape, x!.dtype);
@@ -349,7 +356,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   return tensors.length === 1 ? first : concatOp(tensors, a);
 }
 
-const concatOp = defineOp<number>({
+const concatOp = defineOp({
   name: 'concat',
   forward: (inputs, axis) => {
     const shape = [...inputs[0]!.shape];

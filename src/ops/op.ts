@@ -6,6 +6,7 @@ import { scalar } from '../tensor/creation.js';
 import { allocateUninitialized, type DType, isFloat } from '../tensor/dtype.js';
 import { type Shape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { type OpName, type OpRegistry, registerOp } from './registry.js';
 
 /** What a vector-Jacobian product may look at: the op's inputs, its output and its attributes. */
 export interface VjpContext<A> {
@@ -16,27 +17,47 @@ export interface VjpContext<A> {
 
 /**
  * One op, defined once: its forward (kernel calls, or tensor ops, run without recording) and its
- * vector-Jacobian product written with tensor ops, so that gradients of gradients work. The engine sums
- * each returned gradient down to its input's shape, so a VJP may return a broadcast-shaped gradient.
+ * vector-Jacobian product written with tensor ops, so that gradients of gradients work. The VJP returns
+ * one gradient per input (null where there is none); the engine sums each down to its input's shape, so
+ * a VJP may return a broadcast-shaped gradient.
+ */
+export interface OpRecord<N extends string, A> {
+  name: N;
+  forward(inputs: readonly Tensor[], attrs: A): Tensor;
+  vjp(g: Tensor, ctx: VjpContext<A>): (Tensor | null)[];
+}
+
+/** A built-in op's record: its name is registered in ops/registry.ts, which fixes its attributes' type. */
+export type OpDef<N extends OpName> = OpRecord<N, OpRegistry[N]>;
+
+export type Op<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
+
+/**
+ * Defines a built-in op (see ops/registry.ts for the three steps of adding one):
  *
- * This is also how users add their own differentiable functions:
+ *     const expOp = defineOp({ name: 'exp', forward: ([x]) => ..., vjp: (g, { output }) => [g.mul(output)] });
+ */
+export function defineOp<N extends OpName>(def: OpDef<N>): Op<OpRegistry[N]> {
+  registerOp(def.name);
+  return record(def);
+}
+
+/**
+ * Your own differentiable function, with its own backward: a record like a built-in op's, under any
+ * name, outside the registry.
  *
- *     const cube = defineOp<void>({
+ *     const cube = customOp<void>({
  *       name: 'cube',
  *       forward: ([x]) => x.mul(x).mul(x),
  *       vjp: (g, { inputs: [x] }) => [g.mul(x.mul(x)).mul(3)],
  *     });
  *     const y = cube([x], undefined);
  */
-export interface OpDef<A> {
-  name: string;
-  forward(inputs: readonly Tensor[], attrs: A): Tensor;
-  vjp(g: Tensor, ctx: VjpContext<A>): (Tensor | null)[];
+export function customOp<A>(def: OpRecord<string, A>): Op<A> {
+  return record(def);
 }
 
-export type Op<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
-
-export function defineOp<A>(def: OpDef<A>): Op<A> {
+function record<A>(def: OpRecord<string, A>): Op<A> {
   return (inputs, attrs) => {
     const output = noGrad(() => def.forward(inputs, attrs));
     if (isAnomalyDetection()) checkFinite(def.name, 'forward', inputs, [output]);

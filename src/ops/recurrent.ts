@@ -34,7 +34,7 @@ function lstmGates(xw: Tensor, hw: Tensor): [Tensor, Tensor, Tensor, Tensor] {
   return [i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()];
 }
 
-const lstmCellOp = defineOp<void>({
+const lstmCellOp = defineOp({
   name: 'lstmCell',
   forward: ([xw, hw, c]) => {
     const fused = getBackend().fused?.lstmCell;
@@ -91,7 +91,7 @@ function gruGates(xw: Tensor, hw: Tensor): { r: Tensor; z: Tensor; n: Tensor; hn
   return { r, z: xz.add(hz).sigmoid(), n: xn.add(r.mul(hn)).tanh(), hn };
 }
 
-const gruCellOp = defineOp<void>({
+const gruCellOp = defineOp({
   name: 'gruCell',
   forward: ([xw, hw, h]) => {
     const fused = getBackend().fused?.gruCell;

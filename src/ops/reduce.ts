@@ -8,7 +8,7 @@ import { defineOp, empty, kernels } from './op.js';
 
 export type Axes = number | readonly number[];
 
-interface ReduceAttrs {
+export interface ReduceAttrs {
   axes: number[];
   keepDims: boolean;
 }
@@ -33,14 +33,14 @@ function spread(g: Tensor, x: Tensor, axes: number[]): Tensor {
   return g.reshape(reducedShape(x.shape, axes, true)).expand(x.shape);
 }
 
-const sumOp = defineOp<ReduceAttrs>({
+const sumOp = defineOp({
   name: 'sum',
   forward: ([x], attrs) => reduceForward('sum', x!, attrs),
   vjp: (g, { inputs: [x], attrs }) => [spread(g, x!, attrs.axes)],
 });
 
 function extremeOp(op: 'max' | 'min') {
-  return defineOp<ReduceAttrs>({
+  return defineOp({
     name: op,
     forward: ([x], attrs) => reduceForward(op, x!, attrs),
     // The gradient goes to the extreme elements, shared evenly among ties.
