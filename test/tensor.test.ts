@@ -21,10 +21,11 @@ import {
   randperm,
   StrataError,
   stack,
-  type Tensor,
+  Tensor,
   tensor,
   where,
   zeros,
+  zerosLike,
 } from '../src/index.js';
 
 const i32 = (values: number[], shape?: number[]) =>
@@ -119,7 +120,7 @@ describe('creation', () => {
       [1, 0],
       [0, 1],
     ]);
-    throwsStrata(() => zeros([2, -1]), 'full', 'invalid shape');
+    throwsStrata(() => zeros([2, -1]), 'zeros', 'invalid shape');
     throwsStrata(() => zeros([2], { dtype: 'float16' as never }), /unknown dtype 'float16'/);
   });
 
@@ -645,6 +646,89 @@ describe('printing', () => {
     assert.equal(lines.length, 7, 'three rows, an ellipsis row, three rows');
     assert.equal(lines[3]!.trim(), '...,');
     assert.ok(lines[0]!.includes('..., '));
+  });
+});
+
+describe('the API refuses bad input where it enters', () => {
+  test('tensor() says what it takes', () => {
+    throwsStrata(
+      () => tensor('abc' as never),
+      'tensor: expected a number, a nested array of numbers or a typed array, got "abc"',
+    );
+    throwsStrata(() => tensor([1, 'a'] as never), 'tensor: expected numbers, got "a" at [1]');
+    throwsStrata(
+      () => tensor([[1, 2], [3]]),
+      'expected an array of 2 entries at [1], got an array of length 1',
+    );
+    throwsStrata(() => tensor(new Uint8Array(3) as never), 'tensor', 'Uint8Array', 'Float32Array.from');
+    throwsStrata(() => tensor([1], { dtpye: 'float64' } as never), 'tensor', 'unknown option dtpye');
+  });
+
+  test('new Tensor checks its shape, strides and offset against the storage', () => {
+    throwsStrata(
+      () => new Tensor(new Float32Array(4), [1000]),
+      'new Tensor: shape [1000] with strides [1] and offset 0 reaches elements 0 to 999, but the storage holds 4',
+    );
+    throwsStrata(() => new Tensor(new Float32Array(4), [2, -2]), 'new Tensor', 'non-negative integers');
+    throwsStrata(() => new Tensor(new Float32Array(4), [1.5]), 'new Tensor', 'non-negative integers');
+    throwsStrata(
+      () => new Tensor(new Float32Array(4), 4 as never),
+      'new Tensor',
+      'expected a shape',
+      'got 4',
+    );
+    throwsStrata(() => new Tensor(new Float32Array(4), [2], [1.5]), 'new Tensor', 'integer strides');
+    throwsStrata(() => new Tensor(new Float32Array(4), [2, 2], [2]), 'new Tensor', '2 integer strides');
+    throwsStrata(() => new Tensor(new Float32Array(4), [2], [1], 3), 'elements 3 to 4');
+    throwsStrata(
+      () => new Tensor(new Float32Array(4), [2], [1], -1),
+      'offset must be a non-negative integer',
+    );
+    throwsStrata(() => new Tensor([1, 2] as never, [2]), 'new Tensor', 'as storage', 'use tensor(...)');
+    // Within the storage: broadcast (stride 0), reversed and empty views are fine.
+    assert.deepEqual(new Tensor(new Float32Array([7]), [3], [0]).toArray(), [7, 7, 7]);
+    assert.deepEqual(new Tensor(new Float32Array([1, 2, 3]), [3], [-1], 2).toArray(), [3, 2, 1]);
+    assert.equal(new Tensor(new Float32Array(0), [0, 5]).size, 0);
+  });
+
+  test('ops given a JavaScript array say to wrap it with tensor()', () => {
+    const x = zeros([2]);
+    throwsStrata(
+      () => x.add([1, 2] as never),
+      'add: expected a Tensor or a number, got an array of length 2; wrap it with tensor(…)',
+    );
+    throwsStrata(
+      () => x.matmul([[1]] as never),
+      'matmul: expected a Tensor, got an array of length 1; wrap it with tensor(…)',
+    );
+    throwsStrata(() => x.mul('2' as never), 'mul', 'got "2"');
+    throwsStrata(() => where([1, 0] as never, x, 0), 'where', 'condition Tensor', 'wrap it with tensor(…)');
+    throwsStrata(() => x.gather(0, [0] as never), 'gather', 'int32 index Tensor', 'wrap it');
+    throwsStrata(() => concat([x, [1, 2] as never]), 'concat', 'wrap it');
+    throwsStrata(() => x.exp.call([1, 2] as never), 'exp', 'wrap it');
+  });
+
+  test('creation functions check their shapes, values and options', () => {
+    throwsStrata(
+      () => zeros(3 as never),
+      'zeros: expected a shape (an array of sizes, such as [2, 3]), got 3',
+    );
+    throwsStrata(() => ones([2, 'a'] as never), 'ones', 'invalid shape [2, "a"]');
+    throwsStrata(
+      () => randn([2], { seed: 1 } as never),
+      'randn: unknown option seed; accepted: dtype, requiresGrad, generator, mean, std',
+    );
+    throwsStrata(() => rand([2], { mean: 1 } as never), 'rand', 'unknown option mean');
+    throwsStrata(() => full([2], 'x' as never), 'full: value must be a number, got "x"');
+    throwsStrata(() => zeros([2], { dtype: 'float16' as never }), 'unknown dtype');
+    throwsStrata(() => arange(0, 5, 1, 'float32' as never), 'arange', 'expected an options object');
+    throwsStrata(() => arange('5' as never), 'arange: start must be a number');
+    throwsStrata(() => linspace(0, 1, 2.5), 'linspace: n must be a non-negative integer, got 2.5');
+    throwsStrata(() => eye(-1), 'eye: n must be a non-negative integer');
+    throwsStrata(() => randint(5, 2, [3]), 'randint: expected integers low < high, got 5 and 2');
+    throwsStrata(() => randperm(3, { seed: 2 } as never), 'randperm', 'unknown option seed');
+    throwsStrata(() => bernoulli([2], 0.5, { p: 1 } as never), 'bernoulli', 'unknown option p');
+    throwsStrata(() => zerosLike([1, 2] as never), 'zerosLike: expected a Tensor, got an array of length 2');
   });
 });
 

@@ -4,7 +4,7 @@ import { fail, fmtShape } from '../errors.js';
 import { isFloat } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './elementwise.js';
-import { defineOp, empty, kernels, type Op } from './op.js';
+import { defineOp, empty, kernels, type Op, tensorArg } from './op.js';
 
 /**
  * Convolution and pooling. The reference composition uses two kernels: unfold (im2col), which lays every
@@ -147,6 +147,9 @@ export function convNd(
   { groups = 1, padding = 0, ...o }: ConvNdOptions = {},
   activation: 'none' | 'relu' = 'none',
 ): Tensor {
+  tensorArg(op, x, 'an input Tensor');
+  tensorArg(op, weight, 'a weight Tensor');
+  if (bias != null) tensorArg(op, bias, 'a bias Tensor (or null)');
   if (!isFloat(x.dtype)) fail(op, `expected a floating-point input, got ${x.dtype}`);
   if (weight.rank !== dims + 2)
     fail(op, `weight must be ${dims + 2}-D [out, in/groups, ...kernel], got ${fmtShape(weight.shape)}`);

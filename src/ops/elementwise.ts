@@ -4,7 +4,7 @@ import { zerosLike } from '../tensor/creation.js';
 import { type DType, isFloat, promote } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { broadcastView, defineOp, empty, kernels, lift, type TensorLike } from './op.js';
+import { broadcastView, defineOp, empty, kernels, lift, type TensorLike, tensorArg } from './op.js';
 import type { OpName } from './registry.js';
 
 /** Converts to another dtype; gradients flow between floating-point dtypes only. */
@@ -79,7 +79,7 @@ function binary(op: BinaryOp & OpName, vjp: BinaryVjp) {
     forward: ([a, b]) => binaryForward(op, a!, b!),
     vjp: (g, { inputs: [a, b], output }) => vjp(g, a!, b!, output, [a!.requiresGrad, b!.requiresGrad]),
   });
-  return (a: Tensor, b: TensorLike): Tensor => f([a, lift(b, a)], undefined);
+  return (a: Tensor, b: TensorLike): Tensor => f([tensorArg(op, a), lift(op, b, a)], undefined);
 }
 
 export const add = binary('add', (g) => [g, g]);
@@ -106,7 +106,7 @@ export const minimum = binary('minimum', (g, a, b) => {
 });
 
 function comparison(op: BinaryOp) {
-  return (a: Tensor, b: TensorLike): Tensor => binaryForward(op, a, lift(b, a));
+  return (a: Tensor, b: TensorLike): Tensor => binaryForward(op, tensorArg(op, a), lift(op, b, a));
 }
 
 /** Comparisons give int32 masks of 0 and 1 and are not differentiable. */
@@ -142,8 +142,9 @@ const whereOp = defineOp({
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number' && typeof b === 'number')
     fail('where', 'at least one of a and b must be a tensor');
-  const ta = typeof a === 'number' ? lift(a, b as Tensor) : a;
-  const tb = typeof b === 'number' ? lift(b, ta) : b;
+  tensorArg('where', cond, 'a condition Tensor');
+  const ta = typeof a === 'number' ? lift('where', a, tensorArg('where', b)) : tensorArg('where', a);
+  const tb = lift('where', b, ta);
   return whereOp([cond, ta, tb], undefined);
 }
 

@@ -2,9 +2,10 @@ import { fail, fmtShape } from '../errors.js';
 import { zerosLike } from '../tensor/creation.js';
 import { normAxis } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { defineOp, empty, kernels } from './op.js';
+import { defineOp, empty, kernels, tensorArg } from './op.js';
 
 function checkIndex(op: string, index: Tensor): void {
+  tensorArg(op, index, 'an int32 index Tensor');
   if (index.dtype !== 'int32') fail(op, `index must be an int32 tensor, got ${index.dtype}`);
 }
 

@@ -4,7 +4,7 @@ import { promote } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cast, where } from './elementwise.js';
-import { broadcastView, defineOp, empty, kernels } from './op.js';
+import { broadcastView, defineOp, empty, kernels, tensorArg } from './op.js';
 
 const matmulOp = defineOp({
   name: 'matmul',
@@ -30,6 +30,8 @@ const matmulOp = defineOp({
  * a 1-D operand is a row (left) or column (right) vector whose axis is removed from the result.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  tensorArg('matmul', a);
+  tensorArg('matmul', b);
   if (a.rank === 0 || b.rank === 0)
     fail('matmul', `both operands need at least one axis, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   const a2 = a.rank === 1 ? a.reshape([1, a.shape[0]!]) : a;
@@ -83,6 +85,9 @@ export function linear(
   b?: Tensor | null,
   activation: LinearActivation = 'none',
 ): Tensor {
+  tensorArg('linear', x, 'an input Tensor');
+  tensorArg('linear', w, 'a weight Tensor');
+  if (b != null) tensorArg('linear', b, 'a bias Tensor (or null)');
   if (w.rank !== 2) fail('linear', `weight must be 2-D [out, in], got ${fmtShape(w.shape)}`);
   const [outF, inF] = w.shape as [number, number];
   if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {

@@ -1,8 +1,8 @@
 import { isGradEnabled } from '../autograd/mode.js';
-import { fail, fmtShape } from '../errors.js';
+import { describe, fail, fmtShape } from '../errors.js';
 import { contiguousStrides, normAxis, type Shape, sameShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { defineOp, empty, kernels } from './op.js';
+import { defineOp, empty, kernels, tensorArg } from './op.js';
 
 /** A contiguous copy (or the tensor itself when already contiguous). */
 export function contiguous(x: Tensor): Tensor {
@@ -344,7 +344,9 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
 
 /** Joins tensors along an existing axis. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
-  if (tensors.length === 0) fail('concat', 'expected at least one tensor');
+  if (!Array.isArray(tensors as unknown) || tensors.length === 0)
+    fail('concat', `expected a non-empty array of tensors, got ${describe(tensors)}`);
+  for (const t of tensors) tensorArg('concat', t, 'tensors');
   const first = tensors[0]!;
   const a = normAxis('concat', axis, first.rank);
   for (const t of tensors) {

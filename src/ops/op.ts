@@ -1,7 +1,7 @@
 import { isAnomalyDetection, isGradEnabled, noGrad } from '../autograd/mode.js';
 import type { Kernels } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
-import { fail } from '../errors.js';
+import { describe, fail } from '../errors.js';
 import { scalar } from '../tensor/creation.js';
 import { allocateUninitialized, type DType, isFloat } from '../tensor/dtype.js';
 import { type Shape, sizeOf } from '../tensor/shape.js';
@@ -59,6 +59,7 @@ export function customOp<A>(def: OpRecord<string, A>): Op<A> {
 
 function record<A>(def: OpRecord<string, A>): Op<A> {
   return (inputs, attrs) => {
+    for (const x of inputs) tensorArg(def.name, x);
     const output = noGrad(() => def.forward(inputs, attrs));
     if (isAnomalyDetection()) checkFinite(def.name, 'forward', inputs, [output]);
     // Integer results (casts to int32) carry no gradient.
@@ -89,10 +90,21 @@ export function empty(shape: Shape, dtype: DType): Tensor {
 
 export type TensorLike = Tensor | number;
 
-/** Lifts a number to a 0-d tensor that takes the other operand's dtype (PyTorch's weak scalar typing). */
-export function lift(x: TensorLike, like: Tensor): Tensor {
+/**
+ * Checks that an op's argument is a Tensor: the one place a JavaScript array or other value handed to
+ * an op is refused, with the fix.
+ */
+export function tensorArg(op: string, x: unknown, what = 'a Tensor'): Tensor {
   if (x instanceof Tensor) return x;
-  if (typeof x !== 'number') fail('tensor op', `expected a Tensor or a number, got ${typeof x}`);
+  return fail(
+    op,
+    `expected ${what}, got ${describe(x)}${Array.isArray(x) || ArrayBuffer.isView(x) ? '; wrap it with tensor(…)' : ''}`,
+  );
+}
+
+/** Lifts a number to a 0-d tensor that takes the other operand's dtype (PyTorch's weak scalar typing). */
+export function lift(op: string, x: TensorLike, like: Tensor): Tensor {
+  if (typeof x !== 'number') return tensorArg(op, x, 'a Tensor or a number');
   const dtype = like.dtype === 'int32' && !Number.isInteger(x) ? 'float32' : like.dtype;
   return scalar(x, dtype);
 }

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../errors.js';
+import { checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { allocate, checkDType, type DType, dtypeOf, type TypedArray } from './dtype.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { checkShape, type Shape, sizeOf } from './shape.js';
@@ -12,6 +12,9 @@ export interface CreateOptions {
 export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
+
+const CREATE_KEYS = ['dtype', 'requiresGrad'] as const;
+const RANDOM_KEYS = [...CREATE_KEYS, 'generator'] as const;
 
 function finish(t: Tensor, opts: CreateOptions | undefined): Tensor {
   if (opts?.requiresGrad) t.requiresGrad_(true);
@@ -30,7 +33,13 @@ function dtypeOr(opts: CreateOptions | undefined, fallback: DType, op: string): 
  *     tensor(new Int32Array([0, 3, 1]), { shape: [3] })  // int32, shares the array
  */
 export function tensor(values: NestedArray | TypedArray, opts?: CreateOptions & { shape?: Shape }): Tensor {
+  checkOptions('tensor', opts, [...CREATE_KEYS, 'shape']);
   if (ArrayBuffer.isView(values)) {
+    if (!(values instanceof Float32Array || values instanceof Float64Array || values instanceof Int32Array))
+      fail(
+        'tensor',
+        `expected a Float32Array, Float64Array or Int32Array, got ${describe(values)}; convert it with Float32Array.from(...)`,
+      );
     const shape = checkShape('tensor', opts?.shape ?? [values.length]);
     if (sizeOf(shape) !== values.length) {
       fail(
@@ -45,22 +54,41 @@ export function tensor(values: NestedArray | TypedArray, opts?: CreateOptions & 
     }
     return finish(new Tensor(data, shape), opts);
   }
+  if (typeof values !== 'number' && !Array.isArray(values))
+    fail('tensor', `expected a number, a nested array of numbers or a typed array, got ${describe(values)}`);
   const shape: number[] = [];
   for (let v: NestedArray = values; Array.isArray(v); v = v[0]!) {
     shape.push(v.length);
     if (v.length === 0) break;
   }
   const flat: number[] = [];
+  // `at` is the index of the entry being read, for messages: [1, 0] is values[1][0].
+  const at: number[] = [];
+  const where = () => (at.length ? ` at [${at.join(', ')}]` : '');
   const walk = (v: NestedArray, axis: number): void => {
     if (axis === shape.length) {
-      if (typeof v !== 'number') fail('tensor', `ragged nested array: expected a number at depth ${axis}`);
+      if (typeof v !== 'number') {
+        fail(
+          'tensor',
+          Array.isArray(v)
+            ? `ragged nested array: expected a number${where()}, got an array (the first entries are ${shape.length} deep)`
+            : `expected numbers, got ${describe(v)}${where()}`,
+        );
+      }
       flat.push(v);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[axis]) {
-      fail('tensor', `ragged nested array: expected ${shape[axis]} entries at depth ${axis}`);
+      fail(
+        'tensor',
+        `ragged nested array: expected an array of ${shape[axis]} entries${where()}, got ${describe(v)}`,
+      );
     }
-    for (const x of v) walk(x, axis + 1);
+    v.forEach((x, i) => {
+      at.push(i);
+      walk(x, axis + 1);
+      at.pop();
+    });
   };
   walk(values, 0);
   if (opts?.shape) {
@@ -82,34 +110,59 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
 }
 
 export function full(shape: Shape, value: number, opts?: CreateOptions): Tensor {
+  checkOptions('full', opts, CREATE_KEYS);
   const s = checkShape('full', shape);
+  checkNumber('full', 'value', value);
   const data = allocate(dtypeOr(opts, 'float32', 'full'), sizeOf(s));
   if (value !== 0) data.fill(value);
   return finish(new Tensor(data, s), opts);
 }
 
 export function zeros(shape: Shape, opts?: CreateOptions): Tensor {
-  return full(shape, 0, opts);
+  checkOptions('zeros', opts, CREATE_KEYS);
+  return full(checkShape('zeros', shape), 0, opts);
 }
 
 export function ones(shape: Shape, opts?: CreateOptions): Tensor {
-  return full(shape, 1, opts);
+  checkOptions('ones', opts, CREATE_KEYS);
+  return full(checkShape('ones', shape), 1, opts);
+}
+
+/** A tensor shaped like t, of its dtype unless one is given. */
+function like(op: string, t: Tensor, value: number, opts: CreateOptions | undefined): Tensor {
+  if (!(t instanceof Tensor)) fail(op, `expected a Tensor, got ${describe(t)}`);
+  checkOptions(op, opts, CREATE_KEYS);
+  return full(t.shape, value, { dtype: t.dtype, ...opts });
 }
 
 export function zerosLike(t: Tensor, opts?: CreateOptions): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...opts });
+  return like('zerosLike', t, 0, opts);
 }
 
 export function onesLike(t: Tensor, opts?: CreateOptions): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...opts });
+  return like('onesLike', t, 1, opts);
 }
 
 export function fullLike(t: Tensor, value: number, opts?: CreateOptions): Tensor {
-  return full(t.shape, value, { dtype: t.dtype, ...opts });
+  checkNumber('fullLike', 'value', value);
+  return like('fullLike', t, value, opts);
+}
+
+function checkNumber(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'number') fail(op, `${name} must be a number, got ${describe(v)}`);
+}
+
+function checkCount(op: string, name: string, v: unknown): void {
+  if (!Number.isInteger(v) || (v as number) < 0)
+    fail(op, `${name} must be a non-negative integer, got ${describe(v)}`);
 }
 
 /** Values start, start+step, ... below stop (like `torch.arange`); int32 when all arguments are integers. */
 export function arange(start: number, stop?: number, step = 1, opts?: CreateOptions): Tensor {
+  checkOptions('arange', opts, CREATE_KEYS, 'arange(start, stop, step, { dtype })');
+  checkNumber('arange', 'start', start);
+  if (stop !== undefined) checkNumber('arange', 'stop', stop);
+  checkNumber('arange', 'step', step);
   if (stop === undefined) [start, stop] = [0, start];
   if (step === 0 || !Number.isFinite(step))
     fail('arange', `step must be a non-zero finite number, got ${step}`);
@@ -122,7 +175,10 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreateOpti
 
 /** n values evenly spaced from start to stop inclusive. */
 export function linspace(start: number, stop: number, n: number, opts?: CreateOptions): Tensor {
-  if (!Number.isInteger(n) || n < 0) fail('linspace', `n must be a non-negative integer, got ${n}`);
+  checkOptions('linspace', opts, CREATE_KEYS);
+  checkNumber('linspace', 'start', start);
+  checkNumber('linspace', 'stop', stop);
+  checkCount('linspace', 'n', n);
   const data = allocate(dtypeOr(opts, 'float32', 'linspace'), n);
   for (let i = 0; i < n; i++) data[i] = n === 1 ? start : start + ((stop - start) * i) / (n - 1);
   return finish(new Tensor(data, [n]), opts);
@@ -130,6 +186,9 @@ export function linspace(start: number, stop: number, n: number, opts?: CreateOp
 
 /** The n×m identity (ones on the diagonal). */
 export function eye(n: number, m = n, opts?: CreateOptions): Tensor {
+  checkCount('eye', 'n', n);
+  checkCount('eye', 'm', m);
+  checkOptions('eye', opts, CREATE_KEYS);
   const t = zeros([n, m], opts);
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
   return t;
@@ -152,6 +211,7 @@ function randomFill(
 
 /** Uniform on [low, high) (default [0, 1)). */
 export function rand(shape: Shape, opts?: RandomOptions & { low?: number; high?: number }): Tensor {
+  checkOptions('rand', opts, [...RANDOM_KEYS, 'low', 'high']);
   const low = opts?.low ?? 0;
   const high = opts?.high ?? 1;
   if (!(low <= high)) fail('rand', `need low <= high, got [${low}, ${high})`);
@@ -160,6 +220,7 @@ export function rand(shape: Shape, opts?: RandomOptions & { low?: number; high?:
 
 /** Normal with the given mean and standard deviation (default N(0, 1)). */
 export function randn(shape: Shape, opts?: RandomOptions & { mean?: number; std?: number }): Tensor {
+  checkOptions('randn', opts, [...RANDOM_KEYS, 'mean', 'std']);
   const mean = opts?.mean ?? 0;
   const std = opts?.std ?? 1;
   if (!(std >= 0)) fail('randn', `std must be non-negative, got ${std}`);
@@ -168,6 +229,9 @@ export function randn(shape: Shape, opts?: RandomOptions & { mean?: number; std?
 
 /** Integers uniform on [low, high), int32. */
 export function randint(low: number, high: number, shape: Shape, opts?: { generator?: Generator }): Tensor {
+  checkOptions('randint', opts, ['generator'], 'randint(low, high, shape, { generator })');
+  if (!Number.isInteger(low) || !Number.isInteger(high) || low >= high)
+    fail('randint', `expected integers low < high, got ${describe(low)} and ${describe(high)}`);
   const s = checkShape('randint', shape);
   const g = opts?.generator ?? defaultGenerator;
   const data = new Int32Array(sizeOf(s));
@@ -177,12 +241,14 @@ export function randint(low: number, high: number, shape: Shape, opts?: { genera
 
 /** Ones with probability p, zeros otherwise. */
 export function bernoulli(shape: Shape, p: number, opts?: RandomOptions): Tensor {
-  if (!(p >= 0 && p <= 1)) fail('bernoulli', `probability must be in [0, 1], got ${p}`);
+  checkOptions('bernoulli', opts, RANDOM_KEYS);
+  if (!(p >= 0 && p <= 1)) fail('bernoulli', `probability must be in [0, 1], got ${describe(p)}`);
   return randomFill('bernoulli', shape, opts, (g) => (g.uniform() < p ? 1 : 0));
 }
 
 /** A random permutation of 0..n-1, int32. */
 export function randperm(n: number, opts?: { generator?: Generator }): Tensor {
-  if (!Number.isInteger(n) || n < 0) fail('randperm', `n must be a non-negative integer, got ${n}`);
+  checkOptions('randperm', opts, ['generator']);
+  checkCount('randperm', 'n', n);
   return new Tensor((opts?.generator ?? defaultGenerator).permutation(n), [n]);
 }

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../errors.js';
+import { describe, fail, fmtShape } from '../errors.js';
 
 export type Shape = readonly number[];
 
@@ -61,10 +61,52 @@ export function normAxes(op: string, axes: number | readonly number[] | undefine
   return out;
 }
 
+/** Checks a shape given by a caller: an array of non-negative integers. Returns a copy. */
 export function checkShape(op: string, shape: Shape): number[] {
+  if (!Array.isArray(shape))
+    fail(op, `expected a shape (an array of sizes, such as [2, 3]), got ${describe(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0)
-      fail(op, `invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
+      fail(
+        op,
+        `invalid shape [${shape.map((v) => (typeof v === 'number' ? v : describe(v))).join(', ')}]: sizes must be non-negative integers`,
+      );
   }
   return [...shape];
+}
+
+/**
+ * Checks that a strided view (one stride per axis, integers, and a non-negative integer offset) lies
+ * within a storage of `length` elements, so that no element of it reads past either end.
+ */
+export function checkView(
+  op: string,
+  length: number,
+  shape: Shape,
+  strides: readonly number[],
+  offset: number,
+): void {
+  checkShape(op, shape);
+  if (!Array.isArray(strides) || strides.length !== shape.length || !strides.every(Number.isInteger)) {
+    fail(
+      op,
+      `expected ${shape.length} integer strides for shape ${fmtShape(shape)}, got ${Array.isArray(strides) ? `[${strides.join(', ')}]` : describe(strides)}`,
+    );
+  }
+  if (!Number.isInteger(offset) || offset < 0)
+    fail(op, `the offset must be a non-negative integer, got ${describe(offset)}`);
+  let lo = offset;
+  let hi = offset;
+  for (let i = 0; i < shape.length; i++) {
+    const reach = (shape[i]! - 1) * strides[i]!;
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  }
+  const empty = sizeOf(shape) === 0;
+  if (empty ? offset > length : lo < 0 || hi >= length) {
+    fail(
+      op,
+      `shape ${fmtShape(shape)} with strides ${fmtShape(strides)} and offset ${offset} reaches element${empty ? ` ${offset}` : `s ${lo} to ${hi}`}, but the storage holds ${length}; give a shape that fits the array`,
+    );
+  }
 }

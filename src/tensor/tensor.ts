@@ -1,7 +1,7 @@
 import type { View } from '../backend/backend.js';
-import { fail } from '../errors.js';
+import { describe, fail } from '../errors.js';
 import { type DType, dtypeOf, isFloat, type TypedArray } from './dtype.js';
-import { contiguousStrides, type Shape, sizeOf } from './shape.js';
+import { checkView, contiguousStrides, type Shape, sizeOf } from './shape.js';
 
 /** How a tensor was made, for reverse-mode differentiation: its inputs and its vector-Jacobian product. */
 export interface GradFn {
@@ -26,6 +26,11 @@ export class Tensor implements View {
   /** The op that produced this tensor while the tape was recording; null for leaves. */
   gradFn: GradFn | null = null;
 
+  /**
+   * A view onto `data` (used as storage, not copied): element (i0, i1, ...) lives at
+   * data[offset + i0*strides[0] + ...], row-major strides by default. The view must lie within the
+   * array. To build a tensor from numbers, use `tensor(...)`.
+   */
   constructor(
     /** The whole underlying storage, which other views may share. */
     readonly data: TypedArray,
@@ -33,8 +38,15 @@ export class Tensor implements View {
     strides?: readonly number[],
     readonly offset = 0,
   ) {
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array))
+      fail(
+        'new Tensor',
+        `expected a Float32Array, Float64Array or Int32Array as storage, got ${describe(data)}; to build a tensor from numbers, use tensor(...)`,
+      );
+    const s = strides ?? (Array.isArray(shape) ? contiguousStrides(shape) : []);
+    checkView('new Tensor', data.length, shape, s, offset);
     this.shape = shape;
-    this.strides = strides ?? contiguousStrides(shape);
+    this.strides = s;
   }
 
   get dtype(): DType {
