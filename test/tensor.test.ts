@@ -3,7 +3,9 @@
  * joining and indexing, conversion, printing, and the errors a user sees for bad input.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import {
   arange,
   bernoulli,
@@ -13,6 +15,7 @@ import {
   Generator,
   linspace,
   manualSeed,
+  nn,
   oneHot,
   ones,
   rand,
@@ -612,7 +615,7 @@ describe('joining, splitting and indexing', () => {
 });
 
 describe('printing', () => {
-  test('like PyTorch: four decimals, aligned rows', () => {
+  test('like PyTorch: one format for the whole tensor, aligned entries', () => {
     assert.equal(
       String(
         tensor([
@@ -620,7 +623,7 @@ describe('printing', () => {
           [3, 4],
         ]),
       ),
-      'tensor([[1.0000, 2.0000],\n        [3.0000, 4.0000]])',
+      'tensor([[1., 2.],\n        [3., 4.]])',
     );
     assert.equal(
       String(tensor([1.5, -2, 3], { dtype: 'float64' })),
@@ -628,24 +631,81 @@ describe('printing', () => {
     );
     assert.equal(String(arange(3)), 'tensor([0, 1, 2], dtype=int32)');
     assert.equal(String(tensor(3.5)), 'tensor(3.5000)');
-    assert.equal(String(tensor([Number.NaN, Infinity, -Infinity])), 'tensor([ nan,  inf, -inf])');
-    assert.equal(String(ones([2], { requiresGrad: true })), 'tensor([1.0000, 1.0000], requiresGrad=true)');
+    assert.equal(String(tensor([Number.NaN, Infinity, -Infinity])), 'tensor([nan, inf, -inf])');
+    assert.equal(String(ones([2], { requiresGrad: true })), 'tensor([1., 1.], requiresGrad=true)');
     assert.match(String(ones([2], { requiresGrad: true }).mul(2)), /gradFn=<mul>/);
     assert.equal(
       String(arange(8).reshape([2, 2, 2])),
       'tensor([[[0, 1],\n         [2, 3]],\n\n        [[4, 5],\n         [6, 7]]], dtype=int32)',
     );
-    assert.equal(String(tensor([[5]]).transpose()), 'tensor([[5.0000]])');
+    assert.equal(String(tensor([[5]]).transpose()), 'tensor([[5.]])');
+    assert.equal(String(zeros([0])), 'tensor([])');
+    assert.equal(String(zeros([0, 5])), 'tensor([], shape=[0, 5])');
   });
 
-  test('large tensors are summarised with ...', () => {
+  // Cases printed by PyTorch 1.13 with its default options (scripts/fixtures/printing.py). Strata
+  // writes dtypes without torch.'s prefix, so the dtype suffix is compared apart.
+  test('the text PyTorch prints, for small, wrapped, scientific and summarised tensors', () => {
+    const fixtures = JSON.parse(readFileSync(new URL('fixtures/printing.json', import.meta.url), 'utf8')) as {
+      cases: {
+        name: string;
+        shape: number[];
+        dtype: 'float32' | 'float64' | 'int32';
+        text: string;
+        values?: (number | string)[];
+        rule?: { a: number; m: number; c: number; div: number };
+      }[];
+    };
+    const arrays = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+    const number = (v: number | string) =>
+      typeof v === 'number' ? v : v === 'nan' ? Number.NaN : v === 'inf' ? Infinity : -Infinity;
+    const dtypeSuffix = /,\s*dtype=(torch\.)?\w+\)$/;
+    for (const c of fixtures.cases) {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const { a, m, c: shift, div } = c.rule ?? { a: 0, m: 1, c: 0, div: 1 };
+      const values = c.values
+        ? c.values.map(number)
+        : Array.from({ length: n }, (_, i) => (((i * a) % m) - shift) / div);
+      const got = String(new Tensor(arrays[c.dtype].from(values), c.shape));
+      assert.equal(got.replace(dtypeSuffix, ')'), c.text.replace(dtypeSuffix, ')'), c.name);
+      assert.equal(dtypeSuffix.test(got), c.dtype !== 'float32', `${c.name}: dtype suffix`);
+    }
+  });
+
+  test('a suffix that would pass 80 columns goes on its own line, as in PyTorch', () => {
+    const s = String(arange(40).mul(100).sub(2000));
+    assert.ok(s.endsWith('  1700,  1800,  1900],\n       dtype=int32)'), s);
+  });
+
+  test('large tensors print summarised, reading only what is shown', () => {
     const s = String(arange(2000).cast('float32'));
-    assert.equal(s, 'tensor([   0.0000,    1.0000,    2.0000, ..., 1997.0000, 1998.0000, 1999.0000])');
+    // Magnitudes 1 to 1999 span more than 1000×: scientific, as PyTorch prints torch.arange(2000.).
+    assert.equal(
+      s,
+      'tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])',
+    );
     const m = String(zeros([100, 100]));
     const lines = m.split('\n');
     assert.equal(lines.length, 7, 'three rows, an ellipsis row, three rows');
     assert.equal(lines[3]!.trim(), '...,');
-    assert.ok(lines[0]!.includes('..., '));
+    assert.ok(lines[0]!.includes(' ..., '));
+    // These overflowed the stack (a spread of every element into Math.max).
+    const big = String(randn([512, 784], { generator: new Generator(0) }));
+    assert.equal(big.split('\n').length, 7);
+    assert.ok(big.length < 600, `${big.length} characters`);
+    assert.equal(String(zeros([3_000_000])), 'tensor([0., 0., 0.,  ..., 0., 0., 0.])');
+  });
+
+  test("console.log of a tensor and of the README model's state dict is bounded and readable", () => {
+    const model = new nn.Sequential(new nn.Linear(784, 512), new nn.ReLU(), new nn.Linear(512, 10));
+    const text = inspect(model.stateDict());
+    // Up to 1000 elements print whole, as in PyTorch (the 512 biases); larger tensors are summarised.
+    assert.ok(text.length < 12_000, `${text.length} characters`);
+    assert.match(text, /^\{\n {2}'0\.weight': tensor\(\[\[/);
+    assert.match(text, /'2\.bias': tensor\(\[[^\]]+\], requiresGrad=true\)\n\}$/);
+    const t = tensor([[1.5, 2]]);
+    assert.equal(inspect(t), 'tensor([[1.5000, 2.0000]])');
+    assert.equal(inspect({ w: t }), '{ w: tensor([[1.5000, 2.0000]]) }');
   });
 });
 
