@@ -63,6 +63,11 @@ export function normAxes(op: string, axes: number | readonly number[] | undefine
 
 /** Checks a shape given by a caller: an array of non-negative integers. Returns a copy. */
 export function checkShape(op: string, shape: Shape): number[] {
+  checkSizes(op, shape);
+  return [...shape];
+}
+
+function checkSizes(op: string, shape: Shape): void {
   if (!Array.isArray(shape))
     fail(op, `expected a shape (an array of sizes, such as [2, 3]), got ${describe(shape)}`);
   for (const d of shape) {
@@ -72,7 +77,6 @@ export function checkShape(op: string, shape: Shape): number[] {
         `invalid shape [${shape.map((v) => (typeof v === 'number' ? v : describe(v))).join(', ')}]: sizes must be non-negative integers`,
       );
   }
-  return [...shape];
 }
 
 /**
@@ -86,7 +90,7 @@ export function checkView(
   strides: readonly number[],
   offset: number,
 ): void {
-  checkShape(op, shape);
+  checkSizes(op, shape);
   if (!Array.isArray(strides) || strides.length !== shape.length || !strides.every(Number.isInteger)) {
     fail(
       op,
