@@ -23,6 +23,7 @@ import {
   randn,
   randperm,
   StrataError,
+  scalar,
   stack,
   Tensor,
   tensor,
@@ -789,6 +790,8 @@ describe('the API refuses bad input where it enters', () => {
     throwsStrata(() => randperm(3, { seed: 2 } as never), 'randperm', 'unknown option seed');
     throwsStrata(() => bernoulli([2], 0.5, { p: 1 } as never), 'bernoulli', 'unknown option p');
     throwsStrata(() => zerosLike([1, 2] as never), 'zerosLike: expected a Tensor, got an array of length 2');
+    throwsStrata(() => scalar('1' as never), 'scalar: value must be a number, got "1"');
+    throwsStrata(() => scalar(1, 'int64' as never), 'scalar', "unknown dtype 'int64'");
   });
 });
 

@@ -104,7 +104,8 @@ export function tensor(values: NestedArray | TypedArray, opts?: CreateOptions & 
 
 /** A 0-d tensor holding one number. */
 export function scalar(value: number, dtype: DType = 'float32'): Tensor {
-  const data = allocate(dtype, 1);
+  checkNumber('scalar', 'value', value);
+  const data = allocate(checkDType('scalar', dtype), 1);
   data[0] = value;
   return new Tensor(data, []);
 }
