@@ -15,6 +15,7 @@ import {
   Generator,
   linspace,
   manualSeed,
+  maxPool2d,
   nn,
   oneHot,
   ones,
@@ -24,6 +25,7 @@ import {
   randperm,
   StrataError,
   scalar,
+  softmax,
   stack,
   Tensor,
   tensor,
@@ -767,6 +769,11 @@ describe('the API refuses bad input where it enters', () => {
     throwsStrata(() => x.gather(0, [0] as never), 'gather', 'int32 index Tensor', 'wrap it');
     throwsStrata(() => concat([x, [1, 2] as never]), 'concat', 'wrap it');
     throwsStrata(() => x.exp.call([1, 2] as never), 'exp', 'wrap it');
+    throwsStrata(() => stack([x, [1, 2] as never]), 'stack', 'wrap it');
+    throwsStrata(() => x.copy_([1, 2] as never), 'copy_: expected a source Tensor', 'wrap it');
+    throwsStrata(() => x.scatterAdd(0, tensor(new Int32Array([0])), [1] as never), 'scatterAdd', 'wrap it');
+    throwsStrata(() => softmax([1, 2] as never), 'logSoftmax', 'wrap it');
+    throwsStrata(() => maxPool2d([[[[1]]]] as never, 1), 'maxPool2d', 'wrap it');
   });
 
   test('creation functions check their shapes, values and options', () => {

@@ -310,6 +310,8 @@ export function convTranspose2d(
   o: ConvTransposeOptions = {},
 ): Tensor {
   const op = 'convTranspose2d';
+  tensorArg(op, x, 'an input Tensor');
+  tensorArg(op, weight, 'a weight Tensor');
   const dims = 2;
   if (x.rank !== 4) fail(op, `expected a 4-D input [N, C, H, W], got shape ${fmtShape(x.shape)}`);
   if (weight.rank !== 4)
@@ -352,6 +354,7 @@ export interface PoolOptions {
 }
 
 function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions): Window {
+  tensorArg(op, x);
   const w = makeWindow(op, x.shape, dims, kernel, {
     stride: o.stride ?? kernel,
     padding: o.padding,

@@ -50,6 +50,7 @@ const scatterAddOp = defineOp({
 /** x with src added at the positions index names along axis (torch.scatter_add, out of place). */
 export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
   checkIndex('scatterAdd', index);
+  tensorArg('scatterAdd', src, 'a source Tensor');
   const a = normAxis('scatterAdd', axis, x.rank);
   if (
     index.rank !== x.rank ||

@@ -390,7 +390,9 @@ function narrowRaw(x: Tensor, axis: number, start: number, length: number): Tens
 
 /** Joins tensors of one shape along a new axis. */
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
-  if (tensors.length === 0) fail('stack', 'expected at least one tensor');
+  if (!Array.isArray(tensors as unknown) || tensors.length === 0)
+    fail('stack', `expected a non-empty array of tensors, got ${describe(tensors)}`);
+  for (const t of tensors) tensorArg('stack', t, 'tensors');
   const first = tensors[0]!;
   for (const t of tensors) {
     if (!sameShape(t.shape, first.shape))
@@ -427,6 +429,7 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
 
 /** Copies src into x's storage in place (through x's strides), with broadcasting; not recorded. */
 export function copyInto(x: Tensor, src: Tensor): Tensor {
+  tensorArg('copy_', src, 'a source Tensor');
   if (x.requiresGrad && !x.isLeaf) fail('copy_', 'cannot write in place into a tensor recorded on the tape');
   if (x.requiresGrad && isGradEnabled()) {
     fail(

@@ -111,6 +111,7 @@ export function lift(op: string, x: TensorLike, like: Tensor): Tensor {
 
 /** Checks that an op that needs floating point got it. */
 export function requireFloat(op: string, t: Tensor): void {
+  tensorArg(op, t);
   if (!isFloat(t.dtype)) fail(op, `expected a floating-point tensor, got ${t.dtype}`);
 }
 
