@@ -28,7 +28,7 @@ function unaryForward(op: UnaryOp, x: Tensor): Tensor {
   return out;
 }
 
-function unary(op: UnaryOp, vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor) {
+function unary(op: UnaryOp & OpName, vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor) {
   const f = defineOp({
     name: op,
     forward: ([x]) => unaryForward(op, x!),
