@@ -10,7 +10,16 @@ import { customOp, type DType, noGrad, type Shape, Tensor } from '../src/index.j
 import { type OpName, registeredOps } from '../src/ops/registry.js';
 import { contiguousStrides } from '../src/tensor/shape.js';
 import { type GradCheckOptions, gradcheck, gradgradcheck, hashSeed, viewPositions } from './gradcheck.js';
-import { dtypeOf, NOT_DIFFERENTIABLE, OP_TABLE, type OpRow, rowName, sampleInputs } from './optable.js';
+import {
+  dtypeOf,
+  NOT_DIFFERENTIABLE,
+  OP_TABLE,
+  type OpRow,
+  ROWS,
+  type RowTable,
+  rowName,
+  sampleInputs,
+} from './optable.js';
 
 export type Layout = 'contiguous' | 'transposed' | 'strided';
 
@@ -152,6 +161,13 @@ describe('gradient checks from the op table', () => {
       [],
       'ops without a second-order row (gradgrad: true)',
     );
+  });
+
+  test("a table without some op's rows does not compile", () => {
+    const { maxUnpool: _dropped, ...rest } = ROWS;
+    // @ts-expect-error Property 'maxUnpool' is missing (this directive fails tsc if the line compiles)
+    const table: RowTable = rest;
+    assert.ok(!('maxUnpool' in table));
   });
 
   test('every differentiable function exported from src/ops has a row', async () => {

@@ -162,7 +162,9 @@ const POSITIVE: Domain = [0.5, 3];
  * here fails `tsc`. Composites (plain functions over ops, such as softmax or conv2d) have their rows
  * under the op they are built around, with `calls` naming them.
  */
-const ROWS: { readonly [P in OpName]: readonly [RowSpec, ...RowSpec[]] } = {
+export type RowTable = { readonly [P in OpName]: readonly [RowSpec, ...RowSpec[]] };
+
+export const ROWS: RowTable = {
   cast: [
     unary('cast', (x) => x.cast('float32'), { label: 'float64 to float32', eps: 1e-2 }),
     unary('cast', (x) => x.cast('float64'), { label: 'float32 to float64', dtype: 'float32', eps: 1e-2 }),
