@@ -11,6 +11,7 @@ import * as elementwise from '../src/ops/elementwise.js';
 import * as functional from '../src/ops/functional.js';
 import * as indexing from '../src/ops/indexing.js';
 import * as linalg from '../src/ops/linalg.js';
+import * as losses from '../src/ops/losses.js';
 import * as movement from '../src/ops/movement.js';
 import * as recurrent from '../src/ops/recurrent.js';
 import * as reduce from '../src/ops/reduce.js';
@@ -138,7 +139,7 @@ describe('gradient checks from the op table', () => {
   }
 
   test('every exported differentiable op has a row', () => {
-    const modules = { elementwise, reduce, linalg, movement, indexing, functional, conv, recurrent };
+    const modules = { elementwise, reduce, linalg, losses, movement, indexing, functional, conv, recurrent };
     const covered = new Set(OP_TABLE.map((r) => r.op));
     const missing: string[] = [];
     for (const mod of Object.values(modules)) {

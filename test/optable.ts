@@ -11,6 +11,7 @@ import {
   avgPool2d,
   avgPool3d,
   avgPoolNd,
+  binaryCrossEntropy,
   concat,
   conv1d,
   conv2d,
@@ -413,6 +414,15 @@ export const OP_TABLE: readonly OpRow[] = [
   unary('softplus', (x) => softplus(x), { special: [0] }),
   unary('softplus', (x) => softplus(x, 2, 3), { label: 'beta 2, threshold 3', kinks: [1.5] }),
   unary('gelu', (x) => gelu(x), { domain: [-3, 3], special: [0] }),
+
+  // Losses that are ops of their own.
+  binary('binaryCrossEntropy', (p, y) => binaryCrossEntropy(p, y), {
+    domain: [
+      [0.05, 0.95],
+      [0, 1],
+    ],
+    broadcast: [],
+  }),
 
   // The pointwise halves of the recurrent cells (fused on native).
   {

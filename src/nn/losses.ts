@@ -1,7 +1,7 @@
 import { fail, fmtShape } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { logSoftmax, stableSoftplus } from '../ops/functional.js';
-import { defineOp } from '../ops/op.js';
+import { binaryCrossEntropy } from '../ops/losses.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
@@ -27,27 +27,13 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
   return reduce(input.sub(target).square(), reduction);
 }
 
-const bceOp = defineOp<void>({
-  name: 'bceLoss',
-  forward: ([p, y]) => {
-    const logP = p!.log().maximum(-100);
-    const log1mP = p!.neg().add(1).log().maximum(-100);
-    return y!.mul(logP).add(y!.neg().add(1).mul(log1mP)).neg();
-  },
-  // PyTorch's gradient (p - y) / max(p (1 - p), 1e-12): finite where p is exactly 0 or 1.
-  vjp: (g, { inputs: [p, y] }) => [
-    g.mul(p!.sub(y!)).div(p!.mul(p!.neg().add(1)).maximum(1e-12)),
-    y!.requiresGrad ? g.mul(p!.neg().add(1).log().maximum(-100).sub(p!.log().maximum(-100))) : null,
-  ],
-});
-
 /**
  * Binary cross-entropy on probabilities: -(y log p + (1 - y) log(1 - p)). Logs are clamped at -100 as
  * in PyTorch, so p = 0 or 1 gives a large finite loss, not infinity.
  */
 export function bceLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
   sameShapes('bceLoss', input, target);
-  return reduce(bceOp([input, target], undefined), reduction);
+  return reduce(binaryCrossEntropy(input, target), reduction);
 }
 
 /**
