@@ -1,0 +1,257 @@
+/**
+ * Losses: the argument checks at the API's edge, the module forms and second derivatives.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as st from '../src/index.js';
+import { throwsStrata } from './assertions.js';
+import { gradcheck, gradgradcheck } from './gradcheck.js';
+
+const { nn } = st;
+type Tensor = st.Tensor;
+
+// ---------------------------------------------------------------------------------------------------
+// Arguments checked at the edge
+// ---------------------------------------------------------------------------------------------------
+
+const f64 = (values: st.NestedArray, requiresGrad = false) =>
+  st.tensor(values, { dtype: 'float64', requiresGrad });
+const labels = (values: st.NestedArray) => st.tensor(values, { dtype: 'int32' });
+const x23 = () =>
+  f64([
+    [0.1, 0.5, -0.3],
+    [1.2, -0.4, 0.2],
+  ]);
+
+/** Every loss function, called with valid arguments and the options given. */
+const CALLS: Record<string, (o: object) => Tensor> = {
+  mseLoss: (o) => nn.mseLoss(x23(), x23(), o),
+  l1Loss: (o) => nn.l1Loss(x23(), x23(), o),
+  smoothL1Loss: (o) => nn.smoothL1Loss(x23(), x23(), o),
+  huberLoss: (o) => nn.huberLoss(x23(), x23(), o),
+  bceLoss: (o) => nn.bceLoss(x23().sigmoid(), x23().sigmoid(), o),
+  bceWithLogits: (o) => nn.bceWithLogits(x23(), x23().sigmoid(), o),
+  nllLoss: (o) => nn.nllLoss(x23().logSoftmax(1), labels([0, 2]), o),
+  crossEntropy: (o) => nn.crossEntropy(x23(), labels([0, 2]), o),
+  klDivLoss: (o) => nn.klDivLoss(x23().logSoftmax(1), x23().softmax(1), o),
+  poissonNllLoss: (o) => nn.poissonNllLoss(x23(), x23().abs(), o),
+  gaussianNllLoss: (o) => nn.gaussianNllLoss(x23(), x23(), x23().abs(), o),
+};
+
+/** Every loss module, made with the options given. */
+const MODULES: Record<string, (o: object) => st.nn.Module<never[], Tensor>> = {
+  MSELoss: (o) => new nn.MSELoss(o),
+  L1Loss: (o) => new nn.L1Loss(o),
+  SmoothL1Loss: (o) => new nn.SmoothL1Loss(o),
+  HuberLoss: (o) => new nn.HuberLoss(o),
+  BCELoss: (o) => new nn.BCELoss(o),
+  BCEWithLogitsLoss: (o) => new nn.BCEWithLogitsLoss(o),
+  NLLLoss: (o) => new nn.NLLLoss(o),
+  CrossEntropyLoss: (o) => new nn.CrossEntropyLoss(o),
+  KLDivLoss: (o) => new nn.KLDivLoss(o),
+  PoissonNLLLoss: (o) => new nn.PoissonNLLLoss(o),
+  GaussianNLLLoss: (o) => new nn.GaussianNLLLoss(o),
+};
+
+test('every loss takes { reduction } and refuses unknown option keys, naming the accepted ones', () => {
+  for (const [name, f] of [...Object.entries(CALLS), ...Object.entries(MODULES)]) {
+    assert.doesNotThrow(() => f({ reduction: 'sum' }), name);
+    throwsStrata(
+      () => f({ reduction: 'mean', size_average: false }),
+      new RegExp(`^${name}:`),
+      /unknown option size_average/,
+      /accepted: reduction/,
+    );
+    throwsStrata(
+      () => f({ reduction: 'avg' }),
+      new RegExp(`^${name}:`),
+      /reduction must be 'mean', 'sum', 'none'/,
+      /"avg"/,
+    );
+  }
+  // 'batchmean' is KL divergence's alone.
+  assert.doesNotThrow(() => CALLS.klDivLoss!({ reduction: 'batchmean' }));
+  assert.doesNotThrow(() => MODULES.KLDivLoss!({ reduction: 'batchmean' }));
+  throwsStrata(() => CALLS.mseLoss!({ reduction: 'batchmean' }), /mseLoss/, /batchmean/);
+});
+
+test('the positional forms PyTorch takes are refused, showing the options form', () => {
+  const x = x23();
+  throwsStrata(
+    () => nn.mseLoss(x, x, 'sum' as never),
+    /mseLoss: expected an options object, got "sum"/,
+    /mseLoss\(input, target, \{ reduction: 'sum' \}\)/,
+  );
+  throwsStrata(() => nn.bceLoss(x.sigmoid(), x.sigmoid(), 'none' as never), /bceLoss/, /options object/);
+  throwsStrata(
+    () => new nn.MSELoss('sum' as never),
+    /MSELoss: expected an options object/,
+    /new MSELoss\(\{ reduction \}\)/,
+  );
+  // torch.nn.CrossEntropyLoss(weight): a tensor where the options go; positional extras after the options.
+  throwsStrata(
+    () => new nn.CrossEntropyLoss(f64([1, 2, 3]) as never),
+    /CrossEntropyLoss/,
+    /a Tensor/,
+    /weight/,
+  );
+  throwsStrata(
+    () => (nn.crossEntropy as (...a: unknown[]) => Tensor)(x, labels([0, 1]), {}, 'mean'),
+    /crossEntropy: takes at most 3 arguments, got 4/,
+  );
+});
+
+test('losses name what they expected when handed arrays, integers or mismatched shapes', () => {
+  const x = x23();
+  throwsStrata(
+    () => nn.mseLoss([1, 2] as never, x),
+    /mseLoss: input must be a Tensor, got an array of length 2; wrap it with tensor\(…\)/,
+  );
+  throwsStrata(() => nn.l1Loss(x, 3 as never), /l1Loss: target must be a Tensor, got 3; wrap it/);
+  throwsStrata(
+    () => nn.crossEntropy(x, [0, 2] as never),
+    /crossEntropy: target must be a Tensor/,
+    /wrap it with tensor\(labels, \{ dtype: 'int32' \}\)/,
+  );
+  throwsStrata(
+    () => nn.mseLoss(labels([1, 2]), labels([1, 2])),
+    /mseLoss: input must be floating point, got int32/,
+  );
+  throwsStrata(
+    () => nn.huberLoss(x, f64([1, 2, 3])),
+    /huberLoss: input \[2, 3\] and target \[3\] must have the same shape/,
+  );
+});
+
+test('class losses: int32 indices in range, a weight per class, probabilities of the input shape', () => {
+  const x = x23();
+  throwsStrata(
+    () => nn.crossEntropy(x, st.tensor([0, 2])),
+    /crossEntropy: class indices must be int32: use tensor\(labels, \{ dtype: 'int32' \}\)/,
+    /got a float32 target \[2\]/,
+    /or probabilities of the input's shape \[2, 3\]/,
+  );
+  throwsStrata(() => nn.nllLoss(x, st.tensor([0, 2])), /nllLoss: class indices must be int32/);
+  throwsStrata(
+    () => nn.nllLoss(x, labels([0, 3])),
+    /nllLoss: target class 3 at position 1 is out of range \[0, 3\)/,
+  );
+  throwsStrata(
+    () => nn.crossEntropy(x, labels([0, 1]), { weight: f64([1, 2]) }),
+    /weight must hold one value per class, \[3\], got \[2\]/,
+  );
+  throwsStrata(
+    () => nn.crossEntropy(x, labels([0, 1]), { ignoreIndex: 0.5 }),
+    /ignoreIndex must be an integer/,
+  );
+  throwsStrata(
+    () => nn.crossEntropy(x, labels([0, 1]), { labelSmoothing: 2 }),
+    /labelSmoothing must be in \[0, 1\], got 2/,
+  );
+  throwsStrata(
+    () => nn.crossEntropy(st.scalar(1, 'float64'), labels([0])),
+    /crossEntropy: expected input \[C\]/,
+  );
+  // Every position ignored: a mean over nothing is 0/0 = NaN, as in PyTorch.
+  assert.ok(Number.isNaN(nn.crossEntropy(x, labels([-100, -100])).item()));
+});
+
+test('other options are checked: beta, delta, flags, variances', () => {
+  const x = x23();
+  throwsStrata(() => nn.smoothL1Loss(x, x, { beta: -1 }), /smoothL1Loss: beta must be a number ≥ 0, got -1/);
+  throwsStrata(() => nn.huberLoss(x, x, { delta: 0 }), /huberLoss: delta must be a number > 0, got 0/);
+  throwsStrata(() => nn.klDivLoss(x, x, { logTarget: 1 as never }), /logTarget must be true or false, got 1/);
+  throwsStrata(
+    () => nn.gaussianNllLoss(x, x, f64([1, 1, 1])),
+    /variance \[3\] must have the input's shape \[2, 3\], or that shape with the last axis 1 or dropped/,
+  );
+  throwsStrata(() => nn.gaussianNllLoss(x, x, f64([1, -1])), /variance must not be negative/);
+});
+
+test('loss modules: options checked when made, class weights saved as buffers under PyTorch names', () => {
+  const w = f64([0.5, 1, 2]);
+  const ce = new nn.CrossEntropyLoss({ weight: w, labelSmoothing: 0.1 });
+  assert.deepEqual(Object.keys(ce.stateDict()), ['weight']);
+  const x = x23();
+  const t = labels([0, 2]);
+  assert.equal(ce.forward(x, t).item(), nn.crossEntropy(x, t, { weight: w, labelSmoothing: 0.1 }).item());
+  assert.deepEqual(Object.keys(new nn.BCEWithLogitsLoss({ posWeight: w, weight: w }).stateDict()), [
+    'weight',
+    'pos_weight',
+  ]);
+  assert.deepEqual(Object.keys(new nn.NLLLoss().stateDict()), []);
+  const nll = new nn.NLLLoss({ weight: w, ignoreIndex: 2 });
+  assert.equal(
+    nll.forward(x.logSoftmax(1), t).item(),
+    nn.nllLoss(x.logSoftmax(1), t, { weight: w, ignoreIndex: 2 }).item(),
+  );
+  throwsStrata(
+    () => new nn.CrossEntropyLoss({ weight: [1, 2] as never }),
+    /CrossEntropyLoss: weight must be a Tensor/,
+    /wrap it/,
+  );
+  throwsStrata(
+    () => new nn.KLDivLoss({ reduction: 'avg' as never }),
+    /KLDivLoss: reduction must be/,
+    /'batchmean'/,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Derivatives: the composites differentiate to second order
+// ---------------------------------------------------------------------------------------------------
+
+const R = (shape: number[], lo: number, hi: number, seed: number) => {
+  const g = new st.Generator(seed);
+  return st.rand(shape, { low: lo, high: hi, dtype: 'float64', generator: g });
+};
+
+test('second derivatives of the composite losses match finite differences', () => {
+  const t = labels([2, 0, 1]);
+  const q = R([3, 4], 0.1, 1, 1);
+  const cases: [string, (...xs: Tensor[]) => Tensor, Tensor[]][] = [
+    ['mseLoss', (a, b) => nn.mseLoss(a!, b!), [R([3, 4], -1, 1, 2), R([3, 4], -1, 1, 3)]],
+    ['huberLoss', (a, b) => nn.huberLoss(a!, b!, { delta: 5 }), [R([3, 4], -1, 1, 4), R([3, 4], -1, 1, 5)]],
+    [
+      'smoothL1Loss',
+      (a, b) => nn.smoothL1Loss(a!, b!, { beta: 5 }),
+      [R([3, 4], -1, 1, 6), R([3, 4], -1, 1, 7)],
+    ],
+    [
+      'bceLoss',
+      (p, y) => nn.bceLoss(p!, y!, { weight: q.select(0, 0) }),
+      [R([3, 4], 0.1, 0.9, 8), R([3, 4], 0, 1, 9)],
+    ],
+    [
+      'bceWithLogits',
+      (x, y) => nn.bceWithLogits(x!, y!, { posWeight: q.select(0, 1) }),
+      [R([3, 4], -2, 2, 10), R([3, 4], 0, 1, 11)],
+    ],
+    ['nllLoss', (x) => nn.nllLoss(x!.logSoftmax(1), t, { weight: q.select(0, 2) }), [R([3, 4], -2, 2, 12)]],
+    [
+      'crossEntropy',
+      (x) => nn.crossEntropy(x!, t, { weight: q.select(0, 2), labelSmoothing: 0.2 }),
+      [R([3, 4], -2, 2, 13)],
+    ],
+    [
+      'crossEntropy probabilities',
+      (x, p) => nn.crossEntropy(x!, p!, { labelSmoothing: 0.1 }),
+      [R([3, 4], -2, 2, 14), q],
+    ],
+    ['klDivLoss', (x, p) => nn.klDivLoss(x!, p!, { reduction: 'batchmean' }), [R([3, 4], -3, -0.1, 15), q]],
+    [
+      'poissonNllLoss',
+      (x, y) => nn.poissonNllLoss(x!, y!, { full: true }),
+      [R([3, 4], -1, 1, 16), R([3, 4], 1.5, 4, 17)],
+    ],
+    [
+      'gaussianNllLoss',
+      (x, y, v) => nn.gaussianNllLoss(x!, y!, v!, { full: true }),
+      [R([3, 4], -1, 1, 18), R([3, 4], -1, 1, 19), R([3, 4], 0.2, 2, 20)],
+    ],
+  ];
+  for (const [name, f, xs] of cases) {
+    gradcheck(f, xs, { label: name });
+    gradgradcheck(f, xs, { label: name });
+  }
+});
