@@ -36,6 +36,18 @@ const CALLS: Record<string, (o: object) => Tensor> = {
   klDivLoss: (o) => nn.klDivLoss(x23().logSoftmax(1), x23().softmax(1), o),
   poissonNllLoss: (o) => nn.poissonNllLoss(x23(), x23().abs(), o),
   gaussianNllLoss: (o) => nn.gaussianNllLoss(x23(), x23(), x23().abs(), o),
+  cosineEmbeddingLoss: (o) => nn.cosineEmbeddingLoss(x23(), x23(), f64([1, -1]), o),
+  marginRankingLoss: (o) =>
+    nn.marginRankingLoss(
+      x23(),
+      x23(),
+      f64([
+        [1, -1, 1],
+        [-1, 1, 1],
+      ]),
+      o,
+    ),
+  tripletMarginLoss: (o) => nn.tripletMarginLoss(x23(), x23(), x23(), o),
 };
 
 /** Every loss module, made with the options given. */
@@ -51,6 +63,9 @@ const MODULES: Record<string, (o: object) => st.nn.Module<never[], Tensor>> = {
   KLDivLoss: (o) => new nn.KLDivLoss(o),
   PoissonNLLLoss: (o) => new nn.PoissonNLLLoss(o),
   GaussianNLLLoss: (o) => new nn.GaussianNLLLoss(o),
+  CosineEmbeddingLoss: (o) => new nn.CosineEmbeddingLoss(o),
+  MarginRankingLoss: (o) => new nn.MarginRankingLoss(o),
+  TripletMarginLoss: (o) => new nn.TripletMarginLoss(o),
 };
 
 test('every loss takes { reduction } and refuses unknown option keys, naming the accepted ones', () => {
@@ -197,6 +212,22 @@ test('loss modules: options checked when made, class weights saved as buffers un
   );
 });
 
+test('margin losses: ±1 targets of the right shape, matching inputs, a positive p', () => {
+  const x = x23();
+  throwsStrata(
+    () => nn.cosineEmbeddingLoss(x, x, f64([1, -1, 1])),
+    /cosineEmbeddingLoss: target must have shape \[2\]/,
+  );
+  throwsStrata(() => nn.cosineEmbeddingLoss(x, x, f64([1, 0])), /target must hold 1 or -1, got 0/);
+  throwsStrata(
+    () => nn.tripletMarginLoss(x, x, f64([1, 2])),
+    /tripletMarginLoss: anchor \[2, 3\] and negative \[2\]/,
+  );
+  throwsStrata(() => nn.tripletMarginLoss(x, x, x, { p: 0 }), /p must be a number > 0/);
+  // margin_ranking_loss(x1, x2, y, 0.5): a number where the options go.
+  throwsStrata(() => CALLS.marginRankingLoss!(0.5 as never), /marginRankingLoss/, /got 0.5/);
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Derivatives: the composites differentiate to second order
 // ---------------------------------------------------------------------------------------------------
@@ -248,6 +279,16 @@ test('second derivatives of the composite losses match finite differences', () =
       'gaussianNllLoss',
       (x, y, v) => nn.gaussianNllLoss(x!, y!, v!, { full: true }),
       [R([3, 4], -1, 1, 18), R([3, 4], -1, 1, 19), R([3, 4], 0.2, 2, 20)],
+    ],
+    [
+      'cosineEmbeddingLoss',
+      (a, b) => nn.cosineEmbeddingLoss(a!, b!, f64([1, -1, 1]), { margin: -1 }),
+      [R([3, 4], -1, 1, 21), R([3, 4], -1, 1, 22)],
+    ],
+    [
+      'tripletMarginLoss',
+      (a, p, n) => nn.tripletMarginLoss(a!, p!, n!, { margin: 10, p: 3 }),
+      [R([3, 4], -1, 1, 23), R([3, 4], -1, 1, 24), R([3, 4], -1, 1, 25)],
     ],
   ];
   for (const [name, f, xs] of cases) {

@@ -6,6 +6,7 @@ export * from './embedding.js';
 export * as init from './init.js';
 export * from './layers.js';
 export * from './losses.js';
+export * from './margin-losses.js';
 export { type AnyModule, Module, Parameter } from './module.js';
 export * from './normalization.js';
 export * from './recurrent.js';
