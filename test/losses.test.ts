@@ -48,6 +48,8 @@ const CALLS: Record<string, (o: object) => Tensor> = {
       o,
     ),
   tripletMarginLoss: (o) => nn.tripletMarginLoss(x23(), x23(), x23(), o),
+  ctcLoss: (o) =>
+    nn.ctcLoss(st.zeros([3, 2, 3], { dtype: 'float64' }), labels([[1], [2]]), [3, 3], [1, 1], o),
 };
 
 /** Every loss module, made with the options given. */
@@ -66,6 +68,7 @@ const MODULES: Record<string, (o: object) => st.nn.Module<never[], Tensor>> = {
   CosineEmbeddingLoss: (o) => new nn.CosineEmbeddingLoss(o),
   MarginRankingLoss: (o) => new nn.MarginRankingLoss(o),
   TripletMarginLoss: (o) => new nn.TripletMarginLoss(o),
+  CTCLoss: (o) => new nn.CTCLoss(o),
 };
 
 test('every loss takes { reduction } and refuses unknown option keys, naming the accepted ones', () => {
@@ -228,8 +231,50 @@ test('margin losses: ±1 targets of the right shape, matching inputs, a positive
   throwsStrata(() => CALLS.marginRankingLoss!(0.5 as never), /marginRankingLoss/, /got 0.5/);
 });
 
+test('ctcLoss checks its lengths, labels and blank', () => {
+  const lp = st.zeros([4, 2, 3], { dtype: 'float64' });
+  const t = labels([
+    [1, 2],
+    [2, 0],
+  ]);
+  throwsStrata(
+    () => nn.ctcLoss(lp, t, [4, 5], [2, 1]),
+    /ctcLoss: inputLengths\[1\] is 5, more than the 4 time steps/,
+  );
+  throwsStrata(
+    () => nn.ctcLoss(lp, t, [4], [2, 1]),
+    /inputLengths must hold one length per sample \(2\), got 1/,
+  );
+  throwsStrata(() => nn.ctcLoss(lp, t, [4, 4], [3, 1]), /targetLengths\[0\] is 3, more than the 2 columns/);
+  throwsStrata(
+    () => nn.ctcLoss(lp, t, [4, 4], [2, 2]),
+    /target label 0 of sample 1 \(position 1\) must be a class in \[0, 3\) other than the blank 0/,
+  );
+  throwsStrata(() => nn.ctcLoss(lp, t, st.tensor([4, 4]), [2, 1]), /inputLengths must be int32, got float32/);
+  throwsStrata(
+    () => nn.ctcLoss(lp, st.tensor([1, 2]), [4, 4], [1, 1]),
+    /ctcLoss: class indices must be int32/,
+  );
+  throwsStrata(
+    () => nn.ctcLoss(lp, labels([1, 2]), [4, 4], [2, 1]),
+    /concatenated targets hold 2 labels but targetLengths add up to 3/,
+  );
+  throwsStrata(
+    () => nn.ctcLoss(lp, t, [4, 4], [2, 1], { blank: 3 }),
+    /blank must be a class index in \[0, 3\), got 3/,
+  );
+  throwsStrata(
+    () => nn.ctcLoss(lp, t, [4, -1], [2, 1]),
+    /inputLengths must be non-negative integers, got -1 at sample 1/,
+  );
+  throwsStrata(
+    () => new (nn.CTCLoss as new (...a: unknown[]) => unknown)({}, 0),
+    /CTCLoss: takes at most 1 arguments, got 2/,
+  );
+});
+
 // ---------------------------------------------------------------------------------------------------
-// Derivatives: the composites differentiate to second order
+// Derivatives: the composites differentiate to second order (CTC to first, as in PyTorch)
 // ---------------------------------------------------------------------------------------------------
 
 const R = (shape: number[], lo: number, hi: number, seed: number) => {
@@ -295,4 +340,18 @@ test('second derivatives of the composite losses match finite differences', () =
     gradcheck(f, xs, { label: name });
     gradgradcheck(f, xs, { label: name });
   }
+});
+
+test('ctcLoss differentiates to first order, through a log-softmax and without one', () => {
+  const logits = R([5, 2, 4], -2, 2, 30);
+  const targets = labels([
+    [1, 1],
+    [3, 0],
+  ]);
+  gradcheck((x) => nn.ctcLoss(x!.logSoftmax(2), targets, [5, 4], [2, 1]), [logits], {
+    label: 'ctc through logSoftmax',
+  });
+  gradcheck((x) => nn.ctcLoss(x!, targets, [5, 4], [2, 1], { reduction: 'sum' }), [logits.logSoftmax(2)], {
+    label: 'ctc',
+  });
 });

@@ -18,6 +18,7 @@ import {
   conv3d,
   convNd,
   convTranspose2d,
+  ctcNegLogLikelihood,
   type DType,
   elu,
   fold,
@@ -423,6 +424,36 @@ export const OP_TABLE: readonly OpRow[] = [
     ],
     broadcast: [],
   }),
+  // CTC is first order only, like PyTorch's (which has no double backward): its VJP scales constant
+  // weights α·β/p computed by the forward recursions. Log-probabilities need not be normalised for the
+  // gradient to hold. Targets: a repeated label (its alignments need a blank between), a sample shorter
+  // than T, and an empty target.
+  {
+    op: 'ctcNegLogLikelihood',
+    label: 'repeats, short input, empty target',
+    fn: (lp) =>
+      ctcNegLogLikelihood(lp!, {
+        targets: [Int32Array.of(1, 2, 2), Int32Array.of(3), Int32Array.of()],
+        inputLengths: [6, 4, 5],
+        blank: 0,
+        zeroInfinity: false,
+      }),
+    shapes: [[6, 3, 4]],
+    domain: [-3, 0],
+  },
+  {
+    op: 'ctcNegLogLikelihood',
+    label: 'blank 2, zeroInfinity with an impossible sample',
+    fn: (lp) =>
+      ctcNegLogLikelihood(lp!, {
+        targets: [Int32Array.of(1, 1), Int32Array.of(0, 1, 3)],
+        inputLengths: [2, 5],
+        blank: 2,
+        zeroInfinity: true,
+      }),
+    shapes: [[5, 2, 4]],
+    domain: [-3, 0],
+  },
 
   // The pointwise halves of the recurrent cells (fused on native).
   {

@@ -1,6 +1,7 @@
 export * from './activation.js';
 export * from './blocks.js';
 export * from './conv.js';
+export * from './ctc.js';
 export * from './dropout.js';
 export * from './embedding.js';
 export * as init from './init.js';
