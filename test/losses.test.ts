@@ -1,14 +1,145 @@
 /**
- * Losses: the argument checks at the API's edge, the module forms and second derivatives.
+ * Losses against PyTorch: every loss, reduction and main option in float64 (to 1e-9) and float32 (to
+ * 1e-5 relative), forward values and the gradients of sum(output · weights) with respect to every
+ * differentiable input, from test/fixtures/losses.json (made by scripts/fixtures/losses.py with PyTorch
+ * 1.13). Then the argument checks at the API's edge, the module forms and second derivatives.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import * as st from '../src/index.js';
 import { throwsStrata } from './assertions.js';
 import { gradcheck, gradgradcheck } from './gradcheck.js';
 
 const { nn } = st;
 type Tensor = st.Tensor;
+
+interface FixtureTensor {
+  tensor: number[];
+  shape: number[];
+  dtype: st.DType;
+}
+
+interface Fixture {
+  name: string;
+  fn: string;
+  dtype: 'float32' | 'float64';
+  inputs: { name: string; values: number[]; shape: number[]; dtype: st.DType; grad: boolean }[];
+  options: Record<string, unknown>;
+  output: { values: number[]; shape: number[] };
+  outputWeights: number[];
+  grads: Record<string, number[] | null>;
+}
+
+const FIXTURES: { torch: string; cases: Fixture[] } = JSON.parse(
+  readFileSync(new URL('./fixtures/losses.json', import.meta.url), 'utf8'),
+);
+
+const isTensorSpec = (v: unknown): v is FixtureTensor =>
+  typeof v === 'object' && v !== null && 'tensor' in v && 'shape' in v;
+
+/** Calls the loss a fixture names, with its tensors in order and its options (tensors rebuilt). */
+function call(c: Fixture, xs: Tensor[]): Tensor {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c.options)) {
+    o[k] = isTensorSpec(v) ? st.tensor(v.tensor, { shape: v.shape, dtype: v.dtype }) : v;
+  }
+  const [a, b, d] = xs as [Tensor, Tensor, Tensor];
+  switch (c.fn) {
+    case 'mseLoss':
+      return nn.mseLoss(a, b, o);
+    case 'l1Loss':
+      return nn.l1Loss(a, b, o);
+    case 'smoothL1Loss':
+      return nn.smoothL1Loss(a, b, o);
+    case 'huberLoss':
+      return nn.huberLoss(a, b, o);
+    case 'bceLoss':
+      return nn.bceLoss(a, b, o);
+    case 'bceWithLogits':
+      return nn.bceWithLogits(a, b, o);
+    case 'nllLoss':
+      return nn.nllLoss(a, b, o);
+    case 'crossEntropy':
+      return nn.crossEntropy(a, b, o);
+    case 'klDivLoss':
+      return nn.klDivLoss(a, b, o);
+    case 'poissonNllLoss':
+      return nn.poissonNllLoss(a, b, o);
+    case 'gaussianNllLoss':
+      return nn.gaussianNllLoss(a, b, d, o);
+    case 'cosineEmbeddingLoss':
+      return nn.cosineEmbeddingLoss(a, b, d, o);
+    case 'marginRankingLoss':
+      return nn.marginRankingLoss(a, b, d, o);
+    case 'tripletMarginLoss':
+      return nn.tripletMarginLoss(a, b, d, o);
+    case 'ctcLoss(logSoftmax)': {
+      const { inputLengths, targetLengths, ...rest } = o;
+      return nn.ctcLoss(
+        a.logSoftmax(-1),
+        b,
+        inputLengths as st.nn.Lengths,
+        targetLengths as st.nn.Lengths,
+        rest,
+      );
+    }
+    default:
+      throw new Error(`no call for ${c.fn}`);
+  }
+}
+
+function close(actual: ArrayLike<number>, expected: readonly number[], tol: number, what: string): void {
+  assert.equal(
+    actual.length,
+    expected.length,
+    `${what}: ${actual.length} values, expected ${expected.length}`,
+  );
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    const ok = a === e || Math.abs(a - e) <= tol * Math.max(1, Math.abs(e));
+    assert.ok(
+      ok,
+      `${what}[${i}]: got ${a}, PyTorch ${e} (tol ${tol}); all: [${Array.from(actual).join(', ')}]`,
+    );
+  }
+}
+
+describe(`losses against PyTorch ${FIXTURES.torch}`, () => {
+  for (const c of FIXTURES.cases) {
+    test(c.name, () => {
+      const tol = c.dtype === 'float64' ? 1e-9 : 1e-5;
+      const xs = c.inputs.map((i) =>
+        st.tensor(i.values, { shape: i.shape, dtype: i.dtype, requiresGrad: i.grad }),
+      );
+      const out = call(c, xs);
+      assert.equal(out.dtype, c.dtype);
+      assert.deepEqual(out.shape, c.output.shape);
+      close(out.toTypedArray(), c.output.values, tol, 'output');
+      const wanted = c.inputs.filter((i) => i.grad);
+      if (wanted.length === 0) return;
+      out
+        .mul(st.tensor(c.outputWeights, { shape: c.output.shape, dtype: c.dtype }))
+        .sum()
+        .backward();
+      c.inputs.forEach((spec, k) => {
+        if (!spec.grad) return;
+        const expected = c.grads[spec.name];
+        const g = xs[k]!.grad;
+        if (expected === null || expected === undefined) {
+          assert.ok(
+            g === null || g.toTypedArray().every((v) => v === 0),
+            `${spec.name}: PyTorch has no gradient`,
+          );
+        } else {
+          assert.ok(g, `${spec.name}: no gradient`);
+          close(g.toTypedArray(), expected, tol, `d/d${spec.name}`);
+        }
+      });
+    });
+  }
+});
 
 // ---------------------------------------------------------------------------------------------------
 // Arguments checked at the edge
