@@ -301,6 +301,10 @@ test('class losses: int32 indices in range, a weight per class, probabilities of
     () => nn.crossEntropy(st.scalar(1, 'float64'), labels([0])),
     /crossEntropy: expected input \[C\]/,
   );
+  throwsStrata(
+    () => nn.crossEntropy(x, x.softmax(1), { ignoreIndex: 1 }),
+    /crossEntropy: ignoreIndex applies to class-index targets, not to probabilities/,
+  );
   // Every position ignored: a mean over nothing is 0/0 = NaN, as in PyTorch.
   assert.ok(Number.isNaN(nn.crossEntropy(x, labels([-100, -100])).item()));
 });
@@ -315,6 +319,19 @@ test('other options are checked: beta, delta, flags, variances', () => {
     /variance \[3\] must have the input's shape \[2, 3\], or that shape with the last axis 1 or dropped/,
   );
   throwsStrata(() => nn.gaussianNllLoss(x, x, f64([1, -1])), /variance must not be negative/);
+});
+
+test('klDivLoss: a zero target probability adds 0 (0·log 0 = 0), with a finite gradient', () => {
+  // target [0, 1] against log-probabilities [ln 0.5, ln 0.5]: 0 + 1·(ln 1 - ln 0.5) = ln 2.
+  const input = f64([Math.log(0.5), Math.log(0.5)], true);
+  const target = f64([0, 1], true);
+  const loss = nn.klDivLoss(input, target, { reduction: 'sum' });
+  assert.ok(Math.abs(loss.item() - Math.LN2) < 1e-15);
+  loss.backward();
+  // d/dinput = -target; d/dtarget = log target + 1 - input where target > 0, and only the -input of
+  // -target·input at the zero (PyTorch's is NaN there, differentiating 0·log 0).
+  assert.deepEqual(Array.from(input.grad!.toTypedArray()), [-0, -1]);
+  assert.deepEqual(Array.from(target.grad!.toTypedArray()), [Math.LN2, 1 + Math.LN2]);
 });
 
 test('loss modules: options checked when made, class weights saved as buffers under PyTorch names', () => {

@@ -341,6 +341,13 @@ export function crossEntropy(logits: Tensor, target: Tensor, options?: CrossEntr
   const x = checkFloat(op, 'input', logits);
   const t = checkTensor(op, 'target', target, LABELS_FIX);
   if (x.rank >= 1 && t.dtype !== 'int32' && sameShape(t.shape, x.shape)) {
+    // As in PyTorch: no position of a probability target is a class index to skip.
+    if (o.ignoreIndex !== undefined && o.ignoreIndex !== -100) {
+      fail(
+        op,
+        `ignoreIndex applies to class-index targets, not to probabilities; drop it, or zero the rows to skip`,
+      );
+    }
     return probabilityCrossEntropy(x, t, o, labelSmoothing);
   }
   const problem = classProblem(op, x, t);
