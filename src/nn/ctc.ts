@@ -28,7 +28,7 @@ export interface CtcOptions {
   zeroInfinity?: boolean;
 }
 
-const FORM = 'ctcLoss(logProbs, targets, inputLengths, targetLengths, { blank: 0, reduction: "mean" })';
+const FORM = "ctcLoss(logProbs, targets, inputLengths, targetLengths, { blank: 0, reduction: 'mean' })";
 
 function lengthsOf(op: string, what: string, value: unknown, n: number): number[] {
   let values: number[];
