@@ -379,6 +379,43 @@ test('margin losses: ±1 targets of the right shape, matching inputs, a positive
   throwsStrata(() => CALLS.marginRankingLoss!(0.5 as never), /marginRankingLoss/, /got 0.5/);
 });
 
+test('ctcLoss on alignments counted by hand', () => {
+  // Two classes (blank 0, label 1), each at probability 1/2 at every step. Sample 0: T = 2, target [1]:
+  // alignments 11, 01, 10, so p = 3/4 and the loss is ln(4/3). Sample 1: T = 3, target [1, 1]: the
+  // repeat needs a blank between, so only 101, p = 1/8, loss ln 8.
+  const lp = st.full([3, 2, 2], Math.log(0.5), { dtype: 'float64' });
+  const targets = labels([
+    [1, 0],
+    [1, 1],
+  ]);
+  const none = nn.ctcLoss(lp, targets, [2, 3], [1, 2], { reduction: 'none' });
+  assert.deepEqual(none.shape, [2]);
+  const [a, b] = Array.from(none.toTypedArray());
+  assert.ok(Math.abs(a! - Math.log(4 / 3)) < 1e-15 && Math.abs(b! - Math.log(8)) < 1e-15, `${a}, ${b}`);
+  // 'mean' divides each loss by its target length, then averages: (ln(4/3)/1 + ln 8/2)/2.
+  const mean = nn.ctcLoss(lp, targets, [2, 3], [1, 2]).item();
+  assert.ok(Math.abs(mean - (Math.log(4 / 3) + Math.log(8) / 2) / 2) < 1e-15);
+  // [1, 1] cannot fit in 2 steps: an infinite loss, or 0 with zeroInfinity (and no gradient).
+  assert.equal(nn.ctcLoss(lp, targets, [2, 2], [1, 2], { reduction: 'none' }).toTypedArray()[1], Infinity);
+  const x = lp.clone().requiresGrad_();
+  const zeroed = nn.ctcLoss(x, targets, [2, 2], [1, 2], { reduction: 'none', zeroInfinity: true });
+  assert.equal(zeroed.toTypedArray()[1], 0);
+  zeroed.sum().backward();
+  const g = x.grad!.toArray() as number[][][];
+  assert.deepEqual(
+    g.map((step) => step[1]),
+    [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ],
+  );
+  // Sample 0's gradient: d(-log p)/d lp_t(c) = -(share of p through c at t): at t = 0, label 1 carries
+  // 11 and 10 (2/3 of p), blank 01 (1/3); at t = 2, beyond its length, nothing.
+  assert.ok(Math.abs(g[0]![0]![1]! + 2 / 3) < 1e-15 && Math.abs(g[0]![0]![0]! + 1 / 3) < 1e-15);
+  assert.deepEqual(g[2]![0], [0, 0]);
+});
+
 test('ctcLoss checks its lengths, labels and blank', () => {
   const lp = st.zeros([4, 2, 3], { dtype: 'float64' });
   const t = labels([
