@@ -15,6 +15,7 @@ export * from './ops/elementwise.js';
 export * from './ops/functional.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
+export * from './ops/losses.js';
 export * from './ops/movement.js';
 export { customOp, type OpRecord, type VjpContext } from './ops/op.js';
 export * from './ops/recurrent.js';

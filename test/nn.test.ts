@@ -550,14 +550,14 @@ test('mseLoss: mean, sum, none and gradient 2(x - y)/N', () => {
   const y = f64([0, 2, 5]);
   // (x - y)² = [1, 0, 4]: sum 5, mean 5/3.
   near(nn.mseLoss(x, y), 5 / 3, 1e-15);
-  near(nn.mseLoss(x, y, 'sum'), 5, 1e-15);
-  near(nn.mseLoss(x, y, 'none'), [1, 0, 4], 1e-15);
-  near(new nn.MSELoss('sum').forward(x, y), 5, 1e-15);
+  near(nn.mseLoss(x, y, { reduction: 'sum' }), 5, 1e-15);
+  near(nn.mseLoss(x, y, { reduction: 'none' }), [1, 0, 4], 1e-15);
+  near(new nn.MSELoss({ reduction: 'sum' }).forward(x, y), 5, 1e-15);
   nn.mseLoss(x, y).backward();
   // 2·[1, 0, -2]/3
   near(x.grad!, [2 / 3, 0, -4 / 3], 1e-15);
   throwsStrata(() => nn.mseLoss(st.zeros([2, 3]), st.zeros([3, 2])), /mseLoss/, /\[2, 3\]/, /\[3, 2\]/);
-  throwsStrata(() => nn.mseLoss(x, y, 'avg' as st.nn.Reduction), /reduction/, /avg/);
+  throwsStrata(() => nn.mseLoss(x, y, { reduction: 'avg' as st.nn.Reduction }), /reduction/, /avg/);
 });
 
 test('bceLoss: hand values; logs clamped at -100 so p = 0 or 1 gives 100, not infinity', () => {
@@ -565,11 +565,15 @@ test('bceLoss: hand values; logs clamped at -100 so p = 0 or 1 gives 100, not in
   const y = f64([1, 1, 0]);
   // -ln 0.5, -ln 0.8, -ln(1 - 0.1) = [0.6931471805599453, 0.2231435513142097, 0.10536051565782628]
   const each = [-Math.log(0.5), -Math.log(0.8), -Math.log(0.9)];
-  near(nn.bceLoss(p, y, 'none'), each, 1e-15);
+  near(nn.bceLoss(p, y, { reduction: 'none' }), each, 1e-15);
   near(nn.bceLoss(p, y), (each[0]! + each[1]! + each[2]!) / 3, 1e-15);
-  near(new nn.BCELoss('sum').forward(p, y), each[0]! + each[1]! + each[2]!, 1e-15);
+  near(new nn.BCELoss({ reduction: 'sum' }).forward(p, y), each[0]! + each[1]! + each[2]!, 1e-15);
   // p = 0 with y = 1 and p = 1 with y = 0: -max(log 0, -100) = 100; the confident right answers give 0.
-  near(nn.bceLoss(st.tensor([0, 1, 0, 1]), st.tensor([1, 0, 0, 1]), 'none'), [100, 100, 0, 0], 0);
+  near(
+    nn.bceLoss(st.tensor([0, 1, 0, 1]), st.tensor([1, 0, 0, 1]), { reduction: 'none' }),
+    [100, 100, 0, 0],
+    0,
+  );
   throwsStrata(() => nn.bceLoss(st.zeros([2]), st.zeros([3])), /bceLoss/, /\[2\]/, /\[3\]/);
 });
 
@@ -784,8 +788,9 @@ test('class losses reject bad targets: out of range (naming op, class and positi
   throwsStrata(() => nn.crossEntropy(x, labels([0, 3])), /crossEntropy/, /class 3/, /position 1/, /\[0, 3\)/);
   throwsStrata(() => nn.crossEntropy(x, labels([-1, 0])), /crossEntropy/, /-1/, /position 0/);
   throwsStrata(() => nn.nllLoss(x, labels([5, 0])), /nllLoss/, /5/, /position 0/);
-  // -100 is only skipped when it is the ignoreIndex.
-  throwsStrata(() => nn.crossEntropy(x, labels([-100, 0])), /crossEntropy/, /-100/);
+  // -100 is skipped because it is the default ignoreIndex (PyTorch's); with another ignoreIndex it is a class.
+  near(nn.crossEntropy(x, labels([-100, 1])), LN6, 1e-15);
+  throwsStrata(() => nn.crossEntropy(x, labels([-100, 0]), { ignoreIndex: 5 }), /crossEntropy/, /-100/);
   throwsStrata(() => nn.crossEntropy(x, st.tensor([2, 1])), /crossEntropy/, /int32/, /float32/);
   throwsStrata(() => nn.crossEntropy(x, labels([2, 1, 0])), /crossEntropy/, /\[3\]/, /\[2, 3\]/);
   throwsStrata(() => nn.crossEntropy(f64([1, 2, 3]), labels([0])), /crossEntropy/, /\[3\]/);

@@ -12,12 +12,14 @@ import {
   avgPool2d,
   avgPool3d,
   avgPoolNd,
+  binaryCrossEntropy,
   concat,
   conv1d,
   conv2d,
   conv3d,
   convNd,
   convTranspose2d,
+  ctcNegLogLikelihood,
   type DType,
   elu,
   fold,
@@ -72,6 +74,8 @@ export interface RowSpec {
   broadcast?: readonly (readonly Shape[])[];
   /** Also check second derivatives. */
   gradgrad?: boolean;
+  /** Why the op has no second derivative to check, for the few ops that are first order by design. */
+  firstOrderOnly?: string;
   /** Points where the op is not differentiable: inputs are drawn at least 0.1 away from them. */
   kinks?: readonly number[];
   /** All input elements pairwise well apart (for extrema: a tie has no derivative). */
@@ -156,6 +160,10 @@ const unary = (
 });
 
 const POSITIVE: Domain = [0.5, 3];
+
+// CTC is first order only, like PyTorch's (which has no double backward): its VJP scales weights α·β/p
+// that the forward recursions computed as constants.
+const CTC_FIRST_ORDER = 'the VJP reuses the forward recursions as constants';
 
 /**
  * The rows of every registered op, keyed by its name in src/ops/registry.ts: an op without an entry
@@ -716,11 +724,18 @@ export const ROWS: RowTable = {
       gradgrad: true,
     },
   ],
-  bceLoss: [
+  binaryCrossEntropy: [
+    binary('binaryCrossEntropy', (p, y) => binaryCrossEntropy(p, y), {
+      domain: [
+        [0.05, 0.95],
+        [0, 1],
+      ],
+      broadcast: [],
+    }),
     {
       calls: 'bceLoss',
       label: 'probabilities and soft targets',
-      fn: (p, y) => nn.bceLoss(p!, y!, 'none'),
+      fn: (p, y) => nn.bceLoss(p!, y!, { reduction: 'none' }),
       shapes: [
         [3, 4],
         [3, 4],
@@ -730,6 +745,37 @@ export const ROWS: RowTable = {
         [0, 1],
       ],
       gradgrad: true,
+    },
+  ],
+  // Targets: a repeated label (its alignments need a blank between), a sample shorter than T, an empty
+  // target; then blank 2 with zeroInfinity on an impossible sample. Log-probabilities need not be
+  // normalised for the gradient to hold.
+  ctcNegLogLikelihood: [
+    {
+      label: 'repeats, short input, empty target',
+      fn: (lp) =>
+        ctcNegLogLikelihood(lp!, {
+          targets: [Int32Array.of(1, 2, 2), Int32Array.of(3), Int32Array.of()],
+          inputLengths: [6, 4, 5],
+          blank: 0,
+          zeroInfinity: false,
+        }),
+      shapes: [[6, 3, 4]],
+      domain: [-3, 0],
+      firstOrderOnly: CTC_FIRST_ORDER,
+    },
+    {
+      label: 'blank 2, zeroInfinity with an impossible sample',
+      fn: (lp) =>
+        ctcNegLogLikelihood(lp!, {
+          targets: [Int32Array.of(1, 1), Int32Array.of(0, 1, 3)],
+          inputLengths: [2, 5],
+          blank: 2,
+          zeroInfinity: true,
+        }),
+      shapes: [[5, 2, 4]],
+      domain: [-3, 0],
+      firstOrderOnly: CTC_FIRST_ORDER,
     },
   ],
 };

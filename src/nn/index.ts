@@ -1,11 +1,13 @@
 export * from './activation.js';
 export * from './blocks.js';
 export * from './conv.js';
+export * from './ctc.js';
 export * from './dropout.js';
 export * from './embedding.js';
 export * as init from './init.js';
 export * from './layers.js';
 export * from './losses.js';
+export * from './margin-losses.js';
 export { type AnyModule, Module, Parameter } from './module.js';
 export * from './normalization.js';
 export * from './recurrent.js';

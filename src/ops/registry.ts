@@ -24,6 +24,7 @@ import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ForwardConvAttrs, ShapedConvAttrs, UnfoldAttrs } from './conv.js';
 import type { LinearActivation } from './linalg.js';
+import type { CtcAttrs } from './losses.js';
 import type { EmbedAttrs, SliceAttrs } from './movement.js';
 import type { ReduceAttrs } from './reduce.js';
 
@@ -75,6 +76,9 @@ export interface OpRegistry {
   // functional.ts
   logSoftmax: number;
   stableSoftplus: undefined;
+  // losses.ts
+  binaryCrossEntropy: undefined;
+  ctcNegLogLikelihood: CtcAttrs;
   // recurrent.ts
   lstmCell: undefined;
   gruCell: undefined;
