@@ -1,7 +1,11 @@
 import { getBackend } from '../backend/registry.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
+import { tensor } from '../tensor/creation.js';
 import { normAxis } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { where } from './elementwise.js';
+import { indexSelect } from './indexing.js';
+import { narrow } from './movement.js';
 import { defineOp, empty, requireFloat } from './op.js';
 
 /**
@@ -71,7 +75,248 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   return where(z.gt(threshold), x, stableSoftplus(z).div(beta));
 }
 
-/** x Φ(x), with Φ the standard normal CDF (the exact form, PyTorch's default). */
-export function gelu(x: Tensor): Tensor {
+/** The two forms of gelu: the exact x·Φ(x), and PyTorch's tanh approximation. */
+export type GeluApproximation = 'none' | 'tanh';
+
+/**
+ * x Φ(x), with Φ the standard normal CDF: the exact (erf) form by default, PyTorch's; with 'tanh',
+ * Hendrycks & Gimpel's approximation ½x(1 + tanh(sqrt(2/π)(x + 0.044715x³))), PyTorch's
+ * `approximate='tanh'`.
+ *
+ *     gelu(x, 'tanh')
+ */
+export function gelu(x: Tensor, approximate: GeluApproximation = 'none'): Tensor {
+  checkArity('gelu', arguments, 2, "gelu(x, 'tanh')");
+  if (approximate === 'tanh') {
+    const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(inner.tanh().add(1)).mul(0.5);
+  }
+  if (approximate !== 'none')
+    fail('gelu', `approximate must be 'none' or 'tanh', got ${describe(approximate)}`);
   return x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5);
+}
+
+/** A real argument of an activation, checked where it enters. */
+function checkReal(op: string, name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    fail(op, `${name} must be a finite number, got ${describe(value)}`);
+}
+
+/** x·sigmoid(x), the sigmoid-weighted linear unit (Elfwing et al., 2018; "swish"). */
+export function silu(x: Tensor): Tensor {
+  checkArity('silu', arguments, 1, 'silu(x)');
+  return x.mul(x.sigmoid());
+}
+
+/** x·tanh(softplus(x)) (Misra, 2019), through the overflow-free softplus. */
+export function mish(x: Tensor): Tensor {
+  checkArity('mish', arguments, 1, 'mish(x)');
+  return x.mul(stableSoftplus(x).tanh());
+}
+
+// SELU's constants (Klambauer et al., 2017), PyTorch's to double precision.
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/** scale·elu(x, alpha) with the self-normalising constants α ≈ 1.6733 and scale ≈ 1.0507. */
+export function selu(x: Tensor): Tensor {
+  checkArity('selu', arguments, 1, 'selu(x)');
+  return elu(x, SELU_ALPHA).mul(SELU_SCALE);
+}
+
+/** max(0, x) + min(0, α(e^(x/α) - 1)) (Barron, 2017); α must not be 0. */
+export function celu(x: Tensor, alpha = 1): Tensor {
+  checkArity('celu', arguments, 2, 'celu(x, alpha)');
+  checkReal('celu', 'alpha', alpha);
+  if (alpha === 0) fail('celu', 'alpha must not be 0 (it divides x)');
+  const positive = x.gt(0);
+  return where(positive, x, where(positive, 0, x).div(alpha).exp().sub(1).mul(alpha));
+}
+
+/**
+ * x limited to [minVal, maxVal]. As in PyTorch the gradient is 0 on the boundaries themselves (clamp
+ * passes it there), so relu6 and hardsigmoid match PyTorch's gradients at their corners too.
+ */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
+  checkArity('hardtanh', arguments, 3, 'hardtanh(x, minVal, maxVal)');
+  checkReal('hardtanh', 'minVal', minVal);
+  checkReal('hardtanh', 'maxVal', maxVal);
+  if (minVal > maxVal) fail('hardtanh', `minVal ${minVal} is greater than maxVal ${maxVal}`);
+  return where(x.le(minVal), minVal, where(x.ge(maxVal), maxVal, x));
+}
+
+/** min(max(0, x), 6). */
+export function relu6(x: Tensor): Tensor {
+  checkArity('relu6', arguments, 1, 'relu6(x)');
+  return hardtanh(x, 0, 6);
+}
+
+/** log sigmoid(x) = -softplus(-x), which neither overflows nor loses small values for large |x|. */
+export function logSigmoid(x: Tensor): Tensor {
+  checkArity('logSigmoid', arguments, 1, 'logSigmoid(x)');
+  return stableSoftplus(x.neg()).neg();
+}
+
+/** x / (1 + |x|). */
+export function softsign(x: Tensor): Tensor {
+  checkArity('softsign', arguments, 1, 'softsign(x)');
+  return x.div(x.abs().add(1));
+}
+
+/** softmax(-x) along an axis: weights that favour the smallest values. */
+export function softmin(x: Tensor, axis = -1): Tensor {
+  checkArity('softmin', arguments, 2, 'softmin(x, axis)');
+  return softmax(x.neg(), axis);
+}
+
+/** x·relu6(x + 3)/6 (Howard et al., 2019), a cheap swish. */
+export function hardswish(x: Tensor): Tensor {
+  checkArity('hardswish', arguments, 1, 'hardswish(x)');
+  return x.mul(hardsigmoid(x));
+}
+
+/** relu6(x + 3)/6: 0 below -3, 1 above 3, linear between. */
+export function hardsigmoid(x: Tensor): Tensor {
+  checkArity('hardsigmoid', arguments, 1, 'hardsigmoid(x)');
+  return relu6(x.add(3)).div(6);
+}
+
+/**
+ * The gated linear unit (Dauphin et al., 2017): a·sigmoid(b), with a and b the two halves of x along
+ * an axis, whose size must be even.
+ */
+export function glu(x: Tensor, axis = -1): Tensor {
+  checkArity('glu', arguments, 2, 'glu(x, axis)');
+  const a = normAxis('glu', axis, x.rank);
+  const d = x.shape[a]!;
+  if (d % 2 !== 0)
+    fail('glu', `axis ${axis} must have an even size to be halved, got shape ${fmtShape(x.shape)}`);
+  return narrow(x, a, 0, d / 2).mul(narrow(x, a, d / 2, d / 2).sigmoid());
+}
+
+/** How interpolate fills new positions: the nearest source value, or (bi/tri)linear weights. */
+export type InterpolateMode = 'nearest' | 'linear' | 'bilinear' | 'trilinear';
+
+export interface InterpolateOptions {
+  /** Output size of the spatial axes (one number for all of them). */
+  size?: number | readonly number[];
+  /** Multiplier of the spatial sizes (one number for all of them); the output size is floor(in·scale). */
+  scaleFactor?: number | readonly number[];
+  /** 'nearest' (default); 'linear', 'bilinear' or 'trilinear' for inputs of rank 3, 4 or 5. */
+  mode?: InterpolateMode;
+  /**
+   * Linear modes only: map the corner pixels' centres onto each other (true) rather than their outer
+   * edges (false, PyTorch's default).
+   */
+  alignCorners?: boolean;
+}
+
+const LINEAR_RANK: Record<InterpolateMode, number> = { nearest: 0, linear: 3, bilinear: 4, trilinear: 5 };
+const INTERPOLATE_FORM = "interpolate(x, { scaleFactor: 2, mode: 'bilinear' })";
+
+/** One number per spatial axis, from a number or a list. */
+function perAxis(name: string, value: number | readonly number[], n: number, integer: boolean): number[] {
+  const list: unknown[] =
+    typeof value === 'number' ? Array<number>(n).fill(value) : Array.isArray(value) ? value : [];
+  const what = integer ? 'a positive integer' : 'a positive number';
+  if (
+    list.length !== n ||
+    list.some(
+      (v) => typeof v !== 'number' || !(v > 0 && Number.isFinite(v)) || (integer && !Number.isInteger(v)),
+    )
+  )
+    fail(
+      'interpolate',
+      `${name} must be ${what} or a list of ${n} (one per spatial axis), got ${describe(value)}`,
+    );
+  return list as number[];
+}
+
+function indices(values: readonly number[]): Tensor {
+  return new Tensor(Int32Array.from(values), [values.length]);
+}
+
+/**
+ * Resizes the spatial axes of [N, C, ...] (1 to 3 of them), as PyTorch's `F.interpolate`, to `size`
+ * or by `scaleFactor`. Each output position d reads the source coordinate s(d) on its axis:
+ *
+ *     nearest:                  s = floor(d·scale)               (scale = 1/scaleFactor, or in/out)
+ *     linear, alignCorners off: s = max((d + ½)·scale − ½, 0)
+ *     linear, alignCorners on:  s = d·(in − 1)/(out − 1)
+ *
+ * and linear modes weigh the two neighbours floor(s) and floor(s) + 1 by their distance. The axes are
+ * resized one after another (bilinear is linear along H then W), as index selections and weighted
+ * sums, so the gradient is autograd's: scatter-added back to the sources.
+ *
+ *     interpolate(images, { scaleFactor: 2, mode: 'bilinear' }) // [N, C, 14, 14] -> [N, C, 28, 28]
+ */
+export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
+  checkArity('interpolate', arguments, 2, INTERPOLATE_FORM);
+  const {
+    size,
+    scaleFactor,
+    mode = 'nearest',
+    alignCorners,
+  } = checkOptions(
+    'interpolate',
+    options ?? {},
+    ['size', 'scaleFactor', 'mode', 'alignCorners'],
+    INTERPOLATE_FORM,
+  );
+  if (!(x instanceof Tensor))
+    fail('interpolate', `expected a Tensor, got ${describe(x)}; wrap it with tensor(…)`);
+  requireFloat('interpolate', x);
+  if (!(mode in LINEAR_RANK))
+    fail('interpolate', `mode must be one of ${Object.keys(LINEAR_RANK).join(', ')}, got ${describe(mode)}`);
+  const linearRank = LINEAR_RANK[mode];
+  if (x.rank < 3 || x.rank > 5 || (linearRank > 0 && x.rank !== linearRank)) {
+    const want = linearRank > 0 ? `rank ${linearRank}` : 'rank 3, 4 or 5 ([N, C, ...spatial])';
+    fail('interpolate', `mode '${mode}' expects input of ${want}, got shape ${fmtShape(x.shape)}`);
+  }
+  if (alignCorners !== undefined && (linearRank === 0 || typeof alignCorners !== 'boolean'))
+    fail(
+      'interpolate',
+      `alignCorners is a boolean for the linear modes only, got ${describe(alignCorners)} with mode '${mode}'`,
+    );
+  if ((size === undefined) === (scaleFactor === undefined))
+    fail('interpolate', `give exactly one of size and scaleFactor; ${INTERPOLATE_FORM}`);
+  const spatial = x.rank - 2;
+  const inSizes = x.shape.slice(2);
+  const factors = scaleFactor === undefined ? null : perAxis('scaleFactor', scaleFactor, spatial, false);
+  const outSizes = factors
+    ? inSizes.map((d, i) => Math.floor(d * factors[i]!))
+    : perAxis('size', size!, spatial, true);
+  if (outSizes.some((d) => d < 1))
+    fail(
+      'interpolate',
+      `scaleFactor ${describe(scaleFactor)} leaves an empty axis for input ${fmtShape(x.shape)}`,
+    );
+  let y = x;
+  for (let i = 0; i < spatial; i++) {
+    const axis = i + 2;
+    const n = inSizes[i]!;
+    const out = outSizes[i]!;
+    const scale = factors ? 1 / factors[i]! : n / out;
+    if (out === n && scale === 1) continue;
+    const positions = Array.from({ length: out }, (_, d) => d);
+    if (linearRank === 0) {
+      y = indexSelect(y, axis, indices(positions.map((d) => Math.min(Math.floor(d * scale), n - 1))));
+      continue;
+    }
+    const source = positions.map((d) =>
+      alignCorners ? (out > 1 ? (d * (n - 1)) / (out - 1) : 0) : Math.max((d + 0.5) * scale - 0.5, 0),
+    );
+    const low = source.map((s) => Math.min(Math.floor(s), n - 1));
+    const high = low.map((l) => Math.min(l + 1, n - 1));
+    // The weight of the upper neighbour, broadcast along the axes after this one.
+    const weightShape = [out, ...Array<number>(x.rank - axis - 1).fill(1)];
+    const upper = tensor(
+      source.map((s, d) => s - low[d]!),
+      { dtype: x.dtype, shape: weightShape },
+    );
+    y = indexSelect(y, axis, indices(low))
+      .mul(upper.neg().add(1))
+      .add(indexSelect(y, axis, indices(high)).mul(upper));
+  }
+  return y;
 }
