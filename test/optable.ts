@@ -44,6 +44,7 @@ import {
   mean,
   min,
   mish,
+  prelu,
   relu6,
   type Shape,
   scatterAdd,
@@ -440,6 +441,17 @@ export const OP_TABLE: readonly OpRow[] = [
   unary('softmin', (x) => softmin(x, 0), { label: 'axis 0' }),
   unary('hardswish', (x) => hardswish(x), { domain: [-5, 5], kinks: [-3, 3] }),
   unary('hardsigmoid', (x) => hardsigmoid(x), { domain: [-5, 5], kinks: [-3, 3] }),
+  binary('prelu', (x, w) => prelu(x, w), {
+    shapes: [[2, 3, 4], [3]],
+    broadcast: [],
+    kinks: [0],
+  }),
+  binary('prelu', (x, w) => prelu(x, w), {
+    label: 'one slope',
+    shapes: [[3, 4], [1]],
+    broadcast: [],
+    kinks: [0],
+  }),
   unary('glu', (x) => glu(x)),
   unary('glu', (x) => glu(x, 0), { label: 'axis 0', shapes: [[4, 3]] }),
   unary('interpolate', (x) => interpolate(x, { scaleFactor: 2 }), {

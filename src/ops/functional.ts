@@ -194,6 +194,24 @@ export function glu(x: Tensor, axis = -1): Tensor {
   return narrow(x, a, 0, d / 2).mul(narrow(x, a, d / 2, d / 2).sigmoid());
 }
 
+/**
+ * max(0, x) + w·min(0, x) with a learnt slope w (He et al., 2015), as PyTorch's `F.prelu`: one slope
+ * (w of shape [1]) for all elements, or one per channel on axis 1 (w of shape [C]).
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  checkArity('prelu', arguments, 2, 'prelu(x, weight)');
+  if (!(weight instanceof Tensor) || weight.rank !== 1)
+    fail('prelu', `weight must be a 1-D Tensor of slopes, got ${describe(weight)}`);
+  const c = weight.shape[0]!;
+  if (c !== 1 && (x.rank < 2 || x.shape[1] !== c))
+    fail(
+      'prelu',
+      `weight has ${c} slopes but the input ${fmtShape(x.shape)} has not ${c} channels on axis 1`,
+    );
+  const slope = c === 1 || x.rank === 2 ? weight : weight.reshape([c, ...Array<number>(x.rank - 2).fill(1)]);
+  return where(x.gt(0), x, x.mul(slope));
+}
+
 /** How interpolate fills new positions: the nearest source value, or (bi/tri)linear weights. */
 export type InterpolateMode = 'nearest' | 'linear' | 'bilinear' | 'trilinear';
 
