@@ -62,12 +62,21 @@ function close(actual: Tensor, expected: Encoded, what: string): void {
 
 const layers = nn as unknown as Record<string, new (...args: unknown[]) => st.nn.Module>;
 
+type Spec = [ctor: string, args: unknown[], options?: Record<string, unknown> | null];
+
+function construct([ctor, args, options]: Spec): st.nn.Module {
+  if (ctor === 'Sequential') return new nn.Sequential(...(args as Spec[]).map(construct));
+  const Layer = layers[ctor];
+  assert.ok(Layer, `nn.${ctor} exists`);
+  return new Layer(...args, ...(options ? [options] : []));
+}
+
 function build(c: Case): st.nn.Module {
-  const Layer = layers[c.ctor];
-  assert.ok(Layer, `nn.${c.ctor} exists`);
-  // Layers with state take the dtype option; stateless ones compute in their input's dtype.
+  // Layers with state take the dtype option; a Sequential is converted with Module.to; stateless
+  // layers compute in their input's dtype.
+  if (c.ctor === 'Sequential') return construct([c.ctor, c.args]).to(c.dtype);
   const options = c.keys.length > 0 ? { ...c.options, dtype: c.dtype } : c.options;
-  return new Layer(...c.args, ...(options ? [options] : []));
+  return construct([c.ctor, c.args, options]);
 }
 
 describe(`layers against PyTorch ${fixtures.torch}`, () => {
