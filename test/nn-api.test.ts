@@ -210,6 +210,8 @@ test('hyper-parameters are checked for type and range when the layer is made', (
   throwsStrata(() => new nn.Softmax(0.5), /Softmax: axis must be an integer, got 0.5/);
   throwsStrata(() => new nn.Unflatten(1, [2, -1, -1]), /Unflatten: only one size can be -1/);
   throwsStrata(() => new nn.Upsample({}), /Upsample: give exactly one of size and scaleFactor/);
+  throwsStrata(() => new nn.Upsample({ size: [2.5, 3] }), /Upsample: size must be a positive integer/);
+  throwsStrata(() => new nn.Upsample({ scaleFactor: -2 }), /Upsample: scaleFactor must be a positive number/);
   throwsStrata(
     () => new nn.Upsample({ scaleFactor: 2, alignCorners: true }),
     /alignCorners is a boolean for the linear modes only/,
@@ -278,4 +280,36 @@ test('logSigmoid and mish stay finite and exact at |x| = 1000 (softplus forms)',
   assert.ok(m.every(Number.isFinite));
   assert.equal(m[4], 1000);
   assert.ok(Math.abs(m[0]!) < 1e-300);
+});
+
+test('init functions, loadStateDict, registerBuffer and train refuse what they cannot use', () => {
+  const w = st.zeros([3, 2]);
+  throwsStrata(
+    // @ts-expect-error: the generator goes in the options object
+    () => nn.init.uniform_(w, 0, 1, new st.Generator(1), 2),
+    /uniform_: takes at most 4 arguments/,
+  );
+  // @ts-expect-error: not an option
+  throwsStrata(() => nn.init.kaimingUniform_(w, { gain: 2 }), /kaimingUniform_: unknown option gain/);
+  // @ts-expect-error: not a mode
+  throwsStrata(() => nn.init.kaimingNormal_(w, { mode: 'fan_avg' }), /mode must be 'fan_in' or 'fan_out'/);
+  throwsStrata(
+    // @ts-expect-error: not a generator
+    () => nn.init.normal_(w, 0, 1, { generator: 7 }),
+    /normal_: generator must be a Generator, got 7/,
+  );
+  // @ts-expect-error: a JavaScript array
+  throwsStrata(() => nn.init.xavierUniform_([[1, 2]]), /init: expected a Tensor, got an array of length 1/);
+  throwsStrata(() => nn.init.uniform_(w, Number.NaN), /uniform_: low must be a finite number/);
+  const lin = new nn.Linear(2, 1);
+  // @ts-expect-error: strict is an option
+  throwsStrata(() => lin.loadStateDict(lin.stateDict(), false), /loadStateDict/, /\{ strict: false \}/);
+  throwsStrata(
+    // @ts-expect-error: values must be tensors
+    () => lin.loadStateDict({ weight: [[1, 2]], bias: st.zeros([1]) }),
+    /loadStateDict: expected tensors, but weight is not/,
+  );
+  throwsStrata(() => lin.registerBuffer('a.b', st.zeros([1])), /registerBuffer: .* without dots/);
+  // @ts-expect-error: a string
+  throwsStrata(() => lin.train('eval'), /train: mode must be a boolean/);
 });

@@ -160,6 +160,15 @@ export class Upsample extends Module {
     } = checkOptions('Upsample', options ?? {}, ['size', 'scaleFactor', 'mode', 'alignCorners'], form);
     if ((size === undefined) === (scaleFactor === undefined))
       fail('Upsample', `give exactly one of size and scaleFactor: ${form}`);
+    const [key, value] = size === undefined ? ['scaleFactor', scaleFactor!] : ['size', size];
+    const list: unknown[] = typeof value === 'number' ? [value] : Array.isArray(value) ? value : [];
+    const integer = key === 'size';
+    const bad = (v: unknown) =>
+      typeof v !== 'number' || !(v > 0 && Number.isFinite(v)) || (integer && !Number.isInteger(v));
+    if (list.length === 0 || list.length > 3 || list.some(bad)) {
+      const what = integer ? 'a positive integer' : 'a positive number';
+      fail('Upsample', `${key} must be ${what} or a list of 1 to 3 of them, got ${describe(value)}`);
+    }
     const modes: readonly InterpolateMode[] = ['nearest', 'linear', 'bilinear', 'trilinear'];
     if (!modes.includes(mode))
       fail('Upsample', `mode must be one of ${modes.join(', ')}, got ${describe(mode)}`);

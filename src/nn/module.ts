@@ -1,5 +1,5 @@
 import { noGrad } from '../autograd/mode.js';
-import { describe, fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
 import { type DType, isFloat, type TypedArray } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
@@ -162,6 +162,13 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
 
   /** State that is saved and loaded but not trained (running statistics). */
   registerBuffer(name: string, value: Tensor): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.'))
+      fail(
+        'registerBuffer',
+        `a buffer's name must be a non-empty string without dots, got ${describe(name)}`,
+      );
+    if (!(value instanceof Tensor))
+      fail('registerBuffer', `buffer '${name}' must be a Tensor, got ${describe(value)}`);
     this.buffers.set(name, value);
   }
 
@@ -179,6 +186,8 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
 
   /** Sets training mode on this module and every sub-module. */
   train(mode = true): this {
+    if (typeof mode !== 'boolean')
+      fail('train', `mode must be a boolean, got ${describe(mode)}; use eval() for false`);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -249,8 +258,19 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
    */
   loadStateDict(
     state: Record<string, Tensor>,
-    { strict = true } = {},
+    options?: { strict?: boolean },
   ): { missing: string[]; unexpected: string[] } {
+    const form = 'loadStateDict(state, { strict: false })';
+    checkArity('loadStateDict', arguments, 2, form);
+    const { strict = true } = checkOptions('loadStateDict', options, ['strict'], form);
+    if (state === null || typeof state !== 'object')
+      fail('loadStateDict', `expected a record of tensors by name, got ${describe(state)}`);
+    const notTensors = Object.keys(state).filter((k) => !(state[k] instanceof Tensor));
+    if (notTensors.length)
+      fail(
+        'loadStateDict',
+        `expected tensors, but ${notTensors.join(', ')} ${notTensors.length > 1 ? 'are' : 'is'} not`,
+      );
     const own = this.stateDict();
     const missing = Object.keys(own).filter((k) => !(k in state));
     const unexpected = Object.keys(state).filter((k) => !(k in own));
