@@ -313,3 +313,17 @@ test('init functions, loadStateDict, registerBuffer and train refuse what they c
   // @ts-expect-error: a string
   throwsStrata(() => lin.train('eval'), /train: mode must be a boolean/);
 });
+
+test('the activation functions refuse a JavaScript array, asking to wrap it with tensor(…)', () => {
+  const fns = { silu: st.silu, mish: st.mish, selu: st.selu, relu6: st.relu6, logSigmoid: st.logSigmoid };
+  for (const [name, f] of Object.entries(fns)) {
+    throwsStrata(
+      () => f([1, 2] as unknown as st.Tensor),
+      new RegExp(`^${name}: expected a Tensor, got an array of length 2; wrap it`),
+    );
+  }
+  // @ts-expect-error: an array, not a Tensor
+  throwsStrata(() => st.interpolate([1, 2], { size: 2 }), /^interpolate: expected a Tensor/);
+  throwsStrata(() => st.celu(st.tensor([1]), Number.NaN), /celu: alpha must be a finite number/);
+  throwsStrata(() => st.hardtanh(st.tensor([1]), 1, -1), /hardtanh: minVal 1 is greater than maxVal -1/);
+});

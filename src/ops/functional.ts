@@ -75,6 +75,17 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   return where(z.gt(threshold), x, stableSoftplus(z).div(beta));
 }
 
+/** The input of an activation, checked where it enters (a JavaScript array would fail deep in an op). */
+function checkTensor(op: string, x: unknown): void {
+  if (!(x instanceof Tensor)) fail(op, `expected a Tensor, got ${describe(x)}; wrap it with tensor(…)`);
+}
+
+/** A real argument of an activation, checked where it enters. */
+function checkReal(op: string, name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    fail(op, `${name} must be a finite number, got ${describe(value)}`);
+}
+
 /** The two forms of gelu: the exact x·Φ(x), and PyTorch's tanh approximation. */
 export type GeluApproximation = 'none' | 'tanh';
 
@@ -87,6 +98,7 @@ export type GeluApproximation = 'none' | 'tanh';
  */
 export function gelu(x: Tensor, approximate: GeluApproximation = 'none'): Tensor {
   checkArity('gelu', arguments, 2, "gelu(x, 'tanh')");
+  checkTensor('gelu', x);
   if (approximate === 'tanh') {
     const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
     return x.mul(inner.tanh().add(1)).mul(0.5);
@@ -96,21 +108,17 @@ export function gelu(x: Tensor, approximate: GeluApproximation = 'none'): Tensor
   return x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5);
 }
 
-/** A real argument of an activation, checked where it enters. */
-function checkReal(op: string, name: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value))
-    fail(op, `${name} must be a finite number, got ${describe(value)}`);
-}
-
 /** x·sigmoid(x), the sigmoid-weighted linear unit (Elfwing et al., 2018; "swish"). */
 export function silu(x: Tensor): Tensor {
   checkArity('silu', arguments, 1, 'silu(x)');
+  checkTensor('silu', x);
   return x.mul(x.sigmoid());
 }
 
 /** x·tanh(softplus(x)) (Misra, 2019), through the overflow-free softplus. */
 export function mish(x: Tensor): Tensor {
   checkArity('mish', arguments, 1, 'mish(x)');
+  checkTensor('mish', x);
   return x.mul(stableSoftplus(x).tanh());
 }
 
@@ -121,12 +129,14 @@ const SELU_SCALE = 1.0507009873554805;
 /** scale·elu(x, alpha) with the self-normalising constants α ≈ 1.6733 and scale ≈ 1.0507. */
 export function selu(x: Tensor): Tensor {
   checkArity('selu', arguments, 1, 'selu(x)');
+  checkTensor('selu', x);
   return elu(x, SELU_ALPHA).mul(SELU_SCALE);
 }
 
 /** max(0, x) + min(0, α(e^(x/α) - 1)) (Barron, 2017); α must not be 0. */
 export function celu(x: Tensor, alpha = 1): Tensor {
   checkArity('celu', arguments, 2, 'celu(x, alpha)');
+  checkTensor('celu', x);
   checkReal('celu', 'alpha', alpha);
   if (alpha === 0) fail('celu', 'alpha must not be 0 (it divides x)');
   const positive = x.gt(0);
@@ -139,6 +149,7 @@ export function celu(x: Tensor, alpha = 1): Tensor {
  */
 export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
   checkArity('hardtanh', arguments, 3, 'hardtanh(x, minVal, maxVal)');
+  checkTensor('hardtanh', x);
   checkReal('hardtanh', 'minVal', minVal);
   checkReal('hardtanh', 'maxVal', maxVal);
   if (minVal > maxVal) fail('hardtanh', `minVal ${minVal} is greater than maxVal ${maxVal}`);
@@ -148,36 +159,42 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
 /** min(max(0, x), 6). */
 export function relu6(x: Tensor): Tensor {
   checkArity('relu6', arguments, 1, 'relu6(x)');
+  checkTensor('relu6', x);
   return hardtanh(x, 0, 6);
 }
 
 /** log sigmoid(x) = -softplus(-x), which neither overflows nor loses small values for large |x|. */
 export function logSigmoid(x: Tensor): Tensor {
   checkArity('logSigmoid', arguments, 1, 'logSigmoid(x)');
+  checkTensor('logSigmoid', x);
   return stableSoftplus(x.neg()).neg();
 }
 
 /** x / (1 + |x|). */
 export function softsign(x: Tensor): Tensor {
   checkArity('softsign', arguments, 1, 'softsign(x)');
+  checkTensor('softsign', x);
   return x.div(x.abs().add(1));
 }
 
 /** softmax(-x) along an axis: weights that favour the smallest values. */
 export function softmin(x: Tensor, axis = -1): Tensor {
   checkArity('softmin', arguments, 2, 'softmin(x, axis)');
+  checkTensor('softmin', x);
   return softmax(x.neg(), axis);
 }
 
 /** x·relu6(x + 3)/6 (Howard et al., 2019), a cheap swish. */
 export function hardswish(x: Tensor): Tensor {
   checkArity('hardswish', arguments, 1, 'hardswish(x)');
+  checkTensor('hardswish', x);
   return x.mul(hardsigmoid(x));
 }
 
 /** relu6(x + 3)/6: 0 below -3, 1 above 3, linear between. */
 export function hardsigmoid(x: Tensor): Tensor {
   checkArity('hardsigmoid', arguments, 1, 'hardsigmoid(x)');
+  checkTensor('hardsigmoid', x);
   return relu6(x.add(3)).div(6);
 }
 
@@ -187,6 +204,7 @@ export function hardsigmoid(x: Tensor): Tensor {
  */
 export function glu(x: Tensor, axis = -1): Tensor {
   checkArity('glu', arguments, 2, 'glu(x, axis)');
+  checkTensor('glu', x);
   const a = normAxis('glu', axis, x.rank);
   const d = x.shape[a]!;
   if (d % 2 !== 0)
@@ -200,6 +218,7 @@ export function glu(x: Tensor, axis = -1): Tensor {
  */
 export function prelu(x: Tensor, weight: Tensor): Tensor {
   checkArity('prelu', arguments, 2, 'prelu(x, weight)');
+  checkTensor('prelu', x);
   if (!(weight instanceof Tensor) || weight.rank !== 1)
     fail('prelu', `weight must be a 1-D Tensor of slopes, got ${describe(weight)}`);
   const c = weight.shape[0]!;
