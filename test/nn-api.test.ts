@@ -327,3 +327,20 @@ test('the activation functions refuse a JavaScript array, asking to wrap it with
   throwsStrata(() => st.celu(st.tensor([1]), Number.NaN), /celu: alpha must be a finite number/);
   throwsStrata(() => st.hardtanh(st.tensor([1]), 1, -1), /hardtanh: minVal 1 is greater than maxVal -1/);
 });
+
+test('the older activation functions check their arguments too', () => {
+  const x = st.tensor([1, -1]);
+  // @ts-expect-error: PyTorch's inplace has no counterpart
+  throwsStrata(() => st.leakyRelu(x, 0.1, true), /leakyRelu: takes at most 2 arguments/);
+  throwsStrata(() => st.elu(x, Number.NaN), /elu: alpha must be a finite number/);
+  throwsStrata(() => st.softplus(x, 0), /softplus: beta must not be 0/);
+  assert.deepEqual(
+    Array.from(st.softplus(st.tensor([30]), 1, Number.POSITIVE_INFINITY).toTypedArray()),
+    [30],
+  );
+  // @ts-expect-error: an array, not a Tensor
+  throwsStrata(() => st.softmax([1, 2]), /^softmax: expected a Tensor, got an array of length 2/);
+  throwsStrata(() => new st.nn.Parameter([1] as unknown as st.Tensor), /^Parameter: expected a Tensor/);
+  // @ts-expect-error: zeros_ takes the tensor only
+  throwsStrata(() => nn.init.zeros_(st.zeros([2]), 1), /zeros_: takes at most 1 argument/);
+});

@@ -99,7 +99,9 @@ export class Softplus extends Module {
     checkArity('Softplus', arguments, 2, 'new Softplus(beta, threshold)');
     checkNumber('Softplus', 'beta', beta);
     if (beta === 0) fail('Softplus', 'beta must not be 0 (it divides the result)');
-    checkNumber('Softplus', 'threshold', threshold);
+    // An infinite threshold is meaningful: never switch to the identity.
+    if (typeof threshold !== 'number' || Number.isNaN(threshold))
+      fail('Softplus', `threshold must be a number, got ${describe(threshold)}`);
   }
   forward(x: Tensor): Tensor {
     checkInput('Softplus', x);

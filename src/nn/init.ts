@@ -87,10 +87,12 @@ export function constant_(t: Tensor, value: number): Tensor {
 }
 
 export function zeros_(t: Tensor): Tensor {
+  checkArity('zeros_', arguments, 1, 'zeros_(t)');
   return constant_(t, 0);
 }
 
 export function ones_(t: Tensor): Tensor {
+  checkArity('ones_', arguments, 1, 'ones_(t)');
   return constant_(t, 1);
 }
 

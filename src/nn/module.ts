@@ -8,6 +8,8 @@ import { Tensor } from '../tensor/tensor.js';
 /** A tensor that a Module trains: a leaf that requires gradients. */
 export class Parameter extends Tensor {
   constructor(t: Tensor) {
+    if (!(t instanceof Tensor))
+      fail('Parameter', `expected a Tensor, got ${describe(t)}; wrap it with tensor(…)`);
     // Share the storage when it is exactly this tensor's (as torch.nn.Parameter does), else copy.
     const own = t.isContiguous() && t.offset === 0 && t.data.length === t.size ? t : t.detach().clone();
     super(own.data, t.shape);

@@ -13,6 +13,17 @@ import { defineOp, empty, requireFloat } from './op.js';
  * whose forward a backend may fuse, with its VJP written in tensor ops.
  */
 
+/** The input of an activation, checked where it enters (a JavaScript array would fail deep in an op). */
+function checkTensor(op: string, x: unknown): void {
+  if (!(x instanceof Tensor)) fail(op, `expected a Tensor, got ${describe(x)}; wrap it with tensor(…)`);
+}
+
+/** A real argument of an activation, checked where it enters. */
+function checkReal(op: string, name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    fail(op, `${name} must be a finite number, got ${describe(value)}`);
+}
+
 const logSoftmaxOp = defineOp<number>({
   name: 'logSoftmax',
   forward: ([x], axis) => {
@@ -33,22 +44,32 @@ const logSoftmaxOp = defineOp<number>({
 
 /** log softmax(x) = x - logsumexp(x) along an axis, computed stably. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  checkArity('logSoftmax', arguments, 2, 'logSoftmax(x, axis)');
+  checkTensor('logSoftmax', x);
   requireFloat('logSoftmax', x);
   return logSoftmaxOp([x], normAxis('logSoftmax', axis, x.rank));
 }
 
 /** exp(x_i) / sum_j exp(x_j) along an axis, as exp(logSoftmax(x)). */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  checkArity('softmax', arguments, 2, 'softmax(x, axis)');
+  checkTensor('softmax', x);
   return logSoftmax(x, axis).exp();
 }
 
 /** max(0, x) + slope * min(0, x). */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  checkArity('leakyRelu', arguments, 2, 'leakyRelu(x, slope)');
+  checkTensor('leakyRelu', x);
+  checkReal('leakyRelu', 'slope', slope);
   return where(x.gt(0), x, x.mul(slope));
 }
 
 /** x for x > 0, alpha (e^x - 1) otherwise; the exponential only sees x <= 0, so it cannot overflow. */
 export function elu(x: Tensor, alpha = 1): Tensor {
+  checkArity('elu', arguments, 2, 'elu(x, alpha)');
+  checkTensor('elu', x);
+  checkReal('elu', 'alpha', alpha);
   const positive = x.gt(0);
   return where(positive, x, where(positive, 0, x).exp().sub(1).mul(alpha));
 }
@@ -71,19 +92,15 @@ export function stableSoftplus(z: Tensor): Tensor {
  * log(1 + e^(beta x)) / beta; above `threshold` (in units of beta x) it returns x, as PyTorch does.
  */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
+  checkArity('softplus', arguments, 3, 'softplus(x, beta, threshold)');
+  checkTensor('softplus', x);
+  checkReal('softplus', 'beta', beta);
+  if (beta === 0) fail('softplus', 'beta must not be 0 (it divides the result)');
+  // An infinite threshold is meaningful: never switch to the identity.
+  if (typeof threshold !== 'number' || Number.isNaN(threshold))
+    fail('softplus', `threshold must be a number, got ${describe(threshold)}`);
   const z = x.mul(beta);
   return where(z.gt(threshold), x, stableSoftplus(z).div(beta));
-}
-
-/** The input of an activation, checked where it enters (a JavaScript array would fail deep in an op). */
-function checkTensor(op: string, x: unknown): void {
-  if (!(x instanceof Tensor)) fail(op, `expected a Tensor, got ${describe(x)}; wrap it with tensor(…)`);
-}
-
-/** A real argument of an activation, checked where it enters. */
-function checkReal(op: string, name: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value))
-    fail(op, `${name} must be a finite number, got ${describe(value)}`);
 }
 
 /** The two forms of gelu: the exact x·Φ(x), and PyTorch's tanh approximation. */
