@@ -294,11 +294,12 @@ function indices(values: readonly number[]): Tensor {
  * Resizes the spatial axes of [N, C, ...] (1 to 3 of them), as PyTorch's `F.interpolate`, to `size`
  * or by `scaleFactor`. Each output position d reads the source coordinate s(d) on its axis:
  *
- *     nearest:                  s = floor(d·scale)               (scale = 1/scaleFactor, or in/out)
+ *     nearest:                  s = floor(d·scale)   (scale = 1/scaleFactor, or in/out, in float32)
  *     linear, alignCorners off: s = max((d + ½)·scale − ½, 0)
  *     linear, alignCorners on:  s = d·(in − 1)/(out − 1)
  *
- * and linear modes weigh the two neighbours floor(s) and floor(s) + 1 by their distance. The axes are
+ * and linear modes weigh the two neighbours floor(s) and floor(s) + 1 by their distance. An axis whose
+ * size does not change is left as it is (PyTorch's copy), even when a factor is given. The axes are
  * resized one after another (bilinear is linear along H then W), as index selections and weighted
  * sums, so the gradient is autograd's: scatter-added back to the sources.
  *
@@ -351,10 +352,15 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
     const n = inSizes[i]!;
     const out = outSizes[i]!;
     const scale = factors ? 1 / factors[i]! : n / out;
-    if (out === n && scale === 1) continue;
+    // An axis whose size is unchanged is kept as it is, whatever the factor, as PyTorch does.
+    if (out === n) continue;
     const positions = Array.from({ length: out }, (_, d) => d);
     if (linearRank === 0) {
-      y = indexSelect(y, axis, indices(positions.map((d) => Math.min(Math.floor(d * scale), n - 1))));
+      // PyTorch computes nearest indices in float32; doing the same keeps every index equal to its
+      // own where d·scale lands next to an integer.
+      const scale32 = Math.fround(scale);
+      const source = positions.map((d) => Math.min(Math.floor(Math.fround(d * scale32)), n - 1));
+      y = indexSelect(y, axis, indices(source));
       continue;
     }
     const source = positions.map((d) =>
