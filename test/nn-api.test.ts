@@ -344,3 +344,15 @@ test('the older activation functions check their arguments too', () => {
   // @ts-expect-error: zeros_ takes the tensor only
   throwsStrata(() => nn.init.zeros_(st.zeros([2]), 1), /zeros_: takes at most 1 argument/);
 });
+
+test('the normalisation functions check eps and momentum', () => {
+  const x = st.rand([4, 3, 2]);
+  throwsStrata(() => nn.batchNorm(x, null, null, { training: true, eps: -1 }), /batchNorm: eps must be/);
+  throwsStrata(
+    () => nn.batchNorm(x, null, null, { training: true, momentum: 1.5 }),
+    /batchNorm: momentum must be/,
+  );
+  throwsStrata(() => nn.layerNorm(x, [2], { eps: Number.NaN }), /layerNorm: eps must be/);
+  throwsStrata(() => nn.groupNorm(x, 3, { eps: -0.1 }), /groupNorm: eps must be/);
+  throwsStrata(() => nn.instanceNorm(x, { momentum: -1 }), /instanceNorm: momentum must be/);
+});

@@ -101,6 +101,8 @@ export function batchNorm(
   } = checkOptions('batchNorm', options, ['weight', 'bias', 'training', 'momentum', 'eps'], form);
   checkInput('batchNorm', x);
   requireFloat('batchNorm', x);
+  checkNumber('batchNorm', 'eps', eps, 0);
+  checkNumber('batchNorm', 'momentum', momentum, 0, 1);
   if (x.rank < 2) fail('batchNorm', `expected input of shape [N, C, ...], got ${fmtShape(x.shape)}`);
   const channels = x.shape[1]!;
   for (const [name, t] of [
@@ -364,6 +366,7 @@ export function layerNorm(
   } = checkOptions('layerNorm', options, ['weight', 'bias', 'eps'], form);
   checkInput('layerNorm', x);
   requireFloat('layerNorm', x);
+  checkNumber('layerNorm', 'eps', eps, 0);
   checkTrailing('layerNorm', x, normalizedShape);
   for (const [name, t] of [
     ['weight', weight],
@@ -495,6 +498,7 @@ export function groupNorm(x: Tensor, numGroups: number, options?: GroupNormFunct
   } = checkOptions('groupNorm', options, ['weight', 'bias', 'eps'], form);
   checkInput('groupNorm', x);
   requireFloat('groupNorm', x);
+  checkNumber('groupNorm', 'eps', eps, 0);
   checkInteger('groupNorm', 'numGroups', numGroups);
   if (x.rank < 2) fail('groupNorm', `expected input of shape [N, C, ...], got ${fmtShape(x.shape)}`);
   const [n, c] = x.shape as [number, number];
@@ -609,6 +613,8 @@ export function instanceNorm(x: Tensor, options?: InstanceNormFunctionOptions): 
   );
   checkInput('instanceNorm', x);
   requireFloat('instanceNorm', x);
+  checkNumber('instanceNorm', 'eps', eps, 0);
+  checkNumber('instanceNorm', 'momentum', momentum, 0, 1);
   if (x.rank < 3)
     fail('instanceNorm', `expected input of shape [N, C, ...spatial], got ${fmtShape(x.shape)}`);
   checkPerChannel('instanceNorm', x, [
