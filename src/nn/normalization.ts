@@ -210,7 +210,7 @@ function registerRunningStats(m: Module, numFeatures: number, dtype: FloatDType)
 }
 
 /**
- * The shared body of BatchNorm1d and BatchNorm2d (PyTorch's `_BatchNorm`). Parameters `weight` and
+ * The shared body of BatchNorm1d, 2d and 3d (PyTorch's `_BatchNorm`). Parameters `weight` and
  * `bias`, buffers `running_mean`, `running_var` and `num_batches_tracked`, named as in PyTorch so that
  * state dicts move both ways; `num_batches_tracked` is stored as int32 (PyTorch's is int64).
  *
