@@ -668,7 +668,9 @@ export interface InstanceNormOptions extends Omit<BatchNormOptions, 'momentum'> 
  * eps 1e-5, momentum 0.1, no affine parameters, no running statistics. With `affine` it learns
  * `weight` and `bias` of shape [C]; with `trackRunningStats` it keeps `running_mean`, `running_var`
  * (and `num_batches_tracked`, which PyTorch's instance norms register but never advance) and uses them
- * in eval mode. An input without its batch axis ([C, ...]) is normalised as a batch of one.
+ * in eval mode. An input without its batch axis ([C, ...]) is normalised as a batch of one. An input
+ * whose channel count differs from numFeatures fails even without affine parameters or running
+ * statistics, where PyTorch only warns: the mismatch is almost always a mistake.
  */
 export abstract class InstanceNorm extends Module {
   weight: Parameter | null;
