@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as st from '../src/index.js';
-import { gradcheck } from './gradcheck.js';
+import { gradcheck, gradgradcheck } from './gradcheck.js';
 
 const { nn } = st;
 type Tensor = st.Tensor;
@@ -557,4 +557,17 @@ test('maxNorm_: rescales only the units above the limit to exactly the limit', (
 
   throwsStrata(() => nn.maxNorm_(w, 0), /maxNorm_/, /positive/);
   throwsStrata(() => nn.maxNorm_(w, 1, 2), /maxNorm_/, /axis 2/);
+});
+
+test('groupNorm and instanceNorm: float64 gradient checks to second order, input, weight and bias together', () => {
+  const g = new st.Generator(5);
+  const x = st.randn([2, 4, 3], { dtype: 'float64', generator: g });
+  const w = st.randn([4], { dtype: 'float64', generator: g });
+  const b = st.randn([4], { dtype: 'float64', generator: g });
+  const gn = (x: Tensor, w: Tensor, b: Tensor) => nn.groupNorm(x, 2, { weight: w, bias: b });
+  gradcheck(gn, [x, w, b], { label: 'groupNorm [2, 4, 3], 2 groups' });
+  gradgradcheck(gn, [x, w, b], { label: 'groupNorm, second order' });
+  const inorm = (x: Tensor, w: Tensor, b: Tensor) => nn.instanceNorm(x, { weight: w, bias: b });
+  gradcheck(inorm, [x, w, b], { label: 'instanceNorm [2, 4, 3]' });
+  gradgradcheck(inorm, [x, w, b], { label: 'instanceNorm, second order' });
 });

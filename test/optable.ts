@@ -13,6 +13,7 @@ import {
   avgPool3d,
   avgPoolNd,
   binaryCrossEntropy,
+  celu,
   concat,
   conv1d,
   conv2d,
@@ -25,11 +26,17 @@ import {
   fold,
   gather,
   gelu,
+  glu,
   grad,
   gruCell,
+  hardsigmoid,
+  hardswish,
+  hardtanh,
   indexSelect,
+  interpolate,
   leakyRelu,
   linear,
+  logSigmoid,
   logSoftmax,
   logsumexp,
   lstmCell,
@@ -40,11 +47,18 @@ import {
   maxPoolNd,
   mean,
   min,
+  mish,
   nn,
+  prelu,
+  relu6,
   type Shape,
   scatterAdd,
+  selu,
+  silu,
   softmax,
+  softmin,
   softplus,
+  softsign,
   stableSoftplus,
   stack,
   std,
@@ -188,8 +202,14 @@ export const ROWS: RowTable = {
   tanh: [
     unary('tanh', (x) => x.tanh(), { special: [0] }),
     unary('tanh', (x) => x.tanh(), { label: 'large', shapes: [[40, 30]] }),
+    unary('gelu', (x) => gelu(x, 'tanh'), { label: 'tanh approximation', domain: [-3, 3], special: [0] }),
   ],
-  sigmoid: [unary('sigmoid', (x) => x.sigmoid(), { domain: [-6, 6], special: [0] })],
+  sigmoid: [
+    unary('sigmoid', (x) => x.sigmoid(), { domain: [-6, 6], special: [0] }),
+    unary('silu', (x) => silu(x), { domain: [-4, 4], special: [0] }),
+    unary('glu', (x) => glu(x)),
+    unary('glu', (x) => glu(x, 0), { label: 'axis 0', shapes: [[4, 3]] }),
+  ],
   relu: [unary('relu', (x) => x.relu(), { kinks: [0] })],
   erf: [
     unary('erf', (x) => x.erf(), { domain: [-3, 3], special: [0] }),
@@ -215,6 +235,7 @@ export const ROWS: RowTable = {
   div: [
     binary('div', (a, b) => a.div(b), { domain: [DEFAULT_DOMAIN, POSITIVE] }),
     unary('div', (x) => x.div(-3), { label: 'number' }),
+    unary('softsign', (x) => softsign(x), { kinks: [0] }),
   ],
   pow: [
     binary('pow', (a, b) => a.pow(b), { domain: [POSITIVE, DEFAULT_DOMAIN] }),
@@ -233,6 +254,27 @@ export const ROWS: RowTable = {
     unary('elu', (x) => elu(x, 1.5), { kinks: [0] }),
     // With alpha 1, elu is continuously differentiable at 0 (both sides have slope 1).
     unary('elu', (x) => elu(x), { label: 'alpha 1, smooth at 0', special: [0], gradgrad: false }),
+    unary('selu', (x) => selu(x), { kinks: [0] }),
+    unary('celu', (x) => celu(x, 0.7), { kinks: [0] }),
+    unary('hardtanh', (x) => hardtanh(x), { kinks: [-1, 1] }),
+    unary('hardtanh', (x) => hardtanh(x, -0.5, 1.5), {
+      label: 'minVal -0.5, maxVal 1.5',
+      kinks: [-0.5, 1.5],
+    }),
+    unary('relu6', (x) => relu6(x), { domain: [-2, 8], kinks: [0, 6] }),
+    unary('hardswish', (x) => hardswish(x), { domain: [-5, 5], kinks: [-3, 3] }),
+    unary('hardsigmoid', (x) => hardsigmoid(x), { domain: [-5, 5], kinks: [-3, 3] }),
+    binary('prelu', (x, w) => prelu(x, w), {
+      shapes: [[2, 3, 4], [3]],
+      broadcast: [],
+      kinks: [0],
+    }),
+    binary('prelu', (x, w) => prelu(x, w), {
+      label: 'one slope',
+      shapes: [[3, 4], [1]],
+      broadcast: [],
+      kinks: [0],
+    }),
   ],
   sum: [
     unary('sum', (x) => sum(x), { label: 'all axes' }),
@@ -450,6 +492,26 @@ export const ROWS: RowTable = {
     }),
     unary('indexSelect', (x) => indexSelect(x, 0, ints([2, 0, 2], [3])), { shapes: [[4, 3]] }),
     unary('indexSelect', (x) => x.indexSelect(-1, ints([1, 1], [2])), { label: 'axis -1', shapes: [[4, 3]] }),
+    unary('interpolate', (x) => interpolate(x, { scaleFactor: 2 }), {
+      label: 'nearest ×2',
+      shapes: [[1, 2, 3, 3]],
+    }),
+    unary('interpolate', (x) => interpolate(x, { size: [5, 2] }), {
+      label: 'nearest to size',
+      shapes: [[2, 1, 3, 4]],
+    }),
+    unary('interpolate', (x) => interpolate(x, { size: 5, mode: 'bilinear' }), {
+      label: 'bilinear',
+      shapes: [[1, 2, 3, 4]],
+    }),
+    unary('interpolate', (x) => interpolate(x, { scaleFactor: 1.5, mode: 'bilinear', alignCorners: true }), {
+      label: 'bilinear, alignCorners',
+      shapes: [[1, 2, 3, 2]],
+    }),
+    unary('interpolate', (x) => interpolate(x, { scaleFactor: 2, mode: 'linear' }), {
+      label: 'linear',
+      shapes: [[2, 2, 3]],
+    }),
   ],
   scatterAdd: [
     binary('scatterAdd', (x, src) => scatterAdd(x, 1, ints([0, 2, 3, 3, 1, 1], [3, 2]), src), {
@@ -474,11 +536,15 @@ export const ROWS: RowTable = {
     unary('softmax', (x) => x.softmax(), { label: 'large', shapes: [[32, 10]], domain: [-5, 5] }),
     unary('logSoftmax', (x) => logSoftmax(x)),
     unary('logSoftmax', (x) => x.logSoftmax(1), { label: 'axis 1', shapes: [[2, 3, 4]] }),
+    unary('softmin', (x) => softmin(x)),
+    unary('softmin', (x) => softmin(x, 0), { label: 'axis 0' }),
   ],
   stableSoftplus: [
     unary('stableSoftplus', (x) => stableSoftplus(x), { domain: [-4, 4], special: [0] }),
     unary('softplus', (x) => softplus(x), { special: [0] }),
     unary('softplus', (x) => softplus(x, 2, 3), { label: 'beta 2, threshold 3', kinks: [1.5] }),
+    unary('mish', (x) => mish(x), { domain: [-4, 4], special: [0] }),
+    unary('logSigmoid', (x) => logSigmoid(x), { domain: [-6, 6], special: [0] }),
   ],
   lstmCell: [
     {

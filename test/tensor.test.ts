@@ -772,7 +772,7 @@ describe('the API refuses bad input where it enters', () => {
     throwsStrata(() => stack([x, [1, 2] as never]), 'stack', 'wrap it');
     throwsStrata(() => x.copy_([1, 2] as never), 'copy_: expected a source Tensor', 'wrap it');
     throwsStrata(() => x.scatterAdd(0, tensor(new Int32Array([0])), [1] as never), 'scatterAdd', 'wrap it');
-    throwsStrata(() => softmax([1, 2] as never), 'logSoftmax', 'wrap it');
+    throwsStrata(() => softmax([1, 2] as never), 'softmax', 'wrap it');
     throwsStrata(() => maxPool2d([[[[1]]]] as never, 1), 'maxPool2d', 'wrap it');
   });
 

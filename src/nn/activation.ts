@@ -1,20 +1,65 @@
-import { elu, gelu, leakyRelu, logSoftmax, softmax, softplus } from '../ops/functional.js';
+import { checkArity, checkOptions, describe, fail } from '../errors.js';
+import {
+  celu,
+  elu,
+  type GeluApproximation,
+  gelu,
+  glu,
+  hardsigmoid,
+  hardswish,
+  hardtanh,
+  leakyRelu,
+  logSigmoid,
+  logSoftmax,
+  mish,
+  prelu,
+  relu6,
+  selu,
+  silu,
+  softmax,
+  softmin,
+  softplus,
+  softsign,
+} from '../ops/functional.js';
+import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Module } from './module.js';
+import { constant_ } from './init.js';
+import {
+  checkInput,
+  checkInteger,
+  checkNumber,
+  floatDType,
+  Module,
+  type Parameter,
+  parameter,
+} from './module.js';
 
-/** The non-linearities as modules, for Sequential; each is the function of the same name in ops/. */
+/**
+ * The non-linearities as modules, for Sequential; each is the function of the same name in ops/, with
+ * PyTorch's name and defaults (`axis` for PyTorch's `dim`). PyTorch's `inplace` flag has no
+ * counterpart: passing it fails rather than being ignored.
+ */
 
 export class ReLU extends Module {
+  constructor() {
+    super();
+    checkArity('ReLU', arguments, 0, 'new ReLU()');
+  }
   forward(x: Tensor): Tensor {
+    checkInput('ReLU', x);
     return x.relu();
   }
 }
 
+/** max(0, x) + negativeSlope·min(0, x), with PyTorch's default slope 0.01. */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
+    checkArity('LeakyReLU', arguments, 1, 'new LeakyReLU(0.2)');
+    checkNumber('LeakyReLU', 'negativeSlope', negativeSlope);
   }
   forward(x: Tensor): Tensor {
+    checkInput('LeakyReLU', x);
     return leakyRelu(x, this.negativeSlope);
   }
   protected override extraRepr(): string {
@@ -23,58 +68,326 @@ export class LeakyReLU extends Module {
 }
 
 export class Sigmoid extends Module {
+  constructor() {
+    super();
+    checkArity('Sigmoid', arguments, 0, 'new Sigmoid()');
+  }
   forward(x: Tensor): Tensor {
+    checkInput('Sigmoid', x);
     return x.sigmoid();
   }
 }
 
 export class Tanh extends Module {
+  constructor() {
+    super();
+    checkArity('Tanh', arguments, 0, 'new Tanh()');
+  }
   forward(x: Tensor): Tensor {
+    checkInput('Tanh', x);
     return x.tanh();
   }
 }
 
+/** log(1 + e^(βx))/β, and x itself where βx > threshold (PyTorch's defaults: β 1, threshold 20). */
 export class Softplus extends Module {
   constructor(
     readonly beta = 1,
     readonly threshold = 20,
   ) {
     super();
+    checkArity('Softplus', arguments, 2, 'new Softplus(beta, threshold)');
+    checkNumber('Softplus', 'beta', beta);
+    if (beta === 0) fail('Softplus', 'beta must not be 0 (it divides the result)');
+    // An infinite threshold is meaningful: never switch to the identity.
+    if (typeof threshold !== 'number' || Number.isNaN(threshold))
+      fail('Softplus', `threshold must be a number, got ${describe(threshold)}`);
   }
   forward(x: Tensor): Tensor {
+    checkInput('Softplus', x);
     return softplus(x, this.beta, this.threshold);
+  }
+  protected override extraRepr(): string {
+    return `beta=${this.beta}, threshold=${this.threshold}`;
   }
 }
 
+/** x above 0, α(e^x − 1) below (α 1 by default). */
 export class ELU extends Module {
   constructor(readonly alpha = 1) {
     super();
+    checkArity('ELU', arguments, 1, 'new ELU(alpha)');
+    checkNumber('ELU', 'alpha', alpha);
   }
   forward(x: Tensor): Tensor {
+    checkInput('ELU', x);
     return elu(x, this.alpha);
+  }
+  protected override extraRepr(): string {
+    return `alpha=${this.alpha}`;
   }
 }
 
+export interface GELUOptions {
+  /** 'none' (default): the exact x·Φ(x); 'tanh': PyTorch's tanh approximation. */
+  approximate?: GeluApproximation;
+}
+
+/** x·Φ(x); `new GELU({ approximate: 'tanh' })` for the tanh approximation. */
 export class GELU extends Module {
+  readonly approximate: GeluApproximation;
+
+  constructor(options?: GELUOptions) {
+    super();
+    const form = "new GELU({ approximate: 'tanh' })";
+    checkArity('GELU', arguments, 1, form);
+    const { approximate = 'none' } = checkOptions('GELU', options, ['approximate'], form);
+    if (approximate !== 'none' && approximate !== 'tanh')
+      fail('GELU', `approximate must be 'none' or 'tanh', got ${describe(approximate)}`);
+    this.approximate = approximate;
+  }
   forward(x: Tensor): Tensor {
-    return gelu(x);
+    checkInput('GELU', x);
+    return gelu(x, this.approximate);
+  }
+  protected override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
   }
 }
 
 export class Softmax extends Module {
   constructor(readonly axis = -1) {
     super();
+    checkArity('Softmax', arguments, 1, 'new Softmax(axis)');
+    checkInteger('Softmax', 'axis', axis, Number.NEGATIVE_INFINITY);
   }
   forward(x: Tensor): Tensor {
+    checkInput('Softmax', x);
     return softmax(x, this.axis);
+  }
+  protected override extraRepr(): string {
+    return `axis=${this.axis}`;
   }
 }
 
 export class LogSoftmax extends Module {
   constructor(readonly axis = -1) {
     super();
+    checkArity('LogSoftmax', arguments, 1, 'new LogSoftmax(axis)');
+    checkInteger('LogSoftmax', 'axis', axis, Number.NEGATIVE_INFINITY);
   }
   forward(x: Tensor): Tensor {
+    checkInput('LogSoftmax', x);
     return logSoftmax(x, this.axis);
+  }
+  protected override extraRepr(): string {
+    return `axis=${this.axis}`;
+  }
+}
+
+/** softmax(−x) along `axis` (−1 by default). */
+export class Softmin extends Module {
+  constructor(readonly axis = -1) {
+    super();
+    checkArity('Softmin', arguments, 1, 'new Softmin(axis)');
+    checkInteger('Softmin', 'axis', axis, Number.NEGATIVE_INFINITY);
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('Softmin', x);
+    return softmin(x, this.axis);
+  }
+  protected override extraRepr(): string {
+    return `axis=${this.axis}`;
+  }
+}
+
+/** x·sigmoid(x). */
+export class SiLU extends Module {
+  constructor() {
+    super();
+    checkArity('SiLU', arguments, 0, 'new SiLU()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('SiLU', x);
+    return silu(x);
+  }
+}
+
+/** x·tanh(softplus(x)). */
+export class Mish extends Module {
+  constructor() {
+    super();
+    checkArity('Mish', arguments, 0, 'new Mish()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('Mish', x);
+    return mish(x);
+  }
+}
+
+/** scale·elu(x, α) with the self-normalising constants. */
+export class SELU extends Module {
+  constructor() {
+    super();
+    checkArity('SELU', arguments, 0, 'new SELU()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('SELU', x);
+    return selu(x);
+  }
+}
+
+/** max(0, x) + min(0, α(e^(x/α) − 1)), α 1 by default and never 0. */
+export class CELU extends Module {
+  constructor(readonly alpha = 1) {
+    super();
+    checkArity('CELU', arguments, 1, 'new CELU(alpha)');
+    checkNumber('CELU', 'alpha', alpha);
+    if (alpha === 0) fail('CELU', 'alpha must not be 0 (it divides x)');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('CELU', x);
+    return celu(x, this.alpha);
+  }
+  protected override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
+}
+
+/** x limited to [minVal, maxVal], [−1, 1] by default. */
+export class Hardtanh extends Module {
+  constructor(
+    readonly minVal = -1,
+    readonly maxVal = 1,
+  ) {
+    super();
+    checkArity('Hardtanh', arguments, 2, 'new Hardtanh(minVal, maxVal)');
+    checkNumber('Hardtanh', 'minVal', minVal);
+    checkNumber('Hardtanh', 'maxVal', maxVal);
+    if (minVal > maxVal) fail('Hardtanh', `minVal ${minVal} is greater than maxVal ${maxVal}`);
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('Hardtanh', x);
+    return hardtanh(x, this.minVal, this.maxVal);
+  }
+  protected override extraRepr(): string {
+    return `minVal=${this.minVal}, maxVal=${this.maxVal}`;
+  }
+}
+
+/** min(max(0, x), 6). */
+export class ReLU6 extends Module {
+  constructor() {
+    super();
+    checkArity('ReLU6', arguments, 0, 'new ReLU6()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('ReLU6', x);
+    return relu6(x);
+  }
+}
+
+/** log sigmoid(x), computed as −softplus(−x). */
+export class LogSigmoid extends Module {
+  constructor() {
+    super();
+    checkArity('LogSigmoid', arguments, 0, 'new LogSigmoid()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('LogSigmoid', x);
+    return logSigmoid(x);
+  }
+}
+
+/** x / (1 + |x|). */
+export class Softsign extends Module {
+  constructor() {
+    super();
+    checkArity('Softsign', arguments, 0, 'new Softsign()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('Softsign', x);
+    return softsign(x);
+  }
+}
+
+/** x·relu6(x + 3)/6. */
+export class Hardswish extends Module {
+  constructor() {
+    super();
+    checkArity('Hardswish', arguments, 0, 'new Hardswish()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('Hardswish', x);
+    return hardswish(x);
+  }
+}
+
+/** relu6(x + 3)/6. */
+export class Hardsigmoid extends Module {
+  constructor() {
+    super();
+    checkArity('Hardsigmoid', arguments, 0, 'new Hardsigmoid()');
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('Hardsigmoid', x);
+    return hardsigmoid(x);
+  }
+}
+
+/** a·sigmoid(b) for the halves a, b of the input along `axis` (−1 by default), which must be even. */
+export class GLU extends Module {
+  constructor(readonly axis = -1) {
+    super();
+    checkArity('GLU', arguments, 1, 'new GLU(axis)');
+    checkInteger('GLU', 'axis', axis, Number.NEGATIVE_INFINITY);
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('GLU', x);
+    return glu(x, this.axis);
+  }
+  protected override extraRepr(): string {
+    return `axis=${this.axis}`;
+  }
+}
+
+export interface PReLUOptions {
+  /** 1 (one slope shared by all channels, the default) or the number of channels on axis 1. */
+  numParameters?: number;
+  /** The slopes' initial value (0.25, as PyTorch). */
+  init?: number;
+  /** dtype of the slopes (float64 for gradient checks). */
+  dtype?: DType;
+}
+
+/**
+ * A leaky ReLU whose negative slope is learnt (He et al., 2015): max(0, x) + w·min(0, x), with one
+ * slope or one per channel (axis 1), in the parameter `weight` as in PyTorch.
+ *
+ *     const act = new PReLU({ numParameters: 16 }); // [N, 16, H, W]
+ */
+export class PReLU extends Module {
+  /** The slopes, of shape [numParameters]. */
+  weight: Parameter;
+
+  constructor(options?: PReLUOptions) {
+    super();
+    const form = 'new PReLU({ numParameters: 16, init: 0.25 })';
+    checkArity('PReLU', arguments, 1, form);
+    const {
+      numParameters = 1,
+      init = 0.25,
+      dtype,
+    } = checkOptions('PReLU', options, ['numParameters', 'init', 'dtype'], form);
+    checkInteger('PReLU', 'numParameters', numParameters);
+    checkNumber('PReLU', 'init', init);
+    this.weight = parameter([numParameters], floatDType('PReLU', dtype), (t) => constant_(t, init));
+  }
+  forward(x: Tensor): Tensor {
+    checkInput('PReLU', x);
+    return prelu(x, this.weight);
+  }
+  protected override extraRepr(): string {
+    return `numParameters=${this.weight.size}`;
   }
 }

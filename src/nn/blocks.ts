@@ -1,20 +1,22 @@
-import { fail } from '../errors.js';
+import { checkArity, checkOptions } from '../errors.js';
 import { concat } from '../ops/movement.js';
+import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Conv2d } from './conv.js';
 import { constant_ } from './init.js';
 import { Linear } from './layers.js';
-import { Module } from './module.js';
+import { checkInput, checkInteger, checkNumber, floatDType, Module } from './module.js';
 import { BatchNorm2d } from './normalization.js';
 import { Sequential } from './sequential.js';
 
 /** Building blocks with shorter paths from input to output: residual, highway and dense connections. */
 
-function requirePositiveInteger(op: string, what: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0) fail(op, `${what} must be a positive integer, got ${v}`);
+export interface BlockOptions {
+  /** dtype of the parameters and running statistics (float64 for gradient checks). */
+  dtype?: DType;
 }
 
-export interface ResidualBlockOptions {
+export interface ResidualBlockOptions extends BlockOptions {
   /** Stride of the first 3×3 convolution (and of the projection shortcut): 2 halves the image. */
   stride?: number;
 }
@@ -41,9 +43,15 @@ export class ResidualBlock extends Module {
   readonly outChannels: number;
   readonly stride: number;
 
-  constructor(inChannels: number, outChannels: number, { stride = 1 }: ResidualBlockOptions = {}) {
+  constructor(inChannels: number, outChannels: number, options?: ResidualBlockOptions) {
     super();
-    requirePositiveInteger('ResidualBlock', 'stride', stride);
+    const form = 'new ResidualBlock(16, 32, { stride: 2 })';
+    checkArity('ResidualBlock', arguments, 3, form);
+    const { stride = 1, dtype } = checkOptions('ResidualBlock', options, ['stride', 'dtype'], form);
+    checkInteger('ResidualBlock', 'inChannels', inChannels);
+    checkInteger('ResidualBlock', 'outChannels', outChannels);
+    checkInteger('ResidualBlock', 'stride', stride);
+    const type = floatDType('ResidualBlock', dtype);
     this.conv1 = new Conv2d(inChannels, outChannels, 3, { stride, padding: 1, bias: false });
     this.bn1 = new BatchNorm2d(outChannels);
     this.conv2 = new Conv2d(outChannels, outChannels, 3, { padding: 1, bias: false });
@@ -58,9 +66,12 @@ export class ResidualBlock extends Module {
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.stride = stride;
+    // The layers initialise in float32, as every layer does, then widen.
+    if (type !== 'float32') this.to(type);
   }
 
   forward(x: Tensor): Tensor {
+    checkInput('ResidualBlock', x);
     const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
     const shortcut = this.downsample ? this.downsample.forward(x) : x;
     return out.add(shortcut).relu();
@@ -71,7 +82,7 @@ export class ResidualBlock extends Module {
   }
 }
 
-export interface HighwayOptions {
+export interface HighwayOptions extends BlockOptions {
   /**
    * Initial bias of the transform gate T. Negative, so that T = sigmoid(bias) starts small and the
    * layer starts by carrying its input through (Srivastava et al. suggest -1 to -3).
@@ -94,16 +105,21 @@ export class Highway extends Module {
   gate: Linear;
   readonly features: number;
 
-  constructor(features: number, { gateBias = -2 }: HighwayOptions = {}) {
+  constructor(features: number, options?: HighwayOptions) {
     super();
-    if (!Number.isFinite(gateBias)) fail('Highway', `gateBias must be a finite number, got ${gateBias}`);
-    this.hidden = new Linear(features, features);
-    this.gate = new Linear(features, features);
+    const form = 'new Highway(64, { gateBias: -2 })';
+    checkArity('Highway', arguments, 2, form);
+    const { gateBias = -2, dtype } = checkOptions('Highway', options, ['gateBias', 'dtype'], form);
+    checkInteger('Highway', 'features', features);
+    checkNumber('Highway', 'gateBias', gateBias);
+    this.hidden = new Linear(features, features, { dtype });
+    this.gate = new Linear(features, features, { dtype });
     constant_(this.gate.bias!, gateBias);
     this.features = features;
   }
 
   forward(x: Tensor): Tensor {
+    checkInput('Highway', x);
     const h = this.hidden.forwardWith(x, 'relu');
     const t = this.gate.forward(x).sigmoid();
     // The paper's form rather than x + t·(h - x): it gives exactly x where T = 0 and exactly H where T = 1.
@@ -123,13 +139,21 @@ export class DenseLayer extends Module {
   norm: BatchNorm2d;
   conv: Conv2d;
 
-  constructor(inChannels: number, growthRate: number) {
+  constructor(inChannels: number, growthRate: number, options?: BlockOptions) {
     super();
-    this.norm = new BatchNorm2d(inChannels);
+    const form = 'new DenseLayer(inChannels, growthRate, { dtype })';
+    checkArity('DenseLayer', arguments, 3, form);
+    const { dtype } = checkOptions('DenseLayer', options, ['dtype'], form);
+    checkInteger('DenseLayer', 'inChannels', inChannels);
+    checkInteger('DenseLayer', 'growthRate', growthRate);
+    const type = floatDType('DenseLayer', dtype);
+    this.norm = new BatchNorm2d(inChannels, { dtype: type });
     this.conv = new Conv2d(inChannels, growthRate, 3, { padding: 1, bias: false });
+    if (type !== 'float32') this.to(type);
   }
 
   forward(x: Tensor): Tensor {
+    checkInput('DenseLayer', x);
     return this.conv.forward(this.norm.forward(x).relu());
   }
 }
@@ -152,14 +176,17 @@ export class DenseBlock extends Module {
   readonly growthRate: number;
   readonly outChannels: number;
 
-  constructor(inChannels: number, numLayers: number, growthRate: number) {
+  constructor(inChannels: number, numLayers: number, growthRate: number, options?: BlockOptions) {
     super();
-    requirePositiveInteger('DenseBlock', 'inChannels', inChannels);
-    requirePositiveInteger('DenseBlock', 'numLayers', numLayers);
-    requirePositiveInteger('DenseBlock', 'growthRate', growthRate);
+    const form = 'new DenseBlock(inChannels, numLayers, growthRate, { dtype })';
+    checkArity('DenseBlock', arguments, 4, form);
+    const { dtype } = checkOptions('DenseBlock', options, ['dtype'], form);
+    checkInteger('DenseBlock', 'inChannels', inChannels);
+    checkInteger('DenseBlock', 'numLayers', numLayers);
+    checkInteger('DenseBlock', 'growthRate', growthRate);
     this.layers = Array.from(
       { length: numLayers },
-      (_, l) => new DenseLayer(inChannels + l * growthRate, growthRate),
+      (_, l) => new DenseLayer(inChannels + l * growthRate, growthRate, { dtype }),
     );
     this.inChannels = inChannels;
     this.growthRate = growthRate;
@@ -167,6 +194,7 @@ export class DenseBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    checkInput('DenseBlock', x);
     // Appending each layer's output to the running concatenation gives [x_0, ..., x_l] in order.
     let features = x;
     for (const layer of this.layers) features = concat([features, layer.forward(features)], 1);

@@ -1,14 +1,14 @@
-import { fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { requireFloat } from '../ops/op.js';
 import { bernoulli } from '../tensor/creation.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Module } from './module.js';
+import { checkInput, Module } from './module.js';
 
 function checkP(op: string, p: number): void {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1))
-    fail(op, `dropout probability p must be in [0, 1], got ${p}`);
+    fail(op, `dropout probability p must be in [0, 1], got ${describe(p)}`);
 }
 
 /**
@@ -23,7 +23,9 @@ function masked(
   maskShape: Shape,
   generator: Generator | undefined,
 ): Tensor {
+  checkInput(op, x);
   checkP(op, p);
+  if (typeof training !== 'boolean') fail(op, `training must be a boolean, got ${describe(training)}`);
   if (!training || p === 0) return x;
   requireFloat(op, x);
   if (p === 1) return x.mul(0);
@@ -39,6 +41,7 @@ function masked(
  *     const h = dropout(x, 0.5, model.training);
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
+  checkArity('dropout', arguments, 4, 'dropout(x, p, training, generator)');
   return masked('dropout', x, p, training, x.shape, generator);
 }
 
@@ -54,6 +57,8 @@ function channelMaskShape(op: string, x: Tensor): number[] {
  * single ones regularises little; dropping feature maps does.
  */
 export function dropout2d(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
+  checkArity('dropout2d', arguments, 4, 'dropout2d(x, p, training, generator)');
+  checkInput('dropout2d', x);
   return masked('dropout2d', x, p, training, channelMaskShape('dropout2d', x), generator);
 }
 
@@ -68,9 +73,12 @@ export class Dropout extends Module {
 
   constructor(
     readonly p = 0.5,
-    { generator = defaultGenerator }: DropoutOptions = {},
+    options?: DropoutOptions,
   ) {
     super();
+    const form = 'new Dropout(0.5, { generator })';
+    checkArity('Dropout', arguments, 2, form);
+    const { generator = defaultGenerator } = checkOptions('Dropout', options, ['generator'], form);
     checkP('Dropout', p);
     this.generator = generator;
   }
@@ -90,14 +98,18 @@ export class Dropout2d extends Module {
 
   constructor(
     readonly p = 0.5,
-    { generator = defaultGenerator }: DropoutOptions = {},
+    options?: DropoutOptions,
   ) {
     super();
+    const form = 'new Dropout2d(0.5, { generator })';
+    checkArity('Dropout2d', arguments, 2, form);
+    const { generator = defaultGenerator } = checkOptions('Dropout2d', options, ['generator'], form);
     checkP('Dropout2d', p);
     this.generator = generator;
   }
 
   forward(x: Tensor): Tensor {
+    checkInput('Dropout2d', x);
     return masked('Dropout2d', x, this.p, this.training, channelMaskShape('Dropout2d', x), this.generator);
   }
 

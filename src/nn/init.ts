@@ -1,6 +1,6 @@
-import { fail, fmtShape } from '../errors.js';
-import { defaultGenerator, type Generator } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
+import { defaultGenerator, Generator } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /**
  * Initialisers write into a tensor's storage in place (like PyTorch's `nn.init.*_`) and return it.
@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 
 function fill(t: Tensor, draw: () => number): Tensor {
+  if (!(t instanceof Tensor)) fail('init', `expected a Tensor to fill, got ${describe(t)}`);
   if (!t.isContiguous()) fail('init', `expected a contiguous tensor, got strides [${t.strides}]`);
   for (let i = 0; i < t.size; i++) t.data[t.offset + i] = draw();
   return t;
@@ -15,6 +16,7 @@ function fill(t: Tensor, draw: () => number): Tensor {
 
 /** fan_in and fan_out as PyTorch computes them: [out, in, ...kernel] with the kernel's size as receptive field. */
 export function fans(t: Tensor): { fanIn: number; fanOut: number } {
+  if (!(t instanceof Tensor)) fail('init', `expected a Tensor, got ${describe(t)}`);
   if (t.rank < 2) fail('init', `fan in and fan out need at least 2 axes, got shape ${fmtShape(t.shape)}`);
   const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: t.shape[1]! * receptive, fanOut: t.shape[0]! * receptive };
@@ -24,6 +26,7 @@ export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu'
 
 /** The gain that keeps activations' variance steady through a non-linearity (PyTorch's calculate_gain). */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  checkArity('calculateGain', arguments, 2, "calculateGain('leaky_relu', 0.2)");
   switch (nonlinearity) {
     case 'linear':
     case 'sigmoid':
@@ -45,37 +48,65 @@ export interface InitOptions {
   generator?: Generator;
 }
 
-export function uniform_(t: Tensor, low = 0, high = 1, opts: InitOptions = {}): Tensor {
-  const g = opts.generator ?? defaultGenerator;
+/** The generator an initialiser draws from, its options checked. */
+function generatorOf(op: string, opts: InitOptions | undefined, form: string): Generator {
+  const { generator = defaultGenerator } = checkOptions(op, opts, ['generator'], form);
+  if (!(generator instanceof Generator))
+    fail(op, `generator must be a Generator, got ${describe(generator)}`);
+  return generator;
+}
+
+/** Checks a real argument of an initialiser. */
+function checkReal(op: string, name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    fail(op, `${name} must be a finite number, got ${describe(value)}`);
+}
+
+export function uniform_(t: Tensor, low = 0, high = 1, opts?: InitOptions): Tensor {
+  const form = 'uniform_(t, low, high, { generator })';
+  checkArity('uniform_', arguments, 4, form);
+  checkReal('uniform_', 'low', low);
+  checkReal('uniform_', 'high', high);
+  const g = generatorOf('uniform_', opts, form);
   return fill(t, () => low + (high - low) * g.uniform());
 }
 
-export function normal_(t: Tensor, mean = 0, std = 1, opts: InitOptions = {}): Tensor {
-  const g = opts.generator ?? defaultGenerator;
+export function normal_(t: Tensor, mean = 0, std = 1, opts?: InitOptions): Tensor {
+  const form = 'normal_(t, mean, std, { generator })';
+  checkArity('normal_', arguments, 4, form);
+  checkReal('normal_', 'mean', mean);
+  checkReal('normal_', 'std', std);
+  const g = generatorOf('normal_', opts, form);
   return fill(t, () => mean + std * g.normal());
 }
 
 export function constant_(t: Tensor, value: number): Tensor {
+  checkArity('constant_', arguments, 2, 'constant_(t, value)');
+  if (typeof value !== 'number') fail('constant_', `value must be a number, got ${describe(value)}`);
   return fill(t, () => value);
 }
 
 export function zeros_(t: Tensor): Tensor {
+  checkArity('zeros_', arguments, 1, 'zeros_(t)');
   return constant_(t, 0);
 }
 
 export function ones_(t: Tensor): Tensor {
+  checkArity('ones_', arguments, 1, 'ones_(t)');
   return constant_(t, 1);
 }
 
 /** Glorot & Bengio (2010): U(±gain·sqrt(6 / (fan_in + fan_out))). */
-export function xavierUniform_(t: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+export function xavierUniform_(t: Tensor, gain = 1, opts?: InitOptions): Tensor {
+  checkArity('xavierUniform_', arguments, 3, 'xavierUniform_(t, gain, { generator })');
   const { fanIn, fanOut } = fans(t);
   const a = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(t, -a, a, opts);
 }
 
 /** Glorot & Bengio (2010): N(0, gain²·2 / (fan_in + fan_out)). */
-export function xavierNormal_(t: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+export function xavierNormal_(t: Tensor, gain = 1, opts?: InitOptions): Tensor {
+  checkArity('xavierNormal_', arguments, 3, 'xavierNormal_(t, gain, { generator })');
   const { fanIn, fanOut } = fans(t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), opts);
 }
@@ -87,23 +118,34 @@ export interface KaimingOptions extends InitOptions {
   nonlinearity?: Nonlinearity;
 }
 
-function kaimingStd(
-  t: Tensor,
-  { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' }: KaimingOptions,
-): number {
+const KAIMING_FORM = "kaimingUniform_(t, { a: Math.sqrt(5), mode: 'fan_in', nonlinearity: 'leaky_relu' })";
+
+function kaimingStd(op: string, t: Tensor, opts: KaimingOptions | undefined): number {
+  const {
+    a = 0,
+    mode = 'fan_in',
+    nonlinearity = 'leaky_relu',
+  } = checkOptions(op, opts, ['a', 'mode', 'nonlinearity', 'generator'], KAIMING_FORM);
+  checkReal(op, 'a', a);
+  if (mode !== 'fan_in' && mode !== 'fan_out')
+    fail(op, `mode must be 'fan_in' or 'fan_out', got ${describe(mode)}`);
   const { fanIn, fanOut } = fans(t);
   return calculateGain(nonlinearity, a) / Math.sqrt(mode === 'fan_in' ? fanIn : fanOut);
 }
 
 /** He et al. (2015): U(±sqrt(3)·gain/sqrt(fan)). */
-export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  const bound = Math.sqrt(3) * kaimingStd(t, opts);
-  return uniform_(t, -bound, bound, opts);
+export function kaimingUniform_(t: Tensor, opts?: KaimingOptions): Tensor {
+  checkArity('kaimingUniform_', arguments, 2, KAIMING_FORM);
+  const bound = Math.sqrt(3) * kaimingStd('kaimingUniform_', t, opts);
+  return uniform_(t, -bound, bound, { generator: opts?.generator ?? defaultGenerator });
 }
 
 /** He et al. (2015): N(0, gain²/fan). */
-export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  return normal_(t, 0, kaimingStd(t, opts), opts);
+export function kaimingNormal_(t: Tensor, opts?: KaimingOptions): Tensor {
+  checkArity('kaimingNormal_', arguments, 2, KAIMING_FORM.replace('Uniform', 'Normal'));
+  return normal_(t, 0, kaimingStd('kaimingNormal_', t, opts), {
+    generator: opts?.generator ?? defaultGenerator,
+  });
 }
 
 /**
@@ -111,10 +153,13 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
  * Gram–Schmidt yields the Q whose R has a positive diagonal, which makes Q uniformly (Haar)
  * distributed. Axes after the first are flattened.
  */
-export function orthogonal_(t: Tensor, gain = 1, opts: InitOptions = {}): Tensor {
+export function orthogonal_(t: Tensor, gain = 1, opts?: InitOptions): Tensor {
+  const form = 'orthogonal_(t, gain, { generator })';
+  checkArity('orthogonal_', arguments, 3, form);
+  const g = generatorOf('orthogonal_', opts, form);
+  if (!(t instanceof Tensor)) fail('orthogonal_', `expected a Tensor, got ${describe(t)}`);
   if (t.rank < 2) fail('orthogonal_', `expected at least 2 axes, got shape ${fmtShape(t.shape)}`);
   if (!t.isContiguous()) fail('orthogonal_', `expected a contiguous tensor, got strides [${t.strides}]`);
-  const g = opts.generator ?? defaultGenerator;
   const rows = t.shape[0]!;
   const cols = t.size / rows;
   // Orthonormalise the columns of a tall matrix (transposing a wide one), by modified Gram–Schmidt.

@@ -1,16 +1,96 @@
 import { noGrad } from '../autograd/mode.js';
-import { fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
+import { zeros } from '../tensor/creation.js';
+import { type DType, isFloat, type TypedArray } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** A tensor that a Module trains: a leaf that requires gradients. */
 export class Parameter extends Tensor {
   constructor(t: Tensor) {
+    if (!(t instanceof Tensor))
+      fail('Parameter', `expected a Tensor, got ${describe(t)}; wrap it with tensor(…)`);
     // Share the storage when it is exactly this tensor's (as torch.nn.Parameter does), else copy.
     const own = t.isContiguous() && t.offset === 0 && t.data.length === t.size ? t : t.detach().clone();
     super(own.data, t.shape);
     this.requiresGrad_(true);
   }
+}
+
+/** The dtypes a layer's parameters may have. */
+export type FloatDType = 'float32' | 'float64';
+
+/**
+ * The dtype a layer makes its parameters and floating buffers in (its `dtype` option): float32 unless
+ * asked, float64 for gradient checks. Anything else fails, naming the layer.
+ */
+export function floatDType(op: string, dtype: unknown = 'float32'): FloatDType {
+  if (dtype !== 'float32' && dtype !== 'float64')
+    fail(op, `dtype must be 'float32' or 'float64', got ${describe(dtype)}`);
+  return dtype;
+}
+
+/**
+ * A new parameter of `shape` in `dtype`, filled by `init` (zeros without one). The initialiser always
+ * runs in float32 and the values are then widened, so that a float64 layer starts from exactly the
+ * weights of its float32 twin under the same seed (PyTorch's initialisation, computed as for float32).
+ *
+ *     this.weight = parameter([out, inp], dtype, (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
+ */
+export function parameter(
+  shape: readonly number[],
+  dtype: FloatDType,
+  init?: (t: Tensor) => Tensor,
+): Parameter {
+  const t = zeros(shape);
+  if (init) init(t);
+  return new Parameter(dtype === 'float32' ? t : t.cast(dtype));
+}
+
+/**
+ * Refuses a forward input that is not a Tensor (a JavaScript array, a number), naming the module, so
+ * that the mistake is not met later as a TypeError deep in an op.
+ */
+export function checkInput(op: string, x: unknown, what = 'input'): asserts x is Tensor {
+  if (!(x instanceof Tensor))
+    fail(op, `expected a Tensor as ${what}, got ${describe(x)}; wrap it with tensor(…)`);
+}
+
+/** Checks an integer hyper-parameter (a size, an axis): an integer of at least `min` (1 unless given). */
+export function checkInteger(op: string, name: string, value: unknown, min = 1): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    const what =
+      min === Number.NEGATIVE_INFINITY
+        ? 'an integer'
+        : min === 1
+          ? 'a positive integer'
+          : `an integer of at least ${min}`;
+    fail(op, `${name} must be ${what}, got ${describe(value)}`);
+  }
+}
+
+/** Checks a real hyper-parameter: a finite number in [min, max] (the whole line unless given). */
+export function checkNumber(
+  op: string,
+  name: string,
+  value: unknown,
+  min = Number.NEGATIVE_INFINITY,
+  max = Number.POSITIVE_INFINITY,
+): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    const range =
+      min === Number.NEGATIVE_INFINITY && max === Number.POSITIVE_INFINITY
+        ? 'a finite number'
+        : max === Number.POSITIVE_INFINITY
+          ? `a finite number of at least ${min}`
+          : `a number in [${min}, ${max}]`;
+    fail(op, `${name} must be ${range}, got ${describe(value)}`);
+  }
+}
+
+/** Gives a tensor new storage in place, so that everything holding it (an optimizer) sees the change. */
+function replaceStorage(t: Tensor, data: TypedArray): void {
+  (t as { data: TypedArray }).data = data;
 }
 
 /**
@@ -84,6 +164,13 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
 
   /** State that is saved and loaded but not trained (running statistics). */
   registerBuffer(name: string, value: Tensor): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.'))
+      fail(
+        'registerBuffer',
+        `a buffer's name must be a non-empty string without dots, got ${describe(name)}`,
+      );
+    if (!(value instanceof Tensor))
+      fail('registerBuffer', `buffer '${name}' must be a Tensor, got ${describe(value)}`);
     this.buffers.set(name, value);
   }
 
@@ -101,12 +188,46 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
 
   /** Sets training mode on this module and every sub-module. */
   train(mode = true): this {
+    if (typeof mode !== 'boolean')
+      fail('train', `mode must be a boolean, got ${describe(mode)}; use eval() for false`);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
 
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Converts every parameter and floating buffer, here and below, to `dtype`, in place: a parameter
+   * keeps its identity (only its storage and gradient change), so an optimizer made before still
+   * updates it, as in PyTorch. Integer buffers (`num_batches_tracked`) are left as they are.
+   *
+   *     const model = new Linear(3, 2).to('float64');
+   */
+  to(dtype: DType): this {
+    const target = floatDType(`${this.constructor.name}.to`, dtype);
+    noGrad(() => {
+      for (const p of this.parameters()) {
+        if (p.dtype === target) continue;
+        replaceStorage(p, p.cast(target).data);
+        if (p.grad) p.grad = p.grad.cast(target);
+      }
+      for (const m of this.modules()) {
+        for (const [name, b] of m.buffers) if (isFloat(b.dtype)) m.buffers.set(name, b.cast(target));
+      }
+    });
+    return this;
+  }
+
+  /** `to('float64')`. */
+  double(): this {
+    return this.to('float64');
+  }
+
+  /** `to('float32')`. */
+  float(): this {
+    return this.to('float32');
   }
 
   /** Clears the gradients of every parameter. */
@@ -139,8 +260,19 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
    */
   loadStateDict(
     state: Record<string, Tensor>,
-    { strict = true } = {},
+    options?: { strict?: boolean },
   ): { missing: string[]; unexpected: string[] } {
+    const form = 'loadStateDict(state, { strict: false })';
+    checkArity('loadStateDict', arguments, 2, form);
+    const { strict = true } = checkOptions('loadStateDict', options, ['strict'], form);
+    if (state === null || typeof state !== 'object')
+      fail('loadStateDict', `expected a record of tensors by name, got ${describe(state)}`);
+    const notTensors = Object.keys(state).filter((k) => !(state[k] instanceof Tensor));
+    if (notTensors.length)
+      fail(
+        'loadStateDict',
+        `expected tensors, but ${notTensors.join(', ')} ${notTensors.length > 1 ? 'are' : 'is'} not`,
+      );
     const own = this.stateDict();
     const missing = Object.keys(own).filter((k) => !(k in state));
     const unexpected = Object.keys(state).filter((k) => !(k in own));

@@ -1,11 +1,21 @@
 import { noGrad } from '../autograd/mode.js';
-import { fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { defineOp, requireFloat } from '../ops/op.js';
 import { full, scalar } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Module, Parameter } from './module.js';
+import { constant_ } from './init.js';
+import {
+  checkInput,
+  checkInteger,
+  checkNumber,
+  type FloatDType,
+  floatDType,
+  Module,
+  type Parameter,
+  parameter,
+} from './module.js';
 
 export interface BatchNormFunctionOptions {
   /** Per-channel scale γ, shape [C]. */
@@ -84,9 +94,21 @@ export function batchNorm(
   x: Tensor,
   runningMean: Tensor | null,
   runningVar: Tensor | null,
-  { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 }: BatchNormFunctionOptions = {},
+  options?: BatchNormFunctionOptions,
 ): Tensor {
+  const form = 'batchNorm(x, runningMean, runningVar, { weight, bias, training: true })';
+  checkArity('batchNorm', arguments, 4, form);
+  const {
+    weight = null,
+    bias = null,
+    training = false,
+    momentum = 0.1,
+    eps = 1e-5,
+  } = checkOptions('batchNorm', options, ['weight', 'bias', 'training', 'momentum', 'eps'], form);
+  checkInput('batchNorm', x);
   requireFloat('batchNorm', x);
+  checkNumber('batchNorm', 'eps', eps, 0);
+  checkNumber('batchNorm', 'momentum', momentum, 0, 1);
   if (x.rank < 2) fail('batchNorm', `expected input of shape [N, C, ...], got ${fmtShape(x.shape)}`);
   const channels = x.shape[1]!;
   for (const [name, t] of [
@@ -146,10 +168,55 @@ export interface BatchNormOptions {
   dtype?: DType;
 }
 
-const LAYOUTS: Record<number, string> = { 2: '[N, C]', 3: '[N, C, L]', 4: '[N, C, H, W]' };
+const LAYOUTS: Record<number, string> = {
+  2: '[N, C]',
+  3: '[N, C, L]',
+  4: '[N, C, H, W]',
+  5: '[N, C, D, H, W]',
+};
+
+/** The message for an input of the wrong rank, listing the layouts a layer takes with its channel count. */
+function layoutMismatch(name: string, ranks: readonly number[], c: number, x: Tensor): never {
+  const layouts = ranks.map((r) => LAYOUTS[r]!.replace('C', String(c))).join(' or ');
+  return fail(name, `expected input of shape ${layouts}, got ${fmtShape(x.shape)} (rank ${x.rank})`);
+}
+
+/** The options of the batch and instance norms, checked, with a layer's own defaults filled in. */
+function normOptions(
+  name: string,
+  numFeatures: number,
+  options: BatchNormOptions | undefined,
+  defaults: { affine: boolean; trackRunningStats: boolean; nullMomentum: boolean },
+): { eps: number; momentum: number | null; affine: boolean; trackRunningStats: boolean; dtype: FloatDType } {
+  const form = `new ${name}(${describe(numFeatures)}, { eps: 1e-5, momentum: 0.1, affine: ${defaults.affine} })`;
+  const {
+    eps = 1e-5,
+    momentum = 0.1,
+    affine = defaults.affine,
+    trackRunningStats = defaults.trackRunningStats,
+    dtype,
+  } = checkOptions(name, options, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype'], form);
+  checkInteger(name, 'numFeatures', numFeatures);
+  checkNumber(name, 'eps', eps, 0);
+  if (!(momentum === null && defaults.nullMomentum)) checkNumber(name, 'momentum', momentum, 0, 1);
+  for (const [key, v] of [
+    ['affine', affine],
+    ['trackRunningStats', trackRunningStats],
+  ] as const) {
+    if (typeof v !== 'boolean') fail(name, `${key} must be a boolean, got ${describe(v)}`);
+  }
+  return { eps, momentum, affine, trackRunningStats, dtype: floatDType(name, dtype) };
+}
+
+/** Registers running_mean, running_var and num_batches_tracked, PyTorch's buffers, in their order. */
+function registerRunningStats(m: Module, numFeatures: number, dtype: FloatDType): void {
+  m.registerBuffer('running_mean', full([numFeatures], 0, { dtype }));
+  m.registerBuffer('running_var', full([numFeatures], 1, { dtype }));
+  m.registerBuffer('num_batches_tracked', scalar(0, 'int32'));
+}
 
 /**
- * The shared body of BatchNorm1d and BatchNorm2d (PyTorch's `_BatchNorm`). Parameters `weight` and
+ * The shared body of BatchNorm1d, 2d and 3d (PyTorch's `_BatchNorm`). Parameters `weight` and
  * `bias`, buffers `running_mean`, `running_var` and `num_batches_tracked`, named as in PyTorch so that
  * state dicts move both ways; `num_batches_tracked` is stored as int32 (PyTorch's is int64).
  *
@@ -167,32 +234,22 @@ export abstract class BatchNorm extends Module {
   protected constructor(
     readonly numFeatures: number,
     private readonly ranks: readonly number[],
-    {
-      eps = 1e-5,
-      momentum = 0.1,
-      affine = true,
-      trackRunningStats = true,
-      dtype = 'float32',
-    }: BatchNormOptions,
+    options: BatchNormOptions | undefined,
   ) {
     super();
     const name = this.constructor.name;
-    if (!Number.isInteger(numFeatures) || numFeatures <= 0)
-      fail(name, `numFeatures must be a positive integer, got ${numFeatures}`);
-    if (!(eps >= 0 && Number.isFinite(eps))) fail(name, `eps must be a non-negative number, got ${eps}`);
-    if (momentum !== null && !(momentum >= 0 && momentum <= 1))
-      fail(name, `momentum must be in [0, 1] or null, got ${momentum}`);
+    const { eps, momentum, affine, trackRunningStats, dtype } = normOptions(name, numFeatures, options, {
+      affine: true,
+      trackRunningStats: true,
+      nullMomentum: true,
+    });
     this.eps = eps;
     this.momentum = momentum;
     this.affine = affine;
     this.trackRunningStats = trackRunningStats;
-    this.weight = affine ? new Parameter(full([numFeatures], 1, { dtype })) : null;
-    this.bias = affine ? new Parameter(full([numFeatures], 0, { dtype })) : null;
-    if (trackRunningStats) {
-      this.registerBuffer('running_mean', full([numFeatures], 0, { dtype }));
-      this.registerBuffer('running_var', full([numFeatures], 1, { dtype }));
-      this.registerBuffer('num_batches_tracked', scalar(0, 'int32'));
-    }
+    this.weight = affine ? parameter([numFeatures], dtype, (t) => constant_(t, 1)) : null;
+    this.bias = affine ? parameter([numFeatures], dtype) : null;
+    if (trackRunningStats) registerRunningStats(this, numFeatures, dtype);
   }
 
   /** The running mean per channel (the `running_mean` buffer), or null without running statistics. */
@@ -213,10 +270,8 @@ export abstract class BatchNorm extends Module {
   forward(x: Tensor): Tensor {
     const name = this.constructor.name;
     const c = this.numFeatures;
-    if (!this.ranks.includes(x.rank)) {
-      const layouts = this.ranks.map((r) => LAYOUTS[r]!.replace('C', String(c))).join(' or ');
-      fail(name, `expected input of shape ${layouts}, got ${fmtShape(x.shape)} (rank ${x.rank})`);
-    }
+    checkInput(name, x);
+    if (!this.ranks.includes(x.rank)) layoutMismatch(name, this.ranks, c, x);
     if (x.shape[1] !== c)
       fail(name, `expected ${c} channels on axis 1, got input of shape ${fmtShape(x.shape)}`);
     const count = x.size / c;
@@ -256,15 +311,25 @@ export abstract class BatchNorm extends Module {
  *     const y = bn.forward(x); // x: [32, 64]
  */
 export class BatchNorm1d extends BatchNorm {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(numFeatures, [2, 3], opts);
+  constructor(numFeatures: number, options?: BatchNormOptions) {
+    super(numFeatures, [2, 3], options);
+    checkArity('BatchNorm1d', arguments, 2, 'new BatchNorm1d(numFeatures, { eps, momentum, affine })');
   }
 }
 
 /** Batch normalisation of images [N, C, H, W], statistics per channel C over N, H and W. */
 export class BatchNorm2d extends BatchNorm {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(numFeatures, [4], opts);
+  constructor(numFeatures: number, options?: BatchNormOptions) {
+    super(numFeatures, [4], options);
+    checkArity('BatchNorm2d', arguments, 2, 'new BatchNorm2d(numFeatures, { eps, momentum, affine })');
+  }
+}
+
+/** Batch normalisation of volumes [N, C, D, H, W], statistics per channel C over N, D, H and W. */
+export class BatchNorm3d extends BatchNorm {
+  constructor(numFeatures: number, options?: BatchNormOptions) {
+    super(numFeatures, [5], options);
+    checkArity('BatchNorm3d', arguments, 2, 'new BatchNorm3d(numFeatures, { eps, momentum, affine })');
   }
 }
 
@@ -296,9 +361,18 @@ function checkTrailing(op: string, x: Tensor, normalizedShape: readonly number[]
 export function layerNorm(
   x: Tensor,
   normalizedShape: readonly number[],
-  { weight = null, bias = null, eps = 1e-5 }: LayerNormFunctionOptions = {},
+  options?: LayerNormFunctionOptions,
 ): Tensor {
+  const form = 'layerNorm(x, normalizedShape, { weight, bias, eps })';
+  checkArity('layerNorm', arguments, 3, form);
+  const {
+    weight = null,
+    bias = null,
+    eps = 1e-5,
+  } = checkOptions('layerNorm', options, ['weight', 'bias', 'eps'], form);
+  checkInput('layerNorm', x);
   requireFloat('layerNorm', x);
+  checkNumber('layerNorm', 'eps', eps, 0);
   checkTrailing('layerNorm', x, normalizedShape);
   for (const [name, t] of [
     ['weight', weight],
@@ -343,29 +417,349 @@ export class LayerNorm extends Module {
   readonly eps: number;
   readonly elementwiseAffine: boolean;
 
-  constructor(
-    normalizedShape: number | readonly number[],
-    { eps = 1e-5, elementwiseAffine = true, bias = true, dtype = 'float32' }: LayerNormOptions = {},
-  ) {
+  constructor(normalizedShape: number | readonly number[], options?: LayerNormOptions) {
     super();
-    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    const form = 'new LayerNorm(512, { eps: 1e-5, elementwiseAffine: true })';
+    checkArity('LayerNorm', arguments, 2, form);
+    const {
+      eps = 1e-5,
+      elementwiseAffine = true,
+      bias = true,
+      dtype,
+    } = checkOptions('LayerNorm', options, ['eps', 'elementwiseAffine', 'bias', 'dtype'], form);
+    const shape =
+      typeof normalizedShape === 'number'
+        ? [normalizedShape]
+        : Array.isArray(normalizedShape)
+          ? [...normalizedShape]
+          : [];
     if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0))
-      fail('LayerNorm', `normalizedShape must be positive integers, got ${fmtShape(shape)}`);
-    if (!(eps >= 0 && Number.isFinite(eps)))
-      fail('LayerNorm', `eps must be a non-negative number, got ${eps}`);
+      fail(
+        'LayerNorm',
+        `normalizedShape must be a positive integer or a list of them, got ${describe(normalizedShape)}`,
+      );
+    checkNumber('LayerNorm', 'eps', eps, 0);
+    const type = floatDType('LayerNorm', dtype);
     this.normalizedShape = shape;
     this.eps = eps;
     this.elementwiseAffine = elementwiseAffine;
-    this.weight = elementwiseAffine ? new Parameter(full(shape, 1, { dtype })) : null;
-    this.bias = elementwiseAffine && bias ? new Parameter(full(shape, 0, { dtype })) : null;
+    this.weight = elementwiseAffine ? parameter(shape, type, (t) => constant_(t, 1)) : null;
+    this.bias = elementwiseAffine && bias ? parameter(shape, type) : null;
   }
 
   forward(x: Tensor): Tensor {
+    checkInput('LayerNorm', x);
     checkTrailing('LayerNorm', x, this.normalizedShape);
     return layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps });
   }
 
   protected override extraRepr(): string {
     return `${fmtShape(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`;
+  }
+}
+
+export interface GroupNormFunctionOptions {
+  /** Per-channel scale, shape [C]. */
+  weight?: Tensor | null;
+  /** Per-channel shift, shape [C]. */
+  bias?: Tensor | null;
+  eps?: number;
+}
+
+/** Checks that per-channel tensors have shape [C]. */
+function checkPerChannel(op: string, x: Tensor, tensors: readonly [string, Tensor | null][]): void {
+  const c = x.shape[1]!;
+  for (const [name, t] of tensors) {
+    if (t && !sameShape(t.shape, [c]))
+      fail(
+        op,
+        `${name} has shape ${fmtShape(t.shape)} but the input ${fmtShape(x.shape)} has ${c} channels (expected [${c}])`,
+      );
+  }
+}
+
+/** Applies a per-channel scale and shift to [N, C, ...]. */
+function affineChannels(y: Tensor, weight: Tensor | null, bias: Tensor | null): Tensor {
+  const statShape = y.shape.map((d, i) => (i === 1 ? d : 1));
+  if (weight) y = y.mul(weight.reshape(statShape));
+  if (bias) y = y.add(bias.reshape(statShape));
+  return y;
+}
+
+/**
+ * Group normalisation (Wu & He, 2018), as PyTorch's `F.group_norm`: the C channels of [N, C, ...] are
+ * split into `numGroups` groups of consecutive channels, and each sample's group is normalised with its
+ * own mean and biased variance (over the group's channels and all spatial positions), then scaled and
+ * shifted per channel. It does not depend on the batch, so it is the same in training and evaluation.
+ *
+ *     groupNorm(x, 4, { weight, bias }) // x: [N, 32, H, W], 8 channels per group
+ */
+export function groupNorm(x: Tensor, numGroups: number, options?: GroupNormFunctionOptions): Tensor {
+  const form = 'groupNorm(x, numGroups, { weight, bias, eps })';
+  checkArity('groupNorm', arguments, 3, form);
+  const {
+    weight = null,
+    bias = null,
+    eps = 1e-5,
+  } = checkOptions('groupNorm', options, ['weight', 'bias', 'eps'], form);
+  checkInput('groupNorm', x);
+  requireFloat('groupNorm', x);
+  checkNumber('groupNorm', 'eps', eps, 0);
+  checkInteger('groupNorm', 'numGroups', numGroups);
+  if (x.rank < 2) fail('groupNorm', `expected input of shape [N, C, ...], got ${fmtShape(x.shape)}`);
+  const [n, c] = x.shape as [number, number];
+  if (c % numGroups !== 0)
+    fail(
+      'groupNorm',
+      `${c} channels (input ${fmtShape(x.shape)}) cannot be split into ${numGroups} equal groups`,
+    );
+  checkPerChannel('groupNorm', x, [
+    ['weight', weight],
+    ['bias', bias],
+  ]);
+  const grouped = x.reshape([n, numGroups, x.size / (n * numGroups)]);
+  const y = normalizeOp([grouped], { axes: [2], eps, stats: {} }).reshape(x.shape);
+  return affineChannels(y, weight, bias);
+}
+
+export interface GroupNormOptions {
+  eps?: number;
+  /** Learn a per-channel scale `weight` (ones) and shift `bias` (zeros). */
+  affine?: boolean;
+  /** dtype of the parameters (float64 for gradient checks). */
+  dtype?: DType;
+}
+
+/**
+ * Group normalisation of [N, C, ...] in `numGroups` groups of channels, with PyTorch's defaults (eps
+ * 1e-5, affine) and parameter names (`weight`, `bias`, shape [C]).
+ *
+ *     const gn = new GroupNorm(4, 32); // [N, 32, H, W]
+ */
+export class GroupNorm extends Module {
+  weight: Parameter | null;
+  bias: Parameter | null;
+  readonly eps: number;
+  readonly affine: boolean;
+
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    options?: GroupNormOptions,
+  ) {
+    super();
+    const form = `new GroupNorm(${describe(numGroups)}, ${describe(numChannels)}, { eps: 1e-5, affine: true })`;
+    checkArity('GroupNorm', arguments, 3, form);
+    const {
+      eps = 1e-5,
+      affine = true,
+      dtype,
+    } = checkOptions('GroupNorm', options, ['eps', 'affine', 'dtype'], form);
+    checkInteger('GroupNorm', 'numGroups', numGroups);
+    checkInteger('GroupNorm', 'numChannels', numChannels);
+    if (numChannels % numGroups !== 0)
+      fail('GroupNorm', `numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
+    checkNumber('GroupNorm', 'eps', eps, 0);
+    const type = floatDType('GroupNorm', dtype);
+    this.eps = eps;
+    this.affine = affine;
+    this.weight = affine ? parameter([numChannels], type, (t) => constant_(t, 1)) : null;
+    this.bias = affine ? parameter([numChannels], type) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    checkInput('GroupNorm', x);
+    if (x.rank < 2 || x.shape[1] !== this.numChannels)
+      fail('GroupNorm', `expected input of shape [N, ${this.numChannels}, ...], got ${fmtShape(x.shape)}`);
+    return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+
+  protected override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.affine}`;
+  }
+}
+
+export interface InstanceNormFunctionOptions extends GroupNormFunctionOptions {
+  /** Running mean per channel, shape [C], updated in place when using the input's statistics. */
+  runningMean?: Tensor | null;
+  /** Running unbiased variance per channel, shape [C], likewise. */
+  runningVar?: Tensor | null;
+  /** Normalise with each instance's own statistics (true, the default) or with the running ones. */
+  useInputStats?: boolean;
+  /** Weight of each batch in the running statistics' update. */
+  momentum?: number;
+}
+
+/**
+ * Instance normalisation (Ulyanov et al., 2016), as PyTorch's `F.instance_norm`: each channel of each
+ * sample of [N, C, ...] is normalised with its own mean and biased variance over the spatial axes,
+ * then scaled and shifted per channel. With running statistics, each call that uses the input's
+ * statistics moves them towards the batch's average instance mean and unbiased variance
+ * (running = (1 − momentum)·running + momentum·batch, off the tape); with `useInputStats: false` the
+ * running statistics normalise instead, as constants.
+ *
+ *     instanceNorm(x, { weight, bias }) // x: [N, C, H, W]
+ */
+export function instanceNorm(x: Tensor, options?: InstanceNormFunctionOptions): Tensor {
+  const form = 'instanceNorm(x, { runningMean, runningVar, weight, bias, useInputStats, momentum, eps })';
+  checkArity('instanceNorm', arguments, 2, form);
+  const {
+    runningMean = null,
+    runningVar = null,
+    weight = null,
+    bias = null,
+    useInputStats = true,
+    momentum = 0.1,
+    eps = 1e-5,
+  } = checkOptions(
+    'instanceNorm',
+    options,
+    ['runningMean', 'runningVar', 'weight', 'bias', 'useInputStats', 'momentum', 'eps'],
+    form,
+  );
+  checkInput('instanceNorm', x);
+  requireFloat('instanceNorm', x);
+  checkNumber('instanceNorm', 'eps', eps, 0);
+  checkNumber('instanceNorm', 'momentum', momentum, 0, 1);
+  if (x.rank < 3)
+    fail('instanceNorm', `expected input of shape [N, C, ...spatial], got ${fmtShape(x.shape)}`);
+  checkPerChannel('instanceNorm', x, [
+    ['runningMean', runningMean],
+    ['runningVar', runningVar],
+    ['weight', weight],
+    ['bias', bias],
+  ]);
+  const c = x.shape[1]!;
+  const axes = x.shape.map((_, i) => i).filter((i) => i >= 2);
+  const count = x.size / (x.shape[0]! * c);
+  let y: Tensor;
+  if (useInputStats) {
+    if (count <= 1)
+      fail(
+        'instanceNorm',
+        `expected more than 1 spatial element per channel, got input of shape ${fmtShape(x.shape)}`,
+      );
+    const stats: BatchStats = {};
+    y = normalizeOp([x], { axes, eps, stats });
+    if (runningMean && runningVar) {
+      const { mean, variance } = stats as Required<BatchStats>;
+      noGrad(() => {
+        // The batch's value is the average over its samples of each instance's statistic.
+        const batchMean = mean.mean(0).reshape([c]);
+        const batchVar = variance
+          .mul(count / (count - 1))
+          .mean(0)
+          .reshape([c]);
+        runningMean.copy_(runningMean.mul(1 - momentum).add(batchMean.mul(momentum)));
+        runningVar.copy_(runningVar.mul(1 - momentum).add(batchVar.mul(momentum)));
+      });
+    }
+  } else {
+    if (!runningMean || !runningVar)
+      fail('instanceNorm', 'runningMean and runningVar are needed with useInputStats: false');
+    const statShape = x.shape.map((d, i) => (i === 1 ? d : 1));
+    y = x.sub(runningMean.reshape(statShape)).div(runningVar.reshape(statShape).add(eps).sqrt());
+  }
+  return affineChannels(y, weight, bias);
+}
+
+/** InstanceNorm's options: BatchNorm's, except that momentum is a number (PyTorch has no cumulative form). */
+export interface InstanceNormOptions extends Omit<BatchNormOptions, 'momentum'> {
+  /** Weight of each batch in the running statistics. */
+  momentum?: number;
+}
+
+/**
+ * The shared body of InstanceNorm1d, 2d and 3d (PyTorch's `_InstanceNorm`), with PyTorch's defaults:
+ * eps 1e-5, momentum 0.1, no affine parameters, no running statistics. With `affine` it learns
+ * `weight` and `bias` of shape [C]; with `trackRunningStats` it keeps `running_mean`, `running_var`
+ * (and `num_batches_tracked`, which PyTorch's instance norms register but never advance) and uses them
+ * in eval mode. An input without its batch axis ([C, ...]) is normalised as a batch of one. An input
+ * whose channel count differs from numFeatures fails even without affine parameters or running
+ * statistics, where PyTorch only warns: the mismatch is almost always a mistake.
+ */
+export abstract class InstanceNorm extends Module {
+  weight: Parameter | null;
+  bias: Parameter | null;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+
+  protected constructor(
+    readonly numFeatures: number,
+    private readonly rank: number,
+    options: InstanceNormOptions | undefined,
+  ) {
+    super();
+    const name = this.constructor.name;
+    const { eps, momentum, affine, trackRunningStats, dtype } = normOptions(name, numFeatures, options, {
+      affine: false,
+      trackRunningStats: false,
+      nullMomentum: false,
+    });
+    this.eps = eps;
+    this.momentum = momentum!;
+    this.affine = affine;
+    this.trackRunningStats = trackRunningStats;
+    this.weight = affine ? parameter([numFeatures], dtype, (t) => constant_(t, 1)) : null;
+    this.bias = affine ? parameter([numFeatures], dtype) : null;
+    if (trackRunningStats) registerRunningStats(this, numFeatures, dtype);
+  }
+
+  forward(x: Tensor): Tensor {
+    const name = this.constructor.name;
+    checkInput(name, x);
+    const batched = x.rank === this.rank;
+    if (!batched && x.rank !== this.rank - 1) {
+      const layout = LAYOUTS[this.rank]!.replace('C', String(this.numFeatures));
+      fail(
+        name,
+        `expected input of shape ${layout} or ${layout.replace('N, ', '')}, got ${fmtShape(x.shape)}`,
+      );
+    }
+    const input = batched ? x : x.unsqueeze(0);
+    if (input.shape[1] !== this.numFeatures)
+      fail(name, `expected ${this.numFeatures} channels, got input of shape ${fmtShape(x.shape)}`);
+    const track = this.trackRunningStats;
+    const y = instanceNorm(input, {
+      runningMean: track ? this.getBuffer('running_mean') : null,
+      runningVar: track ? this.getBuffer('running_var') : null,
+      weight: this.weight,
+      bias: this.bias,
+      // Without running statistics the instance's own are used in eval mode too, as in PyTorch.
+      useInputStats: this.training || !track,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+    return batched ? y : y.squeeze(0);
+  }
+
+  protected override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
+  }
+}
+
+/** Instance normalisation of sequences [N, C, L] (or [C, L]), statistics per sample and channel over L. */
+export class InstanceNorm1d extends InstanceNorm {
+  constructor(numFeatures: number, options?: InstanceNormOptions) {
+    super(numFeatures, 3, options);
+    checkArity('InstanceNorm1d', arguments, 2, 'new InstanceNorm1d(numFeatures, { affine: true })');
+  }
+}
+
+/** Instance normalisation of images [N, C, H, W] (or [C, H, W]), statistics per sample and channel. */
+export class InstanceNorm2d extends InstanceNorm {
+  constructor(numFeatures: number, options?: InstanceNormOptions) {
+    super(numFeatures, 4, options);
+    checkArity('InstanceNorm2d', arguments, 2, 'new InstanceNorm2d(numFeatures, { affine: true })');
+  }
+}
+
+/** Instance normalisation of volumes [N, C, D, H, W] (or [C, D, H, W]), per sample and channel. */
+export class InstanceNorm3d extends InstanceNorm {
+  constructor(numFeatures: number, options?: InstanceNormOptions) {
+    super(numFeatures, 5, options);
+    checkArity('InstanceNorm3d', arguments, 2, 'new InstanceNorm3d(numFeatures, { affine: true })');
   }
 }

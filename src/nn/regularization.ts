@@ -1,5 +1,5 @@
 import { noGrad } from '../autograd/mode.js';
-import { fail } from '../errors.js';
+import { checkArity, fail } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { requireFloat } from '../ops/op.js';
 import { scalar } from '../tensor/creation.js';
@@ -29,6 +29,7 @@ function penalty(op: string, params: Iterable<Tensor>, lambda: number, term: (p:
  *     const loss = crossEntropy(model.forward(x), y).add(l2Penalty(decay, 1e-4));
  */
 export function l2Penalty(params: Iterable<Tensor>, lambda: number): Tensor {
+  checkArity('l2Penalty', arguments, 2, 'l2Penalty(params, lambda)');
   return penalty('l2Penalty', params, lambda, (p) => p.square());
 }
 
@@ -39,6 +40,7 @@ export function l2Penalty(params: Iterable<Tensor>, lambda: number): Tensor {
  *     const loss = mseLoss(model.forward(x), y).add(l1Penalty(model.parameters(), 1e-5));
  */
 export function l1Penalty(params: Iterable<Tensor>, lambda: number): Tensor {
+  checkArity('l1Penalty', arguments, 2, 'l1Penalty(params, lambda)');
   return penalty('l1Penalty', params, lambda, (p) => p.abs());
 }
 
@@ -56,6 +58,7 @@ export function l1Penalty(params: Iterable<Tensor>, lambda: number): Tensor {
  *     maxNorm_(model.fc1.weight, 3);
  */
 export function maxNorm_(weight: Tensor, maxNorm: number, axis = 0): Tensor {
+  checkArity('maxNorm_', arguments, 3, 'maxNorm_(weight, maxNorm, axis)');
   requireFloat('maxNorm_', weight);
   if (!(Number.isFinite(maxNorm) && maxNorm > 0))
     fail('maxNorm_', `maxNorm must be a positive finite number, got ${maxNorm}`);

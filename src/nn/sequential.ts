@@ -1,8 +1,9 @@
+import { describe, fail } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ReLU } from './activation.js';
 import { ConvNd } from './conv.js';
 import { Linear } from './layers.js';
-import { Module } from './module.js';
+import { checkInput, Module } from './module.js';
 
 /** Modules applied in order; children are named 0, 1, 2, ... as in PyTorch. */
 export class Sequential extends Module {
@@ -10,6 +11,10 @@ export class Sequential extends Module {
 
   constructor(...layers: Module[]) {
     super();
+    layers.forEach((layer, i) => {
+      if (!(layer instanceof Module))
+        fail('Sequential', `layer ${i} must be a Module, got ${describe(layer)}`);
+    });
     this.layers = layers;
   }
 
@@ -18,6 +23,7 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    checkInput('Sequential', x);
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i]!;
       // Linear or a convolution then ReLU runs as one fused op: the same values, fewer passes.
