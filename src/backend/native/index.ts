@@ -60,6 +60,16 @@ interface Addon {
  * per-op overhead benchmark, scalars in the loss) stay in the js kernels, which compute the same values.
  */
 const SMALL = 64;
+let small = SMALL;
+
+/**
+ * Internal, for the conformance suite: with `on`, every op runs the addon's own kernels whatever its
+ * size, so that tests on small tensors check native code rather than the js kernels; off restores the
+ * size cut-off.
+ */
+export function runNativeAtEverySize(on: boolean): void {
+  small = on ? 0 : SMALL;
+}
 
 const MAX_RANK = 16;
 
@@ -173,27 +183,27 @@ function makeNativeBackend(): Backend {
     describe: () => `${info.blas}${info.core ? ` (core ${info.core})` : ''}, ${addon.threads()} threads`,
 
     copy(out, x) {
-      if (viewSize(out) < SMALL) return jsBackend.copy(out, x);
+      if (viewSize(out) < small) return jsBackend.copy(out, x);
       start();
       addon.copy(put(out), put(x));
     },
     unary(op, out, x) {
-      if (viewSize(out) < SMALL) return jsBackend.unary(op, out, x);
+      if (viewSize(out) < small) return jsBackend.unary(op, out, x);
       start();
       addon.unary(UNARY_CODE[op], put(out), put(x));
     },
     binary(op, out, a, b) {
-      if (viewSize(out) < SMALL) return jsBackend.binary(op, out, a, b);
+      if (viewSize(out) < small) return jsBackend.binary(op, out, a, b);
       start();
       addon.binary(BINARY_CODE[op], put(out), put(a), put(b));
     },
     where(out, cond, a, b) {
-      if (viewSize(out) < SMALL) return jsBackend.where(out, cond, a, b);
+      if (viewSize(out) < small) return jsBackend.where(out, cond, a, b);
       start();
       addon.where(put(out), put(cond), put(a), put(b));
     },
     reduce(op, out, x, axes) {
-      if (viewSize(x) < SMALL) return jsBackend.reduce(op, out, x, axes);
+      if (viewSize(x) < small) return jsBackend.reduce(op, out, x, axes);
       start();
       addon.reduce(
         op === 'sum' ? 0 : op === 'max' ? 1 : 2,
@@ -203,7 +213,7 @@ function makeNativeBackend(): Backend {
       );
     },
     argReduce(op, out, x, axis) {
-      if (viewSize(x) < SMALL) return jsBackend.argReduce(op, out, x, axis);
+      if (viewSize(x) < small) return jsBackend.argReduce(op, out, x, axis);
       if (x.shape[axis] === 0) fail(op, 'cannot take the arg-extreme of an empty axis');
       start();
       addon.argReduce(op === 'argmax', put(out), put(x), axis);
