@@ -276,6 +276,15 @@ describe('the native boundary refuses operands its kernels cannot take', {
       win([3, 3], [1, 1], [0, 0], [0, 0]),
     );
     refuses('conv', [2, w(), x(), v('f32', [1, 3, 3, 2]), null, false, 1], win([3, 3]));
+    // Sizes whose product wraps around 64 bits to the empty output's 0: 2^20 samples, 2^19 channels out
+    // and 2^25 positions from a huge padding, over an input of stride 0.
+    const huge = v('f32', [2 ** 20, 1, 2, 1], { strides: [0, 0, 0, 0], length: 1 });
+    const wide = v('f32', [2 ** 19, 1, 1, 1]);
+    refuses(
+      'conv',
+      [0, v('f32', [2 ** 20, 2 ** 19, 0, 1]), huge, wide, null, false, 1],
+      win([1, 1], [1, 1], [2 ** 24 - 1, 0]),
+    );
   });
 
   test("cell: a known kind, contiguous float operands of the state's and the gates' shapes", () => {

@@ -406,7 +406,17 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   const bool relu = info[5].ToBoolean();
   const WindowSpec w = r.window();
   const long groups = info[6].As<Napi::Number>().Int32Value();
-  Check{r.env, r.op}.windowed(kind == 1 ? a : b, w, kind == 1 ? "dx" : "x");
+  const Check check{r.env, r.op};
+  const View& image = kind == 1 ? a : b;
+  check.windowed(image, w, kind == 1 ? "dx" : "x");
+  // shapeOf compares the output's size with the window's; its spatial axes must match one by one too,
+  // or a product of huge sizes could wrap around to the size of a small array.
+  const View& output = kind == 0 ? a : kind == 1 ? b : c;
+  const Geometry g(image, w);
+  check.rank(output, image.rank, kind == 0 ? "y" : "dy");
+  for (int i = 0; i < w.dims; i++)
+    check.that(output.shape[2 + i] == g.out[3 - w.dims + i],
+               std::string(kind == 0 ? "y " : "dy ") + shapeText(output) + " does not match the window's output");
   const bool ok = kind == 0   ? convForward(a, b, c, hasBias ? &bias : nullptr, relu, w, groups)
                   : kind == 1 ? convBackwardInput(a, b, c, w, groups)
                               : convBackwardWeight(a, b, c, w, groups);
