@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { TypedArray, Window } from '../src/backend/backend.js';
-import { openblasGemmSeconds } from '../src/backend/native/index.js';
+import { createNativeBackend, openblasGemmSeconds } from '../src/backend/native/index.js';
 import { StrataError } from '../src/errors.js';
 
 const path = new URL('../build/Release/strata_native.node', import.meta.url);
@@ -332,5 +332,15 @@ describe('the native boundary refuses operands its kernels cannot take', {
     assert.throws(() => openblasGemmSeconds(f(4), f(4), 3, 1, 1), StrataError);
     assert.throws(() => openblasGemmSeconds(f(4), f(4), 2, 1, 0), StrataError);
     assert.ok(openblasGemmSeconds(f(9), f(9), 3, 1, 1) >= 0);
+  });
+
+  test('the backend refuses a layout that int32 cannot hold rather than wrap it to another', () => {
+    const be = createNativeBackend(); // its own layout array, from here on
+    const view = (offset: number) => ({ data: new Float32Array(128), shape: [64], strides: [1], offset });
+    be.copy(view(0), view(1));
+    assert.throws(() => be.copy(view(0), view(2 ** 32 + 1)), StrataError);
+    const m = () => v('f32', [1, 1]);
+    assert.throws(() => be.matmul(m(), m(), { ...m(), strides: [2 ** 32, 1] }), StrataError);
+    be.matmul(m(), m(), m());
   });
 });

@@ -138,13 +138,26 @@ function makeNativeBackend(): Backend {
   addon.init(meta, threads);
   let pos = 0;
   // Writes a view's layout into meta, in the order the addon reads the typed-array arguments.
+  let wide = false;
+  // meta holds int32: a size, stride or offset from 2^31 on would wrap around to another layout.
+  const write = (value: number) => {
+    meta[pos] = value;
+    if (meta[pos++] !== value) wide = true;
+  };
   const put = (v: View): TypedArray => {
     const r = v.shape.length;
     if (r > MAX_RANK) fail('native', `tensors of rank above ${MAX_RANK} are not supported, got rank ${r}`);
     meta[pos++] = r;
-    meta[pos++] = v.offset;
-    for (let i = 0; i < r; i++) meta[pos++] = v.shape[i]!;
-    for (let i = 0; i < r; i++) meta[pos++] = v.strides[i]!;
+    write(v.offset);
+    for (let i = 0; i < r; i++) write(v.shape[i]!);
+    for (let i = 0; i < r; i++) write(v.strides[i]!);
+    if (wide) {
+      wide = false;
+      fail(
+        'native',
+        `a view's sizes, strides and offset must be below 2^31, got shape [${v.shape}], strides [${v.strides}], offset ${v.offset}`,
+      );
+    }
     return v.data;
   };
   const start = () => {
