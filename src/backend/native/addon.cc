@@ -31,8 +31,8 @@ namespace strata {
 
 // One pool for every instance of the addon (the main thread's and each worker_thread's): the process
 // has one set of cores, and Pool::run lets one caller at a time use the threads while the others run
-// their kernels on their own thread. Made once, by the first init; never freed, as its threads may
-// still be waking when a worker's environment goes away.
+// their kernels on their own thread. Made once, by the first init, and kept for the life of the
+// process: no environment owns it, so none may free it when it goes away.
 static std::atomic<Pool*> thePool{nullptr};
 static std::once_flag poolOnce;
 Pool& pool() { return *thePool.load(std::memory_order_acquire); }
