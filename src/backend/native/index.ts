@@ -137,13 +137,13 @@ function makeNativeBackend(): Backend {
   const meta = new Int32Array(7 * (2 + 2 * MAX_RANK));
   addon.init(meta, threads);
   let pos = 0;
-  // Writes a view's layout into meta, in the order the addon reads the typed-array arguments.
   let wide = false;
   // meta holds int32: a size, stride or offset from 2^31 on would wrap around to another layout.
   const write = (value: number) => {
     meta[pos] = value;
     if (meta[pos++] !== value) wide = true;
   };
+  // Writes a view's layout into meta, in the order the addon reads the typed-array arguments.
   const put = (v: View): TypedArray => {
     const r = v.shape.length;
     if (r > MAX_RANK) fail('native', `tensors of rank above ${MAX_RANK} are not supported, got rank ${r}`);
