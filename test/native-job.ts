@@ -12,6 +12,7 @@ export type JobResult = Record<string, number[]>;
 
 const values = (t: Tensor) => Array.from(t.toTypedArray());
 
+/** Runs the workload once on the native backend, from `seed`. */
 export function runJob(seed: number): JobResult {
   setBackend('native');
   manualSeed(seed);
