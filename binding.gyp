@@ -1,4 +1,5 @@
 {
+  "variables": {"asan%": 0},
   "targets": [
     {
       "target_name": "strata_native",
@@ -18,6 +19,10 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
       "conditions": [
+        ["asan==1", {
+          "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"],
+          "ldflags": ["-fsanitize=address"]
+        }],
         ["OS=='mac'", {
           "libraries": ["-framework Accelerate"],
           "xcode_settings": {

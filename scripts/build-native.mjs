@@ -1,5 +1,7 @@
 // Builds the native backend (node-gyp, OpenBLAS) at install time. If it cannot be built, the install
 // still succeeds: Strata runs on the pure-TypeScript backend and says once, at start-up, what to install.
+// With --asan it builds the addon with AddressSanitizer instead (for scripts/test-asan.sh), and a
+// failed build is an error.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,9 +27,13 @@ function nodeGyp() {
   return existsSync(bundled) ? bundled : null;
 }
 
+const asan = process.argv.includes('--asan');
+
 function skip(reason, detail = '') {
-  process.stderr.write(`strata: the native backend was not built: ${reason}.\n${detail}${HINT}\n`);
-  process.exit(0);
+  process.stderr.write(
+    `strata: the native backend was not built: ${reason}.\n${detail}${asan ? '' : HINT}\n`,
+  );
+  process.exit(asan ? 1 : 0);
 }
 
 if (process.env.STRATA_SKIP_NATIVE) skip('STRATA_SKIP_NATIVE is set');
@@ -36,9 +42,14 @@ if (process.platform !== 'darwin' && spawnSync('pkg-config', ['--exists', 'openb
 }
 const gyp = nodeGyp();
 if (!gyp) skip('node-gyp was not found');
-const result = spawnSync(process.execPath, [gyp, 'rebuild'], { encoding: 'utf8' });
+// binding.gyp reads the asan variable; node-gyp turns unknown options into gyp variables.
+const result = spawnSync(process.execPath, [gyp, 'rebuild', ...(asan ? ['--asan=1'] : [])], {
+  encoding: 'utf8',
+});
 if (result.status !== 0) {
   const log = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
   skip('the build failed', `${log}\n`);
 }
-process.stderr.write('strata: built the native backend (build/Release/strata_native.node)\n');
+process.stderr.write(
+  `strata: built the native backend${asan ? ' with AddressSanitizer' : ''} (build/Release/strata_native.node)\n`,
+);

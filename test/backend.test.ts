@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -41,4 +42,23 @@ test('STRATA_BACKEND picks the backend; an unknown name is a clear error', () =>
   const bad = run(`import { getBackend } from './src/index.ts'; getBackend();`, { STRATA_BACKEND: 'cuda' });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /setBackend: unknown backend 'cuda': available are .*js/);
+});
+
+test('STRATA_NUM_THREADS takes an integer from 1 to 4 × the cores; anything else is a clear error, not a fallback', () => {
+  const most = 4 * availableParallelism();
+  const code = `import { getBackend } from './src/index.ts'; const b = getBackend(); console.log(b.name, b.describe());`;
+  for (const value of ['100000', String(most + 1), '0', '-2', 'abc', '2.5', '1e3']) {
+    const r = run(code, { STRATA_NUM_THREADS: value });
+    assert.notEqual(r.status, 0, `${value}: ${r.stdout}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `StrataError: native: STRATA_NUM_THREADS must be an integer from 1 to ${most} .*got "${value.replace('.', '\\.')}"`,
+      ),
+    );
+  }
+  const ok = run(code, { STRATA_NUM_THREADS: '2' });
+  assert.equal(ok.status, 0, ok.stderr);
+  // Without the addon the js backend runs, and the setting does not apply.
+  if (ok.stdout.startsWith('native')) assert.match(ok.stdout, /, 2 threads/);
 });

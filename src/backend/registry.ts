@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail, StrataError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import { createNativeBackend } from './native/index.js';
@@ -61,6 +61,8 @@ export function getBackend(): Backend {
         process.stderr.write(`strata: using the ${c.name} backend because ${skipped.join('; ')}\n`);
       return active;
     } catch (e) {
+      // A StrataError is a wrong setting (STRATA_NUM_THREADS=abc), which falling back would hide.
+      if (e instanceof StrataError) throw e;
       skipped.push(`${c.name}: ${(e as Error).message}`);
     }
   }

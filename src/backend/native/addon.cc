@@ -5,11 +5,14 @@
 
 #include <malloc.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
-#include "kernels.h"
+#include "window.h"
 
 #ifdef __APPLE__
 #include <Accelerate/Accelerate.h>
@@ -26,212 +29,474 @@ char* openblas_get_corename(void) __attribute__((weak));
 
 namespace strata {
 
-static Pool* thePool = nullptr;
-Pool& pool() { return *thePool; }
+// One pool for every instance of the addon (the main thread's and each worker_thread's): the process
+// has one set of cores, and Pool::run lets one caller at a time use the threads while the others run
+// their kernels on their own thread. Made once, by the first init, and kept for the life of the
+// process: no environment owns it, so none may free it when it goes away.
+static std::atomic<Pool*> thePool{nullptr};
+static std::once_flag poolOnce;
+Pool& pool() { return *thePool.load(std::memory_order_acquire); }
 
 namespace {
 
-int32_t* meta = nullptr;
-Napi::Reference<Napi::Int32Array> metaRef;
+// What each environment (the main thread, each worker_thread) keeps of its own: the layout array its
+// JavaScript fills before each call. Kept as instance data, so that a worker's load neither overwrites
+// the main thread's nor leaves it pointing into a dead worker's memory.
+struct Instance {
+  Napi::Reference<Napi::Int32Array> meta;
+};
+
+// The most ints one call's layouts take: seven views of the highest rank (a recurrent cell's backward).
+constexpr size_t kMetaLength = 7 * (2 + 2 * kMaxRank);
+
+// An error for a call whose operands disagree with what its kernel assumes.
+[[noreturn]] void refuse(napi_env env, const char* op, const std::string& what) {
+  throw Napi::RangeError::New(env, std::string("native ") + op + ": " + what);
+}
+
+std::string shapeText(const View& v) {
+  std::string s = "[";
+  for (int i = 0; i < v.rank; i++) s += (i ? ", " : "") + std::to_string(v.shape[i]);
+  return s + "]";
+}
+
+const char* dtypeName(DType d) { return d == kF32 ? "float32" : d == kF64 ? "float64" : "int32"; }
 
 struct Reader {
   napi_env env;
-  int pos = 0;
+  const char* op;
+  const int32_t* meta = nullptr;
+  size_t metaLength = 0;
+  size_t pos = 0;
+
+  Reader(const Napi::CallbackInfo& info, const char* name) : env(info.Env()), op(name) {
+    auto* instance = info.Env().GetInstanceData<Instance>();
+    if (!instance || instance->meta.IsEmpty()) refuse(env, op, "call init(meta) before any kernel");
+    // Looked up on every call: the array could have been detached (transferred) since init.
+    Napi::Int32Array m = instance->meta.Value();
+    meta = m.Data();
+    metaLength = m.ElementLength();
+    if (metaLength < kMetaLength) refuse(env, op, "the layout array was detached or shrunk since init");
+  }
+
+  long next() {
+    if (pos >= metaLength) refuse(env, op, "the layouts run past the end of the layout array");
+    return meta[pos++];
+  }
 
   void* data(napi_value v, DType* dtype, size_t* length) {
     napi_typedarray_type type;
     void* p;
     if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok)
-      throw Napi::TypeError::New(env, "native kernel: expected a typed array");
+      throw Napi::TypeError::New(env, std::string("native ") + op + ": expected a typed array");
     switch (type) {
       case napi_float32_array: *dtype = kF32; break;
       case napi_float64_array: *dtype = kF64; break;
       case napi_int32_array: *dtype = kI32; break;
-      default: throw Napi::TypeError::New(env, "native kernel: expected a Float32, Float64 or Int32 array");
+      default:
+        throw Napi::TypeError::New(env, std::string("native ") + op + ": expected a Float32, Float64 or Int32 array");
     }
     return p;
   }
 
   // A view: its typed array from the arguments, its layout from meta, checked to lie inside the array
-  // so that no mistake on the JavaScript side can become a read or write out of bounds.
+  // (in 128-bit arithmetic, so that no extent wraps around). What the views must be to one another is
+  // each entry point's to check.
   View view(napi_value v) {
     View out;
     size_t length = 0;
     out.data = data(v, &out.dtype, &length);
-    out.rank = meta[pos++];
-    if (out.rank < 0 || out.rank > kMaxRank) throw Napi::RangeError::New(env, "native kernel: bad rank");
-    out.offset = meta[pos++];
-    long lo = out.offset, hi = out.offset, size = 1;
-    for (int i = 0; i < out.rank; i++) out.shape[i] = meta[pos++];
+    out.rank = int(next());
+    if (out.rank < 0 || out.rank > kMaxRank) refuse(env, op, "bad rank " + std::to_string(out.rank));
+    out.offset = next();
     for (int i = 0; i < out.rank; i++) {
-      out.strides[i] = meta[pos++];
-      const long span = (out.shape[i] - 1) * out.strides[i];
-      size *= out.shape[i];
+      out.shape[i] = next();
+      if (out.shape[i] < 0) refuse(env, op, "a view has a negative size");
+    }
+    __int128 lo = out.offset, hi = out.offset;
+    bool empty = false;
+    for (int i = 0; i < out.rank; i++) {
+      out.strides[i] = next();
+      const __int128 span = __int128(out.shape[i] - 1) * out.strides[i];
+      empty = empty || out.shape[i] == 0;
       if (span < 0) lo += span;
       else hi += span;
     }
-    if (size > 0 && (lo < 0 || hi >= long(length)))
-      throw Napi::RangeError::New(env, "native kernel: a view reaches outside its array");
+    if (empty ? out.offset < 0 || out.offset > long(length) : lo < 0 || hi >= __int128(length))
+      refuse(env, op, "a view reaches outside its array");
     return out;
+  }
+
+  // A window, after the views: dims, then kernel, stride, padding and dilation per axis, each checked.
+  WindowSpec window() {
+    WindowSpec w;
+    w.dims = int(next());
+    if (w.dims < 1 || w.dims > 3) refuse(env, op, "a window has 1 to 3 axes, got " + std::to_string(w.dims));
+    for (long* field : {w.kernel, w.stride, w.padding, w.dilation})
+      for (int i = 0; i < w.dims; i++) field[i] = next();
+    for (int i = 0; i < w.dims; i++)
+      if (w.kernel[i] < 1 || w.stride[i] < 1 || w.dilation[i] < 1 || w.padding[i] < 0)
+        refuse(env, op, "a window needs kernel, stride and dilation of at least 1 and padding of at least 0");
+    return w;
   }
 };
 
+// The checks an entry point makes of its operands before its kernel runs.
+struct Check {
+  napi_env env;
+  const char* op;
+
+  void that(bool ok, const std::string& what) const {
+    if (!ok) refuse(env, op, what);
+  }
+  void shape(const View& v, const View& like, const char* name, const char* likeName) const {
+    bool same = v.rank == like.rank;
+    for (int i = 0; same && i < v.rank; i++) same = v.shape[i] == like.shape[i];
+    that(same, std::string(name) + " has shape " + shapeText(v) + ", " + likeName + " " + shapeText(like));
+  }
+  void dtype(const View& v, DType d, const char* name) const {
+    that(v.dtype == d, std::string(name) + " must be " + dtypeName(d) + ", got " + dtypeName(v.dtype));
+  }
+  void floating(const View& v, const char* name) const {
+    that(v.dtype != kI32, std::string(name) + " must be float32 or float64, got int32");
+  }
+  void contiguous(const View& v, const char* name) const {
+    that(isContiguous(v), std::string(name) + " must be contiguous");
+  }
+  void rank(const View& v, int r, const char* name) const {
+    that(v.rank == r, std::string(name) + " must have rank " + std::to_string(r) + ", got " + shapeText(v));
+  }
+  void axis(long a, int rank) const {
+    that(a >= 0 && a < rank, "axis " + std::to_string(a) + " is outside rank " + std::to_string(rank));
+  }
+  // x [N, C, ...S] over a window of dims axes, with a geometry small enough that no size wraps around.
+  void windowed(const View& x, const WindowSpec& w, const char* name) const {
+    rank(x, w.dims + 2, name);
+    Geometry g(x, w);
+    that(double(g.n) * double(g.c) * double(g.taps) * double(g.positions) < double(1L << 46) &&
+             double(g.n) * double(g.c) * double(g.planeSize()) < double(1L << 46),
+         "the window's geometry is too large");
+  }
+};
+
+// init(meta, threads): this environment's layout array, and (for the first environment only) the
+// pool's size, 0 for one thread per core. TypeScript checks STRATA_NUM_THREADS; this refuses what would
+// still be unsafe.
 Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "native init: expected an Int32Array for the layouts");
   auto arr = info[0].As<Napi::Int32Array>();
-  metaRef = Napi::Persistent(arr);
-  meta = arr.Data();
-  return info.Env().Undefined();
+  if (arr.ElementLength() < kMetaLength)
+    refuse(env, "init", "the layout array needs at least " + std::to_string(kMetaLength) + " elements");
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  const int threads = info[1].As<Napi::Number>().Int32Value();
+  if (threads < 0 || threads > 4 * cores)
+    refuse(env, "init", "threads must be 0 (one per core) to " + std::to_string(4 * cores) + ", got " +
+                            std::to_string(threads));
+  std::call_once(poolOnce, [&] { thePool.store(new Pool(threads ? threads : cores), std::memory_order_release); });
+  env.GetInstanceData<Instance>()->meta = Napi::Persistent(arr);
+  return env.Undefined();
+}
+
+int opCode(const Napi::CallbackInfo& info, int i, int count, const char* op) {
+  const int code = info[i].As<Napi::Number>().Int32Value();
+  if (code < 0 || code >= count) refuse(info.Env(), op, "unknown op code " + std::to_string(code));
+  return code;
 }
 
 Napi::Value Copy(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "copy");
   View out = r.view(info[0]), x = r.view(info[1]);
+  Check{r.env, r.op}.shape(x, out, "x", "out");
   copy(out, x);
   return info.Env().Undefined();
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
-  int op = info[0].As<Napi::Number>().Int32Value();
+  Reader r(info, "unary");
+  const int op = opCode(info, 0, kLog1p + 1, r.op);
   View out = r.view(info[1]), x = r.view(info[2]);
+  const Check check{r.env, r.op};
+  check.shape(x, out, "x", "out");
+  check.dtype(out, x.dtype, "out");
+  check.that(x.dtype != kI32 || op == kNeg || op == kAbs || op == kSign || op == kRelu,
+             "only neg, abs, sign and relu take int32 (cast to float first)");
   unary(op, out, x);
   return info.Env().Undefined();
 }
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
-  int op = info[0].As<Napi::Number>().Int32Value();
+  Reader r(info, "binary");
+  const int op = opCode(info, 0, kGe + 1, r.op);
   View out = r.view(info[1]), a = r.view(info[2]), b = r.view(info[3]);
+  const Check check{r.env, r.op};
+  check.shape(a, out, "a", "out");
+  check.shape(b, out, "b", "out");
+  check.dtype(b, a.dtype, "b");
+  // Comparisons give int32 masks; the rest a's dtype. int32 division would trap on a zero divisor.
+  check.dtype(out, op >= kEq ? kI32 : a.dtype, "out");
+  check.that(a.dtype != kI32 || op != kDiv, "int32 division is true division: cast to float first");
   binary(op, out, a, b);
   return info.Env().Undefined();
 }
 
 Napi::Value Where(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "where");
   View out = r.view(info[0]), c = r.view(info[1]), a = r.view(info[2]), b = r.view(info[3]);
+  const Check check{r.env, r.op};
+  check.shape(c, out, "cond", "out");
+  check.shape(a, out, "a", "out");
+  check.shape(b, out, "b", "out");
+  check.dtype(a, out.dtype, "a");
+  check.dtype(b, out.dtype, "b");
   where(out, c, a, b);
   return info.Env().Undefined();
 }
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
-  int op = info[0].As<Napi::Number>().Int32Value();
-  int mask = info[3].As<Napi::Number>().Int32Value();
+  Reader r(info, "reduce");
+  const int op = opCode(info, 0, kMin + 1, r.op);
+  const int mask = info[3].As<Napi::Number>().Int32Value();
   View out = r.view(info[1]), x = r.view(info[2]);
+  const Check check{r.env, r.op};
+  check.that(mask >= 0 && mask < (1 << x.rank), "the axes lie outside rank " + std::to_string(x.rank));
   bool axes[kMaxRank];
-  for (int i = 0; i < kMaxRank; i++) axes[i] = (mask >> i) & 1;
+  View kept = x;
+  for (int i = 0; i < kMaxRank; i++) {
+    axes[i] = (mask >> i) & 1;
+    if (axes[i]) kept.shape[i] = 1;
+  }
+  check.shape(out, kept, "out", "x with the reduced axes kept as 1");
+  check.contiguous(out, "out");
+  check.dtype(out, x.dtype, "out");
+  check.that(op == kSum || x.size() > 0 || out.size() == 0, "an empty axis has no max or min");
   reduce(op, out, x, axes);
   return info.Env().Undefined();
 }
 
 Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
-  bool isMax = info[0].As<Napi::Boolean>().Value();
+  Reader r(info, "argReduce");
+  const bool isMax = info[0].As<Napi::Boolean>().Value();
   View out = r.view(info[1]), x = r.view(info[2]);
-  argReduce(isMax, out, x, info[3].As<Napi::Number>().Int32Value());
+  const int axis = info[3].As<Napi::Number>().Int32Value();
+  const Check check{r.env, r.op};
+  check.axis(axis, x.rank);
+  View kept = x;
+  kept.shape[axis] = 1;
+  check.shape(out, kept, "out", "x with the axis kept as 1");
+  check.contiguous(out, "out");
+  check.dtype(out, kI32, "out");
+  check.that(x.shape[axis] > 0 || out.size() == 0, "an empty axis has no arg-extreme");
+  argReduce(isMax, out, x, axis);
   return info.Env().Undefined();
 }
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "matmul");
   View out = r.view(info[0]), a = r.view(info[1]), b = r.view(info[2]);
+  const Check check{r.env, r.op};
+  check.that(a.rank >= 2, "a must have rank 2 or more, got " + shapeText(a));
+  check.rank(b, a.rank, "b");
+  View want = a;  // [..., M, N]
+  want.shape[a.rank - 1] = b.shape[b.rank - 1];
+  for (int i = 0; i < a.rank - 2; i++) check.that(b.shape[i] == a.shape[i], "a and b have different batch axes");
+  check.that(b.shape[a.rank - 2] == a.shape[a.rank - 1], "inner sizes differ: a " + shapeText(a) + ", b " + shapeText(b));
+  check.shape(out, want, "out", "a·b");
+  check.contiguous(out, "out");
+  check.dtype(b, a.dtype, "b");
+  check.dtype(out, a.dtype, "out");
   matmul(out, a, b);
   return info.Env().Undefined();
 }
 
+// gather and scatterAdd: index int32 of the other operands' rank, no longer than `v` off the axis.
+void checkIndexed(const Check& check, const View& v, const View& index, int axis, const char* name) {
+  check.dtype(index, kI32, "index");
+  check.axis(axis, v.rank);
+  check.rank(index, v.rank, "index");
+  for (int i = 0; i < v.rank; i++)
+    check.that(i == axis || index.shape[i] <= v.shape[i],
+               "index " + shapeText(index) + " does not fit " + name + " " + shapeText(v) + " off the axis");
+}
+
 Napi::Value Gather(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "gather");
   View out = r.view(info[0]), x = r.view(info[1]);
-  int axis = info[2].As<Napi::Number>().Int32Value();
+  const int axis = info[2].As<Napi::Number>().Int32Value();
   View index = r.view(info[3]);
+  const Check check{r.env, r.op};
+  checkIndexed(check, x, index, axis, "x");
+  check.shape(out, index, "out", "index");
+  check.contiguous(out, "out");
+  check.dtype(out, x.dtype, "out");
   return Napi::Number::New(info.Env(), double(gather(out, x, axis, index)));
 }
 
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "scatterAdd");
   View out = r.view(info[0]);
-  int axis = info[1].As<Napi::Number>().Int32Value();
+  const int axis = info[1].As<Napi::Number>().Int32Value();
   View index = r.view(info[2]), src = r.view(info[3]);
+  const Check check{r.env, r.op};
+  checkIndexed(check, out, index, axis, "out");
+  check.rank(src, index.rank, "src");
+  for (int i = 0; i < index.rank; i++)
+    check.that(index.shape[i] <= src.shape[i], "index " + shapeText(index) + " does not fit src " + shapeText(src));
+  check.dtype(src, out.dtype, "src");
   return Napi::Number::New(info.Env(), double(scatterAdd(out, axis, index, src)));
 }
 
-// A window from meta, after the views: dims, then kernel, stride, padding and dilation per axis.
-WindowSpec windowFrom(Reader& r) {
-  WindowSpec w;
-  w.dims = meta[r.pos++];
-  for (long* field : {w.kernel, w.stride, w.padding, w.dilation})
-    for (int i = 0; i < w.dims; i++) field[i] = meta[r.pos++];
-  return w;
-}
-
 Napi::Value Unfold(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "unfold");
   View out = r.view(info[0]), x = r.view(info[1]);
-  if (!unfold(out, x, windowFrom(r), info[2].As<Napi::Number>().DoubleValue()))
-    throw Napi::RangeError::New(info.Env(), "native unfold: the output does not match the window");
+  const WindowSpec w = r.window();
+  const Check check{r.env, r.op};
+  check.windowed(x, w, "x");
+  check.rank(out, 4, "out");
+  check.contiguous(out, "out");
+  check.dtype(out, x.dtype, "out");
+  if (!unfold(out, x, w, info[2].As<Napi::Number>().DoubleValue()))
+    refuse(r.env, r.op, "the output does not match the window");
   return info.Env().Undefined();
 }
 
 Napi::Value Fold(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "fold");
   View out = r.view(info[0]), cols = r.view(info[1]);
-  if (!fold(out, cols, windowFrom(r)))
-    throw Napi::RangeError::New(info.Env(), "native fold: the columns do not match the window");
+  const WindowSpec w = r.window();
+  const Check check{r.env, r.op};
+  check.windowed(out, w, "out");
+  check.contiguous(out, "out");
+  check.rank(cols, 4, "cols");
+  check.contiguous(cols, "cols");
+  check.dtype(cols, out.dtype, "cols");
+  if (!fold(out, cols, w)) refuse(r.env, r.op, "the columns do not match the window");
   return info.Env().Undefined();
 }
 
 Napi::Value MaxPool(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "maxPool");
   View out = r.view(info[0]), argmax = r.view(info[1]), x = r.view(info[2]);
-  if (!maxPool(out, argmax, x, windowFrom(r)))
-    throw Napi::RangeError::New(info.Env(), "native maxPool: the outputs do not match the window");
+  const WindowSpec w = r.window();
+  const Check check{r.env, r.op};
+  check.windowed(x, w, "x");
+  for (int i = 0; i < w.dims; i++) check.that(2 * w.padding[i] <= w.kernel[i], "padding is more than half the kernel");
+  // argmax holds flat positions within a plane as int32.
+  check.that(Geometry(x, w).planeSize() < (1L << 31), "an input plane has 2^31 elements or more");
+  check.rank(out, x.rank, "out");
+  check.contiguous(out, "out");
+  check.contiguous(argmax, "argmax");
+  check.dtype(out, x.dtype, "out");
+  check.dtype(argmax, kI32, "argmax");
+  if (!maxPool(out, argmax, x, w)) refuse(r.env, r.op, "the outputs do not match the window");
   return info.Env().Undefined();
 }
 
 // conv(kind, a, b, c, bias, relu, groups): kind 0 is the forward y = conv(x, w) (+ bias, then ReLU)
 // with (y, x, w), 1 the input's gradient with (dx, dy, w), 2 the weight's with (dw, x, dy); the bias
-// view (or null) and then the window follow the three views in meta.
+// view (or null) and then the window follow the three views in meta. shapeOf (conv.cc) checks how the
+// operands fit the window; the image (x or dx) is checked here to have the window's rank.
 Napi::Value Conv(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
-  const int kind = info[0].As<Napi::Number>().Int32Value();
+  Reader r(info, "conv");
+  const int kind = opCode(info, 0, 3, r.op);
   View a = r.view(info[1]), b = r.view(info[2]), c = r.view(info[3]);
   const bool hasBias = !info[4].IsNull();
   View bias = hasBias ? r.view(info[4]) : View();
   const bool relu = info[5].ToBoolean();
-  const WindowSpec w = windowFrom(r);
+  const WindowSpec w = r.window();
   const long groups = info[6].As<Napi::Number>().Int32Value();
+  const Check check{r.env, r.op};
+  const View& image = kind == 1 ? a : b;
+  check.windowed(image, w, kind == 1 ? "dx" : "x");
+  // shapeOf compares the output's size with the window's; its spatial axes must match one by one too,
+  // or a product of huge sizes could wrap around to the size of a small array.
+  const View& output = kind == 0 ? a : kind == 1 ? b : c;
+  const Geometry g(image, w);
+  check.rank(output, image.rank, kind == 0 ? "y" : "dy");
+  for (int i = 0; i < w.dims; i++)
+    check.that(output.shape[2 + i] == g.out[3 - w.dims + i],
+               std::string(kind == 0 ? "y " : "dy ") + shapeText(output) + " does not match the window's output");
   const bool ok = kind == 0   ? convForward(a, b, c, hasBias ? &bias : nullptr, relu, w, groups)
                   : kind == 1 ? convBackwardInput(a, b, c, w, groups)
                               : convBackwardWeight(a, b, c, w, groups);
-  if (!ok) throw Napi::RangeError::New(info.Env(), "native conv: the operands do not match the window");
+  if (!ok) refuse(r.env, r.op, "the operands do not match the window");
   return info.Env().Undefined();
 }
 
 Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "logSoftmax");
   View out = r.view(info[0]), x = r.view(info[1]);
+  const Check check{r.env, r.op};
+  check.that(x.rank >= 1, "x must have rank 1 or more");
+  check.shape(out, x, "out", "x");
+  check.contiguous(x, "x");
+  check.contiguous(out, "out");
+  check.floating(x, "x");
+  check.dtype(out, x.dtype, "out");
   logSoftmax(out, x);
   return info.Env().Undefined();
 }
 
 Napi::Value Linear(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
+  Reader r(info, "linear");
   View out = r.view(info[0]), x = r.view(info[1]), w = r.view(info[2]);
-  bool hasBias = !info[3].IsNull();
+  const bool hasBias = !info[3].IsNull();
   View b = hasBias ? r.view(info[3]) : View();
+  const Check check{r.env, r.op};
+  check.rank(x, 2, "x");
+  check.rank(w, 2, "w");
+  check.that(x.shape[1] == w.shape[1], "x " + shapeText(x) + " and w " + shapeText(w) + " differ in their inputs");
+  View want = x;  // [N, O]
+  want.shape[1] = w.shape[0];
+  check.shape(out, want, "out", "x·wᵀ");
+  check.contiguous(out, "out");
+  check.floating(x, "x");
+  check.dtype(w, x.dtype, "w");
+  check.dtype(out, x.dtype, "out");
+  if (hasBias) {
+    check.rank(b, 1, "bias");
+    check.that(b.shape[0] == w.shape[0], "bias " + shapeText(b) + " does not match w " + shapeText(w));
+    check.dtype(b, x.dtype, "bias");
+  }
   linear(out, x, w, hasBias ? &b : nullptr, info[4].ToBoolean());
   return info.Env().Undefined();
 }
 
 // cell(kind, ...views): kind 0 is lstmCell (out, xw, hw, c), 1 lstmCellBackward (dGates, dc, xw, hw,
-// c, out, grad), 2 gruCell (out, xw, hw, h), 3 gruCellBackward (dxw, dhw, dh, xw, hw, h, grad). The
-// TypeScript side checks the shapes; every view is checked to lie inside its array.
+// c, out, grad), 2 gruCell (out, xw, hw, h), 3 gruCellBackward (dxw, dhw, dh, xw, hw, h, grad). All
+// contiguous, of one floating dtype; the state (c or h) is [..., H], the projections and their
+// gradients [..., G·H], the LSTM's out and grad [2, ..., H].
 Napi::Value Cell(const Napi::CallbackInfo& info) {
-  Reader r{info.Env()};
-  const int kind = info[0].As<Napi::Number>().Int32Value();
+  Reader r(info, "cell");
+  const int kind = opCode(info, 0, 4, r.op);
   View v[7];
   const int n = kind == 0 || kind == 2 ? 4 : 7;
   for (int i = 0; i < n; i++) v[i] = r.view(info[i + 1]);
+  // Each view's role: S the state's shape [..., H], G the gates' [..., G·H], P the LSTM's pair [2, ..., H].
+  static const char* const kRoles[4] = {"PGGS", "GSGGSPP", "SGGS", "GGSGGSS"};
+  static const char* const kNames[4][7] = {{"out", "xw", "hw", "c"},
+                                           {"dGates", "dc", "xw", "hw", "c", "out", "grad"},
+                                           {"out", "xw", "hw", "h"},
+                                           {"dxw", "dhw", "dh", "xw", "hw", "h", "grad"}};
+  const char* roles = kRoles[kind];
+  const View& s = v[std::strchr(roles, 'S') - roles];
+  const Check check{r.env, r.op};
+  check.that(s.rank >= 1 && s.rank < kMaxRank, "the state must have rank 1 to " + std::to_string(kMaxRank - 1));
+  check.floating(s, "the state");
+  View gates = s, pair = s;
+  gates.shape[s.rank - 1] *= kind < 2 ? 4 : 3;
+  pair.rank = s.rank + 1;
+  pair.shape[0] = 2;
+  for (int i = 0; i < s.rank; i++) pair.shape[i + 1] = s.shape[i];
+  for (int i = 0; i < n; i++) {
+    const char* name = kNames[kind][i];
+    check.contiguous(v[i], name);
+    check.dtype(v[i], s.dtype, name);
+    if (roles[i] == 'S') check.shape(v[i], s, name, "the state");
+    else if (roles[i] == 'G') check.shape(v[i], gates, name, "the gates");
+    else check.shape(v[i], pair, name, "[2, ...state]");
+  }
   switch (kind) {
     case 0: lstmCell(v[0], v[1], v[2], v[3]); break;
     case 1: lstmCellBackward(v[0], v[1], v[2], v[3], v[4], v[5], v[6]); break;
@@ -241,53 +506,78 @@ Napi::Value Cell(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-float* floats(const Napi::Value& v) {
-  return v.IsNull() || v.IsUndefined() ? nullptr : v.As<Napi::Float32Array>().Data();
+// A Float32Array argument of length n (or null, when optional): the optimizers' parameter buffers.
+float* floats(const Napi::CallbackInfo& info, int i, size_t n, bool optional, const char* op) {
+  if (optional && info[i].IsNull()) return nullptr;
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(info.Env(), std::string("native ") + op + ": expected a Float32Array for argument " +
+                                               std::to_string(i));
+  auto a = info[i].As<Napi::Float32Array>();
+  if (a.ElementLength() != n) refuse(info.Env(), op, "a buffer's length differs from the parameter's");
+  return a.Data();
+}
+
+size_t parameterLength(const Napi::CallbackInfo& info, const char* op) {
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(info.Env(), std::string("native ") + op + ": expected a Float32Array parameter");
+  return info[0].As<Napi::Float32Array>().ElementLength();
 }
 
 double num(const Napi::CallbackInfo& info, int i) { return info[i].As<Napi::Number>().DoubleValue(); }
 
-// Every optional buffer of an update must match the parameter's length.
-void sameLength(const Napi::CallbackInfo& info, size_t n, std::initializer_list<int> args) {
-  for (int i : args)
-    if (!info[i].IsNull() && info[i].As<Napi::Float32Array>().ElementLength() != n)
-      throw Napi::RangeError::New(info.Env(), "native optimizer update: a buffer's length differs from the parameter's");
-}
-
 Napi::Value Sgd(const Napi::CallbackInfo& info) {
-  auto p = info[0].As<Napi::Float32Array>();
-  sameLength(info, p.ElementLength(), {1, 2});
-  sgdUpdate(p.Data(), floats(info[1]), floats(info[2]), long(p.ElementLength()), num(info, 3), num(info, 4),
-            num(info, 5), info[6].ToBoolean(), num(info, 7), info[8].ToBoolean());
+  Reader ready(info, "sgd");  // the pool exists once init has run
+  const size_t n = parameterLength(info, "sgd");
+  float* p = floats(info, 0, n, false, "sgd");
+  const float* g = floats(info, 1, n, false, "sgd");
+  float* buf = floats(info, 2, n, true, "sgd");
+  sgdUpdate(p, g, buf, long(n), num(info, 3), num(info, 4), num(info, 5), info[6].ToBoolean(), num(info, 7),
+            info[8].ToBoolean());
   return info.Env().Undefined();
 }
 
 Napi::Value Adam(const Napi::CallbackInfo& info) {
-  auto p = info[0].As<Napi::Float32Array>();
-  sameLength(info, p.ElementLength(), {1, 2, 3, 4});
-  adamUpdate(p.Data(), floats(info[1]), floats(info[2]), floats(info[3]), floats(info[4]), long(p.ElementLength()),
-             num(info, 5), num(info, 6), num(info, 7), num(info, 8), num(info, 9), info[10].ToBoolean(),
-             long(num(info, 11)));
+  Reader ready(info, "adam");
+  const size_t n = parameterLength(info, "adam");
+  float* p = floats(info, 0, n, false, "adam");
+  const float* g = floats(info, 1, n, false, "adam");
+  float *m = floats(info, 2, n, false, "adam"), *v = floats(info, 3, n, false, "adam");
+  float* vMax = floats(info, 4, n, true, "adam");
+  const long step = long(num(info, 11));
+  if (step < 1) refuse(info.Env(), "adam", "the step count starts at 1, got " + std::to_string(step));
+  adamUpdate(p, g, m, v, vMax, long(n), num(info, 5), num(info, 6), num(info, 7), num(info, 8), num(info, 9),
+             info[10].ToBoolean(), step);
   return info.Env().Undefined();
 }
 
 // OpenBLAS's own sgemm on n×n matrices, threaded by OpenBLAS itself: the reference the benchmarks
 // compare Strata's GEMM with. Returns the seconds for `reps` products.
 Napi::Value BlasGemm(const Napi::CallbackInfo& info) {
-  auto a = info[0].As<Napi::Float32Array>(), b = info[1].As<Napi::Float32Array>(), c = info[2].As<Napi::Float32Array>();
+  Napi::Env env = info.Env();
   const int n = info[3].As<Napi::Number>().Int32Value(), reps = info[4].As<Napi::Number>().Int32Value();
-  if (openblas_set_num_threads) openblas_set_num_threads(info[5].As<Napi::Number>().Int32Value());
+  const int threads = info[5].As<Napi::Number>().Int32Value();
+  if (n < 0 || reps < 0) refuse(env, "blasGemm", "n and reps must be 0 or more");
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  if (threads < 1 || threads > 4 * cores) refuse(env, "blasGemm", "threads must be 1 to " + std::to_string(4 * cores));
+  const size_t size = size_t(n) * size_t(n);
+  float *a = floats(info, 0, size, false, "blasGemm"), *b = floats(info, 1, size, false, "blasGemm");
+  float* c = floats(info, 2, size, false, "blasGemm");
+  if (openblas_set_num_threads) openblas_set_num_threads(threads);
   auto t0 = std::chrono::steady_clock::now();
   for (int r = 0; r < reps; r++)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.Data(), n, b.Data(), n, 0.0f, c.Data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (openblas_set_num_threads) openblas_set_num_threads(1);
-  return Napi::Number::New(info.Env(), seconds);
+  return Napi::Number::New(env, seconds);
 }
 
-Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pool().size()); }
+Napi::Value Threads(const Napi::CallbackInfo& info) {
+  Reader ready(info, "threads");
+  return Napi::Number::New(info.Env(), pool().size());
+}
 
 Napi::Value Describe(const Napi::CallbackInfo& info) {
+  Reader ready(info, "describe");
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
 #ifdef __APPLE__
@@ -311,9 +601,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
 #endif
   // GEMM runs single-threaded inside our pool, so OpenBLAS must not start threads of its own.
   if (openblas_set_num_threads) openblas_set_num_threads(1);
-  const char* env_threads = std::getenv("STRATA_NUM_THREADS");
-  int threads = env_threads ? std::atoi(env_threads) : int(std::thread::hardware_concurrency());
-  thePool = new Pool(threads > 0 ? threads : 1);
+  env.SetInstanceData(new Instance());
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("copy", Napi::Function::New(env, Copy));
   exports.Set("unary", Napi::Function::New(env, Unary));

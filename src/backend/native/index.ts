@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { fail } from '../../errors.js';
+import { availableParallelism } from 'node:os';
+import { describe, fail } from '../../errors.js';
 import {
   type Backend,
   BINARY_OPS,
@@ -15,7 +16,7 @@ import { offsets, viewSize } from '../js/strided.js';
 
 /** The addon's exports (src/backend/native/addon.cc). */
 interface Addon {
-  init(meta: Int32Array): void;
+  init(meta: Int32Array, threads: number): void;
   copy(out: TypedArray, x: TypedArray): void;
   unary(op: number, out: TypedArray, x: TypedArray): void;
   binary(op: number, out: TypedArray, a: TypedArray, b: TypedArray): void;
@@ -59,6 +60,16 @@ interface Addon {
  * per-op overhead benchmark, scalars in the loss) stay in the js kernels, which compute the same values.
  */
 const SMALL = 64;
+let small = SMALL;
+
+/**
+ * Internal, for the conformance suite: with `on`, every op runs the addon's own kernels whatever its
+ * size, so that tests on small tensors check native code rather than the js kernels; off restores the
+ * size cut-off.
+ */
+export function runNativeAtEverySize(on: boolean): void {
+  small = on ? 0 : SMALL;
+}
 
 const MAX_RANK = 16;
 
@@ -92,32 +103,61 @@ const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Re
 let created: Backend | null = null;
 
 /**
- * The native backend, or an error saying why it cannot run here. There is one per process: the addon
- * reads every layout from one shared array, so two wrappers would write over each other's.
+ * The native backend, or an error saying why it cannot run here. There is one per thread (the main
+ * thread and each worker_thread load their own instance of the addon): an instance reads every layout
+ * from the one array its wrapper fills, so two wrappers in a thread would write over each other's.
  */
 export function createNativeBackend(): Backend {
   created ??= makeNativeBackend();
   return created;
 }
 
-function makeNativeBackend(): Backend {
-  const addon = loadAddon();
-  const envThreads = process.env.STRATA_NUM_THREADS;
-  if (envThreads !== undefined && !(Number.isInteger(Number(envThreads)) && Number(envThreads) >= 1)) {
-    fail('native', `STRATA_NUM_THREADS must be a positive integer, got '${envThreads}'`);
+/**
+ * The pool's size from STRATA_NUM_THREADS: 0 (one thread per core) when unset, else an integer from 1
+ * to 4 × the cores. Anything else is refused rather than read as a default, since a huge count starts
+ * that many threads and a typo would silently change the run.
+ */
+function threadsSetting(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const most = 4 * availableParallelism();
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > most) {
+    fail(
+      'native',
+      `STRATA_NUM_THREADS must be an integer from 1 to ${most} (4 × the ${most / 4} cores), got ${describe(value)}; unset it for one thread per core`,
+    );
   }
+  return n;
+}
+
+function makeNativeBackend(): Backend {
+  const threads = threadsSetting(process.env.STRATA_NUM_THREADS);
+  const addon = loadAddon();
   // Room for seven views (a recurrent cell's backward) or four and one window.
   const meta = new Int32Array(7 * (2 + 2 * MAX_RANK));
-  addon.init(meta);
+  addon.init(meta, threads);
   let pos = 0;
+  let wide = false;
+  // meta holds int32: a size, stride or offset from 2^31 on would wrap around to another layout.
+  const write = (value: number) => {
+    meta[pos] = value;
+    if (meta[pos++] !== value) wide = true;
+  };
   // Writes a view's layout into meta, in the order the addon reads the typed-array arguments.
   const put = (v: View): TypedArray => {
     const r = v.shape.length;
     if (r > MAX_RANK) fail('native', `tensors of rank above ${MAX_RANK} are not supported, got rank ${r}`);
     meta[pos++] = r;
-    meta[pos++] = v.offset;
-    for (let i = 0; i < r; i++) meta[pos++] = v.shape[i]!;
-    for (let i = 0; i < r; i++) meta[pos++] = v.strides[i]!;
+    write(v.offset);
+    for (let i = 0; i < r; i++) write(v.shape[i]!);
+    for (let i = 0; i < r; i++) write(v.strides[i]!);
+    if (wide) {
+      wide = false;
+      fail(
+        'native',
+        `a view's sizes, strides and offset must be below 2^31, got shape [${v.shape}], strides [${v.strides}], offset ${v.offset}`,
+      );
+    }
     return v.data;
   };
   const start = () => {
@@ -156,27 +196,27 @@ function makeNativeBackend(): Backend {
     describe: () => `${info.blas}${info.core ? ` (core ${info.core})` : ''}, ${addon.threads()} threads`,
 
     copy(out, x) {
-      if (viewSize(out) < SMALL) return jsBackend.copy(out, x);
+      if (viewSize(out) < small) return jsBackend.copy(out, x);
       start();
       addon.copy(put(out), put(x));
     },
     unary(op, out, x) {
-      if (viewSize(out) < SMALL) return jsBackend.unary(op, out, x);
+      if (viewSize(out) < small) return jsBackend.unary(op, out, x);
       start();
       addon.unary(UNARY_CODE[op], put(out), put(x));
     },
     binary(op, out, a, b) {
-      if (viewSize(out) < SMALL) return jsBackend.binary(op, out, a, b);
+      if (viewSize(out) < small) return jsBackend.binary(op, out, a, b);
       start();
       addon.binary(BINARY_CODE[op], put(out), put(a), put(b));
     },
     where(out, cond, a, b) {
-      if (viewSize(out) < SMALL) return jsBackend.where(out, cond, a, b);
+      if (viewSize(out) < small) return jsBackend.where(out, cond, a, b);
       start();
       addon.where(put(out), put(cond), put(a), put(b));
     },
     reduce(op, out, x, axes) {
-      if (viewSize(x) < SMALL) return jsBackend.reduce(op, out, x, axes);
+      if (viewSize(x) < small) return jsBackend.reduce(op, out, x, axes);
       start();
       addon.reduce(
         op === 'sum' ? 0 : op === 'max' ? 1 : 2,
@@ -186,7 +226,7 @@ function makeNativeBackend(): Backend {
       );
     },
     argReduce(op, out, x, axis) {
-      if (viewSize(x) < SMALL) return jsBackend.argReduce(op, out, x, axis);
+      if (viewSize(x) < small) return jsBackend.argReduce(op, out, x, axis);
       if (x.shape[axis] === 0) fail(op, 'cannot take the arg-extreme of an empty axis');
       start();
       addon.argReduce(op === 'argmax', put(out), put(x), axis);
@@ -269,5 +309,16 @@ export function openblasGemmSeconds(
   reps: number,
   threads: number,
 ): number {
-  return loadAddon().blasGemm(a, b, new Float32Array(n * n), n, reps, threads);
+  if (!Number.isInteger(n) || n < 0 || a.length < n * n || b.length < n * n) {
+    fail(
+      'openblasGemmSeconds',
+      `expected n×n matrices, got n = ${describe(n)} with arrays of ${a.length} and ${b.length} elements`,
+    );
+  }
+  if (!Number.isInteger(reps) || reps < 0)
+    fail('openblasGemmSeconds', `reps must be a count, got ${describe(reps)}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    fail('openblasGemmSeconds', `threads must be a positive integer, got ${describe(threads)}`);
+  const c = new Float32Array(n * n);
+  return loadAddon().blasGemm(a.subarray(0, n * n), b.subarray(0, n * n), c, n, reps, threads);
 }

@@ -1,5 +1,6 @@
 // One pool of worker threads for every parallel kernel, GEMM included (OpenBLAS itself runs
-// single-threaded inside it), so that two thread pools never fight over the same cores.
+// single-threaded inside it), so that two thread pools never fight over the same cores. The main
+// thread and every worker_thread share it.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -33,9 +34,11 @@ class Pool {
 
   // Runs fn(t) for every task t in [0, n) and waits for all. The caller and the workers claim tasks as
   // they come free, so a worker the OS has not scheduled yet holds nothing up: the caller does its share,
-  // then shuts the job to late workers and waits only for the ones that joined.
+  // then shuts the job to late workers and waits only for the ones that joined. One caller holds the
+  // workers at a time; a caller that finds them busy (another JavaScript thread's kernel, or a task of
+  // the running job) runs its tasks itself, so no caller ever waits on another.
   void run(int n, const std::function<void(int)>& fn) {
-    if (n <= 1 || threads_ == 1) {
+    if (n <= 1 || threads_ == 1 || busy_.exchange(true, std::memory_order_acquire)) {
       for (int t = 0; t < n; t++) fn(t);
       return;
     }
@@ -52,6 +55,7 @@ class Pool {
     job.work();
     const int joined = gate_.exchange(kShut, std::memory_order_acq_rel);
     while (done_.load(std::memory_order_acquire) < joined) relax();
+    busy_.store(false, std::memory_order_release);
   }
 
   // Splits [0, total) into contiguous chunks of at least `grain` items, up to perThread per thread (a
@@ -120,6 +124,7 @@ class Pool {
   std::atomic<const Job*> job_{nullptr};
   std::atomic<int> gate_{kShut};  // workers that joined the current job, or kShut and above once shut
   std::atomic<int> done_{0};      // workers that joined and finished
+  std::atomic<bool> busy_{false};  // a caller holds the workers
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::thread> workers_;
