@@ -428,8 +428,13 @@ test('stateDict → a new optimizer → loadStateDict gives identical subsequent
 });
 
 test('optimizer errors: negative lr, empty params, bad hyper-parameters, mismatched state', () => {
-  throwsStrata(() => new optim.SGD([param([1])], { lr: -0.1 }), /SGD/, /learning rate/, /-0\.1/);
-  throwsStrata(() => new optim.Adam([param([1])], { lr: -1 }), /Adam/, /learning rate/);
+  throwsStrata(
+    () => new optim.SGD([param([1])], { lr: -0.1 }),
+    /SGD/,
+    /lr must be a finite number ≥ 0/,
+    /-0\.1/,
+  );
+  throwsStrata(() => new optim.Adam([param([1])], { lr: -1 }), /Adam/, /lr must be/);
   throwsStrata(() => new optim.SGD([], { lr: 0.1 }), /SGD/, /empty/);
   throwsStrata(() => new optim.Adam([]), /Adam/, /empty/);
   throwsStrata(() => new optim.SGD([param([1])], { lr: 0.1, nesterov: true }), /SGD/, /Nesterov/);
