@@ -153,8 +153,9 @@ function makeScheduler(
   optimizer: Optimizer<{ lr: number }>,
   epochs: number,
 ): LRScheduler | undefined {
-  if (name === 'cosine') return new CosineAnnealingLR(optimizer, epochs);
-  if (name === 'step') return new StepLR(optimizer, Math.max(1, Math.ceil(epochs / 3)), 0.1);
+  if (name === 'cosine') return new CosineAnnealingLR(optimizer, { tMax: epochs });
+  if (name === 'step')
+    return new StepLR(optimizer, { stepSize: Math.max(1, Math.ceil(epochs / 3)), gamma: 0.1 });
   return undefined;
 }
 
