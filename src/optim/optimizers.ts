@@ -367,8 +367,8 @@ const NADAM_FORM = 'new NAdam(params, { lr: 2e-3 })';
 /**
  * NAdam (Dozat, 2016): Adam with Nesterov momentum and PyTorch's momentum schedule
  * μ_t = β1(1 - ½·0.96^(t·momentumDecay)); with Π_t = ∏ μ_i and D = sqrt(v/(1-β2^t)) + eps,
- * p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_{t+1}) · m/D. Its state holds Π_t as the
- * one-element buffer `muProduct`.
+ * p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_t·μ_{t+1}) · m/D (PyTorch 1.13's second
+ * denominator, see nadamUpdate). Its state holds Π_t as the 0-d buffer `muProduct`.
  */
 export class NAdam extends Optimizer<NadamOptions> {
   protected readonly bufferNames = ['expAvg', 'expAvgSq', 'muProduct'];

@@ -203,9 +203,11 @@ export function adamaxUpdate(
 }
 
 /**
- * NAdam (Dozat, 2016) as PyTorch has it: d = g + λp; μ_t = β1(1 - ½·0.96^(tψ)) with ψ the momentum
- * decay, Π_t = Π_{t-1}·μ_t (kept in `muProduct[0]`); m and v as in Adam; with
- * D = sqrt(v/(1-β2^t)) + eps, p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_{t+1}) · m/D.
+ * NAdam (Dozat, 2016) as PyTorch 1.13 has it: d = g + λp; μ_t = β1(1 - ½·0.96^(tψ)) with ψ the
+ * momentum decay, Π_t = Π_{t-1}·μ_t (kept in `muProduct[0]`); m and v as in Adam; with
+ * D = sqrt(v/(1-β2^t)) + eps, p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_t·μ_{t+1}) · m/D.
+ * The second denominator counts μ_t twice, as PyTorch 1.13 does (PyTorch 2 has 1 - Π_t·μ_{t+1}); kept so
+ * that trajectories match the PyTorch this project is checked against.
  */
 export function nadamUpdate(
   p: TypedArray,
@@ -225,7 +227,7 @@ export function nadamUpdate(
   // Read back so that a float32 state rounds as PyTorch's float32 mu_product does.
   const pi = muProduct[0]!;
   const gradStep = (lr * (1 - mu)) / (1 - pi);
-  const momentStep = (lr * muNext) / (1 - pi * muNext);
+  const momentStep = (lr * muNext) / (1 - pi * mu * muNext);
   for (let i = 0; i < p.length; i++) {
     const d = g[i]! + weightDecay * p[i]!;
     const mi = beta1 * m[i]! + (1 - beta1) * d;
