@@ -265,3 +265,101 @@ for (const c of fixture.plateau) {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------------
+// L-BFGS: a closure computes the loss (1 - x)² + 10(y - x²)² + ½Σ(b - c)² and its gradients.
+// ---------------------------------------------------------------------------------------------------
+
+interface LbfgsCase {
+  case: string;
+  options: Record<string, unknown>;
+  trajectory: number[][][];
+  losses: number[];
+  evaluations: number[];
+  funcEvals: number;
+  nIter: number;
+}
+
+const lbfgsFixture = (
+  fixture as unknown as { lbfgs: { params: number[][]; c: number[]; steps: number; cases: LbfgsCase[] } }
+).lbfgs;
+
+function lbfgsProblem() {
+  const a = st.tensor(lbfgsFixture.params[0]!, { dtype: 'float64', requiresGrad: true });
+  const b = st.tensor(lbfgsFixture.params[1]!, { dtype: 'float64', requiresGrad: true });
+  const c = st.tensor(lbfgsFixture.c, { dtype: 'float64' });
+  let evaluations = 0;
+  const closureFor = (opt: st.optim.LBFGS) => () => {
+    opt.zeroGrad();
+    const x = a.narrow(0, 0, 1);
+    const y = a.narrow(0, 1, 1);
+    const rosenbrock = x.neg().add(1).square().add(y.sub(x.square()).square().mul(10)).sum();
+    const loss = rosenbrock.add(b.sub(c).square().sum().mul(0.5));
+    loss.backward();
+    evaluations++;
+    return loss;
+  };
+  return { a, b, closureFor, evaluations: () => evaluations };
+}
+
+for (const c of lbfgsFixture.cases) {
+  test(`LBFGS (${c.case}) follows PyTorch's iterates, losses and evaluation counts`, () => {
+    const { a, b, closureFor, evaluations } = lbfgsProblem();
+    const opt = new optim.LBFGS([a, b], c.options as never);
+    const closure = closureFor(opt);
+    for (let i = 0; i < lbfgsFixture.steps; i++) {
+      const loss = opt.step(closure);
+      close([loss], [c.losses[i]!], `loss returned by step ${i + 1}`);
+      close(Array.from(a.toTypedArray()), c.trajectory[i]![0]!, `step ${i + 1}, a`);
+      close(Array.from(b.toTypedArray()), c.trajectory[i]![1]!, `step ${i + 1}, b`);
+      assert.equal(evaluations(), c.evaluations[i], `closure calls after step ${i + 1}`);
+    }
+    const s = opt.state.get(a)!;
+    assert.equal(s.step, c.nIter, 'iterations (n_iter)');
+    assert.equal(s.buffers.funcEvals!.item(), c.funcEvals, 'func_evals');
+  });
+}
+
+test('LBFGS continues identically from a state dict, and refuses groups, a missing closure and bad settings', () => {
+  const one = lbfgsProblem();
+  const opt = new optim.LBFGS([one.a, one.b], { maxIter: 4, historySize: 3 });
+  const closure = one.closureFor(opt);
+  opt.step(closure);
+  opt.step(closure);
+  const two = lbfgsProblem();
+  st.noGrad(() => {
+    two.a.copy_(one.a);
+    two.b.copy_(one.b);
+  });
+  const again = new optim.LBFGS([two.a, two.b], { maxIter: 4, historySize: 3 });
+  again.loadStateDict(opt.stateDict());
+  opt.step(closure);
+  again.step(two.closureFor(again));
+  assert.deepEqual(Array.from(two.a.toTypedArray()), Array.from(one.a.toTypedArray()));
+  assert.deepEqual(Array.from(two.b.toTypedArray()), Array.from(one.b.toTypedArray()));
+  // A history longer than the parameters' size does not load.
+  const sd = opt.stateDict();
+  sd.state[0]!.buffers.oldDirs = st.zeros([2, 4], { dtype: 'float64' });
+  assert.throws(
+    () => again.loadStateDict(sd),
+    /LBFGS.loadStateDict: parameter 0: buffer 'oldDirs' has shape \[2, 4\].*needs \[2, 5\]/,
+  );
+  assert.throws(() => opt.step(), /LBFGS: step\(closure\) needs the closure/);
+  assert.throws(
+    () =>
+      new optim.LBFGS([
+        { params: [st.zeros([1]).requiresGrad_()] },
+        { params: [st.zeros([1]).requiresGrad_()] },
+      ]),
+    /LBFGS: takes one parameter group/,
+  );
+  assert.throws(() => opt.addParamGroup({ params: [st.zeros([1]).requiresGrad_()] }), /LBFGS.addParamGroup/);
+  assert.throws(
+    () => new optim.LBFGS([one.a], { lineSearchFn: 'backtracking' as never }),
+    /lineSearchFn must be null or 'strong_wolfe'/,
+  );
+  assert.throws(
+    () => new optim.LBFGS([one.a], { historySize: 0 }),
+    /LBFGS: historySize must be a positive integer/,
+  );
+});

@@ -34,6 +34,7 @@ const MAKERS: Record<string, (ps: unknown, o?: unknown) => AnyOptimizer> = {
   Adamax: (ps, o) => new optim.Adamax(ps as Tensor[], o as object),
   NAdam: (ps, o) => new optim.NAdam(ps as Tensor[], o as object),
   RAdam: (ps, o) => new optim.RAdam(ps as Tensor[], o as object),
+  LBFGS: (ps, o) => new optim.LBFGS(ps as Tensor[], o as object),
 };
 
 /** Values each optimizer must refuse, per option: [option, value, what the message says it expects]. */
@@ -74,6 +75,14 @@ const BAD: Record<string, [string, unknown, RegExp][]> = {
     ['betas', [Number.NaN, 0.9], /\[0, 1\)/],
   ],
   RAdam: [['weightDecay', -0.1, /≥ 0/]],
+  LBFGS: [
+    ['maxIter', 0, /positive integer/],
+    ['maxEval', 2.5, /positive integer/],
+    ['toleranceGrad', -1, /≥ 0/],
+    ['toleranceChange', Number.NaN, /finite/],
+    ['historySize', 0, /positive integer/],
+    ['lineSearchFn', 'wolfe', /null or 'strong_wolfe'/],
+  ],
 };
 
 test('every optimizer refuses an lr that is infinite, NaN, negative or not a number, naming itself and the option', () => {

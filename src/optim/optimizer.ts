@@ -1,6 +1,7 @@
 import { enableGrad } from '../autograd/mode.js';
 import { checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
+import type { DType } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -146,9 +147,21 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** The buffers a parameter's state starts with. */
   protected abstract initState(p: Tensor, group: ParamGroup<H>): Record<string, Tensor>;
 
-  /** The buffers a parameter's state holds under a group's settings, and their shapes. */
-  protected stateShapes(p: Tensor, group: ParamGroup<H>): Record<string, readonly number[]> {
+  /**
+   * The buffers a parameter's state holds under a group's settings, and their shapes; `given` is the
+   * state being loaded (for optimizers whose buffers grow, like L-BFGS's history).
+   */
+  protected stateShapes(
+    p: Tensor,
+    group: ParamGroup<H>,
+    _given: Record<string, Tensor>,
+  ): Record<string, readonly number[]> {
     return Object.fromEntries(Object.keys(this.initState(p, group)).map((k) => [k, p.shape]));
+  }
+
+  /** The dtype a loaded buffer is stored in: the parameter's, unless the optimizer keeps its own. */
+  protected bufferDtype(p: Tensor): DType {
+    return p.dtype;
   }
 
   /**
@@ -248,7 +261,7 @@ export abstract class Optimizer<H extends { lr: number }> {
         fail(op, `${where}expected { step, buffers }, got ${describe(s)}${unchanged}`);
       if (!Number.isInteger(s.step) || s.step < 0)
         fail(op, `${where}step must be a non-negative integer, got ${describe(s.step)}${unchanged}`);
-      const shapes = this.stateShapes(p, group);
+      const shapes = this.stateShapes(p, group, s.buffers as Record<string, Tensor>);
       const buffers: Record<string, Tensor> = {};
       for (const [b, t] of Object.entries(s.buffers)) {
         if (!this.bufferNames.includes(b))
@@ -263,7 +276,7 @@ export abstract class Optimizer<H extends { lr: number }> {
             `${where}buffer '${b}' has shape ${fmtShape(t.shape)} (${t.size} elements), the parameter needs ${fmtShape(shape)}${unchanged}`,
           );
         }
-        buffers[b] = zeros(shape, { dtype: p.dtype }).copy_(t);
+        buffers[b] = zeros(shape, { dtype: this.bufferDtype(p) }).copy_(t);
       }
       for (const b of Object.keys(shapes))
         if (!(b in buffers)) fail(op, `${where}buffer '${b}' is missing${unchanged}`);
