@@ -362,3 +362,175 @@ test('maximize climbs: three steps with gradient g equal three descending steps 
     /RAdam: unknown option maximize/,
   );
 });
+
+// ---------------------------------------------------------------------------------------------------
+// Schedules at their edge
+// ---------------------------------------------------------------------------------------------------
+
+function sgd(lr = 1): st.optim.SGD {
+  return new optim.SGD([param([0])], { lr, momentum: 0.9 });
+}
+
+test('schedules refuse positional arguments, unknown keys and bad values, naming the schedule and the option', () => {
+  const step = optim.StepLR as unknown as new (...args: unknown[]) => unknown;
+  throwsStrata(() => new step(sgd(), 2, 0.5), /StepLR: takes at most 2 arguments, got 3/, /stepSize/);
+  throwsStrata(() => new step(sgd(), 2), /StepLR: expected an options object, got 2/);
+  throwsStrata(
+    () => new optim.StepLR(sgd(), { stepSize: 2, gama: 0.5 } as never),
+    /StepLR: unknown option gama/,
+  );
+  throwsStrata(
+    () => new optim.StepLR({} as never, { stepSize: 2 }),
+    /StepLR: expected an Optimizer, got an object/,
+  );
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => new optim.StepLR(sgd(), { stepSize: 1.5 }),
+      /StepLR: stepSize must be a positive integer, got 1\.5/,
+    ],
+    [() => new optim.MultiStepLR(sgd(), { milestones: [3, -1] }), /MultiStepLR: milestones must be/],
+    [() => new optim.ConstantLR(sgd(), { factor: 1.5 }), /ConstantLR: factor must be a number in \(0, 1\]/],
+    [
+      () => new optim.LinearLR(sgd(), { startFactor: 0 }),
+      /LinearLR: startFactor must be a number in \(0, 1\]/,
+    ],
+    [() => new optim.LinearLR(sgd(), { totalIters: 0 }), /LinearLR: totalIters must be a positive integer/],
+    [() => new optim.ExponentialLR(sgd(), { gamma: Number.NaN }), /ExponentialLR: gamma must be/],
+    [() => new optim.PolynomialLR(sgd(), { power: -1 }), /PolynomialLR: power must be/],
+    [
+      () => new optim.CosineAnnealingLR(sgd(), { tMax: 10, etaMin: -0.1 }),
+      /CosineAnnealingLR: etaMin must be/,
+    ],
+    [
+      () => new optim.CosineAnnealingWarmRestarts(sgd(), { t0: 3, tMult: 0 }),
+      /tMult must be a positive integer/,
+    ],
+    [
+      () => new optim.OneCycleLR(sgd(), { maxLr: 1 }),
+      /OneCycleLR: needs totalSteps, or epochs and stepsPerEpoch/,
+    ],
+    [
+      () => new optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 10, annealStrategy: 'cosine' as never }),
+      /annealStrategy must be one of 'cos', 'linear'/,
+    ],
+    [
+      () => new optim.OneCycleLR(sgd(), { maxLr: [1, 2], totalSteps: 10 }),
+      /maxLr has 2 values, the optimizer has 1 parameter groups/,
+    ],
+    [
+      () => new optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 3, pctStart: 0.1 }),
+      /leaves phase 1 without steps/,
+    ],
+    [
+      () => new optim.OneCycleLR(new optim.Adagrad([param([0])]), { maxLr: 1, totalSteps: 10 }),
+      /cycleMomentum needs an optimizer with momentum or betas, Adagrad has neither/,
+    ],
+    [
+      () => new optim.CyclicLR(new optim.Adam([param([0])]), { baseLr: 0.1, maxLr: 1 }),
+      /CyclicLR: cycleMomentum needs an optimizer with momentum/,
+    ],
+    [
+      () => new optim.CyclicLR(sgd(), { baseLr: 0.1, maxLr: 1, mode: 'triangle' as never }),
+      /mode must be one of/,
+    ],
+    [() => new optim.LambdaLR(sgd(), { lrLambda: 0.5 as never }), /LambdaLR: lrLambda must be a function/],
+    [
+      () => new optim.ReduceLROnPlateau(sgd(), { factor: 1 }),
+      /ReduceLROnPlateau: factor must be a number in \[0, 1\)/,
+    ],
+    [
+      () => new optim.ReduceLROnPlateau(sgd(), { mode: 'lowest' as never }),
+      /mode must be one of 'min', 'max'/,
+    ],
+    [() => new optim.ReduceLROnPlateau(sgd(), { patience: -1 }), /patience must be a non-negative integer/],
+  ];
+  for (const [make, message] of cases) throwsStrata(make, message);
+  const opt = sgd();
+  const other = sgd();
+  throwsStrata(
+    () =>
+      new optim.SequentialLR(opt, {
+        schedulers: [new optim.ConstantLR(opt), new optim.ExponentialLR(other, { gamma: 0.9 })],
+        milestones: [2],
+      }),
+    /SequentialLR: schedulers\[1\] belongs to another optimizer/,
+  );
+  throwsStrata(
+    () =>
+      new optim.SequentialLR(opt, {
+        schedulers: [new optim.ConstantLR(opt), new optim.ConstantLR(opt)],
+        milestones: [],
+      }),
+    /SequentialLR: needs 1 milestones for 2 schedules/,
+  );
+  throwsStrata(
+    () => new optim.ChainedScheduler([]),
+    /ChainedScheduler: expected a non-empty array of schedules/,
+  );
+});
+
+test('OneCycleLR refuses to step past totalSteps; a schedule built before addParamGroup says so', () => {
+  const s = new optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 4 });
+  for (let i = 0; i < 4; i++) s.step();
+  throwsStrata(() => s.step(), /OneCycleLR: step\(\) was called 5 times, past totalSteps 4/);
+  const opt = sgd();
+  const e = new optim.ExponentialLR(opt, { gamma: 0.5 });
+  opt.addParamGroup({ params: [param([0])] });
+  throwsStrata(
+    () => e.step(),
+    /ExponentialLR: the optimizer has 2 parameter groups, the schedule was built for 1/,
+  );
+});
+
+test('a schedule refuses a bad state and is left as it was', () => {
+  const opt = sgd();
+  const s = new optim.CosineAnnealingWarmRestarts(opt, { t0: 3 });
+  s.step();
+  s.step();
+  const before = JSON.stringify([s.stateDict(), opt.paramGroups[0]!.lr]);
+  const good = s.stateDict();
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ ...good, t: -1 }, /t must be a non-negative integer, got -1/],
+    [{ ...good, t: 1.5 }, /t must be a non-negative integer/],
+    [{ ...good, baseLrs: [Number.NaN] }, /baseLrs\[0\] must be a finite number ≥ 0, got NaN/],
+    [{ ...good, baseLrs: [1, 1] }, /baseLrs must be an array of 1 rates/],
+    [{ ...good, lastLr: [-1] }, /lastLr\[0\] must be/],
+    [{ ...good, tCur: -2 }, /tCur must be a non-negative integer/],
+    [{ ...good, extra: 1 }, /unknown option extra/],
+  ];
+  for (const [state, message] of cases) {
+    throwsStrata(
+      () => s.loadStateDict(state as never),
+      /^CosineAnnealingWarmRestarts.loadStateDict: /,
+      message,
+    );
+    assert.equal(JSON.stringify([s.stateDict(), opt.paramGroups[0]!.lr]), before);
+  }
+  // A chain whose second child refuses its state leaves the first child and the rates alone.
+  const chainOpt = sgd();
+  const chain = new optim.ChainedScheduler([
+    new optim.ConstantLR(chainOpt, { factor: 0.5, totalIters: 2 }),
+    new optim.ExponentialLR(chainOpt, { gamma: 0.9 }),
+  ]);
+  chain.step();
+  const saved = JSON.stringify([chain.stateDict(), chainOpt.paramGroups[0]!.lr]);
+  const bad = chain.stateDict() as { schedulers: Record<string, unknown>[] } & st.optim.SchedulerState;
+  bad.schedulers[0] = { ...bad.schedulers[0], t: 0 };
+  bad.schedulers[1] = { ...bad.schedulers[1], t: 'one' };
+  throwsStrata(() => chain.loadStateDict(bad), /ExponentialLR.loadStateDict: t must be/);
+  assert.equal(JSON.stringify([chain.stateDict(), chainOpt.paramGroups[0]!.lr]), saved);
+  // ReduceLROnPlateau: the same care.
+  const p = new optim.ReduceLROnPlateau(sgd(), { patience: 1 });
+  p.step(1);
+  const ps = JSON.stringify(p.stateDict());
+  throwsStrata(
+    () => p.loadStateDict({ ...p.stateDict(), numBadEpochs: -1 }),
+    /ReduceLROnPlateau.loadStateDict: numBadEpochs/,
+  );
+  throwsStrata(() => p.loadStateDict({ ...p.stateDict(), best: Number.NaN }), /best must be a finite number/);
+  assert.equal(JSON.stringify(p.stateDict()), ps);
+  throwsStrata(
+    () => p.step('0.5' as never),
+    /ReduceLROnPlateau: step\(metric\) needs the metric as a number, got "0\.5"/,
+  );
+});

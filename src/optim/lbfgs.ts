@@ -8,6 +8,7 @@ import {
   lossValue,
   Optimizer,
   ownGrad,
+  type ParamGroup,
   type ParamsArg,
   hyperRules as R,
 } from './optimizer.js';
@@ -387,7 +388,7 @@ export class LBFGS extends Optimizer<LbfgsOptions> {
 
   protected override stateShapes(
     p: Tensor,
-    group: LbfgsOptions,
+    group: ParamGroup<LbfgsOptions>,
     buffers: Record<string, Tensor>,
   ): Record<string, readonly number[]> {
     if (p !== this.params()[0]) return {};

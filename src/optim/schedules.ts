@@ -184,10 +184,10 @@ export abstract class LRScheduler {
   /** Sets every group's rate (and remembers them for lastLr). */
   protected setLrs(lrs: number[]): void {
     const groups = this.optimizer.paramGroups;
-    if (lrs.length !== groups.length) {
+    if (groups.length !== this.baseLrs.length || lrs.length !== groups.length) {
       fail(
         this.name,
-        `the optimizer has ${groups.length} parameter groups, the schedule was built for ${lrs.length}; build the schedule after addParamGroup`,
+        `the optimizer has ${groups.length} parameter groups, the schedule was built for ${this.baseLrs.length}; build the schedule after addParamGroup`,
       );
     }
     groups.forEach((g, i) => {
@@ -734,7 +734,10 @@ export class OneCycleLR extends LRScheduler {
   protected computeLrs(): number[] {
     const t = this.t;
     if (t > this.totalSteps)
-      fail('OneCycleLR', `stepped ${t + 1} times, but totalSteps is ${this.totalSteps}`);
+      fail(
+        'OneCycleLR',
+        `step() was called ${t} times, past totalSteps ${this.totalSteps}; build it with more totalSteps (or epochs × stepsPerEpoch)`,
+      );
     const anneal =
       this.annealStrategy === 'cos'
         ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
@@ -964,28 +967,33 @@ export class SequentialLR extends LRScheduler {
   }
 
   protected override checkExtra(op: string, s: SchedulerState): () => void {
-    return loadChildren(op, this.schedulers, s.schedulers);
+    return loadChildren(op, this, this.schedulers, s.schedulers);
   }
 }
 
-/** Loads each child schedule's state, all or none. */
-function loadChildren(op: string, children: LRScheduler[], states: unknown): () => void {
+/**
+ * Loads each child schedule's state, all or none: a child that refuses its state puts the others (and
+ * the rates) back as they were. Runs while the parent checks its state, so that nothing fails after.
+ */
+function loadChildren(op: string, parent: LRScheduler, children: LRScheduler[], states: unknown): () => void {
   if (!Array.isArray(states) || states.length !== children.length)
     fail(op, `schedulers must hold ${children.length} states, got ${show(states)}`);
-  // Children are checked by loading into themselves, then restored if a later one fails.
   const saved = children.map((c) => c.stateDict());
-  return () => {
-    try {
-      children.forEach((c, i) => {
-        c.loadStateDict(states[i] as SchedulerState);
-      });
-    } catch (e) {
-      children.forEach((c, i) => {
-        c.loadStateDict(saved[i]!);
-      });
-      throw e;
-    }
-  };
+  const rates = parent.optimizer.paramGroups.map((g) => g.lr);
+  try {
+    children.forEach((c, i) => {
+      c.loadStateDict(states[i] as SchedulerState);
+    });
+  } catch (e) {
+    children.forEach((c, i) => {
+      c.loadStateDict(saved[i]!);
+    });
+    parent.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = rates[i]!;
+    });
+    throw e;
+  }
+  return () => {};
 }
 
 /**
@@ -1033,7 +1041,7 @@ export class ChainedScheduler extends LRScheduler {
   }
 
   protected override checkExtra(op: string, s: SchedulerState): () => void {
-    return loadChildren(op, this.schedulers, s.schedulers);
+    return loadChildren(op, this, this.schedulers, s.schedulers);
   }
 }
 
@@ -1142,6 +1150,12 @@ export class ReduceLROnPlateau {
     const current = metric instanceof Tensor && metric.size === 1 ? metric.item() : metric;
     if (typeof current !== 'number')
       fail('ReduceLROnPlateau', `step(metric) needs the metric as a number, got ${describe(metric)}`);
+    const n = this.optimizer.paramGroups.length;
+    if (n !== this.minLrs.length)
+      fail(
+        'ReduceLROnPlateau',
+        `the optimizer has ${n} parameter groups, the schedule was built for ${this.minLrs.length}; build the schedule after addParamGroup`,
+      );
     this.t++;
     if (this.isBetter(current)) {
       this.best = current;
