@@ -358,7 +358,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
 }
 
 /** NAdam's settings. */
-export interface NadamOptions extends BetasOptions {
+export interface NadamOptions extends BetasOptions, Maximize {
   momentumDecay: number;
 }
 
@@ -368,7 +368,8 @@ const NADAM_FORM = 'new NAdam(params, { lr: 2e-3 })';
  * NAdam (Dozat, 2016): Adam with Nesterov momentum and PyTorch's momentum schedule
  * μ_t = β1(1 - ½·0.96^(t·momentumDecay)); with Π_t = ∏ μ_i and D = sqrt(v/(1-β2^t)) + eps,
  * p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_t·μ_{t+1}) · m/D (PyTorch 1.13's second
- * denominator, see nadamUpdate). Its state holds Π_t as the 0-d buffer `muProduct`.
+ * denominator, see nadamUpdate), d = ±g + λp. Its state holds Π_t as the 0-d buffer `muProduct`.
+ * PyTorch 1.13's NAdam has no maximize; PyTorch 2's does, as here.
  */
 export class NAdam extends Optimizer<NadamOptions> {
   protected readonly bufferNames = ['expAvg', 'expAvgSq', 'muProduct'];
@@ -378,8 +379,8 @@ export class NAdam extends Optimizer<NadamOptions> {
     super(
       params,
       options,
-      { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3 },
-      { ...BETAS_RULES, momentumDecay: R.nonNegative },
+      { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false },
+      { ...BETAS_RULES, momentumDecay: R.nonNegative, maximize: R.flag },
       NADAM_FORM,
     );
   }
@@ -394,28 +395,32 @@ export class NAdam extends Optimizer<NadamOptions> {
 
   protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<NadamOptions>): void {
     const b = s.buffers;
-    const h = { ...moments(g), momentumDecay: g.momentumDecay };
+    const h = { ...moments(g), momentumDecay: g.momentumDecay, maximize: g.maximize };
     nadamUpdate(p.data, grad.data, b.expAvg!.data, b.expAvgSq!.data, b.muProduct!.data, h, s.step);
   }
 }
+
+/** RAdam's settings. */
+export interface RadamOptions extends BetasOptions, Maximize {}
 
 const RADAM_FORM = 'new RAdam(params, { lr: 1e-3 })';
 
 /**
  * RAdam (Liu et al., 2020), Adam with the variance of its adaptive rate rectified: while the
  * approximated moving-average length ρ_t ≤ 5 it takes SGD-with-momentum steps p -= lr·m/(1-β1^t);
- * after, p -= lr·m/(1-β1^t) · r·sqrt(1-β2^t)/(sqrt(v) + eps) with the rectification r (updates.ts).
+ * after, p -= lr·m/(1-β1^t) · r·sqrt(1-β2^t)/(sqrt(v) + eps) with the rectification r (updates.ts);
+ * d = ±g + λp in place of g. PyTorch 1.13's RAdam has no maximize; PyTorch 2's does, as here.
  */
-export class RAdam extends Optimizer<BetasOptions> {
+export class RAdam extends Optimizer<RadamOptions> {
   protected readonly bufferNames = ['expAvg', 'expAvgSq'];
 
-  constructor(params: ParamsArg<BetasOptions>, options?: Partial<BetasOptions>) {
+  constructor(params: ParamsArg<RadamOptions>, options?: Partial<RadamOptions>) {
     checkArity('RAdam', arguments, 2, RADAM_FORM);
     super(
       params,
       options,
-      { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
-      BETAS_RULES,
+      { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
+      { ...BETAS_RULES, maximize: R.flag },
       RADAM_FORM,
     );
   }
@@ -424,7 +429,8 @@ export class RAdam extends Optimizer<BetasOptions> {
     return { expAvg: zerosLike(p), expAvgSq: zerosLike(p) };
   }
 
-  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<BetasOptions>): void {
-    radamUpdate(p.data, grad.data, s.buffers.expAvg!.data, s.buffers.expAvgSq!.data, moments(g), s.step);
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<RadamOptions>): void {
+    const h = { ...moments(g), maximize: g.maximize };
+    radamUpdate(p.data, grad.data, s.buffers.expAvg!.data, s.buffers.expAvgSq!.data, h, s.step);
   }
 }

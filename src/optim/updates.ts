@@ -203,7 +203,7 @@ export function adamaxUpdate(
 }
 
 /**
- * NAdam (Dozat, 2016) as PyTorch 1.13 has it: d = g + λp; μ_t = β1(1 - ½·0.96^(tψ)) with ψ the
+ * NAdam (Dozat, 2016) as PyTorch 1.13 has it: d = ±g + λp; μ_t = β1(1 - ½·0.96^(tψ)) with ψ the
  * momentum decay, Π_t = Π_{t-1}·μ_t (kept in `muProduct[0]`); m and v as in Adam; with
  * D = sqrt(v/(1-β2^t)) + eps, p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_t·μ_{t+1}) · m/D.
  * The second denominator counts μ_t twice, as PyTorch 1.13 does (PyTorch 2 has 1 - Π_t·μ_{t+1}); kept so
@@ -215,10 +215,11 @@ export function nadamUpdate(
   m: TypedArray,
   v: TypedArray,
   muProduct: TypedArray,
-  h: MomentsHyper & { momentumDecay: number },
+  h: MomentsHyper & Maximize & { momentumDecay: number },
   step: number,
 ): void {
   const { lr, beta1, beta2, eps, weightDecay, momentumDecay } = h;
+  const sign = h.maximize ? -1 : 1;
   const bc2 = 1 - beta2 ** step;
   const mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentumDecay));
   const muNext = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentumDecay));
@@ -229,7 +230,7 @@ export function nadamUpdate(
   const gradStep = (lr * (1 - mu)) / (1 - pi);
   const momentStep = (lr * muNext) / (1 - pi * mu * muNext);
   for (let i = 0; i < p.length; i++) {
-    const d = g[i]! + weightDecay * p[i]!;
+    const d = sign * g[i]! + weightDecay * p[i]!;
     const mi = beta1 * m[i]! + (1 - beta1) * d;
     const vi = beta2 * v[i]! + (1 - beta2) * d * d;
     m[i] = mi;
@@ -240,7 +241,7 @@ export function nadamUpdate(
 }
 
 /**
- * RAdam (Liu et al., 2020): d = g + λp; m, v as in Adam; ρ∞ = 2/(1-β2) - 1,
+ * RAdam (Liu et al., 2020): d = ±g + λp; m, v as in Adam; ρ∞ = 2/(1-β2) - 1,
  * ρ_t = ρ∞ - 2tβ2^t/(1-β2^t). While ρ_t ≤ 5 the step is SGD with momentum, p -= lr·m/(1-β1^t); after,
  * it is rectified: r = sqrt((ρ_t-4)(ρ_t-2)ρ∞ / ((ρ∞-4)(ρ∞-2)ρ_t)),
  * p -= lr·m/(1-β1^t) · r·sqrt(1-β2^t)/(sqrt(v) + eps).
@@ -250,10 +251,11 @@ export function radamUpdate(
   g: TypedArray,
   m: TypedArray,
   v: TypedArray,
-  h: MomentsHyper,
+  h: MomentsHyper & Maximize,
   step: number,
 ): void {
   const { lr, beta1, beta2, eps, weightDecay } = h;
+  const sign = h.maximize ? -1 : 1;
   const bc1 = 1 - beta1 ** step;
   const bc2 = 1 - beta2 ** step;
   const rhoInf = 2 / (1 - beta2) - 1;
@@ -261,7 +263,7 @@ export function radamUpdate(
   const rect =
     rhoT > 5 ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0;
   for (let i = 0; i < p.length; i++) {
-    const d = g[i]! + weightDecay * p[i]!;
+    const d = sign * g[i]! + weightDecay * p[i]!;
     const mi = beta1 * m[i]! + (1 - beta1) * d;
     const vi = beta2 * v[i]! + (1 - beta2) * d * d;
     m[i] = mi;
