@@ -105,7 +105,7 @@ export abstract class Optimizer<H extends { lr: number }> {
       this.hyperKeys() as (keyof H & string)[],
       form,
     );
-    this.defaults = { ...defaults, ...given };
+    this.defaults = copySettings({ ...defaults, ...given });
     this.checkGroup(name, '', this.defaults);
     if (typeof params !== 'object' || params === null || params instanceof Tensor || !Array.isArray(params)) {
       fail(
@@ -305,7 +305,8 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   private addGroup(op: string, where: string, group: GroupArg<H>): void {
-    const { params, ...hyper } = checkOptions(op, group as Record<string, unknown>, [
+    const label = where ? `${op}: ${where.slice(0, -2)}` : op;
+    const { params, ...hyper } = checkOptions(label, group as Record<string, unknown>, [
       'params',
       ...this.hyperKeys(),
     ]);
@@ -327,10 +328,21 @@ export abstract class Optimizer<H extends { lr: number }> {
         fail(op, `${where}parameter ${i}: parameters must own contiguous storage (pass a clone())`);
       seen.add(p);
     });
-    const merged = { ...this.defaults, ...hyper, params: [...params] } as ParamGroup<H>;
+    const merged = {
+      ...copySettings(this.defaults),
+      ...copySettings(hyper),
+      params: [...params],
+    } as ParamGroup<H>;
     this.checkGroup(op, where, merged);
     this.paramGroups.push(merged);
   }
+}
+
+/** A copy of a group's settings that shares no arrays (betas) with the original. */
+function copySettings<T extends object>(settings: T): T {
+  return Object.fromEntries(
+    Object.entries(settings).map(([k, v]) => [k, Array.isArray(v) ? [...v] : v]),
+  ) as T;
 }
 
 /** Calls a closure with gradients enabled and reads its loss as a number. */
