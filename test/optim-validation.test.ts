@@ -4,8 +4,12 @@
  * was; unknown option keys and positional extras refused; maximize climbs.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import * as st from '../src/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
+import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
+import { tempDirs } from './tmpdirs.js';
 
 const { optim } = st;
 type Tensor = st.Tensor;
@@ -539,4 +543,73 @@ test("groups share no settings arrays: changing one group's betas leaves the oth
     [0.5, 0.9],
   );
   assert.equal(new optim.Adam([param([1])]).paramGroups[0]!.betas[0], 0.9);
+});
+
+test('every optimizer state, L-BFGS included, survives a checkpoint file and continues the same path', () => {
+  const dir = tempDirs('optim')();
+  const cases: [string, (ps: Tensor[]) => AnyOptimizer][] = [
+    ...Object.entries(MAKERS)
+      .filter(([name]) => name !== 'LBFGS')
+      .map(([name, make]): [string, (ps: Tensor[]) => AnyOptimizer] => [name, (ps) => make(ps)]),
+    ['Adam amsgrad', (ps) => new optim.Adam(ps, { amsgrad: true })],
+    ['RMSprop centred', (ps) => new optim.RMSprop(ps, { centered: true, momentum: 0.5 })],
+  ];
+  const stepBoth = (opt: AnyOptimizer, ps: Tensor[], g: number[]) => {
+    ps.forEach((p) => {
+      p.grad = st.tensor(g, { dtype: 'float64' });
+    });
+    opt.step();
+  };
+  for (const [name, make] of cases) {
+    const ps = [param([1, -2]), param([0.5, 3])];
+    const opt = make(ps);
+    stepBoth(opt, ps, [0.3, -0.7]);
+    stepBoth(opt, ps, [-0.1, 0.4]);
+    const path = join(dir, `${name}.safetensors`);
+    saveCheckpoint(path, {
+      model: {},
+      optimizer: optimizerToCheckpoint(opt),
+      rng: new st.Generator(1).getState(),
+      progress: {},
+    });
+    const copies = ps.map((p) => p.detach().clone().requiresGrad_());
+    const again = make(copies);
+    optimizerFromCheckpoint(again, loadCheckpoint(path).optimizer);
+    stepBoth(opt, ps, [0.2, 0.2]);
+    stepBoth(again, copies, [0.2, 0.2]);
+    ps.forEach((p, i) => {
+      assert.deepEqual(Array.from(copies[i]!.toTypedArray()), Array.from(p.toTypedArray()), name);
+    });
+  }
+  // L-BFGS: history, last direction and counters round-trip too.
+  const make = () => {
+    const p = param([1.5, -0.5]);
+    const opt = new optim.LBFGS([p], { maxIter: 3 });
+    const closure = () => {
+      opt.zeroGrad();
+      const loss = p
+        .sub(0.25)
+        .square()
+        .mul(st.tensor([1, 10], { dtype: 'float64' }))
+        .sum();
+      loss.backward();
+      return loss;
+    };
+    return { p, opt, closure };
+  };
+  const one = make();
+  one.opt.step(one.closure);
+  const path = join(dir, 'lbfgs.safetensors');
+  saveCheckpoint(path, {
+    model: {},
+    optimizer: optimizerToCheckpoint(one.opt),
+    rng: new st.Generator(1).getState(),
+    progress: {},
+  });
+  const two = make();
+  st.noGrad(() => two.p.copy_(one.p));
+  optimizerFromCheckpoint(two.opt, loadCheckpoint(path).optimizer);
+  one.opt.step(one.closure);
+  two.opt.step(two.closure);
+  assert.deepEqual(Array.from(two.p.toTypedArray()), Array.from(one.p.toTypedArray()), 'LBFGS');
 });
