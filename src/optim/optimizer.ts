@@ -44,6 +44,7 @@ function isFiniteNumber(v: unknown): v is number {
 
 /** The checks PyTorch's optimizers make (lr ≥ 0, betas in [0, 1), ...), plus finiteness and types. */
 export const hyperRules = {
+  finite: { expected: 'a finite number', ok: isFiniteNumber },
   nonNegative: { expected: 'a finite number ≥ 0', ok: (v: unknown) => isFiniteNumber(v) && v >= 0 },
   positive: { expected: 'a finite number > 0', ok: (v: unknown) => isFiniteNumber(v) && v > 0 },
   unitInterval: {
@@ -59,6 +60,14 @@ export const hyperRules = {
   positiveInteger: {
     expected: 'a positive integer',
     ok: (v: unknown) => Number.isInteger(v) && (v as number) > 0,
+  },
+  nonNegativeInteger: {
+    expected: 'a non-negative integer',
+    ok: (v: unknown) => Number.isInteger(v) && (v as number) >= 0,
+  },
+  belowOne: {
+    expected: 'a number in [0, 1)',
+    ok: (v: unknown) => isFiniteNumber(v) && v >= 0 && v < 1,
   },
 } satisfies Record<string, HyperRule>;
 

@@ -3,7 +3,6 @@ import { checkArity, checkOptions, fail } from '../errors.js';
 import { full, fullLike, zerosLike } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  type HyperRule,
   type HyperRules,
   Optimizer,
   type ParamGroup,
@@ -29,18 +28,13 @@ import {
   sgdUpdate,
 } from './updates.js';
 
-const finite: HyperRule = {
-  expected: 'a finite number',
-  ok: (v) => typeof v === 'number' && Number.isFinite(v),
-};
-
 /** SGD's settings, as its groups hold them. */
 export interface SgdOptions extends SgdHyper, Maximize {}
 
 const SGD_RULES: HyperRules<SgdOptions> = {
   lr: R.nonNegative,
   momentum: R.nonNegative,
-  dampening: finite,
+  dampening: R.finite,
   nesterov: R.flag,
   weightDecay: R.nonNegative,
   maximize: R.flag,

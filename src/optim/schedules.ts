@@ -22,23 +22,10 @@ export interface SchedulerState {
 // a second schedule on the same optimizer starts from the rate the first was built with.
 const initialLrs = new WeakMap<object, number>();
 
-const finiteRule: HyperRule = {
-  expected: 'a finite number',
-  ok: (v) => typeof v === 'number' && Number.isFinite(v),
-};
-const nonNegativeInteger: HyperRule = {
-  expected: 'a non-negative integer',
-  ok: (v) => Number.isInteger(v) && (v as number) >= 0,
-};
 const fractionOpenAtZero: HyperRule = {
   expected: 'a number in (0, 1]',
   ok: (v) => typeof v === 'number' && v > 0 && v <= 1,
 };
-const belowOne: HyperRule = {
-  expected: 'a number in [0, 1)',
-  ok: (v) => typeof v === 'number' && v >= 0 && v < 1,
-};
-
 function need(op: string, key: string, value: unknown, rule: HyperRule): void {
   if (!rule.ok(value)) fail(op, `${key} must be ${rule.expected}, got ${show(value)}`);
 }
@@ -147,7 +134,7 @@ export abstract class LRScheduler {
       fail(op, `expected a stateDict() object, got ${describe(state)}`);
     checkOptions(op, state, ['t', 'baseLrs', 'lastLr', ...this.extraKeys()] as (keyof SchedulerState &
       string)[]);
-    need(op, 't', state.t, nonNegativeInteger);
+    need(op, 't', state.t, R.nonNegativeInteger);
     const rates = (key: string, v: unknown): number[] => {
       if (!Array.isArray(v) || v.length !== n)
         fail(op, `${key} must be an array of ${n} rates (one per parameter group), got ${show(v)}`);
@@ -330,7 +317,7 @@ export class ConstantLR extends LRScheduler {
       form,
     );
     need('ConstantLR', 'factor', factor, fractionOpenAtZero);
-    need('ConstantLR', 'totalIters', totalIters, nonNegativeInteger);
+    need('ConstantLR', 'totalIters', totalIters, R.nonNegativeInteger);
     super('ConstantLR', optimizer);
     this.factor = factor;
     this.totalIters = totalIters;
@@ -580,7 +567,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   }
 
   protected override checkExtra(op: string, s: SchedulerState): () => void {
-    need(op, 'tCur', s.tCur, nonNegativeInteger);
+    need(op, 'tCur', s.tCur, R.nonNegativeInteger);
     need(op, 'tI', s.tI, R.positiveInteger);
     return () => {
       this.tCur = s.tCur as number;
@@ -1064,7 +1051,7 @@ export class LinearWarmupLR extends LambdaLR {
     const o = checkOptions('LinearWarmupLR', options, ['warmupSteps', 'startFactor', 'after'], form);
     const { warmupSteps, startFactor = 1 / 3, after } = o;
     need('LinearWarmupLR', 'warmupSteps', warmupSteps, R.positiveInteger);
-    need('LinearWarmupLR', 'startFactor', startFactor, finiteRule);
+    need('LinearWarmupLR', 'startFactor', startFactor, R.finite);
     if (after !== undefined && typeof after !== 'function')
       fail('LinearWarmupLR', `after must be a function of t, got ${describe(after)}`);
     const w = warmupSteps as number;
@@ -1131,10 +1118,10 @@ export class ReduceLROnPlateau {
     this.mode = oneOf(op, 'mode', o.mode ?? 'min', ['min', 'max'] as const);
     this.thresholdMode = oneOf(op, 'thresholdMode', o.thresholdMode ?? 'rel', ['rel', 'abs'] as const);
     const { factor = 0.1, patience = 10, threshold = 1e-4, cooldown = 0, eps = 1e-8 } = o;
-    need(op, 'factor', factor, belowOne);
-    need(op, 'patience', patience, nonNegativeInteger);
+    need(op, 'factor', factor, R.belowOne);
+    need(op, 'patience', patience, R.nonNegativeInteger);
     need(op, 'threshold', threshold, R.nonNegative);
-    need(op, 'cooldown', cooldown, nonNegativeInteger);
+    need(op, 'cooldown', cooldown, R.nonNegativeInteger);
     need(op, 'eps', eps, R.nonNegative);
     this.factor = factor;
     this.patience = patience;
@@ -1195,8 +1182,9 @@ export class ReduceLROnPlateau {
     const op = 'ReduceLROnPlateau.loadStateDict';
     if (s === null || typeof s !== 'object') fail(op, `expected a stateDict() object, got ${describe(s)}`);
     checkOptions(op, s, ['t', 'best', 'numBadEpochs', 'cooldownCounter', 'lastLr']);
-    for (const k of ['t', 'numBadEpochs', 'cooldownCounter'] as const) need(op, k, s[k], nonNegativeInteger);
-    if (s.best !== null) need(op, 'best', s.best, finiteRule);
+    for (const k of ['t', 'numBadEpochs', 'cooldownCounter'] as const)
+      need(op, k, s[k], R.nonNegativeInteger);
+    if (s.best !== null) need(op, 'best', s.best, R.finite);
     const n = this.optimizer.paramGroups.length;
     if (!Array.isArray(s.lastLr) || s.lastLr.length !== n || !s.lastLr.every((lr) => R.nonNegative.ok(lr)))
       fail(op, `lastLr must be ${n} finite rates ≥ 0, got ${show(s.lastLr)}`);
