@@ -147,7 +147,10 @@ function makeOptimizer(name: string, params: Tensor[], lr: number): Optimizer<{ 
   }
 }
 
-/** A schedule stepped once per epoch: half a cosine over the run, or ×0.1 every third of it. */
+/**
+ * A schedule stepped once per epoch: half a cosine over the run down to 0 (tMax = epochs, so the rate
+ * never rises again), or ×0.1 every third of it.
+ */
 function makeScheduler(
   name: string,
   optimizer: Optimizer<{ lr: number }>,
