@@ -116,7 +116,7 @@ export abstract class Optimizer<H extends { lr: number }> {
     );
     this.defaults = copySettings({ ...defaults, ...given });
     this.checkGroup(name, '', this.defaults);
-    if (typeof params !== 'object' || params === null || params instanceof Tensor || !Array.isArray(params)) {
+    if (!Array.isArray(params)) {
       fail(
         name,
         `expected an array of parameters (module.parameters()) or of groups ({ params, ...settings }), got ${describe(params)}`,
