@@ -363,3 +363,19 @@ test('LBFGS continues identically from a state dict, and refuses groups, a missi
     /LBFGS: historySize must be a positive integer/,
   );
 });
+
+const warmRestarts = (
+  fixture as unknown as {
+    warmRestartEpochs: { options: Record<string, number>; epochs: (number | null)[]; lrs: number[][] }[];
+  }
+).warmRestartEpochs;
+
+for (const c of warmRestarts) {
+  test(`CosineAnnealingWarmRestarts ${JSON.stringify(c.options)} stepped to fractional epochs: PyTorch's rates`, () => {
+    const s = new optim.CosineAnnealingWarmRestarts(scheduleOptimizer('SGD'), c.options as never);
+    c.epochs.forEach((e, i) => {
+      s.step(e ?? undefined);
+      close(s.lastLr(), c.lrs[i]!, `after step(${e})`);
+    });
+  });
+}

@@ -495,7 +495,7 @@ test('a schedule refuses a bad state and is left as it was', () => {
     [{ ...good, baseLrs: [Number.NaN] }, /baseLrs\[0\] must be a finite number ≥ 0, got NaN/],
     [{ ...good, baseLrs: [1, 1] }, /baseLrs must be an array of 1 rates/],
     [{ ...good, lastLr: [-1] }, /lastLr\[0\] must be/],
-    [{ ...good, tCur: -2 }, /tCur must be a non-negative integer/],
+    [{ ...good, tCur: -2 }, /tCur must be a finite number ≥ 0, got -2/],
     [{ ...good, extra: 1 }, /unknown option extra/],
   ];
   for (const [state, message] of cases) {

@@ -533,7 +533,16 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
     this.start();
   }
 
-  override step(): void {
+  /**
+   * Advances one step, or with `epoch` jumps to that (possibly fractional) point of the schedule, so
+   * that it can be stepped per batch as `step(epoch + batch / batches)`, as PyTorch's can; t becomes
+   * ⌊epoch⌋ and plain steps continue from there.
+   */
+  override step(epoch?: number): void {
+    if (epoch !== undefined) {
+      this.jumpTo(epoch);
+      return;
+    }
     if (this.t < 0) {
       this.restart();
       return;
@@ -544,6 +553,23 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
       this.tCur -= this.tI;
       this.tI *= this.tMult;
     }
+    this.setLrs(this.computeLrs());
+  }
+
+  private jumpTo(epoch: number): void {
+    need(this.name, 'step(epoch): epoch', epoch, R.nonNegative);
+    const { t0, tMult } = this;
+    if (epoch < t0) {
+      this.tI = t0;
+      this.tCur = epoch;
+    } else if (tMult === 1) this.tCur = epoch % t0;
+    else {
+      // The cycle that epoch falls in: cycles end at t0·(tMult^n - 1)/(tMult - 1).
+      const n = Math.floor(Math.log((epoch / t0) * (tMult - 1) + 1) / Math.log(tMult));
+      this.tCur = epoch - (t0 * (tMult ** n - 1)) / (tMult - 1);
+      this.tI = t0 * tMult ** n;
+    }
+    this.t = Math.floor(epoch);
     this.setLrs(this.computeLrs());
   }
 
@@ -567,7 +593,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   }
 
   protected override checkExtra(op: string, s: SchedulerState): () => void {
-    need(op, 'tCur', s.tCur, R.nonNegativeInteger);
+    need(op, 'tCur', s.tCur, R.nonNegative);
     need(op, 'tI', s.tI, R.positiveInteger);
     return () => {
       this.tCur = s.tCur as number;
