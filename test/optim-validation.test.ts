@@ -613,3 +613,19 @@ test('every optimizer state, L-BFGS included, survives a checkpoint file and con
   two.opt.step(two.closure);
   assert.deepEqual(Array.from(two.p.toTypedArray()), Array.from(one.p.toTypedArray()), 'LBFGS');
 });
+
+test('step(closure) on any optimizer evaluates the closure first and returns its loss, as PyTorch does', () => {
+  const p = param([2, -1]);
+  const opt = new optim.SGD([p], { lr: 0.1 });
+  const loss = opt.step(() => {
+    opt.zeroGrad();
+    const l = p.square().sum(); // 4 + 1; gradient 2p = [4, -2]
+    l.backward();
+    return l;
+  });
+  assert.equal(loss, 5);
+  // p - 0.1·[4, -2]
+  assert.deepEqual(Array.from(p.toTypedArray()), [2 - 0.4, -1 + 0.2]);
+  throwsStrata(() => opt.step((() => 'five') as never), /SGD: the closure must return the loss/);
+  assert.equal(opt.step(), undefined);
+});
