@@ -629,3 +629,18 @@ test('step(closure) on any optimizer evaluates the closure first and returns its
   throwsStrata(() => opt.step((() => 'five') as never), /SGD: the closure must return the loss/);
   assert.equal(opt.step(), undefined);
 });
+
+test('clipping refuses strings, extra positional arguments and non-tensors', () => {
+  const p = param([1, 2]);
+  p.grad = st.tensor([3, 4], { dtype: 'float64' });
+  const clip = optim.clipGradNorm as unknown as (...args: unknown[]) => number;
+  throwsStrata(() => clip([p], '1'), /clipGradNorm: maxNorm must be a positive number, got "1"/);
+  throwsStrata(() => clip([p], 1, '2'), /clipGradNorm: normType must be a positive number/);
+  throwsStrata(() => clip([p], 1, 2, true), /clipGradNorm: takes at most 3 arguments, got 4/);
+  throwsStrata(() => clip(p, 1), /clipGradNorm: expected an array of parameters, got a Tensor/);
+  throwsStrata(() => clip([p, 'w'], 1), /clipGradNorm: parameter 1 is "w", not a Tensor/);
+  const clipValue = optim.clipGradValue as unknown as (...args: unknown[]) => void;
+  throwsStrata(() => clipValue([p], Number.NaN), /clipGradValue: clipValue must be a number ≥ 0, got NaN/);
+  throwsStrata(() => clipValue([p], 1, 2), /clipGradValue: takes at most 2 arguments, got 3/);
+  assert.deepEqual(Array.from(p.grad.toTypedArray()), [3, 4], 'refused calls leave the gradient alone');
+});
