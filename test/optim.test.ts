@@ -524,7 +524,7 @@ test('LinearWarmupLR ramps from startFactor to 1, then hands over to a cosine', 
   const s = new optim.LinearWarmupLR(sgd(), { warmupSteps: 4, startFactor: 0.25, after: cosine });
   assert.equal(s.lastLr()[0], 0.25);
   const lrs = lrsAfterSteps(s, 12);
-  near([lrs[0]!, lrs[2]!, lrs[3]!, lrs[7]!, lrs[11]!], [0.4375, 0.8125, 1, 0.5, 0]);
+  near([lrs[0]!, lrs[1]!, lrs[2]!, lrs[3]!, lrs[7]!, lrs[11]!], [0.4375, 0.625, 0.8125, 1, 0.5, 0]);
   // Without a follow-up it stays at 1.
   const plain = new optim.LinearWarmupLR(sgd(), { warmupSteps: 2, startFactor: 0.5 });
   near(lrsAfterSteps(plain, 3), [0.75, 1, 1]);
