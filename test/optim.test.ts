@@ -428,8 +428,13 @@ test('stateDict → a new optimizer → loadStateDict gives identical subsequent
 });
 
 test('optimizer errors: negative lr, empty params, bad hyper-parameters, mismatched state', () => {
-  throwsStrata(() => new optim.SGD([param([1])], { lr: -0.1 }), /SGD/, /learning rate/, /-0\.1/);
-  throwsStrata(() => new optim.Adam([param([1])], { lr: -1 }), /Adam/, /learning rate/);
+  throwsStrata(
+    () => new optim.SGD([param([1])], { lr: -0.1 }),
+    /SGD/,
+    /lr must be a finite number ≥ 0/,
+    /-0\.1/,
+  );
+  throwsStrata(() => new optim.Adam([param([1])], { lr: -1 }), /Adam/, /lr must be/);
   throwsStrata(() => new optim.SGD([], { lr: 0.1 }), /SGD/, /empty/);
   throwsStrata(() => new optim.Adam([]), /Adam/, /empty/);
   throwsStrata(() => new optim.SGD([param([1])], { lr: 0.1, nesterov: true }), /SGD/, /Nesterov/);
@@ -487,59 +492,52 @@ function lrsAfterSteps(s: st.optim.LRScheduler, n: number): number[] {
 }
 
 test('StepLR multiplies by gamma every stepSize steps', () => {
-  const s = new optim.StepLR(sgd(), 2, 0.5);
-  // factor(t) = 0.5^floor(t/2) for t = 0..6: 1, 1, 0.5, 0.5, 0.25, 0.25, 0.125
-  assert.deepEqual(
-    [0, 1, 2, 3, 4, 5, 6].map((t) => s.factor(t)),
-    [1, 1, 0.5, 0.5, 0.25, 0.25, 0.125],
-  );
+  const s = new optim.StepLR(sgd(), { stepSize: 2, gamma: 0.5 });
+  // lr = 0.5^floor(t/2) for t = 1..6: 1, 0.5, 0.5, 0.25, 0.25, 0.125
   near(lrsAfterSteps(s, 6), [1, 0.5, 0.5, 0.25, 0.25, 0.125]);
 });
 
 test('ExponentialLR multiplies by gamma every step', () => {
-  const s = new optim.ExponentialLR(sgd(2), 0.5);
+  const s = new optim.ExponentialLR(sgd(2), { gamma: 0.5 });
   // lr = 2·0.5^t for t = 1..4: 1, 0.5, 0.25, 0.125
   near(lrsAfterSteps(s, 4), [1, 0.5, 0.25, 0.125]);
 });
 
-test('CosineAnnealingLR follows half a cosine; the midpoint is half', () => {
-  const s = new optim.CosineAnnealingLR(sgd(), 10);
-  // factor(t) = (1 + cos(π t/10))/2: t = 0 → 1, t = 5 → (1 + 0)/2 = 1/2, t = 10 → 0;
-  // t = 2 → (1 + cos(π/5))/2 = (1 + 0.8090169943749475)/2 = 0.9045084971874737
-  near([s.factor(0), s.factor(2), s.factor(5), s.factor(10)], [1, 0.9045084971874737, 0.5, 0]);
-  const lrs = lrsAfterSteps(s, 12);
-  near([lrs[1]!, lrs[4]!, lrs[9]!], [0.9045084971874737, 0.5, 0]);
-  // It stays at the minimum past tMax.
-  near([lrs[10]!, lrs[11]!], [0, 0]);
-  // With a floor: etaMinFactor + (1 - etaMinFactor)·1/2 at the midpoint = 0.1 + 0.45 = 0.55.
-  const f = new optim.CosineAnnealingLR(sgd(), 10, 0.1);
-  near([f.factor(5), f.factor(10)], [0.55, 0.1]);
+test("CosineAnnealingLR follows PyTorch's: half a cosine to an absolute etaMin, rising again past tMax", () => {
+  const s = new optim.CosineAnnealingLR(sgd(), { tMax: 10 });
+  // lr(t) = (1 + cos(π t/10))/2: t = 2 → (1 + cos(π/5))/2 = (1 + 0.8090169943749475)/2; t = 5 → 1/2; t = 10 → 0
+  const lrs = lrsAfterSteps(s, 20);
+  near([lrs[1]!, lrs[4]!, lrs[9]!], [0.9045084971874737, 0.5, 0], 1e-12);
+  // Past tMax the cosine continues: t = 11 → (1 - cos(π/10))/2 = (1 - 0.9510565162951535)/2, t = 15 → 1/2,
+  // t = 20 → back at the base rate 1 (the old schedule stayed at 0 here).
+  near([lrs[10]!, lrs[14]!, lrs[19]!], [0.024471741852423234, 0.5, 1], 1e-12);
+  // etaMin is a rate, not a fraction of the base: base 2, etaMin 0.1 → t = 5: 0.1 + 1.9/2 = 1.05; t = 10: 0.1.
+  const f = new optim.CosineAnnealingLR(sgd(2), { tMax: 10, etaMin: 0.1 });
+  const fl = lrsAfterSteps(f, 10);
+  near([fl[4]!, fl[9]!], [1.05, 0.1], 1e-12);
 });
 
 test('LinearWarmupLR ramps from startFactor to 1, then hands over to a cosine', () => {
   // warm-up 4 steps from 0.25: 0.25 + 0.75·t/4 = 0.25, 0.4375, 0.625, 0.8125; then cos over 8 steps:
   // t = 4 → cos(0) → 1; t = 8 → (1 + cos(π/2))/2 = 0.5; t = 12 → 0.
   const cosine = (t: number) => (1 + Math.cos((Math.PI * Math.min(t, 8)) / 8)) / 2;
-  const s = new optim.LinearWarmupLR(sgd(), 4, 0.25, cosine);
-  near(
-    [0, 1, 2, 3, 4, 8, 12].map((t) => s.factor(t)),
-    [0.25, 0.4375, 0.625, 0.8125, 1, 0.5, 0],
-  );
+  const s = new optim.LinearWarmupLR(sgd(), { warmupSteps: 4, startFactor: 0.25, after: cosine });
+  assert.equal(s.lastLr()[0], 0.25);
   const lrs = lrsAfterSteps(s, 12);
-  near([lrs[0]!, lrs[2]!, lrs[3]!, lrs[7]!, lrs[11]!], [0.4375, 0.8125, 1, 0.5, 0]);
+  near([lrs[0]!, lrs[1]!, lrs[2]!, lrs[3]!, lrs[7]!, lrs[11]!], [0.4375, 0.625, 0.8125, 1, 0.5, 0]);
   // Without a follow-up it stays at 1.
-  const plain = new optim.LinearWarmupLR(sgd(), 2, 0.5);
+  const plain = new optim.LinearWarmupLR(sgd(), { warmupSteps: 2, startFactor: 0.5 });
   near(lrsAfterSteps(plain, 3), [0.75, 1, 1]);
 });
 
-test('a schedule sets lr to base·factor(0) as soon as it is built (before the first step)', () => {
-  // PyTorch's schedulers apply factor(0) on construction: StepLR → 1, CosineAnnealingLR → 1,
+test('a schedule sets lr to its t = 0 rate as soon as it is built (before the first step)', () => {
+  // PyTorch's schedulers apply t = 0 on construction: StepLR → 1, CosineAnnealingLR → 1,
   // ExponentialLR → 1, LinearWarmupLR → startFactor.
   const built = [
-    ['StepLR', new optim.StepLR(sgd(0.1), 2, 0.5), 0.1],
-    ['ExponentialLR', new optim.ExponentialLR(sgd(0.1), 0.5), 0.1],
-    ['CosineAnnealingLR', new optim.CosineAnnealingLR(sgd(0.1), 10), 0.1],
-    ['LinearWarmupLR', new optim.LinearWarmupLR(sgd(0.1), 4, 0.25), 0.025],
+    ['StepLR', new optim.StepLR(sgd(0.1), { stepSize: 2, gamma: 0.5 }), 0.1],
+    ['ExponentialLR', new optim.ExponentialLR(sgd(0.1), { gamma: 0.5 }), 0.1],
+    ['CosineAnnealingLR', new optim.CosineAnnealingLR(sgd(0.1), { tMax: 10 }), 0.1],
+    ['LinearWarmupLR', new optim.LinearWarmupLR(sgd(0.1), { warmupSteps: 4, startFactor: 0.25 }), 0.025],
   ] as const;
   const got = built.map(([name, s]) => `${name}: ${s.lastLr()[0]}`);
   const want = built.map(([name, , lr]) => `${name}: ${lr}`);
@@ -548,18 +546,18 @@ test('a schedule sets lr to base·factor(0) as soon as it is built (before the f
 
 test('schedules scale each group from its own base lr', () => {
   const opt = new optim.SGD([{ params: [param([0])] }, { params: [param([0])], lr: 0.5 }], { lr: 0.1 });
-  const s = new optim.ExponentialLR(opt, 0.5);
+  const s = new optim.ExponentialLR(opt, { gamma: 0.5 });
   s.step();
   near(s.lastLr(), [0.05, 0.25]);
   assert.deepEqual(s.baseLrs, [0.1, 0.5]);
 });
 
 test('schedule stateDict round trip continues the same schedule', () => {
-  const a = new optim.StepLR(sgd(0.8), 2, 0.5);
+  const a = new optim.StepLR(sgd(0.8), { stepSize: 2, gamma: 0.5 });
   lrsAfterSteps(a, 3); // t = 3 → 0.8·0.5 = 0.4
   const sd = a.stateDict();
-  assert.deepEqual(sd, { t: 3, baseLrs: [0.8] });
-  const b = new optim.StepLR(sgd(7), 2, 0.5);
+  assert.deepEqual(sd, { t: 3, baseLrs: [0.8], lastLr: [0.4] });
+  const b = new optim.StepLR(sgd(7), { stepSize: 2, gamma: 0.5 });
   b.loadStateDict(sd);
   near(b.lastLr(), [0.4]);
   // t = 4, 5, 6 → 0.8·[0.25, 0.25, 0.125]
@@ -568,10 +566,10 @@ test('schedule stateDict round trip continues the same schedule', () => {
 });
 
 test('schedule errors', () => {
-  throwsStrata(() => new optim.StepLR(sgd(), 0), /StepLR/, /stepSize/);
-  throwsStrata(() => new optim.ExponentialLR(sgd(), -1), /ExponentialLR/, /gamma/);
-  throwsStrata(() => new optim.CosineAnnealingLR(sgd(), 0), /CosineAnnealingLR/, /tMax/);
-  throwsStrata(() => new optim.LinearWarmupLR(sgd(), 0), /LinearWarmupLR/, /warmupSteps/);
+  throwsStrata(() => new optim.StepLR(sgd(), { stepSize: 0 }), /StepLR/, /stepSize/);
+  throwsStrata(() => new optim.ExponentialLR(sgd(), { gamma: -1 }), /ExponentialLR/, /gamma/);
+  throwsStrata(() => new optim.CosineAnnealingLR(sgd(), { tMax: 0 }), /CosineAnnealingLR/, /tMax/);
+  throwsStrata(() => new optim.LinearWarmupLR(sgd(), { warmupSteps: 0 }), /LinearWarmupLR/, /warmupSteps/);
 });
 
 // ---------------------------------------------------------------------------------------------------

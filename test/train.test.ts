@@ -101,7 +101,7 @@ function setup(opts: {
   // The loss draws from the run's generator, as dropout would: a resumed run must continue the same stream.
   const loss: Loss = (out, y) => crossEntropy(out, y).mul(1 + 1e-3 * generator.uniform());
   const options: FitOptions<Tensor[]> = { epochs: 2, loss, train, generator, clipGradNorm: 5 };
-  if (opts.schedule) options.scheduler = new StepLR(optimizer, 1, 0.5);
+  if (opts.schedule) options.scheduler = new StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
   return { model, optimizer, generator, options };
 }
 
@@ -408,7 +408,7 @@ test('fit with a StepLR schedule runs its first epoch at the initial learning ra
   const model = mlp([PIXELS, 16, 10]);
   const generator = new Generator(9);
   const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-  const scheduler = new StepLR(optimizer, 1, 0.5);
+  const scheduler = new StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
   assert.equal(optimizer.paramGroups[0]!.lr, 0.05, 'a new StepLR leaves the initial learning rate in place');
   const result = fit(model, optimizer, {
     epochs: 2,

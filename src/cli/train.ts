@@ -147,14 +147,18 @@ function makeOptimizer(name: string, params: Tensor[], lr: number): Optimizer<{ 
   }
 }
 
-/** A schedule stepped once per epoch: half a cosine over the run, or ×0.1 every third of it. */
+/**
+ * A schedule stepped once per epoch: half a cosine over the run down to 0 (tMax = epochs, so the rate
+ * never rises again), or ×0.1 every third of it.
+ */
 function makeScheduler(
   name: string,
   optimizer: Optimizer<{ lr: number }>,
   epochs: number,
 ): LRScheduler | undefined {
-  if (name === 'cosine') return new CosineAnnealingLR(optimizer, epochs);
-  if (name === 'step') return new StepLR(optimizer, Math.max(1, Math.ceil(epochs / 3)), 0.1);
+  if (name === 'cosine') return new CosineAnnealingLR(optimizer, { tMax: epochs });
+  if (name === 'step')
+    return new StepLR(optimizer, { stepSize: Math.max(1, Math.ceil(epochs / 3)), gamma: 0.1 });
   return undefined;
 }
 

@@ -1,5 +1,10 @@
 export * from './clip.js';
+export * from './lbfgs.js';
 export {
+  type Closure,
+  type GroupArg,
+  type HyperRule,
+  type HyperRules,
   Optimizer,
   type OptimizerState,
   type ParamGroup,

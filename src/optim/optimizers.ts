@@ -1,98 +1,162 @@
 import { getBackend } from '../backend/registry.js';
-import { fail } from '../errors.js';
-import { fullLike, zerosLike } from '../tensor/creation.js';
+import { checkArity, checkOptions, fail } from '../errors.js';
+import { full, fullLike, zerosLike } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, type ParamGroup, type ParamState, type ParamsArg } from './optimizer.js';
 import {
+  type HyperRules,
+  Optimizer,
+  type ParamGroup,
+  type ParamState,
+  type ParamsArg,
+  hyperRules as R,
+} from './optimizer.js';
+import {
+  type AdadeltaHyper,
   type AdagradHyper,
   type AdamHyper,
+  adadeltaUpdate,
   adagradUpdate,
+  adamaxUpdate,
   adamUpdate,
+  type Maximize,
+  type MomentsHyper,
+  nadamUpdate,
   type RmspropHyper,
+  radamUpdate,
   rmspropUpdate,
   type SgdHyper,
   sgdUpdate,
 } from './updates.js';
 
-function checkNonNegative(op: string, values: Record<string, number>): void {
-  for (const [k, v] of Object.entries(values)) if (!(v >= 0)) fail(op, `${k} must be non-negative, got ${v}`);
-}
+/** SGD's settings, as its groups hold them. */
+export interface SgdOptions extends SgdHyper, Maximize {}
 
-/** Stochastic gradient descent with optional momentum (classic or Nesterov) and L2 weight decay. */
-export class SGD extends Optimizer<SgdHyper> {
-  constructor(params: ParamsArg<SgdHyper>, opts: Partial<SgdHyper> & { lr: number }) {
-    super(params, { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, ...opts });
+const SGD_RULES: HyperRules<SgdOptions> = {
+  lr: R.nonNegative,
+  momentum: R.nonNegative,
+  dampening: R.finite,
+  nesterov: R.flag,
+  weightDecay: R.nonNegative,
+  maximize: R.flag,
+};
+
+const SGD_FORM = 'new SGD(params, { lr: 0.1, momentum: 0.9 })';
+
+/**
+ * Stochastic gradient descent with optional momentum (classic or Nesterov) and L2 weight decay, as
+ * PyTorch's SGD: d = ±g + λp (−g with maximize); with momentum μ, buf = d on the first step, then
+ * μ·buf + (1 - dampening)·d, and d = buf (d + μ·buf with Nesterov); p -= lr·d. lr has no default.
+ *
+ * `new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 })`
+ */
+export class SGD extends Optimizer<SgdOptions> {
+  protected readonly bufferNames = ['momentumBuffer'];
+
+  constructor(params: ParamsArg<SgdOptions>, options: Partial<SgdOptions> & { lr: number }) {
+    checkArity('SGD', arguments, 2, SGD_FORM);
+    const o = checkOptions('SGD', options, Object.keys(SGD_RULES) as (keyof SgdOptions)[], SGD_FORM);
+    if (o.lr === undefined) fail('SGD', 'lr has no default; pass it: new SGD(params, { lr: 0.1 })');
+    super(
+      params,
+      options,
+      { lr: o.lr, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false },
+      SGD_RULES,
+      SGD_FORM,
+    );
   }
 
-  protected override validate(g: ParamGroup<SgdHyper>): void {
-    super.validate(g);
-    checkNonNegative('SGD', { momentum: g.momentum, weightDecay: g.weightDecay });
+  protected override crossCheck(g: SgdOptions): string | undefined {
     if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0))
-      fail('SGD', 'Nesterov momentum needs momentum > 0 and dampening 0');
+      return `Nesterov momentum needs momentum > 0 and dampening 0, got momentum ${g.momentum} and dampening ${g.dampening}`;
+    return undefined;
   }
 
-  protected initState(p: Tensor, g: ParamGroup<SgdHyper>): Record<string, Tensor> {
+  protected initState(p: Tensor, g: ParamGroup<SgdOptions>): Record<string, Tensor> {
     return g.momentum > 0 ? { momentumBuffer: zerosLike(p) } : {};
   }
 
-  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<SgdHyper>): void {
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<SgdOptions>): void {
     const buf = s.buffers.momentumBuffer?.data ?? null;
-    const fused = getBackend().fused?.sgdUpdate;
+    // The native kernel has no maximize; the reference update does.
+    const fused = g.maximize ? undefined : getBackend().fused?.sgdUpdate;
     if (fused && p.data instanceof Float32Array)
       fused(p.data, grad.data as Float32Array, buf as Float32Array | null, g, s.step === 1);
     else sgdUpdate(p.data, grad.data, buf, g, s.step === 1);
   }
 }
 
-/** Adagrad (Duchi et al., 2011): per-coordinate steps shrinking with the accumulated squared gradient. */
-type AdagradOptions = AdagradHyper & { initialAccumulatorValue: number };
+/** Adagrad's settings. */
+export interface AdagradOptions extends AdagradHyper {
+  initialAccumulatorValue: number;
+}
 
+const ADAGRAD_RULES: HyperRules<AdagradOptions> = {
+  lr: R.nonNegative,
+  lrDecay: R.nonNegative,
+  weightDecay: R.nonNegative,
+  eps: R.nonNegative,
+  initialAccumulatorValue: R.nonNegative,
+  maximize: R.flag,
+};
+
+const ADAGRAD_FORM = 'new Adagrad(params, { lr: 0.01 })';
+
+/**
+ * Adagrad (Duchi et al., 2011): per-coordinate steps shrinking with the accumulated squared gradient.
+ * d = ±g + λp; s += d² (s starts at initialAccumulatorValue); p -= lr/(1 + (t-1)·lrDecay) · d/(sqrt(s) + eps).
+ */
 export class Adagrad extends Optimizer<AdagradOptions> {
-  constructor(params: ParamsArg<AdagradOptions>, opts: Partial<AdagradOptions> = {}) {
-    super(params, { lr: 0.01, lrDecay: 0, weightDecay: 0, eps: 1e-10, initialAccumulatorValue: 0, ...opts });
-  }
+  protected readonly bufferNames = ['sum'];
 
-  protected override validate(g: ParamGroup<AdagradOptions>): void {
-    super.validate(g);
-    checkNonNegative('Adagrad', {
-      lrDecay: g.lrDecay,
-      weightDecay: g.weightDecay,
-      eps: g.eps,
-      initialAccumulatorValue: g.initialAccumulatorValue,
-    });
+  constructor(params: ParamsArg<AdagradOptions>, options?: Partial<AdagradOptions>) {
+    checkArity('Adagrad', arguments, 2, ADAGRAD_FORM);
+    super(
+      params,
+      options,
+      { lr: 0.01, lrDecay: 0, weightDecay: 0, eps: 1e-10, initialAccumulatorValue: 0, maximize: false },
+      ADAGRAD_RULES,
+      ADAGRAD_FORM,
+    );
   }
 
   protected initState(p: Tensor, g: ParamGroup<AdagradOptions>): Record<string, Tensor> {
     return { sum: fullLike(p, g.initialAccumulatorValue) };
   }
 
-  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<AdagradHyper>): void {
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<AdagradOptions>): void {
     adagradUpdate(p.data, grad.data, s.buffers.sum!.data, g, s.step);
   }
 }
 
-/** RMSprop (Tieleman & Hinton, 2012), optionally centred and with momentum. */
-export class RMSprop extends Optimizer<RmspropHyper> {
-  constructor(params: ParamsArg<RmspropHyper>, opts: Partial<RmspropHyper> = {}) {
-    super(params, {
-      lr: 0.01,
-      alpha: 0.99,
-      eps: 1e-8,
-      weightDecay: 0,
-      momentum: 0,
-      centered: false,
-      ...opts,
-    });
-  }
+const RMSPROP_RULES: HyperRules<RmspropHyper> = {
+  lr: R.nonNegative,
+  alpha: R.nonNegative,
+  eps: R.nonNegative,
+  weightDecay: R.nonNegative,
+  momentum: R.nonNegative,
+  centered: R.flag,
+  maximize: R.flag,
+};
 
-  protected override validate(g: ParamGroup<RmspropHyper>): void {
-    super.validate(g);
-    checkNonNegative('RMSprop', {
-      alpha: g.alpha,
-      eps: g.eps,
-      momentum: g.momentum,
-      weightDecay: g.weightDecay,
-    });
+const RMSPROP_FORM = 'new RMSprop(params, { lr: 0.01 })';
+
+/**
+ * RMSprop (Tieleman & Hinton, 2012), optionally centred and with momentum: d = ±g + λp;
+ * v = α v + (1-α) d²; D = sqrt(v) + eps (sqrt(v - ḡ²) + eps when centred, ḡ = α ḡ + (1-α) d);
+ * p -= lr·d/D, or with momentum buf = μ·buf + d/D, p -= lr·buf.
+ */
+export class RMSprop extends Optimizer<RmspropHyper> {
+  protected readonly bufferNames = ['squareAvg', 'gradAvg', 'momentumBuffer'];
+
+  constructor(params: ParamsArg<RmspropHyper>, options?: Partial<RmspropHyper>) {
+    checkArity('RMSprop', arguments, 2, RMSPROP_FORM);
+    super(
+      params,
+      options,
+      { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
+      RMSPROP_RULES,
+      RMSPROP_FORM,
+    );
   }
 
   protected initState(p: Tensor, g: ParamGroup<RmspropHyper>): Record<string, Tensor> {
@@ -116,32 +180,39 @@ export class RMSprop extends Optimizer<RmspropHyper> {
   }
 }
 
-type AdamOptions = Partial<Omit<AdamHyper, 'decoupled'>> & { betas?: [number, number] };
+/** The settings every Adam variant shares, as its groups hold them (betas as PyTorch has them). */
+export interface BetasOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+}
 
-function adamDefaults(opts: AdamOptions, decoupled: boolean, weightDecay: number): AdamHyper {
-  const { betas = [0.9, 0.999], ...rest } = opts;
-  return {
-    lr: 1e-3,
-    beta1: betas[0],
-    beta2: betas[1],
-    eps: 1e-8,
-    weightDecay,
-    amsgrad: false,
-    ...rest,
-    decoupled,
-  };
+/** Adam's and AdamW's settings. */
+export interface AdamOptions extends BetasOptions, Maximize {
+  amsgrad: boolean;
+}
+
+const BETAS_RULES: HyperRules<BetasOptions> = {
+  lr: R.nonNegative,
+  betas: R.betas,
+  eps: R.nonNegative,
+  weightDecay: R.nonNegative,
+};
+
+const ADAM_RULES: HyperRules<AdamOptions> = { ...BETAS_RULES, amsgrad: R.flag, maximize: R.flag };
+
+/** A group's settings in the form the moment updates read them. */
+function moments(g: BetasOptions): MomentsHyper {
+  return { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay };
 }
 
 /** The Adam family's shared update; Adam and AdamW differ only in how weight decay applies. */
-abstract class AdamFamily extends Optimizer<AdamHyper> {
-  protected override validate(g: ParamGroup<AdamHyper>): void {
-    super.validate(g);
-    checkNonNegative(this.constructor.name, { eps: g.eps, weightDecay: g.weightDecay });
-    for (const b of [g.beta1, g.beta2])
-      if (!(b >= 0 && b < 1)) fail(this.constructor.name, `betas must be in [0, 1), got ${b}`);
-  }
+abstract class AdamFamily extends Optimizer<AdamOptions> {
+  protected readonly bufferNames = ['expAvg', 'expAvgSq', 'maxExpAvgSq'];
+  protected abstract readonly decoupled: boolean;
 
-  protected initState(p: Tensor, g: ParamGroup<AdamHyper>): Record<string, Tensor> {
+  protected initState(p: Tensor, g: ParamGroup<AdamOptions>): Record<string, Tensor> {
     return {
       expAvg: zerosLike(p),
       expAvgSq: zerosLike(p),
@@ -149,10 +220,12 @@ abstract class AdamFamily extends Optimizer<AdamHyper> {
     };
   }
 
-  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<AdamHyper>): void {
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<AdamOptions>): void {
     const b = s.buffers;
     const [m, v, vMax] = [b.expAvg!.data, b.expAvgSq!.data, b.maxExpAvgSq?.data ?? null];
-    const fused = getBackend().fused?.adamUpdate;
+    const h: AdamHyper = { ...moments(g), decoupled: this.decoupled, amsgrad: g.amsgrad };
+    // The native kernel has no maximize; the reference update does.
+    const fused = g.maximize ? undefined : getBackend().fused?.adamUpdate;
     if (fused && p.data instanceof Float32Array) {
       fused(
         p.data,
@@ -160,23 +233,198 @@ abstract class AdamFamily extends Optimizer<AdamHyper> {
         m as Float32Array,
         v as Float32Array,
         vMax as Float32Array | null,
-        g,
+        h,
         s.step,
       );
-    } else adamUpdate(p.data, grad.data, m, v, vMax, g, s.step);
+    } else adamUpdate(p.data, grad.data, m, v, vMax, { ...h, maximize: g.maximize }, s.step);
   }
 }
 
-/** Adam (Kingma & Ba, 2015), with L2 weight decay added to the gradient as in PyTorch's Adam. */
+const ADAM_DEFAULTS = {
+  lr: 1e-3,
+  betas: [0.9, 0.999] as [number, number],
+  eps: 1e-8,
+  amsgrad: false,
+  maximize: false,
+};
+
+const ADAM_FORM = 'new Adam(params, { lr: 1e-3 })';
+
+/**
+ * Adam (Kingma & Ba, 2015), with L2 weight decay added to the gradient as in PyTorch's Adam:
+ * d = ±g + λp; m = β1 m + (1-β1) d; v = β2 v + (1-β2) d² (v ← max(v_max, v) with amsgrad);
+ * p -= lr/(1-β1^t) · m/(sqrt(v)/sqrt(1-β2^t) + eps).
+ *
+ * `new Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.999] })`
+ */
 export class Adam extends AdamFamily {
-  constructor(params: ParamsArg<AdamHyper>, opts: AdamOptions = {}) {
-    super(params, adamDefaults(opts, false, 0));
+  protected readonly decoupled = false;
+
+  constructor(params: ParamsArg<AdamOptions>, options?: Partial<AdamOptions>) {
+    checkArity('Adam', arguments, 2, ADAM_FORM);
+    super(params, options, { ...ADAM_DEFAULTS, weightDecay: 0 }, ADAM_RULES, ADAM_FORM);
   }
 }
 
-/** AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, 0.01 by default. */
+const ADAMW_FORM = 'new AdamW(params, { lr: 1e-3 })';
+
+/**
+ * AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, 0.01 by default: p ← p(1 - lr·λ)
+ * first, then Adam's step without λ in the gradient.
+ */
 export class AdamW extends AdamFamily {
-  constructor(params: ParamsArg<AdamHyper>, opts: AdamOptions = {}) {
-    super(params, adamDefaults(opts, true, 0.01));
+  protected readonly decoupled = true;
+
+  constructor(params: ParamsArg<AdamOptions>, options?: Partial<AdamOptions>) {
+    checkArity('AdamW', arguments, 2, ADAMW_FORM);
+    super(params, options, { ...ADAM_DEFAULTS, weightDecay: 0.01 }, ADAM_RULES, ADAMW_FORM);
+  }
+}
+
+const ADADELTA_RULES: HyperRules<AdadeltaHyper> = {
+  lr: R.nonNegative,
+  rho: R.unitInterval,
+  eps: R.nonNegative,
+  weightDecay: R.nonNegative,
+  maximize: R.flag,
+};
+
+const ADADELTA_FORM = 'new Adadelta(params, { lr: 1, rho: 0.9 })';
+
+/**
+ * Adadelta (Zeiler, 2012): d = ±g + λp; v = ρ v + (1-ρ) d²; Δ = sqrt(u + eps)/sqrt(v + eps) · d;
+ * u = ρ u + (1-ρ) Δ²; p -= lr·Δ. PyTorch's defaults: lr 1, ρ 0.9, eps 1e-6.
+ */
+export class Adadelta extends Optimizer<AdadeltaHyper> {
+  protected readonly bufferNames = ['squareAvg', 'accDelta'];
+
+  constructor(params: ParamsArg<AdadeltaHyper>, options?: Partial<AdadeltaHyper>) {
+    checkArity('Adadelta', arguments, 2, ADADELTA_FORM);
+    super(
+      params,
+      options,
+      { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false },
+      ADADELTA_RULES,
+      ADADELTA_FORM,
+    );
+  }
+
+  protected initState(p: Tensor): Record<string, Tensor> {
+    return { squareAvg: zerosLike(p), accDelta: zerosLike(p) };
+  }
+
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<AdadeltaHyper>): void {
+    adadeltaUpdate(p.data, grad.data, s.buffers.squareAvg!.data, s.buffers.accDelta!.data, g);
+  }
+}
+
+/** Adamax's settings. */
+export interface AdamaxOptions extends BetasOptions, Maximize {}
+
+const ADAMAX_FORM = 'new Adamax(params, { lr: 2e-3 })';
+
+/**
+ * Adamax (Kingma & Ba, 2015, §7.1), Adam with the infinity norm: d = ±g + λp; m = β1 m + (1-β1) d;
+ * u = max(β2 u, |d| + eps); p -= lr/(1-β1^t) · m/u. PyTorch's default lr is 2e-3.
+ */
+export class Adamax extends Optimizer<AdamaxOptions> {
+  protected readonly bufferNames = ['expAvg', 'expInf'];
+
+  constructor(params: ParamsArg<AdamaxOptions>, options?: Partial<AdamaxOptions>) {
+    checkArity('Adamax', arguments, 2, ADAMAX_FORM);
+    super(
+      params,
+      options,
+      { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
+      { ...BETAS_RULES, maximize: R.flag },
+      ADAMAX_FORM,
+    );
+  }
+
+  protected initState(p: Tensor): Record<string, Tensor> {
+    return { expAvg: zerosLike(p), expInf: zerosLike(p) };
+  }
+
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<AdamaxOptions>): void {
+    const h = { ...moments(g), maximize: g.maximize };
+    adamaxUpdate(p.data, grad.data, s.buffers.expAvg!.data, s.buffers.expInf!.data, h, s.step);
+  }
+}
+
+/** NAdam's settings. */
+export interface NadamOptions extends BetasOptions, Maximize {
+  momentumDecay: number;
+}
+
+const NADAM_FORM = 'new NAdam(params, { lr: 2e-3 })';
+
+/**
+ * NAdam (Dozat, 2016): Adam with Nesterov momentum and PyTorch's momentum schedule
+ * μ_t = β1(1 - ½·0.96^(t·momentumDecay)); with Π_t = ∏ μ_i and D = sqrt(v/(1-β2^t)) + eps,
+ * p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_t·μ_{t+1}) · m/D (PyTorch 1.13's second
+ * denominator, see nadamUpdate), d = ±g + λp. Its state holds Π_t as the 0-d buffer `muProduct`.
+ * PyTorch 1.13's NAdam has no maximize; PyTorch 2's does, as here.
+ */
+export class NAdam extends Optimizer<NadamOptions> {
+  protected readonly bufferNames = ['expAvg', 'expAvgSq', 'muProduct'];
+
+  constructor(params: ParamsArg<NadamOptions>, options?: Partial<NadamOptions>) {
+    checkArity('NAdam', arguments, 2, NADAM_FORM);
+    super(
+      params,
+      options,
+      { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false },
+      { ...BETAS_RULES, momentumDecay: R.nonNegative, maximize: R.flag },
+      NADAM_FORM,
+    );
+  }
+
+  protected initState(p: Tensor): Record<string, Tensor> {
+    return { expAvg: zerosLike(p), expAvgSq: zerosLike(p), muProduct: full([], 1, { dtype: p.dtype }) };
+  }
+
+  protected override stateShapes(p: Tensor): Record<string, readonly number[]> {
+    return { expAvg: p.shape, expAvgSq: p.shape, muProduct: [] };
+  }
+
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<NadamOptions>): void {
+    const b = s.buffers;
+    const h = { ...moments(g), momentumDecay: g.momentumDecay, maximize: g.maximize };
+    nadamUpdate(p.data, grad.data, b.expAvg!.data, b.expAvgSq!.data, b.muProduct!.data, h, s.step);
+  }
+}
+
+/** RAdam's settings. */
+export interface RadamOptions extends BetasOptions, Maximize {}
+
+const RADAM_FORM = 'new RAdam(params, { lr: 1e-3 })';
+
+/**
+ * RAdam (Liu et al., 2020), Adam with the variance of its adaptive rate rectified: while the
+ * approximated moving-average length ρ_t ≤ 5 it takes SGD-with-momentum steps p -= lr·m/(1-β1^t);
+ * after, p -= lr·m/(1-β1^t) · r·sqrt(1-β2^t)/(sqrt(v) + eps) with the rectification r (updates.ts);
+ * d = ±g + λp in place of g. PyTorch 1.13's RAdam has no maximize; PyTorch 2's does, as here.
+ */
+export class RAdam extends Optimizer<RadamOptions> {
+  protected readonly bufferNames = ['expAvg', 'expAvgSq'];
+
+  constructor(params: ParamsArg<RadamOptions>, options?: Partial<RadamOptions>) {
+    checkArity('RAdam', arguments, 2, RADAM_FORM);
+    super(
+      params,
+      options,
+      { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
+      { ...BETAS_RULES, maximize: R.flag },
+      RADAM_FORM,
+    );
+  }
+
+  protected initState(p: Tensor): Record<string, Tensor> {
+    return { expAvg: zerosLike(p), expAvgSq: zerosLike(p) };
+  }
+
+  protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<RadamOptions>): void {
+    const h = { ...moments(g), maximize: g.maximize };
+    radamUpdate(p.data, grad.data, s.buffers.expAvg!.data, s.buffers.expAvgSq!.data, h, s.step);
   }
 }
