@@ -4,11 +4,14 @@ import {
   arange,
   conv2d,
   fold,
+  maxPool2d,
   nn,
   noGrad,
   ones,
+  pad,
   randn,
   StrataError,
+  type Tensor,
   tensor,
   unfold,
   zeros,
@@ -163,4 +166,183 @@ test('unfold and fold check their window and columns instead of reading or writi
   );
   // Windows that just fit: 5 = 3 + 2·1, so two positions per axis.
   assert.deepEqual(unfold(ones([1, 1, 5, 5]), w).shape, [1, 1, 9, 4]);
+});
+
+test('ConvTranspose2d sizes its bias from the output channels: weight [in, out/groups, k, k], bias [out]', () => {
+  const up = new nn.ConvTranspose2d(4, 3, 3);
+  assert.deepEqual(up.weight.shape, [4, 3, 3, 3]);
+  assert.deepEqual(up.bias!.shape, [3]);
+  assert.deepEqual(up.forward(randn([1, 4, 5, 5])).shape, [1, 3, 7, 7]);
+  const grouped = new nn.ConvTranspose2d(4, 6, 2, { groups: 2, stride: 2 });
+  assert.deepEqual(grouped.weight.shape, [4, 3, 2, 2]);
+  assert.deepEqual(grouped.bias!.shape, [6]);
+  assert.deepEqual(Object.keys(grouped.stateDict()), ['weight', 'bias']);
+});
+
+test('pad reflects, replicates and wraps as F.pad does, in either form of widths', () => {
+  const x = tensor([[1, 2, 3]]);
+  assert.deepEqual(pad(x, [2, 1], { mode: 'reflect' }).toArray(), [[3, 2, 1, 2, 3, 2]]);
+  assert.deepEqual(pad(x, [[2, 1]], { mode: 'replicate' }).toArray(), [[1, 1, 1, 2, 3, 3]]);
+  assert.deepEqual(pad(x, [3, 2], { mode: 'circular' }).toArray(), [[1, 2, 3, 1, 2, 3, 1, 2]]);
+  assert.deepEqual(pad(x, [1, 0, 0, 1], { value: 9 }).toArray(), [
+    [9, 1, 2, 3],
+    [9, 9, 9, 9],
+  ]);
+  // The gradient sums back onto the elements each padded position copied.
+  const v = tensor([1, 2, 3], f64).requiresGrad_();
+  pad(v, [2, 2], { mode: 'reflect' }).sum().backward();
+  assert.deepEqual(v.grad!.toArray(), [2, 3, 2]);
+  throwsStrata(
+    () => pad(x, [3, 0], { mode: 'reflect' }),
+    /pad: reflect padding of \[3, 0\] does not fit axis 1 of size 3/,
+  );
+  throwsStrata(() => pad(x, [1, 1], { mode: 'reflect', value: 1 }), /a value pads only in mode 'constant'/);
+  throwsStrata(() => pad(x, [1, 1], { mode: 'edge' as 'reflect' }), /mode must be 'constant', 'reflect'/);
+  throwsStrata(() => pad(x, [1, 1, 1]), /a flat list of widths has two per axis, got 3/);
+});
+
+test('ceil mode adds a last, partial window only where it starts inside the input or left padding', () => {
+  const x = arange(5, undefined, 1, f64).reshape([1, 1, 5]);
+  // Windows of 2 at stride 2 over 0..4: [0,1] [2,3] and, in ceil mode, [4].
+  assert.deepEqual(new nn.MaxPool1d(2).forward(x).toArray(), [[[1, 3]]]);
+  assert.deepEqual(new nn.MaxPool1d(2, { ceilMode: true }).forward(x).toArray(), [[[1, 3, 4]]]);
+  assert.deepEqual(new nn.AvgPool1d(2, { ceilMode: true }).forward(x).toArray(), [[[0.5, 2.5, 4]]]);
+  // With padding 1 over 0..3 (size 4): windows start at -1, 1, 3; a fourth would start at 5, in the
+  // right padding, so ceil mode does not add it (PyTorch's rule).
+  const y = arange(4, undefined, 1, f64).reshape([1, 1, 4]);
+  assert.deepEqual(new nn.MaxPool1d(2, { padding: 1, ceilMode: true }).forward(y).toArray(), [[[0, 2, 3]]]);
+  // Padding excluded from the count: the first window holds only x[0] = 0 ... and x[3] alone at the end.
+  assert.deepEqual(new nn.AvgPool1d(2, { padding: 1, countIncludePad: false }).forward(y).toArray(), [
+    [[0, 1.5, 3]],
+  ]);
+  assert.deepEqual(new nn.AvgPool1d(2, { padding: 1 }).forward(y).toArray(), [[[0, 1.5, 1.5]]]);
+  const z = ones([1, 1, 4, 4], f64);
+  assert.deepEqual(new nn.AvgPool2d(2, { divisorOverride: 3 }).forward(z).toArray(), [
+    [
+      [
+        [4 / 3, 4 / 3],
+        [4 / 3, 4 / 3],
+      ],
+    ],
+  ]);
+});
+
+test('AdaptiveMaxPool2d returns each maximum with its flat position in the input plane', () => {
+  const x = tensor([
+    [
+      [
+        [1, 9, 2, 3],
+        [4, 5, 8, 6],
+        [7, 0, 1, 2],
+      ],
+    ],
+  ]);
+  const [values, indices] = new nn.AdaptiveMaxPool2d([2, 2], { returnIndices: true }).forward(x) as [
+    Tensor,
+    Tensor,
+  ];
+  // Bins rows [0, 2) and [1, 3), columns [0, 2) and [2, 4).
+  assert.deepEqual(values.toArray(), [
+    [
+      [
+        [9, 8],
+        [7, 8],
+      ],
+    ],
+  ]);
+  assert.deepEqual(indices.toArray(), [
+    [
+      [
+        [1, 6],
+        [8, 6],
+      ],
+    ],
+  ]);
+  assert.equal(indices.dtype, 'int32');
+  assert.deepEqual(
+    new nn.AdaptiveAvgPool1d(2).forward(arange(5, undefined, 1, f64).reshape([1, 1, 5])).toArray(),
+    [[[1, 3]]],
+  );
+});
+
+test('constructors refuse positional extras, unknown options and bad hyper-parameters', () => {
+  // PyTorch-style calls, as JavaScript (or a cast) lets them through.
+  const Conv2d = nn.Conv2d as unknown as new (...args: unknown[]) => unknown;
+  const MaxPool2d = nn.MaxPool2d as unknown as new (...args: unknown[]) => unknown;
+  const conv2dLoose = conv2d as (...args: unknown[]) => unknown;
+  throwsStrata(
+    () => new Conv2d(4, 6, 3, 2, 1),
+    /Conv2d: takes at most 4 arguments, got 5; pass the rest by name: new Conv2d\(4, 6, 3, \{ stride: 2, padding: 1 \}\)/,
+  );
+  throwsStrata(
+    () => new MaxPool2d(2, 2),
+    /MaxPool2d: expected an options object, got 2; pass options by name: new MaxPool2d\(2, \{ stride: 2 \}\)/,
+  );
+  throwsStrata(
+    () => new nn.Conv1d(2, 2, 3, { strides: 2 } as never),
+    /Conv1d: unknown option strides; accepted: stride, padding, dilation, groups, bias, paddingMode, dtype/,
+  );
+  throwsStrata(
+    () => new nn.AvgPool1d(2, { divisorOverride: 2 } as never),
+    /AvgPool1d: unknown option divisorOverride/,
+  );
+  throwsStrata(
+    () => new nn.Conv2d(4, 6, 3, { stride: 0 }),
+    /Conv2d: stride must be an integer ≥ 1 or 2 of them, got 0/,
+  );
+  throwsStrata(() => new nn.MaxPool2d(2, { stride: [1, 0] }), /MaxPool2d: stride must be an integer ≥ 1/);
+  throwsStrata(() => new nn.Conv2d(4, 6, 0), /Conv2d: kernelSize must be an integer ≥ 1/);
+  throwsStrata(() => new nn.Conv2d(4.5, 6, 3), /Conv2d: inChannels must be a positive integer, got 4.5/);
+  throwsStrata(() => new nn.ConvTranspose2d(4, 6, 3, { groups: 4 }), /ConvTranspose2d: groups 4 must divide/);
+  throwsStrata(
+    () => new nn.Conv2d(2, 2, 3, { paddingMode: 'mirror' as 'reflect' }),
+    /paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got 'mirror'/,
+  );
+  throwsStrata(
+    () => new nn.AvgPool2d(2, { divisorOverride: 0 }),
+    /divisorOverride must be a positive integer/,
+  );
+  throwsStrata(
+    () => new nn.AdaptiveAvgPool2d([2, 0]),
+    /AdaptiveAvgPool2d: outputSize must be a positive integer/,
+  );
+  throwsStrata(
+    () => new nn.Conv2d(2, 2, 3, { dtype: 'int32' as 'float32' }),
+    /Conv2d: dtype must be 'float32' or 'float64'/,
+  );
+  throwsStrata(
+    () => conv2dLoose(randn([1, 1, 3, 3]), randn([1, 1, 2, 2]), null, { stride: 1 }, 1),
+    /conv2d: takes at most 4 arguments, got 5/,
+  );
+  throwsStrata(
+    () => maxPool2d(randn([1, 1, 4, 4]), 2, { ceil_mode: true } as never),
+    /maxPool2d: unknown option ceil_mode/,
+  );
+});
+
+test('every layer refuses an input that is not a Tensor', () => {
+  const layers = [
+    new nn.Conv1d(1, 1, 1),
+    new nn.ConvTranspose3d(1, 1, 1),
+    new nn.MaxPool2d(2),
+    new nn.AvgPool3d(2),
+    new nn.AdaptiveAvgPool1d(2),
+    new nn.AdaptiveMaxPool2d(2),
+  ];
+  for (const layer of layers) {
+    throwsStrata(
+      () => layer.forward([[1, 2]] as unknown as Tensor),
+      new RegExp(
+        `${layer.constructor.name}: expected the input as a Tensor, got an array of length 1; wrap it with tensor`,
+      ),
+    );
+  }
+});
+
+test('Conv layers create their parameters in the dtype asked for', () => {
+  const conv = new nn.Conv2d(2, 3, 3, { dtype: 'float64', paddingMode: 'circular', padding: 1 });
+  assert.equal(conv.weight.dtype, 'float64');
+  assert.equal(conv.bias!.dtype, 'float64');
+  assert.equal(new nn.ConvTranspose1d(2, 3, 3, { dtype: 'float64' }).bias!.dtype, 'float64');
+  assert.deepEqual(conv.forward(randn([1, 2, 4, 4], f64)).shape, [1, 3, 4, 4]);
 });
