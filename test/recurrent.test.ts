@@ -385,3 +385,85 @@ test('unbatched input [T, I] and a single cell input [I] work as a batch of one'
   near(out, outB.squeeze(1), 0, 'same as batch of one');
   assert.deepEqual(new nn.GRUCell(2, 3).forward(st.randn([2])).shape, [3]);
 });
+
+test('LSTM projSize: weight_hr per layer and direction, h and outputs of projSize, c of hiddenSize', () => {
+  const lstm = new nn.LSTM(3, 5, { projSize: 2, numLayers: 2, bidirectional: true });
+  const shapes = Object.fromEntries(lstm.namedParameters().map(([n, p]) => [n, p.shape]));
+  assert.deepEqual(Object.keys(shapes).slice(0, 5), [
+    'weight_ih_l0',
+    'weight_hh_l0',
+    'bias_ih_l0',
+    'bias_hh_l0',
+    'weight_hr_l0',
+  ]);
+  assert.deepEqual(shapes.weight_hh_l0, [20, 2]);
+  assert.deepEqual(shapes.weight_hr_l0_reverse, [2, 5]);
+  assert.deepEqual(shapes.weight_ih_l1, [20, 4]);
+  const [out, [h, c]] = lstm.forward(st.randn([4, 3, 3]));
+  assert.deepEqual(out.shape, [4, 3, 4]);
+  assert.deepEqual(h.shape, [4, 3, 2]);
+  assert.deepEqual(c.shape, [4, 3, 5]);
+  throwsStrata(
+    () => lstm.forward(st.randn([4, 3, 3]), [st.zeros([4, 3, 5]), st.zeros([4, 3, 5])]),
+    /LSTM: expected the hidden state h0 of shape \[4, 3, 2\], got \[4, 3, 5\]/,
+  );
+  throwsStrata(
+    () => new nn.LSTM(3, 5, { projSize: 5 }),
+    /projSize must be an integer in \[0, hiddenSize 5\), got 5/,
+  );
+  throwsStrata(() => new nn.GRU(3, 5, { projSize: 2 } as never), /GRU: unknown option projSize/);
+});
+
+test('recurrent constructors refuse positional extras, unknown options and bad sizes', () => {
+  const LSTM = nn.LSTM as unknown as new (...args: unknown[]) => unknown;
+  throwsStrata(
+    () => new LSTM(10, 20, 2, true, true),
+    /LSTM: takes at most 3 arguments, got 5; pass the rest by name: new LSTM\(10, 20, \{ numLayers: 2, bias: true, batchFirst: true \}\)/,
+  );
+  throwsStrata(
+    () => new nn.RNN(3, 4, { layers: 2 } as never),
+    /RNN: unknown option layers; accepted: numLayers/,
+  );
+  throwsStrata(
+    () => new nn.GRUCell(3, 4, { nonlinearity: 'tanh' } as never),
+    /GRUCell: unknown option nonlinearity/,
+  );
+  throwsStrata(
+    () => new nn.LSTM(3, 4, { dropout: 1 }),
+    /LSTM: dropout must be a probability in \[0, 1\), got 1/,
+  );
+  throwsStrata(() => new nn.GRU(3, 0), /GRU: hiddenSize must be a positive integer, got 0/);
+  throwsStrata(
+    () => new nn.RNN(3, 4, { numLayers: 1.5 }),
+    /RNN: numLayers must be a positive integer, got 1.5/,
+  );
+  throwsStrata(() => new nn.LSTMCell(3, 4, { bias: 'yes' as never }), /LSTMCell: bias must be true or false/);
+});
+
+test('recurrent layers and cells refuse inputs and states that are not Tensors', () => {
+  const notTensor = [[1, 2, 3]] as unknown as Tensor;
+  throwsStrata(
+    () => new nn.LSTM(3, 4).forward(notTensor),
+    /LSTM: expected the input as a Tensor, got an array of length 1; wrap it with tensor/,
+  );
+  throwsStrata(
+    () => new nn.GRU(3, 4).forward(st.zeros([2, 1, 3]), notTensor),
+    /GRU: expected the hidden state h0 as a Tensor/,
+  );
+  throwsStrata(() => new nn.RNNCell(3, 4).forward(notTensor), /RNNCell: expected the input as a Tensor/);
+  throwsStrata(
+    () => new nn.LSTMCell(3, 4).forward(st.zeros([1, 3]), [notTensor, notTensor]),
+    /LSTMCell: expected the hidden state h as a Tensor/,
+  );
+});
+
+test('recurrent layers and cells create their parameters in the dtype asked for', () => {
+  for (const m of [
+    new nn.LSTM(3, 4, { dtype: 'float64', projSize: 2 }),
+    new nn.GRUCell(3, 4, { dtype: 'float64' }),
+  ]) {
+    for (const [name, p] of m.namedParameters()) assert.equal(p.dtype, 'float64', name);
+  }
+  const [out] = new nn.GRU(2, 3, { dtype: 'float64' }).forward(st.zeros([4, 1, 2], { dtype: 'float64' }));
+  assert.equal(out.dtype, 'float64');
+});
