@@ -414,11 +414,42 @@ test('LSTM projSize: weight_hr per layer and direction, h and outputs of projSiz
   throwsStrata(() => new nn.GRU(3, 5, { projSize: 2 } as never), /GRU: unknown option projSize/);
 });
 
-test('recurrent constructors refuse positional extras, unknown options and bad sizes', () => {
+test('Embedding maxNorm rescales the rows it looks up, in place, to the norm bound', () => {
+  const emb = new nn.Embedding(3, 2, { maxNorm: 1, dtype: 'float64' });
+  st.noGrad(() =>
+    emb.weight.copy_(
+      st.tensor(
+        [
+          [3, 4],
+          [0.6, 0.8],
+          [6, 8],
+        ],
+        { dtype: 'float64' },
+      ),
+    ),
+  );
+  const out = emb.forward(st.tensor([0, 0, 1], { dtype: 'int32' }));
+  // Row 0 (norm 5) becomes [3, 4] / (5 + 1e-7); row 1 (norm 1) stays; row 2 was not looked up.
+  const s = 1 / (5 + 1e-7);
+  near(out, [3 * s, 4 * s, 3 * s, 4 * s, 0.6, 0.8], 1e-15);
+  near(emb.weight, [3 * s, 4 * s, 0.6, 0.8, 6, 8], 1e-15);
+  // normType 1: |3| + |-1| = 4 > 2.
+  const l1 = new nn.Embedding(1, 2, { maxNorm: 2, normType: 1, dtype: 'float64' });
+  st.noGrad(() => l1.weight.copy_(st.tensor([[3, -1]], { dtype: 'float64' })));
+  near(l1.forward(st.tensor([0], { dtype: 'int32' })), [(3 * 2) / (4 + 1e-7), -2 / (4 + 1e-7)], 1e-12);
+  throwsStrata(() => new nn.Embedding(3, 2, { maxNorm: -1 }), /Embedding: maxNorm must be a positive number/);
+});
+
+test('recurrent and embedding constructors refuse positional extras, unknown options and bad sizes', () => {
   const LSTM = nn.LSTM as unknown as new (...args: unknown[]) => unknown;
+  const Embedding = nn.Embedding as unknown as new (...args: unknown[]) => unknown;
   throwsStrata(
     () => new LSTM(10, 20, 2, true, true),
     /LSTM: takes at most 3 arguments, got 5; pass the rest by name: new LSTM\(10, 20, \{ numLayers: 2, bias: true, batchFirst: true \}\)/,
+  );
+  throwsStrata(
+    () => new Embedding(10, 4, 0),
+    /Embedding: expected an options object, got 0; pass options by name: new Embedding\(10, 4, \{ paddingIdx: 0 \}\)/,
   );
   throwsStrata(
     () => new nn.RNN(3, 4, { layers: 2 } as never),
@@ -438,9 +469,13 @@ test('recurrent constructors refuse positional extras, unknown options and bad s
     /RNN: numLayers must be a positive integer, got 1.5/,
   );
   throwsStrata(() => new nn.LSTMCell(3, 4, { bias: 'yes' as never }), /LSTMCell: bias must be true or false/);
+  throwsStrata(
+    () => new nn.Embedding(3, 2, { dtype: 'int32' as never }),
+    /Embedding: dtype must be 'float32' or 'float64'/,
+  );
 });
 
-test('recurrent layers and cells refuse inputs and states that are not Tensors', () => {
+test('recurrent layers, cells and embeddings refuse inputs and states that are not Tensors', () => {
   const notTensor = [[1, 2, 3]] as unknown as Tensor;
   throwsStrata(
     () => new nn.LSTM(3, 4).forward(notTensor),
@@ -455,12 +490,24 @@ test('recurrent layers and cells refuse inputs and states that are not Tensors',
     () => new nn.LSTMCell(3, 4).forward(st.zeros([1, 3]), [notTensor, notTensor]),
     /LSTMCell: expected the hidden state h as a Tensor/,
   );
+  throwsStrata(() => new nn.Embedding(3, 2).forward(notTensor), /Embedding: expected the ids as a Tensor/);
+  throwsStrata(
+    () =>
+      (st.nn.embedding as (...args: unknown[]) => unknown)(
+        st.tensor([0], { dtype: 'int32' }),
+        st.zeros([2, 2]),
+        null,
+        1,
+      ),
+    /embedding: takes at most 3 arguments, got 4/,
+  );
 });
 
 test('recurrent layers and cells create their parameters in the dtype asked for', () => {
   for (const m of [
     new nn.LSTM(3, 4, { dtype: 'float64', projSize: 2 }),
     new nn.GRUCell(3, 4, { dtype: 'float64' }),
+    new nn.Embedding(3, 4, { dtype: 'float64' }),
   ]) {
     for (const [name, p] of m.namedParameters()) assert.equal(p.dtype, 'float64', name);
   }
