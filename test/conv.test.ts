@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  adaptiveAvgPool2d,
   arange,
   conv2d,
+  convNd,
+  convTranspose1d,
   fold,
+  gruCell,
+  lstmCell,
   maxPool2d,
+  maxPoolNd,
   nn,
   noGrad,
   ones,
@@ -345,4 +351,32 @@ test('Conv layers create their parameters in the dtype asked for', () => {
   assert.equal(conv.bias!.dtype, 'float64');
   assert.equal(new nn.ConvTranspose1d(2, 3, 3, { dtype: 'float64' }).bias!.dtype, 'float64');
   assert.deepEqual(conv.forward(randn([1, 2, 4, 4], f64)).shape, [1, 3, 4, 4]);
+});
+
+test('the functions under the layers refuse positional extras, unknown options and non-Tensors too', () => {
+  const w = { kernel: [2], stride: [1], padding: [0], dilation: [1] };
+  const loose = <F>(f: F) => f as unknown as (...args: unknown[]) => unknown;
+  throwsStrata(() => loose(unfold)(ones([1, 1, 4]), w, 0, 1), /unfold: takes at most 3 arguments, got 4/);
+  throwsStrata(() => unfold([1, 2] as unknown as Tensor, w), /unfold: expected the input as a Tensor/);
+  throwsStrata(
+    () => maxPoolNd('MaxPool1d', ones([1, 1, 4]), 1, 2, { returnIndices: true } as never),
+    /MaxPool1d: unknown option returnIndices; accepted: stride, padding, dilation, ceilMode/,
+  );
+  throwsStrata(
+    () => convNd('Conv1d', ones([1, 1, 4]), ones([1, 1, 2]), null, 1, { bias: false } as never),
+    /Conv1d: unknown option bias/,
+  );
+  throwsStrata(
+    () => convTranspose1d(ones([1, 1, 4]), ones([1, 1, 2]), null, { paddingMode: 'reflect' } as never),
+    /convTranspose1d: unknown option paddingMode; accepted: stride, padding, dilation, groups, outputPadding/,
+  );
+  throwsStrata(
+    () => loose(adaptiveAvgPool2d)(ones([1, 1, 4, 4]), 2, 2),
+    /adaptiveAvgPool2d: takes at most 2/,
+  );
+  throwsStrata(
+    () => lstmCell(ones([1, 4]), [[1]] as unknown as Tensor, ones([1, 1])),
+    /lstmCell: expected Tensors/,
+  );
+  throwsStrata(() => loose(gruCell)(ones([1, 3]), ones([1, 3]), ones([1, 1]), 1), /gruCell: takes at most 3/);
 });

@@ -119,11 +119,15 @@ function checkWindow(op: string, shape: readonly number[], w: Window): Window {
 
 /** im2col: x [N, C, ...S] to [N, C, K, L] (K taps per window, L windows); padding reads padValue. */
 export function unfold(x: Tensor, window: Window, padValue = 0): Tensor {
+  checkArity('unfold', arguments, 3, 'unfold(x, window, padValue)');
+  checkInput('unfold', x);
   return unfoldOp([x], { window: checkWindow('unfold', x.shape, window), padValue });
 }
 
 /** col2im: cols [N, C, K, L] summed back into a tensor of `shape` [N, C, ...S] (unfold's adjoint). */
 export function fold(cols: Tensor, shape: readonly number[], window: Window): Tensor {
+  checkArity('fold', arguments, 3, 'fold(cols, shape, window)');
+  checkInput('fold', cols, 'columns');
   const w = checkWindow('fold', shape, window);
   const want = [shape[0]!, shape[1]!, taps(w), outputSpatial(shape, w).reduce((a, b) => a * b, 1)];
   if (cols.rank !== 4 || cols.shape.some((d, i) => d !== want[i])) {
@@ -186,14 +190,16 @@ export function convNd(
   weight: Tensor,
   bias: Tensor | null | undefined,
   dims: number,
-  {
+  options: ConvNdOptions & { paddingMode?: PaddingMode } = {},
+  activation: 'none' | 'relu' = 'none',
+): Tensor {
+  checkArity(op, arguments, 7, `${op}(x, weight, bias, { stride: 2, padding: 1 })`);
+  const {
     groups = 1,
     padding = 0,
     paddingMode = 'zeros',
     ...o
-  }: ConvNdOptions & { paddingMode?: PaddingMode } = {},
-  activation: 'none' | 'relu' = 'none',
-): Tensor {
+  } = checkOptions(op, options, [...CONV_KEYS, 'paddingMode']);
   checkInput(op, x);
   checkInput(op, weight, 'weight');
   if (bias != null) checkInput(op, bias, 'bias');
@@ -374,8 +380,10 @@ export function convTransposeNd(
   weight: Tensor,
   bias: Tensor | null | undefined,
   dims: number,
-  o: ConvTransposeOptions = {},
+  options: ConvTransposeOptions = {},
 ): Tensor {
+  checkArity(op, arguments, 6, `${op}(x, weight, bias, { stride: 2, outputPadding: 1 })`);
+  const o = checkOptions(op, options, [...CONV_KEYS, 'outputPadding']);
   checkInput(op, x);
   checkInput(op, weight, 'weight');
   if (bias != null) checkInput(op, bias, 'bias');
@@ -515,7 +523,9 @@ function padAfter(x: Tensor, extra: readonly number[], value: number): Tensor {
  * to the first maximum of each window, through the positions the kernel records. Ceil mode's partial
  * windows read -infinity past the input's end.
  */
-export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions = {}): Tensor {
+export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, options?: PoolOptions): Tensor {
+  checkArity(op, arguments, 5, `${op}(x, kernelSize, { stride: 2 })`);
+  const o = checkOptions(op, options, [...MAX_POOL_KEYS]);
   const window = poolWindow(op, x, dims, kernel, o);
   return maxPoolOp([padAfter(x, ceilPadding(x.shape, window, o.ceilMode), -Infinity)], {
     window,
@@ -567,7 +577,15 @@ const maxUnpoolOp = defineOp<{ shape: readonly number[] }>({
  * false` clipped to the input itself, or `divisorOverride` for every window. Composed as a sum over
  * unfolded windows divided by a constant of the output's shape.
  */
-export function avgPoolNd(op: string, x: Tensor, dims: number, kernel: Size, o: AvgPoolOptions = {}): Tensor {
+export function avgPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options?: AvgPoolOptions,
+): Tensor {
+  checkArity(op, arguments, 5, `${op}(x, kernelSize, { stride: 2 })`);
+  const o = checkOptions(op, options, [...AVG_POOL_KEYS, 'divisorOverride']);
   const w = poolWindow(op, x, dims, kernel, o);
   const { countIncludePad = true, divisorOverride } = o;
   if (typeof countIncludePad !== 'boolean')
@@ -707,6 +725,7 @@ function adaptiveSizes(op: string, x: unknown, dims: number, outputSize: Adaptiv
  * products with fixed averaging matrices, so the gradient is exact at every order.
  */
 export function adaptiveAvgPoolNd(op: string, x: Tensor, dims: number, outputSize: AdaptiveSize): Tensor {
+  checkArity(op, arguments, 4, `${op}(x, outputSize)`);
   const outs = adaptiveSizes(op, x, dims, outputSize);
   let y = x;
   outs.forEach((out, i) => {
@@ -749,6 +768,9 @@ export function adaptiveMaxPoolNd(
   outputSize: AdaptiveSize,
   returnIndices = false,
 ): Tensor | [Tensor, Tensor] {
+  checkArity(op, arguments, 5, `${op}(x, outputSize)`);
+  if (typeof returnIndices !== 'boolean')
+    fail(op, `returnIndices must be true or false, got ${describe(returnIndices)}`);
   const outs = adaptiveSizes(op, x, dims, outputSize);
   const spatial = x.shape.slice(2);
   const lengths: number[] = [];
