@@ -243,10 +243,7 @@ test('AdaptiveMaxPool2d returns each maximum with its flat position in the input
       ],
     ],
   ]);
-  const [values, indices] = new nn.AdaptiveMaxPool2d([2, 2], { returnIndices: true }).forward(x) as [
-    Tensor,
-    Tensor,
-  ];
+  const [values, indices] = new nn.AdaptiveMaxPool2d([2, 2], { returnIndices: true }).forward(x);
   // Bins rows [0, 2) and [1, 3), columns [0, 2) and [2, 4).
   assert.deepEqual(values.toArray(), [
     [
@@ -359,8 +356,8 @@ test('the functions under the layers refuse positional extras, unknown options a
   throwsStrata(() => loose(unfold)(ones([1, 1, 4]), w, 0, 1), /unfold: takes at most 3 arguments, got 4/);
   throwsStrata(() => unfold([1, 2] as unknown as Tensor, w), /unfold: expected the input as a Tensor/);
   throwsStrata(
-    () => maxPoolNd('MaxPool1d', ones([1, 1, 4]), 1, 2, { returnIndices: true } as never),
-    /MaxPool1d: unknown option returnIndices; accepted: stride, padding, dilation, ceilMode/,
+    () => maxPoolNd('MaxPool1d', ones([1, 1, 4]), 1, 2, { countIncludePad: false } as never),
+    /MaxPool1d: unknown option countIncludePad; accepted: stride, padding, dilation, ceilMode, returnIndices/,
   );
   throwsStrata(
     () => convNd('Conv1d', ones([1, 1, 4]), ones([1, 1, 2]), null, 1, { bias: false } as never),
@@ -379,4 +376,41 @@ test('the functions under the layers refuse positional extras, unknown options a
     /lstmCell: expected Tensors/,
   );
   throwsStrata(() => loose(gruCell)(ones([1, 3]), ones([1, 3]), ones([1, 1]), 1), /gruCell: takes at most 3/);
+});
+
+test('MaxPool2d returns indices into the unpadded input plane, in ceil mode too', () => {
+  const x = tensor([
+    [
+      [
+        [1, 9, 2],
+        [4, 5, 8],
+        [7, 0, 6],
+      ],
+    ],
+  ]);
+  // Windows of 2 at stride 2 in ceil mode: rows [0, 2) and [2, 3), columns likewise.
+  const [values, indices] = new nn.MaxPool2d(2, { ceilMode: true, returnIndices: true }).forward(x);
+  assert.deepEqual(values.toArray(), [
+    [
+      [
+        [9, 8],
+        [7, 6],
+      ],
+    ],
+  ]);
+  assert.deepEqual(indices.toArray(), [
+    [
+      [
+        [1, 5],
+        [6, 8],
+      ],
+    ],
+  ]);
+  const [, same] = maxPool2d(x, 2, { ceilMode: true, returnIndices: true });
+  assert.deepEqual(same.toArray(), indices.toArray());
+  assert.deepEqual(new nn.MaxPool2d(2).forward(x).shape, [1, 1, 1, 1]);
+  throwsStrata(
+    () => new nn.MaxPool1d(2, { returnIndices: 1 as never }),
+    /MaxPool1d: returnIndices must be true or false/,
+  );
 });

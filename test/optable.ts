@@ -12,6 +12,7 @@ import {
   adaptiveAvgPoolNd,
   adaptiveMaxPool1d,
   adaptiveMaxPool2d,
+  adaptiveMaxPool3d,
   adaptiveMaxPoolNd,
   avgPool1d,
   avgPool2d,
@@ -689,6 +690,20 @@ export const OP_TABLE: readonly OpRow[] = [
     label: '5×7 to 3×2',
     fn: (x) => adaptiveMaxPool2d(x!, [3, 2]),
     shapes: [[1, 2, 5, 7]],
+    distinct: true,
+  },
+  {
+    op: 'adaptiveMaxPool3d',
+    label: '3×4×3 to 2×3×2',
+    fn: (x) => adaptiveMaxPool3d(x!, [2, 3, 2]),
+    shapes: [[1, 1, 3, 4, 3]],
+    distinct: true,
+  },
+  {
+    op: 'maxPool2d',
+    label: 'with indices, ceil mode and padding',
+    fn: (x) => maxPool2d(x!, 3, { stride: 2, padding: 1, ceilMode: true, returnIndices: true })[0],
+    shapes: [[1, 1, 5, 6]],
     distinct: true,
   },
   {

@@ -8,6 +8,7 @@ import {
   type ConvNdOptions,
   convNd,
   convTransposeNd,
+  type MaxPoolOptions,
   maxPoolNd,
   type PaddingMode,
   type PoolOptions,
@@ -282,25 +283,36 @@ function checkPool(name: string, dims: number, kernelSize: Size, o: PoolOptions)
 }
 
 const MAX_POOL_POSITIONAL = ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'];
-const MAX_POOL_KEYS = ['stride', 'padding', 'dilation', 'ceilMode'] as const;
+const MAX_POOL_KEYS = ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices'] as const;
+
+/** What a max pooling layer returns: the values, or with `returnIndices: true` [values, int32 positions]. */
+export type Pooled<R extends boolean> = R extends true ? [Tensor, Tensor] : Tensor;
 
 /** Max pooling over 1, 2 or 3 spatial axes; the stride defaults to the kernel size. */
-class MaxPoolNd extends Module {
-  readonly options: PoolOptions;
+class MaxPoolNd<R extends boolean> extends Module<[Tensor], Pooled<R>> {
+  readonly options: MaxPoolOptions;
 
   constructor(
     private readonly dims: number,
     readonly kernelSize: Size,
-    options: PoolOptions = {},
+    options: MaxPoolOptions & { returnIndices?: R } = {},
   ) {
     super();
     const name = this.constructor.name;
-    this.options = layerOptions<PoolOptions>(name, [kernelSize, options], 1, options, [], [...MAX_POOL_KEYS]);
+    this.options = layerOptions<MaxPoolOptions>(
+      name,
+      [kernelSize, options],
+      1,
+      options,
+      [],
+      [...MAX_POOL_KEYS],
+    );
     checkPool(name, dims, kernelSize, this.options);
+    checkBoolean(name, 'returnIndices', this.options.returnIndices);
   }
 
-  forward(x: Tensor): Tensor {
-    return maxPoolNd(this.constructor.name, x, this.dims, this.kernelSize, this.options);
+  forward(x: Tensor): Pooled<R> {
+    return maxPoolNd(this.constructor.name, x, this.dims, this.kernelSize, this.options) as Pooled<R>;
   }
 }
 
@@ -309,24 +321,28 @@ class MaxPoolNd extends Module {
  *
  *     new MaxPool1d(3, { stride: 2, ceilMode: true })
  */
-export class MaxPool1d extends MaxPoolNd {
-  constructor(kernelSize: Size, options?: PoolOptions) {
+export class MaxPool1d<R extends boolean = false> extends MaxPoolNd<R> {
+  constructor(kernelSize: Size, options?: MaxPoolOptions & { returnIndices?: R }) {
     layerOptions('MaxPool1d', arguments, 1, options, MAX_POOL_POSITIONAL, [...MAX_POOL_KEYS]);
     super(1, kernelSize, options);
   }
 }
 
-/** PyTorch's MaxPool2d over x [N, C, H, W]. */
-export class MaxPool2d extends MaxPoolNd {
-  constructor(kernelSize: Size, options?: PoolOptions) {
+/**
+ * PyTorch's MaxPool2d over x [N, C, H, W]; with `returnIndices`, also where each maximum was:
+ *
+ *     const [y, indices] = new MaxPool2d(2, { returnIndices: true }).forward(x);
+ */
+export class MaxPool2d<R extends boolean = false> extends MaxPoolNd<R> {
+  constructor(kernelSize: Size, options?: MaxPoolOptions & { returnIndices?: R }) {
     layerOptions('MaxPool2d', arguments, 1, options, MAX_POOL_POSITIONAL, [...MAX_POOL_KEYS]);
     super(2, kernelSize, options);
   }
 }
 
 /** PyTorch's MaxPool3d over x [N, C, D, H, W]. */
-export class MaxPool3d extends MaxPoolNd {
-  constructor(kernelSize: Size, options?: PoolOptions) {
+export class MaxPool3d<R extends boolean = false> extends MaxPoolNd<R> {
+  constructor(kernelSize: Size, options?: MaxPoolOptions & { returnIndices?: R }) {
     layerOptions('MaxPool3d', arguments, 1, options, MAX_POOL_POSITIONAL, [...MAX_POOL_KEYS]);
     super(3, kernelSize, options);
   }
@@ -442,19 +458,19 @@ export class AdaptiveAvgPool3d extends AdaptiveAvgPoolNd {
   }
 }
 
-export interface AdaptiveMaxPoolOptions {
-  /** Also return each maximum's flat position in its input plane (int32), as MaxUnpool reads them. */
-  returnIndices?: boolean;
+export interface AdaptiveMaxPoolOptions<R extends boolean = boolean> {
+  /** Also return each maximum's flat position in its input plane (int32), PyTorch's return_indices. */
+  returnIndices?: R;
 }
 
 /** The maximum of each of PyTorch's adaptive bins; with `returnIndices`, [values, indices]. */
-class AdaptiveMaxPoolNd extends Module<[Tensor], Tensor | [Tensor, Tensor]> {
+class AdaptiveMaxPoolNd<R extends boolean> extends Module<[Tensor], Pooled<R>> {
   readonly returnIndices: boolean;
 
   constructor(
     private readonly dims: number,
     readonly outputSize: AdaptiveSize,
-    options: AdaptiveMaxPoolOptions = {},
+    options: AdaptiveMaxPoolOptions<R> = {},
   ) {
     super();
     const name = this.constructor.name;
@@ -471,14 +487,20 @@ class AdaptiveMaxPoolNd extends Module<[Tensor], Tensor | [Tensor, Tensor]> {
     this.returnIndices = o.returnIndices ?? false;
   }
 
-  forward(x: Tensor): Tensor | [Tensor, Tensor] {
-    return adaptiveMaxPoolNd(this.constructor.name, x, this.dims, this.outputSize, this.returnIndices);
+  forward(x: Tensor): Pooled<R> {
+    return adaptiveMaxPoolNd(
+      this.constructor.name,
+      x,
+      this.dims,
+      this.outputSize,
+      this.returnIndices,
+    ) as Pooled<R>;
   }
 }
 
 /** PyTorch's AdaptiveMaxPool1d: x [N, C, L] to [N, C, outputSize]. */
-export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd {
-  constructor(outputSize: AdaptiveSize, options?: AdaptiveMaxPoolOptions) {
+export class AdaptiveMaxPool1d<R extends boolean = false> extends AdaptiveMaxPoolNd<R> {
+  constructor(outputSize: AdaptiveSize, options?: AdaptiveMaxPoolOptions<R>) {
     layerOptions('AdaptiveMaxPool1d', arguments, 1, options, ['returnIndices'], ['returnIndices']);
     super(1, outputSize, options);
   }
@@ -489,9 +511,17 @@ export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd {
  *
  *     const [values, indices] = new AdaptiveMaxPool2d([3, 2], { returnIndices: true }).forward(x);
  */
-export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd {
-  constructor(outputSize: AdaptiveSize, options?: AdaptiveMaxPoolOptions) {
+export class AdaptiveMaxPool2d<R extends boolean = false> extends AdaptiveMaxPoolNd<R> {
+  constructor(outputSize: AdaptiveSize, options?: AdaptiveMaxPoolOptions<R>) {
     layerOptions('AdaptiveMaxPool2d', arguments, 1, options, ['returnIndices'], ['returnIndices']);
     super(2, outputSize, options);
+  }
+}
+
+/** PyTorch's AdaptiveMaxPool3d: x [N, C, D, H, W] to [N, C, ...outputSize]. */
+export class AdaptiveMaxPool3d<R extends boolean = false> extends AdaptiveMaxPoolNd<R> {
+  constructor(outputSize: AdaptiveSize, options?: AdaptiveMaxPoolOptions<R>) {
+    layerOptions('AdaptiveMaxPool3d', arguments, 1, options, ['returnIndices'], ['returnIndices']);
+    super(3, outputSize, options);
   }
 }

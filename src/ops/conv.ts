@@ -472,6 +472,11 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
+export interface MaxPoolOptions extends PoolOptions {
+  /** Also return each maximum's flat position in its input plane (int32), PyTorch's return_indices. */
+  returnIndices?: boolean;
+}
+
 export interface AvgPoolOptions extends Omit<PoolOptions, 'dilation'> {
   /** Padding counts as zeros in the average (default true); false averages the input elements only. */
   countIncludePad?: boolean;
@@ -523,14 +528,69 @@ function padAfter(x: Tensor, extra: readonly number[], value: number): Tensor {
  * to the first maximum of each window, through the positions the kernel records. Ceil mode's partial
  * windows read -infinity past the input's end.
  */
-export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, options?: PoolOptions): Tensor {
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options?: MaxPoolOptions,
+): Tensor | [Tensor, Tensor];
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options?: MaxPoolOptions,
+): Tensor | [Tensor, Tensor] {
   checkArity(op, arguments, 5, `${op}(x, kernelSize, { stride: 2 })`);
-  const o = checkOptions(op, options, [...MAX_POOL_KEYS]);
+  const o = checkOptions(op, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  if (o.returnIndices !== undefined && typeof o.returnIndices !== 'boolean')
+    fail(op, `returnIndices must be true or false, got ${describe(o.returnIndices)}`);
   const window = poolWindow(op, x, dims, kernel, o);
-  return maxPoolOp([padAfter(x, ceilPadding(x.shape, window, o.ceilMode), -Infinity)], {
-    window,
-    argmax: null,
-  });
+  const padded = padAfter(x, ceilPadding(x.shape, window, o.ceilMode), -Infinity);
+  const attrs = { window, argmax: null as Tensor | null };
+  const y = maxPoolOp([padded], attrs);
+  if (!o.returnIndices) return y;
+  return [y, planeIndices(attrs.argmax!, padded.shape.slice(2), x.shape.slice(2), (_, at) => at)];
+}
+
+/**
+ * Flat positions in one plane of `from` sizes, written as flat positions in a plane of `to` sizes:
+ * the coordinate along axis i becomes `map(i, coordinate)` (clamped inside `to`).
+ */
+function planeIndices(
+  positions: Tensor,
+  from: readonly number[],
+  to: readonly number[],
+  map: (axis: number, at: number) => number,
+): Tensor {
+  const out = empty(positions.shape, 'int32');
+  for (let k = 0; k < out.size; k++) {
+    let rest = positions.data[k]!;
+    let flat = 0;
+    let scale = 1;
+    for (let i = from.length - 1; i >= 0; i--) {
+      flat += Math.min(map(i, rest % from[i]!), to[i]! - 1) * scale;
+      rest = Math.floor(rest / from[i]!);
+      scale *= to[i]!;
+    }
+    out.data[k] = flat;
+  }
+  return out;
 }
 
 const maxPoolOp = defineOp<{ window: Window; argmax: Tensor | null }>({
@@ -637,36 +697,56 @@ function functionalPool<O extends object>(
 }
 
 /** PyTorch's max_pool1d over x [N, C, L]; the stride defaults to the kernel size. */
-export function maxPool1d(x: Tensor, kernelSize: Size, options?: PoolOptions): Tensor {
-  return maxPoolNd(
-    'maxPool1d',
-    x,
-    1,
-    kernelSize,
-    functionalPool('maxPool1d', arguments, options, MAX_POOL_KEYS),
-  );
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool1d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+  const o = functionalPool('maxPool1d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  return maxPoolNd('maxPool1d', x, 1, kernelSize, o);
 }
 
-/** PyTorch's max_pool2d over x [N, C, H, W]; the stride defaults to the kernel size. */
-export function maxPool2d(x: Tensor, kernelSize: Size, options?: PoolOptions): Tensor {
-  return maxPoolNd(
-    'maxPool2d',
-    x,
-    2,
-    kernelSize,
-    functionalPool('maxPool2d', arguments, options, MAX_POOL_KEYS),
-  );
+/**
+ * PyTorch's max_pool2d over x [N, C, H, W]; the stride defaults to the kernel size. With `returnIndices`,
+ * [values, the flat position of each maximum in its input plane]:
+ *
+ *     const [y, where] = maxPool2d(x, 2, { returnIndices: true });
+ */
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool2d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+  const o = functionalPool('maxPool2d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  return maxPoolNd('maxPool2d', x, 2, kernelSize, o);
 }
 
 /** PyTorch's max_pool3d over x [N, C, D, H, W]; the stride defaults to the kernel size. */
-export function maxPool3d(x: Tensor, kernelSize: Size, options?: PoolOptions): Tensor {
-  return maxPoolNd(
-    'maxPool3d',
-    x,
-    3,
-    kernelSize,
-    functionalPool('maxPool3d', arguments, options, MAX_POOL_KEYS),
-  );
+export function maxPool3d(
+  x: Tensor,
+  kernelSize: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool3d(
+  x: Tensor,
+  kernelSize: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool3d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+  const o = functionalPool('maxPool3d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  return maxPoolNd('maxPool3d', x, 3, kernelSize, o);
 }
 
 /** PyTorch's avg_pool1d over x [N, C, L] (which has no divisorOverride). */
@@ -799,21 +879,8 @@ export function adaptiveMaxPoolNd(
   const y = maxPoolOp([gathered], attrs);
   if (!returnIndices) return y;
   // A position in the gathered plane, axis by axis, back to the input plane.
-  const argmax = attrs.argmax!;
   const gatheredSizes = sources.map((s) => s.length);
-  const indices = empty(y.shape, 'int32');
-  for (let at = 0; at < indices.size; at++) {
-    let rest = argmax.data[at]!;
-    let flat = 0;
-    let scale = 1;
-    for (let i = dims - 1; i >= 0; i--) {
-      flat += sources[i]![rest % gatheredSizes[i]!]! * scale;
-      rest = Math.floor(rest / gatheredSizes[i]!);
-      scale *= spatial[i]!;
-    }
-    indices.data[at] = flat;
-  }
-  return [y, indices];
+  return [y, planeIndices(attrs.argmax!, gatheredSizes, spatial, (i, at) => sources[i]![at]!)];
 }
 
 function functionalAdaptive(op: string, args: ArrayLike<unknown>): void {
@@ -838,14 +905,68 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: AdaptiveSize): Tensor {
   return adaptiveAvgPoolNd('adaptiveAvgPool3d', x, 3, outputSize);
 }
 
-/** PyTorch's adaptive_max_pool1d: x [N, C, L] to [N, C, outputSize] (the indices: adaptiveMaxPoolNd). */
-export function adaptiveMaxPool1d(x: Tensor, outputSize: AdaptiveSize): Tensor {
-  functionalAdaptive('adaptiveMaxPool1d', arguments);
-  return adaptiveMaxPoolNd('adaptiveMaxPool1d', x, 1, outputSize, false) as Tensor;
+/** PyTorch's adaptive_max_pool1d: x [N, C, L] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options: { returnIndices: true },
+): [Tensor, Tensor];
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: false },
+): Tensor;
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor] {
+  const form = 'adaptiveMaxPool1d(x, outputSize, { returnIndices: true })';
+  checkArity('adaptiveMaxPool1d', arguments, 3, form);
+  const { returnIndices = false } = checkOptions('adaptiveMaxPool1d', options, ['returnIndices'], form);
+  return adaptiveMaxPoolNd('adaptiveMaxPool1d', x, 1, outputSize, returnIndices);
 }
 
-/** PyTorch's adaptive_max_pool2d: x [N, C, H, W] to [N, C, ...outputSize] (the indices: adaptiveMaxPoolNd). */
-export function adaptiveMaxPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
-  functionalAdaptive('adaptiveMaxPool2d', arguments);
-  return adaptiveMaxPoolNd('adaptiveMaxPool2d', x, 2, outputSize, false) as Tensor;
+/** PyTorch's adaptive_max_pool2d: x [N, C, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options: { returnIndices: true },
+): [Tensor, Tensor];
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: false },
+): Tensor;
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor] {
+  const form = 'adaptiveMaxPool2d(x, outputSize, { returnIndices: true })';
+  checkArity('adaptiveMaxPool2d', arguments, 3, form);
+  const { returnIndices = false } = checkOptions('adaptiveMaxPool2d', options, ['returnIndices'], form);
+  return adaptiveMaxPoolNd('adaptiveMaxPool2d', x, 2, outputSize, returnIndices);
+}
+
+/** PyTorch's adaptive_max_pool3d: x [N, C, D, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options: { returnIndices: true },
+): [Tensor, Tensor];
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: false },
+): Tensor;
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor] {
+  const form = 'adaptiveMaxPool3d(x, outputSize, { returnIndices: true })';
+  checkArity('adaptiveMaxPool3d', arguments, 3, form);
+  const { returnIndices = false } = checkOptions('adaptiveMaxPool3d', options, ['returnIndices'], form);
+  return adaptiveMaxPoolNd('adaptiveMaxPool3d', x, 3, outputSize, returnIndices);
 }
