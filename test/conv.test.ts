@@ -414,3 +414,35 @@ test('MaxPool2d returns indices into the unpadded input plane, in ceil mode too'
     /MaxPool1d: returnIndices must be true or false/,
   );
 });
+
+test('ConvTranspose2d picks among the output sizes its stride allows with outputSize', () => {
+  const up = new nn.ConvTranspose2d(2, 1, 3, { stride: 2, padding: 1 });
+  const x = randn([1, 2, 4, 4]);
+  assert.deepEqual(up.forward(x).shape, [1, 1, 7, 7]);
+  assert.deepEqual(up.forward(x, { outputSize: [8, 7] }).shape, [1, 1, 8, 7]);
+  assert.deepEqual(up.forward(x, { outputSize: [1, 1, 8, 8] }).shape, [1, 1, 8, 8]);
+  throwsStrata(
+    () => up.forward(x, { outputSize: [9, 7] }),
+    /ConvTranspose2d: outputSize \[9,7\] cannot come from input \[1, 2, 4, 4\]: axis 0 can be 7 to 8, got 9/,
+  );
+  throwsStrata(
+    () => (up.forward as (...args: unknown[]) => unknown).call(up, x, [8, 8]),
+    /ConvTranspose2d: expected an options object, got an array of length 2; pass options by name: ConvTranspose2d.forward\(x, \{ outputSize: \[H, W\] \}\)/,
+  );
+});
+
+test('layers print their hyper-parameters as PyTorch does', () => {
+  assert.equal(
+    String(new nn.Conv2d(4, 6, 3, { stride: 2, paddingMode: 'reflect', dtype: 'float64' })),
+    'Conv2d(4, 6, kernelSize=3, stride=2, paddingMode=reflect)',
+  );
+  assert.equal(
+    String(new nn.MaxPool2d(3, { stride: 2, ceilMode: true })),
+    'MaxPool2d(kernelSize=3, stride=2, ceilMode=true)',
+  );
+  assert.equal(String(new nn.AdaptiveMaxPool2d([2, null])), 'AdaptiveMaxPool2d(outputSize=[2,null])');
+  assert.equal(
+    String(new nn.ConvTranspose1d(2, 3, 4, { outputPadding: 1, stride: 2 })),
+    'ConvTranspose1d(2, 3, kernelSize=4, outputPadding=1, stride=2)',
+  );
+});

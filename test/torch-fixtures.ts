@@ -21,6 +21,8 @@ interface Case {
   layer: string;
   args: unknown[];
   options: Record<string, unknown>;
+  /** Options of the forward call (ConvTranspose's outputSize), empty for most. */
+  forward: Record<string, unknown>;
   dtype: 'float32' | 'float64';
   params: Record<string, Stored>;
   stateKeys: string[];
@@ -36,7 +38,7 @@ const fixtures = JSON.parse(readFileSync(new URL('./fixtures/conv.json', import.
   cases: Case[];
 };
 
-type Layer = new (...args: unknown[]) => st.nn.AnyModule & { forward(x: Tensor): unknown };
+type Layer = new (...args: unknown[]) => st.nn.AnyModule & { forward(x: Tensor, o?: object): unknown };
 
 function toTensor(s: Stored, dtype: st.DType): Tensor {
   return st
@@ -76,7 +78,7 @@ function check(c: Case): void {
     layer.loadStateDict(state);
     assert.deepEqual(Object.keys(layer.stateDict()), c.stateKeys);
     const x = ids ? toTensor(c.input, 'int32') : toTensor(c.input, c.dtype).requiresGrad_();
-    const outs = flatten(layer.forward(x));
+    const outs = flatten(Object.keys(c.forward).length ? layer.forward(x, c.forward) : layer.forward(x));
     assert.equal(outs.length, c.outputs.length, 'number of outputs');
     outs.forEach((o, i) => {
       close(o, c.outputs[i]!, o.dtype === 'int32' ? 'float64' : c.dtype, `output ${i}`);

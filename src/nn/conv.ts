@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { checkArity, checkOptions, fail, fmtShape } from '../errors.js';
 import {
   type AdaptiveSize,
   type AvgPoolOptions,
@@ -27,6 +27,14 @@ import {
 } from './checks.js';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { Module, Parameter } from './module.js';
+
+/** Options as toString shows them after the positional arguments: `, stride=2, ceilMode=true`. */
+function reprOptions(options: object, skip: readonly string[] = []): string {
+  return Object.entries(options)
+    .filter(([k, v]) => v !== undefined && !skip.includes(k))
+    .map(([k, v]) => `, ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('');
+}
 
 function sizes(v: Size, dims: number): number[] {
   return typeof v === 'number' ? new Array<number>(dims).fill(v) : [...v];
@@ -126,8 +134,7 @@ export class ConvNd extends Module {
   }
 
   protected override extraRepr(): string {
-    const o = this.options;
-    return `${this.inChannels}, ${this.outChannels}, kernelSize=${JSON.stringify(this.kernelSize)}${o.stride ? `, stride=${JSON.stringify(o.stride)}` : ''}${o.padding ? `, padding=${JSON.stringify(o.padding)}` : ''}${o.groups ? `, groups=${o.groups}` : ''}${o.paddingMode && o.paddingMode !== 'zeros' ? `, paddingMode=${o.paddingMode}` : ''}`;
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=${JSON.stringify(this.kernelSize)}${reprOptions(this.options, ['dtype'])}`;
   }
 }
 
@@ -186,11 +193,19 @@ const TRANSPOSE_POSITIONAL = [
 ];
 const TRANSPOSE_KEYS = ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation', 'dtype'] as const;
 
+export interface ConvTransposeForwardOptions {
+  /**
+   * The output's spatial size (or its whole shape): a strided convolution maps several input sizes to
+   * one, and this picks which of them to produce (PyTorch's output_size; it sets outputPadding).
+   */
+  outputSize?: readonly number[];
+}
+
 /**
  * The transpose of a convolution over `dims` axes (a "deconvolution"), PyTorch's layout:
  * weight [in, out/groups, ...kernel], bias [out].
  */
-export class ConvTransposeNd extends Module {
+export class ConvTransposeNd extends Module<[Tensor, ConvTransposeForwardOptions?], Tensor> {
   weight: Parameter;
   bias: Parameter | null;
   readonly options: ConvTransposeLayerOptions;
@@ -222,11 +237,48 @@ export class ConvTransposeNd extends Module {
     this.bias = initConv(this.weight, outChannels, o.bias ?? true);
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, options?: ConvTransposeForwardOptions): Tensor {
     const name = this.constructor.name;
     checkInput(name, x);
+    const form = `${name}.forward(x, { outputSize: [${this.dims === 1 ? 'L' : this.dims === 2 ? 'H, W' : 'D, H, W'}] })`;
+    checkArity(name, arguments, 2, form);
+    const { outputSize } = checkOptions(name, options, ['outputSize'], form);
     const { bias: _, dtype: __, ...o } = this.options;
+    if (outputSize !== undefined) o.outputPadding = this.outputPadding(name, x, outputSize);
     return convTransposeNd(name, x, this.weight, this.bias, this.dims, o);
+  }
+
+  protected override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=${JSON.stringify(this.kernelSize)}${reprOptions(this.options, ['dtype'])}`;
+  }
+
+  /** The outputPadding that gives `outputSize`: its excess over the smallest output, below the stride. */
+  private outputPadding(name: string, x: Tensor, outputSize: readonly number[]): number[] {
+    const dims = this.dims;
+    const size =
+      Array.isArray(outputSize) && outputSize.length === dims + 2 ? outputSize.slice(2) : outputSize;
+    if (!Array.isArray(size) || size.length !== dims || size.some((v) => !Number.isInteger(v)))
+      fail(
+        name,
+        `outputSize must be ${dims} integers (or ${dims + 2} with N and C), got ${JSON.stringify(outputSize)}`,
+      );
+    if (x.rank !== dims + 2) return [];
+    const expand = (v: Size | undefined, fill: number) => sizes(v ?? fill, dims);
+    const [stride, padding, dilation] = [
+      expand(this.options.stride, 1),
+      expand(this.options.padding, 0),
+      expand(this.options.dilation, 1),
+    ];
+    const kernel = this.weight.shape.slice(2);
+    return size.map((want, i) => {
+      const min = (x.shape[i + 2]! - 1) * stride[i]! - 2 * padding[i]! + dilation[i]! * (kernel[i]! - 1) + 1;
+      if (want < min || want > min + stride[i]! - 1)
+        fail(
+          name,
+          `outputSize ${JSON.stringify(outputSize)} cannot come from input ${fmtShape(x.shape)}: axis ${i} can be ${min} to ${min + stride[i]! - 1}, got ${want}`,
+        );
+      return want - min;
+    });
   }
 }
 
@@ -314,6 +366,10 @@ class MaxPoolNd<R extends boolean> extends Module<[Tensor], Pooled<R>> {
   forward(x: Tensor): Pooled<R> {
     return maxPoolNd(this.constructor.name, x, this.dims, this.kernelSize, this.options) as Pooled<R>;
   }
+
+  protected override extraRepr(): string {
+    return `kernelSize=${JSON.stringify(this.kernelSize)}${reprOptions(this.options)}`;
+  }
 }
 
 /**
@@ -375,6 +431,10 @@ class AvgPoolNd extends Module {
   forward(x: Tensor): Tensor {
     return avgPoolNd(this.constructor.name, x, this.dims, this.kernelSize, this.options);
   }
+
+  protected override extraRepr(): string {
+    return `kernelSize=${JSON.stringify(this.kernelSize)}${reprOptions(this.options)}`;
+  }
 }
 
 /** PyTorch's AvgPool1d over x [N, C, L]. */
@@ -431,6 +491,10 @@ class AdaptiveAvgPoolNd extends Module {
 
   forward(x: Tensor): Tensor {
     return adaptiveAvgPoolNd(this.constructor.name, x, this.dims, this.outputSize);
+  }
+
+  protected override extraRepr(): string {
+    return `outputSize=${JSON.stringify(this.outputSize)}`;
   }
 }
 
@@ -495,6 +559,10 @@ class AdaptiveMaxPoolNd<R extends boolean> extends Module<[Tensor], Pooled<R>> {
       this.outputSize,
       this.returnIndices,
     ) as Pooled<R>;
+  }
+
+  protected override extraRepr(): string {
+    return `outputSize=${JSON.stringify(this.outputSize)}${this.returnIndices ? ', returnIndices=true' : ''}`;
   }
 }
 
