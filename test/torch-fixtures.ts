@@ -31,6 +31,9 @@ interface Case {
   cotangents: Stored[];
   gradParams: Record<string, Stored>;
   gradInput?: Stored;
+  /** Initial states given to a recurrent layer (h, or h and c), and their gradients. */
+  states?: Stored[];
+  gradStates?: Stored[];
   paramsAfter?: Record<string, Stored>;
 }
 
@@ -78,7 +81,14 @@ function check(c: Case): void {
     layer.loadStateDict(state);
     assert.deepEqual(Object.keys(layer.stateDict()), c.stateKeys);
     const x = ids ? toTensor(c.input, 'int32') : toTensor(c.input, c.dtype).requiresGrad_();
-    const outs = flatten(Object.keys(c.forward).length ? layer.forward(x, c.forward) : layer.forward(x));
+    const states = (c.states ?? []).map((s) => toTensor(s, c.dtype).requiresGrad_());
+    const outs = flatten(
+      states.length > 0
+        ? layer.forward(x, states.length === 1 ? states[0] : states)
+        : Object.keys(c.forward).length > 0
+          ? layer.forward(x, c.forward)
+          : layer.forward(x),
+    );
     assert.equal(outs.length, c.outputs.length, 'number of outputs');
     outs.forEach((o, i) => {
       close(o, c.outputs[i]!, o.dtype === 'int32' ? 'float64' : c.dtype, `output ${i}`);
@@ -89,6 +99,9 @@ function check(c: Case): void {
       .reduce((a, b) => a.add(b));
     loss.backward();
     if (c.gradInput) close(x.grad!, c.gradInput, c.dtype, 'input gradient');
+    states.forEach((s, i) => {
+      close(s.grad!, c.gradStates![i]!, c.dtype, `state ${i} gradient`);
+    });
     const params = Object.fromEntries(layer.namedParameters());
     assert.deepEqual(Object.keys(params).sort(), Object.keys(c.gradParams).sort());
     for (const [name, g] of Object.entries(c.gradParams)) close(params[name]!.grad!, g, c.dtype, `∂${name}`);
