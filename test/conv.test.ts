@@ -323,6 +323,21 @@ test('constructors refuse positional extras, unknown options and bad hyper-param
   );
 });
 
+test('pooling padding and strided same padding are refused when the layer is built', () => {
+  throwsStrata(
+    () => new nn.MaxPool2d(2, { padding: 2 }),
+    /MaxPool2d: padding 2 must be at most half the kernel size 2/,
+  );
+  throwsStrata(
+    () => new nn.AvgPool1d(3, { padding: [2] }),
+    /AvgPool1d: padding 2 must be at most half the kernel size 3/,
+  );
+  throwsStrata(
+    () => new nn.Conv2d(2, 2, 3, { padding: 'same', stride: 2 }),
+    /Conv2d: padding 'same' needs stride 1/,
+  );
+});
+
 test('every layer refuses an input that is not a Tensor', () => {
   const layers = [
     new nn.Conv1d(1, 1, 1),

@@ -514,3 +514,35 @@ test('recurrent layers and cells create their parameters in the dtype asked for'
   const [out] = new nn.GRU(2, 3, { dtype: 'float64' }).forward(st.zeros([4, 1, 2], { dtype: 'float64' }));
   assert.equal(out.dtype, 'float64');
 });
+
+test('recurrent forwards refuse extra arguments, unknown sequence options and a lone tensor for an LSTM state', () => {
+  const lstm = new nn.LSTM(3, 4);
+  const x = st.zeros([2, 1, 3]);
+  throwsStrata(
+    () => lstm.forward(x, st.zeros([1, 1, 4]) as never),
+    /LSTM: expected the state as a pair \[h0, c0\], got a Tensor/,
+  );
+  throwsStrata(
+    () => lstm.forward(x, undefined, { length: [2] } as never),
+    /LSTM: unknown option length; accepted: lengths/,
+  );
+  throwsStrata(
+    () =>
+      (new nn.GRU(3, 4).forward as (...args: unknown[]) => unknown).call(
+        new nn.GRU(3, 4),
+        x,
+        undefined,
+        {},
+        1,
+      ),
+    /GRU: takes at most 3 arguments, got 4/,
+  );
+  throwsStrata(
+    () => new nn.LSTMCell(3, 4).forward(st.zeros([1, 3]), st.zeros([1, 4]) as never),
+    /LSTMCell: expected the state as a pair \[h, c\]/,
+  );
+  throwsStrata(
+    () => nn.detachState(7 as never),
+    /detachState: expected a Tensor or an array of Tensors, got 7/,
+  );
+});

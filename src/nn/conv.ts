@@ -112,6 +112,8 @@ export class ConvNd extends Module {
     if (typeof padding !== 'string') checkSize(name, 'padding', padding, dims, 0);
     else if (padding !== 'same' && padding !== 'valid')
       fail(name, `padding must be a size, 'same' or 'valid', got '${padding}'`);
+    else if (padding === 'same' && sizes(o.stride ?? 1, dims).some((v) => v !== 1))
+      fail(name, "padding 'same' needs stride 1 (a strided convolution cannot keep the size)");
     if (!['zeros', 'reflect', 'replicate', 'circular'].includes(paddingMode))
       fail(name, `paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got '${paddingMode}'`);
     this.options = o;
@@ -332,6 +334,10 @@ function checkPool(name: string, dims: number, kernelSize: Size, o: PoolOptions)
   checkSize(name, 'padding', o.padding ?? 0, dims, 0);
   checkSize(name, 'dilation', o.dilation ?? 1, dims, 1);
   checkBoolean(name, 'ceilMode', o.ceilMode);
+  const k = sizes(kernelSize, dims);
+  sizes(o.padding ?? 0, dims).forEach((p, i) => {
+    if (p * 2 > k[i]!) fail(name, `padding ${p} must be at most half the kernel size ${k[i]}`);
+  });
 }
 
 const MAX_POOL_POSITIONAL = ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'];

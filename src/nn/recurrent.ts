@@ -1,4 +1,4 @@
-import { describe, fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { linear } from '../ops/linalg.js';
 import { concat, stack } from '../ops/movement.js';
@@ -65,6 +65,12 @@ function step(
 function recurrentParam(shape: number[], hidden: number, dtype: ParamDType): Parameter {
   const bound = 1 / Math.sqrt(hidden);
   return new Parameter(uniform_(zeros(shape, { dtype }), -bound, bound));
+}
+
+/** An LSTM's state comes as a pair [h, c]: a lone tensor would otherwise read as h with c missing. */
+function checkPair(op: string, state: unknown, form: string): void {
+  if (state !== undefined && !(Array.isArray(state) && state.length === 2))
+    fail(op, `expected the state as a pair ${form}, got ${describe(state)}`);
 }
 
 function checkState(op: string, what: string, t: Tensor, want: readonly number[], like: Tensor): void {
@@ -160,6 +166,7 @@ export class RNNCell extends CellBase<Tensor> {
   }
 
   forward(x: Tensor, h?: Tensor): Tensor {
+    checkArity('RNNCell', arguments, 2, 'cell.forward(x, h)');
     const xb = this.batch(x);
     const out = this.advance(xb, this.state('RNNCell', 'hidden state', h, xb, x.rank === 2), null)[0];
     return x.rank === 1 ? out.squeeze(0) : out;
@@ -178,6 +185,8 @@ export class LSTMCell extends CellBase<[Tensor, Tensor]> {
   }
 
   forward(x: Tensor, state?: [Tensor, Tensor]): [Tensor, Tensor] {
+    checkArity('LSTMCell', arguments, 2, 'cell.forward(x, [h, c])');
+    checkPair('LSTMCell', state, '[h, c]');
     const xb = this.batch(x);
     const batched = x.rank === 2;
     const h = this.state('LSTMCell', 'hidden state h', state?.[0], xb, batched);
@@ -199,6 +208,7 @@ export class GRUCell extends CellBase<Tensor> {
   }
 
   forward(x: Tensor, h?: Tensor): Tensor {
+    checkArity('GRUCell', arguments, 2, 'cell.forward(x, h)');
     const xb = this.batch(x);
     const out = this.advance(xb, this.state('GRUCell', 'hidden state', h, xb, x.rank === 2), null)[0];
     return x.rank === 1 ? out.squeeze(0) : out;
@@ -331,9 +341,10 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
     x: Tensor,
     h0: Tensor | undefined,
     c0: Tensor | undefined,
-    opts: SequenceOptions,
+    options: SequenceOptions | undefined,
   ): { output: Tensor; h: Tensor; c: Tensor | null } {
     const op = NAMES[this.kind];
+    const opts = checkOptions(op, options, ['lengths']);
     checkInput(op, x);
     if ((x.rank !== 2 && x.rank !== 3) || x.shape[x.rank - 1] !== this.inputSize) {
       fail(
@@ -478,7 +489,13 @@ export class RNN extends RecurrentBase<Tensor> {
     super(nonlinearity === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, o);
   }
 
-  forward(x: Tensor, h0?: Tensor, opts: SequenceOptions = {}): [Tensor, Tensor] {
+  forward(x: Tensor, h0?: Tensor, opts?: SequenceOptions): [Tensor, Tensor] {
+    checkArity(
+      NAMES[this.kind],
+      arguments,
+      3,
+      `${NAMES[this.kind].toLowerCase()}.forward(x, h0, { lengths })`,
+    );
     const r = this.run(x, h0, undefined, opts);
     return [r.output, r.h];
   }
@@ -504,7 +521,9 @@ export class LSTM extends RecurrentBase<[Tensor, Tensor]> {
     );
   }
 
-  forward(x: Tensor, state?: [Tensor, Tensor], opts: SequenceOptions = {}): [Tensor, [Tensor, Tensor]] {
+  forward(x: Tensor, state?: [Tensor, Tensor], opts?: SequenceOptions): [Tensor, [Tensor, Tensor]] {
+    checkArity('LSTM', arguments, 3, 'lstm.forward(x, [h0, c0], { lengths })');
+    checkPair('LSTM', state, '[h0, c0]');
     const r = this.run(x, state?.[0], state?.[1], opts);
     return [r.output, [r.h, r.c!]];
   }
@@ -524,7 +543,13 @@ export class GRU extends RecurrentBase<Tensor> {
     );
   }
 
-  forward(x: Tensor, h0?: Tensor, opts: SequenceOptions = {}): [Tensor, Tensor] {
+  forward(x: Tensor, h0?: Tensor, opts?: SequenceOptions): [Tensor, Tensor] {
+    checkArity(
+      NAMES[this.kind],
+      arguments,
+      3,
+      `${NAMES[this.kind].toLowerCase()}.forward(x, h0, { lengths })`,
+    );
     const r = this.run(x, h0, undefined, opts);
     return [r.output, r.h];
   }
@@ -532,5 +557,8 @@ export class GRU extends RecurrentBase<Tensor> {
 
 /** A recurrent state cut from the graph, for truncated BPTT: the values carry on, the gradients stop. */
 export function detachState<S extends Tensor | readonly Tensor[]>(state: S): S {
+  checkArity('detachState', arguments, 1, 'detachState([h, c])');
+  if (!(state instanceof Tensor) && !(Array.isArray(state) && state.every((t) => t instanceof Tensor)))
+    fail('detachState', `expected a Tensor or an array of Tensors, got ${describe(state)}`);
   return (state instanceof Tensor ? state.detach() : state.map((t) => t.detach())) as S;
 }
