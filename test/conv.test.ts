@@ -323,6 +323,21 @@ test('constructors refuse positional extras, unknown options and bad hyper-param
   );
 });
 
+test('a padding mode that does not fit the input names the layer', () => {
+  throwsStrata(
+    () => new nn.Conv2d(1, 1, 3, { padding: 3, paddingMode: 'reflect' }).forward(randn([1, 1, 3, 5])),
+    /Conv2d: reflect padding of 3 does not fit the input \[1, 1, 3, 5\] of size 3 along axis 2 \(it must be smaller than the size\)/,
+  );
+  throwsStrata(
+    () => new nn.Conv1d(1, 1, 3, { padding: 3, paddingMode: 'circular' }).forward(randn([1, 1, 2])),
+    /Conv1d: circular padding of 3 does not fit the input \[1, 1, 2\] of size 2 along axis 2 \(at most the size\)/,
+  );
+  assert.deepEqual(
+    new nn.Conv1d(1, 1, 3, { padding: 3, paddingMode: 'replicate' }).forward(randn([1, 1, 2])).shape,
+    [1, 1, 6],
+  );
+});
+
 test('pooling padding and strided same padding are refused when the layer is built', () => {
   throwsStrata(
     () => new nn.MaxPool2d(2, { padding: 2 }),

@@ -230,6 +230,17 @@ export function convNd(
   let pad: number[] = pairs.map(([before]) => before);
   if (paddingMode !== 'zeros' || pairs.some(([before, after]) => before !== after)) {
     checkRank(op, x.shape, dims);
+    // PyTorch's limits: a reflection needs more elements than it mirrors; a wrap, at least as many.
+    const fits = (p: number, size: number) =>
+      paddingMode === 'reflect' ? p < size : paddingMode === 'circular' ? p <= size : true;
+    pairs.forEach(([before, after], i) => {
+      const size = x.shape[i + 2]!;
+      if (!fits(before, size) || !fits(after, size))
+        fail(
+          op,
+          `${paddingMode} padding of ${Math.max(before, after)} does not fit the input ${fmtShape(x.shape)} of size ${size} along axis ${i + 2} (${paddingMode === 'reflect' ? 'it must be smaller than the size' : 'at most the size'})`,
+        );
+    });
     input = padTensor(x, pairs, { mode: paddingMode === 'zeros' ? 'constant' : paddingMode });
     pad = pad.map(() => 0);
   }
