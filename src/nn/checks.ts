@@ -33,7 +33,7 @@ export function layerOptions<T extends object>(
   const named =
     extras.length > 0 && extras.some((v) => v === null || typeof v !== 'object' || Array.isArray(v))
       ? extras.map((v, i) => `${positional[i] ?? `option${i}`}: ${show(v)}`).join(', ')
-      : `${positional[0]}: ${show(2)}`;
+      : '…';
   const form = `new ${name}(${all.slice(0, leading).map(show).join(', ')}, { ${named} })`;
   checkArity(name, args, leading + 1, form);
   return checkOptions(name, options, accepted, form);
