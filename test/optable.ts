@@ -601,12 +601,14 @@ export const OP_TABLE: readonly OpRow[] = [
       [2, 2, 5],
       [3, 2, 4],
     ],
+    gradgrad: true,
   },
   {
     op: 'convTransposeNd',
     label: 'as ConvTranspose3d calls it: groups 2',
     fn: (x, w, b) => convTransposeNd('ConvTranspose3d', x!, w!, b, 3, { groups: 2, stride: [1, 2, 1] }),
     shapes: [[1, 2, 2, 2, 3], [2, 2, 2, 1, 2], [4]],
+    gradgrad: true,
   },
   {
     op: 'convTranspose1d',
@@ -623,6 +625,7 @@ export const OP_TABLE: readonly OpRow[] = [
       [1, 2, 2, 2, 2],
       [2, 1, 2, 2, 2],
     ],
+    gradgrad: true,
   },
   {
     op: 'maxPool2d',
@@ -644,12 +647,14 @@ export const OP_TABLE: readonly OpRow[] = [
     label: 'divisorOverride, ceil mode',
     fn: (x) => avgPool3d(x!, 2, { divisorOverride: 3, ceilMode: true }),
     shapes: [[1, 1, 3, 2, 3]],
+    gradgrad: true,
   },
   {
     op: 'avgPoolNd',
     label: 'as AvgPool1d calls it: ceil mode, padding counted',
     fn: (x) => avgPoolNd('AvgPool1d', x!, 1, 2, { padding: 1, ceilMode: true }),
     shapes: [[2, 1, 6]],
+    gradgrad: true,
   },
   {
     op: 'maxPoolNd',
@@ -657,6 +662,7 @@ export const OP_TABLE: readonly OpRow[] = [
     fn: (x) => maxPoolNd('MaxPool3d', x!, 3, 2, { stride: 2, dilation: [1, 2, 1], ceilMode: true }),
     shapes: [[1, 1, 3, 4, 3]],
     distinct: true,
+    gradgrad: true,
   },
   {
     op: 'adaptiveAvgPool1d',
@@ -670,12 +676,14 @@ export const OP_TABLE: readonly OpRow[] = [
     label: '3×5×4 to 2×3×(kept)',
     fn: (x) => adaptiveAvgPool3d(x!, [2, 3, null]),
     shapes: [[1, 1, 3, 5, 4]],
+    gradgrad: true,
   },
   {
     op: 'adaptiveAvgPoolNd',
     label: 'as AdaptiveAvgPool2d calls it',
     fn: (x) => adaptiveAvgPoolNd('AdaptiveAvgPool2d', x!, 2, [2, 4]),
     shapes: [[1, 2, 3, 5]],
+    gradgrad: true,
   },
   {
     op: 'adaptiveMaxPool1d',
@@ -691,6 +699,7 @@ export const OP_TABLE: readonly OpRow[] = [
     fn: (x) => adaptiveMaxPool2d(x!, [3, 2]),
     shapes: [[1, 2, 5, 7]],
     distinct: true,
+    gradgrad: true,
   },
   {
     op: 'adaptiveMaxPool3d',
@@ -698,6 +707,7 @@ export const OP_TABLE: readonly OpRow[] = [
     fn: (x) => adaptiveMaxPool3d(x!, [2, 3, 2]),
     shapes: [[1, 1, 3, 4, 3]],
     distinct: true,
+    gradgrad: true,
   },
   {
     op: 'maxPool2d',
@@ -705,6 +715,7 @@ export const OP_TABLE: readonly OpRow[] = [
     fn: (x) => maxPool2d(x!, 3, { stride: 2, padding: 1, ceilMode: true, returnIndices: true })[0],
     shapes: [[1, 1, 5, 6]],
     distinct: true,
+    gradgrad: true,
   },
   {
     op: 'adaptiveMaxPoolNd',
@@ -712,6 +723,7 @@ export const OP_TABLE: readonly OpRow[] = [
     fn: (x) => adaptiveMaxPoolNd('AdaptiveMaxPool2d', x!, 2, [2, 3], true)[0]!,
     shapes: [[1, 1, 4, 5]],
     distinct: true,
+    gradgrad: true,
   },
   {
     op: 'maxPool1d',
