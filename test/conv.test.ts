@@ -133,8 +133,8 @@ test('bad input names the layer and the shapes', () => {
     /Conv2d: input has 2 channels but the weight \[8, 3, 5, 5\] expects 3/,
   );
   throwsStrata(
-    () => conv.forward(randn([3, 8, 8])),
-    /Conv2d: expected a 4-D input \[N, C, H, W\], got shape \[3, 8, 8\]/,
+    () => conv.forward(randn([8, 8])),
+    /Conv2d: expected a 4-D input \[N, C, H, W\] \(or 3-D \[C, H, W\] unbatched\), got shape \[8, 8\]/,
   );
   throwsStrata(
     () => new nn.Conv2d(4, 6, 3, { groups: 4 }),
@@ -474,5 +474,28 @@ test('layers print their hyper-parameters as PyTorch does', () => {
   assert.equal(
     String(new nn.ConvTranspose1d(2, 3, 4, { outputPadding: 1, stride: 2 })),
     'ConvTranspose1d(2, 3, kernelSize=4, outputPadding=1, stride=2)',
+  );
+});
+
+test('one sample without the batch axis goes through convolutions and pooling as a batch of one', () => {
+  const conv = new nn.Conv2d(2, 3, 3, { padding: 1, dtype: 'float64' });
+  const x = randn([2, 5, 4], f64);
+  const y = conv.forward(x);
+  assert.deepEqual(y.shape, [3, 5, 4]);
+  assert.deepEqual([...y.toTypedArray()], [...conv.forward(x.unsqueeze(0)).toTypedArray()]);
+  const [values, indices] = new nn.MaxPool1d(2, { returnIndices: true }).forward(randn([3, 6]));
+  assert.deepEqual(
+    [values.shape, indices.shape],
+    [
+      [3, 3],
+      [3, 3],
+    ],
+  );
+  assert.deepEqual(new nn.ConvTranspose1d(2, 4, 3, { stride: 2 }).forward(randn([2, 5])).shape, [4, 11]);
+  assert.deepEqual(new nn.AvgPool3d(2).forward(randn([1, 4, 4, 2])).shape, [1, 2, 2, 1]);
+  assert.deepEqual(new nn.AdaptiveMaxPool2d(2).forward(randn([3, 5, 5])).shape, [3, 2, 2]);
+  throwsStrata(
+    () => unfold(ones([1, 4]), { kernel: [2], stride: [1], padding: [0], dilation: [1] }),
+    /unfold: expected a 3-D input \[N, C, L\], got shape \[1, 4\]/,
   );
 });

@@ -604,6 +604,20 @@ export const OP_TABLE: readonly OpRow[] = [
     gradgrad: true,
   },
   {
+    op: 'conv1d',
+    label: 'one sample without the batch axis',
+    fn: (x, w, b) => conv1d(x!, w!, b, { padding: 1 }),
+    shapes: [[2, 5], [3, 2, 3], [3]],
+    gradgrad: true,
+  },
+  {
+    op: 'avgPool2d',
+    label: 'one sample without the batch axis',
+    fn: (x) => avgPool2d(x!, 2, { ceilMode: true }),
+    shapes: [[2, 3, 5]],
+    gradgrad: true,
+  },
+  {
     op: 'convTransposeNd',
     label: 'as ConvTranspose3d calls it: groups 2',
     fn: (x, w, b) => convTransposeNd('ConvTranspose3d', x!, w!, b, 3, { groups: 2, stride: [1, 2, 1] }),

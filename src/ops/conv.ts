@@ -35,11 +35,24 @@ function expandSize(op: string, name: string, v: Size, dims: number, min: number
 
 function checkRank(op: string, shape: readonly number[], dims: number, what = 'input'): void {
   if (shape.length !== dims + 2) {
-    fail(
-      op,
-      `expected a ${dims + 2}-D ${what} [N, C, ${['L', 'H, W', 'D, H, W'][dims - 1]}], got shape ${fmtShape(shape)}`,
-    );
+    const axes = ['L', 'H, W', 'D, H, W'][dims - 1];
+    // Layers and their functions take one sample without the batch axis (below); unfold and fold do not.
+    const single =
+      what === 'input' && !op.endsWith('fold') ? ` (or ${dims + 1}-D [C, ${axes}] unbatched)` : '';
+    fail(op, `expected a ${dims + 2}-D ${what} [N, C, ${axes}]${single}, got shape ${fmtShape(shape)}`);
   }
+}
+
+/**
+ * Whether x is one sample [C, ...S] without the batch axis, which convolutions and pooling take as
+ * PyTorch does: as a batch of one, the batch axis removed from the result.
+ */
+function isUnbatched(x: unknown, dims: number): boolean {
+  return x instanceof Tensor && x.rank === dims + 1;
+}
+
+function dropBatch<T extends Tensor | [Tensor, Tensor]>(out: T): T {
+  return (out instanceof Tensor ? out.squeeze(0) : [out[0].squeeze(0), out[1].squeeze(0)]) as T;
 }
 
 /** Checks and completes a window over the last `dims` axes of x [N, C, ...S]. */
@@ -200,6 +213,8 @@ export function convNd(
     paddingMode = 'zeros',
     ...o
   } = checkOptions(op, options, [...CONV_KEYS, 'paddingMode']);
+  if (isUnbatched(x, dims))
+    return dropBatch(convNd(op, x.unsqueeze(0), weight, bias, dims, options, activation));
   checkInput(op, x);
   checkInput(op, weight, 'weight');
   if (bias != null) checkInput(op, bias, 'bias');
@@ -395,6 +410,7 @@ export function convTransposeNd(
 ): Tensor {
   checkArity(op, arguments, 6, `${op}(x, weight, bias, { stride: 2, outputPadding: 1 })`);
   const o = checkOptions(op, options, [...CONV_KEYS, 'outputPadding']);
+  if (isUnbatched(x, dims)) return dropBatch(convTransposeNd(op, x.unsqueeze(0), weight, bias, dims, o));
   checkInput(op, x);
   checkInput(op, weight, 'weight');
   if (bias != null) checkInput(op, bias, 'bias');
@@ -569,6 +585,7 @@ export function maxPoolNd(
 ): Tensor | [Tensor, Tensor] {
   checkArity(op, arguments, 5, `${op}(x, kernelSize, { stride: 2 })`);
   const o = checkOptions(op, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  if (isUnbatched(x, dims)) return dropBatch(maxPoolNd(op, x.unsqueeze(0), dims, kernel, o));
   if (o.returnIndices !== undefined && typeof o.returnIndices !== 'boolean')
     fail(op, `returnIndices must be true or false, got ${describe(o.returnIndices)}`);
   const window = poolWindow(op, x, dims, kernel, o);
@@ -657,6 +674,7 @@ export function avgPoolNd(
 ): Tensor {
   checkArity(op, arguments, 5, `${op}(x, kernelSize, { stride: 2 })`);
   const o = checkOptions(op, options, [...AVG_POOL_KEYS, 'divisorOverride']);
+  if (isUnbatched(x, dims)) return dropBatch(avgPoolNd(op, x.unsqueeze(0), dims, kernel, o));
   const w = poolWindow(op, x, dims, kernel, o);
   const { countIncludePad = true, divisorOverride } = o;
   if (typeof countIncludePad !== 'boolean')
@@ -817,6 +835,7 @@ function adaptiveSizes(op: string, x: unknown, dims: number, outputSize: Adaptiv
  */
 export function adaptiveAvgPoolNd(op: string, x: Tensor, dims: number, outputSize: AdaptiveSize): Tensor {
   checkArity(op, arguments, 4, `${op}(x, outputSize)`);
+  if (isUnbatched(x, dims)) return dropBatch(adaptiveAvgPoolNd(op, x.unsqueeze(0), dims, outputSize));
   const outs = adaptiveSizes(op, x, dims, outputSize);
   let y = x;
   outs.forEach((out, i) => {
@@ -862,6 +881,8 @@ export function adaptiveMaxPoolNd(
   checkArity(op, arguments, 5, `${op}(x, outputSize)`);
   if (typeof returnIndices !== 'boolean')
     fail(op, `returnIndices must be true or false, got ${describe(returnIndices)}`);
+  if (isUnbatched(x, dims))
+    return dropBatch(adaptiveMaxPoolNd(op, x.unsqueeze(0), dims, outputSize, returnIndices));
   const outs = adaptiveSizes(op, x, dims, outputSize);
   const spatial = x.shape.slice(2);
   const lengths: number[] = [];
