@@ -1,14 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  adaptiveAvgPool2d,
   arange,
   conv2d,
+  convNd,
+  convTranspose1d,
   fold,
+  gruCell,
+  lstmCell,
+  maxPool2d,
+  maxPoolNd,
   nn,
   noGrad,
   ones,
+  pad,
   randn,
   StrataError,
+  type Tensor,
   tensor,
   unfold,
   zeros,
@@ -124,8 +133,8 @@ test('bad input names the layer and the shapes', () => {
     /Conv2d: input has 2 channels but the weight \[8, 3, 5, 5\] expects 3/,
   );
   throwsStrata(
-    () => conv.forward(randn([3, 8, 8])),
-    /Conv2d: expected a 4-D input \[N, C, H, W\], got shape \[3, 8, 8\]/,
+    () => conv.forward(randn([8, 8])),
+    /Conv2d: expected a 4-D input \[N, C, H, W\] \(or 3-D \[C, H, W\] unbatched\), got shape \[8, 8\]/,
   );
   throwsStrata(
     () => new nn.Conv2d(4, 6, 3, { groups: 4 }),
@@ -163,4 +172,330 @@ test('unfold and fold check their window and columns instead of reading or writi
   );
   // Windows that just fit: 5 = 3 + 2·1, so two positions per axis.
   assert.deepEqual(unfold(ones([1, 1, 5, 5]), w).shape, [1, 1, 9, 4]);
+});
+
+test('ConvTranspose2d sizes its bias from the output channels: weight [in, out/groups, k, k], bias [out]', () => {
+  const up = new nn.ConvTranspose2d(4, 3, 3);
+  assert.deepEqual(up.weight.shape, [4, 3, 3, 3]);
+  assert.deepEqual(up.bias!.shape, [3]);
+  assert.deepEqual(up.forward(randn([1, 4, 5, 5])).shape, [1, 3, 7, 7]);
+  const grouped = new nn.ConvTranspose2d(4, 6, 2, { groups: 2, stride: 2 });
+  assert.deepEqual(grouped.weight.shape, [4, 3, 2, 2]);
+  assert.deepEqual(grouped.bias!.shape, [6]);
+  assert.deepEqual(Object.keys(grouped.stateDict()), ['weight', 'bias']);
+});
+
+test('pad reflects, replicates and wraps as F.pad does, in either form of widths', () => {
+  const x = tensor([[1, 2, 3]]);
+  assert.deepEqual(pad(x, [2, 1], { mode: 'reflect' }).toArray(), [[3, 2, 1, 2, 3, 2]]);
+  assert.deepEqual(pad(x, [[2, 1]], { mode: 'replicate' }).toArray(), [[1, 1, 1, 2, 3, 3]]);
+  assert.deepEqual(pad(x, [3, 2], { mode: 'circular' }).toArray(), [[1, 2, 3, 1, 2, 3, 1, 2]]);
+  assert.deepEqual(pad(x, [1, 0, 0, 1], { value: 9 }).toArray(), [
+    [9, 1, 2, 3],
+    [9, 9, 9, 9],
+  ]);
+  // The gradient sums back onto the elements each padded position copied.
+  const v = tensor([1, 2, 3], f64).requiresGrad_();
+  pad(v, [2, 2], { mode: 'reflect' }).sum().backward();
+  assert.deepEqual(v.grad!.toArray(), [2, 3, 2]);
+  throwsStrata(
+    () => pad(x, [3, 0], { mode: 'reflect' }),
+    /pad: reflect padding of \[3, 0\] does not fit axis 1 of size 3/,
+  );
+  throwsStrata(() => pad(x, [1, 1], { mode: 'reflect', value: 1 }), /a value pads only in mode 'constant'/);
+  throwsStrata(() => pad(x, [1, 1], { mode: 'edge' as 'reflect' }), /mode must be 'constant', 'reflect'/);
+  throwsStrata(() => pad(x, [1, 1, 1]), /a flat list of widths has two per axis, got 3/);
+});
+
+test('ceil mode adds a last, partial window only where it starts inside the input or left padding', () => {
+  const x = arange(5, undefined, 1, f64).reshape([1, 1, 5]);
+  // Windows of 2 at stride 2 over 0..4: [0,1] [2,3] and, in ceil mode, [4].
+  assert.deepEqual(new nn.MaxPool1d(2).forward(x).toArray(), [[[1, 3]]]);
+  assert.deepEqual(new nn.MaxPool1d(2, { ceilMode: true }).forward(x).toArray(), [[[1, 3, 4]]]);
+  assert.deepEqual(new nn.AvgPool1d(2, { ceilMode: true }).forward(x).toArray(), [[[0.5, 2.5, 4]]]);
+  // With padding 1 over 0..3 (size 4): windows start at -1, 1, 3; a fourth would start at 5, in the
+  // right padding, so ceil mode does not add it (PyTorch's rule).
+  const y = arange(4, undefined, 1, f64).reshape([1, 1, 4]);
+  assert.deepEqual(new nn.MaxPool1d(2, { padding: 1, ceilMode: true }).forward(y).toArray(), [[[0, 2, 3]]]);
+  // Padding excluded from the count: the first window holds only x[0] = 0 ... and x[3] alone at the end.
+  assert.deepEqual(new nn.AvgPool1d(2, { padding: 1, countIncludePad: false }).forward(y).toArray(), [
+    [[0, 1.5, 3]],
+  ]);
+  assert.deepEqual(new nn.AvgPool1d(2, { padding: 1 }).forward(y).toArray(), [[[0, 1.5, 1.5]]]);
+  const z = ones([1, 1, 4, 4], f64);
+  assert.deepEqual(new nn.AvgPool2d(2, { divisorOverride: 3 }).forward(z).toArray(), [
+    [
+      [
+        [4 / 3, 4 / 3],
+        [4 / 3, 4 / 3],
+      ],
+    ],
+  ]);
+});
+
+test('AdaptiveMaxPool2d returns each maximum with its flat position in the input plane', () => {
+  const x = tensor([
+    [
+      [
+        [1, 9, 2, 3],
+        [4, 5, 8, 6],
+        [7, 0, 1, 2],
+      ],
+    ],
+  ]);
+  const [values, indices] = new nn.AdaptiveMaxPool2d([2, 2], { returnIndices: true }).forward(x);
+  // Bins rows [0, 2) and [1, 3), columns [0, 2) and [2, 4).
+  assert.deepEqual(values.toArray(), [
+    [
+      [
+        [9, 8],
+        [7, 8],
+      ],
+    ],
+  ]);
+  assert.deepEqual(indices.toArray(), [
+    [
+      [
+        [1, 6],
+        [8, 6],
+      ],
+    ],
+  ]);
+  assert.equal(indices.dtype, 'int32');
+  assert.deepEqual(
+    new nn.AdaptiveAvgPool1d(2).forward(arange(5, undefined, 1, f64).reshape([1, 1, 5])).toArray(),
+    [[[1, 3]]],
+  );
+});
+
+test('constructors refuse positional extras, unknown options and bad hyper-parameters', () => {
+  // PyTorch-style calls, as JavaScript (or a cast) lets them through.
+  const Conv2d = nn.Conv2d as unknown as new (...args: unknown[]) => unknown;
+  const MaxPool2d = nn.MaxPool2d as unknown as new (...args: unknown[]) => unknown;
+  const conv2dLoose = conv2d as (...args: unknown[]) => unknown;
+  throwsStrata(
+    () => new Conv2d(4, 6, 3, 2, 1),
+    /Conv2d: takes at most 4 arguments, got 5; pass the rest by name: new Conv2d\(4, 6, 3, \{ stride: 2, padding: 1 \}\)/,
+  );
+  throwsStrata(
+    () => new MaxPool2d(2, 2),
+    /MaxPool2d: expected an options object, got 2; pass options by name: new MaxPool2d\(2, \{ stride: 2 \}\)/,
+  );
+  throwsStrata(
+    () => new nn.Conv1d(2, 2, 3, { strides: 2 } as never),
+    /Conv1d: unknown option strides; accepted: stride, padding, dilation, groups, bias, paddingMode, dtype/,
+  );
+  throwsStrata(
+    () => new nn.AvgPool1d(2, { divisorOverride: 2 } as never),
+    /AvgPool1d: unknown option divisorOverride/,
+  );
+  throwsStrata(
+    () => new nn.Conv2d(4, 6, 3, { stride: 0 }),
+    /Conv2d: stride must be an integer ≥ 1 or 2 of them, got 0/,
+  );
+  throwsStrata(() => new nn.MaxPool2d(2, { stride: [1, 0] }), /MaxPool2d: stride must be an integer ≥ 1/);
+  throwsStrata(() => new nn.Conv2d(4, 6, 0), /Conv2d: kernelSize must be an integer ≥ 1/);
+  throwsStrata(() => new nn.Conv2d(4.5, 6, 3), /Conv2d: inChannels must be a positive integer, got 4.5/);
+  throwsStrata(() => new nn.ConvTranspose2d(4, 6, 3, { groups: 4 }), /ConvTranspose2d: groups 4 must divide/);
+  throwsStrata(
+    () => new nn.Conv2d(2, 2, 3, { paddingMode: 'mirror' as 'reflect' }),
+    /paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got 'mirror'/,
+  );
+  throwsStrata(
+    () => new nn.AvgPool2d(2, { divisorOverride: 0 }),
+    /divisorOverride must be a positive integer/,
+  );
+  throwsStrata(
+    () => new nn.AdaptiveAvgPool2d([2, 0]),
+    /AdaptiveAvgPool2d: outputSize must be a positive integer/,
+  );
+  throwsStrata(
+    () => new nn.Conv2d(2, 2, 3, { dtype: 'int32' as 'float32' }),
+    /Conv2d: dtype must be 'float32' or 'float64'/,
+  );
+  throwsStrata(
+    () => conv2dLoose(randn([1, 1, 3, 3]), randn([1, 1, 2, 2]), null, { stride: 1 }, 1),
+    /conv2d: takes at most 4 arguments, got 5/,
+  );
+  throwsStrata(
+    () => maxPool2d(randn([1, 1, 4, 4]), 2, { ceil_mode: true } as never),
+    /maxPool2d: unknown option ceil_mode/,
+  );
+});
+
+test('a padding mode that does not fit the input names the layer', () => {
+  throwsStrata(
+    () => new nn.Conv2d(1, 1, 3, { padding: 3, paddingMode: 'reflect' }).forward(randn([1, 1, 3, 5])),
+    /Conv2d: reflect padding of 3 does not fit the input \[1, 1, 3, 5\] of size 3 along axis 2 \(it must be smaller than the size\)/,
+  );
+  throwsStrata(
+    () => new nn.Conv1d(1, 1, 3, { padding: 3, paddingMode: 'circular' }).forward(randn([1, 1, 2])),
+    /Conv1d: circular padding of 3 does not fit the input \[1, 1, 2\] of size 2 along axis 2 \(at most the size\)/,
+  );
+  assert.deepEqual(
+    new nn.Conv1d(1, 1, 3, { padding: 3, paddingMode: 'replicate' }).forward(randn([1, 1, 2])).shape,
+    [1, 1, 6],
+  );
+});
+
+test('pooling padding and strided same padding are refused when the layer is built', () => {
+  throwsStrata(
+    () => new nn.MaxPool2d(2, { padding: 2 }),
+    /MaxPool2d: padding 2 must be at most half the kernel size 2/,
+  );
+  throwsStrata(
+    () => new nn.AvgPool1d(3, { padding: [2] }),
+    /AvgPool1d: padding 2 must be at most half the kernel size 3/,
+  );
+  throwsStrata(
+    () => new nn.Conv2d(2, 2, 3, { padding: 'same', stride: 2 }),
+    /Conv2d: padding 'same' needs stride 1/,
+  );
+});
+
+test('every layer refuses an input that is not a Tensor', () => {
+  const layers = [
+    new nn.Conv1d(1, 1, 1),
+    new nn.ConvTranspose3d(1, 1, 1),
+    new nn.MaxPool2d(2),
+    new nn.AvgPool3d(2),
+    new nn.AdaptiveAvgPool1d(2),
+    new nn.AdaptiveMaxPool2d(2),
+  ];
+  for (const layer of layers) {
+    throwsStrata(
+      () => layer.forward([[1, 2]] as unknown as Tensor),
+      new RegExp(
+        `${layer.constructor.name}: expected the input as a Tensor, got an array of length 1; wrap it with tensor`,
+      ),
+    );
+  }
+});
+
+test('Conv layers create their parameters in the dtype asked for', () => {
+  const conv = new nn.Conv2d(2, 3, 3, { dtype: 'float64', paddingMode: 'circular', padding: 1 });
+  assert.equal(conv.weight.dtype, 'float64');
+  assert.equal(conv.bias!.dtype, 'float64');
+  assert.equal(new nn.ConvTranspose1d(2, 3, 3, { dtype: 'float64' }).bias!.dtype, 'float64');
+  assert.deepEqual(conv.forward(randn([1, 2, 4, 4], f64)).shape, [1, 3, 4, 4]);
+});
+
+test('the functions under the layers refuse positional extras, unknown options and non-Tensors too', () => {
+  const w = { kernel: [2], stride: [1], padding: [0], dilation: [1] };
+  const loose = <F>(f: F) => f as unknown as (...args: unknown[]) => unknown;
+  throwsStrata(() => loose(unfold)(ones([1, 1, 4]), w, 0, 1), /unfold: takes at most 3 arguments, got 4/);
+  throwsStrata(() => unfold([1, 2] as unknown as Tensor, w), /unfold: expected the input as a Tensor/);
+  throwsStrata(
+    () => maxPoolNd('MaxPool1d', ones([1, 1, 4]), 1, 2, { countIncludePad: false } as never),
+    /MaxPool1d: unknown option countIncludePad; accepted: stride, padding, dilation, ceilMode, returnIndices/,
+  );
+  throwsStrata(
+    () => convNd('Conv1d', ones([1, 1, 4]), ones([1, 1, 2]), null, 1, { bias: false } as never),
+    /Conv1d: unknown option bias/,
+  );
+  throwsStrata(
+    () => convTranspose1d(ones([1, 1, 4]), ones([1, 1, 2]), null, { paddingMode: 'reflect' } as never),
+    /convTranspose1d: unknown option paddingMode; accepted: stride, padding, dilation, groups, outputPadding/,
+  );
+  throwsStrata(
+    () => loose(adaptiveAvgPool2d)(ones([1, 1, 4, 4]), 2, 2),
+    /adaptiveAvgPool2d: takes at most 2/,
+  );
+  throwsStrata(
+    () => lstmCell(ones([1, 4]), [[1]] as unknown as Tensor, ones([1, 1])),
+    /lstmCell: expected Tensors/,
+  );
+  throwsStrata(() => loose(gruCell)(ones([1, 3]), ones([1, 3]), ones([1, 1]), 1), /gruCell: takes at most 3/);
+});
+
+test('MaxPool2d returns indices into the unpadded input plane, in ceil mode too', () => {
+  const x = tensor([
+    [
+      [
+        [1, 9, 2],
+        [4, 5, 8],
+        [7, 0, 6],
+      ],
+    ],
+  ]);
+  // Windows of 2 at stride 2 in ceil mode: rows [0, 2) and [2, 3), columns likewise.
+  const [values, indices] = new nn.MaxPool2d(2, { ceilMode: true, returnIndices: true }).forward(x);
+  assert.deepEqual(values.toArray(), [
+    [
+      [
+        [9, 8],
+        [7, 6],
+      ],
+    ],
+  ]);
+  assert.deepEqual(indices.toArray(), [
+    [
+      [
+        [1, 5],
+        [6, 8],
+      ],
+    ],
+  ]);
+  const [, same] = maxPool2d(x, 2, { ceilMode: true, returnIndices: true });
+  assert.deepEqual(same.toArray(), indices.toArray());
+  assert.deepEqual(new nn.MaxPool2d(2).forward(x).shape, [1, 1, 1, 1]);
+  throwsStrata(
+    () => new nn.MaxPool1d(2, { returnIndices: 1 as never }),
+    /MaxPool1d: returnIndices must be true or false/,
+  );
+});
+
+test('ConvTranspose2d picks among the output sizes its stride allows with outputSize', () => {
+  const up = new nn.ConvTranspose2d(2, 1, 3, { stride: 2, padding: 1 });
+  const x = randn([1, 2, 4, 4]);
+  assert.deepEqual(up.forward(x).shape, [1, 1, 7, 7]);
+  assert.deepEqual(up.forward(x, { outputSize: [8, 7] }).shape, [1, 1, 8, 7]);
+  assert.deepEqual(up.forward(x, { outputSize: [1, 1, 8, 8] }).shape, [1, 1, 8, 8]);
+  throwsStrata(
+    () => up.forward(x, { outputSize: [9, 7] }),
+    /ConvTranspose2d: outputSize \[9,7\] cannot come from input \[1, 2, 4, 4\]: axis 0 can be 7 to 8, got 9/,
+  );
+  throwsStrata(
+    () => (up.forward as (...args: unknown[]) => unknown).call(up, x, [8, 8]),
+    /ConvTranspose2d: expected an options object, got an array of length 2; pass options by name: ConvTranspose2d.forward\(x, \{ outputSize: \[H, W\] \}\)/,
+  );
+});
+
+test('layers print their hyper-parameters as PyTorch does', () => {
+  assert.equal(
+    String(new nn.Conv2d(4, 6, 3, { stride: 2, paddingMode: 'reflect', dtype: 'float64' })),
+    'Conv2d(4, 6, kernelSize=3, stride=2, paddingMode=reflect)',
+  );
+  assert.equal(
+    String(new nn.MaxPool2d(3, { stride: 2, ceilMode: true })),
+    'MaxPool2d(kernelSize=3, stride=2, ceilMode=true)',
+  );
+  assert.equal(String(new nn.AdaptiveMaxPool2d([2, null])), 'AdaptiveMaxPool2d(outputSize=[2,null])');
+  assert.equal(
+    String(new nn.ConvTranspose1d(2, 3, 4, { outputPadding: 1, stride: 2 })),
+    'ConvTranspose1d(2, 3, kernelSize=4, outputPadding=1, stride=2)',
+  );
+});
+
+test('one sample without the batch axis goes through convolutions and pooling as a batch of one', () => {
+  const conv = new nn.Conv2d(2, 3, 3, { padding: 1, dtype: 'float64' });
+  const x = randn([2, 5, 4], f64);
+  const y = conv.forward(x);
+  assert.deepEqual(y.shape, [3, 5, 4]);
+  assert.deepEqual([...y.toTypedArray()], [...conv.forward(x.unsqueeze(0)).toTypedArray()]);
+  const [values, indices] = new nn.MaxPool1d(2, { returnIndices: true }).forward(randn([3, 6]));
+  assert.deepEqual(
+    [values.shape, indices.shape],
+    [
+      [3, 3],
+      [3, 3],
+    ],
+  );
+  assert.deepEqual(new nn.ConvTranspose1d(2, 4, 3, { stride: 2 }).forward(randn([2, 5])).shape, [4, 11]);
+  assert.deepEqual(new nn.AvgPool3d(2).forward(randn([1, 4, 4, 2])).shape, [1, 2, 2, 1]);
+  assert.deepEqual(new nn.AdaptiveMaxPool2d(2).forward(randn([3, 5, 5])).shape, [3, 2, 2]);
+  throwsStrata(
+    () => unfold(ones([1, 4]), { kernel: [2], stride: [1], padding: [0], dilation: [1] }),
+    /unfold: expected a 3-D input \[N, C, L\], got shape \[1, 4\]/,
+  );
 });

@@ -7,7 +7,14 @@
  * also wants a row for every composite exported from src/ops.
  */
 import {
+  adaptiveAvgPool1d,
   adaptiveAvgPool2d,
+  adaptiveAvgPool3d,
+  adaptiveAvgPoolNd,
+  adaptiveMaxPool1d,
+  adaptiveMaxPool2d,
+  adaptiveMaxPool3d,
+  adaptiveMaxPoolNd,
   avgPool1d,
   avgPool2d,
   avgPool3d,
@@ -19,7 +26,10 @@ import {
   conv2d,
   conv3d,
   convNd,
+  convTranspose1d,
   convTranspose2d,
+  convTranspose3d,
+  convTransposeNd,
   ctcNegLogLikelihood,
   type DType,
   elu,
@@ -49,6 +59,7 @@ import {
   min,
   mish,
   nn,
+  pad,
   prelu,
   relu6,
   type Shape,
@@ -378,6 +389,27 @@ export const ROWS: RowTable = {
       shapes: [[1, 2, 5, 5]],
       gradgrad: true,
     },
+    {
+      calls: 'adaptiveAvgPool1d',
+      label: '7 to 3',
+      fn: (x) => adaptiveAvgPool1d(x!, 3),
+      shapes: [[2, 2, 7]],
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveAvgPool3d',
+      label: '3×5×4 to 2×3×(kept)',
+      fn: (x) => adaptiveAvgPool3d(x!, [2, 3, null]),
+      shapes: [[1, 1, 3, 5, 4]],
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveAvgPoolNd',
+      label: 'as AdaptiveAvgPool2d calls it',
+      fn: (x) => adaptiveAvgPoolNd('AdaptiveAvgPool2d', x!, 2, [2, 4]),
+      shapes: [[1, 2, 3, 5]],
+      gradgrad: true,
+    },
   ],
   linear: [
     {
@@ -512,6 +544,35 @@ export const ROWS: RowTable = {
       label: 'linear',
       shapes: [[2, 2, 3]],
     }),
+    {
+      calls: 'pad',
+      label: "reflect, PyTorch's flat widths",
+      fn: (x) => pad(x!, [2, 1, 1, 0], { mode: 'reflect' }),
+      shapes: [[2, 3, 4]],
+      gradgrad: true,
+    },
+    {
+      calls: 'pad',
+      label: 'replicate, wider than the axis',
+      fn: (x) => pad(x!, [[3, 1]], { mode: 'replicate' }),
+      shapes: [[2, 2]],
+      gradgrad: true,
+    },
+    {
+      calls: 'pad',
+      label: 'circular, two axes',
+      fn: (x) =>
+        pad(
+          x!,
+          [
+            [1, 2],
+            [3, 0],
+          ],
+          { mode: 'circular' },
+        ),
+      shapes: [[2, 3, 3]],
+      gradgrad: true,
+    },
   ],
   scatterAdd: [
     binary('scatterAdd', (x, src) => scatterAdd(x, 1, ints([0, 2, 3, 3, 1, 1], [3, 2]), src), {
@@ -652,6 +713,30 @@ export const ROWS: RowTable = {
         [2, 1, 2, 2, 2],
       ],
     },
+    {
+      calls: 'convNd',
+      label: "Conv2d's reflect padding mode, uneven widths",
+      fn: (x, w, b) => convNd('Conv2d', x!, w!, b, 2, { padding: [1, 2], paddingMode: 'reflect' }),
+      shapes: [[1, 2, 4, 5], [2, 2, 3, 3], [2]],
+      gradgrad: true,
+    },
+    {
+      calls: 'convNd',
+      label: "Conv1d's circular padding with padding 'same'",
+      fn: (x, w) => convNd('Conv1d', x!, w!, null, 1, { padding: 'same', paddingMode: 'circular' }),
+      shapes: [
+        [2, 2, 5],
+        [3, 2, 4],
+      ],
+      gradgrad: true,
+    },
+    {
+      calls: 'conv1d',
+      label: 'one sample without the batch axis',
+      fn: (x, w, b) => conv1d(x!, w!, b, { padding: 1 }),
+      shapes: [[2, 5], [3, 2, 3], [3]],
+      gradgrad: true,
+    },
   ],
   maxPool: [
     {
@@ -690,6 +775,62 @@ export const ROWS: RowTable = {
       shapes: [[1, 1, 4, 4, 2]],
       distinct: true,
     },
+    {
+      calls: 'maxPool2d',
+      label: 'ceil mode: a partial last window',
+      fn: (x) => maxPool2d(x!, 3, { stride: 2, ceilMode: true }),
+      shapes: [[1, 2, 6, 5]],
+      distinct: true,
+      gradgrad: true,
+    },
+    {
+      calls: 'maxPoolNd',
+      label: 'as MaxPool3d calls it: ceil mode, dilation',
+      fn: (x) => maxPoolNd('MaxPool3d', x!, 3, 2, { stride: 2, dilation: [1, 2, 1], ceilMode: true }),
+      shapes: [[1, 1, 3, 4, 3]],
+      distinct: true,
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveMaxPool1d',
+      label: '7 to 3 (overlapping bins)',
+      fn: (x) => adaptiveMaxPool1d(x!, 3),
+      shapes: [[2, 2, 7]],
+      distinct: true,
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveMaxPool2d',
+      label: '5×7 to 3×2',
+      fn: (x) => adaptiveMaxPool2d(x!, [3, 2]),
+      shapes: [[1, 2, 5, 7]],
+      distinct: true,
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveMaxPool3d',
+      label: '3×4×3 to 2×3×2',
+      fn: (x) => adaptiveMaxPool3d(x!, [2, 3, 2]),
+      shapes: [[1, 1, 3, 4, 3]],
+      distinct: true,
+      gradgrad: true,
+    },
+    {
+      calls: 'maxPool2d',
+      label: 'with indices, ceil mode and padding',
+      fn: (x) => maxPool2d(x!, 3, { stride: 2, padding: 1, ceilMode: true, returnIndices: true })[0],
+      shapes: [[1, 1, 5, 6]],
+      distinct: true,
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveMaxPoolNd',
+      label: 'as AdaptiveMaxPool2d calls it, with indices',
+      fn: (x) => adaptiveMaxPoolNd('AdaptiveMaxPool2d', x!, 2, [2, 3], true)[0]!,
+      shapes: [[1, 1, 4, 5]],
+      distinct: true,
+      gradgrad: true,
+    },
   ],
   unfold: [
     {
@@ -720,6 +861,34 @@ export const ROWS: RowTable = {
       shapes: [[1, 2, 3, 4]],
       gradgrad: true,
     },
+    {
+      calls: 'avgPool2d',
+      label: 'one sample without the batch axis',
+      fn: (x) => avgPool2d(x!, 2, { ceilMode: true }),
+      shapes: [[2, 3, 5]],
+      gradgrad: true,
+    },
+    {
+      calls: 'avgPool2d',
+      label: 'ceil mode, padding excluded from the count',
+      fn: (x) => avgPool2d(x!, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+      shapes: [[1, 2, 6, 5]],
+      gradgrad: true,
+    },
+    {
+      calls: 'avgPool3d',
+      label: 'divisorOverride, ceil mode',
+      fn: (x) => avgPool3d(x!, 2, { divisorOverride: 3, ceilMode: true }),
+      shapes: [[1, 1, 3, 2, 3]],
+      gradgrad: true,
+    },
+    {
+      calls: 'avgPoolNd',
+      label: 'as AvgPool1d calls it: ceil mode, padding counted',
+      fn: (x) => avgPoolNd('AvgPool1d', x!, 1, 2, { padding: 1, ceilMode: true }),
+      shapes: [[2, 1, 6]],
+      gradgrad: true,
+    },
   ],
   convBackwardInput: [
     {
@@ -737,6 +906,30 @@ export const ROWS: RowTable = {
         [1, 4, 3, 3],
         [4, 1, 2, 2],
       ],
+    },
+    {
+      calls: 'convTransposeNd',
+      label: 'as ConvTranspose3d calls it: groups 2',
+      fn: (x, w, b) => convTransposeNd('ConvTranspose3d', x!, w!, b, 3, { groups: 2, stride: [1, 2, 1] }),
+      shapes: [[1, 2, 2, 2, 3], [2, 2, 2, 1, 2], [4]],
+      gradgrad: true,
+    },
+    {
+      calls: 'convTranspose1d',
+      label: 'stride 3, padding 1, outputPadding 2',
+      fn: (x, w, b) => convTranspose1d(x!, w!, b, { stride: 3, padding: 1, outputPadding: 2 }),
+      shapes: [[2, 2, 4], [2, 3, 3], [3]],
+      gradgrad: true,
+    },
+    {
+      calls: 'convTranspose3d',
+      label: 'stride 2',
+      fn: (x, w) => convTranspose3d(x!, w!, null, { stride: 2 }),
+      shapes: [
+        [1, 2, 2, 2, 2],
+        [2, 1, 2, 2, 2],
+      ],
+      gradgrad: true,
     },
   ],
   fold: [

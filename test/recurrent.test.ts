@@ -385,3 +385,164 @@ test('unbatched input [T, I] and a single cell input [I] work as a batch of one'
   near(out, outB.squeeze(1), 0, 'same as batch of one');
   assert.deepEqual(new nn.GRUCell(2, 3).forward(st.randn([2])).shape, [3]);
 });
+
+test('LSTM projSize: weight_hr per layer and direction, h and outputs of projSize, c of hiddenSize', () => {
+  const lstm = new nn.LSTM(3, 5, { projSize: 2, numLayers: 2, bidirectional: true });
+  const shapes = Object.fromEntries(lstm.namedParameters().map(([n, p]) => [n, p.shape]));
+  assert.deepEqual(Object.keys(shapes).slice(0, 5), [
+    'weight_ih_l0',
+    'weight_hh_l0',
+    'bias_ih_l0',
+    'bias_hh_l0',
+    'weight_hr_l0',
+  ]);
+  assert.deepEqual(shapes.weight_hh_l0, [20, 2]);
+  assert.deepEqual(shapes.weight_hr_l0_reverse, [2, 5]);
+  assert.deepEqual(shapes.weight_ih_l1, [20, 4]);
+  const [out, [h, c]] = lstm.forward(st.randn([4, 3, 3]));
+  assert.deepEqual(out.shape, [4, 3, 4]);
+  assert.deepEqual(h.shape, [4, 3, 2]);
+  assert.deepEqual(c.shape, [4, 3, 5]);
+  throwsStrata(
+    () => lstm.forward(st.randn([4, 3, 3]), [st.zeros([4, 3, 5]), st.zeros([4, 3, 5])]),
+    /LSTM: expected the hidden state h0 of shape \[4, 3, 2\], got \[4, 3, 5\]/,
+  );
+  throwsStrata(
+    () => new nn.LSTM(3, 5, { projSize: 5 }),
+    /projSize must be an integer in \[0, hiddenSize 5\), got 5/,
+  );
+  throwsStrata(() => new nn.GRU(3, 5, { projSize: 2 } as never), /GRU: unknown option projSize/);
+});
+
+test('Embedding maxNorm rescales the rows it looks up, in place, to the norm bound', () => {
+  const emb = new nn.Embedding(3, 2, { maxNorm: 1, dtype: 'float64' });
+  st.noGrad(() =>
+    emb.weight.copy_(
+      st.tensor(
+        [
+          [3, 4],
+          [0.6, 0.8],
+          [6, 8],
+        ],
+        { dtype: 'float64' },
+      ),
+    ),
+  );
+  const out = emb.forward(st.tensor([0, 0, 1], { dtype: 'int32' }));
+  // Row 0 (norm 5) becomes [3, 4] / (5 + 1e-7); row 1 (norm 1) stays; row 2 was not looked up.
+  const s = 1 / (5 + 1e-7);
+  near(out, [3 * s, 4 * s, 3 * s, 4 * s, 0.6, 0.8], 1e-15);
+  near(emb.weight, [3 * s, 4 * s, 0.6, 0.8, 6, 8], 1e-15);
+  // normType 1: |3| + |-1| = 4 > 2.
+  const l1 = new nn.Embedding(1, 2, { maxNorm: 2, normType: 1, dtype: 'float64' });
+  st.noGrad(() => l1.weight.copy_(st.tensor([[3, -1]], { dtype: 'float64' })));
+  near(l1.forward(st.tensor([0], { dtype: 'int32' })), [(3 * 2) / (4 + 1e-7), -2 / (4 + 1e-7)], 1e-12);
+  throwsStrata(() => new nn.Embedding(3, 2, { maxNorm: -1 }), /Embedding: maxNorm must be a positive number/);
+});
+
+test('recurrent and embedding constructors refuse positional extras, unknown options and bad sizes', () => {
+  const LSTM = nn.LSTM as unknown as new (...args: unknown[]) => unknown;
+  const Embedding = nn.Embedding as unknown as new (...args: unknown[]) => unknown;
+  throwsStrata(
+    () => new LSTM(10, 20, 2, true, true),
+    /LSTM: takes at most 3 arguments, got 5; pass the rest by name: new LSTM\(10, 20, \{ numLayers: 2, bias: true, batchFirst: true \}\)/,
+  );
+  throwsStrata(
+    () => new Embedding(10, 4, 0),
+    /Embedding: expected an options object, got 0; pass options by name: new Embedding\(10, 4, \{ paddingIdx: 0 \}\)/,
+  );
+  throwsStrata(
+    () => new nn.RNN(3, 4, { layers: 2 } as never),
+    /RNN: unknown option layers; accepted: numLayers/,
+  );
+  throwsStrata(
+    () => new nn.GRUCell(3, 4, { nonlinearity: 'tanh' } as never),
+    /GRUCell: unknown option nonlinearity/,
+  );
+  throwsStrata(
+    () => new nn.LSTM(3, 4, { dropout: 1 }),
+    /LSTM: dropout must be a probability in \[0, 1\), got 1/,
+  );
+  throwsStrata(() => new nn.GRU(3, 0), /GRU: hiddenSize must be a positive integer, got 0/);
+  throwsStrata(
+    () => new nn.RNN(3, 4, { numLayers: 1.5 }),
+    /RNN: numLayers must be a positive integer, got 1.5/,
+  );
+  throwsStrata(() => new nn.LSTMCell(3, 4, { bias: 'yes' as never }), /LSTMCell: bias must be true or false/);
+  throwsStrata(
+    () => new nn.Embedding(3, 2, { dtype: 'int32' as never }),
+    /Embedding: dtype must be 'float32' or 'float64'/,
+  );
+});
+
+test('recurrent layers, cells and embeddings refuse inputs and states that are not Tensors', () => {
+  const notTensor = [[1, 2, 3]] as unknown as Tensor;
+  throwsStrata(
+    () => new nn.LSTM(3, 4).forward(notTensor),
+    /LSTM: expected the input as a Tensor, got an array of length 1; wrap it with tensor/,
+  );
+  throwsStrata(
+    () => new nn.GRU(3, 4).forward(st.zeros([2, 1, 3]), notTensor),
+    /GRU: expected the hidden state h0 as a Tensor/,
+  );
+  throwsStrata(() => new nn.RNNCell(3, 4).forward(notTensor), /RNNCell: expected the input as a Tensor/);
+  throwsStrata(
+    () => new nn.LSTMCell(3, 4).forward(st.zeros([1, 3]), [notTensor, notTensor]),
+    /LSTMCell: expected the hidden state h as a Tensor/,
+  );
+  throwsStrata(() => new nn.Embedding(3, 2).forward(notTensor), /Embedding: expected the ids as a Tensor/);
+  throwsStrata(
+    () =>
+      (st.nn.embedding as (...args: unknown[]) => unknown)(
+        st.tensor([0], { dtype: 'int32' }),
+        st.zeros([2, 2]),
+        null,
+        1,
+      ),
+    /embedding: takes at most 3 arguments, got 4/,
+  );
+});
+
+test('recurrent layers and cells create their parameters in the dtype asked for', () => {
+  for (const m of [
+    new nn.LSTM(3, 4, { dtype: 'float64', projSize: 2 }),
+    new nn.GRUCell(3, 4, { dtype: 'float64' }),
+    new nn.Embedding(3, 4, { dtype: 'float64' }),
+  ]) {
+    for (const [name, p] of m.namedParameters()) assert.equal(p.dtype, 'float64', name);
+  }
+  const [out] = new nn.GRU(2, 3, { dtype: 'float64' }).forward(st.zeros([4, 1, 2], { dtype: 'float64' }));
+  assert.equal(out.dtype, 'float64');
+});
+
+test('recurrent forwards refuse extra arguments, unknown sequence options and a lone tensor for an LSTM state', () => {
+  const lstm = new nn.LSTM(3, 4);
+  const x = st.zeros([2, 1, 3]);
+  throwsStrata(
+    () => lstm.forward(x, st.zeros([1, 1, 4]) as never),
+    /LSTM: expected the state as a pair \[h0, c0\], got a Tensor/,
+  );
+  throwsStrata(
+    () => lstm.forward(x, undefined, { length: [2] } as never),
+    /LSTM: unknown option length; accepted: lengths/,
+  );
+  throwsStrata(
+    () =>
+      (new nn.GRU(3, 4).forward as (...args: unknown[]) => unknown).call(
+        new nn.GRU(3, 4),
+        x,
+        undefined,
+        {},
+        1,
+      ),
+    /GRU: takes at most 3 arguments, got 4/,
+  );
+  throwsStrata(
+    () => new nn.LSTMCell(3, 4).forward(st.zeros([1, 3]), st.zeros([1, 4]) as never),
+    /LSTMCell: expected the state as a pair \[h, c\]/,
+  );
+  throwsStrata(
+    () => nn.detachState(7 as never),
+    /detachState: expected a Tensor or an array of Tensors, got 7/,
+  );
+});

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { linear } from '../ops/linalg.js';
 import { concat, stack } from '../ops/movement.js';
@@ -6,6 +6,14 @@ import { gruCell, lstmCell } from '../ops/recurrent.js';
 import { tensor, zeros } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
+import {
+  checkBoolean,
+  checkInput,
+  checkPositive,
+  layerOptions,
+  type ParamDType,
+  paramDType,
+} from './checks.js';
 import { dropout } from './dropout.js';
 import { uniform_ } from './init.js';
 import { Module, Parameter } from './module.js';
@@ -27,7 +35,7 @@ const NAMES: Record<CellKind, string> = { rnn_tanh: 'RNN', rnn_relu: 'RNN', lstm
 
 /**
  * One step: from the input's projection xw = x W_ihᵀ + b_ih [B, G·H] and the state (h, and c for an
- * LSTM) to the next state.
+ * LSTM) to the next state. An LSTM with a projection (PyTorch's proj_size) carries h = h' W_hrᵀ.
  */
 function step(
   kind: CellKind,
@@ -36,6 +44,7 @@ function step(
   c: Tensor | null,
   wHh: Tensor,
   bHh: Tensor | null,
+  wHr: Tensor | null = null,
 ): [Tensor, Tensor | null] {
   const hw = linear(h, wHh, bHh);
   switch (kind) {
@@ -43,24 +52,29 @@ function step(
       return [xw.add(hw).tanh(), null];
     case 'rnn_relu':
       return [xw.add(hw).relu(), null];
-    case 'lstm':
-      return lstmCell(xw, hw, c!);
+    case 'lstm': {
+      const [h2, c2] = lstmCell(xw, hw, c!);
+      return [wHr ? linear(h2, wHr) : h2, c2];
+    }
     case 'gru':
       return [gruCell(xw, hw, h), null];
   }
 }
 
-function checkSize(op: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0) fail(op, `${name} must be a positive integer, got ${v}`);
+/** PyTorch's initialisation of every recurrent weight and bias: U(±1/sqrt(hidden)). */
+function recurrentParam(shape: number[], hidden: number, dtype: ParamDType): Parameter {
+  const bound = 1 / Math.sqrt(hidden);
+  return new Parameter(uniform_(zeros(shape, { dtype }), -bound, bound));
 }
 
-/** PyTorch's initialisation of every recurrent weight and bias: U(±1/sqrt(hidden)). */
-function recurrentParam(shape: number[], hidden: number): Parameter {
-  const bound = 1 / Math.sqrt(hidden);
-  return new Parameter(uniform_(zeros(shape), -bound, bound));
+/** An LSTM's state comes as a pair [h, c]: a lone tensor would otherwise read as h with c missing. */
+function checkPair(op: string, state: unknown, form: string): void {
+  if (state !== undefined && !(Array.isArray(state) && state.length === 2))
+    fail(op, `expected the state as a pair ${form}, got ${describe(state)}`);
 }
 
 function checkState(op: string, what: string, t: Tensor, want: readonly number[], like: Tensor): void {
+  checkInput(op, t, what);
   if (t.rank !== want.length || t.shape.some((d, i) => d !== want[i]))
     fail(op, `expected the ${what} of shape ${fmtShape(want)}, got ${fmtShape(t.shape)}`);
   if (t.dtype !== like.dtype) fail(op, `the ${what} is ${t.dtype} but the input is ${like.dtype}`);
@@ -68,6 +82,14 @@ function checkState(op: string, what: string, t: Tensor, want: readonly number[]
 
 // ---------------------------------------------------------------------------------------------------
 // Cells: one step, for loops written by hand.
+
+export interface CellOptions {
+  bias?: boolean;
+  /** The parameters' dtype (default float32). */
+  dtype?: ParamDType;
+}
+
+const CELL_KEYS = ['bias', 'dtype'] as const;
 
 abstract class CellBase<State> extends Module<[Tensor, State?], State> {
   weight_ih: Parameter;
@@ -79,22 +101,25 @@ abstract class CellBase<State> extends Module<[Tensor, State?], State> {
     protected readonly kind: CellKind,
     readonly inputSize: number,
     readonly hiddenSize: number,
-    { bias = true } = {},
+    { bias = true, dtype }: CellOptions = {},
   ) {
     super();
     const op = this.constructor.name;
-    checkSize(op, 'inputSize', inputSize);
-    checkSize(op, 'hiddenSize', hiddenSize);
+    checkPositive(op, 'inputSize', inputSize);
+    checkPositive(op, 'hiddenSize', hiddenSize);
+    checkBoolean(op, 'bias', bias);
+    const type = paramDType(op, dtype);
     const rows = GATES[kind] * hiddenSize;
-    this.weight_ih = recurrentParam([rows, inputSize], hiddenSize);
-    this.weight_hh = recurrentParam([rows, hiddenSize], hiddenSize);
-    this.bias_ih = bias ? recurrentParam([rows], hiddenSize) : null;
-    this.bias_hh = bias ? recurrentParam([rows], hiddenSize) : null;
+    this.weight_ih = recurrentParam([rows, inputSize], hiddenSize, type);
+    this.weight_hh = recurrentParam([rows, hiddenSize], hiddenSize, type);
+    this.bias_ih = bias ? recurrentParam([rows], hiddenSize, type) : null;
+    this.bias_hh = bias ? recurrentParam([rows], hiddenSize, type) : null;
   }
 
   /** The input as a batch [B, inputSize] (a single input [inputSize] counts as a batch of one). */
   protected batch(x: Tensor): Tensor {
     const op = this.constructor.name;
+    checkInput(op, x);
     if ((x.rank !== 1 && x.rank !== 2) || x.shape[x.rank - 1] !== this.inputSize)
       fail(
         op,
@@ -125,14 +150,23 @@ export class RNNCell extends CellBase<Tensor> {
   constructor(
     inputSize: number,
     hiddenSize: number,
-    { bias = true, nonlinearity = 'tanh' }: { bias?: boolean; nonlinearity?: 'tanh' | 'relu' } = {},
+    options?: CellOptions & { nonlinearity?: 'tanh' | 'relu' },
   ) {
+    const { nonlinearity = 'tanh', ...o } = layerOptions<CellOptions & { nonlinearity?: 'tanh' | 'relu' }>(
+      'RNNCell',
+      arguments,
+      2,
+      options,
+      ['bias', 'nonlinearity'],
+      [...CELL_KEYS, 'nonlinearity'],
+    );
     if (nonlinearity !== 'tanh' && nonlinearity !== 'relu')
       fail('RNNCell', `nonlinearity must be 'tanh' or 'relu', got '${nonlinearity}'`);
-    super(nonlinearity === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, { bias });
+    super(nonlinearity === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, o);
   }
 
   forward(x: Tensor, h?: Tensor): Tensor {
+    checkArity('RNNCell', arguments, 2, 'cell.forward(x, h)');
     const xb = this.batch(x);
     const out = this.advance(xb, this.state('RNNCell', 'hidden state', h, xb, x.rank === 2), null)[0];
     return x.rank === 1 ? out.squeeze(0) : out;
@@ -141,11 +175,18 @@ export class RNNCell extends CellBase<Tensor> {
 
 /** PyTorch's LSTMCell: the state is [h, c]; gates i, f, g, o in that order in the weights' rows. */
 export class LSTMCell extends CellBase<[Tensor, Tensor]> {
-  constructor(inputSize: number, hiddenSize: number, opts: { bias?: boolean } = {}) {
-    super('lstm', inputSize, hiddenSize, opts);
+  constructor(inputSize: number, hiddenSize: number, options?: CellOptions) {
+    super(
+      'lstm',
+      inputSize,
+      hiddenSize,
+      layerOptions('LSTMCell', arguments, 2, options, ['bias'], [...CELL_KEYS]),
+    );
   }
 
   forward(x: Tensor, state?: [Tensor, Tensor]): [Tensor, Tensor] {
+    checkArity('LSTMCell', arguments, 2, 'cell.forward(x, [h, c])');
+    checkPair('LSTMCell', state, '[h, c]');
     const xb = this.batch(x);
     const batched = x.rank === 2;
     const h = this.state('LSTMCell', 'hidden state h', state?.[0], xb, batched);
@@ -157,11 +198,17 @@ export class LSTMCell extends CellBase<[Tensor, Tensor]> {
 
 /** PyTorch's GRUCell: gates r, z, n in that order in the weights' rows. */
 export class GRUCell extends CellBase<Tensor> {
-  constructor(inputSize: number, hiddenSize: number, opts: { bias?: boolean } = {}) {
-    super('gru', inputSize, hiddenSize, opts);
+  constructor(inputSize: number, hiddenSize: number, options?: CellOptions) {
+    super(
+      'gru',
+      inputSize,
+      hiddenSize,
+      layerOptions('GRUCell', arguments, 2, options, ['bias'], [...CELL_KEYS]),
+    );
   }
 
   forward(x: Tensor, h?: Tensor): Tensor {
+    checkArity('GRUCell', arguments, 2, 'cell.forward(x, h)');
     const xb = this.batch(x);
     const out = this.advance(xb, this.state('GRUCell', 'hidden state', h, xb, x.rank === 2), null)[0];
     return x.rank === 1 ? out.squeeze(0) : out;
@@ -183,7 +230,28 @@ export interface RecurrentOptions {
   bidirectional?: boolean;
   /** Where the dropout masks come from (default: the global generator); a training run passes its own. */
   generator?: Generator;
+  /** The parameters' dtype (default float32). */
+  dtype?: ParamDType;
 }
+
+export interface LSTMOptions extends RecurrentOptions {
+  /**
+   * Projects each step's h [H] to [projSize] by weight_hr (PyTorch's proj_size, 0 for none, below
+   * hiddenSize): the outputs and h carry projSize features, c keeps hiddenSize.
+   */
+  projSize?: number;
+}
+
+const RECURRENT_POSITIONAL = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'projSize'];
+const RECURRENT_KEYS = [
+  'numLayers',
+  'bias',
+  'batchFirst',
+  'dropout',
+  'bidirectional',
+  'generator',
+  'dtype',
+] as const;
 
 export interface SequenceOptions {
   /**
@@ -198,6 +266,8 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
+  /** Features of h and of the outputs per direction: projSize when an LSTM projects, else hiddenSize. */
+  readonly outputSize: number;
   private readonly hasBias: boolean;
   private readonly generator: Generator | undefined;
 
@@ -212,33 +282,44 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
       dropout = 0,
       bidirectional = false,
       generator,
-    }: RecurrentOptions = {},
+      dtype,
+      projSize = 0,
+    }: LSTMOptions = {},
   ) {
     super();
     const op = NAMES[kind];
-    checkSize(op, 'inputSize', inputSize);
-    checkSize(op, 'hiddenSize', hiddenSize);
-    checkSize(op, 'numLayers', numLayers);
-    if (!(dropout >= 0 && dropout <= 1)) fail(op, `dropout must be in [0, 1], got ${dropout}`);
+    checkPositive(op, 'inputSize', inputSize);
+    checkPositive(op, 'hiddenSize', hiddenSize);
+    checkPositive(op, 'numLayers', numLayers);
+    checkBoolean(op, 'bias', bias);
+    checkBoolean(op, 'batchFirst', batchFirst);
+    checkBoolean(op, 'bidirectional', bidirectional);
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
+      fail(op, `dropout must be a probability in [0, 1), got ${describe(dropout)}`);
+    if (!Number.isInteger(projSize) || projSize < 0 || projSize >= hiddenSize)
+      fail(op, `projSize must be an integer in [0, hiddenSize ${hiddenSize}), got ${describe(projSize)}`);
+    const type = paramDType(op, dtype);
     this.numLayers = numLayers;
     this.batchFirst = batchFirst;
     this.dropout = dropout;
     this.bidirectional = bidirectional;
+    this.outputSize = projSize || hiddenSize;
     this.hasBias = bias;
     this.generator = generator;
     const rows = GATES[kind] * hiddenSize;
-    // PyTorch's names and order: per layer, per direction, weight_ih, weight_hh, bias_ih, bias_hh.
+    // PyTorch's names and order: per layer, per direction, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr.
     const own = this as unknown as Record<string, Parameter>;
     for (let layer = 0; layer < numLayers; layer++) {
-      const inSize = layer === 0 ? inputSize : hiddenSize * this.directions;
+      const inSize = layer === 0 ? inputSize : this.outputSize * this.directions;
       for (let d = 0; d < this.directions; d++) {
         const suffix = `_l${layer}${d === 1 ? '_reverse' : ''}`;
-        own[`weight_ih${suffix}`] = recurrentParam([rows, inSize], hiddenSize);
-        own[`weight_hh${suffix}`] = recurrentParam([rows, hiddenSize], hiddenSize);
+        own[`weight_ih${suffix}`] = recurrentParam([rows, inSize], hiddenSize, type);
+        own[`weight_hh${suffix}`] = recurrentParam([rows, this.outputSize], hiddenSize, type);
         if (bias) {
-          own[`bias_ih${suffix}`] = recurrentParam([rows], hiddenSize);
-          own[`bias_hh${suffix}`] = recurrentParam([rows], hiddenSize);
+          own[`bias_ih${suffix}`] = recurrentParam([rows], hiddenSize, type);
+          own[`bias_hh${suffix}`] = recurrentParam([rows], hiddenSize, type);
         }
+        if (projSize) own[`weight_hr${suffix}`] = recurrentParam([projSize, hiddenSize], hiddenSize, type);
       }
     }
   }
@@ -253,16 +334,18 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
   }
 
   /**
-   * Runs every layer over x; returns the last layer's outputs [T, B, D·H] (time-major) and the final
-   * states [L·D, B, H] (h, and c for an LSTM).
+   * Runs every layer over x; returns the last layer's outputs [T, B, D·P] (time-major) and the final
+   * states (h [L·D, B, P], and c [L·D, B, H] for an LSTM), P the outputSize.
    */
   protected run(
     x: Tensor,
     h0: Tensor | undefined,
     c0: Tensor | undefined,
-    opts: SequenceOptions,
+    options: SequenceOptions | undefined,
   ): { output: Tensor; h: Tensor; c: Tensor | null } {
     const op = NAMES[this.kind];
+    const opts = checkOptions(op, options, ['lengths']);
+    checkInput(op, x);
     if ((x.rank !== 2 && x.rank !== 3) || x.shape[x.rank - 1] !== this.inputSize) {
       fail(
         op,
@@ -272,15 +355,16 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
     const batched = x.rank === 3;
     let seq = batched ? (this.batchFirst ? x.transpose(0, 1) : x) : x.unsqueeze(1);
     const [steps, batch] = seq.shape as [number, number];
-    const stateShape = [this.numLayers * this.directions, batch, this.hiddenSize];
-    const initial = (t: Tensor | undefined, what: string): Tensor => {
+    const initial = (t: Tensor | undefined, what: string, features: number): Tensor => {
+      const stateShape = [this.numLayers * this.directions, batch, features];
       if (!t) return zeros(stateShape, { dtype: x.dtype });
+      checkInput(op, t, what);
       const s = batched ? t : t.rank === 2 ? t.unsqueeze(1) : t;
       checkState(op, what, s, stateShape, x);
       return s;
     };
-    const hInit = initial(h0, 'hidden state h0');
-    const cInit = this.kind === 'lstm' ? initial(c0, 'cell state c0') : null;
+    const hInit = initial(h0, 'hidden state h0', this.outputSize);
+    const cInit = this.kind === 'lstm' ? initial(c0, 'cell state c0', this.hiddenSize) : null;
     const masks = this.masks(op, opts.lengths, steps, batch, x);
     const hs: Tensor[] = [];
     const cs: Tensor[] = [];
@@ -343,6 +427,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
     const [steps, batch, inSize] = seq.shape as [number, number, number];
     const wHh = this.param(`weight_hh${suffix}`)!;
     const bHh = this.param(`bias_hh${suffix}`);
+    const wHr = this.param(`weight_hr${suffix}`);
     // The input's part of every step at once: [T·B, in] × W_ihᵀ.
     const xw = linear(
       seq.reshape([steps * batch, inSize]),
@@ -354,7 +439,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
     const outputs: Tensor[] = new Array(steps);
     for (let i = 0; i < steps; i++) {
       const t = d === 0 ? i : steps - 1 - i;
-      const [h2, c2] = step(this.kind, xw.select(0, t), h, c, wHh, bHh);
+      const [h2, c2] = step(this.kind, xw.select(0, t), h, c, wHh, bHh, wHr);
       const m = masks?.[t];
       if (m) {
         // Finished sequences keep their state and output zeros.
@@ -378,6 +463,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
       this.batchFirst ? 'batchFirst=true' : '',
       this.dropout ? `dropout=${this.dropout}` : '',
       this.bidirectional ? 'bidirectional=true' : '',
+      this.outputSize !== this.hiddenSize ? `projSize=${this.outputSize}` : '',
     ].filter(Boolean);
     return [`${this.inputSize}, ${this.hiddenSize}`, ...extra].join(', ');
   }
@@ -393,14 +479,23 @@ export class RNN extends RecurrentBase<Tensor> {
   constructor(
     inputSize: number,
     hiddenSize: number,
-    { nonlinearity = 'tanh', ...opts }: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' } = {},
+    options?: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' },
   ) {
+    const { nonlinearity = 'tanh', ...o } = layerOptions<
+      RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' }
+    >('RNN', arguments, 2, options, RECURRENT_POSITIONAL, [...RECURRENT_KEYS, 'nonlinearity']);
     if (nonlinearity !== 'tanh' && nonlinearity !== 'relu')
       fail('RNN', `nonlinearity must be 'tanh' or 'relu', got '${nonlinearity}'`);
-    super(nonlinearity === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, opts);
+    super(nonlinearity === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, o);
   }
 
-  forward(x: Tensor, h0?: Tensor, opts: SequenceOptions = {}): [Tensor, Tensor] {
+  forward(x: Tensor, h0?: Tensor, opts?: SequenceOptions): [Tensor, Tensor] {
+    checkArity(
+      NAMES[this.kind],
+      arguments,
+      3,
+      `${NAMES[this.kind].toLowerCase()}.forward(x, h0, { lengths })`,
+    );
     const r = this.run(x, h0, undefined, opts);
     return [r.output, r.h];
   }
@@ -410,15 +505,25 @@ export class RNN extends RecurrentBase<Tensor> {
  * PyTorch's LSTM (Hochreiter & Schmidhuber, 1997, with forget gates): per step i, f, g, o =
  * σ, σ, tanh, σ of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh; c' = f c + i g; h' = o tanh(c').
  *
+ * With `projSize` P, h' = (o tanh(c')) W_hrᵀ carries P features (Sak et al., 2014; PyTorch's proj_size).
+ *
  *     const lstm = new LSTM(128, 256, { batchFirst: true });
  *     const [output, [hN, cN]] = lstm.forward(x, [h0, c0]);
  */
 export class LSTM extends RecurrentBase<[Tensor, Tensor]> {
-  constructor(inputSize: number, hiddenSize: number, opts: RecurrentOptions = {}) {
-    super('lstm', inputSize, hiddenSize, opts);
+  constructor(inputSize: number, hiddenSize: number, options?: LSTMOptions) {
+    const keys = [...RECURRENT_KEYS, 'projSize'] as const;
+    super(
+      'lstm',
+      inputSize,
+      hiddenSize,
+      layerOptions('LSTM', arguments, 2, options, RECURRENT_POSITIONAL, keys),
+    );
   }
 
-  forward(x: Tensor, state?: [Tensor, Tensor], opts: SequenceOptions = {}): [Tensor, [Tensor, Tensor]] {
+  forward(x: Tensor, state?: [Tensor, Tensor], opts?: SequenceOptions): [Tensor, [Tensor, Tensor]] {
+    checkArity('LSTM', arguments, 3, 'lstm.forward(x, [h0, c0], { lengths })');
+    checkPair('LSTM', state, '[h0, c0]');
     const r = this.run(x, state?.[0], state?.[1], opts);
     return [r.output, [r.h, r.c!]];
   }
@@ -429,11 +534,22 @@ export class LSTM extends RecurrentBase<[Tensor, Tensor]> {
  * h' = (1 - z) n + z h.
  */
 export class GRU extends RecurrentBase<Tensor> {
-  constructor(inputSize: number, hiddenSize: number, opts: RecurrentOptions = {}) {
-    super('gru', inputSize, hiddenSize, opts);
+  constructor(inputSize: number, hiddenSize: number, options?: RecurrentOptions) {
+    super(
+      'gru',
+      inputSize,
+      hiddenSize,
+      layerOptions('GRU', arguments, 2, options, RECURRENT_POSITIONAL, [...RECURRENT_KEYS]),
+    );
   }
 
-  forward(x: Tensor, h0?: Tensor, opts: SequenceOptions = {}): [Tensor, Tensor] {
+  forward(x: Tensor, h0?: Tensor, opts?: SequenceOptions): [Tensor, Tensor] {
+    checkArity(
+      NAMES[this.kind],
+      arguments,
+      3,
+      `${NAMES[this.kind].toLowerCase()}.forward(x, h0, { lengths })`,
+    );
     const r = this.run(x, h0, undefined, opts);
     return [r.output, r.h];
   }
@@ -441,5 +557,8 @@ export class GRU extends RecurrentBase<Tensor> {
 
 /** A recurrent state cut from the graph, for truncated BPTT: the values carry on, the gradients stop. */
 export function detachState<S extends Tensor | readonly Tensor[]>(state: S): S {
+  checkArity('detachState', arguments, 1, 'detachState([h, c])');
+  if (!(state instanceof Tensor) && !(Array.isArray(state) && state.every((t) => t instanceof Tensor)))
+    fail('detachState', `expected a Tensor or an array of Tensors, got ${describe(state)}`);
   return (state instanceof Tensor ? state.detach() : state.map((t) => t.detach())) as S;
 }

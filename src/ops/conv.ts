@@ -1,9 +1,10 @@
 import { type Window, windowCount } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
-import { fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { isFloat } from '../tensor/dtype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { where } from './elementwise.js';
+import { pad as padTensor } from './movement.js';
 import { defineOp, empty, kernels, type Op, tensorArg } from './op.js';
 
 /**
@@ -32,6 +33,28 @@ function expandSize(op: string, name: string, v: Size, dims: number, min: number
   return list;
 }
 
+function checkRank(op: string, shape: readonly number[], dims: number, what = 'input'): void {
+  if (shape.length !== dims + 2) {
+    const axes = ['L', 'H, W', 'D, H, W'][dims - 1];
+    // Layers and their functions take one sample without the batch axis (below); unfold and fold do not.
+    const single =
+      what === 'input' && !op.endsWith('fold') ? ` (or ${dims + 1}-D [C, ${axes}] unbatched)` : '';
+    fail(op, `expected a ${dims + 2}-D ${what} [N, C, ${axes}]${single}, got shape ${fmtShape(shape)}`);
+  }
+}
+
+/**
+ * Whether x is one sample [C, ...S] without the batch axis, which convolutions and pooling take as
+ * PyTorch does: as a batch of one, the batch axis removed from the result.
+ */
+function isUnbatched(x: unknown, dims: number): boolean {
+  return x instanceof Tensor && x.rank === dims + 1;
+}
+
+function dropBatch<T extends Tensor | [Tensor, Tensor]>(out: T): T {
+  return (out instanceof Tensor ? out.squeeze(0) : [out[0].squeeze(0), out[1].squeeze(0)]) as T;
+}
+
 /** Checks and completes a window over the last `dims` axes of x [N, C, ...S]. */
 function makeWindow(
   op: string,
@@ -41,12 +64,7 @@ function makeWindow(
   o: WindowOptions,
   what = 'input',
 ): Window {
-  if (shape.length !== dims + 2) {
-    fail(
-      op,
-      `expected a ${dims + 2}-D ${what} [N, C, ${['L', 'H, W', 'D, H, W'][dims - 1]}], got shape ${fmtShape(shape)}`,
-    );
-  }
+  checkRank(op, shape, dims, what);
   const w: Window = {
     kernel: expandSize(op, 'kernel size', kernel, dims, 1),
     stride: expandSize(op, 'stride', o.stride ?? 1, dims, 1),
@@ -114,11 +132,15 @@ function checkWindow(op: string, shape: readonly number[], w: Window): Window {
 
 /** im2col: x [N, C, ...S] to [N, C, K, L] (K taps per window, L windows); padding reads padValue. */
 export function unfold(x: Tensor, window: Window, padValue = 0): Tensor {
+  checkArity('unfold', arguments, 3, 'unfold(x, window, padValue)');
+  tensorArg('unfold', x, 'the input as a Tensor');
   return unfoldOp([x], { window: checkWindow('unfold', x.shape, window), padValue });
 }
 
 /** col2im: cols [N, C, K, L] summed back into a tensor of `shape` [N, C, ...S] (unfold's adjoint). */
 export function fold(cols: Tensor, shape: readonly number[], window: Window): Tensor {
+  checkArity('fold', arguments, 3, 'fold(cols, shape, window)');
+  tensorArg('fold', cols, 'the columns as a Tensor');
   const w = checkWindow('fold', shape, window);
   const want = [shape[0]!, shape[1]!, taps(w), outputSpatial(shape, w).reduce((a, b) => a * b, 1)];
   if (cols.rank !== 4 || cols.shape.some((d, i) => d !== want[i])) {
@@ -134,9 +156,40 @@ export interface ConvOptions extends WindowOptions {
   groups?: number;
 }
 
+/** How a convolution layer fills its padding (PyTorch's padding_mode; 'zeros' is the functional form's). */
+export type PaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+
+export type ConvNdOptions = Omit<ConvOptions, 'padding'> & { padding?: Size | 'same' | 'valid' };
+
+/** [before, after] padding per spatial axis: 'same' splits d(k-1), the odd element after, as PyTorch does. */
+function paddingPairs(
+  op: string,
+  padding: Size | 'same' | 'valid',
+  kernel: readonly number[],
+  o: Omit<ConvOptions, 'padding'>,
+): [number, number][] {
+  const dims = kernel.length;
+  if (padding === 'valid') return kernel.map(() => [0, 0]);
+  if (padding === 'same') {
+    if (expandSize(op, 'stride', o.stride ?? 1, dims, 1).some((s) => s !== 1)) {
+      fail(op, "padding 'same' needs stride 1");
+    }
+    const dil = expandSize(op, 'dilation', o.dilation ?? 1, dims, 1);
+    return kernel.map((k, i) => {
+      const total = dil[i]! * (k - 1);
+      return [Math.floor(total / 2), total - Math.floor(total / 2)];
+    });
+  }
+  if (typeof padding === 'string')
+    fail(op, `padding must be a size, 'same' or 'valid', got ${describe(padding)}`);
+  return expandSize(op, 'padding', padding, dims, 0).map((p) => [p, p]);
+}
+
 /**
  * N-dimensional cross-correlation (what deep learning calls convolution), PyTorch's conv1d/2d/3d:
- * x [N, C, ...S], weight [O, C/groups, ...k], bias [O]. `padding: 'same'` keeps the size (stride 1).
+ * x [N, C, ...S], weight [O, C/groups, ...k], bias [O]. `padding: 'same'` keeps the size (stride 1);
+ * a `paddingMode` other than 'zeros' pads the input explicitly (reflected, replicated or wrapped)
+ * and convolves the result without padding, as PyTorch's layers do.
  */
 export function convNd(
   op: string,
@@ -144,12 +197,21 @@ export function convNd(
   weight: Tensor,
   bias: Tensor | null | undefined,
   dims: number,
-  { groups = 1, padding = 0, ...o }: ConvNdOptions = {},
+  options: ConvNdOptions & { paddingMode?: PaddingMode } = {},
   activation: 'none' | 'relu' = 'none',
 ): Tensor {
-  tensorArg(op, x, 'an input Tensor');
-  tensorArg(op, weight, 'a weight Tensor');
-  if (bias != null) tensorArg(op, bias, 'a bias Tensor (or null)');
+  checkArity(op, arguments, 7, `${op}(x, weight, bias, { stride: 2, padding: 1 })`);
+  const {
+    groups = 1,
+    padding = 0,
+    paddingMode = 'zeros',
+    ...o
+  } = checkOptions(op, options, [...CONV_KEYS, 'paddingMode']);
+  if (isUnbatched(x, dims))
+    return dropBatch(convNd(op, x.unsqueeze(0), weight, bias, dims, options, activation));
+  tensorArg(op, x, 'the input as a Tensor');
+  tensorArg(op, weight, 'the weight as a Tensor');
+  if (bias != null) tensorArg(op, bias, 'the bias as a Tensor');
   if (!isFloat(x.dtype)) fail(op, `expected a floating-point input, got ${x.dtype}`);
   if (weight.rank !== dims + 2)
     fail(op, `weight must be ${dims + 2}-D [out, in/groups, ...kernel], got ${fmtShape(weight.shape)}`);
@@ -167,20 +229,30 @@ export function convNd(
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outC))
     fail(op, `bias must be [${outC}], got ${fmtShape(bias.shape)}`);
   const kernel = weight.shape.slice(2);
+  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(paddingMode))
+    fail(
+      op,
+      `paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(paddingMode)}`,
+    );
+  const pairs = paddingPairs(op, padding, kernel, o);
   let input = x;
-  let pad: Size = 0;
-  if (padding === 'same') {
-    if ((o.stride ?? 1) !== 1 && !(Array.isArray(o.stride) && o.stride.every((s) => s === 1))) {
-      fail(op, "padding 'same' needs stride 1");
-    }
-    // Total padding d(k-1) per axis; an odd total puts the extra element after, as PyTorch does.
-    const dil = expandSize(op, 'dilation', o.dilation ?? 1, dims, 1);
-    const total = kernel.map((k, i) => dil[i]! * (k - 1));
-    const before = total.map((t) => Math.floor(t / 2));
-    if (total.some((t) => t % 2 === 1)) {
-      input = x.pad(total.map((t, i) => [before[i]!, t - before[i]!] as const));
-    } else pad = before;
-  } else if (padding !== 'valid') pad = padding;
+  let pad: number[] = pairs.map(([before]) => before);
+  if (paddingMode !== 'zeros' || pairs.some(([before, after]) => before !== after)) {
+    checkRank(op, x.shape, dims);
+    // PyTorch's limits: a reflection needs more elements than it mirrors; a wrap, at least as many.
+    const fits = (p: number, size: number) =>
+      paddingMode === 'reflect' ? p < size : paddingMode === 'circular' ? p <= size : true;
+    pairs.forEach(([before, after], i) => {
+      const size = x.shape[i + 2]!;
+      if (!fits(before, size) || !fits(after, size))
+        fail(
+          op,
+          `${paddingMode} padding of ${Math.max(before, after)} does not fit the input ${fmtShape(x.shape)} of size ${size} along axis ${i + 2} (${paddingMode === 'reflect' ? 'it must be smaller than the size' : 'at most the size'})`,
+        );
+    });
+    input = padTensor(x, pairs, { mode: paddingMode === 'zeros' ? 'constant' : paddingMode });
+    pad = pad.map(() => 0);
+  }
   const window = makeWindow(op, input.shape, dims, kernel, { ...o, padding: pad });
   if (x.dtype !== weight.dtype || (bias && bias.dtype !== x.dtype))
     fail(
@@ -285,37 +357,60 @@ const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp({
   ],
 });
 
-export type ConvNdOptions = Omit<ConvOptions, 'padding'> & { padding?: Size | 'same' | 'valid' };
+const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
 
-export const conv1d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvNdOptions) =>
-  convNd('conv1d', x, w, b, 1, o);
-export const conv2d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvNdOptions) =>
-  convNd('conv2d', x, w, b, 2, o);
-export const conv3d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvNdOptions) =>
-  convNd('conv3d', x, w, b, 3, o);
+function functionalConv(
+  op: string,
+  dims: number,
+  args: ArrayLike<unknown>,
+  [x, weight, bias, options]: [Tensor, Tensor, Tensor | null | undefined, ConvNdOptions | undefined],
+): Tensor {
+  const form = `${op}(x, weight, bias, { stride: 2, padding: 1 })`;
+  checkArity(op, args, 4, form);
+  return convNd(op, x, weight, bias, dims, checkOptions(op, options, [...CONV_KEYS], form));
+}
+
+/** PyTorch's conv1d: x [N, C, L], weight [O, C/groups, k], bias [O]. */
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
+  return functionalConv('conv1d', 1, arguments, [x, weight, bias, options]);
+}
+
+/** PyTorch's conv2d: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O]. */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
+  return functionalConv('conv2d', 2, arguments, [x, weight, bias, options]);
+}
+
+/** PyTorch's conv3d: x [N, C, D, H, W], weight [O, C/groups, kd, kh, kw], bias [O]. */
+export function conv3d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
+  return functionalConv('conv3d', 3, arguments, [x, weight, bias, options]);
+}
 
 export interface ConvTransposeOptions extends ConvOptions {
   outputPadding?: Size;
 }
 
 /**
- * The transpose (adjoint) of conv2d with the same geometry, PyTorch's conv_transpose2d: x [N, Cin, H, W],
- * weight [Cin, Cout/groups, kh, kw], bias [Cout]. Each input pixel scatters a weighted kernel into the
- * output: the columns W^T x folded back onto the image.
+ * The transpose (adjoint) of convNd with the same geometry, PyTorch's conv_transpose1d/2d/3d:
+ * x [N, Cin, ...S], weight [Cin, Cout/groups, ...k], bias [Cout]. Each input element scatters a weighted
+ * kernel into the output, of size (S-1)·stride - 2·padding + dilation·(k-1) + outputPadding + 1.
  */
-export function convTranspose2d(
+export function convTransposeNd(
+  op: string,
   x: Tensor,
   weight: Tensor,
-  bias?: Tensor | null,
-  o: ConvTransposeOptions = {},
+  bias: Tensor | null | undefined,
+  dims: number,
+  options: ConvTransposeOptions = {},
 ): Tensor {
-  const op = 'convTranspose2d';
-  tensorArg(op, x, 'an input Tensor');
-  tensorArg(op, weight, 'a weight Tensor');
-  const dims = 2;
-  if (x.rank !== 4) fail(op, `expected a 4-D input [N, C, H, W], got shape ${fmtShape(x.shape)}`);
-  if (weight.rank !== 4)
-    fail(op, `weight must be 4-D [in, out/groups, kh, kw], got ${fmtShape(weight.shape)}`);
+  checkArity(op, arguments, 6, `${op}(x, weight, bias, { stride: 2, outputPadding: 1 })`);
+  const o = checkOptions(op, options, [...CONV_KEYS, 'outputPadding']);
+  if (isUnbatched(x, dims)) return dropBatch(convTransposeNd(op, x.unsqueeze(0), weight, bias, dims, o));
+  tensorArg(op, x, 'the input as a Tensor');
+  tensorArg(op, weight, 'the weight as a Tensor');
+  if (bias != null) tensorArg(op, bias, 'the bias as a Tensor');
+  checkRank(op, x.shape, dims);
+  if (weight.rank !== dims + 2)
+    fail(op, `weight must be ${dims + 2}-D [in, out/groups, ...kernel], got ${fmtShape(weight.shape)}`);
   const groups = o.groups ?? 1;
   const [inC, outPerGroup] = weight.shape as [number, number];
   if (!Number.isInteger(groups) || groups < 1 || inC % groups !== 0)
@@ -339,22 +434,81 @@ export function convTranspose2d(
   if (spatial.some((s) => s < 1))
     fail(op, `the output size ${spatial.join('×')} would be empty for input ${fmtShape(x.shape)}`);
   const window: Window = { kernel, stride, padding, dilation };
-  if (x.dtype !== weight.dtype)
-    fail(op, `the input is ${x.dtype} but the weight is ${weight.dtype}; convert one of them`);
+  if (x.dtype !== weight.dtype || (bias && bias.dtype !== x.dtype))
+    fail(op, `the input is ${x.dtype} but the weight is ${weight.dtype}; convert them to one dtype`);
   // The transpose of a convolution with this weight is its input gradient, taken at x.
   let y = convBackwardInputOp([x, weight], { window, groups, shape: [x.shape[0]!, outC, ...spatial] });
-  if (bias) y = y.add(bias.reshape([outC, 1, 1]));
+  if (bias) y = y.add(bias.reshape([outC, ...new Array<number>(dims).fill(1)]));
   return y;
 }
 
+function functionalConvTranspose(
+  op: string,
+  dims: number,
+  args: ArrayLike<unknown>,
+  [x, weight, bias, options]: [Tensor, Tensor, Tensor | null | undefined, ConvTransposeOptions | undefined],
+): Tensor {
+  const form = `${op}(x, weight, bias, { stride: 2, outputPadding: 1 })`;
+  checkArity(op, args, 4, form);
+  const o = checkOptions(op, options, [...CONV_KEYS, 'outputPadding'], form);
+  return convTransposeNd(op, x, weight, bias, dims, o);
+}
+
+/** PyTorch's conv_transpose1d: x [N, Cin, L], weight [Cin, Cout/groups, k], bias [Cout]. */
+export function convTranspose1d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: ConvTransposeOptions,
+): Tensor {
+  return functionalConvTranspose('convTranspose1d', 1, arguments, [x, weight, bias, options]);
+}
+
+/** PyTorch's conv_transpose2d: x [N, Cin, H, W], weight [Cin, Cout/groups, kh, kw], bias [Cout]. */
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: ConvTransposeOptions,
+): Tensor {
+  return functionalConvTranspose('convTranspose2d', 2, arguments, [x, weight, bias, options]);
+}
+
+/** PyTorch's conv_transpose3d: x [N, Cin, D, H, W], weight [Cin, Cout/groups, kd, kh, kw], bias [Cout]. */
+export function convTranspose3d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options?: ConvTransposeOptions,
+): Tensor {
+  return functionalConvTranspose('convTranspose3d', 3, arguments, [x, weight, bias, options]);
+}
+
 export interface PoolOptions {
+  /** Default: the kernel size. */
   stride?: Size;
   padding?: Size;
   dilation?: Size;
+  /** Count windows by rounding up, PyTorch's ceil_mode: a last, partial window where one starts inside the input or left padding. */
+  ceilMode?: boolean;
+}
+
+export interface MaxPoolOptions extends PoolOptions {
+  /** Also return each maximum's flat position in its input plane (int32), PyTorch's return_indices. */
+  returnIndices?: boolean;
+}
+
+export interface AvgPoolOptions extends Omit<PoolOptions, 'dilation'> {
+  /** Padding counts as zeros in the average (default true); false averages the input elements only. */
+  countIncludePad?: boolean;
+  /** Divide every window's sum by this instead of its size. */
+  divisorOverride?: number;
 }
 
 function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions): Window {
-  tensorArg(op, x);
+  tensorArg(op, x, 'the input as a Tensor');
+  if (o.ceilMode !== undefined && typeof o.ceilMode !== 'boolean')
+    fail(op, `ceilMode must be true or false, got ${describe(o.ceilMode)}`);
   const w = makeWindow(op, x.shape, dims, kernel, {
     stride: o.stride ?? kernel,
     padding: o.padding,
@@ -367,11 +521,98 @@ function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOp
 }
 
 /**
- * Max pooling over the last `dims` axes; padding counts as -infinity. As in PyTorch, the gradient goes
- * to the first maximum of each window, through the positions the kernel records.
+ * The padding after each axis that ceil mode adds for its last, partial windows (none in floor mode):
+ * PyTorch rounds the window count up, then drops a last window that would start in the right padding.
  */
-export function maxPoolNd(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions = {}): Tensor {
-  return maxPoolOp([x], { window: poolWindow(op, x, dims, kernel, o), argmax: null });
+function ceilPadding(shape: readonly number[], w: Window, ceil: boolean | undefined): number[] {
+  return w.kernel.map((k, i) => {
+    if (!ceil) return 0;
+    const [size, s, p] = [shape[i + 2]!, w.stride[i]!, w.padding[i]!];
+    const span = w.dilation[i]! * (k - 1) + 1;
+    let count = Math.ceil((size + 2 * p - span) / s) + 1;
+    if ((count - 1) * s >= size + p) count--;
+    return Math.max(0, (count - 1) * s + span - size - 2 * p);
+  });
+}
+
+function padAfter(x: Tensor, extra: readonly number[], value: number): Tensor {
+  return extra.some((e) => e > 0)
+    ? x.pad(
+        extra.map((e) => [0, e] as const),
+        value,
+      )
+    : x;
+}
+
+/**
+ * Max pooling over the last `dims` axes; padding counts as -infinity. As in PyTorch, the gradient goes
+ * to the first maximum of each window, through the positions the kernel records. Ceil mode's partial
+ * windows read -infinity past the input's end.
+ */
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options?: MaxPoolOptions,
+): Tensor | [Tensor, Tensor];
+export function maxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  kernel: Size,
+  options?: MaxPoolOptions,
+): Tensor | [Tensor, Tensor] {
+  checkArity(op, arguments, 5, `${op}(x, kernelSize, { stride: 2 })`);
+  const o = checkOptions(op, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  if (isUnbatched(x, dims)) return dropBatch(maxPoolNd(op, x.unsqueeze(0), dims, kernel, o));
+  if (o.returnIndices !== undefined && typeof o.returnIndices !== 'boolean')
+    fail(op, `returnIndices must be true or false, got ${describe(o.returnIndices)}`);
+  const window = poolWindow(op, x, dims, kernel, o);
+  const padded = padAfter(x, ceilPadding(x.shape, window, o.ceilMode), -Infinity);
+  const attrs = { window, argmax: null as Tensor | null };
+  const y = maxPoolOp([padded], attrs);
+  if (!o.returnIndices) return y;
+  return [y, planeIndices(attrs.argmax!, padded.shape.slice(2), x.shape.slice(2), (_, at) => at)];
+}
+
+/**
+ * Flat positions in one plane of `from` sizes, written as flat positions in a plane of `to` sizes:
+ * the coordinate along axis i becomes `map(i, coordinate)` (clamped inside `to`).
+ */
+function planeIndices(
+  positions: Tensor,
+  from: readonly number[],
+  to: readonly number[],
+  map: (axis: number, at: number) => number,
+): Tensor {
+  const out = empty(positions.shape, 'int32');
+  for (let k = 0; k < out.size; k++) {
+    let rest = positions.data[k]!;
+    let flat = 0;
+    let scale = 1;
+    for (let i = from.length - 1; i >= 0; i--) {
+      flat += Math.min(map(i, rest % from[i]!), to[i]! - 1) * scale;
+      rest = Math.floor(rest / from[i]!);
+      scale *= to[i]!;
+    }
+    out.data[k] = flat;
+  }
+  return out;
 }
 
 const maxPoolOp = defineOp({
@@ -412,44 +653,346 @@ const maxUnpoolOp = defineOp({
   },
 });
 
-/** Average pooling; padding counts as zeros in the average (PyTorch's count_include_pad=True). */
+/**
+ * Average pooling: each window's sum over its size. The size is PyTorch's: the window clipped to the
+ * padded input (ceil mode's partial windows count only what they cover), or with `countIncludePad:
+ * false` clipped to the input itself, or `divisorOverride` for every window. Composed as a sum over
+ * unfolded windows divided by a constant of the output's shape.
+ */
 export function avgPoolNd(
   op: string,
   x: Tensor,
   dims: number,
   kernel: Size,
-  o: Omit<PoolOptions, 'dilation'> = {},
+  options?: AvgPoolOptions,
 ): Tensor {
+  checkArity(op, arguments, 5, `${op}(x, kernelSize, { stride: 2 })`);
+  const o = checkOptions(op, options, [...AVG_POOL_KEYS, 'divisorOverride']);
+  if (isUnbatched(x, dims)) return dropBatch(avgPoolNd(op, x.unsqueeze(0), dims, kernel, o));
   const w = poolWindow(op, x, dims, kernel, o);
-  return unfold(x, w, 0)
-    .mean(2)
-    .reshape([x.shape[0]!, x.shape[1]!, ...outputSpatial(x.shape, w)]);
+  const { countIncludePad = true, divisorOverride } = o;
+  if (typeof countIncludePad !== 'boolean')
+    fail(op, `countIncludePad must be true or false, got ${describe(countIncludePad)}`);
+  const xp = padAfter(x, ceilPadding(x.shape, w, o.ceilMode), 0);
+  const out = outputSpatial(xp.shape, w);
+  const sums = unfold(xp, w, 0)
+    .sum(2)
+    .reshape([x.shape[0]!, x.shape[1]!, ...out]);
+  if (divisorOverride !== undefined) {
+    if (!Number.isInteger(divisorOverride) || divisorOverride < 1)
+      fail(op, `divisorOverride must be a positive integer, got ${describe(divisorOverride)}`);
+    return sums.div(divisorOverride);
+  }
+  // Window sizes are a product of one count per axis.
+  const counts = out.map((n, i) => {
+    const [size, k, s, p] = [x.shape[i + 2]!, w.kernel[i]!, w.stride[i]!, w.padding[i]!];
+    return Array.from({ length: n }, (_, j) => {
+      const start = j * s - p;
+      const end = Math.min(start + k, size + p);
+      return countIncludePad ? end - start : Math.min(end, size) - Math.max(start, 0);
+    });
+  });
+  const divisor = empty(out, x.dtype);
+  for (let at = 0; at < divisor.size; at++) {
+    let rest = at;
+    let d = 1;
+    for (let i = dims - 1; i >= 0; i--) {
+      d *= counts[i]![rest % out[i]!]!;
+      rest = Math.floor(rest / out[i]!);
+    }
+    divisor.data[at] = d;
+  }
+  return sums.div(divisor);
 }
 
-export const maxPool1d = (x: Tensor, k: Size, o?: PoolOptions) => maxPoolNd('maxPool1d', x, 1, k, o);
-export const maxPool2d = (x: Tensor, k: Size, o?: PoolOptions) => maxPoolNd('maxPool2d', x, 2, k, o);
-export const maxPool3d = (x: Tensor, k: Size, o?: PoolOptions) => maxPoolNd('maxPool3d', x, 3, k, o);
-export const avgPool1d = (x: Tensor, k: Size, o?: PoolOptions) => avgPoolNd('avgPool1d', x, 1, k, o);
-export const avgPool2d = (x: Tensor, k: Size, o?: PoolOptions) => avgPoolNd('avgPool2d', x, 2, k, o);
-export const avgPool3d = (x: Tensor, k: Size, o?: PoolOptions) => avgPoolNd('avgPool3d', x, 3, k, o);
+const MAX_POOL_KEYS = ['stride', 'padding', 'dilation', 'ceilMode'] as const;
+const AVG_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'countIncludePad'] as const;
+
+function functionalPool<O extends object>(
+  op: string,
+  args: ArrayLike<unknown>,
+  options: O | undefined,
+  keys: readonly (keyof O & string)[],
+): Partial<O> {
+  const form = `${op}(x, kernelSize, { stride: 2, padding: 1 })`;
+  checkArity(op, args, 3, form);
+  return checkOptions(op, options, keys, form);
+}
+
+/** PyTorch's max_pool1d over x [N, C, L]; the stride defaults to the kernel size. */
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool1d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+  const o = functionalPool('maxPool1d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  return maxPoolNd('maxPool1d', x, 1, kernelSize, o);
+}
 
 /**
- * Averages over PyTorch's adaptive bins: output cell i of an axis covers input [floor(i·S/O), ceil((i+1)·S/O)).
- * Written as products with fixed averaging matrices, so any sizes work and the gradient is exact.
+ * PyTorch's max_pool2d over x [N, C, H, W]; the stride defaults to the kernel size. With `returnIndices`,
+ * [values, the flat position of each maximum in its input plane]:
+ *
+ *     const [y, where] = maxPool2d(x, 2, { returnIndices: true });
  */
-export function adaptiveAvgPool2d(x: Tensor, outputSize: Size): Tensor {
-  const op = 'adaptiveAvgPool2d';
-  if (x.rank !== 4) fail(op, `expected a 4-D input [N, C, H, W], got shape ${fmtShape(x.shape)}`);
-  const [oh, ow] = expandSize(op, 'output size', outputSize, 2, 1);
-  const bins = (size: number, out: number): Tensor => {
-    const m = empty([out, size], x.dtype);
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool2d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+  const o = functionalPool('maxPool2d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  return maxPoolNd('maxPool2d', x, 2, kernelSize, o);
+}
+
+/** PyTorch's max_pool3d over x [N, C, D, H, W]; the stride defaults to the kernel size. */
+export function maxPool3d(
+  x: Tensor,
+  kernelSize: Size,
+  options: MaxPoolOptions & { returnIndices: true },
+): [Tensor, Tensor];
+export function maxPool3d(
+  x: Tensor,
+  kernelSize: Size,
+  options?: MaxPoolOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool3d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+  const o = functionalPool('maxPool3d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+  return maxPoolNd('maxPool3d', x, 3, kernelSize, o);
+}
+
+/** PyTorch's avg_pool1d over x [N, C, L] (which has no divisorOverride). */
+export function avgPool1d(
+  x: Tensor,
+  kernelSize: Size,
+  options?: Omit<AvgPoolOptions, 'divisorOverride'>,
+): Tensor {
+  return avgPoolNd(
+    'avgPool1d',
+    x,
+    1,
+    kernelSize,
+    functionalPool('avgPool1d', arguments, options, AVG_POOL_KEYS),
+  );
+}
+
+/** PyTorch's avg_pool2d over x [N, C, H, W]. */
+export function avgPool2d(x: Tensor, kernelSize: Size, options?: AvgPoolOptions): Tensor {
+  const o = functionalPool('avgPool2d', arguments, options, [...AVG_POOL_KEYS, 'divisorOverride']);
+  return avgPoolNd('avgPool2d', x, 2, kernelSize, o);
+}
+
+/** PyTorch's avg_pool3d over x [N, C, D, H, W]. */
+export function avgPool3d(x: Tensor, kernelSize: Size, options?: AvgPoolOptions): Tensor {
+  const o = functionalPool('avgPool3d', arguments, options, [...AVG_POOL_KEYS, 'divisorOverride']);
+  return avgPoolNd('avgPool3d', x, 3, kernelSize, o);
+}
+
+/** An adaptive pool's output size: one per axis, or null to keep that axis's input size. */
+export type AdaptiveSize = number | readonly (number | null)[];
+
+/** PyTorch's adaptive bins: output cell i of an axis of `size` covers input [floor(i·S/O), ceil((i+1)·S/O)). */
+function adaptiveBins(size: number, out: number): [number, number][] {
+  return Array.from({ length: out }, (_, i) => [
+    Math.floor((i * size) / out),
+    Math.ceil(((i + 1) * size) / out),
+  ]);
+}
+
+function adaptiveSizes(op: string, input: unknown, dims: number, outputSize: AdaptiveSize): number[] {
+  const x = tensorArg(op, input, 'the input as a Tensor');
+  checkRank(op, x.shape, dims);
+  const list = typeof outputSize === 'number' ? new Array<number>(dims).fill(outputSize) : [...outputSize];
+  if (list.length !== dims || list.some((v) => v !== null && (!Number.isInteger(v) || v < 1))) {
+    fail(
+      op,
+      `output size must be a positive integer or ${dims} of them (null keeps an axis), got ${JSON.stringify(outputSize)}`,
+    );
+  }
+  return list.map((v, i) => v ?? x.shape[i + 2]!);
+}
+
+/**
+ * Averages over PyTorch's adaptive bins along each of the last `dims` axes, whatever the input size:
+ * products with fixed averaging matrices, so the gradient is exact at every order.
+ */
+export function adaptiveAvgPoolNd(op: string, x: Tensor, dims: number, outputSize: AdaptiveSize): Tensor {
+  checkArity(op, arguments, 4, `${op}(x, outputSize)`);
+  if (isUnbatched(x, dims)) return dropBatch(adaptiveAvgPoolNd(op, x.unsqueeze(0), dims, outputSize));
+  const outs = adaptiveSizes(op, x, dims, outputSize);
+  let y = x;
+  outs.forEach((out, i) => {
+    const size = x.shape[i + 2]!;
+    const m = empty([size, out], x.dtype);
     m.data.fill(0);
-    for (let i = 0; i < out; i++) {
-      const start = Math.floor((i * size) / out);
-      const end = Math.ceil(((i + 1) * size) / out);
-      for (let j = start; j < end; j++) m.data[i * size + j] = 1 / (end - start);
-    }
-    return m;
+    adaptiveBins(size, out).forEach(([start, end], j) => {
+      for (let r = start; r < end; r++) m.data[r * out + j] = 1 / (end - start);
+    });
+    const axis = i + 2 - x.rank;
+    y = axis === -1 ? y.matmul(m) : y.transpose(axis, -1).matmul(m).transpose(axis, -1);
+  });
+  return y;
+}
+
+/**
+ * Max over PyTorch's adaptive bins, with the flat input-plane position of each maximum when
+ * `returnIndices`. The bins are gathered into equal windows (a short bin repeats its last element,
+ * which cannot change a maximum or its first position) and max-pooled, so the gradient reaches the
+ * first maximum of each bin, as in PyTorch.
+ */
+export function adaptiveMaxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  outputSize: AdaptiveSize,
+  returnIndices: true,
+): [Tensor, Tensor];
+export function adaptiveMaxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  outputSize: AdaptiveSize,
+  returnIndices?: boolean,
+): Tensor | [Tensor, Tensor];
+export function adaptiveMaxPoolNd(
+  op: string,
+  x: Tensor,
+  dims: number,
+  outputSize: AdaptiveSize,
+  returnIndices = false,
+): Tensor | [Tensor, Tensor] {
+  checkArity(op, arguments, 5, `${op}(x, outputSize)`);
+  if (typeof returnIndices !== 'boolean')
+    fail(op, `returnIndices must be true or false, got ${describe(returnIndices)}`);
+  if (isUnbatched(x, dims))
+    return dropBatch(adaptiveMaxPoolNd(op, x.unsqueeze(0), dims, outputSize, returnIndices));
+  const outs = adaptiveSizes(op, x, dims, outputSize);
+  const spatial = x.shape.slice(2);
+  const lengths: number[] = [];
+  const sources = outs.map((out, i) => {
+    const bins = adaptiveBins(spatial[i]!, out);
+    const length = Math.max(...bins.map(([start, end]) => end - start));
+    lengths.push(length);
+    return Int32Array.from({ length: out * length }, (_, at) => {
+      const [start, end] = bins[Math.floor(at / length)]!;
+      return Math.min(start + (at % length), end - 1);
+    });
+  });
+  let gathered = x;
+  sources.forEach((index, i) => {
+    gathered = gathered.indexSelect(i + 2, new Tensor(index, [index.length]));
+  });
+  const attrs = {
+    window: {
+      kernel: lengths,
+      stride: lengths,
+      padding: lengths.map(() => 0),
+      dilation: lengths.map(() => 1),
+    },
+    argmax: null as Tensor | null,
   };
-  return bins(x.shape[2]!, oh!).matmul(x).matmul(bins(x.shape[3]!, ow!).transpose());
+  const y = maxPoolOp([gathered], attrs);
+  if (!returnIndices) return y;
+  // A position in the gathered plane, axis by axis, back to the input plane.
+  const gatheredSizes = sources.map((s) => s.length);
+  return [y, planeIndices(attrs.argmax!, gatheredSizes, spatial, (i, at) => sources[i]![at]!)];
+}
+
+function functionalAdaptive(op: string, args: ArrayLike<unknown>): void {
+  checkArity(op, args, 2, `${op}(x, outputSize)`);
+}
+
+/** PyTorch's adaptive_avg_pool1d: x [N, C, L] to [N, C, outputSize]. */
+export function adaptiveAvgPool1d(x: Tensor, outputSize: AdaptiveSize): Tensor {
+  functionalAdaptive('adaptiveAvgPool1d', arguments);
+  return adaptiveAvgPoolNd('adaptiveAvgPool1d', x, 1, outputSize);
+}
+
+/** PyTorch's adaptive_avg_pool2d: x [N, C, H, W] to [N, C, ...outputSize]; outputSize 1 is global average pooling. */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
+  functionalAdaptive('adaptiveAvgPool2d', arguments);
+  return adaptiveAvgPoolNd('adaptiveAvgPool2d', x, 2, outputSize);
+}
+
+/** PyTorch's adaptive_avg_pool3d: x [N, C, D, H, W] to [N, C, ...outputSize]. */
+export function adaptiveAvgPool3d(x: Tensor, outputSize: AdaptiveSize): Tensor {
+  functionalAdaptive('adaptiveAvgPool3d', arguments);
+  return adaptiveAvgPoolNd('adaptiveAvgPool3d', x, 3, outputSize);
+}
+
+/** PyTorch's adaptive_max_pool1d: x [N, C, L] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options: { returnIndices: true },
+): [Tensor, Tensor];
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: false },
+): Tensor;
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor] {
+  const form = 'adaptiveMaxPool1d(x, outputSize, { returnIndices: true })';
+  checkArity('adaptiveMaxPool1d', arguments, 3, form);
+  const { returnIndices = false } = checkOptions('adaptiveMaxPool1d', options, ['returnIndices'], form);
+  return adaptiveMaxPoolNd('adaptiveMaxPool1d', x, 1, outputSize, returnIndices);
+}
+
+/** PyTorch's adaptive_max_pool2d: x [N, C, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options: { returnIndices: true },
+): [Tensor, Tensor];
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: false },
+): Tensor;
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor] {
+  const form = 'adaptiveMaxPool2d(x, outputSize, { returnIndices: true })';
+  checkArity('adaptiveMaxPool2d', arguments, 3, form);
+  const { returnIndices = false } = checkOptions('adaptiveMaxPool2d', options, ['returnIndices'], form);
+  return adaptiveMaxPoolNd('adaptiveMaxPool2d', x, 2, outputSize, returnIndices);
+}
+
+/** PyTorch's adaptive_max_pool3d: x [N, C, D, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options: { returnIndices: true },
+): [Tensor, Tensor];
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: false },
+): Tensor;
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  options?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor] {
+  const form = 'adaptiveMaxPool3d(x, outputSize, { returnIndices: true })';
+  checkArity('adaptiveMaxPool3d', arguments, 3, form);
+  const { returnIndices = false } = checkOptions('adaptiveMaxPool3d', options, ['returnIndices'], form);
+  return adaptiveMaxPoolNd('adaptiveMaxPool3d', x, 3, outputSize, returnIndices);
 }

@@ -1,5 +1,5 @@
 import { isGradEnabled } from '../autograd/mode.js';
-import { describe, fail, fmtShape } from '../errors.js';
+import { checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { contiguousStrides, normAxis, type Shape, sameShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { defineOp, empty, kernels, tensorArg } from './op.js';
@@ -321,25 +321,86 @@ function embed(x: Tensor, shape: readonly number[], ranges: Range[], fill: numbe
   return embedOp([x], { shape: [...shape], ranges, fill });
 }
 
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+/** Where output position i (from -before) reads along an axis of `size` in each non-constant mode. */
+const PAD_SOURCE: Record<Exclude<PadMode, 'constant'>, (i: number, size: number) => number> = {
+  // Mirrored about the edge element, which is not repeated: [a b c] → b | a b c | b.
+  reflect: (i, size) => (i < 0 ? -i : i >= size ? 2 * (size - 1) - i : i),
+  replicate: (i, size) => Math.min(Math.max(i, 0), size - 1),
+  circular: (i, size) => ((i % size) + size) % size,
+};
+
 /**
- * Pads with a constant. `widths` gives [before, after] for the last axes, innermost last:
- * `pad(x, [[1, 1], [2, 2]])` pads the last two axes of an image by 1 and 2.
+ * Pads the last axes, PyTorch's F.pad. `widths` is either [before, after] pairs for the last axes,
+ * innermost last (`pad(x, [[1, 1], [2, 2]])` pads an image's height by 1 and width by 2), or PyTorch's
+ * flat list, last axis first (`pad(x, [2, 2, 1, 1])`, the same). The mode: `constant` (with `value`,
+ * default 0), `reflect` (mirrored without repeating the edge; widths below the axis size),
+ * `replicate` (the edge repeated) or `circular` (wrapped around; widths at most the axis size). Every
+ * mode is differentiable: the non-constant ones gather, so the gradient sums back onto the sources.
+ *
+ *     pad(x, [1, 1], { mode: 'reflect' }); // [1, 2, 3] → [2, 1, 2, 3, 2]
  */
-export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
-  if (widths.length > x.rank)
-    fail('pad', `got widths for ${widths.length} axes but the tensor has rank ${x.rank}`);
-  const lead = x.rank - widths.length;
-  const shape = [...x.shape];
-  const ranges: Range[] = x.shape.map((d) => ({ start: 0, length: d, step: 1 }));
-  widths.forEach(([before, after], k) => {
-    const i = lead + k;
+export function pad(
+  x: Tensor,
+  widths: readonly (readonly [number, number])[] | readonly number[],
+  options: number | { mode?: PadMode; value?: number } = 0,
+): Tensor {
+  const { mode = 'constant', value = 0 } =
+    typeof options === 'number'
+      ? { value: options }
+      : checkOptions('pad', options, ['mode', 'value'], "pad(x, widths, { mode: 'reflect' })");
+  const pairs = toPairs(widths);
+  if (pairs.length > x.rank)
+    fail('pad', `got widths for ${pairs.length} axes but the tensor has rank ${x.rank}`);
+  const lead = x.rank - pairs.length;
+  pairs.forEach(([before, after], k) => {
     if (![before, after].every((w) => Number.isInteger(w) && w >= 0)) {
-      fail('pad', `widths must be non-negative integers, got [${before}, ${after}] for axis ${i}`);
+      fail('pad', `widths must be non-negative integers, got [${before}, ${after}] for axis ${lead + k}`);
     }
-    shape[i] = x.shape[i]! + before + after;
-    ranges[i]!.start = before;
   });
-  return embed(x, shape, ranges, value);
+  if (mode === 'constant') {
+    const shape = [...x.shape];
+    const ranges: Range[] = x.shape.map((d) => ({ start: 0, length: d, step: 1 }));
+    pairs.forEach(([before, after], k) => {
+      shape[lead + k] = x.shape[lead + k]! + before + after;
+      ranges[lead + k]!.start = before;
+    });
+    return embed(x, shape, ranges, value);
+  }
+  const source = PAD_SOURCE[mode];
+  if (!source)
+    fail('pad', `mode must be 'constant', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
+  if (value !== 0) fail('pad', `a value pads only in mode 'constant', not '${mode}'`);
+  let out = x;
+  pairs.forEach(([before, after], k) => {
+    const axis = lead + k;
+    const size = x.shape[axis]!;
+    const limit = mode === 'reflect' ? size - 1 : mode === 'circular' ? size : Infinity;
+    if (size === 0 || before > limit || after > limit) {
+      fail(
+        'pad',
+        `${mode} padding of [${before}, ${after}] does not fit axis ${axis} of size ${size} in ${fmtShape(x.shape)}${mode === 'reflect' ? ' (each width must be below the size)' : mode === 'circular' ? ' (each width at most the size)' : ''}`,
+      );
+    }
+    if (before === 0 && after === 0) return;
+    const index = Int32Array.from({ length: size + before + after }, (_, i) => source(i - before, size));
+    out = out.indexSelect(axis, new Tensor(index, [index.length]));
+  });
+  return out;
+}
+
+/** PyTorch's flat widths (last axis first) as [before, after] pairs, innermost last. */
+function toPairs(
+  widths: readonly (readonly [number, number])[] | readonly number[],
+): (readonly [number, number])[] {
+  if (!widths.every((w) => typeof w === 'number'))
+    return [...(widths as readonly (readonly [number, number])[])];
+  const flat = widths as readonly number[];
+  if (flat.length % 2 !== 0) fail('pad', `a flat list of widths has two per axis, got ${flat.length}`);
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.unshift([flat[i]!, flat[i + 1]!]);
+  return pairs;
 }
 
 /** Joins tensors along an existing axis. */

@@ -1,7 +1,7 @@
 import { isGradEnabled } from '../autograd/mode.js';
 import { getBackend } from '../backend/registry.js';
-import { fail, fmtShape } from '../errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { checkArity, describe, fail, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
 import { concat, stack } from './movement.js';
 import { defineOp, empty, requireFloat } from './op.js';
 
@@ -14,7 +14,10 @@ import { defineOp, empty, requireFloat } from './op.js';
  */
 
 function checkCell(op: string, gates: number, xw: Tensor, hw: Tensor, state: Tensor): void {
-  for (const t of [xw, hw, state]) requireFloat(op, t);
+  for (const t of [xw, hw, state]) {
+    if (!(t instanceof Tensor)) fail(op, `expected Tensors, got ${describe(t)}; wrap it with tensor(…)`);
+    requireFloat(op, t);
+  }
   const H = state.shape[state.rank - 1] ?? 0;
   const want = [...state.shape.slice(0, -1), gates * H];
   const same = (t: Tensor) => t.rank === want.length && t.shape.every((d, i) => d === want[i]);
@@ -77,6 +80,7 @@ const lstmCellOp = defineOp({
  * order), c' = f c + i g, h' = o tanh(c'). Returns [h', c'].
  */
 export function lstmCell(xw: Tensor, hw: Tensor, c: Tensor): [Tensor, Tensor] {
+  checkArity('lstmCell', arguments, 3, 'lstmCell(xw, hw, c)');
   checkCell('lstmCell', 4, xw, hw, c);
   const out = lstmCellOp([xw, hw, c], undefined);
   return [out.select(0, 0), out.select(0, 1)];
@@ -126,6 +130,7 @@ const gruCellOp = defineOp({
  * hw [..., 3H], PyTorch's order; hw includes b_hh, so r scales b_hn too), h' = (1 - z) n + z h.
  */
 export function gruCell(xw: Tensor, hw: Tensor, h: Tensor): Tensor {
+  checkArity('gruCell', arguments, 3, 'gruCell(xw, hw, h)');
   checkCell('gruCell', 3, xw, hw, h);
   return gruCellOp([xw, hw, h], undefined);
 }
