@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../src/errors.js';
+import { nn } from '../src/index.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import {
   type Checkpoint,
@@ -563,4 +564,48 @@ test('num_batches_tracked is written as I64, as PyTorch keeps it, and loads back
   const ckptPath = join(freshDir(), 'ckpt.safetensors');
   saveCheckpoint(ckptPath, { ...sampleCheckpoint(), model: state });
   assertSameTensor(loadCheckpoint(ckptPath).model['bn.num_batches_tracked'], state['bn.num_batches_tracked']);
+});
+
+// Files written by PyTorch (scripts/fixtures/safetensors.py), and the file Strata writes from one of them.
+const fixtures = fileURLToPath(new URL('./fixtures/safetensors/', import.meta.url));
+interface TorchTensor {
+  dtype: string;
+  shape: number[];
+  values: (number | string)[];
+}
+const torchFiles = (
+  JSON.parse(readFileSync(new URL('./fixtures/safetensors-torch.json', import.meta.url), 'utf8')) as {
+    files: Record<string, Record<string, TorchTensor>>;
+  }
+).files;
+
+test('safetensors written by PyTorch load with every value PyTorch holds (F32, F64, F16, BF16, I64)', () => {
+  for (const [file, expected] of Object.entries(torchFiles)) {
+    const { tensors, metadata, verified } = loadSafetensors(join(fixtures, `${file}.safetensors`));
+    assert.equal(verified, false, `${file}: a PyTorch file cannot be verified`);
+    assert.deepEqual(metadata, { format: 'pt' });
+    assert.deepEqual(Object.keys(tensors).sort(), Object.keys(expected).sort());
+    for (const [name, e] of Object.entries(expected)) {
+      const t = tensors[name]!;
+      assert.deepEqual([...t.shape], e.shape, `${file} ${name}: shape`);
+      assert.equal(t.dtype, e.dtype === 'F64' ? 'float64' : e.dtype === 'I64' ? 'int32' : 'float32');
+      // Widening to float32 is exact for half and bfloat16, so the values are equal, not merely close.
+      assert.deepEqual([...t.toTypedArray()], e.values.map(Number), `${file} ${name}: values`);
+    }
+    throwsStrata(
+      () => loadWeights(join(fixtures, `${file}.safetensors`)),
+      /cannot be verified.*loadSafetensors/,
+    );
+  }
+});
+
+test('a BatchNorm state dict moves from PyTorch to Strata and back with num_batches_tracked as I64', () => {
+  const { tensors } = loadSafetensors(join(fixtures, 'torch-batchnorm.safetensors'));
+  const bn = new nn.BatchNorm1d(3);
+  bn.loadStateDict(tensors);
+  assert.equal(bn.numBatchesTracked!.item(), 2);
+  // The bytes PyTorch was shown to load with no cast (see the script's --check): Strata still writes them.
+  const path = join(freshDir(), 'bn.safetensors');
+  saveWeights(path, bn.stateDict());
+  assert.deepEqual(readFileSync(path), readFileSync(join(fixtures, 'strata-batchnorm.safetensors')));
 });
