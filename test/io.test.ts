@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../src/errors.js';
 import { nn } from '../src/index.js';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { ensureOutputDir, writeFileAtomic } from '../src/io/atomic.js';
 import {
   type Checkpoint,
   loadCheckpoint,
@@ -25,6 +25,7 @@ import {
   saveSafetensors,
 } from '../src/io/safetensors.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { type FailingCall, withFailing } from './failingfs.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('io');
@@ -608,4 +609,72 @@ test('a BatchNorm state dict moves from PyTorch to Strata and back with num_batc
   const path = join(freshDir(), 'bn.safetensors');
   saveWeights(path, bn.stateDict());
   assert.deepEqual(readFileSync(path), readFileSync(join(fixtures, 'strata-batchnorm.safetensors')));
+});
+
+test('writeFileAtomic: a failed write is a one-line StrataError naming the file and what to do; the old file stays', () => {
+  const dir = freshDir();
+  const path = join(dir, 'checkpoint.safetensors');
+  writeFileAtomic(path, 'good');
+  const cases: [FailingCall, string, RegExp][] = [
+    ['writeSync', 'ENOSPC', /the disk is full; free some space.*--resume/],
+    ['writeSync', 'EDQUOT', /the disk quota is used up/],
+    ['openSync', 'EROFS', /the file system is read-only; choose a directory on a writable disk \(--out\)/],
+    ['openSync', 'EACCES', /permission denied; choose a directory you can write/],
+    ['fsyncSync', 'EIO', /the disk reported an input\/output error/],
+    ['renameSync', 'EISDIR', /it is a directory/],
+    ['openSync', 'EXDEV', /EXDEV: injected failure/],
+  ];
+  for (const [call, code, pattern] of cases) {
+    withFailing(call, code, () => {
+      throwsStrata(
+        () => writeFileAtomic(path, 'new'),
+        new RegExp(
+          `^writeFileAtomic: cannot write '.*checkpoint\\.safetensors' \\(${code}\\): ${pattern.source}`,
+        ),
+      );
+    });
+    assert.equal(readFileSync(path, 'utf8'), 'good', `${code}: the old file is untouched`);
+    assert.deepEqual(readdirSync(dir), ['checkpoint.safetensors'], `${code}: no temporary file is left`);
+  }
+});
+
+test('ensureOutputDir: an unusable output directory is refused at once, in one sentence', () => {
+  const dir = freshDir();
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  mkdirSync(join(dir, 'run', 'checkpoint.safetensors'), { recursive: true });
+  const cases: [string, RegExp, string[]?][] = [
+    ['', /the output directory is an empty string/],
+    [file, /cannot use '.*a-file' as the output directory: '.*a-file' is a file, not a directory/],
+    [
+      join(file, 'below'),
+      /cannot use the output directory '.*a-file\/below' \(ENOTDIR\): a part of the path is a file/,
+    ],
+    [
+      join(dir, 'run'),
+      /cannot write '.*checkpoint\.safetensors': it is a directory/,
+      ['checkpoint.safetensors'],
+    ],
+    // Node's recursive mkdir spun forever here; even root cannot create directories in /proc or /sys.
+    ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe' \(ENOENT\)/],
+    ['/proc/strata-probe/deeper/still', /cannot create the output directory '\/proc\/strata-probe'/],
+    ['/sys/strata-probe', /cannot create the output directory '\/sys\/strata-probe' \(E(PERM|ROFS|ACCES)\)/],
+  ];
+  for (const [out, pattern, files] of cases)
+    throwsStrata(() => ensureOutputDir('fit', out, files), new RegExp(`^fit: ${pattern.source}`));
+  // A directory that cannot be written (root may write anywhere, so the refusal is injected).
+  for (const code of ['EACCES', 'EROFS']) {
+    withFailing('openSync', code, () => {
+      throwsStrata(
+        () => ensureOutputDir('fit', join(dir, 'fresh')),
+        new RegExp(`write in the output directory .*\\(${code}\\)`),
+      );
+    });
+  }
+  ensureOutputDir('fit', join(dir, 'made', 'two', 'levels'), ['checkpoint.safetensors']);
+  assert.deepEqual(
+    readdirSync(join(dir, 'made', 'two', 'levels')),
+    [],
+    'created, and the probe file is gone',
+  );
 });

@@ -18,6 +18,7 @@ import { CHECKPOINT_FILE, type FitOptions, type FitResult, fit } from '../src/tr
 import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { countCorrect, evaluate } from '../src/train/metrics.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
+import { withFailing } from './failingfs.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('train');
@@ -974,4 +975,62 @@ test('a language model checkpoint whose progress does not fit the run is refused
     );
     assert.deepEqual(r.generator.getState(), rng, `${JSON.stringify(change)}: the generator is as it was`);
   }
+});
+
+test('a full disk while training, or while resuming, is a StrataError naming the checkpoint; the last good one is kept', () => {
+  const dir = freshDir();
+  const path = join(dir, CHECKPOINT_FILE);
+  const s = setup({ optimizer: 'sgd', batchSize: 128 }); // 4 batches per epoch, a checkpoint at step 2
+  // The first checkpoint is written whole (in any number of writes), then the disk is full.
+  const full = () => existsSync(path);
+  withFailing(
+    'writeSync',
+    'ENOSPC',
+    () => {
+      throwsStrata(
+        () => fit(s.model, s.optimizer, { ...s.options, epochs: 2, out: dir, checkpointEvery: 2 }),
+        new RegExp(`cannot write '${dir}/${CHECKPOINT_FILE}' \\(ENOSPC\\): the disk is full.*--resume`),
+      );
+    },
+    full,
+  );
+  assert.equal(loadCheckpoint(path).progress.step, 2, 'the step-2 checkpoint is kept');
+  assert.deepEqual(readdirSync(dir), [CHECKPOINT_FILE], 'no temporary file is left');
+
+  const r = setup({ optimizer: 'sgd', batchSize: 128 });
+  withFailing('writeSync', 'ENOSPC', () => {
+    throwsStrata(
+      () =>
+        fit(r.model, r.optimizer, { ...r.options, epochs: 2, out: dir, checkpointEvery: 2, resume: true }),
+      /\(ENOSPC\): the disk is full/,
+    );
+  });
+  assert.equal(loadCheckpoint(path).progress.step, 2, 'still the step-2 checkpoint');
+  // With space again the run resumes from it and completes.
+  const again = setup({ optimizer: 'sgd', batchSize: 128 });
+  const done = fit(again.model, again.optimizer, { ...again.options, epochs: 2, out: dir, resume: true });
+  assert.deepEqual(done.resumedFrom, { epoch: 0, batch: 2 });
+  assert.equal(loadCheckpoint(path).progress.step, 8);
+});
+
+test('an output directory that cannot be used fails before the first step', () => {
+  const s = setup({ optimizer: 'sgd' });
+  let steps = 0;
+  const counting: Loss = (out, y) => {
+    steps++;
+    return ce(out, y);
+  };
+  for (const [out, pattern] of [
+    ['', /the output directory is an empty string/],
+    ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe'/],
+  ] as const) {
+    throwsStrata(() => fit(s.model, s.optimizer, { ...s.options, loss: counting, out }), pattern);
+  }
+  withFailing('openSync', 'EROFS', () => {
+    throwsStrata(
+      () => fit(s.model, s.optimizer, { ...s.options, loss: counting, out: freshDir() }),
+      /write in the output directory .*\(EROFS\): the file system is read-only/,
+    );
+  });
+  assert.equal(steps, 0, 'no training step ran');
 });

@@ -9,8 +9,9 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Adam, SGD } from '../optim/optimizers.js';
 import { Generator, manualSeed } from '../tensor/random.js';
+import { BEST_FILE, CHECKPOINT_FILE } from '../train/fit.js';
 import { fitLanguageModel, type LanguageModel, perplexity } from '../train/lm.js';
-import { type Flags, helpText, num, parse } from './args.js';
+import { type Flags, helpText, num, outputDir, parse } from './args.js';
 
 /** The language models `strata train` knows, all on Moby-Dick split by chapter (src/data/moby-dick.ts). */
 export const LM_MODELS: Record<string, string> = {
@@ -180,6 +181,7 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
     };
   }
 
+  const out = outputDir('train', v.out, `runs/${model}`, [CHECKPOINT_FILE, BEST_FILE]);
   const optimizerName = String(v.optimizer);
   if (!['sgd', 'adam'].includes(optimizerName))
     fail('train', `unknown --optimizer '${optimizerName}': expected sgd, adam`);
@@ -248,7 +250,7 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
     valid: data.valid,
     clip,
     generator,
-    out: typeof v.out === 'string' ? v.out : `runs/${model}`,
+    out,
     resume: v.resume === true,
     progress: v['no-progress'] !== true,
     config,

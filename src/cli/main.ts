@@ -2,6 +2,7 @@
 import '../ops/methods.js';
 import { setBackend } from '../backend/registry.js';
 import { StrataError } from '../errors.js';
+import { fileSystemFailure } from '../io/atomic.js';
 import { type Flags, helpText, parse } from './args.js';
 import { GENERATE_HELP, generate } from './generate.js';
 import { formatInfo, info, version } from './info.js';
@@ -137,11 +138,25 @@ function main(argv: string[]): number {
   throw new StrataError(`strata: unknown command '${command}' (see strata --help)`);
 }
 
+/** The one line to print for an error a user can act on, or null for a bug (which keeps its stack trace). */
+function userError(e: unknown): string | null {
+  if (e instanceof StrataError) return e.message;
+  // A file-system failure that no check caught still gets one line naming the path, not a stack trace.
+  const { code, path, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof path !== 'string') return null;
+  try {
+    fileSystemFailure('strata', syscall ?? 'use', path, e);
+  } catch (f) {
+    if (f instanceof StrataError) return f.message;
+  }
+  return null;
+}
+
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof StrataError) {
-    process.stderr.write(`error: ${e.message}\n`);
-    process.exitCode = 1;
-  } else throw e;
+  const message = userError(e);
+  if (message === null) throw e;
+  process.stderr.write(`error: ${message}\n`);
+  process.exitCode = 1;
 }

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataLoader, Sample } from '../data/loader.js';
 import { describe, fail } from '../errors.js';
+import { ensureOutputDir } from '../io/atomic.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from '../io/checkpoint.js';
 import type { Module } from '../nn/module.js';
 import { clipGradNorm } from '../optim/clip.js';
@@ -95,7 +96,7 @@ interface FitProgress {
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
-const BEST_FILE = 'best.safetensors';
+export const BEST_FILE = 'best.safetensors';
 
 /**
  * Trains a classifier: for each batch, forward, loss, backward, (clip), step; then evaluation, the
@@ -112,15 +113,10 @@ export function fit<T extends Sample>(
     fail('fit', `epochs must be a positive integer, got ${o.epochs}`);
   if (o.earlyStopping && !o.validation) fail('fit', 'early stopping needs a validation set');
   if (o.resume && !o.out) fail('fit', 'resume needs the output directory that holds the checkpoint');
+  // Checked before any work, so that an unusable directory (even '') fails now, not after an epoch.
+  if (o.out !== undefined) ensureOutputDir('fit', o.out, [CHECKPOINT_FILE, BEST_FILE]);
   const ckptPath = o.out ? join(o.out, CHECKPOINT_FILE) : null;
   const bestPath = o.out ? join(o.out, BEST_FILE) : null;
-  if (o.out) {
-    try {
-      mkdirSync(o.out, { recursive: true });
-    } catch (e) {
-      fail('fit', `cannot use '${o.out}' as the output directory: ${(e as Error).message}`);
-    }
-  }
   // Read the validation batches once: a one-shot iterator would be empty from the second epoch on.
   const validation = o.validation ? [...o.validation] : undefined;
 

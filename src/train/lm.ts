@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '../autograd/mode.js';
 import { batchify, bpttWindows } from '../data/text.js';
 import { describe, fail } from '../errors.js';
+import { ensureOutputDir } from '../io/atomic.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from '../io/checkpoint.js';
 import { crossEntropy } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
@@ -11,6 +12,7 @@ import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { BEST_FILE, CHECKPOINT_FILE } from './fit.js';
 import { Progress } from './progress.js';
 import {
   checkResumeConfig,
@@ -91,9 +93,6 @@ export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: num
   return Math.exp(nll / count);
 }
 
-const CHECKPOINT_FILE = 'checkpoint.safetensors';
-const BEST_FILE = 'best.safetensors';
-
 /**
  * Trains a language model by truncated BPTT over contiguous streams (the state carried from window to
  * window, detached), with gradient-norm clipping; evaluates validation perplexity after every epoch,
@@ -109,7 +108,7 @@ export function fitLanguageModel(
   const anneal = o.anneal ?? 4;
   const ckptPath = o.out ? join(o.out, CHECKPOINT_FILE) : null;
   const bestPath = o.out ? join(o.out, BEST_FILE) : null;
-  if (o.out && !existsSync(o.out)) mkdirSync(o.out, { recursive: true });
+  if (o.out !== undefined) ensureOutputDir('train', o.out, [CHECKPOINT_FILE, BEST_FILE]);
   let start = 0;
   let best = Number.POSITIVE_INFINITY;
   let bestEpoch: number | null = null;
