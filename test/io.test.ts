@@ -678,3 +678,35 @@ test('ensureOutputDir: an unusable output directory is refused at once, in one s
     'created, and the probe file is gone',
   );
 });
+
+test('every byte of a Strata header is covered: a change of spacing alone is refused too', () => {
+  // A note of the length that leaves at least two padding spaces to play with.
+  const encode = (note: string) =>
+    encodeSafetensors({ w: new Tensor(new Float32Array([1, 2]), [2]) }, { note });
+  const header = (b: Uint8Array) =>
+    Buffer.from(b.subarray(8, 8 + Number(Buffer.from(b).readBigUInt64LE(0)))).toString('latin1');
+  const bytes = [0, 1, 2, 3, 4, 5, 6, 7]
+    .map((n) => encode('x'.repeat(n)))
+    .find((b) => header(b).length - header(b).trimEnd().length >= 2)!;
+  const json = header(bytes);
+  const variants: [string, string][] = [
+    [
+      'a padding space made a newline',
+      `${json.trimEnd()}\n${' '.repeat(json.length - json.trimEnd().length - 1)}`,
+    ],
+    [
+      'a space after the first colon',
+      `${json.trimEnd().replace(':', ': ')}${' '.repeat(json.length - json.trimEnd().length - 1)}`,
+    ],
+  ];
+  for (const [what, text] of variants) {
+    assert.equal(text.length, json.length, what);
+    assert.deepEqual(JSON.parse(text), JSON.parse(json), `${what}: the same JSON`);
+    const changed = Buffer.from(bytes);
+    changed.write(text, 8, 'latin1');
+    throwsStrata(
+      () => decodeSafetensors(changed, 'w.st'),
+      /'w\.st' is corrupt.*not byte for byte the form Strata writes/,
+    );
+  }
+});

@@ -83,6 +83,14 @@ export function readIdx(path: string, expectedMagic?: number): IdxFile {
     const code = (e as NodeJS.ErrnoException).code;
     return fail('readIdx', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String(e)}`);
   }
+  return decodeIdx(bytes, path, expectedMagic);
+}
+
+/**
+ * Parses the bytes of an IDX file with every check of readIdx (which reads the file and calls this);
+ * `path` names the bytes in messages, and a name ending in `.gz` or gzip's magic bytes mean gzip.
+ */
+export function decodeIdx(bytes: Uint8Array, path: string, expectedMagic?: number): IdxFile {
   const gzipped = path.endsWith('.gz') || (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b);
   if (gzipped) bytes = inflateIdx(path, bytes);
   const after = gzipped ? ' after decompression' : '';

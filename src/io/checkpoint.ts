@@ -119,8 +119,19 @@ export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
  * checkpoint, or holds no valid RNG state or progress record.
  */
 export function loadCheckpoint(path: string): Checkpoint {
-  const op = 'loadCheckpoint';
-  const { tensors, metadata } = decodeSafetensors(readFileBytes(op, path), path, { requireChecksum: true });
+  return parseCheckpoint('loadCheckpoint', readFileBytes('loadCheckpoint', path), path);
+}
+
+/**
+ * The checkpoint in the bytes of a file written by saveCheckpoint, with every check of loadCheckpoint;
+ * `source` names the bytes in messages.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint data'): Checkpoint {
+  return parseCheckpoint('decodeCheckpoint', bytes, source);
+}
+
+function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, path, { requireChecksum: true });
   const corrupt = (what: string): never => fail(op, `'${path}' is corrupt: ${what}`);
   const raw = metadata[CHECKPOINT_KEY];
   if (raw === undefined) {

@@ -378,6 +378,18 @@ export function decodeSafetensors(
   }
 
   if (checksum !== undefined) {
+    // The checksum covers the header's content; this covers its bytes (spacing, key order), so that no
+    // byte of a Strata file can change unnoticed. Strata writes JSON.stringify's form padded with spaces.
+    const canonical = new TextEncoder().encode(JSON.stringify(header));
+    const padded = Math.ceil(canonical.length / 8) * 8;
+    const raw = bytes.subarray(8, 8 + headerLength);
+    if (
+      headerLength !== padded ||
+      canonical.some((b, i) => raw[i] !== b) ||
+      raw.subarray(canonical.length).some((b) => b !== 0x20)
+    ) {
+      corrupt('its header is not byte for byte the form Strata writes (changed spacing or layout)');
+    }
     const actual = digest(metadata, entries, bytes.subarray(dataStart));
     if (actual !== checksum) {
       corrupt(
