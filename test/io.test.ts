@@ -710,3 +710,15 @@ test('every byte of a Strata header is covered: a change of spacing alone is ref
     );
   }
 });
+
+test('a Strata header with an unknown field nested 100,000 deep is refused, not a stack overflow', () => {
+  const good = encodeSafetensors({ w: new Tensor(new Float32Array([1, 2]), [2]) });
+  const json = Buffer.from(good.subarray(8, 8 + Number(Buffer.from(good).readBigUInt64LE(0))))
+    .toString()
+    .trimEnd();
+  const deep = json.replace('"shape":[2]', `"shape":[2],"x":${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+  throwsStrata(
+    () => decodeSafetensors(craft(deep, good.subarray(good.length - 8)), 'd.st'),
+    /'d\.st' is corrupt.*nested too deeply/,
+  );
+});

@@ -148,6 +148,9 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
   const seed = num('train', 'seed', v.seed, { integer: true });
   const limit =
     v.limit === undefined ? undefined : num('train', 'limit', v.limit, { integer: true, min: 100 });
+  // The counted n-gram model writes nothing; every other one checkpoints into --out, checked now.
+  const out =
+    model === 'ngram' ? undefined : outputDir('train', v.out, `runs/${model}`, [CHECKPOINT_FILE, BEST_FILE]);
   const data = corpus(level, minFreq, limit);
   const base = {
     model,
@@ -181,7 +184,6 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
     };
   }
 
-  const out = outputDir('train', v.out, `runs/${model}`, [CHECKPOINT_FILE, BEST_FILE]);
   const optimizerName = String(v.optimizer);
   if (!['sgd', 'adam'].includes(optimizerName))
     fail('train', `unknown --optimizer '${optimizerName}': expected sgd, adam`);

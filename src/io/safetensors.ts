@@ -380,7 +380,14 @@ export function decodeSafetensors(
   if (checksum !== undefined) {
     // The checksum covers the header's content; this covers its bytes (spacing, key order), so that no
     // byte of a Strata file can change unnoticed. Strata writes JSON.stringify's form padded with spaces.
-    const canonical = new TextEncoder().encode(JSON.stringify(header));
+    let text: string;
+    try {
+      text = JSON.stringify(header);
+    } catch {
+      // Only a field Strata never writes can be nested deep enough to overflow the stack here.
+      return corrupt('its header holds a value nested too deeply to be one Strata wrote');
+    }
+    const canonical = new TextEncoder().encode(text);
     const padded = Math.ceil(canonical.length / 8) * 8;
     const raw = bytes.subarray(8, 8 + headerLength);
     if (
