@@ -189,6 +189,8 @@ test('bad input: exit code 1 and a one-line error naming the problem', async () 
       /unknown schedule 'linear'/,
     ],
     [['train', 'cnn'], /unknown model 'cnn'.*mlp/],
+    [['train', 'constructor'], /unknown model 'constructor'.*mlp/],
+    [['train', '__proto__'], /unknown model '__proto__'.*mlp/],
     [['train', 'mlp', '--backend', 'quantum'], /unknown backend 'quantum'.*\bjs\b/],
     [['info'], /unknown backend 'quantum'/, { STRATA_BACKEND: 'quantum' }],
     [['frobnicate'], /unknown command 'frobnicate'/],

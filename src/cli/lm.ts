@@ -140,7 +140,7 @@ function corpus(level: 'word' | 'char', minFreq: number, limit?: number) {
 
 /** `strata train ngram|nplm|rnnlm|char-rnn`. */
 export function trainLanguageModel(model: string, argv: string[]): LmResult {
-  const flags = FLAGS[model];
+  const flags = Object.hasOwn(FLAGS, model) ? FLAGS[model] : undefined;
   if (!flags) return fail('train', `unknown language model '${model}'`);
   const { values: v } = parse(`train ${model}`, argv, flags);
   const level = model === 'char-rnn' ? 'char' : 'word';

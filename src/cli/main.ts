@@ -79,7 +79,8 @@ function main(argv: string[]): number {
       process.stdout.write(`Usage: strata train <model> [options]\n\nModels: ${names.join(', ')}\n`);
       return 0;
     }
-    if (LM_MODELS[model]) {
+    // Own keys only: 'constructor' or '__proto__' is not a model, though every object has one.
+    if (Object.hasOwn(LM_MODELS, model)) {
       if (flags.includes('--help')) {
         process.stdout.write(lmHelp(model));
         return 0;
@@ -94,7 +95,7 @@ function main(argv: string[]): number {
       }
       return 0;
     }
-    if (!MODELS[model]) {
+    if (!Object.hasOwn(MODELS, model)) {
       throw new StrataError(`train: unknown model '${model}': expected one of ${names.join(', ')}`);
     }
     if (flags.includes('--help')) {

@@ -167,7 +167,7 @@ function oneOf(flag: string, value: string, allowed: string[]): string {
 
 /** `strata train <model>`: one of MODELS on MNIST or Fashion-MNIST, end to end. */
 export function train(model: string, argv: string[]): TrainResult {
-  const spec = MODELS[model];
+  const spec = Object.hasOwn(MODELS, model) ? MODELS[model] : undefined;
   if (!spec)
     return fail('train', `unknown model '${model}': expected one of ${Object.keys(MODELS).join(', ')}`);
   const cmd = `train ${model}`;

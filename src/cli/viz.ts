@@ -37,7 +37,7 @@ function restore(path: string): { model: Module; config: Record<string, unknown>
   const ckpt = loadCheckpoint(path);
   const config = (ckpt.extra ?? {}) as Record<string, unknown>;
   const name = String(config.model);
-  const spec = MODELS[name];
+  const spec = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
   if (!spec)
     fail('viz', `'${path}' does not say which model it holds (run config: ${JSON.stringify(config)})`);
   const model = spec.build({ dropout: Number(config.dropout ?? 0) });
