@@ -6,15 +6,25 @@
  * checks, must load identical to the original. The counts are recorded in docs/RELIABILITY.md.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { TensorDataset } from '../src/data/dataset.js';
 import { decodeIdx } from '../src/data/idx.js';
+import { DataLoader } from '../src/data/loader.js';
 import { StrataError } from '../src/errors.js';
-import { type Checkpoint, decodeCheckpoint } from '../src/io/checkpoint.js';
+import { manualSeed } from '../src/index.js';
+import { type Checkpoint, decodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import { mlp } from '../src/models/mlp.js';
+import { crossEntropy } from '../src/nn/losses.js';
+import { Adam } from '../src/optim/optimizers.js';
+import { StepLR } from '../src/optim/schedules.js';
 import { Generator } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { CHECKPOINT_FILE, fit } from '../src/train/fit.js';
 import { idx } from './idxfiles.js';
 
 const rng = new Generator(2026);
@@ -312,6 +322,132 @@ test('fuzz: mutated IDX files, plain and gzipped, are read or refused, never a c
     const magic = name.includes('images') ? 0x0803 : 0x0801;
     results[`IDX ${name}`] = fuzz(bytes, name, 3000, hot, (b) => decodeIdx(b, name, magic), key);
   }
+});
+
+/** Values a crafted checkpoint might hold where a count, a rate, a state or a record belongs. */
+const ODD_VALUES: readonly unknown[] = [
+  -1,
+  0.5,
+  1e308,
+  -1e-308,
+  2 ** 53,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  '',
+  'x',
+  '0',
+  true,
+  false,
+  null,
+  [],
+  [1, 2, 3],
+  {},
+  { s: [1, 2, 3, 4] },
+  { $float: 'NaN' },
+];
+
+/** `root` with one value, at a random depth and key, replaced by an odd one (a deep copy; root is kept). */
+function alter(root: unknown): { path: string; value: unknown } {
+  const copy = structuredClone(root) as Record<string, unknown>;
+  let node: Record<string, unknown> = copy;
+  let path = '';
+  for (;;) {
+    const keys = Object.keys(node);
+    if (keys.length === 0) break;
+    const k = pick(keys);
+    const child = node[k];
+    path += `.${k}`;
+    if (typeof child === 'object' && child !== null && rng.uniform() < 0.7) {
+      node = child as Record<string, unknown>;
+      continue;
+    }
+    node[k] = pick(ODD_VALUES);
+    break;
+  }
+  return { path, value: copy };
+}
+
+test('fuzz: resuming from checkpoints with altered state (and a valid checksum) never crashes, and a refusal changes nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-fuzz-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const x = new Tensor(
+    Float32Array.from({ length: 48 * 8 }, (_, i) => Math.sin(i)),
+    [48, 8],
+  );
+  const y = new Tensor(
+    Int32Array.from({ length: 48 }, (_, i) => i % 4),
+    [48],
+  );
+  const run = () => {
+    manualSeed(1);
+    const model = mlp([8, 6, 4]);
+    const optimizer = new Adam(model.parameters(), { lr: 0.01 });
+    const generator = new Generator(2);
+    const options = {
+      epochs: 2,
+      loss: (o: Tensor, t: Tensor) => crossEntropy(o, t),
+      train: new DataLoader(new TensorDataset(x, y), { batchSize: 16, shuffle: true, generator }),
+      generator,
+      scheduler: new StepLR(optimizer, 1, 0.5),
+      out: dir,
+      config: { seed: 1 },
+    };
+    return { model, optimizer, generator, options };
+  };
+  const first = run();
+  fit(first.model, first.optimizer, { ...first.options, epochs: 1 });
+  const path = join(dir, CHECKPOINT_FILE);
+  const good = loadCheckpoint(path);
+  const standing = (r: ReturnType<typeof run>) =>
+    JSON.stringify([
+      Object.values(r.model.stateDict()).map((t) => [...t.toTypedArray()]),
+      r.optimizer.paramGroups.map(({ params: _, ...h }) => h),
+      [...r.optimizer.state.values()].map((s) => [
+        s.step,
+        Object.values(s.buffers).map((t) => [...t.toTypedArray()]),
+      ]),
+      r.generator.getState(),
+    ]);
+  const counts: Counts = { tried: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0 };
+  const crashes: string[] = [];
+  const parts = ['progress', 'rng', 'optimizer', 'extra'] as const;
+  for (let i = 0; i < 400; i++) {
+    const part = pick(parts);
+    const state = part === 'optimizer' ? good.optimizer.state : good[part];
+    const { path: where, value } = alter(state);
+    const ckpt: Checkpoint = {
+      ...good,
+      optimizer: part === 'optimizer' ? { ...good.optimizer, state: value } : good.optimizer,
+      ...(part === 'progress' ? { progress: value as Record<string, unknown> } : {}),
+      ...(part === 'rng' ? { rng: value as Checkpoint['rng'] } : {}),
+      ...(part === 'extra' ? { extra: value } : {}),
+    };
+    try {
+      saveCheckpoint(path, ckpt);
+    } catch (e) {
+      assert.ok(e instanceof StrataError, `saving ${part}${where}: ${String(e)}`);
+      continue; // a value that JSON cannot hold is refused when saving
+    }
+    counts.tried++;
+    const r = run();
+    const before = standing(r);
+    try {
+      fit(r.model, r.optimizer, { ...r.options, epochs: 1, resume: true });
+      counts.acceptedChanged++;
+    } catch (e) {
+      if (e instanceof StrataError) {
+        counts.refused++;
+        assert.equal(standing(r), before, `${part}${where}: refused, yet the run changed (${e.message})`);
+      } else {
+        counts.crashes++;
+        if (crashes.length < 3)
+          crashes.push(`${part}${where} = ${jsonKey(value).slice(0, 200)}: ${String(e)}`);
+      }
+    }
+  }
+  assert.equal(counts.crashes, 0, `resuming crashed:\n${crashes.join('\n')}`);
+  results['fit checkpoint with altered state, resumed'] = counts;
 });
 
 test('fuzz: the counts', (t) => {

@@ -496,6 +496,7 @@ test('checkpoints with a malformed RNG state are refused', () => {
     [{ s: [1, 2, 3, 4.5], spare: null }, /s\[3\] = 4\.5/],
     [{ s: [1, 2, 3, 4], spare: Number.NaN }, /spare = NaN/],
     [{ s: [1, 2, 3, 4], spare: Number.POSITIVE_INFINITY }, /spare = Infinity/],
+    [{ s: [1, 2, 3, 4], spare: -9 }, /spare = -9/], // beyond any deviate Box–Muller gives
     [{ s: [1, 2, 3, 4] }, /spare = undefined/],
     [{ s: [1, 2, 3] }, /s = an array of length 3/],
   ];

@@ -842,6 +842,11 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
     ],
     ['a NaN loss sum', progress({ lossSum: Number.NaN }), /'lossSum' is NaN, not a finite number/],
     [
+      'a loss sum at an epoch start',
+      progress({ lossSum: 0.5 }),
+      /'lossSum' is 0\.5 at the start of an epoch/,
+    ],
+    [
       'a bad epoch generator state',
       progress({ epochRng: { s: [0, 0, 0, 0], spare: null } }),
       /'epochRng'.*four zeros/,
@@ -870,6 +875,20 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
         (st.steps as Record<string, number>)['1'] = -1;
       }),
       /step count of parameter 1 is -1/,
+    ],
+    [
+      'a hyper-parameter of the wrong form',
+      optimizerState((st) => {
+        (st.paramGroups as Record<string, unknown>[])[0]!.beta1 = [0.9];
+      }),
+      /optimizer group 0 has beta1 = an array of length 1, where this optimizer has 0\.9/,
+    ],
+    [
+      'a hyper-parameter this optimizer does not take',
+      optimizerState((st) => {
+        (st.paramGroups as Record<string, unknown>[])[0]!.momentum = 0.9;
+      }),
+      /optimizer group 0 has 'momentum', which this optimizer does not take/,
     ],
     [
       'a config without the run setting',

@@ -321,7 +321,11 @@ function progressProblem(raw: Record<string, unknown>, run: RunShape): string | 
   }
   if ((raw.correct as number) > (raw.seen as number))
     return `'correct' (${raw.correct}) exceeds 'seen' (${raw.seen})`;
-  if (batch === 0 && (raw.seen as number) > 0) return `'seen' is ${raw.seen} at the start of an epoch`;
+  // At an epoch's start its running sums are empty.
+  if (batch === 0) {
+    const started = ['seen', 'correct', 'lossSum', 'epochSeconds'].find((k) => raw[k] !== 0);
+    if (started) return `'${started}' is ${describe(raw[started])} at the start of an epoch, where it is 0`;
+  }
   const rng = rngStateProblem(raw.epochRng);
   if (rng !== null) return `'epochRng' is not a generator state (${rng})`;
   if (!Array.isArray(raw.history)) return `'history' is ${describe(raw.history)}, not a list`;

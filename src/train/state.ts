@@ -52,6 +52,8 @@ function optimizerStateFromCheckpoint(
   for (const [i, g] of s.paramGroups.entries()) {
     if (!Array.isArray(g.params) || !g.params.every(isCount))
       fail('resume', `the checkpoint's optimizer group ${i} has no list of parameter indices`);
+    const problem = i < opt.paramGroups.length ? hyperParameterProblem(g, opt.paramGroups[i]!) : null;
+    if (problem !== null) fail('resume', `the checkpoint's optimizer group ${i} ${problem}`);
   }
   if (!isRecord(s.steps)) fail('resume', 'the checkpoint has no optimizer step counts');
   const state: OptimizerState<{ lr: number }>['state'] = {};
@@ -74,6 +76,32 @@ function optimizerStateFromCheckpoint(
     entry.buffers[key.slice(dot + 1)] = t;
   }
   return { state, paramGroups: s.paramGroups as OptimizerState<{ lr: number }>['paramGroups'] };
+}
+
+/** Whether a saved hyper-parameter has the form of the optimizer's own: finite numbers, booleans, tuples of them. */
+function sameForm(saved: unknown, own: unknown): boolean {
+  if (typeof own === 'number') return typeof saved === 'number' && Number.isFinite(saved);
+  if (Array.isArray(own))
+    return Array.isArray(saved) && saved.length === own.length && saved.every((v, i) => sameForm(v, own[i]));
+  return typeof saved === typeof own && (typeof own !== 'object' || own === saved);
+}
+
+/**
+ * What is wrong with a saved group's hyper-parameters for this optimizer's group, or null: the same
+ * names, each of the same form (their ranges are the optimizer's to check, in loadStateDict).
+ */
+function hyperParameterProblem(saved: Record<string, unknown>, own: Record<string, unknown>): string | null {
+  // An option left undefined is not saved (JSON drops it), so it is not compared either.
+  const names = (g: Record<string, unknown>) =>
+    Object.keys(g).filter((k) => k !== 'params' && g[k] !== undefined);
+  const unknown = names(saved).find((k) => !Object.hasOwn(own, k));
+  if (unknown !== undefined) return `has '${unknown}', which this optimizer does not take`;
+  const missing = names(own).find((k) => !Object.hasOwn(saved, k));
+  if (missing !== undefined) return `has no '${missing}'`;
+  const bad = names(own).find((k) => !sameForm(saved[k], own[k]));
+  if (bad !== undefined)
+    return `has ${bad} = ${describe(saved[bad])}, where this optimizer has ${describe(own[bad])}`;
+  return null;
 }
 
 /** Restores what optimizerToCheckpoint wrote, into an optimizer of the same type over the same parameters. */
