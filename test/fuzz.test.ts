@@ -36,13 +36,36 @@ const SPECIAL = [
   0x65,
 ];
 
+/** Words with a meaning to a reader: prototype keys, dtype codes, Strata's own metadata keys. */
+const WORDS = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  '',
+  'F32',
+  'F64',
+  'I32',
+  'I64',
+  'F16',
+  'BF16',
+  'U8',
+  '__metadata__',
+  'strata.sha256',
+  'strata.checkpoint',
+  'dtype',
+  'shape',
+  'data_offsets',
+  'format',
+];
+
 /** One random change: half of them aimed at the first `hot` bytes (a header), the rest anywhere. */
 function mutateOnce(bytes: Uint8Array, hot: number): { kind: string; bytes: Uint8Array } {
   const n = bytes.length;
   const at = () =>
     rng.uniform() < 0.5 ? rng.randint(0, Math.max(1, Math.min(hot, n))) : rng.randint(0, Math.max(1, n));
   const out = Uint8Array.from(bytes);
-  const kind = pick(['flip', 'set', 'special', 'truncate', 'insert', 'delete', 'copy', 'length']);
+  const kind = pick(['flip', 'set', 'special', 'truncate', 'insert', 'delete', 'copy', 'length', 'word']);
   if (n === 0) return { kind: 'insert', bytes: Uint8Array.of(rng.randint(0, 256)) };
   switch (kind) {
     case 'flip':
@@ -69,6 +92,23 @@ function mutateOnce(bytes: Uint8Array, hot: number): { kind: string; bytes: Uint
       const [from, to, len] = [at(), at(), rng.randint(1, 33)];
       out.set(bytes.subarray(from, Math.min(n, from + len)).subarray(0, Math.max(0, n - to)), to);
       return { kind, bytes: out };
+    }
+    case 'word': {
+      // A JSON string of the header replaced by a word that means something to a reader.
+      const text = Buffer.from(bytes.subarray(0, Math.min(hot, n))).toString('latin1');
+      const strings = [...text.matchAll(/"[^"\\]*"/g)];
+      if (strings.length === 0) return { kind, bytes: out };
+      const s = pick(strings);
+      const word = `"${pick(WORDS)}"`;
+      const i = s.index!;
+      return {
+        kind,
+        bytes: Buffer.concat([
+          bytes.subarray(0, i),
+          Buffer.from(word, 'latin1'),
+          bytes.subarray(i + s[0].length),
+        ]),
+      };
     }
     default: {
       // The 8-byte length of a safetensors header (or an IDX dimension): a nearby or a wild value.

@@ -118,7 +118,7 @@ test('safetensors reads files without a Strata checksum (as PyTorch writes them)
 });
 
 test('safetensors: dtypes Strata lacks get a clear error', () => {
-  for (const dtype of ['U8', 'BOOL', 'I16', 'F8_E4M3']) {
+  for (const dtype of ['U8', 'BOOL', 'I16', 'F8_E4M3', 'constructor', '__proto__']) {
     const bytes = craft({ h: { dtype, shape: [1], data_offsets: [0, 2] } }, new Uint8Array(2));
     throwsStrata(
       () => decodeSafetensors(bytes, 'half.safetensors'),

@@ -315,7 +315,8 @@ export function decodeSafetensors(
     if (!isRecord(info)) return bad(`the entry for tensor '${name}' is not an object`);
     const code = info.dtype;
     if (code === undefined) return bad(`tensor '${name}' has no dtype`);
-    const stored = typeof code === 'string' ? STORED[code] : undefined;
+    // Own keys only: a dtype of 'constructor' must not find Object's.
+    const stored = typeof code === 'string' && Object.hasOwn(STORED, code) ? STORED[code] : undefined;
     if (stored === undefined) {
       return fail(
         'safetensors',
