@@ -877,6 +877,21 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
       /step count of parameter 1 is -1/,
     ],
     [
+      'a weight of another dtype',
+      (c) => {
+        c.model['0.bias'] = tensor(new Int32Array(32));
+      },
+      /the checkpoint's weight '0\.bias' is int32, but the model's is float32/,
+    ],
+    [
+      'an optimizer buffer of another dtype',
+      (c) => {
+        const [name, t] = Object.entries(c.optimizer.tensors)[0]!;
+        c.optimizer.tensors[name] = tensor(new Float64Array(t.size), { shape: [...t.shape] });
+      },
+      /optimizer buffer '.*' is float64, but its parameter is float32/,
+    ],
+    [
       'a hyper-parameter of the wrong form',
       optimizerState((st) => {
         (st.paramGroups as Record<string, unknown>[])[0]!.beta1 = [0.9];

@@ -125,6 +125,24 @@ export function restoreCheckpoint(
   rest: () => void = () => {},
 ): void {
   const optimizerState = optimizerStateFromCheckpoint(optimizer, ckpt.optimizer);
+  // loadStateDict would cast a tensor of another dtype silently; Strata saves each in its own dtype.
+  const own = model.stateDict();
+  for (const [k, t] of Object.entries(ckpt.model)) {
+    const mine = Object.hasOwn(own, k) ? own[k] : undefined;
+    if (mine && mine.dtype !== t.dtype)
+      fail('resume', `the checkpoint's weight '${k}' is ${t.dtype}, but the model's is ${mine.dtype}`);
+  }
+  const params = optimizer.paramGroups.flatMap((g) => g.params);
+  for (const [i, s] of Object.entries(optimizerState.state)) {
+    const p = params[Number(i)];
+    for (const [b, t] of Object.entries(s.buffers)) {
+      if (p && t.dtype !== p.dtype)
+        fail(
+          'resume',
+          `the checkpoint's optimizer buffer '${i}.${b}' is ${t.dtype}, but its parameter is ${p.dtype}`,
+        );
+    }
+  }
   const modelBefore = snapshot(model);
   const optimizerBefore = optimizer.stateDict();
   try {
