@@ -11,20 +11,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { restoreLanguageModel } from '../src/cli/generate.js';
 import { TensorDataset } from '../src/data/dataset.js';
 import { decodeIdx } from '../src/data/idx.js';
 import { DataLoader } from '../src/data/loader.js';
+import { EOS, UNK, Vocab } from '../src/data/text.js';
 import { StrataError } from '../src/errors.js';
 import { manualSeed } from '../src/index.js';
 import { type Checkpoint, decodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { mlp } from '../src/models/mlp.js';
+import { RnnLanguageModel } from '../src/models/rnnlm.js';
 import { crossEntropy } from '../src/nn/losses.js';
 import { Adam } from '../src/optim/optimizers.js';
 import { StepLR } from '../src/optim/schedules.js';
 import { Generator } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { CHECKPOINT_FILE, fit } from '../src/train/fit.js';
+import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { idx } from './idxfiles.js';
 
 const rng = new Generator(2026);
@@ -488,6 +492,92 @@ test('fuzz: resuming from checkpoints with altered state (and a valid checksum) 
   }
   assert.equal(counts.crashes, 0, `resuming crashed:\n${crashes.join('\n')}`);
   results['fit checkpoint with altered state, resumed'] = counts;
+});
+
+test('fuzz: language-model checkpoints with altered state, resumed or opened by generate, never crash', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-fuzz-lm-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const vocab = Vocab.build('a b c d e f g h'.split(' '), { minFreq: 1, specials: [UNK, EOS] });
+  const stream = Int32Array.from({ length: 200 }, (_, i) => 2 + (i % 8));
+  const config = { model: 'rnnlm', level: 'word', cell: 'gru', hidden: 4, embed: 4, layers: 1, tie: false };
+  const run = () => {
+    manualSeed(3);
+    const generator = new Generator(4);
+    const model = new RnnLanguageModel(vocab.size, {
+      cell: 'gru',
+      hidden: 4,
+      embed: 4,
+      layers: 1,
+      generator,
+    });
+    const optimizer = new Adam(model.parameters(), { lr: 0.01 });
+    const options = {
+      batchSize: 4,
+      bptt: 5,
+      train: stream,
+      valid: stream.subarray(0, 40),
+      clip: 1,
+      generator,
+    };
+    return { model, optimizer, generator, lm: model as unknown as LanguageModel, options };
+  };
+  const first = run();
+  const extra = { vocab: vocab.toJSON() };
+  fitLanguageModel(first.lm, first.optimizer, { ...first.options, epochs: 1, out: dir, config, extra });
+  const path = join(dir, CHECKPOINT_FILE);
+  const good = loadCheckpoint(path);
+  const counts: Counts = { tried: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0 };
+  const crashes: string[] = [];
+  const attempt = (what: string, fn: () => void, unchanged?: () => boolean) => {
+    try {
+      fn();
+      counts.acceptedChanged++;
+    } catch (e) {
+      if (!(e instanceof StrataError)) {
+        counts.crashes++;
+        if (crashes.length < 3) crashes.push(`${what}: ${String(e).slice(0, 300)}`);
+      } else {
+        counts.refused++;
+        if (unchanged) assert.ok(unchanged(), `${what}: refused (${e.message}), yet the run changed`);
+      }
+    }
+    counts.tried++;
+  };
+  for (let i = 0; i < 150; i++) {
+    const part = pick(['progress', 'rng', 'optimizer', 'extra'] as const);
+    const { path: where, value } = alter(part === 'optimizer' ? good.optimizer.state : good[part]);
+    const ckpt: Checkpoint = {
+      ...good,
+      optimizer: part === 'optimizer' ? { ...good.optimizer, state: value } : good.optimizer,
+      ...(part === 'progress' ? { progress: value as Record<string, unknown> } : {}),
+      ...(part === 'rng' ? { rng: value as Checkpoint['rng'] } : {}),
+      ...(part === 'extra' ? { extra: value } : {}),
+    };
+    try {
+      saveCheckpoint(path, ckpt);
+    } catch (e) {
+      assert.ok(e instanceof StrataError, `saving ${part}${where}: ${String(e)}`);
+      continue;
+    }
+    const r = run();
+    const before = jsonKey([tensorsKey(r.model.stateDict()), r.generator.getState()]);
+    attempt(
+      `resume, ${part}${where}`,
+      () =>
+        fitLanguageModel(r.lm, r.optimizer, {
+          ...r.options,
+          epochs: 1,
+          out: dir,
+          resume: true,
+          config,
+          extra,
+        }),
+      () => jsonKey([tensorsKey(r.model.stateDict()), r.generator.getState()]) === before,
+    );
+    attempt(`generate, ${part}${where}`, () => restoreLanguageModel(path));
+  }
+  assert.equal(counts.crashes, 0, `crashed:\n${crashes.join('\n')}`);
+  results['language-model checkpoint with altered state, resumed and opened'] = counts;
 });
 
 test('fuzz: the counts', (t) => {
