@@ -538,6 +538,14 @@ describe('file-system failures from the command line', { concurrency: true }, ()
     assert.deepEqual(readdirSync(out), ['checkpoint.safetensors'], 'no temporary file is left');
   });
 
+  test('a reader that closes the pipe early ends the command quietly, not with a stack trace', async () => {
+    const { child, done } = start(['info']);
+    child.stdout.destroy(); // before the command has written anything
+    const r = await done;
+    assert.equal(r.status, 0, `exit code ${r.status}; stderr:\n${r.stderr}`);
+    assert.equal(r.stderr, '', 'nothing on stderr');
+  });
+
   test('viz --out naming a file is a one-line error', async () => {
     const out = freshDir();
     ok(await strata([...tiny, '--out', out]), 'train mlp');

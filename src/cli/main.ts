@@ -153,6 +153,14 @@ function userError(e: unknown): string | null {
   return null;
 }
 
+// A reader that goes away (`strata info | head -1`) is not an error of ours: stop quietly, as Unix tools do.
+// Any other failure to write the output is reported in one line; stderr failures cannot be reported at all.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`error: cannot write the output (${e.code}): ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? 0 : 1);
+});
+process.stderr.on('error', () => {});
+
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
