@@ -1,4 +1,4 @@
-import { fail, StrataError } from '../errors.js';
+import { describe, fail, StrataError } from '../errors.js';
 import { type RngState, rngStateProblem } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readFileBytes } from './atomic.js';
@@ -159,7 +159,7 @@ function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoin
         `'${path}' has checkpoint format ${info.format}; this version of Strata reads format ${FORMAT}: upgrade Strata`,
       );
     }
-    corrupt(`unknown checkpoint format ${JSON.stringify(info.format)}`);
+    corrupt(`unknown checkpoint format ${describe(info.format)}`);
   }
   const rngProblem = rngStateProblem(info.rng);
   if (rngProblem !== null) corrupt(`it has no valid RNG state (${rngProblem})`);

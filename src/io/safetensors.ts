@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, fail } from '../errors.js';
-import { BYTES, type DType, type TypedArray } from '../tensor/dtype.js';
+import { BYTES, type TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readFileBytes, writeFileAtomic } from './atomic.js';
 
@@ -15,7 +15,8 @@ import { readFileBytes, writeFileAtomic } from './atomic.js';
  * Offsets are relative to the data section; tensors are stored row-major and little-endian, back to
  * back with no gaps. Strata adds one metadata entry, `strata.sha256`, a SHA-256 over the rest of the
  * header (metadata and tensor entries) and the data section, so that a flipped bit anywhere or a
- * truncated copy is caught when the file is read. Files from elsewhere (PyTorch, the Hugging Face hub)
+ * truncated copy is caught when the file is read; the header itself must be byte for byte what Strata
+ * writes, so that no byte escapes the checks. Files from elsewhere (PyTorch, the Hugging Face hub)
  * do not have it: the plain reader loads them checked for structure only and says so (`verified: false`),
  * while the readers of Strata's own files (checkpoints, weights) refuse a file without it.
  *
@@ -24,19 +25,14 @@ import { readFileBytes, writeFileAtomic } from './atomic.js';
  * float32 (exactly: float32 holds every half and bfloat16 value).
  */
 
-/** How a dtype is stored: the file's code, the element width, and the dtype it loads as. */
-interface Storage {
-  code: string;
-  bytes: number;
-  dtype: DType;
-}
-const STORAGE: Record<string, Storage> = {
-  float32: { code: 'F32', bytes: 4, dtype: 'float32' },
-  float64: { code: 'F64', bytes: 8, dtype: 'float64' },
-  int32: { code: 'I32', bytes: 4, dtype: 'int32' },
-  int64: { code: 'I64', bytes: 8, dtype: 'int32' },
-  float16: { code: 'F16', bytes: 2, dtype: 'float32' },
-  bfloat16: { code: 'BF16', bytes: 2, dtype: 'float32' },
+/** How each stored type appears in a file: its code and element width (toTypedArray says what it loads as). */
+const STORAGE: Record<string, { code: string; bytes: number }> = {
+  float32: { code: 'F32', bytes: 4 },
+  float64: { code: 'F64', bytes: 8 },
+  int32: { code: 'I32', bytes: 4 },
+  int64: { code: 'I64', bytes: 8 },
+  float16: { code: 'F16', bytes: 2 },
+  bfloat16: { code: 'BF16', bytes: 2 },
 };
 /** The storage name of each file code (the checksum names storage this way, as it did for F32/F64/I32). */
 const STORED: Record<string, string> = Object.fromEntries(
