@@ -503,8 +503,9 @@ describe('file-system failures from the command line', { concurrency: true }, ()
         /cannot write '.*checkpoint\.safetensors': it is a directory; remove it or choose another --out/,
       ],
       ['', /--out is empty; give a directory/],
-      // Node's recursive mkdir spun here forever at 100% CPU; root cannot write /proc or /sys either.
-      ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe' \(ENOENT\)/],
+      // Node's recursive mkdir spun here forever at 100% CPU; root cannot write /proc or /sys either
+      // (root is told ENOENT, other users EACCES).
+      ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe' \(E(NOENT|ACCES)\)/],
       [
         '/sys/strata-probe',
         /cannot create the output directory '\/sys\/strata-probe' \(E(PERM|ROFS|ACCES)\)/,

@@ -656,8 +656,9 @@ test('ensureOutputDir: an unusable output directory is refused at once, in one s
       /cannot write '.*checkpoint\.safetensors': it is a directory/,
       ['checkpoint.safetensors'],
     ],
-    // Node's recursive mkdir spun forever here; even root cannot create directories in /proc or /sys.
-    ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe' \(ENOENT\)/],
+    // Node's recursive mkdir spun forever here; even root cannot create directories in /proc or /sys
+    // (root is told ENOENT, other users EACCES).
+    ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe' \(E(NOENT|ACCES)\)/],
     ['/proc/strata-probe/deeper/still', /cannot create the output directory '\/proc\/strata-probe'/],
     ['/sys/strata-probe', /cannot create the output directory '\/sys\/strata-probe' \(E(PERM|ROFS|ACCES)\)/],
   ];
