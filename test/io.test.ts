@@ -657,7 +657,8 @@ test('ensureOutputDir: an unusable output directory is refused at once, in one s
       ['checkpoint.safetensors'],
     ],
     // Node's recursive mkdir spun forever here; even root cannot create directories in /proc or /sys
-    // (root is told ENOENT, other users EACCES).
+    // (ENOENT on Linux, as root and as other users; EACCES is accepted for systems that check
+    // permissions first).
     ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe' \(E(NOENT|ACCES)\)/],
     ['/proc/strata-probe/deeper/still', /cannot create the output directory '\/proc\/strata-probe'/],
     ['/sys/strata-probe', /cannot create the output directory '\/sys\/strata-probe' \(E(PERM|ROFS|ACCES)\)/],
