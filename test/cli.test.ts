@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,9 +18,10 @@ interface Run {
   stderr: string;
 }
 
-/** Starts `strata ...args` from the repository root; `done` settles when it exits. */
-function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+/** Starts `strata ...args` from the repository root (after `preload` modules); `done` settles when it exits. */
+function start(args: string[], env: Record<string, string> = {}, preload: string[] = []) {
+  const imports = ['tsx', ...preload].flatMap((m) => ['--import', m]);
+  const child = spawn(process.execPath, [...imports, 'src/cli/main.ts', ...args], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,6 +189,8 @@ test('bad input: exit code 1 and a one-line error naming the problem', async () 
       /unknown schedule 'linear'/,
     ],
     [['train', 'cnn'], /unknown model 'cnn'.*mlp/],
+    [['train', 'constructor'], /unknown model 'constructor'.*mlp/],
+    [['train', '__proto__'], /unknown model '__proto__'.*mlp/],
     [['train', 'mlp', '--backend', 'quantum'], /unknown backend 'quantum'.*\bjs\b/],
     [['info'], /unknown backend 'quantum'/, { STRATA_BACKEND: 'quantum' }],
     [['frobnicate'], /unknown command 'frobnicate'/],
@@ -482,6 +485,79 @@ describe('training from the command line', { concurrency: true }, () => {
       ]),
       /batchSize=50.*64/,
       'resume with another batch size',
+    );
+  });
+});
+
+describe('file-system failures from the command line', { concurrency: true }, () => {
+  const tiny = ['train', 'mlp', '--limit', '256', '--batch-size', '64', '--epochs', '1', '--no-progress'];
+
+  test('an unusable --out is a one-line error before training starts', async () => {
+    const blocked = freshDir();
+    mkdirSync(join(blocked, 'checkpoint.safetensors'));
+    const file = join(freshDir(), 'a-file');
+    writeFileSync(file, 'x');
+    const cases: [string, RegExp][] = [
+      [
+        blocked,
+        /cannot write '.*checkpoint\.safetensors': it is a directory; remove it or choose another --out/,
+      ],
+      ['', /--out is empty; give a directory/],
+      // Node's recursive mkdir spun here forever at 100% CPU; root cannot write /proc or /sys either
+      // (ENOENT on Linux, as root and as other users; EACCES is accepted for systems that check
+      // permissions first).
+      ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe' \(E(NOENT|ACCES)\)/],
+      [
+        '/sys/strata-probe',
+        /cannot create the output directory '\/sys\/strata-probe' \(E(PERM|ROFS|ACCES)\)/,
+      ],
+      [join(file, 'run'), /'.*a-file\/run' \(ENOTDIR\)/],
+    ];
+    const runs = await Promise.all(cases.map(([out]) => strata([...tiny, '--out', out])));
+    cases.forEach(([out, pattern], i) => {
+      oneLineError(runs[i]!, pattern, `--out '${out}'`);
+      // Refused before the data is read and an epoch is trained: no progress, no epoch line.
+      assert.doesNotMatch(runs[i]!.stderr, /epoch/, `--out '${out}': refused before training`);
+    });
+  });
+
+  test('a disk that fills up while training, and while resuming, is a one-line error; the last checkpoint stays', async () => {
+    const out = freshDir();
+    const path = join(out, 'checkpoint.safetensors');
+    const fullDisk = fileURLToPath(new URL('./fixtures/full-disk.ts', import.meta.url));
+    // Room for the checkpoint at step 2 (about 4 MB of weights and momentum) but not for the next one.
+    const args = [...tiny, '--epochs', '2', '--checkpoint-every', '2', '--out', out];
+    const filled = await start(args, { STRATA_TEST_DISK_BYTES: '6000000' }, [fullDisk]).done;
+    oneLineError(
+      filled,
+      /cannot write '.*checkpoint\.safetensors' \(ENOSPC\): the disk is full/,
+      'ENOSPC training',
+    );
+    assert.equal(loadCheckpoint(path).progress.step, 2);
+    const resumed = await start([...args, '--resume'], { STRATA_TEST_DISK_BYTES: '0' }, [fullDisk]).done;
+    oneLineError(resumed, /\(ENOSPC\): the disk is full; free some space, then run again/, 'ENOSPC resuming');
+    assert.equal(loadCheckpoint(path).progress.step, 2, 'the step-2 checkpoint is kept');
+    assert.deepEqual(readdirSync(out), ['checkpoint.safetensors'], 'no temporary file is left');
+  });
+
+  test('a reader that closes the pipe early ends the command quietly, not with a stack trace', async () => {
+    const { child, done } = start(['info']);
+    child.stdout.destroy(); // before the command has written anything
+    const r = await done;
+    assert.equal(r.status, 0, `exit code ${r.status}; stderr:\n${r.stderr}`);
+    assert.equal(r.stderr, '', 'nothing on stderr');
+  });
+
+  test('viz --out naming a file is a one-line error', async () => {
+    const out = freshDir();
+    ok(await strata([...tiny, '--out', out]), 'train mlp');
+    const file = join(freshDir(), 'a-file');
+    writeFileSync(file, 'x');
+    const r = await strata(['viz', 'filters', join(out, 'checkpoint.safetensors'), '--out', file]);
+    oneLineError(
+      r,
+      /viz: cannot use '.*a-file' as the output directory: .* is a file, not a directory/,
+      'viz --out FILE',
     );
   });
 });

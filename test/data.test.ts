@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import {
   type Dataset,
   randomSplit,
@@ -285,6 +286,29 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 function fakeMnist(name: string, files: Parameters<typeof writeSplit>[1]): string {
   return writeSplit(join(tmp, name), files);
 }
+
+test('readIdx inflates a gzipped file no further than its header announces', () => {
+  // 255 KB of gzip that expands to 256 MB: the header says 3 labels, so the 12th byte is already too many.
+  const bomb = gzipSync(Buffer.concat([threeLabels, Buffer.alloc(1 << 28)]), { level: 9 });
+  writeFileSync(join(tmp, 'bomb-labels.gz'), bomb);
+  throwsStrata(
+    () => readIdx(join(tmp, 'bomb-labels.gz')),
+    /bomb-labels\.gz has trailing bytes: it expands beyond the 11 bytes its IDX header announces/,
+  );
+  // A tiny bomb is capped the same way, and an honest file of any size still reads.
+  writeFileSync(join(tmp, 'small-bomb.gz'), gzipSync(Buffer.concat([threeLabels, Buffer.alloc(1 << 20)])));
+  throwsStrata(() => readIdx(join(tmp, 'small-bomb.gz')), /expands beyond the 11 bytes/);
+  const images = idx(
+    [40, 28, 28],
+    Uint8Array.from({ length: 40 * 784 }, (_, i) => (i * 7919) % 251),
+  );
+  writeFileSync(join(tmp, 'forty-images.gz'), gzipSync(images));
+  assert.deepEqual(readIdx(join(tmp, 'forty-images.gz')).dims, [40, 28, 28]);
+  // A header announcing more than a buffer can hold is refused before anything is inflated.
+  const huge = gzipSync(Buffer.concat([idx([0xffffffff, 0xffffffff, 0xffffffff], []), Buffer.alloc(8192)]));
+  writeFileSync(join(tmp, 'huge.gz'), huge);
+  throwsStrata(() => readIdx(join(tmp, 'huge.gz')), /announces .* bytes, more than one buffer can hold/);
+});
 
 test('readIdx: plain and gzipped files', () => {
   const dir = fakeMnist('readable', { images: threeImages, labels: threeLabels, gz: true });

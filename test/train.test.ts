@@ -8,14 +8,17 @@ import { loadMnist } from '../src/data/mnist.js';
 import { Generator, manualSeed, type RngState, StrataError, type Tensor, tensor } from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { mlp } from '../src/models/mlp.js';
+import { RnnLanguageModel } from '../src/models/rnnlm.js';
 import { crossEntropy } from '../src/nn/losses.js';
 import type { Module } from '../src/nn/module.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../src/optim/optimizers.js';
 import { StepLR } from '../src/optim/schedules.js';
 import { CHECKPOINT_FILE, type FitOptions, type FitResult, fit } from '../src/train/fit.js';
+import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { countCorrect, evaluate } from '../src/train/metrics.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
+import { withFailing } from './failingfs.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('train');
@@ -778,4 +781,290 @@ test('checkpoints are written at every epoch end and every checkpointEvery steps
   assert.deepEqual(seen, [-1, -1, -1, 3, 4, 4, 6, 6]);
   assert.equal(loadCheckpoint(join(dir, CHECKPOINT_FILE)).progress.step, 8);
   assert.deepEqual(readdirSync(dir), [CHECKPOINT_FILE], 'no temporary files are left beside it');
+});
+
+/** Where a run stands: its weights, optimizer state (buffers and groups) and generator, for "nothing changed". */
+function standing(s: Setup) {
+  const opt = optimizerToCheckpoint(s.optimizer);
+  return {
+    weights: values(s.model.stateDict()),
+    buffers: values(opt.tensors),
+    groups: JSON.stringify(opt.state),
+    rng: s.generator.getState(),
+  };
+}
+
+/** A 1-epoch checkpoint in a fresh directory, edited by `edit` and saved again (with a valid checksum). */
+function editedCheckpoint(edit: (ckpt: ReturnType<typeof loadCheckpoint>) => void): string {
+  const dir = freshDir();
+  const s = setup({ optimizer: 'adam', schedule: true });
+  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir, config: { batchSize: 64 } });
+  const path = join(dir, CHECKPOINT_FILE);
+  const ckpt = loadCheckpoint(path);
+  edit(ckpt);
+  saveCheckpoint(path, ckpt);
+  return dir;
+}
+
+test('a checkpoint whose progress, schedule, step counts or config do not fit the run is refused, and changes nothing', () => {
+  const progress = (change: Record<string, unknown>) => (c: ReturnType<typeof loadCheckpoint>) => {
+    Object.assign(c.progress, change);
+  };
+  const optimizerState =
+    (change: (state: Record<string, unknown>) => void) => (c: ReturnType<typeof loadCheckpoint>) =>
+      change(c.optimizer.state as Record<string, unknown>);
+  const cases: [string, (c: ReturnType<typeof loadCheckpoint>) => void, RegExp][] = [
+    ['a negative step', progress({ step: -8 }), /'step' is -8, not a non-negative integer/],
+    [
+      'a step the epochs do not add up to',
+      progress({ step: 9 }),
+      /epoch 1, batch 0 and step 9.*that is step 8/,
+    ],
+    [
+      'a batch beyond the epoch',
+      progress({ batch: 8, step: 16 }),
+      /stopped at batch 8 of epoch 2, but this run has 8 batches/,
+    ],
+    [
+      'more epochs than the run',
+      progress({ epoch: 3, step: 24 }),
+      /finished 3 epochs, more than the 2.*--epochs 3/,
+    ],
+    [
+      'a history of the wrong length',
+      progress({ history: [] }),
+      /'history' has 0 records for 1 finished epochs/,
+    ],
+    [
+      'a history record that is not one',
+      progress({ history: [5] }),
+      /history\[0\] is 5, not an epoch record/,
+    ],
+    ['a NaN loss sum', progress({ lossSum: Number.NaN }), /'lossSum' is NaN, not a finite number/],
+    [
+      'a loss sum at an epoch start',
+      progress({ lossSum: 0.5 }),
+      /'lossSum' is 0\.5 at the start of an epoch/,
+    ],
+    [
+      'a bad epoch generator state',
+      progress({ epochRng: { s: [0, 0, 0, 0], spare: null } }),
+      /'epochRng'.*four zeros/,
+    ],
+    ['a best epoch not yet run', progress({ bestEpoch: 4 }), /'bestEpoch' is 4/],
+    [
+      'a schedule out of step',
+      progress({ scheduler: { t: 5, baseLrs: [0.002] } }),
+      /'scheduler' is not a schedule stepped once for each of 1/,
+    ],
+    [
+      'a schedule with a NaN rate',
+      progress({ scheduler: { t: 1, baseLrs: [Number.NaN] } }),
+      /'scheduler\.baseLrs'/,
+    ],
+    [
+      'a fractional optimizer step count',
+      optimizerState((st) => {
+        (st.steps as Record<string, number>)['0'] = 1.5;
+      }),
+      /optimizer step count of parameter 0 is 1\.5; expected a non-negative integer/,
+    ],
+    [
+      'a negative optimizer step count',
+      optimizerState((st) => {
+        (st.steps as Record<string, number>)['1'] = -1;
+      }),
+      /step count of parameter 1 is -1/,
+    ],
+    [
+      'a weight of another dtype',
+      (c) => {
+        c.model['0.bias'] = tensor(new Int32Array(32));
+      },
+      /the checkpoint's weight '0\.bias' is int32, but the model's is float32/,
+    ],
+    [
+      'an optimizer buffer of another dtype',
+      (c) => {
+        const [name, t] = Object.entries(c.optimizer.tensors)[0]!;
+        c.optimizer.tensors[name] = tensor(new Float64Array(t.size), { shape: [...t.shape] });
+      },
+      /optimizer buffer '.*' is float64, but its parameter is float32/,
+    ],
+    [
+      'a hyper-parameter of the wrong form',
+      optimizerState((st) => {
+        (st.paramGroups as Record<string, unknown>[])[0]!.beta1 = [0.9];
+      }),
+      /optimizer group 0 has beta1 = an array of length 1, where this optimizer has 0\.9/,
+    ],
+    [
+      'a hyper-parameter this optimizer does not take',
+      optimizerState((st) => {
+        (st.paramGroups as Record<string, unknown>[])[0]!.momentum = 0.9;
+      }),
+      /optimizer group 0 has 'momentum', which this optimizer does not take/,
+    ],
+    [
+      'a config without the run setting',
+      (c) => {
+        c.extra = {};
+      },
+      /does not record the setting batchSize/,
+    ],
+    [
+      'a config that is not an object',
+      (c) => {
+        c.extra = [1];
+      },
+      /records no run settings \(got an array of length 1\)/,
+    ],
+  ];
+  for (const [what, edit, pattern] of cases) {
+    const dir = editedCheckpoint(edit);
+    const r = setup({ optimizer: 'adam', schedule: true, seed: 3 });
+    r.generator.uniform();
+    const before = standing(r);
+    const e = throwsStrata(() =>
+      fit(r.model, r.optimizer, { ...r.options, out: dir, resume: true, config: { batchSize: 64 } }),
+    );
+    assert.match(e.message, pattern, `${what}: ${e.message}`);
+    assert.deepEqual(standing(r), before, `${what}: the refused checkpoint left the run as it was`);
+  }
+});
+
+test('an optimizer state refused after the weights were loaded puts the weights back', () => {
+  // The optimizer's buffers do not fit its parameters: found only once the model has been restored.
+  const dir = editedCheckpoint((c) => {
+    const [name, t] = Object.entries(c.optimizer.tensors)[0]!;
+    c.optimizer.tensors[name] = t.reshape([-1]).narrow(0, 0, 1).contiguous();
+  });
+  const r = setup({ optimizer: 'adam', schedule: true, seed: 3 });
+  const before = standing(r);
+  throwsStrata(() =>
+    fit(r.model, r.optimizer, { ...r.options, out: dir, resume: true, config: { batchSize: 64 } }),
+  ); // Its wording is the optimizer's: only the refusal and what it leaves behind matter here.
+  assert.deepEqual(standing(r), before, 'the model and optimizer are as they were');
+  // The untouched run still resumes from a good checkpoint.
+  const good = freshDir();
+  const s = setup({ optimizer: 'adam', schedule: true });
+  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: good });
+  assert.deepEqual(fit(r.model, r.optimizer, { ...r.options, out: good, resume: true }).resumedFrom, {
+    epoch: 1,
+    batch: 0,
+  });
+});
+
+test('a language model checkpoint whose progress does not fit the run is refused before anything is restored', () => {
+  const stream = Int32Array.from({ length: 240 }, (_, i) => i % 8);
+  const lmRun = (seed: number) => {
+    manualSeed(seed);
+    const generator = new Generator(1);
+    const model = new RnnLanguageModel(8, { cell: 'gru', hidden: 4, layers: 1, generator });
+    const optimizer = new Adam(model.parameters(), { lr: 0.02 });
+    const options = {
+      batchSize: 4,
+      bptt: 10,
+      train: stream,
+      valid: stream.subarray(0, 80),
+      clip: 1,
+      generator,
+    };
+    return { model, optimizer, generator, options, lm: model as unknown as LanguageModel };
+  };
+  const dir = freshDir();
+  const first = lmRun(0);
+  fitLanguageModel(first.lm, first.optimizer, { ...first.options, epochs: 1, out: dir, config: { n: 1 } });
+  const path = join(dir, CHECKPOINT_FILE);
+  const good = loadCheckpoint(path);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ epoch: -1 }, /'epoch' is -1/],
+    [{ epoch: 'one' }, /'epoch' is "one"/],
+    [{ epoch: 5 }, /finished 5 epochs, more than the 2/],
+    [{ best: Number.NaN }, /'best' is NaN/],
+    [{ bestEpoch: 2 }, /'bestEpoch' is 2/],
+    [{ history: [] }, /'history' is an array of length 0, not one record for each of 1/],
+  ];
+  for (const [change, pattern] of cases) {
+    saveCheckpoint(path, { ...good, progress: { ...good.progress, ...change } });
+    const r = lmRun(3);
+    const before = values(r.model.stateDict());
+    const rng = r.generator.getState();
+    throwsStrata(
+      () =>
+        fitLanguageModel(r.lm, r.optimizer, {
+          ...r.options,
+          epochs: 2,
+          out: dir,
+          resume: true,
+          config: { n: 1 },
+        }),
+      /--resume: '.*checkpoint\.safetensors' has no valid training progress/,
+      pattern,
+    );
+    assert.deepEqual(
+      values(r.model.stateDict()),
+      before,
+      `${JSON.stringify(change)}: the model is as it was`,
+    );
+    assert.deepEqual(r.generator.getState(), rng, `${JSON.stringify(change)}: the generator is as it was`);
+  }
+});
+
+test('a full disk while training, or while resuming, is a StrataError naming the checkpoint; the last good one is kept', () => {
+  const dir = freshDir();
+  const path = join(dir, CHECKPOINT_FILE);
+  const s = setup({ optimizer: 'sgd', batchSize: 128 }); // 4 batches per epoch, a checkpoint at step 2
+  // The first checkpoint is written whole (in any number of writes), then the disk is full.
+  const full = () => existsSync(path);
+  withFailing(
+    'writeSync',
+    'ENOSPC',
+    () => {
+      throwsStrata(
+        () => fit(s.model, s.optimizer, { ...s.options, epochs: 2, out: dir, checkpointEvery: 2 }),
+        new RegExp(`cannot write '${dir}/${CHECKPOINT_FILE}' \\(ENOSPC\\): the disk is full.*--resume`),
+      );
+    },
+    full,
+  );
+  assert.equal(loadCheckpoint(path).progress.step, 2, 'the step-2 checkpoint is kept');
+  assert.deepEqual(readdirSync(dir), [CHECKPOINT_FILE], 'no temporary file is left');
+
+  const r = setup({ optimizer: 'sgd', batchSize: 128 });
+  withFailing('writeSync', 'ENOSPC', () => {
+    throwsStrata(
+      () =>
+        fit(r.model, r.optimizer, { ...r.options, epochs: 2, out: dir, checkpointEvery: 2, resume: true }),
+      /\(ENOSPC\): the disk is full/,
+    );
+  });
+  assert.equal(loadCheckpoint(path).progress.step, 2, 'still the step-2 checkpoint');
+  // With space again the run resumes from it and completes.
+  const again = setup({ optimizer: 'sgd', batchSize: 128 });
+  const done = fit(again.model, again.optimizer, { ...again.options, epochs: 2, out: dir, resume: true });
+  assert.deepEqual(done.resumedFrom, { epoch: 0, batch: 2 });
+  assert.equal(loadCheckpoint(path).progress.step, 8);
+});
+
+test('an output directory that cannot be used fails before the first step', () => {
+  const s = setup({ optimizer: 'sgd' });
+  let steps = 0;
+  const counting: Loss = (out, y) => {
+    steps++;
+    return ce(out, y);
+  };
+  for (const [out, pattern] of [
+    ['', /the output directory is an empty string/],
+    ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe'/],
+  ] as const) {
+    throwsStrata(() => fit(s.model, s.optimizer, { ...s.options, loss: counting, out }), pattern);
+  }
+  withFailing('openSync', 'EROFS', () => {
+    throwsStrata(
+      () => fit(s.model, s.optimizer, { ...s.options, loss: counting, out: freshDir() }),
+      /write in the output directory .*\(EROFS\): the file system is read-only/,
+    );
+  });
+  assert.equal(steps, 0, 'no training step ran');
 });

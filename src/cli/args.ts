@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { StrataError } from '../errors.js';
+import { ensureOutputDir } from '../io/atomic.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -49,6 +50,24 @@ export function num(
     );
   }
   return v;
+}
+
+/**
+ * The directory an `--out` flag names (or `fallback` without one), checked before any work starts: it is
+ * created if need be and must be writable, with none of `files` in it a directory. An empty `--out ""`
+ * is refused rather than taken to mean "no output".
+ */
+export function outputDir(
+  command: string,
+  value: string | boolean | undefined,
+  fallback: string,
+  files: readonly string[] = [],
+): string {
+  if (value === '')
+    throw new StrataError(`${command}: --out is empty; give a directory, e.g. --out ${fallback}`);
+  const dir = typeof value === 'string' ? value : fallback;
+  ensureOutputDir(command, dir, files);
+  return dir;
 }
 
 export function helpText(usage: string, summary: string, flags: Flags): string {

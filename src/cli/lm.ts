@@ -9,8 +9,9 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Adam, SGD } from '../optim/optimizers.js';
 import { Generator, manualSeed } from '../tensor/random.js';
+import { BEST_FILE, CHECKPOINT_FILE } from '../train/fit.js';
 import { fitLanguageModel, type LanguageModel, perplexity } from '../train/lm.js';
-import { type Flags, helpText, num, parse } from './args.js';
+import { type Flags, helpText, num, outputDir, parse } from './args.js';
 
 /** The language models `strata train` knows, all on Moby-Dick split by chapter (src/data/moby-dick.ts). */
 export const LM_MODELS: Record<string, string> = {
@@ -139,7 +140,7 @@ function corpus(level: 'word' | 'char', minFreq: number, limit?: number) {
 
 /** `strata train ngram|nplm|rnnlm|char-rnn`. */
 export function trainLanguageModel(model: string, argv: string[]): LmResult {
-  const flags = FLAGS[model];
+  const flags = Object.hasOwn(FLAGS, model) ? FLAGS[model] : undefined;
   if (!flags) return fail('train', `unknown language model '${model}'`);
   const { values: v } = parse(`train ${model}`, argv, flags);
   const level = model === 'char-rnn' ? 'char' : 'word';
@@ -147,6 +148,9 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
   const seed = num('train', 'seed', v.seed, { integer: true });
   const limit =
     v.limit === undefined ? undefined : num('train', 'limit', v.limit, { integer: true, min: 100 });
+  // The counted n-gram model writes nothing; every other one checkpoints into --out, checked now.
+  const out =
+    model === 'ngram' ? undefined : outputDir('train', v.out, `runs/${model}`, [CHECKPOINT_FILE, BEST_FILE]);
   const data = corpus(level, minFreq, limit);
   const base = {
     model,
@@ -248,7 +252,7 @@ export function trainLanguageModel(model: string, argv: string[]): LmResult {
     valid: data.valid,
     clip,
     generator,
-    out: typeof v.out === 'string' ? v.out : `runs/${model}`,
+    out,
     resume: v.resume === true,
     progress: v['no-progress'] !== true,
     config,

@@ -2,6 +2,7 @@
 import '../ops/methods.js';
 import { setBackend } from '../backend/registry.js';
 import { StrataError } from '../errors.js';
+import { fileSystemFailure } from '../io/atomic.js';
 import { type Flags, helpText, parse } from './args.js';
 import { GENERATE_HELP, generate } from './generate.js';
 import { formatInfo, info, version } from './info.js';
@@ -78,7 +79,8 @@ function main(argv: string[]): number {
       process.stdout.write(`Usage: strata train <model> [options]\n\nModels: ${names.join(', ')}\n`);
       return 0;
     }
-    if (LM_MODELS[model]) {
+    // Own keys only: 'constructor' or '__proto__' is not a model, though every object has one.
+    if (Object.hasOwn(LM_MODELS, model)) {
       if (flags.includes('--help')) {
         process.stdout.write(lmHelp(model));
         return 0;
@@ -93,7 +95,7 @@ function main(argv: string[]): number {
       }
       return 0;
     }
-    if (!MODELS[model]) {
+    if (!Object.hasOwn(MODELS, model)) {
       throw new StrataError(`train: unknown model '${model}': expected one of ${names.join(', ')}`);
     }
     if (flags.includes('--help')) {
@@ -137,11 +139,33 @@ function main(argv: string[]): number {
   throw new StrataError(`strata: unknown command '${command}' (see strata --help)`);
 }
 
+/** The one line to print for an error a user can act on, or null for a bug (which keeps its stack trace). */
+function userError(e: unknown): string | null {
+  if (e instanceof StrataError) return e.message;
+  // A file-system failure that no check caught still gets one line naming the path, not a stack trace.
+  const { code, path, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof path !== 'string') return null;
+  try {
+    fileSystemFailure('strata', syscall ?? 'use', path, e);
+  } catch (f) {
+    if (f instanceof StrataError) return f.message;
+  }
+  return null;
+}
+
+// A reader that goes away (`strata info | head -1`) is not an error of ours: stop quietly, as Unix tools do.
+// Any other failure to write the output is reported in one line; stderr failures cannot be reported at all.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`error: cannot write the output (${e.code}): ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? 0 : 1);
+});
+process.stderr.on('error', () => {});
+
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof StrataError) {
-    process.stderr.write(`error: ${e.message}\n`);
-    process.exitCode = 1;
-  } else throw e;
+  const message = userError(e);
+  if (message === null) throw e;
+  process.stderr.write(`error: ${message}\n`);
+  process.exitCode = 1;
 }

@@ -17,10 +17,10 @@ import { CosineAnnealingLR, type LRScheduler, StepLR } from '../optim/schedules.
 import { tensor } from '../tensor/creation.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { fit } from '../train/fit.js';
+import { BEST_FILE, CHECKPOINT_FILE, fit } from '../train/fit.js';
 import { evaluate } from '../train/metrics.js';
 import { saveTrainingCurves } from '../viz/plot.js';
-import { type Flags, helpText, num, parse } from './args.js';
+import { type Flags, helpText, num, outputDir, parse } from './args.js';
 
 /** What `strata train <model>` needs to know about a model: how to build it and how it trains by default. */
 interface ModelSpec {
@@ -55,6 +55,8 @@ export const MODELS: Record<string, ModelSpec> = {
 };
 
 const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'];
+/** What saveTrainingCurves writes into the output directory. */
+const CURVE_FILES = ['curves.svg', 'curves.png'];
 const SCHEDULES = ['cosine', 'step', 'none'];
 const DATASETS = ['mnist', 'fashion-mnist'];
 
@@ -169,7 +171,7 @@ function oneOf(flag: string, value: string, allowed: string[]): string {
 
 /** `strata train <model>`: one of MODELS on MNIST or Fashion-MNIST, end to end. */
 export function train(model: string, argv: string[]): TrainResult {
-  const spec = MODELS[model];
+  const spec = Object.hasOwn(MODELS, model) ? MODELS[model] : undefined;
   if (!spec)
     return fail('train', `unknown model '${model}': expected one of ${Object.keys(MODELS).join(', ')}`);
   const cmd = `train ${model}`;
@@ -197,6 +199,7 @@ export function train(model: string, argv: string[]): TrainResult {
   if (dropout >= 1) fail('train', `--dropout must be below 1, got ${dropout}`);
   if (dropout > 0 && model !== 'mlp')
     fail('train', `--dropout applies to the mlp; ${model} does not take it`);
+  const out = outputDir('train', v.out, `runs/${model}`, [CHECKPOINT_FILE, BEST_FILE, ...CURVE_FILES]);
 
   manualSeed(seed);
   const generator = new Generator(seed + 1);
@@ -242,7 +245,6 @@ export function train(model: string, argv: string[]): TrainResult {
         ),
       })
     : new DataLoader(trainSet, { batchSize, shuffle: true, generator });
-  const out = typeof v.out === 'string' ? v.out : `runs/${model}`;
   const net = spec.build({ dropout, generator });
   const optimizer = makeOptimizer(optimizerName, net.parameters(), lr);
   const scheduler = makeScheduler(schedule, optimizer, epochs);

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '../autograd/mode.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
@@ -10,7 +9,7 @@ import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { saveImageGrid } from '../viz/grid.js';
-import { type Flags, helpText, num, parse } from './args.js';
+import { type Flags, helpText, num, outputDir, parse } from './args.js';
 import { MODELS } from './train.js';
 import { vizWords } from './words.js';
 
@@ -38,7 +37,7 @@ function restore(path: string): { model: Module; config: Record<string, unknown>
   const ckpt = loadCheckpoint(path);
   const config = (ckpt.extra ?? {}) as Record<string, unknown>;
   const name = String(config.model);
-  const spec = MODELS[name];
+  const spec = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
   if (!spec)
     fail('viz', `'${path}' does not say which model it holds (run config: ${JSON.stringify(config)})`);
   const model = spec.build({ dropout: Number(config.dropout ?? 0) });
@@ -63,8 +62,7 @@ export function viz(argv: string[]): string[] {
     );
   }
   const { model, config } = restore(path);
-  const out = typeof v.out === 'string' ? v.out : join(path, '..');
-  mkdirSync(out, { recursive: true });
+  const out = outputDir('viz', v.out, join(path, '..'));
   if (what === 'filters') {
     const first = model.parameters()[0]!;
     // A conv kernel [O, C, kh, kw] is drawn as is; a Linear's rows are its units' 28×28 receptive fields.

@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EOS, UNK, type Vocab } from '../data/text.js';
 import { fail } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tsne } from '../viz/tsne.js';
 import { saveWordMap } from '../viz/wordmap.js';
-import { type Flags, helpText, num, parse } from './args.js';
+import { type Flags, helpText, num, outputDir, parse } from './args.js';
 import { restoreLanguageModel } from './generate.js';
 
 const FLAGS: Flags = {
@@ -119,8 +118,7 @@ export function vizWords(path: string, count: number, out: string | undefined, s
     points.set(vectors.subarray(id * dim, (id + 1) * dim), r * dim);
   });
   const coords = tsne(points, ids.length, dim, { perplexity: Math.min(30, (ids.length - 1) / 3), seed });
-  const dir = out ?? dirname(path);
-  mkdirSync(dir, { recursive: true });
+  const dir = outputDir('viz', out, dirname(path), ['words.svg', 'words.png']);
   return saveWordMap(
     join(dir, 'words'),
     ids.map((id) => vocab.token(id)),

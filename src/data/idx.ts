@@ -1,5 +1,6 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { fail } from '../errors.js';
 
 /** An IDX file's contents: its magic number, its dimensions and its payload of unsigned bytes. */
@@ -12,6 +13,59 @@ export interface IdxFile {
 }
 
 const UNSIGNED_BYTE = 0x08;
+/**
+ * How much of a gzip file is inflated first to read the IDX header: deflate expands at most 1032-fold,
+ * so this bounds the peek at about 4 MB even for a crafted file, and real headers sit in the first bytes.
+ */
+const PEEK = 4096;
+const PEEK_OUTPUT = 8 << 20;
+
+function gunzip(path: string, bytes: Uint8Array, options: { maxOutputLength: number; partial?: boolean }) {
+  try {
+    return gunzipSync(bytes, {
+      maxOutputLength: options.maxOutputLength,
+      ...(options.partial ? { finishFlush: zlibConstants.Z_SYNC_FLUSH } : {}),
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return null;
+    return fail('readIdx', `${path} is not a valid gzip file (${(e as Error).message}); download it again`);
+  }
+}
+
+/**
+ * A gzipped IDX file's bytes, inflated no further than the size its header announces: a small `.gz`
+ * crafted to expand to gigabytes is refused once it passes that size, before the rest is inflated.
+ */
+function inflateIdx(path: string, bytes: Uint8Array): Uint8Array {
+  const tooLarge = (limit: number): never =>
+    fail(
+      'readIdx',
+      `${path} has trailing bytes: it expands beyond the ${limit} bytes its IDX header announces; download it again`,
+    );
+  const head = gunzip(path, bytes.subarray(0, PEEK), { maxOutputLength: PEEK_OUTPUT, partial: true });
+  const rank = head && head.length >= 4 ? head[3]! : null;
+  if (head === null || rank === null || head.length < 4 + 4 * rank) {
+    // A whole file this small cannot expand far: inflate it and let the usual checks say what is short.
+    if (bytes.length <= PEEK) {
+      return gunzip(path, bytes, { maxOutputLength: PEEK_OUTPUT }) ?? tooLarge(PEEK_OUTPUT);
+    }
+    return fail(
+      'readIdx',
+      `${path}: the IDX header is not within the first ${PEEK} bytes of the gzip stream; download the file again`,
+    );
+  }
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let elements = 1;
+  for (let i = 0; i < rank; i++) elements *= view.getUint32(4 + 4 * i);
+  const expected = 4 + 4 * rank + elements;
+  if (expected > bufferConstants.MAX_LENGTH) {
+    fail(
+      'readIdx',
+      `${path}: its IDX header announces ${expected} bytes, more than one buffer can hold; is it an IDX file?`,
+    );
+  }
+  return gunzip(path, bytes, { maxOutputLength: expected }) ?? tooLarge(expected);
+}
 
 /**
  * Reads an IDX file (the format of MNIST and Fashion-MNIST), gzipped or not: a `.gz` name or gzip's magic
@@ -29,14 +83,16 @@ export function readIdx(path: string, expectedMagic?: number): IdxFile {
     const code = (e as NodeJS.ErrnoException).code;
     return fail('readIdx', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String(e)}`);
   }
+  return decodeIdx(bytes, path, expectedMagic);
+}
+
+/**
+ * Parses the bytes of an IDX file with every check of readIdx (which reads the file and calls this);
+ * `path` names the bytes in messages, and a name ending in `.gz` or gzip's magic bytes mean gzip.
+ */
+export function decodeIdx(bytes: Uint8Array, path: string, expectedMagic?: number): IdxFile {
   const gzipped = path.endsWith('.gz') || (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b);
-  if (gzipped) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      fail('readIdx', `${path} is not a valid gzip file (${(e as Error).message}); download it again`);
-    }
-  }
+  if (gzipped) bytes = inflateIdx(path, bytes);
   const after = gzipped ? ' after decompression' : '';
   if (bytes.length < 4)
     fail('readIdx', `${path} is truncated: expected at least 4 bytes${after}, found ${bytes.length}`);

@@ -2,16 +2,49 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
+  type Stats,
   statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fail } from '../errors.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fail, StrataError } from '../errors.js';
+
+/** What a file-system error code means for the user, and what to do about it. */
+const FILE_SYSTEM_ERRORS: Record<string, string> = {
+  EROFS: 'the file system is read-only; choose a directory on a writable disk (--out)',
+  EACCES: 'permission denied; choose a directory you can write (--out) or change its permissions',
+  EPERM: 'the operation is not permitted here; choose another directory (--out)',
+  ENOSPC: 'the disk is full; free some space, then run again (--resume continues from the last checkpoint)',
+  EDQUOT:
+    'the disk quota is used up; free some space, then run again (--resume continues from the last checkpoint)',
+  EISDIR: 'it is a directory; remove it or choose another directory (--out)',
+  ENOTDIR: 'a part of the path is a file, not a directory; choose another path (--out)',
+  EEXIST: 'a file of that name is in the way; remove it or choose another path (--out)',
+  ENOENT:
+    'its directory does not exist, or the file system does not allow new files there; choose another path (--out)',
+  ENAMETOOLONG: 'the name is too long; choose a shorter path',
+  EMFILE: 'too many files are open; close some programs and run again',
+  EIO: 'the disk reported an input/output error; check the disk, then run again',
+};
+
+/**
+ * A file-system error (`EROFS`, `ENOSPC`, ...) as a one-line StrataError naming the path and what to do.
+ * `doing` says what failed: `write`, `create the directory`. A StrataError passes through unchanged and
+ * anything else that is not a file-system error is rethrown as it is.
+ */
+export function fileSystemFailure(op: string, doing: string, path: string, e: unknown): never {
+  if (e instanceof StrataError) throw e;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw e;
+  const why = FILE_SYSTEM_ERRORS[code] ?? `${(e as Error).message.split(',')[0]}`;
+  return fail(op, `cannot ${doing} '${path}' (${code}): ${why}`);
+}
 
 /**
  * Temporary files are named `.<target>.<pid>.<random>.tmp` beside the target: the same directory keeps
@@ -88,7 +121,8 @@ function fsyncDirectory(dir: string): void {
  * even if the process is killed or the machine loses power part-way: the data go to a temporary file
  * in the same directory, which is flushed to disk and then renamed over the target (rename is atomic
  * on POSIX filesystems and on NTFS); the directory is flushed so the rename itself survives a crash.
- * On error the temporary file is removed and the error rethrown; the old file is never touched.
+ * On error the temporary file is removed and a StrataError names the path and what to do (a full disk,
+ * a read-only file system, ...); the old file is never touched.
  *
  * A process killed mid-write leaves its temporary file (`.<name>.<pid>.<hex>.tmp`) behind; the next
  * successful write of the same path removes those whose process is gone. Readers never see them.
@@ -116,9 +150,14 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     } catch {
       // It may not exist (open failed) — nothing to clean up.
     }
-    throw e;
+    // The file named is the target: the temporary file is an implementation detail, and gone.
+    fileSystemFailure('writeFileAtomic', 'write', path, e);
   }
-  fsyncDirectory(dirname(path));
+  try {
+    fsyncDirectory(dirname(path));
+  } catch (e) {
+    fileSystemFailure('writeFileAtomic', 'flush the directory of', path, e);
+  }
   removeStaleTemps(path, started);
 }
 
@@ -134,6 +173,71 @@ export function readFileBytes(op: string, path: string): Uint8Array {
     if (code === 'ENOENT') return fail(op, `no file at '${path}': check the path (and --out directory)`);
     if (code === 'EISDIR') return fail(op, `'${path}' is a directory; expected a file`);
     if (code === 'EACCES' || code === 'EPERM') return fail(op, `cannot read '${path}': permission denied`);
+    return fileSystemFailure(op, 'read', path, e);
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
+  }
+}
+
+/**
+ * Makes sure `dir` is a directory this process can write, creating it (and missing parents) if need be,
+ * and that none of `files` in it is in the way (a directory of that name): checked before a long run
+ * starts, so that a bad output directory fails at once, in one line, instead of after an epoch. Parents
+ * are created one at a time: Node's recursive mkdir spins forever on paths such as `/proc/x`.
+ *
+ *     ensureOutputDir('fit', 'runs/mnist', ['checkpoint.safetensors'])
+ */
+export function ensureOutputDir(op: string, dir: string, files: readonly string[] = []): void {
+  if (dir === '') fail(op, 'the output directory is an empty string; give a directory (--out DIR)');
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    let stats: Stats | null = null;
+    try {
+      stats = statOrNull(at);
+    } catch (e) {
+      fileSystemFailure(op, 'use the output directory', dir, e);
+    }
+    if (stats !== null) {
+      if (!stats.isDirectory()) {
+        fail(
+          op,
+          `cannot use '${dir}' as the output directory: '${at}' is a file, not a directory; choose another --out`,
+        );
+      }
+      break;
+    }
+    missing.unshift(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statOrNull(d)?.isDirectory())
+        fileSystemFailure(op, 'create the output directory', d, e);
+    }
+  }
+  for (const f of files) {
+    if (statOrNull(join(dir, f))?.isDirectory()) {
+      fail(op, `cannot write '${join(dir, f)}': it is a directory; remove it or choose another --out`);
+    }
+  }
+  // Writing a probe file finds a read-only or unwritable directory before any work is done.
+  const probe = join(dir, `.strata-probe.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (e) {
+    fileSystemFailure(op, 'write in the output directory', dir, e);
   }
 }

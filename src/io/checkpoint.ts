@@ -1,5 +1,5 @@
-import { fail, StrataError } from '../errors.js';
-import type { RngState } from '../tensor/random.js';
+import { describe, fail, StrataError } from '../errors.js';
+import { type RngState, rngStateProblem } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readFileBytes } from './atomic.js';
 import { decodeSafetensors, saveSafetensors } from './safetensors.js';
@@ -24,6 +24,8 @@ const FORMAT = 1;
 const CHECKPOINT_KEY = 'strata.checkpoint';
 const MODEL = 'model.';
 const OPTIM = 'optim.';
+/** PyTorch keeps BatchNorm's batch count as int64; stored so, PyTorch loads Strata's files with no cast. */
+const STORE_AS_INT64 = { int64: (name: string) => /(^|\.)num_batches_tracked$/.test(name) };
 
 /**
  * JSON has no NaN or ±Infinity, yet `best: Infinity` before the first evaluation is common; they are
@@ -42,13 +44,33 @@ function replacer(key: string, value: unknown): unknown {
   return value;
 }
 
-function reviver(_key: string, value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === FLOAT_TAG)
-      return Number((value as Record<string, string>)[FLOAT_TAG]);
+/** Deeper JSON state than this is refused: nothing Strata saves comes near, and walking it could overflow the stack. */
+const MAX_DEPTH = 64;
+
+/** `value` with every `{ "$float": ... }` turned back into its number; null if nested beyond MAX_DEPTH. */
+function restoreFloats(value: unknown, depth = 0): { value: unknown } | null {
+  if (typeof value !== 'object' || value === null) return { value };
+  if (depth >= MAX_DEPTH) return null;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) {
+      const r = restoreFloats(v, depth + 1);
+      if (r === null) return null;
+      out.push(r.value);
+    }
+    return { value: out };
   }
-  return value;
+  const keys = Object.keys(value);
+  const tag = (value as Record<string, unknown>)[FLOAT_TAG];
+  if (keys.length === 1 && keys[0] === FLOAT_TAG && typeof tag === 'string') return { value: Number(tag) };
+  const out: [string, unknown][] = [];
+  for (const k of keys) {
+    const r = restoreFloats((value as Record<string, unknown>)[k], depth + 1);
+    if (r === null) return null;
+    out.push([k, r.value]);
+  }
+  // fromEntries defines own properties, so a key like '__proto__' stays a plain key.
+  return { value: Object.fromEntries(out) };
 }
 
 function prefixed(prefix: string, tensors: Record<string, Tensor>): [string, Tensor][] {
@@ -88,16 +110,28 @@ export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
     ...prefixed(MODEL, ckpt.model),
     ...prefixed(OPTIM, ckpt.optimizer.tensors),
   ]);
-  saveSafetensors(path, tensors, { [CHECKPOINT_KEY]: json });
+  saveSafetensors(path, tensors, { [CHECKPOINT_KEY]: json }, STORE_AS_INT64);
 }
 
 /**
  * Loads and verifies a checkpoint written by saveCheckpoint. Throws a StrataError if the file is missing,
- * corrupt or truncated (checksum), or is a safetensors file but not a Strata checkpoint.
+ * has no checksum or does not match it (corrupt, truncated), is a safetensors file but not a Strata
+ * checkpoint, or holds no valid RNG state or progress record.
  */
 export function loadCheckpoint(path: string): Checkpoint {
-  const op = 'loadCheckpoint';
-  const { tensors, metadata } = decodeSafetensors(readFileBytes(op, path), path);
+  return parseCheckpoint('loadCheckpoint', readFileBytes('loadCheckpoint', path), path);
+}
+
+/**
+ * The checkpoint in the bytes of a file written by saveCheckpoint, with every check of loadCheckpoint;
+ * `source` names the bytes in messages.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint data'): Checkpoint {
+  return parseCheckpoint('decodeCheckpoint', bytes, source);
+}
+
+function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, path, { requireChecksum: true });
   const corrupt = (what: string): never => fail(op, `'${path}' is corrupt: ${what}`);
   const raw = metadata[CHECKPOINT_KEY];
   if (raw === undefined) {
@@ -106,12 +140,16 @@ export function loadCheckpoint(path: string): Checkpoint {
       `'${path}' is not a Strata checkpoint (no '${CHECKPOINT_KEY}' metadata); for plain weights use loadWeights`,
     );
   }
-  let info: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    info = JSON.parse(raw, reviver);
+    parsed = JSON.parse(raw);
   } catch (e) {
     return corrupt(`its '${CHECKPOINT_KEY}' metadata is not valid JSON (${(e as Error).message})`);
   }
+  const restored = restoreFloats(parsed);
+  if (restored === null)
+    return corrupt(`its '${CHECKPOINT_KEY}' metadata is nested more than ${MAX_DEPTH} levels deep`);
+  const info = restored.value as Record<string, unknown>;
   if (typeof info !== 'object' || info === null || Array.isArray(info))
     return corrupt('its metadata is not an object');
   if (info.format !== FORMAT) {
@@ -121,11 +159,11 @@ export function loadCheckpoint(path: string): Checkpoint {
         `'${path}' has checkpoint format ${info.format}; this version of Strata reads format ${FORMAT}: upgrade Strata`,
       );
     }
-    corrupt(`unknown checkpoint format ${JSON.stringify(info.format)}`);
+    corrupt(`unknown checkpoint format ${describe(info.format)}`);
   }
-  const rng = info.rng as RngState | undefined;
-  if (!rng || !Array.isArray(rng.s) || rng.s.length !== 4 || !('spare' in rng))
-    corrupt('it has no valid RNG state');
+  const rngProblem = rngStateProblem(info.rng);
+  if (rngProblem !== null) corrupt(`it has no valid RNG state (${rngProblem})`);
+  const rng = info.rng as RngState;
   const progress = info.progress;
   if (typeof progress !== 'object' || progress === null || Array.isArray(progress))
     corrupt('it has no progress record');
@@ -140,7 +178,7 @@ export function loadCheckpoint(path: string): Checkpoint {
   const ckpt: Checkpoint = {
     model: Object.fromEntries(model),
     optimizer: { tensors: Object.fromEntries(optim), state: info.optimizer },
-    rng: rng as RngState,
+    rng,
     progress: progress as Record<string, unknown>,
   };
   if (info.extra !== undefined) ckpt.extra = info.extra;
@@ -153,12 +191,17 @@ export function loadCheckpoint(path: string): Checkpoint {
  */
 export function saveWeights(path: string, weights: Record<string, Tensor>): void {
   // "format": "pt" is what Hugging Face tools look for to treat the file as PyTorch weights.
-  saveSafetensors(path, weights, { format: 'pt' });
+  saveSafetensors(path, weights, { format: 'pt' }, STORE_AS_INT64);
 }
 
-/** Loads weights from any safetensors file with F32/F64/I32 tensors (from Strata, PyTorch or the hub). */
+/**
+ * Loads and verifies weights written by saveWeights; a file without Strata's checksum is refused, as it
+ * cannot be verified. For weights from PyTorch or the hub, use `loadSafetensors(path).tensors`.
+ */
 export function loadWeights(path: string): Record<string, Tensor> {
-  const { tensors, metadata } = decodeSafetensors(readFileBytes('loadWeights', path), path);
+  const { tensors, metadata } = decodeSafetensors(readFileBytes('loadWeights', path), path, {
+    requireChecksum: true,
+  });
   if (metadata[CHECKPOINT_KEY] !== undefined) {
     fail(
       'loadWeights',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { fail } from '../errors.js';
-import { BYTES, type DType, type TypedArray } from '../tensor/dtype.js';
+import { describe, fail } from '../errors.js';
+import { BYTES, type TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readFileBytes, writeFileAtomic } from './atomic.js';
 
@@ -15,13 +15,32 @@ import { readFileBytes, writeFileAtomic } from './atomic.js';
  * Offsets are relative to the data section; tensors are stored row-major and little-endian, back to
  * back with no gaps. Strata adds one metadata entry, `strata.sha256`, a SHA-256 over the rest of the
  * header (metadata and tensor entries) and the data section, so that a flipped bit anywhere or a
- * truncated copy is caught when the file is read. Files from elsewhere do not have it, and are then
- * checked for structure only.
+ * truncated copy is caught when the file is read; the header itself must be byte for byte what Strata
+ * writes, so that no byte escapes the checks. Files from elsewhere (PyTorch, the Hugging Face hub)
+ * do not have it: the plain reader loads them checked for structure only and says so (`verified: false`),
+ * while the readers of Strata's own files (checkpoints, weights) refuse a file without it.
+ *
+ * Besides Strata's dtypes, the reader takes what PyTorch and the hub commonly store: I64 (PyTorch's
+ * integer default, e.g. `num_batches_tracked`) becomes int32 when every value fits, F16 and BF16 become
+ * float32 (exactly: float32 holds every half and bfloat16 value).
  */
 
-const CODES: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32' };
-const DTYPES: Record<string, DType> = { F32: 'float32', F64: 'float64', I32: 'int32' };
+/** How each stored type appears in a file: its code and element width (toTypedArray says what it loads as). */
+const STORAGE: Record<string, { code: string; bytes: number }> = {
+  float32: { code: 'F32', bytes: 4 },
+  float64: { code: 'F64', bytes: 8 },
+  int32: { code: 'I32', bytes: 4 },
+  int64: { code: 'I64', bytes: 8 },
+  float16: { code: 'F16', bytes: 2 },
+  bfloat16: { code: 'BF16', bytes: 2 },
+};
+/** The storage name of each file code (the checksum names storage this way, as it did for F32/F64/I32). */
+const STORED: Record<string, string> = Object.fromEntries(
+  Object.entries(STORAGE).map(([name, s]) => [s.code, name]),
+);
 const CHECKSUM_KEY = 'strata.sha256';
+/** Every metadata key Strata writes starts so; a file with one but no checksum is a damaged Strata file. */
+const STRATA_PREFIX = 'strata.';
 const METADATA_KEY = '__metadata__';
 /** The reference implementation refuses larger headers, so a corrupt length cannot make us allocate 2^64. */
 const MAX_HEADER = 100_000_000;
@@ -38,7 +57,7 @@ function digest(metadata: Record<string, string>, entries: Entry[], data: Uint8A
   const meta = Object.entries(metadata).sort(([a], [b]) => (a < b ? -1 : 1));
   const layout = [...entries]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .map((e) => [e.name, e.dtype, e.shape, e.begin, e.end]);
+    .map((e) => [e.name, e.stored, e.shape, e.begin, e.end]);
   return createHash('sha256')
     .update(JSON.stringify([meta, layout]))
     .update(data)
@@ -49,6 +68,28 @@ export interface Safetensors {
   tensors: Record<string, Tensor>;
   /** The `__metadata__` strings, without Strata's own checksum entry. */
   metadata: Record<string, string>;
+  /**
+   * Whether the file carried Strata's checksum and matched it. False for files from elsewhere, which
+   * can be checked for structure only: a flipped bit in their data would go unnoticed.
+   */
+  verified: boolean;
+}
+
+/** How encodeSafetensors stores particular tensors. */
+export interface EncodeOptions {
+  /**
+   * int32 tensors to store as I64, PyTorch's integer type (`num_batches_tracked`), so that PyTorch loads
+   * them with no cast. They load back as int32.
+   */
+  int64?: (name: string) => boolean;
+}
+
+/** An int32 tensor's values as little-endian int64 bytes. */
+function int64Bytes(values: Int32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 8);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(values[i]!), true);
+  return out;
 }
 
 /**
@@ -60,6 +101,7 @@ export interface Safetensors {
 export function encodeSafetensors(
   tensors: Record<string, Tensor>,
   metadata: Record<string, string> = {},
+  options: EncodeOptions = {},
 ): Uint8Array {
   const op = 'encodeSafetensors';
   const names = Object.keys(tensors).sort();
@@ -72,13 +114,18 @@ export function encodeSafetensors(
     if (name === '' || name === METADATA_KEY) fail(op, `'${name}' cannot be used as a tensor name`);
     if (!(t instanceof Tensor)) fail(op, `'${name}' is not a Tensor`);
     const values = t.toTypedArray();
-    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    if (!LITTLE_ENDIAN) swapBytes(bytes, BYTES[t.dtype]);
+    const stored = t.dtype === 'int32' && options.int64?.(name) ? 'int64' : t.dtype;
+    let bytes: Uint8Array;
+    if (stored === 'int64') bytes = int64Bytes(values as Int32Array);
+    else {
+      bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      if (!LITTLE_ENDIAN) swapBytes(bytes, BYTES[t.dtype]);
+    }
     header.push([
       name,
-      { dtype: CODES[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.length] },
+      { dtype: STORAGE[stored]!.code, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] },
     ]);
-    entries.push({ name, dtype: t.dtype, shape: [...t.shape], begin: offset, end: offset + bytes.length });
+    entries.push({ name, stored, shape: [...t.shape], begin: offset, end: offset + bytes.length });
     chunks.push(bytes);
     offset += bytes.length;
   }
@@ -115,20 +162,95 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 interface Entry {
   name: string;
-  dtype: DType;
+  /** The storage name (a key of STORAGE): `float32`, `int64`, `bfloat16`... */
+  stored: string;
   shape: number[];
   begin: number;
   end: number;
+}
+
+/** Options of decodeSafetensors. */
+export interface DecodeOptions {
+  /**
+   * Refuse a file without Strata's checksum. The readers of files that Strata writes (checkpoints,
+   * weights) set it, so that a damaged checksum entry cannot switch verification off.
+   */
+  requireChecksum?: boolean;
+}
+
+/** Whether `key` is one character away from the checksum's key: what a flipped bit makes of it. */
+function nearChecksumKey(key: string): boolean {
+  if (key.length !== CHECKSUM_KEY.length) return false;
+  let differ = 0;
+  for (let i = 0; i < key.length; i++) if (key[i] !== CHECKSUM_KEY[i]) differ++;
+  return differ === 1;
+}
+
+/** An IEEE 754 half-precision value, from its 16 bits. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** One stored tensor's little-endian bytes as the typed array of the dtype it loads as. */
+function toTypedArray(raw: Uint8Array, e: Entry, refuse: (what: string) => never): TypedArray {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  switch (e.stored) {
+    case 'int64': {
+      const out = new Int32Array(raw.length / 8);
+      for (let i = 0; i < out.length; i++) {
+        const v = view.getBigInt64(i * 8, true);
+        if (v < -2147483648n || v > 2147483647n) {
+          refuse(
+            `tensor '${e.name}' (I64) holds ${v} at element ${i}, outside the int32 range of Strata's integer tensors`,
+          );
+        }
+        out[i] = Number(v);
+      }
+      return out;
+    }
+    case 'float16': {
+      const out = new Float32Array(raw.length / 2);
+      for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      return out;
+    }
+    case 'bfloat16': {
+      // bfloat16 is the top half of a float32.
+      const bits = new Uint32Array(raw.length / 2);
+      for (let i = 0; i < bits.length; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+      return new Float32Array(bits.buffer);
+    }
+    default: {
+      // A fresh ArrayBuffer is aligned for any element type. (Not raw.slice(): on a Buffer that is a view.)
+      const own = new Uint8Array(raw.length);
+      own.set(raw);
+      if (!LITTLE_ENDIAN) swapBytes(own, STORAGE[e.stored]!.bytes);
+      const n = own.length / STORAGE[e.stored]!.bytes;
+      if (e.stored === 'float32') return new Float32Array(own.buffer, 0, n);
+      if (e.stored === 'float64') return new Float64Array(own.buffer, 0, n);
+      return new Int32Array(own.buffer, 0, n);
+    }
+  }
 }
 
 /**
  * Parses the bytes of a safetensors file, validating every field, and copies each tensor into its own
  * aligned typed array (a Buffer from `readFileSync` may start at any byte, and views would keep the
  * whole file alive). `source` names the bytes in error messages (loadSafetensors passes the path).
+ * A file with Strata's checksum is verified against it; one without is accepted (`verified: false`)
+ * unless `requireChecksum`, but never one that holds Strata's other metadata without the checksum.
  *
  *     const { tensors, metadata } = decodeSafetensors(readFileSync('model.safetensors'), 'model.safetensors')
  */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): Safetensors {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source = 'safetensors data',
+  options: DecodeOptions = {},
+): Safetensors {
   const bad = (what: string): never =>
     fail('safetensors', `'${source}' is not a valid safetensors file: ${what}`);
   const corrupt = (what: string): never =>
@@ -165,6 +287,21 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     if (typeof v !== 'string') bad(`metadata '${k}' is not a string`);
   }
   const { [CHECKSUM_KEY]: checksum, ...metadata } = rawMeta as Record<string, string>;
+  if (checksum === undefined) {
+    const keys = Object.keys(metadata);
+    const strataKey = keys.find(nearChecksumKey) ?? keys.find((k) => k.startsWith(STRATA_PREFIX));
+    if (strataKey !== undefined) {
+      corrupt(`its metadata has Strata's entry '${strataKey}' but no '${CHECKSUM_KEY}' checksum`);
+    }
+    if (options.requireChecksum) {
+      fail(
+        'safetensors',
+        `'${source}' has no '${CHECKSUM_KEY}' checksum, so its contents cannot be verified: every file Strata ` +
+          'saves carries one, so this one is damaged or was not written by Strata. Restore it from a backup; ' +
+          'to read safetensors from PyTorch or Hugging Face, use loadSafetensors(path).tensors',
+      );
+    }
+  }
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -173,19 +310,25 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     if (name === METADATA_KEY) continue;
     if (!isRecord(info)) return bad(`the entry for tensor '${name}' is not an object`);
     const code = info.dtype;
-    if (typeof code !== 'string') return bad(`tensor '${name}' has no dtype`);
-    const dtype = DTYPES[code];
-    if (dtype === undefined) {
+    if (code === undefined) return bad(`tensor '${name}' has no dtype`);
+    // Own keys only: a dtype of 'constructor' must not find Object's.
+    const stored = typeof code === 'string' && Object.hasOwn(STORED, code) ? STORED[code] : undefined;
+    if (stored === undefined) {
       return fail(
         'safetensors',
-        `'${source}': tensor '${name}' has dtype ${code}, which Strata cannot load; Strata supports F32, F64 and I32 ` +
-          '(convert the tensor before saving, e.g. tensor.float() in PyTorch)',
+        `'${source}': tensor '${name}' has dtype ${describe(code)}, which Strata cannot load; Strata reads ` +
+          `${Object.keys(STORED).join(', ')} (convert the tensor before saving, e.g. tensor.float() in PyTorch)`,
       );
     }
+    // describe(), never JSON.stringify: the value may be nested deep enough to overflow the stack.
     const shape = info.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    if (!Array.isArray(shape)) {
+      return bad(`tensor '${name}' has shape ${describe(shape)}; expected a list of non-negative integers`);
+    }
+    const badDim = shape.findIndex((d) => !(Number.isSafeInteger(d) && d >= 0));
+    if (badDim >= 0) {
       return bad(
-        `tensor '${name}' has shape ${JSON.stringify(shape)}; expected a list of non-negative integers`,
+        `tensor '${name}' has shape element ${badDim} = ${describe(shape[badDim])}; expected a list of non-negative integers`,
       );
     }
     const offsets = info.data_offsets;
@@ -194,11 +337,14 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
       offsets.length !== 2 ||
       !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
     ) {
-      return bad(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}; expected [begin, end]`);
+      const what = Array.isArray(offsets) && offsets.length === 2 ? offsets.map(describe).join(', ') : '';
+      return bad(
+        `tensor '${name}' has data_offsets ${what ? `[${what}]` : describe(offsets)}; expected [begin, end]`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     const size = (shape as number[]).reduce((a, d) => a * d, 1);
-    const want = size * BYTES[dtype];
+    const want = size * STORAGE[stored]!.bytes;
     if (!Number.isSafeInteger(want) || end - begin !== want) {
       bad(
         `tensor '${name}' (${code}, shape [${shape.join(', ')}]) needs ${want} bytes ` +
@@ -210,7 +356,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
         `tensor '${name}' occupies bytes [${begin}, ${end}) of a data section that has only ${dataLength}`,
       );
     }
-    entries.push({ name, dtype, shape: shape as number[], begin, end });
+    entries.push({ name, stored, shape: shape as number[], begin, end });
   }
 
   // The reference requires tensors to tile the data section exactly: no overlaps, gaps or trailing bytes.
@@ -229,6 +375,25 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   }
 
   if (checksum !== undefined) {
+    // The checksum covers the header's content; this covers its bytes (spacing, key order), so that no
+    // byte of a Strata file can change unnoticed. Strata writes JSON.stringify's form padded with spaces.
+    let text: string;
+    try {
+      text = JSON.stringify(header);
+    } catch {
+      // Only a field Strata never writes can be nested deep enough to overflow the stack here.
+      return corrupt('its header holds a value nested too deeply to be one Strata wrote');
+    }
+    const canonical = new TextEncoder().encode(text);
+    const padded = Math.ceil(canonical.length / 8) * 8;
+    const raw = bytes.subarray(8, 8 + headerLength);
+    if (
+      headerLength !== padded ||
+      canonical.some((b, i) => raw[i] !== b) ||
+      raw.subarray(canonical.length).some((b) => b !== 0x20)
+    ) {
+      corrupt('its header is not byte for byte the form Strata writes (changed spacing or layout)');
+    }
     const actual = digest(metadata, entries, bytes.subarray(dataStart));
     if (actual !== checksum) {
       corrupt(
@@ -239,20 +404,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
 
   const tensors: [string, Tensor][] = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    // A fresh ArrayBuffer is aligned for any element type. (Not bytes.slice(): on a Buffer that is a view.)
-    const raw = new Uint8Array(e.end - e.begin);
-    raw.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    if (!LITTLE_ENDIAN) swapBytes(raw, BYTES[e.dtype]);
-    const n = raw.length / BYTES[e.dtype];
-    const data: TypedArray =
-      e.dtype === 'float32'
-        ? new Float32Array(raw.buffer, 0, n)
-        : e.dtype === 'float64'
-          ? new Float64Array(raw.buffer, 0, n)
-          : new Int32Array(raw.buffer, 0, n);
-    tensors.push([e.name, new Tensor(data, e.shape)]);
+    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    tensors.push([e.name, new Tensor(toTypedArray(raw, e, bad), e.shape)]);
   }
-  return { tensors: Object.fromEntries(tensors), metadata };
+  return { tensors: Object.fromEntries(tensors), metadata, verified: checksum !== undefined };
 }
 
 /** Writes tensors to a safetensors file atomically (see writeFileAtomic): a crash never leaves half a file. */
@@ -260,11 +415,17 @@ export function saveSafetensors(
   path: string,
   tensors: Record<string, Tensor>,
   metadata?: Record<string, string>,
+  options?: EncodeOptions,
 ): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata, options));
 }
 
-/** Reads and verifies a safetensors file; errors name the file and what is wrong with it. */
+/**
+ * Reads a safetensors file from anywhere (Strata, PyTorch, the Hugging Face hub), checking its structure,
+ * and its checksum when it has Strata's: `verified` says which. Errors name the file and what is wrong.
+ *
+ *     const { tensors, verified } = loadSafetensors('pytorch_model.safetensors') // verified: false
+ */
 export function loadSafetensors(path: string): Safetensors {
   return decodeSafetensors(readFileBytes('loadSafetensors', path), path);
 }

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { describe, fail } from '../errors.js';
 
 /** Serialisable generator state: four 32-bit words, plus a cached normal deviate if one is pending. */
 export interface RngState {
@@ -100,17 +100,37 @@ export class Generator {
   }
 
   setState(state: RngState): this {
-    const ok =
-      Array.isArray(state?.s) &&
-      state.s.length === 4 &&
-      state.s.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) &&
-      (state.spare === null || typeof state.spare === 'number');
-    if (!ok)
-      fail('Generator.setState', 'expected { s: four unsigned 32-bit integers, spare: number | null }');
+    const problem = rngStateProblem(state);
+    if (problem !== null) fail('Generator.setState', `${problem}; pass what getState() returned`);
     this.s.set(state.s);
     this.spare = state.spare;
     return this;
   }
+}
+
+/**
+ * The largest |deviate| normal() can return: Box–Muller's radius sqrt(-2 ln u) with u at least 2^-53.
+ * A pending deviate beyond it cannot have come from this generator.
+ */
+const MAX_NORMAL = Math.sqrt(-2 * Math.log(2 ** -53));
+
+/**
+ * What is wrong with a value offered as a generator state, or null if it is one: four unsigned 32-bit
+ * integers, not all zero (xoshiro's one fixed point: it would give zeros forever), and a pending normal
+ * deviate that is null or one normal() can produce (|x| ≤ 8.57). Checkpoint loading checks with this before anything is restored.
+ */
+export function rngStateProblem(state: unknown): string | null {
+  const expected =
+    'expected { s: four unsigned 32-bit integers, not all zero, spare: null or a normal deviate (|x| ≤ 8.57) }';
+  if (typeof state !== 'object' || state === null) return `${expected}, got ${describe(state)}`;
+  const { s, spare } = state as Record<string, unknown>;
+  if (!Array.isArray(s) || s.length !== 4) return `${expected}, got s = ${describe(s)}`;
+  const bad = s.findIndex((w) => !(Number.isInteger(w) && w >= 0 && w < 2 ** 32));
+  if (bad >= 0) return `${expected}, got s[${bad}] = ${describe(s[bad])}`;
+  if (s.every((w) => w === 0)) return `${expected}, got four zeros`;
+  if (!(spare === null || (typeof spare === 'number' && Math.abs(spare) <= MAX_NORMAL)))
+    return `${expected}, got spare = ${describe(spare)}`;
+  return null;
 }
 
 function rotl(x: number, k: number): number {

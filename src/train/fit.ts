@@ -1,17 +1,25 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataLoader, Sample } from '../data/loader.js';
-import { fail } from '../errors.js';
+import { describe, fail } from '../errors.js';
+import { ensureOutputDir } from '../io/atomic.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from '../io/checkpoint.js';
-import type { AnyModule, Module } from '../nn/module.js';
+import type { Module } from '../nn/module.js';
 import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LRScheduler } from '../optim/schedules.js';
-import type { Generator, RngState } from '../tensor/random.js';
+import { type Generator, type RngState, rngStateProblem } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { countCorrect, evaluate } from './metrics.js';
 import { Progress } from './progress.js';
-import { checkResumeConfig, optimizerFromCheckpoint, optimizerToCheckpoint } from './state.js';
+import {
+  checkResumeConfig,
+  isCount,
+  isRecord,
+  optimizerToCheckpoint,
+  restoreCheckpoint,
+  snapshot,
+} from './state.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -88,7 +96,7 @@ interface FitProgress {
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
-const BEST_FILE = 'best.safetensors';
+export const BEST_FILE = 'best.safetensors';
 
 /**
  * Trains a classifier: for each batch, forward, loss, backward, (clip), step; then evaluation, the
@@ -105,15 +113,10 @@ export function fit<T extends Sample>(
     fail('fit', `epochs must be a positive integer, got ${o.epochs}`);
   if (o.earlyStopping && !o.validation) fail('fit', 'early stopping needs a validation set');
   if (o.resume && !o.out) fail('fit', 'resume needs the output directory that holds the checkpoint');
+  // Checked before any work, so that an unusable directory (even '') fails now, not after an epoch.
+  if (o.out !== undefined) ensureOutputDir('fit', o.out, [CHECKPOINT_FILE, BEST_FILE]);
   const ckptPath = o.out ? join(o.out, CHECKPOINT_FILE) : null;
   const bestPath = o.out ? join(o.out, BEST_FILE) : null;
-  if (o.out) {
-    try {
-      mkdirSync(o.out, { recursive: true });
-    } catch (e) {
-      fail('fit', `cannot use '${o.out}' as the output directory: ${(e as Error).message}`);
-    }
-  }
   // Read the validation batches once: a one-shot iterator would be empty from the second epoch on.
   const validation = o.validation ? [...o.validation] : undefined;
 
@@ -137,12 +140,18 @@ export function fit<T extends Sample>(
   if (o.resume) {
     if (!existsSync(ckptPath!)) fail('fit', `nothing to resume: no checkpoint at '${ckptPath}'`);
     const ckpt = loadCheckpoint(ckptPath!);
-    checkResumeConfig('resume', (ckpt.extra ?? {}) as Record<string, unknown>, o.config ?? {});
-    model.loadStateDict(ckpt.model);
-    optimizerFromCheckpoint(optimizer, ckpt.optimizer);
-    p = checkProgress(ckpt.progress, ckptPath!);
-    if (p.scheduler && o.scheduler) o.scheduler.loadStateDict(p.scheduler);
-    o.generator.setState(ckpt.rng);
+    // Everything is checked before anything is restored: a refused checkpoint changes nothing.
+    checkResumeConfig('resume', ckpt.extra ?? {}, o.config ?? {});
+    const saved = checkProgress(ckpt.progress, ckptPath!, {
+      epochs: o.epochs,
+      batches: o.train.length,
+      groups: optimizer.paramGroups.length,
+    });
+    restoreCheckpoint(model, optimizer, ckpt, () => {
+      if (saved.scheduler && o.scheduler) o.scheduler.loadStateDict(saved.scheduler);
+      o.generator.setState(ckpt.rng);
+    });
+    p = saved;
     resumedFrom = { epoch: p.epoch, batch: p.batch };
   }
 
@@ -244,7 +253,7 @@ export function fit<T extends Sample>(
         else if (es.restoreBest) bestInMemory = snapshot(model);
       } else if (++p.sinceBest >= es.patience) p.stopped = true;
     }
-    bar.endEpoch(describe(record, o.epochs));
+    bar.endEpoch(summary(record, o.epochs));
     o.onEpoch?.(record);
     Object.assign(p, { epoch: p.epoch + 1, batch: 0, lossSum: 0, correct: 0, seen: 0, epochSeconds: 0 });
     save();
@@ -263,7 +272,7 @@ export function fit<T extends Sample>(
   };
 }
 
-function describe(r: EpochRecord, epochs: number): string {
+function summary(r: EpochRecord, epochs: number): string {
   const val =
     r.valLoss === undefined
       ? ''
@@ -271,25 +280,87 @@ function describe(r: EpochRecord, epochs: number): string {
   return `epoch ${r.epoch}/${epochs} | loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(2)}%${val} | ${Math.round(r.samplesPerSecond)} samples/s | ${r.seconds.toFixed(1)} s`;
 }
 
-/** The progress record of a checkpoint, checked field by field before a run trusts it. */
-function checkProgress(raw: Record<string, unknown>, path: string): FitProgress {
-  const counts = ['epoch', 'batch', 'step', 'seen', 'correct'];
-  const numbers = ['lossSum', 'epochSeconds', 'sinceBest'];
-  const bad =
-    counts.find((k) => !Number.isInteger(raw[k]) || (raw[k] as number) < 0) ??
-    numbers.find((k) => typeof raw[k] !== 'number') ??
-    (!Array.isArray(raw.history) ? 'history' : undefined) ??
-    (typeof raw.epochRng !== 'object' || raw.epochRng === null ? 'epochRng' : undefined) ??
-    (typeof raw.stopped !== 'boolean' ? 'stopped' : undefined);
-  if (bad)
-    fail(
-      'resume',
-      `'${path}' has no valid fit progress ('${bad}' is missing or wrong); was it written by fit()?`,
-    );
-  return raw as unknown as FitProgress;
+/** What a checkpoint's progress must agree with: the run it is resumed into. */
+interface RunShape {
+  epochs: number;
+  /** Batches per epoch. */
+  batches: number;
+  /** The optimizer's parameter groups (one base learning rate each in the schedule's state). */
+  groups: number;
 }
 
-/** A copy of the model's state dict that later training steps do not touch. */
-export function snapshot(model: AnyModule): Record<string, Tensor> {
-  return Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.detach().clone()]));
+/** What is wrong with one epoch record of a checkpoint's history, or null. */
+function recordProblem(r: unknown, i: number): string | null {
+  if (!isRecord(r)) return `history[${i}] is ${describe(r)}, not an epoch record`;
+  if (r.epoch !== i + 1) return `history[${i}] is for epoch ${describe(r.epoch)}, expected ${i + 1}`;
+  for (const k of ['loss', 'accuracy', 'lr', 'seconds', 'samplesPerSecond'])
+    if (typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}, not a number`;
+  for (const k of ['valLoss', 'valAccuracy'])
+    if (r[k] !== undefined && typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}`;
+  return null;
+}
+
+/** What is wrong with a checkpoint's fit progress for this run, or null if it is consistent. */
+function progressProblem(raw: Record<string, unknown>, run: RunShape): string | null {
+  for (const k of ['epoch', 'batch', 'step', 'seen', 'correct', 'sinceBest'])
+    if (!isCount(raw[k])) return `'${k}' is ${describe(raw[k])}, not a non-negative integer`;
+  for (const k of ['lossSum', 'epochSeconds'])
+    if (typeof raw[k] !== 'number' || !Number.isFinite(raw[k]))
+      return `'${k}' is ${describe(raw[k])}, not a finite number`;
+  if (typeof raw.stopped !== 'boolean') return `'stopped' is ${describe(raw.stopped)}, not true or false`;
+  const [epoch, batch, step] = [raw.epoch, raw.batch, raw.step] as number[];
+  if (epoch > run.epochs)
+    return `it has finished ${epoch} epochs, more than the ${run.epochs} this run asks for: pass at least --epochs ${epoch}`;
+  if (batch >= run.batches || (batch > 0 && epoch >= run.epochs))
+    return `it stopped at batch ${batch} of epoch ${epoch + 1}, but this run has ${run.batches} batches in each of ${run.epochs} epochs`;
+  if (step !== epoch * run.batches + batch) {
+    return (
+      `it is at epoch ${epoch}, batch ${batch} and step ${step}, but with ${run.batches} batches per epoch ` +
+      `that is step ${epoch * run.batches + batch}: was the data or the batch size changed?`
+    );
+  }
+  if ((raw.correct as number) > (raw.seen as number))
+    return `'correct' (${raw.correct}) exceeds 'seen' (${raw.seen})`;
+  // At an epoch's start its running sums are empty.
+  if (batch === 0) {
+    const started = ['seen', 'correct', 'lossSum', 'epochSeconds'].find((k) => raw[k] !== 0);
+    if (started) return `'${started}' is ${describe(raw[started])} at the start of an epoch, where it is 0`;
+  }
+  const rng = rngStateProblem(raw.epochRng);
+  if (rng !== null) return `'epochRng' is not a generator state (${rng})`;
+  if (!Array.isArray(raw.history)) return `'history' is ${describe(raw.history)}, not a list`;
+  if (raw.history.length !== epoch)
+    return `'history' has ${raw.history.length} records for ${epoch} finished epochs`;
+  for (const [i, r] of raw.history.entries()) {
+    const problem = recordProblem(r, i);
+    if (problem !== null) return problem;
+  }
+  const { best, bestEpoch } = raw;
+  if (!(best === null || (typeof best === 'number' && !Number.isNaN(best))))
+    return `'best' is ${describe(best)}`;
+  if (!(bestEpoch === null || (isCount(bestEpoch) && bestEpoch >= 1 && bestEpoch <= epoch)))
+    return `'bestEpoch' is ${describe(bestEpoch)}, not null or one of the ${epoch} finished epochs`;
+  if ((raw.sinceBest as number) > epoch)
+    return `'sinceBest' (${raw.sinceBest}) exceeds the ${epoch} finished epochs`;
+  const sched = raw.scheduler;
+  if (sched !== null) {
+    if (!isRecord(sched) || sched.t !== epoch)
+      return `'scheduler' is not a schedule stepped once for each of ${epoch} epochs`;
+    const lrs = sched.baseLrs;
+    if (!Array.isArray(lrs) || lrs.length !== run.groups || !lrs.every((v) => Number.isFinite(v) && v >= 0))
+      return `'scheduler.baseLrs' is not ${run.groups} finite non-negative learning rates`;
+  }
+  return null;
+}
+
+/** The progress record of a checkpoint, checked field by field, and against the run, before it is trusted. */
+function checkProgress(raw: Record<string, unknown>, path: string, run: RunShape): FitProgress {
+  const problem = progressProblem(raw, run);
+  if (problem !== null) {
+    fail(
+      'resume',
+      `'${path}' has no valid fit progress for this run: ${problem}. Start a new run (another --out) or resume with the settings it was made with`,
+    );
+  }
+  return raw as unknown as FitProgress;
 }

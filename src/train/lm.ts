@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '../autograd/mode.js';
 import { batchify, bpttWindows } from '../data/text.js';
-import { fail } from '../errors.js';
+import { describe, fail } from '../errors.js';
+import { ensureOutputDir } from '../io/atomic.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from '../io/checkpoint.js';
 import { crossEntropy } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
@@ -11,9 +12,16 @@ import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { snapshot } from './fit.js';
+import { BEST_FILE, CHECKPOINT_FILE } from './fit.js';
 import { Progress } from './progress.js';
-import { checkResumeConfig, optimizerFromCheckpoint, optimizerToCheckpoint } from './state.js';
+import {
+  checkResumeConfig,
+  isCount,
+  isRecord,
+  optimizerToCheckpoint,
+  restoreCheckpoint,
+  snapshot,
+} from './state.js';
 
 /**
  * A language model maps token ids [B, T] (and the state carried from the previous window, if it has
@@ -85,9 +93,6 @@ export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: num
   return Math.exp(nll / count);
 }
 
-const CHECKPOINT_FILE = 'checkpoint.safetensors';
-const BEST_FILE = 'best.safetensors';
-
 /**
  * Trains a language model by truncated BPTT over contiguous streams (the state carried from window to
  * window, detached), with gradient-norm clipping; evaluates validation perplexity after every epoch,
@@ -103,7 +108,7 @@ export function fitLanguageModel(
   const anneal = o.anneal ?? 4;
   const ckptPath = o.out ? join(o.out, CHECKPOINT_FILE) : null;
   const bestPath = o.out ? join(o.out, BEST_FILE) : null;
-  if (o.out && !existsSync(o.out)) mkdirSync(o.out, { recursive: true });
+  if (o.out !== undefined) ensureOutputDir('train', o.out, [CHECKPOINT_FILE, BEST_FILE]);
   let start = 0;
   let best = Number.POSITIVE_INFINITY;
   let bestEpoch: number | null = null;
@@ -114,20 +119,10 @@ export function fitLanguageModel(
     if (!ckptPath || !existsSync(ckptPath))
       fail('train', `--resume: no checkpoint at ${ckptPath ?? '(no --out)'}; start without --resume`);
     const ckpt = loadCheckpoint(ckptPath);
-    checkResumeConfig(
-      'train',
-      (ckpt.extra as { config?: Record<string, unknown> } | undefined)?.config ?? {},
-      o.config ?? {},
-    );
-    model.loadStateDict(ckpt.model);
-    optimizerFromCheckpoint(optimizer, ckpt.optimizer);
-    o.generator.setState(ckpt.rng);
-    const p = ckpt.progress as {
-      epoch: number;
-      best: number;
-      bestEpoch: number | null;
-      history: LmEpochRecord[];
-    };
+    // Everything is checked before anything is restored: a refused checkpoint changes nothing.
+    checkResumeConfig('train', isRecord(ckpt.extra) ? ckpt.extra.config : undefined, o.config ?? {});
+    const p = checkLmProgress(ckpt.progress, ckptPath, o.epochs);
+    restoreCheckpoint(model, optimizer, ckpt, () => o.generator.setState(ckpt.rng));
     [start, best, bestEpoch, history] = [p.epoch, p.best, p.bestEpoch, p.history];
     resumedFrom = start;
   }
@@ -211,4 +206,42 @@ export function fitLanguageModel(
     bestEpoch,
     resumedFrom,
   };
+}
+
+interface LmProgress {
+  epoch: number;
+  best: number;
+  bestEpoch: number | null;
+  history: LmEpochRecord[];
+}
+
+/** What is wrong with a language model checkpoint's progress for a run of `epochs` epochs, or null. */
+function lmProgressProblem(raw: Record<string, unknown>, epochs: number): string | null {
+  const { epoch, best, bestEpoch, history } = raw;
+  if (!isCount(epoch)) return `'epoch' is ${describe(epoch)}, not a non-negative integer`;
+  if (epoch > epochs)
+    return `it has finished ${epoch} epochs, more than the ${epochs} this run asks for: pass at least --epochs ${epoch}`;
+  if (typeof best !== 'number' || Number.isNaN(best)) return `'best' is ${describe(best)}, not a number`;
+  if (!(bestEpoch === null || (isCount(bestEpoch) && bestEpoch >= 1 && bestEpoch <= epoch)))
+    return `'bestEpoch' is ${describe(bestEpoch)}, not null or one of the ${epoch} finished epochs`;
+  if (!Array.isArray(history) || history.length !== epoch)
+    return `'history' is ${describe(history)}, not one record for each of ${epoch} finished epochs`;
+  for (const [i, r] of history.entries()) {
+    if (!isRecord(r) || r.epoch !== i + 1) return `history[${i}] is not the record of epoch ${i + 1}`;
+    for (const k of ['loss', 'perplexity', 'valPerplexity', 'lr', 'seconds', 'tokensPerSecond'])
+      if (typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}, not a number`;
+  }
+  return null;
+}
+
+/** A language model checkpoint's progress, checked before it is trusted. */
+function checkLmProgress(raw: Record<string, unknown>, path: string, epochs: number): LmProgress {
+  const problem = lmProgressProblem(raw, epochs);
+  if (problem !== null) {
+    fail(
+      'train',
+      `--resume: '${path}' has no valid training progress for this run: ${problem}. Start a new run in another --out directory`,
+    );
+  }
+  return raw as unknown as LmProgress;
 }
