@@ -433,7 +433,7 @@ test('fuzz: resuming from checkpoints with altered state (and a valid checksum) 
       loss: (o: Tensor, t: Tensor) => crossEntropy(o, t),
       train: new DataLoader(new TensorDataset(x, y), { batchSize: 16, shuffle: true, generator }),
       generator,
-      scheduler: new StepLR(optimizer, 1, 0.5),
+      scheduler: new StepLR(optimizer, { stepSize: 1, gamma: 0.5 }),
       out: dir,
       config: { seed: 1 },
     };

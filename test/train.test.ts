@@ -894,9 +894,9 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
     [
       'a hyper-parameter of the wrong form',
       optimizerState((st) => {
-        (st.paramGroups as Record<string, unknown>[])[0]!.beta1 = [0.9];
+        (st.paramGroups as Record<string, unknown>[])[0]!.betas = [0.9];
       }),
-      /optimizer group 0 has beta1 = an array of length 1, where this optimizer has 0\.9/,
+      /optimizer group 0 has betas = an array of length 1, where this optimizer has an array of length 2/,
     ],
     [
       'a hyper-parameter this optimizer does not take',
