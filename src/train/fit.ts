@@ -340,8 +340,17 @@ function progressProblem(raw: Record<string, unknown>, run: RunShape): string | 
     return `'best' is ${describe(best)}`;
   if (!(bestEpoch === null || (isCount(bestEpoch) && bestEpoch >= 1 && bestEpoch <= epoch)))
     return `'bestEpoch' is ${describe(bestEpoch)}, not null or one of the ${epoch} finished epochs`;
-  if ((raw.sinceBest as number) > epoch)
-    return `'sinceBest' (${raw.sinceBest}) exceeds the ${epoch} finished epochs`;
+  // Early stopping records the best epoch's monitored value and counts the epochs since it.
+  if (bestEpoch === null) {
+    if (best !== null || raw.sinceBest !== 0 || raw.stopped)
+      return `it has no best epoch, yet 'best', 'sinceBest' or 'stopped' says there was one`;
+  } else {
+    const r = raw.history[(bestEpoch as number) - 1] as Record<string, unknown>;
+    if (best !== r.valLoss && best !== -(r.valAccuracy as number))
+      return `'best' (${describe(best)}) is not the validation loss or accuracy of its epoch ${bestEpoch}`;
+    if (raw.sinceBest !== epoch - (bestEpoch as number))
+      return `'sinceBest' is ${raw.sinceBest}, but ${epoch - (bestEpoch as number)} epochs followed the best one`;
+  }
   const sched = raw.scheduler;
   if (sched !== null) {
     if (!isRecord(sched) || sched.t !== epoch)

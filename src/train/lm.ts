@@ -231,6 +231,9 @@ function lmProgressProblem(raw: Record<string, unknown>, epochs: number): string
     for (const k of ['loss', 'perplexity', 'valPerplexity', 'lr', 'seconds', 'tokensPerSecond'])
       if (typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}, not a number`;
   }
+  const bestRecord = bestEpoch === null ? undefined : (history[bestEpoch - 1] as Record<string, unknown>);
+  if ((bestRecord?.valPerplexity ?? Number.POSITIVE_INFINITY) !== best)
+    return `'best' (${best}) is not the validation perplexity of its best epoch ${describe(bestEpoch)}`;
   return null;
 }
 
