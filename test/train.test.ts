@@ -842,6 +842,13 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
     ],
     ['a NaN loss sum', progress({ lossSum: Number.NaN }), /'lossSum' is NaN, not a finite number/],
     [
+      'an accuracy beyond 1 in the history',
+      (c) => {
+        (c.progress.history as Record<string, unknown>[])[0]!.accuracy = 1.5;
+      },
+      /history\[0\]\.accuracy is 1\.5/,
+    ],
+    [
       'a loss sum at an epoch start',
       progress({ lossSum: 0.5 }),
       /'lossSum' is 0\.5 at the start of an epoch/,
