@@ -391,8 +391,18 @@ const ODD_VALUES: readonly unknown[] = [
   { $float: 'NaN' },
 ];
 
-/** `root` with one value, at a random depth and key, replaced by an odd one (a deep copy; root is kept). */
+/**
+ * `root` with one value, at a random depth and key, replaced by a different odd one (a deep copy; root is
+ * kept). A replacement equal to the value it replaces is no test, and is drawn again.
+ */
 function alter(root: unknown): { path: string; value: unknown } {
+  for (;;) {
+    const altered = alterOnce(root);
+    if (jsonKey(altered.value) !== jsonKey(root)) return altered;
+  }
+}
+
+function alterOnce(root: unknown): { path: string; value: unknown } {
   const copy = structuredClone(root) as Record<string, unknown>;
   let node: Record<string, unknown> = copy;
   let path = '';

@@ -842,6 +842,13 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
     ],
     ['a NaN loss sum', progress({ lossSum: Number.NaN }), /'lossSum' is NaN, not a finite number/],
     [
+      'an accuracy beyond 1 in the history',
+      (c) => {
+        (c.progress.history as Record<string, unknown>[])[0]!.accuracy = 1.5;
+      },
+      /history\[0\]\.accuracy is 1\.5/,
+    ],
+    [
       'a loss sum at an epoch start',
       progress({ lossSum: 0.5 }),
       /'lossSum' is 0\.5 at the start of an epoch/,
@@ -852,6 +859,8 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
       /'epochRng'.*four zeros/,
     ],
     ['a best epoch not yet run', progress({ bestEpoch: 4 }), /'bestEpoch' is 4/],
+    ['a best value without a best epoch', progress({ best: 0.5 }), /no best epoch, yet 'best'/],
+    ['epochs since a best epoch that never was', progress({ sinceBest: 1 }), /no best epoch, yet/],
     [
       'a schedule out of step',
       progress({ scheduler: { t: 5, baseLrs: [0.002] } }),
@@ -983,6 +992,8 @@ test('a language model checkpoint whose progress does not fit the run is refused
     [{ epoch: 5 }, /finished 5 epochs, more than the 2/],
     [{ best: Number.NaN }, /'best' is NaN/],
     [{ bestEpoch: 2 }, /'bestEpoch' is 2/],
+    [{ best: 3 }, /'best' \(3\) is not the validation perplexity of its best epoch 1/],
+    [{ bestEpoch: null }, /'best' \(.*\) is not the validation perplexity of its best epoch null/],
     [{ history: [] }, /'history' is an array of length 0, not one record for each of 1/],
   ];
   for (const [change, pattern] of cases) {

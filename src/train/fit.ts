@@ -293,10 +293,21 @@ interface RunShape {
 function recordProblem(r: unknown, i: number): string | null {
   if (!isRecord(r)) return `history[${i}] is ${describe(r)}, not an epoch record`;
   if (r.epoch !== i + 1) return `history[${i}] is for epoch ${describe(r.epoch)}, expected ${i + 1}`;
-  for (const k of ['loss', 'accuracy', 'lr', 'seconds', 'samplesPerSecond'])
-    if (typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}, not a number`;
-  for (const k of ['valLoss', 'valAccuracy'])
-    if (r[k] !== undefined && typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}`;
+  // What each field can be: a finite loss (fit stops at any other), a fraction, a rate, a duration.
+  const fits: Record<string, (v: number) => boolean> = {
+    loss: Number.isFinite,
+    accuracy: (v) => v >= 0 && v <= 1,
+    lr: (v) => Number.isFinite(v) && v >= 0,
+    seconds: (v) => Number.isFinite(v) && v >= 0,
+    samplesPerSecond: (v) => v >= 0,
+    valLoss: (v) => !Number.isNaN(v),
+    valAccuracy: (v) => v >= 0 && v <= 1,
+  };
+  for (const [k, ok] of Object.entries(fits)) {
+    const optional = k === 'valLoss' || k === 'valAccuracy';
+    if (optional && r[k] === undefined) continue;
+    if (typeof r[k] !== 'number' || !ok(r[k])) return `history[${i}].${k} is ${describe(r[k])}`;
+  }
   return null;
 }
 
@@ -340,8 +351,17 @@ function progressProblem(raw: Record<string, unknown>, run: RunShape): string | 
     return `'best' is ${describe(best)}`;
   if (!(bestEpoch === null || (isCount(bestEpoch) && bestEpoch >= 1 && bestEpoch <= epoch)))
     return `'bestEpoch' is ${describe(bestEpoch)}, not null or one of the ${epoch} finished epochs`;
-  if ((raw.sinceBest as number) > epoch)
-    return `'sinceBest' (${raw.sinceBest}) exceeds the ${epoch} finished epochs`;
+  // Early stopping records the best epoch's monitored value and counts the epochs since it.
+  if (bestEpoch === null) {
+    if (best !== null || raw.sinceBest !== 0 || raw.stopped)
+      return `it has no best epoch, yet 'best', 'sinceBest' or 'stopped' says there was one`;
+  } else {
+    const r = raw.history[(bestEpoch as number) - 1] as Record<string, unknown>;
+    if (best !== r.valLoss && best !== -(r.valAccuracy as number))
+      return `'best' (${describe(best)}) is not the validation loss or accuracy of its epoch ${bestEpoch}`;
+    if (raw.sinceBest !== epoch - (bestEpoch as number))
+      return `'sinceBest' is ${raw.sinceBest}, but ${epoch - (bestEpoch as number)} epochs followed the best one`;
+  }
   const sched = raw.scheduler;
   if (sched !== null) {
     if (!isRecord(sched) || sched.t !== epoch)

@@ -228,9 +228,16 @@ function lmProgressProblem(raw: Record<string, unknown>, epochs: number): string
     return `'history' is ${describe(history)}, not one record for each of ${epoch} finished epochs`;
   for (const [i, r] of history.entries()) {
     if (!isRecord(r) || r.epoch !== i + 1) return `history[${i}] is not the record of epoch ${i + 1}`;
-    for (const k of ['loss', 'perplexity', 'valPerplexity', 'lr', 'seconds', 'tokensPerSecond'])
-      if (typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}, not a number`;
+    for (const k of ['loss', 'perplexity', 'valPerplexity', 'lr', 'seconds', 'tokensPerSecond']) {
+      const v = r[k];
+      // The loop stops at a non-finite loss; a perplexity may still overflow to Infinity, never be NaN.
+      if (typeof v !== 'number' || Number.isNaN(v) || v < 0)
+        return `history[${i}].${k} is ${describe(v)}, not a non-negative number`;
+    }
   }
+  const bestRecord = bestEpoch === null ? undefined : (history[bestEpoch - 1] as Record<string, unknown>);
+  if ((bestRecord?.valPerplexity ?? Number.POSITIVE_INFINITY) !== best)
+    return `'best' (${best}) is not the validation perplexity of its best epoch ${describe(bestEpoch)}`;
   return null;
 }
 
