@@ -9,7 +9,7 @@
  *     npx tsx examples/function-approximation.ts
  */
 import { pathToFileURL } from 'node:url';
-import * as st from '../src/index.js';
+import * as st from 'strata-ml';
 
 const { nn, optim } = st;
 

@@ -11,7 +11,7 @@
  *     npx tsx examples/logistic-regression.ts
  */
 import { pathToFileURL } from 'node:url';
-import * as st from '../src/index.js';
+import * as st from 'strata-ml';
 
 const { nn, optim } = st;
 

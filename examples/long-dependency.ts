@@ -12,8 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as st from '../src/index.js';
-import { saveLineChart } from '../src/viz/plot.js';
+import * as st from 'strata-ml';
 
 const { nn, optim } = st;
 type Tensor = st.Tensor;
@@ -151,13 +150,13 @@ function main(): void {
       y: norms.map((n) => Math.log10(n)),
     };
   });
-  saveLineChart(join(out, 'gradient-norms.svg'), {
+  st.viz.saveLineChart(join(out, 'gradient-norms.svg'), {
     title: 'Gradient at each step, T = 100',
     xLabel: 'steps before the output',
     yLabel: 'log10 ||dL/dh_t||',
     series,
   });
-  saveLineChart(join(out, 'gradient-norms.png'), {
+  st.viz.saveLineChart(join(out, 'gradient-norms.png'), {
     title: 'Gradient at each step, T = 100',
     xLabel: 'steps before the output',
     yLabel: 'log10 ||dL/dh_t||',

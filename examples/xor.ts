@@ -15,7 +15,7 @@
  *     npx tsx examples/xor.ts
  */
 import { pathToFileURL } from 'node:url';
-import * as st from '../src/index.js';
+import * as st from 'strata-ml';
 
 const { nn, optim } = st;
 

@@ -5,10 +5,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The package's root (a checkout, or node_modules/strata-ml), wherever this script is run from.
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const HINT =
   'Strata will run on its pure-TypeScript backend. For the fast native backend install a C++ compiler, ' +
-  'OpenBLAS and pkg-config (Debian/Ubuntu: apt-get install g++ libopenblas-dev pkg-config), then run `npm run build:native`.';
+  'OpenBLAS and pkg-config (Debian/Ubuntu: apt-get install g++ libopenblas-dev pkg-config), then run ' +
+  '`npm rebuild strata-ml` (in a checkout of Strata: `npm run build:native`).';
 
 function nodeGyp() {
   // npm names its own node-gyp for lifecycle scripts; otherwise use the one bundled with npm.
@@ -43,7 +48,14 @@ if (process.platform !== 'darwin' && spawnSync('pkg-config', ['--exists', 'openb
 const gyp = nodeGyp();
 if (!gyp) skip('node-gyp was not found');
 // binding.gyp reads the asan variable; node-gyp turns unknown options into gyp variables.
-const result = spawnSync(process.execPath, [gyp, 'rebuild', ...(asan ? ['--asan=1'] : [])], {
+// Outside npm (node scripts/build-native.mjs), the headers that came with Node save node-gyp a download.
+const headers = dirname(dirname(process.execPath));
+const nodedir =
+  !process.env.npm_config_nodedir && existsSync(join(headers, 'include', 'node', 'node_api.h'))
+    ? [`--nodedir=${headers}`]
+    : [];
+const result = spawnSync(process.execPath, [gyp, 'rebuild', ...nodedir, ...(asan ? ['--asan=1'] : [])], {
+  cwd: root,
   encoding: 'utf8',
 });
 if (result.status !== 0) {

@@ -1,6 +1,8 @@
 /**
- * Strata's public API. Importing it installs the tensor methods (`x.add(y)`, `loss.backward()`).
+ * Strata's public API under Node. Importing it installs the tensor methods (`x.add(y)`,
+ * `loss.backward()`) and the native backend; browser.ts is the entry for bundles.
  */
+import './backend/node.js';
 import './ops/methods.js';
 
 export { type BackwardOptions, backward, grad, gradients, valueAndGrad } from './autograd/engine.js';

@@ -62,3 +62,15 @@ test('STRATA_NUM_THREADS takes an integer from 1 to 4 × the cores; anything els
   // Without the addon the js backend runs, and the setting does not apply.
   if (ok.stdout.startsWith('native')) assert.match(ok.stdout, /, 2 threads/);
 });
+
+test('the browser entry offers the js backend alone and ignores STRATA_BACKEND; the node entry adds native', () => {
+  const browser = run(
+    `import { backendNames, getBackend } from './src/browser.ts'; console.log(backendNames().join(','), getBackend().name);`,
+    { STRATA_BACKEND: 'native' },
+  );
+  assert.equal(browser.status, 0, browser.stderr);
+  assert.equal(browser.stdout.trim(), 'js js');
+  const node = run(`import { backendNames } from './src/index.ts'; console.log(backendNames().join(','));`);
+  assert.equal(node.status, 0, node.stderr);
+  assert.equal(node.stdout.trim(), 'native,js');
+});

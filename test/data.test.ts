@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import {
   type Dataset,
@@ -376,6 +377,17 @@ test('loadMnist: bad files get StrataErrors naming the file and the problem', ()
     () => loadMnist('train', { dir: badLabel }),
     /bad-label\/train-labels-idx1-ubyte: labels must be digits 0\.\.9, found 10 at index 1/,
   );
+});
+
+test('data paths: the package root (found by its name, strata-ml) adds its ../shared/data from any working directory', () => {
+  const cwd = process.cwd();
+  try {
+    process.chdir(tmp);
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    assert.ok(dataSearchPath().includes(resolve(root, '../shared/data')), dataSearchPath().join(', '));
+  } finally {
+    process.chdir(cwd);
+  }
 });
 
 test('data paths: STRATA_DATA_DIR comes first and errors say where they looked', () => {

@@ -1,7 +1,6 @@
 import { fail, StrataError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { jsBackend } from './js/index.js';
-import { createNativeBackend } from './native/index.js';
 
 export interface Candidate {
   name: string;
@@ -11,12 +10,12 @@ export interface Candidate {
   load: () => Backend;
 }
 
-const candidates: Candidate[] = [
-  { name: 'native', priority: 10, load: createNativeBackend },
-  { name: 'js', priority: 0, load: () => jsBackend },
-];
+// Only the js backend is built in, so that this module (and a browser bundle) needs nothing from Node;
+// the node entry adds the native backend (backend/node.ts).
+const candidates: Candidate[] = [{ name: 'js', priority: 0, load: () => jsBackend }];
 let active: Backend | null = null;
 let reason = '';
+let request: { name: string; why: string } | null = null;
 
 /** Adds a backend that start-up may pick. A backend is one folder plus one call to this. */
 export function registerBackend(candidate: Candidate): void {
@@ -30,6 +29,15 @@ export function backendNames(): string[] {
   return candidates.map((c) => c.name);
 }
 
+/**
+ * Names the backend that the first `getBackend()` loads instead of the fastest, and the reason
+ * `strata info` gives; under Node, backend/node.ts passes STRATA_BACKEND. Loading waits for that first
+ * call, so a later `setBackend` (the CLI's --backend) still wins without the requested one being loaded.
+ */
+export function requestBackend(name: string, why: string): void {
+  request = { name, why };
+}
+
 /** Switches to a named backend, or fails naming the ones available. */
 export function setBackend(name: string): Backend {
   const c = candidates.find((x) => x.name === name);
@@ -40,15 +48,14 @@ export function setBackend(name: string): Backend {
 }
 
 /**
- * The backend in use. The first call picks one: STRATA_BACKEND if set, else the highest-priority
- * backend that loads.
+ * The backend in use. The first call picks one: the requested one (STRATA_BACKEND under Node) if any,
+ * else the highest-priority backend that loads.
  */
 export function getBackend(): Backend {
   if (active) return active;
-  const requested = process.env.STRATA_BACKEND;
-  if (requested) {
-    setBackend(requested);
-    reason = 'STRATA_BACKEND';
+  if (request) {
+    setBackend(request.name);
+    reason = request.why;
     return active!;
   }
   const skipped: string[] = [];
@@ -57,8 +64,7 @@ export function getBackend(): Backend {
       active = c.load();
       reason = skipped.length ? `fastest available (${skipped.join('; ')})` : 'fastest available';
       // Say once, plainly, why the fast path is off and how to get it.
-      if (skipped.length)
-        process.stderr.write(`strata: using the ${c.name} backend because ${skipped.join('; ')}\n`);
+      if (skipped.length) console.warn(`strata: using the ${c.name} backend because ${skipped.join('; ')}`);
       return active;
     } catch (e) {
       // A StrataError is a wrong setting (STRATA_NUM_THREADS=abc), which falling back would hide.

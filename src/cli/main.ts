@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../backend/node.js';
 import '../ops/methods.js';
 import { setBackend } from '../backend/registry.js';
 import { StrataError } from '../errors.js';

@@ -1,10 +1,7 @@
-export * from './augment.js';
-export * from './dataset.js';
+export * from './browser.js';
+// The readers of files on disk, for Node only.
 export * from './fashion-mnist.js';
 export * from './idx.js';
-export * from './loader.js';
 export * from './mnist.js';
 export * from './moby-dick.js';
 export * from './paths.js';
-export * from './text.js';
-export * from './transforms.js';

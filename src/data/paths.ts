@@ -21,7 +21,7 @@ function packageRoot(): string | null {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest)) {
       try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'strata') {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'strata-ml') {
           packageRootCache = dir;
           break;
         }

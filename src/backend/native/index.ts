@@ -93,7 +93,7 @@ function requireAddon(): Addon {
     }
   }
   throw new Error(
-    'the native addon is not built (install a C++ compiler, libopenblas-dev and pkg-config, then run `npm run build:native`)',
+    'the native addon is not built (install a C++ compiler, libopenblas-dev and pkg-config, then run `npm rebuild strata-ml`, or `npm run build:native` in a checkout)',
   );
 }
 

@@ -1,0 +1,31 @@
+/**
+ * Strata's public API for browsers and other runtimes without Node (the package's `browser` and
+ * `default` export conditions): tensors, autograd, nn, optim and the in-memory data tools on the js
+ * backend. Left out, because they read or write files: the data-set readers, checkpoints and
+ * safetensors, and the pictures (viz). Importing it installs the tensor methods.
+ */
+import './ops/methods.js';
+
+export { type BackwardOptions, backward, grad, gradients, valueAndGrad } from './autograd/engine.js';
+export { detectAnomaly, enableGrad, isAnomalyDetection, isGradEnabled, noGrad } from './autograd/mode.js';
+export type { Backend, View } from './backend/backend.js';
+export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export * as data from './data/browser.js';
+export { StrataError } from './errors.js';
+export * as nn from './nn/index.js';
+export * from './ops/conv.js';
+export * from './ops/elementwise.js';
+export * from './ops/functional.js';
+export * from './ops/indexing.js';
+export * from './ops/linalg.js';
+export * from './ops/losses.js';
+export * from './ops/movement.js';
+export { customOp, type OpRecord, type VjpContext } from './ops/op.js';
+export * from './ops/recurrent.js';
+export * from './ops/reduce.js';
+export * as optim from './optim/index.js';
+export * from './tensor/creation.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { defaultGenerator, Generator, manualSeed, type RngState } from './tensor/random.js';
+export type { Shape } from './tensor/shape.js';
+export { type GradFn, type NestedArray, Tensor } from './tensor/tensor.js';
