@@ -1,5 +1,6 @@
 export * from './activation.js';
 export * from './blocks.js';
+export type { ParamDType } from './checks.js';
 export * from './conv.js';
 export * from './ctc.js';
 export * from './dropout.js';
