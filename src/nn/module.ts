@@ -382,8 +382,10 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
    * hooks, so that the model is left as it was. Without an input only the parameters are counted.
    *
    *     console.log(lenet().summary([1, 1, 28, 28]));
-   *     // Layer     Type       Output shape     Param #
-   *     // conv1     Conv2d     [1, 6, 28, 28]       156  …
+   *     // Layer    Type        Output shape     Param #
+   *     // (model)  Sequential  [1, 10]                0
+   *     // 0        Conv2d      [1, 6, 28, 28]       156  …
+   *     // Total params: 61,706
    */
   summary(input?: SummaryInput, options?: SummaryOptions): ModelSummary {
     const form = 'summary([1, 1, 28, 28], { dtype: "float32" })';

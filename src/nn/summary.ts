@@ -32,6 +32,10 @@ export interface SummaryRow {
 /**
  * What `Module.summary` found: a row per module, and the parameter totals. Printing it (or
  * `String(summary)`) gives a Keras-style table.
+ *
+ *     const s = new Linear(784, 10).summary([32, 784]);
+ *     s.rows[0].output; // '[32, 10]'
+ *     s.totalParams;    // 7850
  */
 export class ModelSummary {
   constructor(

@@ -74,9 +74,16 @@ declare module '../tensor/tensor.js' {
     /**
      * The transpose of a matrix (a view); a 0-d or 1-d tensor is returned as it is. Higher ranks are
      * refused, as PyTorch is deprecating them: use {@link mT} or {@link permute}.
+     *
+     *     const x = tensor([[1, 2], [3, 4]]);
+     *     x.T.matmul(x).tolist(); // [[10, 14], [14, 20]]
      */
     readonly T: Tensor;
-    /** The last two axes swapped (a batch of matrices transposed; a view), PyTorch's `mT`. */
+    /**
+     * The last two axes swapped (a batch of matrices transposed; a view), PyTorch's `mT`.
+     *
+     *     zeros([5, 2, 3]).mT.shape; // [5, 3, 2]
+     */
     readonly mT: Tensor;
     permute(axes: readonly number[]): Tensor;
     transpose(a?: number, b?: number): Tensor;

@@ -15,6 +15,10 @@ export interface GradFn {
  * An n-dimensional array: a strided view onto a typed array that JavaScript owns. Views (reshape,
  * transpose, slice, expand) share storage; operations return new tensors. The methods for arithmetic,
  * reductions and the rest are installed by `ops/` so that this file stays the data structure alone.
+ *
+ *     const x = tensor([[1, 2], [3, 4]]);
+ *     x.shape;                  // [2, 2]
+ *     x.mul(2).sum().item();    // 20
  */
 export class Tensor implements View {
   readonly shape: readonly number[];
