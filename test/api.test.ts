@@ -430,6 +430,30 @@ describe('Module.summary against PyTorch', () => {
     assert.match(String(bare), /no example input/);
   });
 
+  test('a model of several inputs takes one example per argument, tensors and shapes mixed', () => {
+    class Pair extends nn.Module<[Tensor, Tensor]> {
+      left = new nn.Linear(3, 4);
+      right = new nn.Linear(5, 4);
+      forward(a: Tensor, b: Tensor): Tensor {
+        return this.left.forward(a).add(this.right.forward(b));
+      }
+    }
+    const s = new Pair().summary([zeros([2, 3]), [2, 5]]);
+    assert.deepEqual(s.inputs, [
+      [2, 3],
+      [2, 5],
+    ]);
+    assert.deepEqual(
+      s.rows.map((r) => [r.name, r.output]),
+      [
+        ['', '[2, 4]'],
+        ['left', '[2, 4]'],
+        ['right', '[2, 4]'],
+      ],
+    );
+    assert.match(String(s), /^Input: \[2, 3\], \[2, 5\]$/m);
+  });
+
   test('tied weights are counted once in the total', () => {
     class Tied extends nn.Module {
       a = new nn.Linear(4, 4, { bias: false });
