@@ -5,9 +5,11 @@
 import './backend/node.js';
 import './ops/methods.js';
 
+export type { TensorFunction } from './autograd/engine.js';
 export { type BackwardOptions, backward, grad, gradients, valueAndGrad } from './autograd/engine.js';
 export { detectAnomaly, enableGrad, isAnomalyDetection, isGradEnabled, noGrad } from './autograd/mode.js';
-export type { Backend, View } from './backend/backend.js';
+export type { ArgReduceOp, Backend, FusedKernels, ReduceOp, View, Window } from './backend/backend.js';
+export type { Candidate } from './backend/registry.js';
 export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
 export * as data from './data/index.js';
 export { StrataError } from './errors.js';
@@ -19,6 +21,7 @@ export * from './ops/indexing.js';
 export * from './ops/linalg.js';
 export * from './ops/losses.js';
 export * from './ops/movement.js';
+export type { Op, TensorLike } from './ops/op.js';
 export { customOp, type OpRecord, type VjpContext } from './ops/op.js';
 export * from './ops/recurrent.js';
 export * from './ops/reduce.js';

@@ -449,12 +449,19 @@ export const ROWS: RowTable = {
     unary('flatten', (x) => x.flatten(), { shapes: [[2, 3, 4]] }),
     unary('flatten', (x) => x.flatten(1), { label: 'from axis 1', shapes: [[2, 3, 4]] }),
     unary('flatten', (x) => x.flatten(0, -2), { label: 'axes 0..-2', shapes: [[2, 3, 4]] }),
+    // Splitting an axis is a view in every layout, so view's rows split (merging would refuse some).
+    unary('view', (x) => x.view(3, 2, 2), { label: '[3, 4] to [3, 2, 2]' }),
+    unary('view', (x) => x.view([-1, 2, 4]), { label: 'to [-1, 2, 4]', shapes: [[6, 4]] }),
+    unary('unflatten', (x) => x.unflatten(1, [2, 2])),
+    unary('unflatten', (x) => x.unflatten(0, [-1, 3]), { label: 'with -1', shapes: [[6, 4]] }),
   ],
   permute: [
     unary('permute', (x) => x.permute([2, 0, 1]), { shapes: [[2, 3, 4]] }),
     unary('permute', (x) => x.permute([-1, 0, -2]), { label: 'negative axes', shapes: [[2, 3, 4]] }),
     unary('transpose', (x) => x.transpose()),
     unary('transpose', (x) => x.transpose(0, -1), { label: 'axes 0 and -1', shapes: [[2, 3, 4]] }),
+    unary('transpose', (x) => x.T, { label: '.T' }),
+    unary('transpose', (x) => x.mT, { label: '.mT', shapes: [[2, 3, 4]] }),
   ],
   expand: [
     unary('expand', (x) => x.expand([2, 3, 4]), { shapes: [[3, 1]] }),

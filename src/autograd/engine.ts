@@ -189,7 +189,8 @@ function track(x: Tensor): Tensor {
   return x.detach().requiresGrad_(true);
 }
 
-type Fn = (...args: Tensor[]) => Tensor;
+/** A function of tensors to a tensor: what grad and valueAndGrad differentiate. */
+export type TensorFunction = (...args: Tensor[]) => Tensor;
 
 /** How many grad transformations are evaluating their function right now (nesting depth). */
 let depth = 0;
@@ -201,7 +202,7 @@ let depth = 0;
  *     const d2 = grad((x) => grad((y) => y.tanh())(x)[0]);  // tanh''
  */
 export function valueAndGrad(
-  f: Fn,
+  f: TensorFunction,
   argnums: number | readonly number[] = 0,
 ): (...args: Tensor[]) => [Tensor, Tensor[]] {
   const nums = typeof argnums === 'number' ? [argnums] : [...argnums];
@@ -232,7 +233,10 @@ export function valueAndGrad(
 }
 
 /** Transforms f into a function returning the gradients of f with respect to the arguments in argnums. */
-export function grad(f: Fn, argnums: number | readonly number[] = 0): (...args: Tensor[]) => Tensor[] {
+export function grad(
+  f: TensorFunction,
+  argnums: number | readonly number[] = 0,
+): (...args: Tensor[]) => Tensor[] {
   const vg = valueAndGrad(f, argnums);
   return (...args) => vg(...args)[1];
 }

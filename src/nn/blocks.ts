@@ -120,7 +120,10 @@ export class Highway extends Module {
 
   forward(x: Tensor): Tensor {
     checkInput('Highway', x);
-    const h = this.hidden.forwardWith(x, 'relu');
+    // Fused unless hooks on hidden must see its own output.
+    const h = this.hidden.hasForwardHooks()
+      ? this.hidden.forward(x).relu()
+      : this.hidden.forwardWith(x, 'relu');
     const t = this.gate.forward(x).sigmoid();
     // The paper's form rather than x + t·(h - x): it gives exactly x where T = 0 and exactly H where T = 1.
     return t.mul(h).add(t.neg().add(1).mul(x));

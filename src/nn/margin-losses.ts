@@ -16,7 +16,8 @@ import { Module } from './module.js';
 
 /** Losses on pairs and triplets of embeddings or scores, with a margin: PyTorch's names and semantics. */
 
-interface MarginOptions {
+/** Options of the margin losses: the reduction and the margin. */
+export interface MarginOptions {
   reduction?: Reduction;
   /** How far apart the losses want the two sides (default 0). */
   margin?: number;

@@ -4,6 +4,7 @@ import { zeros } from '../tensor/creation.js';
 import { type DType, isFloat, type TypedArray } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { type ModelSummary, type SummaryInput, type SummaryOptions, summarize } from './summary.js';
 
 /** A tensor that a Module trains: a leaf that requires gradients. */
 export class Parameter extends Tensor {
@@ -88,10 +89,43 @@ export function checkNumber(
   }
 }
 
+/**
+ * A hook run before a module's forward (see `Module.registerForwardPreHook`): it gets the module and
+ * the inputs, and returns nothing, new inputs (an array), or the new value of a single input.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook written as a block that returns nothing (PyTorch's None) is typed void.
+export type ForwardPreHook<M, I extends unknown[]> = (module: M, inputs: I) => I[0] | I[number][] | void;
+
+/**
+ * A hook run after a module's forward (see `Module.registerForwardHook`): it gets the module, the
+ * inputs and the output, and returns nothing or a new output.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook written as a block that returns nothing (PyTorch's None) is typed void.
+export type ForwardHook<M, In extends unknown[], Out> = (module: M, inputs: In, output: Out) => Out | void;
+
+/** Options of `registerForwardHook` and `registerForwardPreHook`. */
+export interface HookOptions {
+  /** Run this hook before those already registered (default false: after them). */
+  prepend?: boolean;
+}
+
+/** What a hook registration returns: `remove()` unregisters the hook (a second call does nothing). */
+export interface RemovableHandle {
+  remove(): void;
+}
+
+// The stored form of either kind of hook; registerForward(Pre)Hook type them for their module.
+// biome-ignore lint/suspicious/noExplicitAny: a hook's inputs and output are typed where it is registered.
+type Hook = (module: any, inputs: any, output?: any) => unknown;
+
 /** Gives a tensor new storage in place, so that everything holding it (an optimizer) sees the change. */
 function replaceStorage(t: Tensor, data: TypedArray): void {
   (t as { data: TypedArray }).data = data;
 }
+
+/** A module of any signature, as the walks over a module tree see its members. */
+// biome-ignore lint/suspicious/noExplicitAny: forward's parameters vary by module; the tree walks never call it.
+export type AnyModule = Module<any[], unknown>;
 
 /**
  * The base of every layer and model, with PyTorch's behaviour: parameters and sub-modules are found by
@@ -104,17 +138,118 @@ function replaceStorage(t: Tensor, data: TypedArray): void {
  *       forward(x: Tensor) { return this.fc2.forward(this.fc1.forward(x).relu()); }
  *     }
  */
-/** A module of any signature, as the walks over a module tree see its members. */
-// biome-ignore lint/suspicious/noExplicitAny: forward's parameters vary by module; the tree walks never call it.
-export type AnyModule = Module<any[], unknown>;
-
 export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
   /** Whether the module is in training mode (dropout active, batch statistics used). */
   training = true;
   private readonly buffers = new Map<string, Tensor>();
+  // A true private field, so that the walks over the instance's fields never meet it.
+  #hooks: { pre: Hook[]; post: Hook[] } | undefined;
 
   /** What the module computes; most take tensors to a tensor, recurrent layers also carry state. */
   abstract forward(...inputs: In): Out;
+
+  /**
+   * Registers `hook` to run before every call of this module's `forward`, with the module and the
+   * inputs, as PyTorch's `register_forward_pre_hook`. Returning nothing keeps the inputs; returning
+   * an array replaces them, and any other value replaces a single input. Hooks run in the order they
+   * were registered (`{ prepend: true }` puts this one first). Returns a handle whose `remove()`
+   * unregisters it.
+   *
+   *     const handle = model.fc1.registerForwardPreHook((m, [x]) => console.log(x.shape));
+   *     model.forward(x);
+   *     handle.remove();
+   */
+  registerForwardPreHook<M extends AnyModule>(
+    this: M,
+    hook: ForwardPreHook<M, Parameters<M['forward']>>,
+    options?: HookOptions,
+  ): RemovableHandle {
+    return this.#addHook('registerForwardPreHook', 'pre', hook, arguments.length, options);
+  }
+
+  /**
+   * Registers `hook` to run after every call of this module's `forward`, with the module, the inputs
+   * (as the pre-hooks left them) and the output, as PyTorch's `register_forward_hook`. Returning
+   * nothing keeps the output; returning a value replaces it. Hooks run in the order they were
+   * registered (`{ prepend: true }` puts this one first). Returns a handle whose `remove()`
+   * unregisters it.
+   *
+   *     const shapes: number[][] = [];
+   *     const handle = model.fc1.registerForwardHook((m, inputs, y) => { shapes.push([...y.shape]); });
+   *     model.forward(x);
+   *     handle.remove();
+   */
+  registerForwardHook<M extends AnyModule>(
+    this: M,
+    hook: ForwardHook<M, Parameters<M['forward']>, ReturnType<M['forward']>>,
+    options?: HookOptions,
+  ): RemovableHandle {
+    return this.#addHook('registerForwardHook', 'post', hook, arguments.length, options);
+  }
+
+  /** Whether forward hooks are registered here, so that a caller fusing this layer with the next calls forward instead. */
+  hasForwardHooks(): boolean {
+    return !!this.#hooks && this.#hooks.pre.length + this.#hooks.post.length > 0;
+  }
+
+  #addHook(
+    op: string,
+    kind: 'pre' | 'post',
+    hook: Hook,
+    argCount: number,
+    options: HookOptions | undefined,
+  ): RemovableHandle {
+    checkArity(op, { length: argCount }, 2, `${op}(hook, { prepend: true })`);
+    if (typeof hook !== 'function')
+      fail(
+        op,
+        `expected a function (module, inputs${kind === 'post' ? ', output' : ''}) => …, got ${describe(hook)}`,
+      );
+    const { prepend = false } = checkOptions(op, options, ['prepend'], `${op}(hook, { prepend: true })`);
+    if (typeof prepend !== 'boolean') fail(op, `prepend must be a boolean, got ${describe(prepend)}`);
+    const hooks = this.#hooks ?? this.#installHooks();
+    const list = hooks[kind];
+    if (prepend) list.unshift(hook);
+    else list.push(hook);
+    return {
+      remove: () => {
+        const i = list.indexOf(hook);
+        if (i >= 0) list.splice(i, 1);
+      },
+    };
+  }
+
+  /**
+   * Wraps this instance's forward (as an own, non-enumerable property, so that the walks over its
+   * fields never meet it) so that its hooks run around it; once they are all removed, the wrapper
+   * stays and only passes calls through.
+   */
+  #installHooks(): { pre: Hook[]; post: Hook[] } {
+    const hooks = { pre: [] as Hook[], post: [] as Hook[] };
+    this.#hooks = hooks;
+    const inner = this.forward;
+    const wrapped = (...inputs: In): Out => {
+      let args = inputs;
+      // Copies, so that a hook removing itself (or adding another) does not upset this call.
+      for (const pre of [...hooks.pre]) {
+        const r = pre(this, args);
+        if (r !== undefined) args = (Array.isArray(r) ? r : [r]) as In;
+      }
+      let out = inner.apply(this, args);
+      for (const post of [...hooks.post]) {
+        const r = post(this, args, out);
+        if (r !== undefined) out = r as Out;
+      }
+      return out;
+    };
+    Object.defineProperty(this, 'forward', {
+      value: wrapped,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+    return hooks;
+  }
 
   /** Direct sub-modules with their names. */
   *namedChildren(): Generator<[string, AnyModule]> {
@@ -237,6 +372,26 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
 
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  /**
+   * A Keras-style table of the module tree: each module's dotted path, type, output shape and own
+   * parameter count, then the total, trainable and non-trainable parameter counts. Output shapes come
+   * from one forward on the example input (a tensor, or a shape filled with zeros of the model's
+   * dtype; `{ dtype: 'int32' }` for token ids), run in eval mode without gradients through forward
+   * hooks, so that the model is left as it was. Without an input only the parameters are counted.
+   *
+   *     console.log(lenet().summary([1, 1, 28, 28]));
+   *     // Layer    Type        Output shape     Param #
+   *     // (model)  Sequential  [1, 10]                0
+   *     // 0        Conv2d      [1, 6, 28, 28]       156  …
+   *     // Total params: 61,706
+   */
+  summary(input?: SummaryInput, options?: SummaryOptions): ModelSummary {
+    const form = 'summary([1, 1, 28, 28], { dtype: "float32" })';
+    checkArity('summary', arguments, 2, form);
+    const { dtype } = checkOptions('summary', options, ['dtype'], form);
+    return summarize(this, input, dtype);
   }
 
   /**

@@ -26,8 +26,15 @@ export class Sequential extends Module {
     checkInput('Sequential', x);
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i]!;
-      // Linear or a convolution then ReLU runs as one fused op: the same values, fewer passes.
-      if ((layer instanceof Linear || layer instanceof ConvNd) && this.layers[i + 1] instanceof ReLU) {
+      // Linear or a convolution then ReLU runs as one fused op: the same values, fewer passes. Hooks
+      // must see each layer's own output, so a hooked pair runs unfused.
+      const next = this.layers[i + 1];
+      if (
+        (layer instanceof Linear || layer instanceof ConvNd) &&
+        next instanceof ReLU &&
+        !layer.hasForwardHooks() &&
+        !next.hasForwardHooks()
+      ) {
         x = layer.forwardWith(x, 'relu');
         i++;
       } else x = layer.forward(x);

@@ -266,7 +266,8 @@ export function convNd(
   });
 }
 
-interface ConvAttrs {
+/** A convolution's window (kernel, stride, padding, dilation per axis) and its group count. */
+export interface ConvAttrs {
   window: Window;
   groups: number;
 }

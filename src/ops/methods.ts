@@ -1,4 +1,5 @@
 import { type BackwardOptions, backward } from '../autograd/engine.js';
+import { describe, fail, fmtShape } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Shape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -56,7 +57,34 @@ declare module '../tensor/tensor.js' {
     argmax(axis?: number, keepDims?: boolean): Tensor;
     argmin(axis?: number, keepDims?: boolean): Tensor;
     matmul(other: Tensor): Tensor;
+    /**
+     * The same elements in a new shape, given as an array or as sizes (`x.reshape(-1, 784)`); one
+     * size may be -1. A view when the strides allow, else a copy.
+     */
     reshape(shape: Shape): Tensor;
+    reshape(...shape: number[]): Tensor;
+    /**
+     * PyTorch's `view`: {@link reshape} that never copies, failing (and suggesting reshape) where the
+     * layout does not allow a view. The shape is an array or sizes: `x.view(-1, 784)`.
+     */
+    view(shape: Shape): Tensor;
+    view(...shape: number[]): Tensor;
+    /** Splits one axis into several sizes (one may be -1): `zeros([2, 12]).unflatten(1, [3, 4])`. */
+    unflatten(axis: number, sizes: readonly number[]): Tensor;
+    /**
+     * The transpose of a matrix (a view); a 0-d or 1-d tensor is returned as it is. Higher ranks are
+     * refused, as PyTorch is deprecating them: use {@link mT} or {@link permute}.
+     *
+     *     const x = tensor([[1, 2], [3, 4]]);
+     *     x.T.matmul(x).tolist(); // [[10, 14], [14, 20]]
+     */
+    readonly T: Tensor;
+    /**
+     * The last two axes swapped (a batch of matrices transposed; a view), PyTorch's `mT`.
+     *
+     *     zeros([5, 2, 3]).mT.shape; // [5, 3, 2]
+     */
+    readonly mT: Tensor;
     permute(axes: readonly number[]): Tensor;
     transpose(a?: number, b?: number): Tensor;
     expand(shape: Shape): Tensor;
@@ -204,8 +232,14 @@ const methods: { [K in keyof Tensor]?: (this: Tensor, ...args: never[]) => unkno
   matmul(o: Tensor) {
     return la.matmul(this, o);
   },
-  reshape(shape: Shape) {
-    return mv.reshape(this, shape);
+  reshape(...shape: (number | Shape)[]) {
+    return mv.reshape(this, shapeArgs('reshape', shape));
+  },
+  view(...shape: (number | Shape)[]) {
+    return mv.view(this, shapeArgs('view', shape));
+  },
+  unflatten(axis: number, sizes: readonly number[]) {
+    return mv.unflatten(this, axis, sizes);
   },
   permute(axes: readonly number[]) {
     return mv.permute(this, axes);
@@ -271,4 +305,37 @@ const methods: { [K in keyof Tensor]?: (this: Tensor, ...args: never[]) => unkno
 
 for (const [name, f] of Object.entries(methods)) {
   Object.defineProperty(Tensor.prototype, name, { value: f, writable: true, configurable: true });
+}
+
+const getters: { [K in 'T' | 'mT']: (this: Tensor) => Tensor } = {
+  T() {
+    if (this.rank > 2)
+      fail(
+        'T',
+        `x.T transposes a matrix, but this tensor has shape ${fmtShape(this.shape)}; use x.mT to swap the last two axes, or x.permute([...]) to reorder them all`,
+      );
+    return mv.transpose(this);
+  },
+  mT() {
+    if (this.rank < 2)
+      fail(
+        'mT',
+        `expected a tensor of at least 2 axes (a batch of matrices), got shape ${fmtShape(this.shape)}`,
+      );
+    return mv.transpose(this, -2, -1);
+  },
+};
+
+for (const [name, get] of Object.entries(getters)) {
+  Object.defineProperty(Tensor.prototype, name, { get, configurable: true });
+}
+
+/** A shape passed to a method as one array (`[2, 3]`) or as sizes (`2, 3`), PyTorch's two forms. */
+function shapeArgs(op: string, args: readonly (number | Shape)[]): Shape {
+  if (args.length === 1 && Array.isArray(args[0])) return args[0];
+  if (args.length > 0 && args.every((a) => typeof a === 'number')) return args as number[];
+  return fail(
+    op,
+    `expected a shape as one array or as sizes (x.${op}([2, -1]) or x.${op}(2, -1)), got ${args.length ? args.map(describe).join(', ') : 'nothing'}`,
+  );
 }

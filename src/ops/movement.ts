@@ -67,30 +67,59 @@ const reshapeOp = defineOp({
   vjp: (g, { inputs: [x] }) => [g.reshape(x!.shape)],
 });
 
-/** A tensor with the same elements in a new shape (one size may be -1); a view whenever strides allow. */
+/**
+ * A tensor with the same elements in a new shape (one size may be -1, inferred); a view whenever the
+ * strides allow, else a copy. {@link view} is the same but never copies.
+ *
+ *     reshape(arange(6), [2, -1]); // shape [2, 3]
+ */
 export function reshape(x: Tensor, shape: Shape): Tensor {
+  const s = targetShape('reshape', x, shape);
+  return sameShape(s, x.shape) ? x : reshapeOp([x], s);
+}
+
+/**
+ * PyTorch's `view`: the same elements in a new shape (one size may be -1, inferred), always sharing
+ * x's storage. It fails where x's layout cannot be read in the new shape without a copy (merging the
+ * axes of a transpose, say); {@link reshape} copies there instead.
+ *
+ *     arange(12).view([3, -1]);       // shape [3, 4], the same storage
+ *     arange(12).view(3, 4).T.view(12); // fails: use reshape, which copies
+ */
+export function view(x: Tensor, shape: Shape): Tensor {
+  const s = targetShape('view', x, shape);
+  if (!viewStrides(x, s)) {
+    fail(
+      'view',
+      `a tensor of shape ${fmtShape(x.shape)} with strides ${fmtShape(x.strides)} cannot be viewed as ${fmtShape(s)}: its elements are not evenly spaced across the axes being merged (at least one spans two separate runs of memory); use reshape(), which copies when it must, or contiguous() first`,
+    );
+  }
+  return sameShape(s, x.shape) ? x : reshapeOp([x], s);
+}
+
+/** A target shape for x with its -1 inferred, checked to hold exactly x's elements. */
+function targetShape(op: string, x: Tensor, shape: Shape): number[] {
+  if (!Array.isArray(shape))
+    fail(op, `expected a shape (an array of sizes, such as [2, -1]), got ${describe(shape)}`);
   const s = [...shape];
   const unknown = s.indexOf(-1);
   if (s.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i !== unknown))) {
     fail(
-      'reshape',
+      op,
       `invalid target shape ${fmtShape(shape)}: sizes must be non-negative integers, with at most one -1`,
     );
   }
   if (unknown >= 0) {
     const known = sizeOf(s.filter((_, i) => i !== unknown));
     if (known === 0 || x.size % known !== 0) {
-      fail('reshape', `cannot infer -1 in ${fmtShape(shape)} for a tensor of shape ${fmtShape(x.shape)}`);
+      fail(op, `cannot infer -1 in ${fmtShape(shape)} for a tensor of shape ${fmtShape(x.shape)}`);
     }
     s[unknown] = x.size / known;
   }
   if (sizeOf(s) !== x.size) {
-    fail(
-      'reshape',
-      `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(s)} (${sizeOf(s)})`,
-    );
+    fail(op, `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(s)} (${sizeOf(s)})`);
   }
-  return sameShape(s, x.shape) ? x : reshapeOp([x], s);
+  return s;
 }
 
 const permuteOp = defineOp({
@@ -186,6 +215,32 @@ export function flatten(x: Tensor, start = 0, end = -1): Tensor {
   const b = normAxis('flatten', end, x.rank);
   if (a > b) fail('flatten', `start axis ${start} comes after end axis ${end}`);
   return reshape(x, [...x.shape.slice(0, a), sizeOf(x.shape.slice(a, b + 1)), ...x.shape.slice(b + 1)]);
+}
+
+/**
+ * Splits axis `axis` into several of the given sizes (one may be -1, inferred), the inverse of
+ * {@link flatten}, as PyTorch's `unflatten`; a view whenever {@link reshape} is one.
+ *
+ *     unflatten(zeros([2, 12]), 1, [3, -1]); // shape [2, 3, 4]
+ */
+export function unflatten(x: Tensor, axis: number, sizes: readonly number[]): Tensor {
+  const a = normAxis('unflatten', axis, x.rank);
+  const d = x.shape[a]!;
+  if (!Array.isArray(sizes) || sizes.length === 0)
+    fail('unflatten', `expected a non-empty array of sizes for axis ${axis}, got ${describe(sizes)}`);
+  const known = sizes.filter((n) => n !== -1);
+  if (!known.every((n) => Number.isInteger(n) && n >= 0) || sizes.length - known.length > 1)
+    fail('unflatten', `invalid sizes [${sizes}]: sizes must be non-negative integers, with at most one -1`);
+  const product = sizeOf(known);
+  const inferred = known.length < sizes.length && product > 0 && d % product === 0 ? d / product : null;
+  const s = sizes.map((n) => (n === -1 ? (inferred ?? -1) : n));
+  if (s.includes(-1) || sizeOf(s) !== d) {
+    fail(
+      'unflatten',
+      `sizes [${sizes}] do not split axis ${axis} of ${fmtShape(x.shape)} (size ${d}): their product must be ${d}`,
+    );
+  }
+  return reshape(x, [...x.shape.slice(0, a), ...s, ...x.shape.slice(a + 1)]);
 }
 
 /** One axis's part of a slice: [start, stop) by step, or a single index that removes the axis. */

@@ -9,7 +9,8 @@ import { type HyperRule, Optimizer, hyperRules as R, show } from './optimizer.js
  * does (its "chainable" form), so that ChainedScheduler composes schedules the same way.
  */
 
-type AnyOptimizer = Optimizer<{ lr: number }>;
+/** Any optimizer whose groups have a learning rate: what a schedule drives. */
+export type AnyOptimizer = Optimizer<{ lr: number }>;
 
 /** A schedule's progress, as stateDict() gives it: its step count, base and last rates, and its own counters. */
 export interface SchedulerState {

@@ -15,6 +15,10 @@ export interface GradFn {
  * An n-dimensional array: a strided view onto a typed array that JavaScript owns. Views (reshape,
  * transpose, slice, expand) share storage; operations return new tensors. The methods for arithmetic,
  * reductions and the rest are installed by `ops/` so that this file stays the data structure alone.
+ *
+ *     const x = tensor([[1, 2], [3, 4]]);
+ *     x.shape;                  // [2, 2]
+ *     x.mul(2).sum().item();    // 20
  */
 export class Tensor implements View {
   readonly shape: readonly number[];
@@ -53,13 +57,44 @@ export class Tensor implements View {
     return dtypeOf(this.data);
   }
 
-  /** Number of elements. */
+  /**
+   * Number of elements (NumPy's `size`; PyTorch's `numel()`, also available). The shape is
+   * {@link shape}: `x.shape[d]` is PyTorch's `x.size(d)`.
+   */
   get size(): number {
     return sizeOf(this.shape);
   }
 
+  /** Number of axes. */
   get rank(): number {
     return this.shape.length;
+  }
+
+  /**
+   * Number of axes, PyTorch's and NumPy's name for {@link rank}.
+   *
+   *     zeros([2, 3]).ndim; // 2
+   */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /**
+   * Number of axes, as PyTorch's `dim()` (the same as {@link ndim} and {@link rank}).
+   *
+   *     zeros([2, 3, 4]).dim(); // 3
+   */
+  dim(): number {
+    return this.shape.length;
+  }
+
+  /**
+   * Number of elements, as PyTorch's `numel()` (the same as {@link size}).
+   *
+   *     zeros([2, 3]).numel(); // 6
+   */
+  numel(): number {
+    return sizeOf(this.shape);
   }
 
   /** True for tensors no recorded op produced (parameters, inputs). */
@@ -125,7 +160,11 @@ export class Tensor implements View {
     return out;
   }
 
-  /** The elements as nested arrays (a number for a 0-d tensor). */
+  /**
+   * The elements as nested arrays (a number for a 0-d tensor).
+   *
+   *     tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
+   */
   toArray(): NestedArray {
     const flat = this.toTypedArray();
     const build = (axis: number, start: number): NestedArray => {
@@ -135,6 +174,15 @@ export class Tensor implements View {
       return Array.from({ length: d }, (_, i) => build(axis + 1, start + i * step));
     };
     return build(0, 0);
+  }
+
+  /**
+   * The elements as nested arrays, PyTorch's name for {@link toArray}.
+   *
+   *     tensor([1, 2, 3]).tolist(); // [1, 2, 3]
+   */
+  tolist(): NestedArray {
+    return this.toArray();
   }
 }
 
