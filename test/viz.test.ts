@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { StrataError } from '../src/errors.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { lineExtent, textWidth } from '../src/viz/font.js';
 import { divergingColor, imageGrid, saveImageGrid } from '../src/viz/grid.js';
 import {
   type LineChart,
@@ -14,6 +15,7 @@ import {
   saveTrainingCurves,
 } from '../src/viz/plot.js';
 import { decodePng, encodePng, type ImageBuffer, loadPng, savePng, toImageBuffer } from '../src/viz/png.js';
+import { renderSvg, svgHeader } from '../src/viz/svg.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('viz');
@@ -30,6 +32,24 @@ function throwsStrata(fn: () => unknown, pattern: RegExp): void {
 function pixel(img: ImageBuffer, x: number, y: number): number[] {
   const p = (y * img.width + x) * img.channels;
   return [...img.data.subarray(p, p + img.channels)];
+}
+
+/** The bounding box of the pixels darker than `level` in every channel (ink on white), or null. */
+function inkBox(
+  img: ImageBuffer,
+  region = { x0: 0, y0: 0, x1: img.width, y1: img.height },
+  level = 200,
+): { x0: number; y0: number; x1: number; y1: number; count: number } | null {
+  let box: { x0: number; y0: number; x1: number; y1: number; count: number } | null = null;
+  for (let y = region.y0; y < region.y1; y++)
+    for (let x = region.x0; x < region.x1; x++) {
+      if (!pixel(img, x, y).every((c) => c < level)) continue;
+      box ??= { x0: x, y0: y, x1: x + 1, y1: y + 1, count: 0 };
+      [box.x0, box.y0] = [Math.min(box.x0, x), Math.min(box.y0, y)];
+      [box.x1, box.y1] = [Math.max(box.x1, x + 1), Math.max(box.y1, y + 1)];
+      box.count++;
+    }
+  return box;
 }
 
 /** Width, height, bit depth and colour type from a PNG's IHDR chunk, read straight from the bytes. */
@@ -358,4 +378,68 @@ test('saveTrainingCurves writes curves.svg and curves.png with loss and accuracy
   assert.match(svg1, /<circle /, 'a single epoch shows as a dot');
   assert.equal(loadPng(lossOnly.png).width, 960);
   throwsStrata(() => saveTrainingCurves(freshDir(), []), /history is empty/);
+});
+
+test('text is rendered in the vector font, inside the box its metrics give, the same pixels every time', () => {
+  const words = 'Accuracy 97.5%';
+  const svg = `${svgHeader(400, 80)}<text x="20" y="50" font-size="32" fill="#000000">${words}</text><text x="20" y="75" font-size="16" font-weight="bold" fill="#000000">bold</text></svg>`;
+  const img = renderSvg(svg, 1);
+  assert.deepEqual([img.width, img.height, img.channels], [400, 80, 3]);
+  const { ascent, descent } = lineExtent(32);
+  const box = inkBox(img, { x0: 0, y0: 0, x1: 400, y1: 58 });
+  assert.ok(box, 'the line has ink');
+  // Ink fills most of the advance the metrics give (glyphs have side bearings), and stays inside it.
+  const width = textWidth(words, 32);
+  assert.ok(box.x0 >= 20 && box.x1 <= 20 + width + 1, `ink ${box.x0}–${box.x1}, advance 20–${20 + width}`);
+  assert.ok(box.x1 - box.x0 > 0.9 * width, `ink ${box.x1 - box.x0} wide for an advance of ${width}`);
+  assert.ok(box.y0 >= 50 - ascent - 1 && box.y1 <= 50 + descent + 1, `ink rows ${box.y0}–${box.y1}`);
+  // Capitals are about 0.73 em tall in DejaVu Sans: a real outline font, not a 7-pixel bitmap scaled up.
+  assert.ok(box.y1 - box.y0 > 0.7 * 32, `ink ${box.y1 - box.y0} tall`);
+  const grey = img.data.filter((v) => v > 40 && v < 215).length;
+  assert.ok(grey > 100, `anti-aliased edges: ${grey} grey values`);
+  assert.ok(textWidth('bold', 16, 'bold') > textWidth('bold', 16), 'the bold face is wider');
+  assert.deepEqual(renderSvg(svg, 1).data, img.data, 'deterministic');
+  assert.deepEqual([renderSvg(svg, 2).width, renderSvg(svg, 2).height], [800, 160]);
+  throwsStrata(() => renderSvg(svg, 0), /pixelRatio must be a number in \(0, 8\], got 0/);
+});
+
+test("the training curves carry the run's name over the figure and the test result as a dashed line", () => {
+  const history = Array.from({ length: 4 }, (_, i) => ({
+    epoch: i + 1,
+    loss: 1 / (i + 1),
+    accuracy: 0.8 + 0.04 * i,
+    valLoss: 1.1 / (i + 1),
+    valAccuracy: 0.78 + 0.04 * i,
+  }));
+  const dir = freshDir();
+  const paths = saveTrainingCurves(dir, history, {
+    title: 'runs/lenet',
+    subtitle: 'lenet on mnist, 4 epochs',
+    test: { loss: 0.3125, accuracy: 0.9012 },
+  });
+  const svg = readFileSync(paths.svg, 'utf8');
+  checkXml(svg);
+  for (const label of ['>runs/lenet<', '>lenet on mnist, 4 epochs<', '>test 0.3125<', '>test 90.12%<'])
+    assert.ok(svg.includes(label), label);
+  const refs = [
+    ...svg.matchAll(/<line class="reference" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)"[^>]*stroke="(#\w+)"/g),
+  ];
+  assert.equal(refs.length, 2, 'one dashed test line in each panel');
+  const png = loadPng(paths.png);
+  // The heading and subheading add 48 units above the 320-unit panels; at the default 2 pixels per unit.
+  assert.deepEqual([png.width, png.height], [2 * 960, 2 * (320 + 48)]);
+  const title = inkBox(png, { x0: 0, y0: 0, x1: png.width, y1: 2 * 30 });
+  assert.ok(title, 'the title has ink');
+  const centre = (title.x0 + title.x1) / 2;
+  assert.ok(Math.abs(centre - png.width / 2) < 4, `the title is centred (${centre})`);
+  // Along the accuracy panel's dashed line: about 6 of every 10 units in the line's green.
+  const [, x1, y, x2] = refs[1]!.map(Number) as [number, number, number, number];
+  assert.equal(refs[1]![4], '#2ca02c', 'the palette colour after train and validation');
+  let green = 0;
+  const samples = 100;
+  for (let k = 0; k < samples; k++) {
+    const [r, g, b] = pixel(png, Math.floor(2 * (x1 + ((x2 - x1) * (k + 0.5)) / samples)), Math.floor(2 * y));
+    if (g! > r! + 40 && g! > b! + 40) green++;
+  }
+  assert.ok(green > 40 && green < 80, `${green} of ${samples} samples on the dashes`);
 });

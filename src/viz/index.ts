@@ -1,11 +1,13 @@
 /** Pictures of tensors and training runs: PNG files, image grids, line charts. */
 export { divergingColor, type ImageGridOptions, imageGrid, type Rgb, saveImageGrid } from './grid.js';
 export {
+  type CurvesOptions,
   type EpochCurves,
   type LineChart,
   lineChartImage,
   lineChartSvg,
   type PlotOptions,
+  type Reference,
   type Series,
   saveLineChart,
   saveTrainingCurves,
@@ -20,3 +22,4 @@ export {
   savePng,
   toImageBuffer,
 } from './png.js';
+export { renderSvg } from './svg.js';

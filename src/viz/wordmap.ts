@@ -1,6 +1,4 @@
-import { writeFileAtomic } from '../io/atomic.js';
-import { savePng } from './png.js';
-import { Canvas } from './raster.js';
+import { escapeXml, saveFigure, svgHeader } from './svg.js';
 
 /** Word positions scaled into a square of `size` pixels with a margin for the labels. */
 function layout(coords: Float64Array, n: number, size: number, margin: number): [number, number][] {
@@ -19,10 +17,6 @@ function layout(coords: Float64Array, n: number, size: number, margin: number): 
   ]);
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /**
  * A map of words at 2-D positions (from t-SNE, say), as `<base>.svg` and `<base>.png`: a dot and a label
  * per word, as in the review's Fig. 4. Returns the two paths.
@@ -37,8 +31,7 @@ export function saveWordMap(
   const margin = 40;
   const at = layout(coords, words.length, size, margin);
   const svg = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" font-family="sans-serif">`,
-    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    svgHeader(size, size),
     title
       ? `<text x="${size / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(title)}</text>`
       : '',
@@ -48,14 +41,6 @@ export function saveWordMap(
     }),
     '</svg>',
   ].join('\n');
-  writeFileAtomic(`${base}.svg`, svg);
-  const canvas = new Canvas(size, size, [255, 255, 255]);
-  if (title) canvas.text(title, size / 2, 20, [0, 0, 0], { scale: 2, anchor: 'middle' });
-  words.forEach((w, i) => {
-    const [x, y] = at[i]!;
-    canvas.disc(x, y, 2, [31, 119, 180]);
-    canvas.text(w, x + 4, y, [51, 51, 51]);
-  });
-  savePng(`${base}.png`, { width: size, height: size, channels: 3, data: canvas.toImage().data });
-  return [`${base}.svg`, `${base}.png`];
+  const paths = saveFigure(base, svg, 1);
+  return [paths.svg, paths.png];
 }
