@@ -3,8 +3,17 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import '../src/ops/methods.js';
 import { StrataError } from '../src/errors.js';
+import { resnetMnist } from '../src/models/resnet.js';
+import { ReLU } from '../src/nn/activation.js';
+import { Conv2d } from '../src/nn/conv.js';
+import { Flatten, Linear } from '../src/nn/layers.js';
+import { Sequential } from '../src/nn/sequential.js';
+import { manualSeed } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { featureFigure } from '../src/viz/features.js';
+import { filterFigure, gridColumns } from '../src/viz/filters.js';
 import { lineExtent, textWidth } from '../src/viz/font.js';
 import { divergingColor, imageGrid, saveImageGrid } from '../src/viz/grid.js';
 import {
@@ -442,4 +451,139 @@ test("the training curves carry the run's name over the figure and the test resu
     if (g! > r! + 40 && g! > b! + 40) green++;
   }
   assert.ok(green > 40 && green < 80, `${green} of ${samples} samples on the dashes`);
+});
+
+test('a filter figure: every filter on one colour scale, a colour bar with its values, the name and the shape', () => {
+  // Filter i is constant at (i − 2.5) / 2.5 · 0.4, so the scale runs from −0.4 to +0.4.
+  const values = Array.from({ length: 6 * 25 }, (_, k) => ((Math.floor(k / 25) - 2.5) / 2.5) * 0.4);
+  const weight = new Tensor(new Float64Array(values), [6, 1, 5, 5]);
+  const { svg, layout } = filterFigure(weight, { name: '0.weight (Conv2d)' });
+  checkXml(svg);
+  assert.ok(svg.includes('>0.weight (Conv2d) [6, 1, 5, 5]<'), 'the title names the weight and its shape');
+  assert.ok(svg.includes('>all 6 filters, 5×5<'), 'the caption says all filters are shown');
+  for (const label of ['>0.4<', '>0<', '>-0.4<']) assert.ok(svg.includes(label), `colour bar label ${label}`);
+  assert.deepEqual([layout.shown, layout.total], [6, 6]);
+  // Three columns of two rows; 5×5 kernels drawn 10× with 2-unit gaps.
+  assert.deepEqual([layout.grid.width, layout.grid.height], [3 * 50 + 4 * 2, 2 * 50 + 3 * 2]);
+  const img = renderSvg(svg, 1);
+  assert.deepEqual([img.width, img.height], [layout.width, layout.height]);
+  const title = inkBox(img, { x0: 0, y0: 0, x1: img.width, y1: layout.grid.y - 20 });
+  assert.ok(title && title.count > 200, 'the title is drawn');
+  // Tile i's centre has its value's colour on the shared scale.
+  for (let i = 0; i < 6; i++) {
+    const x = layout.grid.x + 2 + (i % 3) * 52 + 25;
+    const y = layout.grid.y + 2 + Math.floor(i / 3) * 52 + 25;
+    const want = divergingColor((i - 2.5) / 2.5);
+    const got = pixel(img, x, y);
+    assert.ok(
+      got.every((c, k) => Math.abs(c - want[k]!) <= 2),
+      `tile ${i}: ${got} against ${want}`,
+    );
+  }
+  // The colour bar: dark red at the top, white in the middle, dark blue at the bottom.
+  const bar = layout.colorBar;
+  const at = (t: number) => pixel(img, Math.floor(bar.x + bar.width / 2), Math.floor(bar.y + t * bar.height));
+  const [top, middle, bottom] = [at(0.02), at(0.5), at(0.98)];
+  assert.ok(top[0]! > 150 && top[2]! < 80, `top of the bar is red: ${top}`);
+  assert.ok(
+    middle.every((c) => c > 235),
+    `middle of the bar is white: ${middle}`,
+  );
+  assert.ok(bottom[2]! > 150 && bottom[0]! < 80, `bottom of the bar is blue: ${bottom}`);
+
+  // More tiles than the figure takes: it says how many of how many.
+  const many = filterFigure(new Tensor(new Float32Array(300 * 9).map(Math.sin), [300, 1, 3, 3]), {
+    name: 'w',
+    maxTiles: 100,
+  });
+  assert.deepEqual([many.layout.shown, many.layout.total], [100, 300]);
+  assert.ok(many.svg.includes('>the first 100 of 300 tiles: 300 filters, 3×3<'), 'the caption counts');
+  // A Linear layer over 28×28 images: each unit's weights as a 28×28 picture.
+  const fc = filterFigure(new Tensor(new Float32Array(10 * 784).map(Math.cos), [10, 784]), { name: 'fc' });
+  assert.ok(fc.svg.includes('>all 10 units&apos; 28×28 input weights<'), 'receptive fields');
+  throwsStrata(
+    () => filterFigure(new Tensor(new Float32Array(50), [5, 10]), { name: 'x' }),
+    /F a square, got \[5, 10\]/,
+  );
+  assert.deepEqual([6, 16, 64, 128, 7].map(gridColumns), [3, 4, 8, 16, 4]);
+});
+
+test("the feature figure shows every part's output with its name and shape, and the predicted class", () => {
+  manualSeed(3);
+  const model = new Sequential(new Conv2d(1, 4, 3), new ReLU(), new Flatten(), new Linear(4 * 4 * 4, 3));
+  model.eval();
+  const input = new Tensor(
+    new Float32Array(36).map((_, i) => Math.sin(i)),
+    [1, 1, 6, 6],
+  );
+  const { svg, layout } = featureFigure(model, input, {
+    title: 'tiny',
+    label: 2,
+    classes: ['cat', 'dog', 'fish'],
+  });
+  checkXml(svg);
+  assert.deepEqual(
+    layout.panels.map((p) => [p.name, p.shape.join('×')]),
+    [
+      ['input', '1×1×6×6'],
+      ['0 · Conv2d', '1×4×4×4'],
+      ['1 · ReLU', '1×4×4×4'],
+      ['2 · Flatten', '1×64'],
+      ['3 · Linear', '1×3'],
+    ],
+  );
+  for (const p of layout.panels)
+    assert.ok(svg.includes(`>${p.name}<`) && svg.includes(`>[${p.shape.join(', ')}]<`), `panel ${p.name}`);
+  const logits = [...(model.forward(input) as Tensor).toTypedArray()];
+  assert.equal(layout.predicted.class, logits.indexOf(Math.max(...logits)));
+  const name = ['cat', 'dog', 'fish'][layout.predicted.class];
+  assert.match(svg, new RegExp(`>predicted ${name} \\(\\d+\\.\\d%\\), true class fish<`));
+  // Panels lie inside the figure and never on top of each other.
+  for (const [i, a] of layout.panels.entries()) {
+    assert.ok(
+      a.x >= 0 && a.y >= 0 && a.x + a.width <= layout.width && a.y + a.height <= layout.height,
+      a.name,
+    );
+    for (const b of layout.panels.slice(i + 1))
+      assert.ok(
+        a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y,
+        `${a.name} overlaps ${b.name}`,
+      );
+  }
+  const img = renderSvg(svg, 1);
+  assert.deepEqual([img.width, img.height], [layout.width, layout.height]);
+  for (const p of layout.panels)
+    assert.ok(
+      inkBox(img, {
+        x0: Math.floor(p.x),
+        y0: Math.floor(p.y),
+        x1: Math.ceil(p.x + p.width),
+        y1: Math.floor(p.y + 14),
+      }),
+      `${p.name}'s heading is drawn`,
+    );
+
+  // A model whose forward calls its parts by hand (a ResNet) shows each part; its methods are restored.
+  const resnet = resnetMnist({ channels: [2], blocksPerStage: 1 }).eval();
+  const image = new Tensor(
+    new Float32Array(784).map((_, i) => (i % 28) / 28),
+    [1, 1, 28, 28],
+  );
+  const r = featureFigure(resnet, image);
+  assert.deepEqual(
+    r.layout.panels.map((p) => p.name),
+    [
+      'input',
+      'conv1 · Conv2d',
+      'bn1 · BatchNorm2d',
+      'layer1 · Sequential',
+      'avgpool · AdaptiveAvgPool2d',
+      'fc · Linear',
+    ],
+  );
+  assert.ok(!Object.hasOwn(resnet.fc, 'forward'), 'the wrapped forward is taken away again');
+  throwsStrata(
+    () => featureFigure(model, new Tensor(new Float32Array(72), [2, 1, 6, 6])),
+    /expected one input/,
+  );
 });
