@@ -25,6 +25,7 @@ import {
 } from '../src/viz/plot.js';
 import { decodePng, encodePng, type ImageBuffer, loadPng, savePng, toImageBuffer } from '../src/viz/png.js';
 import { renderSvg, svgHeader } from '../src/viz/svg.js';
+import { saveWordMap, wordMapLayout } from '../src/viz/wordmap.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('viz');
@@ -586,4 +587,65 @@ test("the feature figure shows every part's output with its name and shape, and 
     () => featureFigure(model, new Tensor(new Float32Array(72), [2, 1, 6, 6])),
     /expected one input/,
   );
+});
+
+test('a word map fills its canvas, and its labels cover neither each other nor any point', () => {
+  // 240 words in six tight clusters, as t-SNE draws them: the crowded case.
+  const n = 240;
+  const coords = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 6;
+    coords[2 * i] = 10 * Math.cos(c) + Math.sin(i * 12.9898) * 2;
+    coords[2 * i + 1] = 4 * Math.sin(c) + Math.cos(i * 78.233) * 2;
+  }
+  const words = Array.from({ length: n }, (_, i) => `word${i}${i % 3 === 0 ? 'ing' : ''}`);
+  const layout = wordMapLayout(words, coords, 'map');
+  const labels = layout.labels.filter((l) => l !== null);
+  assert.ok(labels.length >= 0.9 * n, `${labels.length} of ${n} labels placed`);
+  assert.equal(layout.omitted, n - labels.length);
+  for (const [i, a] of labels.entries()) {
+    assert.ok(
+      a.x >= 0 && a.y >= 30 && a.x + a.width <= layout.width && a.y + a.height <= layout.height,
+      'on the canvas',
+    );
+    for (const b of labels.slice(i + 1))
+      assert.ok(
+        a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y,
+        `labels overlap: ${JSON.stringify([a, b])}`,
+      );
+    for (const [px, py] of layout.points)
+      assert.ok(
+        !(px > a.x && px < a.x + a.width && py > a.y && py < a.y + a.height),
+        'a label covers a point',
+      );
+  }
+  assert.ok(
+    labels.some((l) => l.leader),
+    'labels moved off their point have leader lines',
+  );
+  // Scaled uniformly to the canvas: the map spans (nearly) its width, and the height follows its shape.
+  const xs = layout.points.map((p) => p[0]);
+  const ys = layout.points.map((p) => p[1]);
+  const [spanX, spanY] = [Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)];
+  assert.ok(spanX > 0.85 * layout.width, `the points span ${spanX} of ${layout.width}`);
+  assert.ok(spanY > 0.8 * (layout.height - 100), `and ${spanY} of ${layout.height}`);
+  const [data, x0, y0] = [coords, Math.min(...xs), Math.min(...ys)];
+  const k = (xs[1]! - x0) / (data[2]! - Math.min(...Array.from({ length: n }, (_, i) => data[2 * i]!)));
+  const k2 = (ys[1]! - y0) / (data[3]! - Math.min(...Array.from({ length: n }, (_, i) => data[2 * i + 1]!)));
+  assert.ok(Math.abs(k - k2) < 1e-9 * k, 'one scale for both axes');
+
+  const [svgPath, pngPath] = saveWordMap(join(freshDir(), 'words'), words, coords, 'map');
+  checkXml(readFileSync(svgPath!, 'utf8'));
+  const png = loadPng(pngPath!);
+  assert.deepEqual([png.width, png.height], [layout.width, layout.height]);
+  for (const l of labels.slice(0, 20))
+    assert.ok(
+      inkBox(png, {
+        x0: Math.floor(l.x),
+        y0: Math.floor(l.y),
+        x1: Math.ceil(l.x + l.width),
+        y1: Math.ceil(l.y + l.height),
+      }),
+      'each label is drawn in its box',
+    );
 });
