@@ -1,5 +1,6 @@
 // Every assert.ok has a message: without one, node re-parses the transpiled source to write it, which is slow.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -648,4 +649,20 @@ test('a word map fills its canvas, and its labels cover neither each other nor a
       }),
       'each label is drawn in its box',
     );
+});
+
+test('without the font files, drawing says which files it needs and how to get them', () => {
+  const script =
+    'import { renderSvg } from \'./src/viz/svg.ts\'; renderSvg(\'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>\');';
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+    env: { ...process.env, STRATA_FONT_DIR: join(freshDir(), 'no-fonts') },
+  });
+  assert.notEqual(r.status, 0);
+  assert.match(
+    r.stderr,
+    /viz: figures are drawn in DejaVu Sans, but DejaVuSans\.ttf and DejaVuSans-Bold\.ttf are not in .*no-fonts/,
+  );
+  assert.match(r.stderr, /apt-get install fonts-dejavu-core\) or set STRATA_FONT_DIR/);
 });
