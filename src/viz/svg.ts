@@ -1,8 +1,29 @@
-import { Resvg } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
 import { fail } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { FONT_FAMILY, fontFiles } from './font.js';
 import { encodePng, type ImageBuffer, savePng } from './png.js';
+
+type Resvg = typeof import('@resvg/resvg-js').Resvg;
+let resvg: Resvg | undefined;
+
+/**
+ * resvg is a native module with one build per platform: it is loaded on the first render rather than
+ * with the library, so that a platform without a build can still train and only drawing a PNG fails.
+ */
+function loadResvg(): Resvg {
+  if (!resvg) {
+    try {
+      resvg = (createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js')).Resvg;
+    } catch (e) {
+      fail(
+        'renderSvg',
+        `PNG figures are rendered by @resvg/resvg-js, which did not load here (${(e as Error).message.split('\n')[0]}); the .svg files are still written, or reinstall with 'npm install'`,
+      );
+    }
+  }
+  return resvg;
+}
 
 /** Text safe inside an SVG element or a quoted attribute. */
 export function escapeXml(s: string): string {
@@ -43,7 +64,8 @@ export function svgImage(image: ImageBuffer, x: number, y: number): string {
 export function renderSvg(svg: string, pixelRatio = 2): ImageBuffer {
   if (!(pixelRatio > 0 && pixelRatio <= 8))
     fail('renderSvg', `pixelRatio must be a number in (0, 8], got ${pixelRatio}`);
-  const rendered = new Resvg(svg, {
+  const Renderer = loadResvg();
+  const rendered = new Renderer(svg, {
     font: {
       loadSystemFonts: false,
       fontFiles: fontFiles(),
@@ -71,8 +93,7 @@ export function renderSvg(svg: string, pixelRatio = 2): ImageBuffer {
  */
 export function saveFigure(base: string, svg: string, pixelRatio = 2): { svg: string; png: string } {
   const paths = { svg: `${base}.svg`, png: `${base}.png` };
-  const image = renderSvg(svg, pixelRatio);
   writeFileAtomic(paths.svg, svg);
-  savePng(paths.png, image);
+  savePng(paths.png, renderSvg(svg, pixelRatio));
   return paths;
 }
