@@ -584,6 +584,12 @@ test("the feature figure shows every part's output with its name and shape, and 
     ],
   );
   assert.ok(!Object.hasOwn(resnet.fc, 'forward'), 'the wrapped forward is taken away again');
+  // A vector is drawn as a grid that leaves no cell empty where it can: 128 values as 8 rows of 16 cells.
+  const flat = featureFigure(
+    new Sequential(new Linear(128, 10)),
+    new Tensor(new Float32Array(128), [1, 128]),
+  );
+  assert.match(flat.svg, /<image [^>]*width="240" height="120"/);
   throwsStrata(
     () => featureFigure(model, new Tensor(new Float32Array(72), [2, 1, 6, 6])),
     /expected one input/,

@@ -91,10 +91,13 @@ function recordChildren(
   }
 }
 
-/** A vector as a grid of grey cells on one scale (a strip when short), the unused end cells left white. */
+/**
+ * A vector as a grid of grey cells on one scale (a strip when short), as near square as leaves no cell
+ * unused (784 inputs as 28 × 28), any unused end cells white.
+ */
 function cells(values: ArrayLike<number>): ImageBuffer {
   const n = values.length;
-  const columns = n <= 32 ? n : Math.ceil(Math.sqrt(n));
+  const columns = n <= 32 ? n : gridColumns(n);
   const rows = Math.ceil(n / columns);
   const scale = Math.max(2, Math.min(24, Math.floor(PANEL / columns)));
   const [lo, hi] = finiteRange(values);
