@@ -327,6 +327,8 @@ test('lineChartSvg is well-formed XML with a polyline per series, axis labels, t
   assert.equal(names2.filter((n) => n === 'polyline').length, 4);
   assert.match(two, /width="960" height="320"/);
   assert.match(two, />90%</);
+  const negative = lineChartSvg({ series: [{ name: 'log', x: [1, 2], y: [-20, -3] }] });
+  assert.match(negative, />−20</, 'negative ticks with a minus sign');
 });
 
 test('lineChartImage draws the chart at the right size with the series along its line', () => {

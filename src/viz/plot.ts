@@ -150,12 +150,16 @@ function axis(values: number[], nice: boolean, percent: boolean): Axis {
   return { lo, hi, ticks, labels };
 }
 
-/** A tick value with as many decimals as the step needs (0.2 → one, 0.05 → two), the same for all. */
+/**
+ * A tick value with as many decimals as the step needs (0.2 → one, 0.05 → two), the same for all, and a
+ * true minus sign (−5, not -5), as typeset figures have.
+ */
 function formatTick(v: number, step: number, percent: boolean): string {
   if (percent) [v, step] = [v * 100, step * 100];
   const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
   const s = Math.abs(v) >= 1e6 || decimals > 6 ? v.toExponential(1) : v.toFixed(decimals);
-  return percent ? `${s}%` : s;
+  const signed = s.replaceAll('-', '−');
+  return percent ? `${signed}%` : signed;
 }
 
 /** Refuses anything but `#rrggbb`, the one colour form both SVG viewers and the renderer read alike. */
