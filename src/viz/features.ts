@@ -68,26 +68,28 @@ function recordChildren(
     );
     return { outputs, y };
   }
-  const wrapped: { child: { forward: unknown }; own: boolean; original: unknown }[] = [];
+  type Forward = (...args: unknown[]) => unknown;
+  const restore: (() => void)[] = [];
   for (const [name, child] of model.namedChildren()) {
-    const target = child as unknown as { forward: (...args: unknown[]) => unknown };
-    const original = target.forward;
-    wrapped.push({ child: target, own: Object.hasOwn(target, 'forward'), original });
+    const target = child as unknown as { forward?: Forward };
+    const original = target.forward!;
+    const own = Object.hasOwn(target, 'forward');
     const label = `${name} · ${child.constructor.name}`;
     target.forward = (...args: unknown[]) => {
       const y = original.apply(target, args);
       if (y instanceof Tensor) outputs.push([label, y]);
       return y;
     };
+    restore.push(() => {
+      if (own) target.forward = original;
+      else delete target.forward;
+    });
   }
   try {
     const y = noGrad(() => model.forward(input));
     return { outputs, y };
   } finally {
-    for (const w of wrapped) {
-      if (w.own) w.child.forward = w.original;
-      else delete (w.child as { forward?: unknown }).forward;
-    }
+    for (const undo of restore) undo();
   }
 }
 
