@@ -455,6 +455,10 @@ test("the training curves carry the run's name over the figure and the test resu
     if (g! > r! + 40 && g! > b! + 40) green++;
   }
   assert.ok(green > 40 && green < 80, `${green} of ${samples} samples on the dashes`);
+  throwsStrata(
+    () => saveTrainingCurves(dir, history, { tset: { loss: 1 } } as never),
+    /saveTrainingCurves: unknown option tset; accepted: test, title/,
+  );
 });
 
 test('a filter figure: every filter on one colour scale, a colour bar with its values, the name and the shape', () => {
@@ -510,6 +514,11 @@ test('a filter figure: every filter on one colour scale, a colour bar with its v
     /F a square, got \[5, 10\]/,
   );
   assert.deepEqual([6, 16, 64, 128, 7].map(gridColumns), [3, 4, 8, 16, 4]);
+  throwsStrata(
+    () => filterFigure(weight, { name: 'w', scale: 2 } as never),
+    /unknown option scale; accepted: name, maxTiles/,
+  );
+  throwsStrata(() => filterFigure(weight, {} as never), /needs the weight's name/);
 });
 
 test("the feature figure shows every part's output with its name and shape, and the predicted class", () => {
@@ -592,6 +601,7 @@ test("the feature figure shows every part's output with its name and shape, and 
     new Tensor(new Float32Array(128), [1, 128]),
   );
   assert.match(flat.svg, /<image [^>]*width="240" height="120"/);
+  throwsStrata(() => featureFigure(model, input, { labels: 1 } as never), /unknown option labels/);
   throwsStrata(
     () => featureFigure(model, new Tensor(new Float32Array(72), [2, 1, 6, 6])),
     /expected one input/,

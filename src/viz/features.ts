@@ -1,5 +1,5 @@
 import { noGrad } from '../autograd/mode.js';
-import { fail, fmtShape } from '../errors.js';
+import { checkOptions, fail, fmtShape } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -140,6 +140,7 @@ export function featureFigure(
   opts: FeatureFigureOptions = {},
 ): { svg: string; layout: FeatureFigureLayout } {
   const op = 'featureFigure';
+  const { title, label, classes } = checkOptions(op, opts, ['title', 'label', 'classes']);
   if (!(input instanceof Tensor) || input.shape[0] !== 1)
     fail(
       op,
@@ -158,18 +159,18 @@ export function featureFigure(
   for (let k = 1; k < logits.length; k++) if (logits[k]! > logits[best]!) best = k;
   let total = 0;
   for (const v of logits) total += Math.exp(v - logits[best]!);
-  const className = (k: number): string => opts.classes?.[k] ?? String(k);
+  const className = (k: number): string => classes?.[k] ?? String(k);
   const predicted = { class: best, probability: 1 / total };
   const verdict =
     `predicted ${className(best)} (${(predicted.probability * 100).toFixed(1)}%)` +
-    (opts.label === undefined ? '' : `, true class ${className(opts.label)}`);
+    (label === undefined ? '' : `, true class ${className(label)}`);
 
   const body: string[] = [];
   const panels: FeaturePanel[] = [];
   let top = MARGIN;
-  if (opts.title) {
+  if (title) {
     body.push(
-      `<text x="${MARGIN}" y="${top + 13}" font-size="16" font-weight="bold" fill="${INK}">${escapeXml(opts.title)}</text>`,
+      `<text x="${MARGIN}" y="${top + 13}" font-size="16" font-weight="bold" fill="${INK}">${escapeXml(title)}</text>`,
     );
     top += 26;
   }
@@ -197,11 +198,7 @@ export function featureFigure(
   }
   const height = Math.ceil(top + rowHeight + MARGIN);
   width = Math.ceil(
-    Math.max(
-      width,
-      2 * MARGIN + textWidth(opts.title ?? '', 16, 'bold'),
-      2 * MARGIN + textWidth(verdict, 13),
-    ),
+    Math.max(width, 2 * MARGIN + textWidth(title ?? '', 16, 'bold'), 2 * MARGIN + textWidth(verdict, 13)),
   );
   const svg = [svgHeader(width, height), ...body, '</svg>', ''].join('\n');
   return { svg, layout: { width, height, panels, predicted } };

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../errors.js';
+import { checkOptions, fail, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { textWidth } from './font.js';
 import { DIVERGING_STOPS, imageGrid } from './grid.js';
@@ -91,8 +91,13 @@ export function filterFigure(
   opts: FilterFigureOptions,
 ): { svg: string; layout: FilterFigureLayout } {
   const op = 'filterFigure';
-  if (!opts || typeof opts.name !== 'string') fail(op, "needs options with the weight's name: { name }");
-  const maxTiles = opts.maxTiles ?? 1024;
+  const { name, maxTiles = 1024 } = checkOptions(
+    op,
+    opts,
+    ['name', 'maxTiles'],
+    "filterFigure(weight, { name: '0.weight' })",
+  );
+  if (typeof name !== 'string') fail(op, "needs the weight's name for the title: { name: '0.weight' }");
   if (!Number.isInteger(maxTiles) || maxTiles < 1)
     fail(op, `maxTiles must be an integer ≥ 1, got ${maxTiles}`);
   const { n: total, h, w, columns: fixed, what } = tiles(op, weight);
@@ -114,7 +119,7 @@ export function filterFigure(
     background: 0.8,
   });
 
-  const title = `${opts.name} ${fmtShape(weight.shape)}`;
+  const title = `${name} ${fmtShape(weight.shape)}`;
   const caption = shown === total ? `all ${what}` : `the first ${shown} of ${total} tiles: ${what}`;
   const top = MARGIN + TITLE + 8 + CAPTION + 10;
   const grid = { x: MARGIN, y: top, width: image.width, height: image.height };

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fail } from '../errors.js';
+import { checkOptions, fail } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { textWidth } from './font.js';
 import { type ImageBuffer, savePng } from './png.js';
@@ -300,7 +300,8 @@ function layoutPanel(chart: LineChart, ox: number, oy: number, width: number, he
   return { left, top, right, bottom, xTicks, yTicks, series, references, legend, texts };
 }
 
-function layoutFigure(op: string, charts: LineChart | readonly LineChart[], opts: PlotOptions) {
+function layoutFigure(op: string, charts: LineChart | readonly LineChart[], options: PlotOptions) {
+  const opts = checkOptions(op, options, ['title', 'subtitle', 'panelWidth', 'panelHeight', 'pixelRatio']);
   const list: readonly LineChart[] = Array.isArray(charts) ? charts : [charts as LineChart];
   if (list.length === 0) fail(op, 'no charts to draw: pass a chart or a non-empty array of them');
   list.forEach((c, i) => {
@@ -461,7 +462,14 @@ export function saveTrainingCurves(
   history.forEach((h, i) => {
     if (!Number.isFinite(h?.epoch)) fail(op, `history[${i}] has no finite epoch number`);
   });
-  const { test, ...plot } = opts;
+  const { test, ...plot } = checkOptions(op, opts, [
+    'test',
+    'title',
+    'subtitle',
+    'panelWidth',
+    'panelHeight',
+    'pixelRatio',
+  ]);
   const epochs = history.map((h) => h.epoch);
   const has = (key: keyof EpochCurves): boolean => history.some((h) => Number.isFinite(h[key]));
   const values = (key: keyof EpochCurves): number[] => history.map((h) => h[key] ?? Number.NaN);
