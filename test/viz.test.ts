@@ -469,7 +469,7 @@ test('a filter figure: every filter on one colour scale, a colour bar with its v
   checkXml(svg);
   assert.ok(svg.includes('>0.weight (Conv2d) [6, 1, 5, 5]<'), 'the title names the weight and its shape');
   assert.ok(svg.includes('>all 6 filters, 5×5<'), 'the caption says all filters are shown');
-  for (const label of ['>0.4<', '>0<', '>-0.4<']) assert.ok(svg.includes(label), `colour bar label ${label}`);
+  for (const label of ['>0.4<', '>0<', '>−0.4<']) assert.ok(svg.includes(label), `colour bar label ${label}`);
   assert.deepEqual([layout.shown, layout.total], [6, 6]);
   // Three columns of two rows; 5×5 kernels drawn 10× with 2-unit gaps.
   assert.deepEqual([layout.grid.width, layout.grid.height], [3 * 50 + 4 * 2, 2 * 50 + 3 * 2]);

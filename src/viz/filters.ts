@@ -75,8 +75,9 @@ export function gridColumns(n: number): number {
   return best;
 }
 
-/** Three significant digits, without a trailing exponent for ordinary weights. */
-const short = (v: number): string => (v === 0 ? '0' : Number(v.toPrecision(3)).toString());
+/** Three significant digits, without a trailing exponent for ordinary weights, and a true minus sign. */
+const short = (v: number): string =>
+  v === 0 ? '0' : Number(v.toPrecision(3)).toString().replaceAll('-', '−');
 
 /**
  * A first-layer weight as a figure for a paper: every filter as a tile on one blue–white–red scale (0 is
