@@ -656,14 +656,14 @@ test('a word map fills its canvas, and its labels cover neither each other nor a
   const [svgPath, pngPath] = saveWordMap(join(freshDir(), 'words'), words, coords, 'map');
   checkXml(readFileSync(svgPath!, 'utf8'));
   const png = loadPng(pngPath!);
-  assert.deepEqual([png.width, png.height], [layout.width, layout.height]);
+  assert.deepEqual([png.width, png.height], [2 * layout.width, 2 * layout.height]);
   for (const l of labels.slice(0, 20))
     assert.ok(
       inkBox(png, {
-        x0: Math.floor(l.x),
-        y0: Math.floor(l.y),
-        x1: Math.ceil(l.x + l.width),
-        y1: Math.ceil(l.y + l.height),
+        x0: Math.floor(2 * l.x),
+        y0: Math.floor(2 * l.y),
+        x1: Math.ceil(2 * (l.x + l.width)),
+        y1: Math.ceil(2 * (l.y + l.height)),
       }),
       'each label is drawn in its box',
     );

@@ -100,7 +100,7 @@ export function wordMapLayout(words: readonly string[], coords: Float64Array, ti
 /**
  * A map of words at 2-D positions (from t-SNE, say), as `<base>.svg` and `<base>.png`: a dot and a label
  * per word, as in the review's Fig. 4, the labels placed so that none covers another or a point
- * ({@link wordMapLayout}). Returns the two paths.
+ * ({@link wordMapLayout}); the PNG at 2 pixels per unit, so small labels stay sharp. Returns the two paths.
  */
 export function saveWordMap(
   base: string,
@@ -136,6 +136,6 @@ export function saveWordMap(
     '</svg>',
     '',
   ].join('\n');
-  const paths = saveFigure(base, svg, 1);
+  const paths = saveFigure(base, svg);
   return [paths.svg, paths.png];
 }
