@@ -1,10 +1,21 @@
 // Every assert.ok has a message: without one, node re-parses the transpiled source to write it, which is slow.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import '../src/ops/methods.js';
 import { StrataError } from '../src/errors.js';
+import { resnetMnist } from '../src/models/resnet.js';
+import { ReLU } from '../src/nn/activation.js';
+import { Conv2d } from '../src/nn/conv.js';
+import { Flatten, Linear } from '../src/nn/layers.js';
+import { Sequential } from '../src/nn/sequential.js';
+import { manualSeed } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { featureFigure } from '../src/viz/features.js';
+import { filterFigure, gridColumns } from '../src/viz/filters.js';
+import { lineExtent, textWidth } from '../src/viz/font.js';
 import { divergingColor, imageGrid, saveImageGrid } from '../src/viz/grid.js';
 import {
   type LineChart,
@@ -14,6 +25,8 @@ import {
   saveTrainingCurves,
 } from '../src/viz/plot.js';
 import { decodePng, encodePng, type ImageBuffer, loadPng, savePng, toImageBuffer } from '../src/viz/png.js';
+import { renderSvg, svgHeader } from '../src/viz/svg.js';
+import { saveWordMap, wordMapLayout } from '../src/viz/wordmap.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('viz');
@@ -30,6 +43,24 @@ function throwsStrata(fn: () => unknown, pattern: RegExp): void {
 function pixel(img: ImageBuffer, x: number, y: number): number[] {
   const p = (y * img.width + x) * img.channels;
   return [...img.data.subarray(p, p + img.channels)];
+}
+
+/** The bounding box of the pixels darker than `level` in every channel (ink on white), or null. */
+function inkBox(
+  img: ImageBuffer,
+  region = { x0: 0, y0: 0, x1: img.width, y1: img.height },
+  level = 200,
+): { x0: number; y0: number; x1: number; y1: number; count: number } | null {
+  let box: { x0: number; y0: number; x1: number; y1: number; count: number } | null = null;
+  for (let y = region.y0; y < region.y1; y++)
+    for (let x = region.x0; x < region.x1; x++) {
+      if (!pixel(img, x, y).every((c) => c < level)) continue;
+      box ??= { x0: x, y0: y, x1: x + 1, y1: y + 1, count: 0 };
+      [box.x0, box.y0] = [Math.min(box.x0, x), Math.min(box.y0, y)];
+      [box.x1, box.y1] = [Math.max(box.x1, x + 1), Math.max(box.y1, y + 1)];
+      box.count++;
+    }
+  return box;
 }
 
 /** Width, height, bit depth and colour type from a PNG's IHDR chunk, read straight from the bytes. */
@@ -296,6 +327,8 @@ test('lineChartSvg is well-formed XML with a polyline per series, axis labels, t
   assert.equal(names2.filter((n) => n === 'polyline').length, 4);
   assert.match(two, /width="960" height="320"/);
   assert.match(two, />90%</);
+  const negative = lineChartSvg({ series: [{ name: 'log', x: [1, 2], y: [-20, -3] }] });
+  assert.match(negative, />−20</, 'negative ticks with a minus sign');
 });
 
 test('lineChartImage draws the chart at the right size with the series along its line', () => {
@@ -358,4 +391,296 @@ test('saveTrainingCurves writes curves.svg and curves.png with loss and accuracy
   assert.match(svg1, /<circle /, 'a single epoch shows as a dot');
   assert.equal(loadPng(lossOnly.png).width, 960);
   throwsStrata(() => saveTrainingCurves(freshDir(), []), /history is empty/);
+});
+
+test('text is rendered in the vector font, inside the box its metrics give, the same pixels every time', () => {
+  const words = 'Accuracy 97.5%';
+  const svg = `${svgHeader(400, 80)}<text x="20" y="50" font-size="32" fill="#000000">${words}</text><text x="20" y="75" font-size="16" font-weight="bold" fill="#000000">bold</text></svg>`;
+  const img = renderSvg(svg, 1);
+  assert.deepEqual([img.width, img.height, img.channels], [400, 80, 3]);
+  const { ascent, descent } = lineExtent(32);
+  const box = inkBox(img, { x0: 0, y0: 0, x1: 400, y1: 58 });
+  assert.ok(box, 'the line has ink');
+  // Ink fills most of the advance the metrics give (glyphs have side bearings), and stays inside it.
+  const width = textWidth(words, 32);
+  assert.ok(box.x0 >= 20 && box.x1 <= 20 + width + 1, `ink ${box.x0}–${box.x1}, advance 20–${20 + width}`);
+  assert.ok(box.x1 - box.x0 > 0.9 * width, `ink ${box.x1 - box.x0} wide for an advance of ${width}`);
+  assert.ok(box.y0 >= 50 - ascent - 1 && box.y1 <= 50 + descent + 1, `ink rows ${box.y0}–${box.y1}`);
+  // Capitals are about 0.73 em tall in DejaVu Sans: a real outline font, not a 7-pixel bitmap scaled up.
+  assert.ok(box.y1 - box.y0 > 0.7 * 32, `ink ${box.y1 - box.y0} tall`);
+  const grey = img.data.filter((v) => v > 40 && v < 215).length;
+  assert.ok(grey > 100, `anti-aliased edges: ${grey} grey values`);
+  assert.ok(textWidth('bold', 16, 'bold') > textWidth('bold', 16), 'the bold face is wider');
+  assert.deepEqual(renderSvg(svg, 1).data, img.data, 'deterministic');
+  assert.deepEqual([renderSvg(svg, 2).width, renderSvg(svg, 2).height], [800, 160]);
+  throwsStrata(() => renderSvg(svg, 0), /pixelRatio must be a number in \(0, 8\], got 0/);
+});
+
+test("the training curves carry the run's name over the figure and the test result as a dashed line", () => {
+  const history = Array.from({ length: 4 }, (_, i) => ({
+    epoch: i + 1,
+    loss: 1 / (i + 1),
+    accuracy: 0.8 + 0.04 * i,
+    valLoss: 1.1 / (i + 1),
+    valAccuracy: 0.78 + 0.04 * i,
+  }));
+  const dir = freshDir();
+  const paths = saveTrainingCurves(dir, history, {
+    title: 'runs/lenet',
+    subtitle: 'lenet on mnist, 4 epochs',
+    test: { loss: 0.3125, accuracy: 0.9012 },
+  });
+  const svg = readFileSync(paths.svg, 'utf8');
+  checkXml(svg);
+  for (const label of ['>runs/lenet<', '>lenet on mnist, 4 epochs<', '>test 0.3125<', '>test 90.12%<'])
+    assert.ok(svg.includes(label), label);
+  const refs = [
+    ...svg.matchAll(/<line class="reference" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)"[^>]*stroke="(#\w+)"/g),
+  ];
+  assert.equal(refs.length, 2, 'one dashed test line in each panel');
+  const png = loadPng(paths.png);
+  // The heading and subheading add 48 units above the 320-unit panels; at the default 2 pixels per unit.
+  assert.deepEqual([png.width, png.height], [2 * 960, 2 * (320 + 48)]);
+  const title = inkBox(png, { x0: 0, y0: 0, x1: png.width, y1: 2 * 30 });
+  assert.ok(title, 'the title has ink');
+  const centre = (title.x0 + title.x1) / 2;
+  assert.ok(Math.abs(centre - png.width / 2) < 4, `the title is centred (${centre})`);
+  // Along the accuracy panel's dashed line: about 6 of every 10 units in the line's green.
+  const [, x1, y, x2] = refs[1]!.map(Number) as [number, number, number, number];
+  assert.equal(refs[1]![4], '#2ca02c', 'the palette colour after train and validation');
+  let green = 0;
+  const samples = 100;
+  for (let k = 0; k < samples; k++) {
+    const [r, g, b] = pixel(png, Math.floor(2 * (x1 + ((x2 - x1) * (k + 0.5)) / samples)), Math.floor(2 * y));
+    if (g! > r! + 40 && g! > b! + 40) green++;
+  }
+  assert.ok(green > 40 && green < 80, `${green} of ${samples} samples on the dashes`);
+  throwsStrata(
+    () => saveTrainingCurves(dir, history, { tset: { loss: 1 } } as never),
+    /saveTrainingCurves: unknown option tset; accepted: test, title/,
+  );
+});
+
+test('a filter figure: every filter on one colour scale, a colour bar with its values, the name and the shape', () => {
+  // Filter i is constant at (i − 2.5) / 2.5 · 0.4, so the scale runs from −0.4 to +0.4.
+  const values = Array.from({ length: 6 * 25 }, (_, k) => ((Math.floor(k / 25) - 2.5) / 2.5) * 0.4);
+  const weight = new Tensor(new Float64Array(values), [6, 1, 5, 5]);
+  const { svg, layout } = filterFigure(weight, { name: '0.weight (Conv2d)' });
+  checkXml(svg);
+  assert.ok(svg.includes('>0.weight (Conv2d) [6, 1, 5, 5]<'), 'the title names the weight and its shape');
+  assert.ok(svg.includes('>all 6 filters, 5×5<'), 'the caption says all filters are shown');
+  for (const label of ['>0.4<', '>0<', '>−0.4<']) assert.ok(svg.includes(label), `colour bar label ${label}`);
+  assert.deepEqual([layout.shown, layout.total], [6, 6]);
+  // Three columns of two rows; 5×5 kernels drawn 10× with 2-unit gaps.
+  assert.deepEqual([layout.grid.width, layout.grid.height], [3 * 50 + 4 * 2, 2 * 50 + 3 * 2]);
+  const img = renderSvg(svg, 1);
+  assert.deepEqual([img.width, img.height], [layout.width, layout.height]);
+  const title = inkBox(img, { x0: 0, y0: 0, x1: img.width, y1: layout.grid.y - 20 });
+  assert.ok(title && title.count > 200, 'the title is drawn');
+  // Tile i's centre has its value's colour on the shared scale.
+  for (let i = 0; i < 6; i++) {
+    const x = layout.grid.x + 2 + (i % 3) * 52 + 25;
+    const y = layout.grid.y + 2 + Math.floor(i / 3) * 52 + 25;
+    const want = divergingColor((i - 2.5) / 2.5);
+    const got = pixel(img, x, y);
+    assert.ok(
+      got.every((c, k) => Math.abs(c - want[k]!) <= 2),
+      `tile ${i}: ${got} against ${want}`,
+    );
+  }
+  // The colour bar: dark red at the top, white in the middle, dark blue at the bottom.
+  const bar = layout.colorBar;
+  const at = (t: number) => pixel(img, Math.floor(bar.x + bar.width / 2), Math.floor(bar.y + t * bar.height));
+  const [top, middle, bottom] = [at(0.02), at(0.5), at(0.98)];
+  assert.ok(top[0]! > 150 && top[2]! < 80, `top of the bar is red: ${top}`);
+  assert.ok(
+    middle.every((c) => c > 235),
+    `middle of the bar is white: ${middle}`,
+  );
+  assert.ok(bottom[2]! > 150 && bottom[0]! < 80, `bottom of the bar is blue: ${bottom}`);
+
+  // More tiles than the figure takes: it says how many of how many.
+  const many = filterFigure(new Tensor(new Float32Array(300 * 9).map(Math.sin), [300, 1, 3, 3]), {
+    name: 'w',
+    maxTiles: 100,
+  });
+  assert.deepEqual([many.layout.shown, many.layout.total], [100, 300]);
+  assert.ok(many.svg.includes('>the first 100 of 300 tiles: 300 filters, 3×3<'), 'the caption counts');
+  // A Linear layer over 28×28 images: each unit's weights as a 28×28 picture.
+  const fc = filterFigure(new Tensor(new Float32Array(10 * 784).map(Math.cos), [10, 784]), { name: 'fc' });
+  assert.ok(fc.svg.includes('>all 10 units&apos; 28×28 input weights<'), 'receptive fields');
+  throwsStrata(
+    () => filterFigure(new Tensor(new Float32Array(50), [5, 10]), { name: 'x' }),
+    /F a square, got \[5, 10\]/,
+  );
+  assert.deepEqual([6, 16, 64, 128, 7].map(gridColumns), [3, 4, 8, 16, 4]);
+  throwsStrata(
+    () => filterFigure(weight, { name: 'w', scale: 2 } as never),
+    /unknown option scale; accepted: name, maxTiles/,
+  );
+  throwsStrata(() => filterFigure(weight, {} as never), /needs the weight's name/);
+});
+
+test("the feature figure shows every part's output with its name and shape, and the predicted class", () => {
+  manualSeed(3);
+  const model = new Sequential(new Conv2d(1, 4, 3), new ReLU(), new Flatten(), new Linear(4 * 4 * 4, 3));
+  model.eval();
+  const input = new Tensor(
+    new Float32Array(36).map((_, i) => Math.sin(i)),
+    [1, 1, 6, 6],
+  );
+  const { svg, layout } = featureFigure(model, input, {
+    title: 'tiny',
+    label: 2,
+    classes: ['cat', 'dog', 'fish'],
+  });
+  checkXml(svg);
+  assert.deepEqual(
+    layout.panels.map((p) => [p.name, p.shape.join('×')]),
+    [
+      ['input', '1×1×6×6'],
+      ['0 · Conv2d', '1×4×4×4'],
+      ['1 · ReLU', '1×4×4×4'],
+      ['2 · Flatten', '1×64'],
+      ['3 · Linear', '1×3'],
+    ],
+  );
+  for (const p of layout.panels)
+    assert.ok(svg.includes(`>${p.name}<`) && svg.includes(`>[${p.shape.join(', ')}]<`), `panel ${p.name}`);
+  const logits = [...(model.forward(input) as Tensor).toTypedArray()];
+  assert.equal(layout.predicted.class, logits.indexOf(Math.max(...logits)));
+  const name = ['cat', 'dog', 'fish'][layout.predicted.class];
+  assert.match(svg, new RegExp(`>predicted ${name} \\(\\d+\\.\\d%\\), true class fish<`));
+  // Panels lie inside the figure and never on top of each other.
+  for (const [i, a] of layout.panels.entries()) {
+    assert.ok(
+      a.x >= 0 && a.y >= 0 && a.x + a.width <= layout.width && a.y + a.height <= layout.height,
+      a.name,
+    );
+    for (const b of layout.panels.slice(i + 1))
+      assert.ok(
+        a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y,
+        `${a.name} overlaps ${b.name}`,
+      );
+  }
+  const img = renderSvg(svg, 1);
+  assert.deepEqual([img.width, img.height], [layout.width, layout.height]);
+  for (const p of layout.panels)
+    assert.ok(
+      inkBox(img, {
+        x0: Math.floor(p.x),
+        y0: Math.floor(p.y),
+        x1: Math.ceil(p.x + p.width),
+        y1: Math.floor(p.y + 14),
+      }),
+      `${p.name}'s heading is drawn`,
+    );
+
+  // A model whose forward calls its parts by hand (a ResNet) shows each part; its methods are restored.
+  const resnet = resnetMnist({ channels: [2], blocksPerStage: 1 }).eval();
+  const image = new Tensor(
+    new Float32Array(784).map((_, i) => (i % 28) / 28),
+    [1, 1, 28, 28],
+  );
+  const r = featureFigure(resnet, image);
+  assert.deepEqual(
+    r.layout.panels.map((p) => p.name),
+    [
+      'input',
+      'conv1 · Conv2d',
+      'bn1 · BatchNorm2d',
+      'layer1 · Sequential',
+      'avgpool · AdaptiveAvgPool2d',
+      'fc · Linear',
+    ],
+  );
+  assert.ok(!Object.hasOwn(resnet.fc, 'forward'), 'the wrapped forward is taken away again');
+  // A vector is drawn as a grid that leaves no cell empty where it can: 128 values as 8 rows of 16 cells.
+  const flat = featureFigure(
+    new Sequential(new Linear(128, 10)),
+    new Tensor(new Float32Array(128), [1, 128]),
+  );
+  assert.match(flat.svg, /<image [^>]*width="240" height="120"/);
+  throwsStrata(() => featureFigure(model, input, { labels: 1 } as never), /unknown option labels/);
+  throwsStrata(
+    () => featureFigure(model, new Tensor(new Float32Array(72), [2, 1, 6, 6])),
+    /expected one input/,
+  );
+});
+
+test('a word map fills its canvas, and its labels cover neither each other nor any point', () => {
+  // 240 words in six tight clusters, as t-SNE draws them: the crowded case.
+  const n = 240;
+  const coords = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 6;
+    coords[2 * i] = 10 * Math.cos(c) + Math.sin(i * 12.9898) * 2;
+    coords[2 * i + 1] = 4 * Math.sin(c) + Math.cos(i * 78.233) * 2;
+  }
+  const words = Array.from({ length: n }, (_, i) => `word${i}${i % 3 === 0 ? 'ing' : ''}`);
+  const layout = wordMapLayout(words, coords, 'map');
+  const labels = layout.labels.filter((l) => l !== null);
+  assert.ok(labels.length >= 0.9 * n, `${labels.length} of ${n} labels placed`);
+  assert.equal(layout.omitted, n - labels.length);
+  for (const [i, a] of labels.entries()) {
+    assert.ok(
+      a.x >= 0 && a.y >= 30 && a.x + a.width <= layout.width && a.y + a.height <= layout.height,
+      'on the canvas',
+    );
+    for (const b of labels.slice(i + 1))
+      assert.ok(
+        a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y,
+        `labels overlap: ${JSON.stringify([a, b])}`,
+      );
+    for (const [px, py] of layout.points)
+      assert.ok(
+        !(px > a.x && px < a.x + a.width && py > a.y && py < a.y + a.height),
+        'a label covers a point',
+      );
+  }
+  assert.ok(
+    labels.some((l) => l.leader),
+    'labels moved off their point have leader lines',
+  );
+  // Scaled uniformly to the canvas: the map spans (nearly) its width, and the height follows its shape.
+  const xs = layout.points.map((p) => p[0]);
+  const ys = layout.points.map((p) => p[1]);
+  const [spanX, spanY] = [Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)];
+  assert.ok(spanX > 0.85 * layout.width, `the points span ${spanX} of ${layout.width}`);
+  assert.ok(spanY > 0.8 * (layout.height - 100), `and ${spanY} of ${layout.height}`);
+  const [data, x0, y0] = [coords, Math.min(...xs), Math.min(...ys)];
+  const k = (xs[1]! - x0) / (data[2]! - Math.min(...Array.from({ length: n }, (_, i) => data[2 * i]!)));
+  const k2 = (ys[1]! - y0) / (data[3]! - Math.min(...Array.from({ length: n }, (_, i) => data[2 * i + 1]!)));
+  assert.ok(Math.abs(k - k2) < 1e-9 * k, 'one scale for both axes');
+
+  const [svgPath, pngPath] = saveWordMap(join(freshDir(), 'words'), words, coords, 'map');
+  checkXml(readFileSync(svgPath!, 'utf8'));
+  const png = loadPng(pngPath!);
+  assert.deepEqual([png.width, png.height], [2 * layout.width, 2 * layout.height]);
+  for (const l of labels.slice(0, 20))
+    assert.ok(
+      inkBox(png, {
+        x0: Math.floor(2 * l.x),
+        y0: Math.floor(2 * l.y),
+        x1: Math.ceil(2 * (l.x + l.width)),
+        y1: Math.ceil(2 * (l.y + l.height)),
+      }),
+      'each label is drawn in its box',
+    );
+});
+
+test('without the font files, drawing says which files it needs and how to get them', () => {
+  const script =
+    'import { renderSvg } from \'./src/viz/svg.ts\'; renderSvg(\'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>\');';
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+    env: { ...process.env, STRATA_FONT_DIR: join(freshDir(), 'no-fonts') },
+  });
+  assert.notEqual(r.status, 0);
+  assert.match(
+    r.stderr,
+    /viz: figures are drawn in DejaVu Sans, but DejaVuSans\.ttf and DejaVuSans-Bold\.ttf are not in .*no-fonts/,
+  );
+  assert.match(r.stderr, /apt-get install fonts-dejavu-core\) or set STRATA_FONT_DIR/);
 });

@@ -24,8 +24,8 @@ Commands:
   train char-rnn      train a character-level LSTM on Moby-Dick
   generate CKPT       continue a prompt by sampling from a trained language model
   words CKPT          nearest neighbours and analogies of a language model's word vectors
-  viz filters CKPT    draw a trained model's first-layer filters as a PNG grid
-  viz features CKPT   draw every layer's output for one test digit
+  viz filters CKPT    draw a trained model's first-layer filters, with a colour bar
+  viz features CKPT   draw every layer's output for one test digit, and the prediction
   viz words CKPT      map a language model's word vectors to 2-D with t-SNE
   info         version, backend, threads and data path
 

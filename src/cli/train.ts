@@ -1,3 +1,4 @@
+import { basename, resolve } from 'node:path';
 import { getBackend } from '../backend/registry.js';
 import { AugmentedDataLoader } from '../data/augment.js';
 import { TensorDataset } from '../data/dataset.js';
@@ -274,11 +275,15 @@ export function train(model: string, argv: string[]): TrainResult {
       validation: valFraction,
     },
   });
-  saveTrainingCurves(out, result.history);
   const testBatches = new DataLoader(new TensorDataset(shape(testData.images), testData.labels), {
     batchSize: 1000,
   });
   const testEval = evaluate(net, testBatches, (o, y) => crossEntropy(o, y));
+  saveTrainingCurves(out, result.history, {
+    title: basename(resolve(out)),
+    subtitle: `${model} on ${dataset}, ${result.history.length} epochs, ${optimizerName} lr ${lr}${schedule === 'none' ? '' : ` (${schedule})`}, seed ${seed}`,
+    test: testEval,
+  });
   return {
     model,
     dataset,

@@ -1,20 +1,18 @@
 import { join } from 'node:path';
-import { noGrad } from '../autograd/mode.js';
-import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadMnist } from '../data/mnist.js';
 import { fail } from '../errors.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
-import { Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
-import { Sequential } from '../nn/sequential.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { saveImageGrid } from '../viz/grid.js';
+import { saveFeatureFigure } from '../viz/features.js';
+import { saveFilterFigure } from '../viz/filters.js';
 import { type Flags, helpText, num, outputDir, parse } from './args.js';
 import { MODELS } from './train.js';
 import { vizWords } from './words.js';
 
 const FLAGS: Flags = {
-  out: { type: 'string', help: 'directory for the PNG files (default: beside the checkpoint)' },
+  out: { type: 'string', help: 'directory for the figures (default: beside the checkpoint)' },
   digit: {
     type: 'string',
     help: 'features: which test image to show (its index in the test set)',
@@ -26,8 +24,9 @@ const FLAGS: Flags = {
 
 export const VIZ_HELP = helpText(
   'strata viz filters|features|words <checkpoint> [options]',
-  "Pictures of a trained model: `filters` draws the first layer's weights as a grid (blue negative, red positive);\n" +
-    "`features` runs one test image through the model and draws what every layer outputs (the review's Fig. 2);\n" +
+  "Pictures of a trained model, each as SVG and PNG: `filters` draws all of the first layer's weights (blue\n" +
+    'negative, red positive) with a colour bar; `features` runs one test image through the model and draws what\n' +
+    "every part outputs and the predicted class in one figure (the review's Fig. 2);\n" +
     "`words` maps a language model's word vectors to 2-D with t-SNE (the review's Fig. 4).",
   FLAGS,
 );
@@ -46,7 +45,7 @@ function restore(path: string): { model: Module; config: Record<string, unknown>
   return { model, config };
 }
 
-/** `strata viz <what> <checkpoint>`: writes PNGs and returns their paths. */
+/** `strata viz <what> <checkpoint>`: writes the figures (PNG and SVG) and returns their paths. */
 export function viz(argv: string[]): string[] {
   const { values: v, positionals } = parse('viz', argv, FLAGS);
   const [what, path] = positionals;
@@ -64,23 +63,12 @@ export function viz(argv: string[]): string[] {
   const { model, config } = restore(path);
   const out = outputDir('viz', v.out, join(path, '..'));
   if (what === 'filters') {
-    const first = model.parameters()[0]!;
-    // A conv kernel [O, C, kh, kw] is drawn as is; a Linear's rows are its units' 28×28 receptive fields.
-    const w =
-      first.rank === 4
-        ? first
-        : first.rank === 2 && first.shape[1] === 784
-          ? first.narrow(0, 0, Math.min(64, first.shape[0]!)).reshape([-1, 1, 28, 28])
-          : null;
-    if (!w) fail('viz', `the first weight has shape [${first.shape}], which is not a picture`);
-    const file = join(out, 'filters.png');
-    saveImageGrid(file, w.detach(), {
-      colormap: 'diverging',
-      normalize: 'all',
-      scale: w.shape[2]! <= 7 ? 12 : 3,
-      padding: 2,
-    });
-    return [file];
+    // The first weight is the first layer's: its name, and the layer it belongs to, title the figure.
+    const [name, weight] = model.namedParameters()[0]!;
+    const owner = model.namedModules().find(([prefix]) => `${prefix}${prefix ? '.' : ''}weight` === name);
+    const layer = owner ? ` (${owner[1].constructor.name})` : '';
+    const paths = saveFilterFigure(join(out, 'filters'), weight, { name: `${name}${layer}` });
+    return [paths.png, paths.svg];
   }
   const index = num('viz', 'digit', v.digit, { integer: true, min: 0 });
   const test =
@@ -90,27 +78,16 @@ export function viz(argv: string[]): string[] {
   if (index >= test.images.shape[0]!) fail('viz', `--digit ${index} is beyond the test set`);
   const image = test.images.narrow(0, index, 1);
   const isConv = model.parameters()[0]!.rank === 4;
-  let x: Tensor = isConv ? image.reshape([1, 1, 28, 28]) : image;
-  const layers = model instanceof Sequential ? model.layers : [model];
-  const files = [join(out, `features-${index}-input.png`)];
-  saveImageGrid(files[0]!, image.reshape([1, 1, 28, 28]), { scale: 6 });
-  noGrad(() => {
-    layers.forEach((layer, i) => {
-      x = layer.forward(x);
-      const name = `${i}-${layer.constructor.name.toLowerCase()}`;
-      const file = join(out, `features-${index}-${name}.png`);
-      // Maps [1, C, H, W] become a grid of C images; a vector [1, F] becomes one strip of F cells.
-      const maps =
-        x.rank === 4 ? x.reshape([x.shape[1]!, 1, x.shape[2]!, x.shape[3]!]) : x.reshape([1, 1, 1, -1]);
-      const scale =
-        x.rank === 4
-          ? Math.max(1, Math.round(96 / x.shape[2]!))
-          : layer instanceof Linear && x.shape[1]! <= 16
-            ? 24
-            : 4;
-      saveImageGrid(file, maps, { normalize: x.rank === 4 ? 'each' : 'all', scale });
-      files.push(file);
-    });
-  });
-  return files;
+  const label = test.labels.toTypedArray()[index]!;
+  const paths = saveFeatureFigure(
+    join(out, `features-${index}`),
+    model as Module<[Tensor], Tensor>,
+    isConv ? image.reshape([1, 1, 28, 28]) : image,
+    {
+      title: `${String(config.model)}: what each part computes from test image ${index}`,
+      label,
+      classes: config.dataset === 'fashion-mnist' ? FASHION_MNIST_CLASSES : undefined,
+    },
+  );
+  return [paths.png, paths.svg];
 }

@@ -30,7 +30,7 @@ export interface ImageGridOptions {
 }
 
 // The ends and quarter points of ColorBrewer's RdBu scheme, with a pure white centre.
-const DIVERGING_STOPS: readonly Rgb[] = [
+export const DIVERGING_STOPS: readonly Rgb[] = [
   [0x21, 0x66, 0xac],
   [0x92, 0xc5, 0xde],
   [0xff, 0xff, 0xff],

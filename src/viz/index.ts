@@ -1,11 +1,26 @@
-/** Pictures of tensors and training runs: PNG files, image grids, line charts. */
+/** Pictures of tensors and training runs: line charts, filter and feature-map figures, word maps, PNG files. */
+export {
+  type FeatureFigureLayout,
+  type FeatureFigureOptions,
+  type FeaturePanel,
+  featureFigure,
+  saveFeatureFigure,
+} from './features.js';
+export {
+  type FilterFigureLayout,
+  type FilterFigureOptions,
+  filterFigure,
+  saveFilterFigure,
+} from './filters.js';
 export { divergingColor, type ImageGridOptions, imageGrid, type Rgb, saveImageGrid } from './grid.js';
 export {
+  type CurvesOptions,
   type EpochCurves,
   type LineChart,
   lineChartImage,
   lineChartSvg,
   type PlotOptions,
+  type Reference,
   type Series,
   saveLineChart,
   saveTrainingCurves,
@@ -20,3 +35,5 @@ export {
   savePng,
   toImageBuffer,
 } from './png.js';
+export { renderSvg } from './svg.js';
+export { type Box, saveWordMap, type WordMapLayout, wordMapLayout } from './wordmap.js';

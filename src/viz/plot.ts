@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fail } from '../errors.js';
+import { checkOptions, fail } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { textWidth } from './font.js';
 import { type ImageBuffer, savePng } from './png.js';
-import { Canvas, type Color, parseHex } from './raster.js';
+import { escapeXml, num, renderSvg, svgHeader } from './svg.js';
 
 /** One named line: `y[i]` against `x[i]`. A non-finite y (a NaN loss, a missing validation value) breaks the line there. */
 export interface Series {
@@ -12,6 +12,14 @@ export interface Series {
   x: readonly number[];
   y: readonly number[];
   /** `#rrggbb`; by default the next colour of the Tableau 10 palette. */
+  color?: string;
+}
+
+/** A horizontal dashed line across a panel at `y`, named in the legend: a test result, a baseline, chance. */
+export interface Reference {
+  name: string;
+  y: number;
+  /** `#rrggbb`; by default the palette colour after the series'. */
   color?: string;
 }
 
@@ -23,13 +31,17 @@ export interface LineChart {
   yLabel?: string;
   /** `'percent'` writes y ticks as percentages (0.25 → 25%), for accuracies kept as fractions. */
   yFormat?: 'number' | 'percent';
+  references?: readonly Reference[];
 }
 
 export interface PlotOptions {
+  /** A title over the whole figure (the run's name, say), and a line under it in smaller type. */
+  title?: string;
+  subtitle?: string;
   /** Size of each panel in SVG units (CSS pixels); panels sit side by side. Default 480 × 320. */
   panelWidth?: number;
   panelHeight?: number;
-  /** PNG pixels per SVG unit, so the bitmap text stays legible on a high-density screen; default 2. */
+  /** PNG pixels per SVG unit, so the figure stays sharp on a high-density screen; default 2. */
   pixelRatio?: number;
 }
 
@@ -38,15 +50,16 @@ const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b
 const INK = '#222222';
 const AXIS = '#444444';
 const GRID = '#e6e6e6';
-const WHITE = '#ffffff';
 const TICK = 4;
 const SWATCH = 18;
 /** Series with at most this many points also get a dot at each point, so one epoch still shows. */
 const MAX_MARKED = 40;
 
-type Size = 'tick' | 'label' | 'title';
-const FONT_PX: Record<Size, number> = { tick: 11, label: 12, title: 15 };
-const FONT_SCALE: Record<Size, number> = { tick: 1, label: 1, title: 1.5 };
+type Size = 'tick' | 'label' | 'title' | 'heading';
+const FONT_PX: Record<Size, number> = { tick: 11, label: 12, title: 15, heading: 17 };
+/** The figure's own title and subtitle take this much above the panels. */
+const HEADING = 30;
+const SUBHEADING = 18;
 
 interface TextItem {
   x: number;
@@ -66,6 +79,11 @@ interface SeriesLayout {
   markers: boolean;
 }
 
+interface ReferenceLayout {
+  y: number;
+  color: string;
+}
+
 /** Everything a renderer needs for one panel, in figure coordinates (SVG units). */
 interface PanelLayout {
   left: number;
@@ -75,8 +93,9 @@ interface PanelLayout {
   xTicks: number[];
   yTicks: number[];
   series: SeriesLayout[];
-  /** Each legend entry's swatch: its left end and vertical centre. */
-  legend: { x: number; y: number; color: string; markers: boolean }[];
+  references: ReferenceLayout[];
+  /** Each legend entry's swatch: its left end and vertical centre; dashed for a reference line. */
+  legend: { x: number; y: number; color: string; markers: boolean; dashed: boolean }[];
   texts: TextItem[];
 }
 
@@ -131,12 +150,22 @@ function axis(values: number[], nice: boolean, percent: boolean): Axis {
   return { lo, hi, ticks, labels };
 }
 
-/** A tick value with as many decimals as the step needs (0.2 → one, 0.05 → two), the same for all. */
+/**
+ * A tick value with as many decimals as the step needs (0.2 → one, 0.05 → two), the same for all, and a
+ * true minus sign (−5, not -5), as typeset figures have.
+ */
 function formatTick(v: number, step: number, percent: boolean): string {
   if (percent) [v, step] = [v * 100, step * 100];
   const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
   const s = Math.abs(v) >= 1e6 || decimals > 6 ? v.toExponential(1) : v.toFixed(decimals);
-  return percent ? `${s}%` : s;
+  const signed = s.replaceAll('-', '−');
+  return percent ? `${signed}%` : signed;
+}
+
+/** Refuses anything but `#rrggbb`, the one colour form both SVG viewers and the renderer read alike. */
+function checkColor(op: string, color: string): void {
+  if (!/^#[0-9a-f]{6}$/i.test(color))
+    fail(op, `colours are written '#rrggbb' (like '#1f77b4'), got '${color}'`);
 }
 
 function checkChart(op: string, chart: LineChart, index: number): void {
@@ -145,17 +174,24 @@ function checkChart(op: string, chart: LineChart, index: number): void {
     if (typeof s.name !== 'string') fail(op, `every series needs a name (chart ${index})`);
     if (s.x.length !== s.y.length)
       fail(op, `series '${s.name}' has ${s.x.length} x values but ${s.y.length} y values; they must pair up`);
+    if (s.color) checkColor(op, s.color);
+  }
+  for (const r of chart.references ?? []) {
+    if (typeof r.name !== 'string' || !Number.isFinite(r.y))
+      fail(op, `a reference line needs a name and a finite y, got ${JSON.stringify(r)} (chart ${index})`);
+    if (r.color) checkColor(op, r.color);
   }
 }
 
-function layoutPanel(chart: LineChart, ox: number, width: number, height: number): PanelLayout {
+function layoutPanel(chart: LineChart, ox: number, oy: number, width: number, height: number): PanelLayout {
   const texts: TextItem[] = [];
+  const refs = chart.references ?? [];
   const xs = chart.series.flatMap((s) => [...s.x]);
-  const ys = chart.series.flatMap((s) => [...s.y]);
+  const ys = [...chart.series.flatMap((s) => [...s.y]), ...refs.map((r) => r.y)];
   const xAxis = axis(xs, false, false);
   const yAxis = axis(ys, true, chart.yFormat === 'percent');
 
-  let y = 8;
+  let y = oy + 8;
   if (chart.title) {
     texts.push({
       x: ox + width / 2,
@@ -170,34 +206,42 @@ function layoutPanel(chart: LineChart, ox: number, width: number, height: number
   // Legend entries flow in rows above the plot, where they can never cover a line.
   const legend: PanelLayout['legend'] = [];
   const colors = chart.series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
-  const entryWidth = (s: Series): number => SWATCH + 5 + textWidth(s.name);
-  const rows: number[][] = [];
+  const refColors = refs.map((r, i) => r.color ?? PALETTE[(chart.series.length + i) % PALETTE.length]!);
+  const entries = [
+    ...chart.series.map((s, i) => ({
+      name: s.name,
+      color: colors[i]!,
+      markers: s.x.length <= MAX_MARKED,
+      dashed: false,
+    })),
+    ...refs.map((r, i) => ({ name: r.name, color: refColors[i]!, markers: false, dashed: true })),
+  ];
+  const entryWidth = (name: string): number => SWATCH + 5 + textWidth(name, FONT_PX.label);
+  const rows: (typeof entries)[] = [];
   let rowWidth = Number.POSITIVE_INFINITY;
-  chart.series.forEach((s, i) => {
-    const w = entryWidth(s);
+  for (const e of entries) {
+    const w = entryWidth(e.name);
     if (rowWidth + 16 + w > width - 20) {
       rows.push([]);
       rowWidth = -16;
     }
-    rows[rows.length - 1]!.push(i);
+    rows[rows.length - 1]!.push(e);
     rowWidth += 16 + w;
-  });
+  }
   for (const row of rows) {
-    const total = row.reduce((sum, i) => sum + entryWidth(chart.series[i]!), 0) + 16 * (row.length - 1);
+    const total = row.reduce((sum, e) => sum + entryWidth(e.name), 0) + 16 * (row.length - 1);
     let x = ox + width / 2 - total / 2;
-    for (const i of row) {
-      const s = chart.series[i]!;
-      const markers = s.x.length <= MAX_MARKED;
-      legend.push({ x, y: y + 6, color: colors[i]!, markers });
-      texts.push({ x: x + SWATCH + 5, y: y + 6, text: s.name, size: 'label', anchor: 'start', color: INK });
-      x += entryWidth(s) + 16;
+    for (const e of row) {
+      legend.push({ x, y: y + 6, color: e.color, markers: e.markers, dashed: e.dashed });
+      texts.push({ x: x + SWATCH + 5, y: y + 6, text: e.name, size: 'label', anchor: 'start', color: INK });
+      x += entryWidth(e.name) + 16;
     }
     y += 16;
   }
 
   const top = y + 8;
-  const bottom = height - (chart.xLabel ? 44 : 26);
-  const longest = Math.max(0, ...yAxis.labels.map((l) => textWidth(l)));
+  const bottom = oy + height - (chart.xLabel ? 44 : 26);
+  const longest = Math.max(0, ...yAxis.labels.map((l) => textWidth(l, FONT_PX.tick)));
   const left = ox + (chart.yLabel ? 24 : 6) + longest + TICK + 4;
   const right = ox + width - 16;
   const px = (v: number): number => left + ((v - xAxis.lo) / (xAxis.hi - xAxis.lo)) * (right - left);
@@ -252,10 +296,12 @@ function layoutPanel(chart: LineChart, ox: number, width: number, height: number
     }
     return { name: s.name, color: colors[i]!, segments, markers: s.x.length <= MAX_MARKED };
   });
-  return { left, top, right, bottom, xTicks, yTicks, series, legend, texts };
+  const references = refs.map((r, i): ReferenceLayout => ({ y: py(r.y), color: refColors[i]! }));
+  return { left, top, right, bottom, xTicks, yTicks, series, references, legend, texts };
 }
 
-function layoutFigure(op: string, charts: LineChart | readonly LineChart[], opts: PlotOptions) {
+function layoutFigure(op: string, charts: LineChart | readonly LineChart[], options: PlotOptions) {
+  const opts = checkOptions(op, options, ['title', 'subtitle', 'panelWidth', 'panelHeight', 'pixelRatio']);
   const list: readonly LineChart[] = Array.isArray(charts) ? charts : [charts as LineChart];
   if (list.length === 0) fail(op, 'no charts to draw: pass a chart or a non-empty array of them');
   list.forEach((c, i) => {
@@ -265,23 +311,31 @@ function layoutFigure(op: string, charts: LineChart | readonly LineChart[], opts
   const panelHeight = opts.panelHeight ?? 320;
   if (!(panelWidth >= 200 && panelHeight >= 150))
     fail(op, `panels must be at least 200 × 150 to hold their axes, got ${panelWidth} × ${panelHeight}`);
-  for (const c of list) for (const s of c.series) if (s.color) parseHex(op, s.color);
-  const panels = list.map((c, i) => layoutPanel(c, i * panelWidth, panelWidth, panelHeight));
-  return { panels, width: panelWidth * list.length, height: panelHeight };
-}
-
-const num = (v: number): string => String(Math.round(v * 100) / 100);
-
-function escapeXml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
-  );
+  const width = panelWidth * list.length;
+  const headings: TextItem[] = [];
+  let top = 0;
+  if (opts.title) {
+    headings.push({ x: width / 2, y: 18, text: opts.title, size: 'heading', anchor: 'middle', color: INK });
+    top += HEADING;
+  }
+  if (opts.subtitle) {
+    headings.push({
+      x: width / 2,
+      y: top + 9,
+      text: opts.subtitle,
+      size: 'label',
+      anchor: 'middle',
+      color: AXIS,
+    });
+    top += SUBHEADING;
+  }
+  const panels = list.map((c, i) => layoutPanel(c, i * panelWidth, top, panelWidth, panelHeight));
+  return { panels, headings, width, height: top + panelHeight };
 }
 
 function svgText(t: TextItem): string {
   const anchor = t.anchor === 'start' ? '' : ` text-anchor="${t.anchor}"`;
-  const weight = t.size === 'title' ? ' font-weight="bold"' : '';
+  const weight = t.size === 'title' || t.size === 'heading' ? ' font-weight="bold"' : '';
   const place = t.vertical
     ? `transform="translate(${num(t.x)},${num(t.y)}) rotate(-90)"`
     : `x="${num(t.x)}" y="${num(t.y)}"`;
@@ -289,19 +343,17 @@ function svgText(t: TextItem): string {
 }
 
 /**
- * A line chart, or several side by side, as SVG text: for each panel its title, a legend, axes with
- * ticks at round numbers and their labels, light grid lines, and one `<polyline>` per series (per
- * unbroken run of finite values), with a dot at each point when there are at most 40.
+ * A line chart, or several side by side, as SVG text: an optional title over the figure, and for each
+ * panel its title, a legend, axes with ticks at round numbers and their labels, light grid lines, one
+ * `<polyline>` per series (per unbroken run of finite values), with a dot at each point when there are at
+ * most 40, and a dashed line for each reference value. Text is set in DejaVu Sans.
  *
  *     lineChartSvg({ title: 'Loss', xLabel: 'epoch', series: [{ name: 'train', x: [1, 2, 3], y: [0.9, 0.5, 0.4] }] })
  */
 export function lineChartSvg(charts: LineChart | readonly LineChart[], opts: PlotOptions = {}): string {
-  const { panels, width, height } = layoutFigure('lineChartSvg', charts, opts);
-  const out = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
-    `<rect width="${width}" height="${height}" fill="${WHITE}"/>`,
-  ];
+  const { panels, headings, width, height } = layoutFigure('lineChartSvg', charts, opts);
+  const out = [svgHeader(width, height)];
+  for (const t of headings) out.push(svgText(t));
   for (const p of panels) {
     out.push('<g class="panel">');
     out.push(`<g stroke="${GRID}" stroke-width="1" shape-rendering="crispEdges">`);
@@ -318,6 +370,10 @@ export function lineChartSvg(charts: LineChart | readonly LineChart[], opts: Plo
     for (const x of p.xTicks)
       out.push(`<line x1="${num(x)}" y1="${num(p.bottom)}" x2="${num(x)}" y2="${num(p.bottom + TICK)}"/>`);
     out.push('</g>');
+    for (const r of p.references)
+      out.push(
+        `<line class="reference" x1="${num(p.left)}" y1="${num(r.y)}" x2="${num(p.right)}" y2="${num(r.y)}" stroke="${r.color}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+      );
     for (const s of p.series) {
       out.push(`<g class="series"><title>${escapeXml(s.name)}</title>`);
       for (const seg of s.segments)
@@ -330,8 +386,9 @@ export function lineChartSvg(charts: LineChart | readonly LineChart[], opts: Plo
       out.push('</g>');
     }
     for (const l of p.legend) {
+      const dash = l.dashed ? ' stroke-width="1.5" stroke-dasharray="6 4"' : ' stroke-width="2"';
       out.push(
-        `<line x1="${num(l.x)}" y1="${num(l.y)}" x2="${num(l.x + SWATCH)}" y2="${num(l.y)}" stroke="${l.color}" stroke-width="2"/>`,
+        `<line x1="${num(l.x)}" y1="${num(l.y)}" x2="${num(l.x + SWATCH)}" y2="${num(l.y)}" stroke="${l.color}"${dash}/>`,
       );
       if (l.markers)
         out.push(`<circle cx="${num(l.x + SWATCH / 2)}" cy="${num(l.y)}" r="2.5" fill="${l.color}"/>`);
@@ -344,60 +401,14 @@ export function lineChartSvg(charts: LineChart | readonly LineChart[], opts: Plo
 }
 
 /**
- * The same chart as {@link lineChartSvg}, drawn into an RGB image `pixelRatio` times the SVG's size:
- * crisp axes and grid lines, anti-aliased series, and labels in a built-in 5×7 bitmap font.
+ * The same chart as {@link lineChartSvg}, rendered (vector text and all) into an RGB image `pixelRatio`
+ * times the SVG's size.
  */
 export function lineChartImage(
   charts: LineChart | readonly LineChart[],
   opts: PlotOptions = {},
 ): ImageBuffer {
-  const op = 'lineChartImage';
-  const r = opts.pixelRatio ?? 2;
-  if (!Number.isInteger(r) || r < 1 || r > 8) fail(op, `pixelRatio must be an integer from 1 to 8, got ${r}`);
-  const { panels, width, height } = layoutFigure(op, charts, opts);
-  const cv = new Canvas(width * r, height * r, parseHex(op, WHITE));
-  const hline = (x0: number, x1: number, y: number, c: Color): void =>
-    cv.fillRect(x0 * r, Math.round(y * r - r / 2), (x1 - x0) * r, r, c);
-  const vline = (x: number, y0: number, y1: number, c: Color): void =>
-    cv.fillRect(Math.round(x * r - r / 2), y0 * r, r, (y1 - y0) * r, c);
-  const [grid, axisColor] = [parseHex(op, GRID), parseHex(op, AXIS)];
-  for (const p of panels) {
-    for (const y of p.yTicks) hline(p.left, p.right, y, grid);
-    for (const x of p.xTicks) vline(x, p.top, p.bottom, grid);
-    vline(p.left, p.top, p.bottom + 0.5, axisColor);
-    hline(p.left - 0.5, p.right, p.bottom, axisColor);
-    for (const y of p.yTicks) hline(p.left - TICK, p.left, y, axisColor);
-    for (const x of p.xTicks) vline(x, p.bottom, p.bottom + TICK, axisColor);
-    for (const s of p.series) {
-      const color = parseHex(op, s.color);
-      for (const seg of s.segments)
-        cv.polyline(
-          seg.map(([x, y]) => [x * r, y * r]),
-          color,
-          2 * r,
-        );
-      if (s.markers) for (const [x, y] of s.segments.flat()) cv.disc(x * r, y * r, 2.5 * r, color);
-    }
-    for (const l of p.legend) {
-      const color = parseHex(op, l.color);
-      cv.polyline(
-        [
-          [l.x * r, l.y * r],
-          [(l.x + SWATCH) * r, l.y * r],
-        ],
-        color,
-        2 * r,
-      );
-      if (l.markers) cv.disc((l.x + SWATCH / 2) * r, l.y * r, 2.5 * r, color);
-    }
-    for (const t of p.texts)
-      cv.text(t.text, t.x * r, t.y * r, parseHex(op, t.color), {
-        scale: Math.round(FONT_SCALE[t.size] * r),
-        anchor: t.anchor,
-        vertical: t.vertical ?? false,
-      });
-  }
-  return cv.toImage();
+  return renderSvg(lineChartSvg(charts, opts), opts.pixelRatio ?? 2);
 }
 
 /**
@@ -426,18 +437,24 @@ export interface EpochCurves {
   valAccuracy?: number;
 }
 
+export interface CurvesOptions extends PlotOptions {
+  /** The trained model's result on the test set, drawn as a dashed line in each panel and named with its value. */
+  test?: { loss?: number; accuracy?: number };
+}
+
 /**
- * Draws loss and accuracy against epoch, training and validation, and writes them to `dir` as
- * `curves.svg` (to read values from) and `curves.png` (to glance at), creating `dir` if needed.
- * Returns the two paths.
+ * Draws loss and accuracy against epoch, training and validation, with the test result as a dashed line,
+ * and writes them to `dir` as `curves.svg` (to read values from) and `curves.png` (to glance at),
+ * creating `dir` if needed. Returns the two paths.
  *
  *     const { history } = fit({ ... });
- *     saveTrainingCurves('runs/mnist', history);
+ *     const result = evaluate(model, testLoader, crossEntropy);
+ *     saveTrainingCurves('runs/mnist', history, { title: 'mnist', test: result });
  */
 export function saveTrainingCurves(
   dir: string,
   history: readonly EpochCurves[],
-  opts: PlotOptions = {},
+  opts: CurvesOptions = {},
 ): { svg: string; png: string } {
   const op = 'saveTrainingCurves';
   if (!Array.isArray(history) || history.length === 0)
@@ -445,6 +462,14 @@ export function saveTrainingCurves(
   history.forEach((h, i) => {
     if (!Number.isFinite(h?.epoch)) fail(op, `history[${i}] has no finite epoch number`);
   });
+  const { test, ...plot } = checkOptions(op, opts, [
+    'test',
+    'title',
+    'subtitle',
+    'panelWidth',
+    'panelHeight',
+    'pixelRatio',
+  ]);
   const epochs = history.map((h) => h.epoch);
   const has = (key: keyof EpochCurves): boolean => history.some((h) => Number.isFinite(h[key]));
   const values = (key: keyof EpochCurves): number[] => history.map((h) => h[key] ?? Number.NaN);
@@ -452,6 +477,7 @@ export function saveTrainingCurves(
     title: string,
     train: keyof EpochCurves,
     val: keyof EpochCurves,
+    result: number | undefined,
     percent: boolean,
   ): LineChart => ({
     title,
@@ -462,12 +488,16 @@ export function saveTrainingCurves(
       { name: 'train', x: epochs, y: values(train) },
       ...(has(val) ? [{ name: 'validation', x: epochs, y: values(val) }] : []),
     ],
+    references: Number.isFinite(result)
+      ? [{ name: `test ${percent ? `${(result! * 100).toFixed(2)}%` : result!.toPrecision(4)}`, y: result! }]
+      : [],
   });
-  const charts = [panel('Loss', 'loss', 'valLoss', false)];
-  if (has('accuracy') || has('valAccuracy')) charts.push(panel('Accuracy', 'accuracy', 'valAccuracy', true));
+  const charts = [panel('Loss', 'loss', 'valLoss', test?.loss, false)];
+  if (has('accuracy') || has('valAccuracy'))
+    charts.push(panel('Accuracy', 'accuracy', 'valAccuracy', test?.accuracy, true));
   mkdirSync(dir, { recursive: true });
   const paths = { svg: join(dir, 'curves.svg'), png: join(dir, 'curves.png') };
-  saveLineChart(paths.svg, charts, opts);
-  saveLineChart(paths.png, charts, opts);
+  saveLineChart(paths.svg, charts, plot);
+  saveLineChart(paths.png, charts, plot);
   return paths;
 }
