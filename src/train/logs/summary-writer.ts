@@ -1,0 +1,291 @@
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../../errors.js';
+import { DataType, EventFileWriter, type SummaryImage, type SummaryValue } from '../../io/tensorboard.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { type HistogramBins, makeHistogram } from './histogram.js';
+
+export interface SummaryWriterOptions {
+  /** Seconds between writes of queued events to the disk (default 120, as PyTorch). */
+  flushSecs?: number;
+  /** Events queued before they are written regardless of time (default 10, as PyTorch). */
+  maxQueue?: number;
+  /** Appended to the event files' names (default none). */
+  filenameSuffix?: string;
+}
+
+export interface AddHistogramOptions {
+  /** The buckets (default `'tensorflow'`): see {@link HistogramBins}. */
+  bins?: HistogramBins;
+  /** Merges neighbouring buckets until there are at most this many. */
+  maxBins?: number;
+  /** Seconds since 1970 (default now). */
+  wallTime?: number;
+}
+
+export interface AddImageOptions {
+  /** The axes of the tensor: `'CHW'` (default, as PyTorch), `'HWC'` or `'HW'` (grey). */
+  dataformats?: 'CHW' | 'HWC' | 'HW';
+  /** Seconds since 1970 (default now). */
+  wallTime?: number;
+}
+
+function checkTag(op: string, tag: unknown): string {
+  if (typeof tag !== 'string' || tag === '') fail(op, `tag must be a non-empty string, got ${describe(tag)}`);
+  return tag;
+}
+
+function checkStep(op: string, step: unknown): number {
+  if (typeof step !== 'number' || !Number.isSafeInteger(step))
+    fail(op, `step must be an integer (the global step), got ${describe(step)}`);
+  return step;
+}
+
+function checkWallTime(op: string, wallTime: unknown): number {
+  if (wallTime === undefined) return Date.now() / 1000;
+  if (typeof wallTime !== 'number' || !Number.isFinite(wallTime))
+    fail(op, `wallTime must be seconds since 1970 as a finite number, got ${describe(wallTime)}`);
+  return wallTime;
+}
+
+function scalarValue(op: string, value: unknown, what: string): number {
+  if (typeof value === 'number') return value;
+  if (value instanceof Tensor && value.size === 1) return value.item();
+  return fail(op, `${what} must be a number or a one-element Tensor, got ${describe(value)}`);
+}
+
+/** The values of a tensor or an array, as numbers. */
+function numbers(op: string, values: unknown): ArrayLike<number> {
+  if (values instanceof Tensor) return values.toTypedArray();
+  if (Array.isArray(values) || (ArrayBuffer.isView(values) && !(values instanceof DataView))) {
+    const array = values as ArrayLike<unknown>;
+    for (let i = 0; i < array.length; i++)
+      if (typeof array[i] !== 'number') fail(op, `values[${i}] is ${describe(array[i])}, expected a number`);
+    return array as ArrayLike<number>;
+  }
+  return fail(op, `values must be a Tensor or an array of numbers, got ${describe(values)}`);
+}
+
+/**
+ * A byte from an image value, as PyTorch writes images: int32 values are bytes already (0…255), floats
+ * are intensities in [0, 1] scaled by 255 in float32 and truncated (out-of-range values are clamped,
+ * where PyTorch's uint8 cast wraps them around).
+ */
+function imageByte(v: number, isFloat: boolean): number {
+  if (isFloat) v = Math.trunc(Math.fround(Math.fround(v) * 255));
+  return v > 0 ? Math.min(v, 255) : 0;
+}
+
+const COLORSPACE_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
+
+/** A tensor image as PNG: the layout is read from `dataformats`, 1 (grey), 3 (RGB) or 4 (RGBA) channels. */
+function encodeImage(op: string, img: unknown, dataformats: unknown): SummaryImage {
+  if (!(img instanceof Tensor)) fail(op, `img must be a Tensor, got ${describe(img)}`);
+  if (dataformats !== 'CHW' && dataformats !== 'HWC' && dataformats !== 'HW')
+    fail(op, `dataformats must be 'CHW', 'HWC' or 'HW', got ${describe(dataformats)}`);
+  if (img.rank !== dataformats.length)
+    fail(
+      op,
+      `a '${dataformats}' image needs a ${dataformats.length}-d tensor, got shape ${fmtShape(img.shape)}; set dataformats to the tensor's layout`,
+    );
+  const axis = (c: string): number => (dataformats.includes(c) ? img.shape[dataformats.indexOf(c)]! : 1);
+  const [height, width, channels] = [axis('H'), axis('W'), axis('C')];
+  if (channels !== 1 && channels !== 3 && channels !== 4)
+    fail(
+      op,
+      `an image has 1, 3 or 4 channels, got ${channels} (shape ${fmtShape(img.shape)}, '${dataformats}')`,
+    );
+  if (height === 0 || width === 0) fail(op, `the image is empty (shape ${fmtShape(img.shape)})`);
+  const values = img.toTypedArray();
+  const isFloat = img.dtype !== 'int32';
+  if (!isFloat) {
+    const badAt = values.findIndex((v) => v < 0 || v > 255);
+    if (badAt >= 0)
+      fail(op, `an int32 image holds bytes 0…255, got ${values[badAt]}; pass floats in [0, 1] or clamp it`);
+  }
+  // Strides of the H, W and C axes in the row-major values, from the layout.
+  const dims = [...dataformats];
+  const stride = (c: string): number => {
+    const at = dims.indexOf(c);
+    return at < 0 ? 0 : img.shape.slice(at + 1).reduce((a, b) => a * b, 1);
+  };
+  const [sh, sw, sc] = [stride('H'), stride('W'), stride('C')];
+  const pixels = Buffer.alloc(height * width * channels);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++)
+        pixels[(y * width + x) * channels + c] = imageByte(values[y * sh + x * sw + c * sc]!, isFloat);
+  const png = new PNG({ width, height });
+  png.data = pixels;
+  const colorType = COLORSPACE_TYPE[channels];
+  const encoded = PNG.sync.write(png, {
+    colorType,
+    inputColorType: colorType,
+    inputHasAlpha: channels === 4,
+  });
+  return { height, width, colorspace: channels, encodedImageString: new Uint8Array(encoded) };
+}
+
+/**
+ * Writes TensorBoard event files into `logDir`, with the names and behaviour of PyTorch's
+ * `torch.utils.tensorboard.SummaryWriter`: scalars, groups of scalars, histograms, images and text,
+ * each at a global step. Events are queued and written every `flushSecs`, every `maxQueue` events, and
+ * on `flush()`/`close()`; a write failure (a full disk) is a StrataError naming the file. Open the
+ * directory with `tensorboard --logdir DIR`.
+ *
+ *     const writer = new SummaryWriter('runs/mnist')
+ *     writer.addScalar('loss/train', 0.25, 100)
+ *     writer.addHistogram('fc1.weight', model.fc1.weight, 100)
+ *     writer.addImage('conv1 filters', grid, 100, { dataformats: 'HW' })
+ *     writer.addText('config', '`lr` 0.1, `epochs` 10', 0)
+ *     writer.close()
+ */
+export class SummaryWriter {
+  readonly logDir: string;
+  private readonly options: SummaryWriterOptions;
+  private readonly file: EventFileWriter;
+  /** The writers of `addScalars`, one per series, in subdirectories of `logDir` (as PyTorch). */
+  private readonly series = new Map<string, EventFileWriter>();
+
+  constructor(logDir: string, options?: SummaryWriterOptions) {
+    const op = 'SummaryWriter';
+    checkArity(op, arguments, 2, "new SummaryWriter(logDir, { flushSecs: 30, filenameSuffix: '.v2' })");
+    if (typeof logDir !== 'string' || logDir === '')
+      fail(op, `logDir must be a directory path, got ${describe(logDir)}`);
+    this.options = checkOptions(op, options, ['flushSecs', 'maxQueue', 'filenameSuffix']);
+    this.logDir = logDir;
+    this.file = new EventFileWriter(op, logDir, this.options);
+  }
+
+  /** The path of the event file this writer writes (the `addScalars` series have their own). */
+  get path(): string {
+    return this.file.path;
+  }
+
+  /**
+   * Logs one scalar (a float32 `simple_value`, as PyTorch and TensorBoard store them).
+   *
+   *     writer.addScalar('loss', loss.item(), step)
+   */
+  addScalar(tag: string, value: number | Tensor, step: number, wallTime?: number): void {
+    const op = 'addScalar';
+    checkArity(op, arguments, 4, 'addScalar(tag, value, step, wallTime)');
+    this.add(this.file, op, step, wallTime, {
+      tag: checkTag(op, tag),
+      simpleValue: scalarValue(op, value, 'value'),
+    });
+  }
+
+  /**
+   * Logs several scalars to be drawn on one chart, as PyTorch does: each key gets its own event file in
+   * the subdirectory `<logDir>/<mainTag>_<key>` (TensorBoard shows it as a run), under the tag `mainTag`.
+   *
+   *     writer.addScalars('loss', { train: 0.31, validation: 0.42 }, epoch)
+   */
+  addScalars(
+    mainTag: string,
+    values: Record<string, number | Tensor>,
+    step: number,
+    wallTime?: number,
+  ): void {
+    const op = 'addScalars';
+    checkArity(op, arguments, 4, 'addScalars(mainTag, { train: 0.3, test: 0.4 }, step, wallTime)');
+    checkTag(op, mainTag);
+    checkStep(op, step);
+    if (values === null || typeof values !== 'object' || Array.isArray(values))
+      fail(op, `values must be an object of named scalars, got ${describe(values)}`);
+    const time = checkWallTime(op, wallTime);
+    for (const [key, value] of Object.entries(values)) {
+      const dir = join(this.logDir, `${mainTag.replaceAll('/', '_')}_${key}`);
+      let file = this.series.get(dir);
+      if (!file) {
+        file = new EventFileWriter(op, dir, this.options);
+        this.series.set(dir, file);
+      }
+      this.add(file, op, step, time, { tag: mainTag, simpleValue: scalarValue(op, value, `values.${key}`) });
+    }
+  }
+
+  /**
+   * Logs the distribution of `values` (weights, gradients, activations) as a TensorBoard histogram; see
+   * {@link makeHistogram} for the buckets. Values must be finite.
+   *
+   *     for (const [name, p] of model.namedParameters()) writer.addHistogram(name, p, step)
+   */
+  addHistogram(
+    tag: string,
+    values: Tensor | ArrayLike<number>,
+    step: number,
+    options?: AddHistogramOptions,
+  ): void {
+    const op = 'addHistogram';
+    checkArity(op, arguments, 4, "addHistogram(tag, values, step, { bins: 'tensorflow', maxBins: 64 })");
+    const { bins, maxBins, wallTime } = checkOptions(op, options, ['bins', 'maxBins', 'wallTime']);
+    checkTag(op, tag);
+    const histo = makeHistogram(numbers(op, values), { bins: bins ?? 'tensorflow', maxBins }, op);
+    this.add(this.file, op, step, wallTime, { tag, histo });
+  }
+
+  /**
+   * Logs an image, PNG-encoded: a tensor laid out as `dataformats` says (`'CHW'` by default) with 1, 3 or
+   * 4 channels; floats are intensities in [0, 1], int32 values bytes in 0…255 (see PyTorch's
+   * `add_image`).
+   *
+   *     writer.addImage('digit', x.reshape([1, 28, 28]), step)
+   */
+  addImage(tag: string, img: Tensor, step: number, options?: AddImageOptions): void {
+    const op = 'addImage';
+    checkArity(op, arguments, 4, "addImage(tag, img, step, { dataformats: 'HWC' })");
+    const { dataformats = 'CHW', wallTime } = checkOptions(op, options, ['dataformats', 'wallTime']);
+    checkTag(op, tag);
+    this.add(this.file, op, step, wallTime, { tag, image: encodeImage(op, img, dataformats) });
+  }
+
+  /**
+   * Logs a text (Markdown, as TensorBoard's text tab renders it) the way PyTorch does: a string tensor
+   * for the 'text' plugin under the tag `<tag>/text_summary`.
+   *
+   *     writer.addText('config', JSON.stringify(config), 0)
+   */
+  addText(tag: string, text: string, step: number, wallTime?: number): void {
+    const op = 'addText';
+    checkArity(op, arguments, 4, 'addText(tag, text, step, wallTime)');
+    checkTag(op, tag);
+    if (typeof text !== 'string') fail(op, `text must be a string, got ${describe(text)}`);
+    this.add(this.file, op, step, wallTime, {
+      tag: `${tag}/text_summary`,
+      metadata: { pluginData: { pluginName: 'text', content: new Uint8Array(0) } },
+      tensor: {
+        dtype: DataType.string,
+        tensorShape: { dim: [{ size: 1 }] },
+        stringVal: [new TextEncoder().encode(text)],
+      },
+    });
+  }
+
+  /** Writes every queued event to the disk. */
+  flush(): void {
+    this.file.flush();
+    for (const file of this.series.values()) file.flush();
+  }
+
+  /** Writes what is queued and closes the files. Closing twice is harmless; logging after it fails. */
+  close(): void {
+    this.file.close();
+    for (const file of this.series.values()) file.close();
+  }
+
+  private add(
+    file: EventFileWriter,
+    op: string,
+    step: number,
+    wallTime: number | undefined,
+    value: SummaryValue,
+  ) {
+    file.add({
+      wallTime: checkWallTime(op, wallTime),
+      step: checkStep(op, step),
+      summary: { value: [value] },
+    });
+  }
+}

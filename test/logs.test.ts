@@ -1,0 +1,459 @@
+// Every assert.ok has a message: without one, node re-parses the (transpiled, one-line) source to write it.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import { PNG } from 'pngjs';
+import { StrataError } from '../src/errors.js';
+import { crc32c, encodeRecord, maskedCrc32c } from '../src/io/tfrecord.js';
+import '../src/ops/methods.js';
+import { tensor } from '../src/tensor/creation.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { makeHistogram, SummaryWriter } from '../src/train/logs/index.js';
+import { crc32cBitwise, type ReadEvent, type ReadValue, readEventFile, readRecords } from './event-reader.js';
+import { tempDirs } from './tmpdirs.js';
+
+const freshDir = tempDirs('logs');
+
+function throwsStrata(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof StrataError, `expected a StrataError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Every event file under `dir`, by its path relative to `dir`. */
+function eventFiles(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    if (name.split('/').pop()!.startsWith('events.out.tfevents.')) out.set(name, join(dir, name));
+  }
+  return out;
+}
+
+function onlyEventFile(dir: string): string {
+  const files = [...eventFiles(dir).values()];
+  assert.equal(files.length, 1, `one event file in ${dir}, got ${files.length}`);
+  return files[0]!;
+}
+
+function summaries(path: string): ReadEvent[] {
+  const events = readEventFile(readFileSync(path));
+  assert.equal(events[0]?.fileVersion, 'brain.Event:2', 'the first event is the file version');
+  assert.equal(events[0]?.values, undefined, 'the file-version event has no summary');
+  return events.slice(1);
+}
+
+function onlyValue(e: ReadEvent): ReadValue {
+  assert.equal(e.values?.length, 1, 'one value per event');
+  return e.values[0]!;
+}
+
+function decodePixels(png: Uint8Array): { width: number; height: number; rgba: Buffer } {
+  const img = PNG.sync.read(Buffer.from(png));
+  return { width: img.width, height: img.height, rgba: img.data };
+}
+
+test('CRC-32C: the table-driven implementation matches the standard check values and a bitwise one', () => {
+  // RFC 3720 (iSCSI), appendix B.4, and the "123456789" check value of the CRC catalogue.
+  const ascending = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const cases: [Uint8Array, number][] = [
+    [new Uint8Array(32), 0x8a9136aa],
+    [new Uint8Array(32).fill(0xff), 0x62a8ab43],
+    [ascending, 0x46dd794e],
+    [ascending.slice().reverse(), 0x113fdb5c],
+    [ascii('123456789'), 0xe3069283],
+    [new Uint8Array(0), 0],
+  ];
+  for (const [bytes, expected] of cases) {
+    assert.equal(crc32c(bytes), expected, `table CRC of ${bytes.length} bytes`);
+    assert.equal(crc32cBitwise(bytes), expected, `bitwise CRC of ${bytes.length} bytes`);
+  }
+  let seed = 7;
+  for (let n = 0; n < 300; n += 7) {
+    const bytes = Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+    assert.equal(crc32c(bytes), crc32cBitwise(bytes), `random ${n} bytes`);
+  }
+  // The mask, worked by hand for "123456789": rotate 0xe3069283 right by 15, add 0xa282ead8 mod 2^32.
+  const rotated = ((0xe3069283 >>> 15) | ((0xe3069283 & 0x7fff) << 17)) >>> 0;
+  assert.equal(maskedCrc32c(ascii('123456789')), (rotated + 0xa282ead8) % 2 ** 32);
+});
+
+test('TFRecord framing: length, masked CRCs and data as TensorFlow lays them out', () => {
+  const data = ascii('hello, tensorboard');
+  const record = encodeRecord(data);
+  assert.equal(record.length, 8 + 4 + data.length + 4);
+  const view = new DataView(record.buffer);
+  assert.equal(view.getBigUint64(0, true), BigInt(data.length));
+  assert.equal(view.getUint32(8, true), maskedCrc32c(record.subarray(0, 8)));
+  assert.deepEqual(record.subarray(12, 12 + data.length), data);
+  assert.equal(view.getUint32(12 + data.length, true), maskedCrc32c(data));
+  const two = new Uint8Array([...record, ...encodeRecord(new Uint8Array(0))]);
+  const read = readRecords(two);
+  assert.deepEqual(
+    read.map((r) => [r.offset, [...r.data]]),
+    [
+      [0, [...data]],
+      [record.length, []],
+    ],
+  );
+});
+
+interface Stored {
+  shape: number[];
+  data: number[];
+}
+
+interface FixtureCall {
+  kind: 'addScalar' | 'addScalars' | 'addHistogram' | 'addImage' | 'addText';
+  args: unknown[];
+  options: Record<string, unknown>;
+}
+
+interface FixtureEvent {
+  dir: string;
+  step: number;
+  tag: string;
+  simpleValue?: number;
+  histo?: Record<string, number | number[]>;
+  image?: { height: number; width: number; colorspace: number; pixels: number[] };
+  tensor?: { dtype: string; shape: number[]; strings: string[] };
+  plugin?: { name: string; content: number[] };
+}
+
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/logs.json', import.meta.url), 'utf8')) as {
+  calls: FixtureCall[];
+  events: FixtureEvent[];
+};
+
+/** Replays PyTorch's calls (scripts/fixtures/logs.py) on a Strata SummaryWriter, at the given wall times. */
+function replay(writer: SummaryWriter, wallTime: (i: number) => number): void {
+  fixture.calls.forEach((c, i) => {
+    const [tag, value, step] = c.args as [string, unknown, number];
+    const time = wallTime(i);
+    if (c.kind === 'addScalar') writer.addScalar(tag, value as number, step, time);
+    else if (c.kind === 'addScalars') writer.addScalars(tag, value as Record<string, number>, step, time);
+    else if (c.kind === 'addHistogram')
+      writer.addHistogram(tag, value as number[], step, { ...c.options, wallTime: time });
+    else if (c.kind === 'addImage') {
+      const img = value as Stored;
+      const dtype = tag === 'grey' ? 'float64' : 'float32';
+      const t = tensor(Float64Array.from(img.data), { shape: img.shape }).cast(dtype);
+      writer.addImage(tag, t, step, { ...c.options, wallTime: time });
+    } else writer.addText(tag, value as string, step, time);
+  });
+}
+
+function closeTo(actual: number, expected: number, what: string): void {
+  const tol = 1e-12 * Math.max(1, Math.abs(expected));
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs PyTorch's ${expected}`);
+}
+
+test('SummaryWriter writes what PyTorch writes, and an independent reader checks every CRC, tag, step, time and value', () => {
+  const dir = freshDir();
+  const before = Date.now() / 1000;
+  const writer = new SummaryWriter(dir, { filenameSuffix: '.strata' });
+  const wallTime = (i: number): number => 1.7e9 + i + 0.125;
+  replay(writer, wallTime);
+  writer.close();
+
+  // The file names TensorBoard looks for: events.out.tfevents.<seconds>.<hostname>.<pid>.<n><suffix>.
+  const files = eventFiles(dir);
+  assert.deepEqual([...files.keys()].map((f) => f.split('/').slice(0, -1).join('/')).sort(), [
+    '',
+    'loss_train',
+    'loss_valid/x',
+  ]);
+  for (const name of files.keys()) {
+    const m = /^events\.out\.tfevents\.(\d{10})\.(.+)\.(\d+)\.(\d+)\.strata$/.exec(name.split('/').pop()!);
+    assert.ok(m, `event file name ${name}`);
+    assert.equal(m[2], hostname());
+    assert.equal(Number(m[3]), process.pid);
+    assert.ok(Math.abs(Number(m[1]) - before) <= 5, `the name's seconds ${m[1]} are now`);
+  }
+  assert.equal(writer.path, join(dir, [...files.keys()].find((f) => !f.includes('/'))!));
+
+  // Read every file back; readEventFile checks the length and data CRC of every record.
+  const read: { dir: string; event: ReadEvent }[] = [];
+  for (const [name, path] of files) {
+    const events = readEventFile(readFileSync(path));
+    const first = events[0]!;
+    assert.equal(first.fileVersion, 'brain.Event:2');
+    assert.equal(first.step, 0n);
+    assert.ok(
+      first.wallTime >= before - 1 && first.wallTime <= Date.now() / 1000 + 1,
+      'file version wall time',
+    );
+    for (const event of events.slice(1)) read.push({ dir: relative(dir, join(dir, name, '..')), event });
+  }
+  const callOf = new Map<string, number>();
+  fixture.calls.forEach((c, i) => {
+    callOf.set(c.args[0] as string, i);
+  });
+  const key = (d: string, tag: string, step: number): string => `${d}|${tag}|${step}`;
+  const mine = new Map(read.map((r) => [key(r.dir, onlyValue(r.event).tag, Number(r.event.step)), r.event]));
+  assert.equal(mine.size, fixture.events.length, 'as many summaries as PyTorch wrote');
+
+  for (const expected of fixture.events) {
+    const event = mine.get(key(expected.dir, expected.tag, expected.step));
+    assert.ok(event, `no event for ${expected.tag} at step ${expected.step} in '${expected.dir}'`);
+    const v = onlyValue(event);
+    const call = callOf.get(expected.tag.replace(/\/text_summary$/, ''))!;
+    assert.equal(event.wallTime, wallTime(call), `${expected.tag}: wall time`);
+    if (expected.simpleValue !== undefined) {
+      assert.equal(v.simpleValue, Math.fround(expected.simpleValue), `${expected.tag}: float32 value`);
+    }
+    if (expected.histo) {
+      const h = v.histo;
+      assert.ok(h, `${expected.tag}: a histogram`);
+      for (const field of ['min', 'max', 'num', 'sum', 'sumSquares'] as const)
+        closeTo(h[field], expected.histo[field] as number, `${expected.tag}.${field}`);
+      const limits = expected.histo.bucketLimit as number[];
+      assert.equal(h.bucketLimit.length, limits.length, `${expected.tag}: bucket count`);
+      // The default edges come from the same repeated multiplication, so they agree to the bit.
+      for (const [i, l] of limits.entries())
+        closeTo(h.bucketLimit[i]!, l, `${expected.tag}.bucketLimit[${i}]`);
+      assert.deepEqual(h.bucket, expected.histo.bucket, `${expected.tag}: bucket counts`);
+    }
+    if (expected.image) {
+      const img = v.image;
+      assert.ok(img, `${expected.tag}: an image`);
+      assert.equal(img.height, expected.image.height);
+      assert.equal(img.width, expected.image.width);
+      const png = decodePixels(img.png);
+      assert.deepEqual([png.width, png.height], [img.width, img.height], `${expected.tag}: PNG size`);
+      // PyTorch turns a grey image into RGB; Strata keeps one channel (colorspace 1), with the same bytes.
+      const channels = expected.image.colorspace;
+      assert.equal(img.colorspace, expected.tag === 'grey' ? 1 : channels);
+      for (let p = 0; p < img.width * img.height; p++)
+        for (let c = 0; c < channels; c++)
+          assert.equal(
+            png.rgba[p * 4 + c],
+            expected.image.pixels[p * channels + c],
+            `${expected.tag}: pixel ${p} channel ${c}`,
+          );
+    }
+    if (expected.tensor) {
+      assert.deepEqual(v.tensor, {
+        dtype: 7,
+        shape: expected.tensor.shape,
+        strings: expected.tensor.strings,
+      });
+      assert.equal(expected.tensor.dtype, 'DT_STRING');
+      assert.equal(v.pluginName, expected.plugin!.name);
+      assert.deepEqual([...v.pluginContent!], expected.plugin!.content);
+    }
+  }
+});
+
+test('SummaryWriter: images in every layout, int32 bytes, RGBA and strided views', () => {
+  const dir = freshDir();
+  const writer = new SummaryWriter(dir);
+  const hwc = tensor(
+    [
+      [
+        [0, 0.5, 1],
+        [0.25, 2, -1],
+      ],
+    ],
+    { dtype: 'float64' },
+  ); // [1, 2, 3]: H=1, W=2, C=3
+  writer.addImage('hwc', hwc, 1, { dataformats: 'HWC' });
+  writer.addImage('chw-view', hwc.permute([2, 0, 1]), 2); // the same image as a CHW view
+  writer.addImage('bytes', tensor(new Int32Array([0, 7, 128, 255]), { shape: [2, 2] }), 3, {
+    dataformats: 'HW',
+  });
+  writer.addImage('rgba', tensor(new Int32Array([1, 2, 3, 4, 5, 6, 7, 8]), { shape: [2, 1, 4] }), 4, {
+    dataformats: 'HWC',
+  });
+  writer.close();
+  const byTag = new Map(summaries(onlyEventFile(dir)).map((e) => [onlyValue(e).tag, onlyValue(e).image!]));
+  // 0.5·255 = 127.5 and 0.25·255 = 63.75 are truncated, as PyTorch does; 2 and -1 are clamped.
+  const expected = [0, 127, 255, 63, 255, 0];
+  for (const tag of ['hwc', 'chw-view']) {
+    const img = byTag.get(tag)!;
+    assert.deepEqual([img.height, img.width, img.colorspace], [1, 2, 3], tag);
+    const { rgba } = decodePixels(img.png);
+    assert.deepEqual([rgba[0], rgba[1], rgba[2], rgba[4], rgba[5], rgba[6]], expected, tag);
+  }
+  const grey = byTag.get('bytes')!;
+  assert.equal(grey.colorspace, 1);
+  assert.deepEqual(
+    [...decodePixels(grey.png).rgba].filter((_, i) => i % 4 === 0),
+    [0, 7, 128, 255],
+  );
+  const rgba = byTag.get('rgba')!;
+  assert.equal(rgba.colorspace, 4);
+  assert.deepEqual([...decodePixels(rgba.png).rgba], [1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+test('makeHistogram: buckets worked out by hand', () => {
+  // Four equal buckets over [0.1, 0.9]: 0.1, 0.2, 0.2 in the first, 0.9 closes the last.
+  const h = makeHistogram([0.1, 0.2, 0.2, 0.9], { bins: 4 });
+  assert.deepEqual(h.bucket, [0, 3, 0, 0, 1]);
+  assert.deepEqual(h.bucketLimit, [0.1, 0.2 + 0.1, 2 * 0.2 + 0.1, 3 * 0.2 + 0.1, 0.9]);
+  assert.deepEqual([h.min, h.max, h.num], [0.1, 0.9, 4]);
+  assert.equal(h.sum, 0.1 + 0.2 + 0.2 + 0.9);
+  assert.equal(h.sumSquares, 0.1 * 0.1 + 0.2 * 0.2 + 0.2 * 0.2 + 0.9 * 0.9);
+  // Given edges: a value on an inner edge goes right, values outside are not counted; only the buckets
+  // from the first to the last non-empty one stay, after one empty bucket ending where they start.
+  const e = makeHistogram([-5, 1, 2, 2.5, 3, 9], { bins: [0, 1, 2, 3, 4, 5] });
+  assert.deepEqual(e.bucketLimit, [1, 2, 3, 4]);
+  assert.deepEqual(e.bucket, [0, 1, 2, 1]);
+  assert.equal(e.num, 6, 'num, min and max cover every value');
+  assert.deepEqual([e.min, e.max], [-5, 9]);
+  // A constant: numpy's unit-wide range around it, [1.5, 2) and [2, 2.5]; the first bucket is empty,
+  // so it becomes the lead bucket, ending at 2.
+  const c = makeHistogram(new Float32Array([2, 2]), { bins: 2 });
+  assert.deepEqual(
+    [c.bucketLimit, c.bucket],
+    [
+      [2, 2.5],
+      [0, 2],
+    ],
+  );
+  // The default edges: 0 and ±1e-12·1.1^k below 1e20; 1 falls in the bucket whose right edge is the first above it.
+  const d = makeHistogram([1]);
+  assert.equal(d.bucket.length, 2);
+  assert.deepEqual(d.bucket, [0, 1]);
+  assert.ok(d.bucketLimit[0]! <= 1 && d.bucketLimit[1]! > 1, `1 in (${d.bucketLimit}]`);
+  assert.ok(Math.abs(d.bucketLimit[1]! / d.bucketLimit[0]! - 1.1) < 1e-9, 'buckets 10% wide');
+  // maxBins merges whole runs of neighbours: 6 buckets to at most 3 is runs of ⌊6 / 3⌋ = 2.
+  const m = makeHistogram([0.5, 1.5, 2.5, 3.5, 4.5, 5.5], { bins: [0, 1, 2, 3, 4, 5, 6], maxBins: 3 });
+  assert.deepEqual(
+    [m.bucketLimit, m.bucket],
+    [
+      [0, 2, 4, 6],
+      [0, 2, 2, 2],
+    ],
+  );
+});
+
+test('makeHistogram and addHistogram refuse what TensorBoard cannot show, saying why', () => {
+  throwsStrata(() => makeHistogram([]), /makeHistogram: got no values/);
+  throwsStrata(() => makeHistogram([1, Number.NaN, Infinity]), /2 of 3 values are NaN or infinite/);
+  throwsStrata(() => makeHistogram([1], { bins: 0 }), /bins must be 'tensorflow', a positive integer/);
+  throwsStrata(
+    () => makeHistogram([1], { bins: [0, 2, 1] }),
+    /edges must be finite and increasing.*edge 2 is 1/,
+  );
+  throwsStrata(() => makeHistogram([7], { bins: [0, 1] }), /none of the 1 values.*falls inside the bins/);
+  throwsStrata(() => makeHistogram([1], { maxBins: 1.5 }), /maxBins must be a positive integer/);
+  const writer = new SummaryWriter(freshDir());
+  throwsStrata(() => writer.addHistogram('w', [1, 'x'] as unknown as number[], 0), /values\[1\] is "x"/);
+  throwsStrata(
+    () => writer.addHistogram('w', [1], 0, { bins: 'auto' as 'tensorflow' }),
+    /addHistogram: bins/,
+  );
+  writer.close();
+});
+
+test('SummaryWriter queues events and writes them on flush, when the queue is full, when due, and on close', () => {
+  const dir = freshDir();
+  const writer = new SummaryWriter(dir, { maxQueue: 3 });
+  const count = (): number => summaries(writer.path).length;
+  assert.equal(count(), 0, 'the file-version record is written at once');
+  writer.addScalar('a', 1, 1);
+  writer.addScalar('a', 2, 2);
+  assert.equal(count(), 0, 'queued');
+  writer.addScalar('a', 3, 3);
+  assert.equal(count(), 3, 'the third fills the queue');
+  writer.addScalar('a', 4, 4);
+  writer.flush();
+  assert.equal(count(), 4, 'flush writes');
+  writer.addScalar('a', 5, 5);
+  writer.close();
+  assert.deepEqual(
+    summaries(writer.path).map((e) => onlyValue(e).simpleValue),
+    [1, 2, 3, 4, 5],
+  );
+  writer.close(); // twice is harmless
+  throwsStrata(() => writer.addScalar('a', 6, 6), /already closed; create a new writer/);
+
+  const eager = new SummaryWriter(freshDir(), { flushSecs: 0 });
+  eager.addText('note', 'due at once', 0);
+  assert.equal(summaries(eager.path).length, 1, 'flushSecs 0 writes every event as it comes');
+  eager.close();
+});
+
+test('a truncated or corrupted event file is detected by the reader', () => {
+  const dir = freshDir();
+  const writer = new SummaryWriter(dir);
+  writer.addScalar('loss', 0.5, 1);
+  writer.addText('config', 'x', 0);
+  writer.close();
+  const bytes = readFileSync(writer.path);
+  const records = readRecords(bytes);
+  assert.equal(records.length, 3);
+  const lastStart = records[2]!.offset;
+  // A killed writer leaves a prefix of its last record: every cut inside it is caught.
+  for (let cut = lastStart + 1; cut < bytes.length; cut++)
+    assert.throws(() => readRecords(bytes.subarray(0, cut)), /truncated record at \d+/, `cut at ${cut}`);
+  assert.equal(
+    readRecords(bytes.subarray(0, lastStart)).length,
+    2,
+    'a cut between records loses only what follows',
+  );
+  const flipped = Uint8Array.from(bytes);
+  flipped[lastStart + 14]! ^= 0x10;
+  assert.throws(() => readRecords(flipped), /bad data CRC at/);
+  const badLength = Uint8Array.from(bytes);
+  badLength[lastStart]! ^= 1;
+  assert.throws(() => readRecords(badLength), /bad length CRC at/);
+});
+
+test('SummaryWriter validates its arguments and refuses PyTorch-style positional extras', () => {
+  const dir = freshDir();
+  throwsStrata(() => new SummaryWriter(''), /logDir must be a directory path/);
+  throwsStrata(
+    () => new (SummaryWriter as unknown as new (...a: unknown[]) => SummaryWriter)(dir, 'comment'),
+    /SummaryWriter: expected an options object, got "comment"/,
+  );
+  throwsStrata(
+    () => new SummaryWriter(dir, { flush_secs: 1 } as object),
+    /unknown option flush_secs; accepted: flushSecs/,
+  );
+  throwsStrata(() => new SummaryWriter(dir, { flushSecs: -1 }), /flushSecs must be a number of seconds ≥ 0/);
+  throwsStrata(
+    () => new SummaryWriter(dir, { filenameSuffix: '/x' }),
+    /filenameSuffix must be a string without/,
+  );
+  const writer = new SummaryWriter(dir);
+  throwsStrata(() => writer.addScalar('', 1, 0), /addScalar: tag must be a non-empty string/);
+  throwsStrata(() => writer.addScalar('a', 1, 1.5), /addScalar: step must be an integer/);
+  throwsStrata(
+    () => writer.addScalar('a', 'x' as unknown as number, 1),
+    /value must be a number or a one-element Tensor/,
+  );
+  throwsStrata(() => writer.addScalar('a', 1, 1, Number.NaN), /wallTime must be seconds since 1970/);
+  throwsStrata(
+    () => (writer.addScalar as (...a: unknown[]) => void)('a', 1, 1, 2, true, false),
+    /takes at most 4 arguments, got 6/,
+  );
+  throwsStrata(
+    () => writer.addScalars('loss', [1, 2] as unknown as Record<string, number>, 0),
+    /values must be an object/,
+  );
+  throwsStrata(() => writer.addImage('i', [[1]] as unknown as Tensor, 0), /img must be a Tensor/);
+  throwsStrata(
+    () => writer.addImage('i', tensor([[1, 2]]), 0),
+    /a 'CHW' image needs a 3-d tensor, got shape \[1, 2\]/,
+  );
+  throwsStrata(() => writer.addImage('i', tensor([[[1]], [[1]]]), 0), /1, 3 or 4 channels, got 2/);
+  throwsStrata(
+    () => writer.addImage('i', tensor(new Int32Array([0, 300]), { shape: [1, 2] }), 0, { dataformats: 'HW' }),
+    /int32 image holds bytes 0…255, got 300/,
+  );
+  throwsStrata(
+    () => writer.addImage('i', tensor([[1]]), 0, { dataformats: 'WH' as 'HW' }),
+    /dataformats must be/,
+  );
+  throwsStrata(() => writer.addText('t', 5 as unknown as string, 0), /text must be a string/);
+  writer.addScalar('from a tensor', tensor([0.25]), 2);
+  writer.close();
+  assert.equal(onlyValue(summaries(writer.path)[0]!).simpleValue, 0.25);
+});
