@@ -1,20 +1,23 @@
 // Every assert.ok has a message: without one, node re-parses the (transpiled, one-line) source to write it.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { StrataError } from '../src/errors.js';
 import { crc32c, encodeRecord, maskedCrc32c } from '../src/io/tfrecord.js';
 import '../src/ops/methods.js';
 import { tensor } from '../src/tensor/creation.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { makeHistogram, SummaryWriter } from '../src/train/logs/index.js';
+import { CsvLogger, JsonlLogger, makeHistogram, SummaryWriter } from '../src/train/logs/index.js';
 import { crc32cBitwise, type ReadEvent, type ReadValue, readEventFile, readRecords } from './event-reader.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('logs');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function throwsStrata(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -456,4 +459,184 @@ test('SummaryWriter validates its arguments and refuses PyTorch-style positional
   writer.addScalar('from a tensor', tensor([0.25]), 2);
   writer.close();
   assert.equal(onlyValue(summaries(writer.path)[0]!).simpleValue, 0.25);
+});
+
+test('write failures are one StrataError naming the path and what to do', () => {
+  const dir = freshDir();
+  const file = join(dir, 'not-a-dir');
+  writeFileSync(file, 'x');
+  throwsStrata(
+    () => new SummaryWriter(join(file, 'run')),
+    /SummaryWriter: cannot .*not-a-dir.*(ENOTDIR|EEXIST)/,
+  );
+  throwsStrata(() => new JsonlLogger(dir), /JsonlLogger: cannot open '.*' \(EISDIR\): it is a directory/);
+});
+
+test('a full disk (ENOSPC) is reported with the path, and nothing half-written stays', {
+  skip: !existsSync('/dev/full') && 'needs /dev/full',
+}, () => {
+  const log = new JsonlLogger('/dev/full', { append: true });
+  throwsStrata(
+    () => log.log({ step: 1, loss: 0.5 }),
+    /JsonlLogger: cannot write to '\/dev\/full' \(ENOSPC\): the disk is full: free some space/,
+  );
+  log.close();
+});
+
+/** Lines of a file, the last one (after the final newline) left out. */
+function lines(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text.endsWith('\n'), 'every line ends with a newline');
+  return text.slice(0, -1).split('\n');
+}
+
+test('JsonlLogger: one JSON object per line, numbers that read back exactly, NaN and ±Infinity as strings', () => {
+  const path = join(freshDir(), 'runs', 'metrics.jsonl');
+  const log = new JsonlLogger(path);
+  const awkward = [0.1 + 0.2, 1 / 3, 5e-324, 1.7976931348623157e308, 123456789012345680000, -0];
+  log.log({ epoch: 1, step: 10, loss: awkward[0]!, name: 'a "quoted"\nname', ok: true, lr: null });
+  log.log({ step: 11, values: 0, x: awkward[1]!, tiny: awkward[2]!, big: awkward[3]!, int: awkward[4]! });
+  log.log({ negZero: -0, nan: Number.NaN, inf: Infinity, ninf: -Infinity });
+  log.close();
+  const read = lines(path).map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(read.length, 3);
+  assert.deepEqual(read[0], {
+    epoch: 1,
+    step: 10,
+    loss: awkward[0],
+    name: 'a "quoted"\nname',
+    ok: true,
+    lr: null,
+  });
+  assert.deepEqual(read[1], {
+    step: 11,
+    values: 0,
+    x: awkward[1],
+    tiny: 5e-324,
+    big: awkward[3],
+    int: awkward[4],
+  });
+  assert.ok(Object.is(read[2]!.negZero, -0), '-0 keeps its sign');
+  assert.deepEqual(read[2], { negZero: -0, nan: 'NaN', inf: 'Infinity', ninf: '-Infinity' });
+  throwsStrata(
+    () => new JsonlLogger(path).log({ a: [1] } as unknown as Record<string, number>),
+    /'a' is a object/,
+  );
+  throwsStrata(
+    () => new JsonlLogger(path).log({ a: undefined } as unknown as Record<string, number>),
+    /'a' is undefined/,
+  );
+});
+
+test('JsonlLogger and CsvLogger: append continues a file, dropping a line a killed run left half-written', () => {
+  const dir = freshDir();
+  const jsonl = join(dir, 'm.jsonl');
+  writeFileSync(jsonl, '{"step":1}\n{"step":2}\n{"st');
+  const log = new JsonlLogger(jsonl, { append: true });
+  log.log({ step: 3 });
+  log.close();
+  assert.deepEqual(lines(jsonl), ['{"step":1}', '{"step":2}', '{"step":3}']);
+  const fresh = new JsonlLogger(jsonl);
+  fresh.close();
+  assert.equal(statSync(jsonl).size, 0, 'without append the file starts empty');
+
+  const csv = join(dir, 'm.csv');
+  writeFileSync(csv, 'epoch,"loss, train"\n1,0.5\n2,0.');
+  const table = new CsvLogger(csv, { append: true });
+  assert.deepEqual(table.columns, ['epoch', 'loss, train']);
+  table.log({ epoch: 2, 'loss, train': 0.25 });
+  table.close();
+  assert.deepEqual(lines(csv), ['epoch,"loss, train"', '1,0.5', '2,0.25']);
+});
+
+/** Parses CSV text (RFC 4180) into rows of fields, independently of the writer. */
+function parseCsv(text: string, sep = ','): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted && ch === '"' && text[i + 1] === '"') {
+      field += '"';
+      i++;
+    } else if (ch === '"') quoted = !quoted;
+    else if (quoted) field += ch;
+    else if (ch === sep) {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+  }
+  assert.equal(field + row.join(''), '', 'the text ends with a newline');
+  return rows;
+}
+
+test('CsvLogger: header from the first record, empty cells for missing keys, exact numbers, quoting', () => {
+  const path = join(freshDir(), 'metrics.csv');
+  const csv = new CsvLogger(path);
+  assert.equal(csv.columns, null);
+  csv.log({ epoch: 1, loss: 0.1 + 0.2, note: 'a, "b"\nc', lr: null });
+  csv.log({ epoch: 2, loss: -0, lr: 1e-300 });
+  csv.log({ loss: Number.NaN, epoch: 3, note: 'plain', lr: Infinity });
+  assert.deepEqual(csv.columns, ['epoch', 'loss', 'note', 'lr']);
+  throwsStrata(
+    () => csv.log({ epoch: 4, loss: 1, accuracy: 0.9, top5: 1 }),
+    /CsvLogger.log: 'accuracy', 'top5' are not columns of '.*metrics\.csv' \(columns: epoch, loss, note, lr\); a CSV file cannot add a column part-way/,
+  );
+  csv.close();
+  const rows = parseCsv(readFileSync(path, 'utf8'));
+  assert.deepEqual(rows, [
+    ['epoch', 'loss', 'note', 'lr'],
+    ['1', String(0.1 + 0.2), 'a, "b"\nc', ''],
+    ['2', '-0', '', '1e-300'],
+    ['3', 'NaN', 'plain', 'Infinity'],
+  ]);
+  assert.ok(
+    Object.is(Number(rows[2]![1]), -0) && Number(rows[1]![1]) === 0.1 + 0.2,
+    'numbers read back exactly',
+  );
+
+  const semi = join(freshDir(), 'semi.csv');
+  const s = new CsvLogger(semi, { separator: ';' });
+  s.log({ a: 1.5, b: 'x;y' });
+  s.close();
+  assert.equal(readFileSync(semi, 'utf8'), 'a;b\n1.5;"x;y"\n');
+  throwsStrata(() => new CsvLogger(semi, { separator: '"' }), /separator must be one character other than/);
+  throwsStrata(
+    () => new CsvLogger(semi, { sep: ';' } as object),
+    /unknown option sep; accepted: append, separator/,
+  );
+  throwsStrata(() => new CsvLogger(semi).log({}), /the first record has no keys/);
+});
+
+test('a run killed mid-training leaves every complete line of its JSON-lines and CSV logs readable', () => {
+  const dir = freshDir();
+  const script = `
+    import { CsvLogger, JsonlLogger } from './src/train/logs/index.ts';
+    const jsonl = new JsonlLogger(${JSON.stringify(join(dir, 'm.jsonl'))});
+    const csv = new CsvLogger(${JSON.stringify(join(dir, 'm.csv'))});
+    for (let step = 1; step <= 50; step++) {
+      jsonl.log({ step, loss: 1 / step });
+      csv.log({ step, loss: 1 / step });
+    }
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(child.signal, 'SIGKILL', `the child was killed (stderr: ${child.stderr})`);
+  const json = lines(join(dir, 'm.jsonl')).map((l) => JSON.parse(l) as { step: number; loss: number });
+  assert.deepEqual(
+    json.map((r) => [r.step, r.loss]),
+    Array.from({ length: 50 }, (_, i) => [i + 1, 1 / (i + 1)]),
+  );
+  const rows = parseCsv(readFileSync(join(dir, 'm.csv'), 'utf8'));
+  assert.equal(rows.length, 51);
+  assert.deepEqual(rows[50], ['50', String(1 / 50)]);
 });

@@ -1,5 +1,11 @@
-/** Training logs in the formats people already read: TensorBoard event files (scalars, histograms, images, text). */
+/**
+ * Training logs in the formats people already read: JSON lines and CSV of every logged record, and
+ * TensorBoard event files (scalars, histograms, images, text).
+ */
+export { CsvLogger, type CsvLoggerOptions } from './csv.js';
 export { type HistogramBins, type HistogramOptions, makeHistogram } from './histogram.js';
+export { JsonlLogger } from './jsonl.js';
+export type { LineLoggerOptions, LogRecord, LogValue } from './lines.js';
 export {
   type AddHistogramOptions,
   type AddImageOptions,
