@@ -256,3 +256,56 @@ export function readEvent(data: Uint8Array): ReadEvent {
 export function readEventFile(file: Uint8Array): ReadEvent[] {
   return readRecords(file).map((r) => readEvent(r.data));
 }
+
+/** A google.protobuf.Value (struct.proto: number 2, string 3, bool 4). */
+function protobufValue(v: Fields): number | string | boolean {
+  if (v.has(2)) return double(v, 2);
+  if (v.has(3)) return text(v, 3)!;
+  if (v.has(4)) return int(v, 4) !== 0n;
+  throw new Error('a Value with none of number, string, bool');
+}
+
+export interface ReadHparams {
+  version: number;
+  experiment?: {
+    hparams: { name: string; type: number; domain?: (number | string | boolean)[] }[];
+    metrics: string[];
+  };
+  sessionStart?: Record<string, number | string | boolean>;
+  sessionEndStatus?: number;
+}
+
+/**
+ * Decodes the hparams plugin's content (plugin_data.proto: HParamsPluginData version 1, experiment 2,
+ * session_start_info 3, session_end_info 4; api.proto: Experiment hparam_infos 4, metric_infos 5).
+ */
+export function readHparams(content: Uint8Array): ReadHparams {
+  const d = parse(content);
+  const out: ReadHparams = { version: Number(int(d, 1)) };
+  const experiment = message(d, 2);
+  if (experiment)
+    out.experiment = {
+      hparams: all(experiment, 4).map((b) => {
+        const info = parse(b);
+        const domain = message(info, 5);
+        return {
+          name: text(info, 1) ?? '',
+          type: Number(int(info, 4)),
+          ...(domain ? { domain: all(domain, 1).map((v) => protobufValue(parse(v))) } : {}),
+        };
+      }),
+      metrics: all(experiment, 5).map((b) => text(message(parse(b), 1)!, 2) ?? ''),
+    };
+  const start = message(d, 3);
+  if (start)
+    // A map field is a repeated entry message: key 1, value 2.
+    out.sessionStart = Object.fromEntries(
+      all(start, 1).map((b) => {
+        const entry = parse(b);
+        return [text(entry, 1) ?? '', protobufValue(message(entry, 2)!)];
+      }),
+    );
+  const end = message(d, 4);
+  if (end) out.sessionEndStatus = Number(int(end, 1));
+  return out;
+}

@@ -13,7 +13,14 @@ import '../src/ops/methods.js';
 import { tensor } from '../src/tensor/creation.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { CsvLogger, JsonlLogger, makeHistogram, SummaryWriter } from '../src/train/logs/index.js';
-import { crc32cBitwise, type ReadEvent, type ReadValue, readEventFile, readRecords } from './event-reader.js';
+import {
+  crc32cBitwise,
+  type ReadEvent,
+  type ReadValue,
+  readEventFile,
+  readHparams,
+  readRecords,
+} from './event-reader.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('logs');
@@ -292,6 +299,67 @@ test('SummaryWriter: images in every layout, int32 bytes, RGBA and strided views
   const rgba = byTag.get('rgba')!;
   assert.equal(rgba.colorspace, 4);
   assert.deepEqual([...decodePixels(rgba.png).rgba], [1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+test('addHparams writes the hparams plugin data (experiment, session start and end) and the metrics, in the run directory', () => {
+  const dir = freshDir();
+  const writer = new SummaryWriter(dir);
+  writer.addHparams(
+    { lr: 0.1, optimizer: 'sgd', nesterov: true, dropout: null },
+    { 'hparam/accuracy': 0.96875, 'hparam/loss': tensor([0.125]) },
+    { runName: 'trial-1', hparamDomainDiscrete: { optimizer: ['sgd', 'adam'] } },
+  );
+  writer.close();
+  assert.equal(summaries(writer.path).length, 0, 'nothing in the main file');
+  const values = summaries(onlyEventFile(join(dir, 'trial-1'))).map((e) => {
+    assert.equal(e.step, 0n);
+    return onlyValue(e);
+  });
+  assert.deepEqual(
+    values.map((v) => v.tag),
+    [
+      '_hparams_/experiment',
+      '_hparams_/session_start_info',
+      '_hparams_/session_end_info',
+      'hparam/accuracy',
+      'hparam/loss',
+    ],
+  );
+  for (const v of values.slice(0, 3)) assert.equal(v.pluginName, 'hparams');
+  const [experiment, start, end] = values.slice(0, 3).map((v) => readHparams(v.pluginContent!));
+  assert.deepEqual(experiment, {
+    version: 0,
+    experiment: {
+      hparams: [
+        { name: 'lr', type: 3 },
+        { name: 'optimizer', type: 1, domain: ['sgd', 'adam'] },
+        { name: 'nesterov', type: 2 },
+      ],
+      metrics: ['hparam/accuracy', 'hparam/loss'],
+    },
+  });
+  assert.deepEqual(start, { version: 0, sessionStart: { lr: 0.1, optimizer: 'sgd', nesterov: true } });
+  assert.deepEqual(end, { version: 0, sessionEndStatus: 1 });
+  assert.deepEqual(
+    values.slice(3).map((v) => v.simpleValue),
+    [0.96875, 0.125],
+  );
+  throwsStrata(
+    () => writer.addHparams({ lr: [1] } as unknown as Record<string, number>, {}),
+    /hparams.lr is an array/,
+  );
+  throwsStrata(
+    () => writer.addHparams({ lr: 1 }, {}, { hparamDomainDiscrete: { lr: ['a'] } }),
+    /hparamDomainDiscrete.lr must be an array of numbers/,
+  );
+  throwsStrata(
+    () => writer.addHparams({ lr: 1 }, {}, { hparamDomainDiscrete: { wd: [1] } }),
+    /names no hyperparameter/,
+  );
+  throwsStrata(
+    () => writer.addHparams({}, { acc: 'x' } as unknown as Record<string, number>),
+    /metrics.acc must be a number/,
+  );
 });
 
 test('makeHistogram: buckets worked out by hand', () => {

@@ -97,7 +97,94 @@ message TensorProto {
 }
 `;
 
-const EventMessage = protobuf.parse(SCHEMA).root.lookupType('tensorboard.Event');
+/**
+ * The hparams plugin's data (tensorboard/plugins/hparams: plugin_data.proto, api.proto), carried as the
+ * `content` of a value's plugin metadata, and the two google.protobuf struct.proto messages it uses.
+ */
+const HPARAMS_SCHEMA = `
+syntax = "proto3";
+package tensorboard.hparams;
+
+message HParamsPluginData {
+  int32 version = 1;
+  oneof data {
+    Experiment experiment = 2;
+    SessionStartInfo session_start_info = 3;
+    SessionEndInfo session_end_info = 4;
+  }
+}
+
+message Experiment {
+  double time_created_secs = 3;
+  repeated HParamInfo hparam_infos = 4;
+  repeated MetricInfo metric_infos = 5;
+}
+
+enum DataType {
+  DATA_TYPE_UNSET = 0;
+  DATA_TYPE_STRING = 1;
+  DATA_TYPE_BOOL = 2;
+  DATA_TYPE_FLOAT64 = 3;
+}
+
+message HParamInfo {
+  string name = 1;
+  DataType type = 4;
+  oneof domain {
+    google.protobuf.ListValue domain_discrete = 5;
+  }
+}
+
+message MetricName {
+  string group = 1;
+  string tag = 2;
+}
+
+message MetricInfo {
+  MetricName name = 1;
+}
+
+enum Status {
+  STATUS_UNKNOWN = 0;
+  STATUS_SUCCESS = 1;
+  STATUS_FAILURE = 2;
+  STATUS_RUNNING = 3;
+}
+
+message SessionStartInfo {
+  map<string, google.protobuf.Value> hparams = 1;
+  double start_time_secs = 5;
+}
+
+message SessionEndInfo {
+  Status status = 1;
+  double end_time_secs = 2;
+}
+`;
+
+const STRUCT_SCHEMA = `
+syntax = "proto3";
+package google.protobuf;
+
+message Value {
+  oneof kind {
+    double number_value = 2;
+    string string_value = 3;
+    bool bool_value = 4;
+    ListValue list_value = 6;
+  }
+}
+
+message ListValue {
+  repeated Value values = 1;
+}
+`;
+
+const root = protobuf.parse(SCHEMA).root;
+protobuf.parse(HPARAMS_SCHEMA, root);
+protobuf.parse(STRUCT_SCHEMA, root);
+const EventMessage = root.lookupType('tensorboard.Event');
+const HParamsMessage = root.lookupType('tensorboard.hparams.HParamsPluginData');
 
 /** TensorFlow's `DataType` codes for the tensors Strata writes. */
 export const DataType = { float: 1, double: 2, int32: 3, string: 7 } as const;
@@ -160,6 +247,28 @@ export interface Event {
 /** Serialises an `Event` to protobuf wire format (without the TFRecord frame). */
 export function encodeEvent(event: Event): Uint8Array {
   return EventMessage.encode(EventMessage.fromObject(event)).finish();
+}
+
+/** A hyperparameter's value as google.protobuf.Value holds it. */
+export type HparamValue = { numberValue: number } | { stringValue: string } | { boolValue: boolean };
+
+/** The hparams plugin's `HParamsPluginData`: the experiment's columns, or one session's start or end. */
+export interface HparamsPluginData {
+  version: number;
+  experiment?: {
+    timeCreatedSecs?: number;
+    /** `type`: 1 string, 2 bool, 3 float64. */
+    hparamInfos: { name: string; type: 1 | 2 | 3; domainDiscrete?: { values: HparamValue[] } }[];
+    metricInfos: { name: { group?: string; tag: string } }[];
+  };
+  sessionStartInfo?: { hparams: Record<string, HparamValue>; startTimeSecs?: number };
+  /** `status`: 1 success, 2 failure, 3 running. */
+  sessionEndInfo?: { status: 0 | 1 | 2 | 3; endTimeSecs?: number };
+}
+
+/** Serialises the hparams plugin's data, for the `content` of a value's plugin metadata. */
+export function encodeHparamsPluginData(data: HparamsPluginData): Uint8Array {
+  return HParamsMessage.encode(HParamsMessage.fromObject(data)).finish();
 }
 
 /** The version string TensorBoard expects in the first event of a file. */

@@ -1,6 +1,6 @@
 /**
  * Training logs in the formats people already read: JSON lines and CSV of every logged record, and
- * TensorBoard event files (scalars, histograms, images, text).
+ * TensorBoard event files (scalars, histograms, images, text, hyperparameters).
  */
 export { CsvLogger, type CsvLoggerOptions } from './csv.js';
 export { type HistogramBins, type HistogramOptions, makeHistogram } from './histogram.js';
@@ -8,7 +8,9 @@ export { JsonlLogger } from './jsonl.js';
 export type { LineLoggerOptions, LogRecord, LogValue } from './lines.js';
 export {
   type AddHistogramOptions,
+  type AddHparamsOptions,
   type AddImageOptions,
+  type Hparam,
   SummaryWriter,
   type SummaryWriterOptions,
 } from './summary-writer.js';

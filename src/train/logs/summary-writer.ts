@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { checkArity, checkOptions, describe, fail, fmtShape } from '../../errors.js';
-import { DataType, EventFileWriter, type SummaryImage, type SummaryValue } from '../../io/tensorboard.js';
+import {
+  DataType,
+  EventFileWriter,
+  encodeHparamsPluginData,
+  type HparamsPluginData,
+  type HparamValue,
+  type SummaryImage,
+  type SummaryValue,
+} from '../../io/tensorboard.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { type HistogramBins, makeHistogram } from './histogram.js';
 
@@ -28,6 +36,34 @@ export interface AddImageOptions {
   dataformats?: 'CHW' | 'HWC' | 'HW';
   /** Seconds since 1970 (default now). */
   wallTime?: number;
+}
+
+/** A hyperparameter: a number, a string or a boolean (null: not set, left out). */
+export type Hparam = number | string | boolean | null;
+
+export interface AddHparamsOptions {
+  /** The subdirectory of `logDir` the session goes to (default: the time in seconds, as PyTorch). */
+  runName?: string;
+  /** Every value a hyperparameter can take, for TensorBoard's filters: `{ optimizer: ['sgd', 'adam'] }`. */
+  hparamDomainDiscrete?: Record<string, readonly (number | string | boolean)[]>;
+}
+
+function hparamValue(v: number | string | boolean): HparamValue {
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'string') return { stringValue: v };
+  return { boolValue: v };
+}
+
+/** The hparams plugin's type code of a value: 1 string, 2 bool, 3 float64. */
+function hparamType(v: number | string | boolean): 1 | 2 | 3 {
+  return typeof v === 'string' ? 1 : typeof v === 'boolean' ? 2 : 3;
+}
+
+function checkPlainObject(op: string, what: string, value: unknown): [string, unknown][] {
+  const proto = value === null || typeof value !== 'object' ? undefined : Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null)
+    fail(op, `${what} must be an object, got ${describe(value)}`);
+  return Object.entries(value as object);
 }
 
 function checkTag(op: string, tag: unknown): string {
@@ -261,6 +297,89 @@ export class SummaryWriter {
         stringVal: [new TextEncoder().encode(text)],
       },
     });
+  }
+
+  /**
+   * Logs one training session's hyperparameters and final metrics for TensorBoard's HParams tab, as
+   * PyTorch's `add_hparams` does: the experiment, session start and session end summaries of the hparams
+   * plugin and one scalar per metric, at step 0, in the subdirectory `runName` of `logDir`. Each
+   * session of a sweep calls it once (with its own runName), so TensorBoard lists them side by side.
+   * Booleans are stored as booleans (PyTorch stores them as numbers); null values are left out.
+   *
+   *     writer.addHparams({ lr: 0.1, optimizer: 'sgd', batchSize: 64 }, { 'hparam/accuracy': 0.97 }, { runName: 'lr0.1' })
+   */
+  addHparams(
+    hparams: Record<string, Hparam>,
+    metrics: Record<string, number | Tensor>,
+    options?: AddHparamsOptions,
+  ): void {
+    const op = 'addHparams';
+    checkArity(
+      op,
+      arguments,
+      3,
+      "addHparams(hparams, metrics, { runName: 'trial-1', hparamDomainDiscrete: {...} })",
+    );
+    const { runName, hparamDomainDiscrete = {} } = checkOptions(op, options, [
+      'runName',
+      'hparamDomainDiscrete',
+    ]);
+    const values = checkPlainObject(op, 'hparams', hparams).filter(([, v]) => v !== null);
+    for (const [k, v] of values) {
+      if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean')
+        fail(op, `hparams.${k} is ${describe(v)}; a hyperparameter is a number, a string, a boolean or null`);
+    }
+    const set = values as [string, number | string | boolean][];
+    const domains = checkPlainObject(op, 'hparamDomainDiscrete', hparamDomainDiscrete);
+    for (const [k, domain] of domains) {
+      const value = set.find(([name]) => name === k)?.[1];
+      if (value === undefined) fail(op, `hparamDomainDiscrete.${k} names no hyperparameter given in hparams`);
+      if (!Array.isArray(domain) || domain.some((d) => typeof d !== typeof value))
+        fail(op, `hparamDomainDiscrete.${k} must be an array of ${typeof value}s, as hparams.${k} is`);
+    }
+    const scalars = checkPlainObject(op, 'metrics', metrics).map(([k, v]): [string, number] => [
+      checkTag(op, k),
+      scalarValue(op, v, `metrics.${k}`),
+    ]);
+    const run = runName ?? String(Date.now() / 1000);
+    if (typeof run !== 'string' || run === '')
+      fail(op, `runName must be a non-empty string, got ${describe(run)}`);
+
+    const domainOf = new Map(domains as [string, (number | string | boolean)[]][]);
+    const plugin = (data: Omit<HparamsPluginData, 'version'>, tag: string): SummaryValue => ({
+      tag,
+      metadata: {
+        pluginData: { pluginName: 'hparams', content: encodeHparamsPluginData({ version: 0, ...data }) },
+      },
+    });
+    const session = new EventFileWriter(op, join(this.logDir, run), this.options);
+    const now = Date.now() / 1000;
+    const summaries: SummaryValue[] = [
+      plugin(
+        {
+          experiment: {
+            hparamInfos: set.map(([name, v]) => {
+              const domain = domainOf.get(name);
+              return {
+                name,
+                type: hparamType(v),
+                ...(domain ? { domainDiscrete: { values: domain.map(hparamValue) } } : {}),
+              };
+            }),
+            metricInfos: scalars.map(([tag]) => ({ name: { tag } })),
+          },
+        },
+        '_hparams_/experiment',
+      ),
+      plugin(
+        { sessionStartInfo: { hparams: Object.fromEntries(set.map(([k, v]) => [k, hparamValue(v)])) } },
+        '_hparams_/session_start_info',
+      ),
+      plugin({ sessionEndInfo: { status: 1 } }, '_hparams_/session_end_info'),
+      ...scalars.map(([tag, simpleValue]) => ({ tag, simpleValue })),
+    ];
+    for (const value of summaries) session.add({ wallTime: now, step: 0, summary: { value: [value] } });
+    session.close();
   }
 
   /** Writes every queued event to the disk. */
