@@ -10,9 +10,18 @@ import { PNG } from 'pngjs';
 import { StrataError } from '../src/errors.js';
 import { crc32c, encodeRecord, maskedCrc32c } from '../src/io/tfrecord.js';
 import '../src/ops/methods.js';
+import { Linear } from '../src/nn/layers.js';
 import { tensor } from '../src/tensor/creation.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { CsvLogger, JsonlLogger, makeHistogram, SummaryWriter } from '../src/train/logs/index.js';
+import {
+  addParameterHistograms,
+  CsvLogger,
+  configMarkdown,
+  JsonlLogger,
+  makeHistogram,
+  SummaryWriter,
+} from '../src/train/logs/index.js';
+import { imageGrid } from '../src/viz/grid.js';
 import {
   crc32cBitwise,
   type ReadEvent,
@@ -360,6 +369,85 @@ test('addHparams writes the hparams plugin data (experiment, session start and e
     () => writer.addHparams({}, { acc: 'x' } as unknown as Record<string, number>),
     /metrics.acc must be a number/,
   );
+});
+
+test('addImage takes 8-bit pixels as viz draws them, such as a grid of first-layer filters', () => {
+  const dir = freshDir();
+  const writer = new SummaryWriter(dir);
+  const weight = tensor(
+    Float64Array.from({ length: 18 }, (_, i) => Math.sin(i)),
+    { shape: [2, 1, 3, 3] },
+  );
+  const grid = imageGrid(weight, { scale: 2, colormap: 'diverging' });
+  writer.addImage('filters/conv1', grid, 5);
+  const grey = { width: 2, height: 1, channels: 1 as const, data: new Uint8Array([9, 250]) };
+  writer.addImage('grey', grey, 6, { dataformats: 'HWC' });
+  throwsStrata(
+    () => writer.addImage('x', grey, 0, { dataformats: 'CHW' }),
+    /8-bit pixels are laid out 'HWC'/,
+  );
+  throwsStrata(
+    () => writer.addImage('x', { ...grey, data: new Uint8Array(3) }, 0),
+    /a 2×1 image with 1 channels needs 2 bytes, got 3/,
+  );
+  throwsStrata(() => writer.addImage('x', { ...grey, channels: 2 as 1 }, 0), /1, 3 or 4 channels, got 2/);
+  writer.close();
+  const [filters, small] = summaries(writer.path).map((e) => onlyValue(e).image!);
+  assert.deepEqual(
+    [filters!.width, filters!.height, filters!.colorspace],
+    [grid.width, grid.height, grid.channels],
+  );
+  const { rgba } = decodePixels(filters!.png);
+  for (let p = 0; p < grid.width * grid.height; p++)
+    for (let c = 0; c < grid.channels; c++)
+      assert.equal(rgba[p * 4 + c], grid.data[p * grid.channels + c], `pixel ${p} channel ${c}`);
+  assert.deepEqual([...decodePixels(small!.png).rgba], [9, 9, 9, 255, 250, 250, 250, 255]);
+});
+
+test('addParameterHistograms logs every parameter and every gradient present; configMarkdown tabulates a config', () => {
+  const dir = freshDir();
+  const writer = new SummaryWriter(dir);
+  const layer = new Linear(3, 2);
+  layer
+    .forward(tensor([[1, 2, 3]]))
+    .sum()
+    .backward();
+  layer.bias!.grad = null; // a parameter without a gradient gets no gradient histogram
+  addParameterHistograms(writer, layer, 7);
+  writer.close();
+  const read = summaries(writer.path).map((e) => [onlyValue(e).tag, onlyValue(e).histo!] as const);
+  assert.deepEqual(
+    read.map(([tag]) => tag),
+    ['parameters/weight', 'gradients/weight', 'parameters/bias'],
+  );
+  const expected = [layer.weight, layer.weight.grad!, layer.bias!].map((t) =>
+    makeHistogram(t.toTypedArray()),
+  );
+  read.forEach(([, h], i) => {
+    assert.deepEqual(h, expected[i], `histogram ${i}`);
+  });
+  throwsStrata(() => addParameterHistograms(writer, {} as Linear, 0), /model must be a Module/);
+
+  assert.equal(
+    configMarkdown({
+      model: 'lenet',
+      optimizer: { name: 'sgd', lr: 0.1 },
+      layers: [1, 2],
+      note: 'a|b\nc',
+      none: null,
+    }),
+    [
+      '| key | value |',
+      '|---|---|',
+      '| model | "lenet" |',
+      '| optimizer.name | "sgd" |',
+      '| optimizer.lr | 0.1 |',
+      '| layers | [1,2] |',
+      '| note | "a\\|b\\nc" |',
+      '| none | null |',
+    ].join('\n'),
+  );
+  throwsStrata(() => configMarkdown([] as unknown as Record<string, unknown>), /config must be an object/);
 });
 
 test('makeHistogram: buckets worked out by hand', () => {

@@ -6,11 +6,13 @@ export { CsvLogger, type CsvLoggerOptions } from './csv.js';
 export { type HistogramBins, type HistogramOptions, makeHistogram } from './histogram.js';
 export { JsonlLogger } from './jsonl.js';
 export type { LineLoggerOptions, LogRecord, LogValue } from './lines.js';
+export { addParameterHistograms, configMarkdown, type NamedParameters } from './model-logs.js';
 export {
   type AddHistogramOptions,
   type AddHparamsOptions,
   type AddImageOptions,
   type Hparam,
+  type ImageBytes,
   SummaryWriter,
   type SummaryWriterOptions,
 } from './summary-writer.js';

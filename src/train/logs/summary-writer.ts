@@ -114,9 +114,19 @@ function imageByte(v: number, isFloat: boolean): number {
 
 const COLORSPACE_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
 
-/** A tensor image as PNG: the layout is read from `dataformats`, 1 (grey), 3 (RGB) or 4 (RGBA) channels. */
-function encodeImage(op: string, img: unknown, dataformats: unknown): SummaryImage {
-  if (!(img instanceof Tensor)) fail(op, `img must be a Tensor, got ${describe(img)}`);
+/**
+ * 8-bit pixels: `height` rows of `width` pixels, each `channels` bytes (1 grey, 3 RGB, 4 RGBA) side by
+ * side, as `data[(y * width + x) * channels + c]` — the layout of the pictures viz draws.
+ */
+export interface ImageBytes {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3 | 4;
+  readonly data: Uint8Array;
+}
+
+/** A tensor image as bytes: the layout is read from `dataformats`, 1, 3 or 4 channels. */
+function tensorPixels(op: string, img: Tensor, dataformats: unknown): ImageBytes {
   if (dataformats !== 'CHW' && dataformats !== 'HWC' && dataformats !== 'HW')
     fail(op, `dataformats must be 'CHW', 'HWC' or 'HW', got ${describe(dataformats)}`);
   if (img.rank !== dataformats.length)
@@ -146,13 +156,35 @@ function encodeImage(op: string, img: unknown, dataformats: unknown): SummaryIma
     return at < 0 ? 0 : img.shape.slice(at + 1).reduce((a, b) => a * b, 1);
   };
   const [sh, sw, sc] = [stride('H'), stride('W'), stride('C')];
-  const pixels = Buffer.alloc(height * width * channels);
+  const data = new Uint8Array(height * width * channels);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++)
       for (let c = 0; c < channels; c++)
-        pixels[(y * width + x) * channels + c] = imageByte(values[y * sh + x * sw + c * sc]!, isFloat);
+        data[(y * width + x) * channels + c] = imageByte(values[y * sh + x * sw + c * sc]!, isFloat);
+  return { width, height, channels, data };
+}
+
+function checkImageBytes(op: string, img: unknown, dataformats: unknown): ImageBytes {
+  const { width, height, channels, data } = img as ImageBytes;
+  if (!(data instanceof Uint8Array)) fail(op, `img must be a Tensor or 8-bit pixels, got ${describe(img)}`);
+  if (dataformats !== undefined && dataformats !== 'HWC')
+    fail(op, `8-bit pixels are laid out 'HWC'; dataformats '${String(dataformats)}' applies to tensors only`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    fail(op, `width and height must be positive integers, got ${describe(width)}×${describe(height)}`);
+  if (channels !== 1 && channels !== 3 && channels !== 4)
+    fail(op, `an image has 1, 3 or 4 channels, got ${describe(channels)}`);
+  if (data.length !== width * height * channels)
+    fail(
+      op,
+      `a ${width}×${height} image with ${channels} channels needs ${width * height * channels} bytes, got ${data.length}`,
+    );
+  return { width, height, channels, data };
+}
+
+/** PNG-encodes pixels as a `Summary.Image` (colorspace: the number of channels). */
+function encodeImage({ width, height, channels, data }: ImageBytes): SummaryImage {
   const png = new PNG({ width, height });
-  png.data = pixels;
+  png.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const colorType = COLORSPACE_TYPE[channels];
   const encoded = PNG.sync.write(png, {
     colorType,
@@ -264,17 +296,22 @@ export class SummaryWriter {
 
   /**
    * Logs an image, PNG-encoded: a tensor laid out as `dataformats` says (`'CHW'` by default) with 1, 3 or
-   * 4 channels; floats are intensities in [0, 1], int32 values bytes in 0…255 (see PyTorch's
-   * `add_image`).
+   * 4 channels, floats being intensities in [0, 1] and int32 values bytes in 0…255 (see PyTorch's
+   * `add_image`); or 8-bit pixels as they are, such as a picture from viz.
    *
    *     writer.addImage('digit', x.reshape([1, 28, 28]), step)
+   *     writer.addImage('filters/conv1', viz.imageGrid(model.conv1.weight, { scale: 4 }), step)
    */
-  addImage(tag: string, img: Tensor, step: number, options?: AddImageOptions): void {
+  addImage(tag: string, img: Tensor | ImageBytes, step: number, options?: AddImageOptions): void {
     const op = 'addImage';
     checkArity(op, arguments, 4, "addImage(tag, img, step, { dataformats: 'HWC' })");
-    const { dataformats = 'CHW', wallTime } = checkOptions(op, options, ['dataformats', 'wallTime']);
+    const { dataformats, wallTime } = checkOptions(op, options, ['dataformats', 'wallTime']);
     checkTag(op, tag);
-    this.add(this.file, op, step, wallTime, { tag, image: encodeImage(op, img, dataformats) });
+    const pixels =
+      img instanceof Tensor
+        ? tensorPixels(op, img, dataformats ?? 'CHW')
+        : checkImageBytes(op, img, dataformats);
+    this.add(this.file, op, step, wallTime, { tag, image: encodeImage(pixels) });
   }
 
   /**
