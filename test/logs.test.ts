@@ -539,6 +539,24 @@ test('SummaryWriter queues events and writes them on flush, when the queue is fu
   eager.close();
 });
 
+test('queued events are written when the process exits without close()', () => {
+  const dir = freshDir();
+  const script = `
+    import { SummaryWriter } from './src/train/logs/index.ts';
+    const writer = new SummaryWriter(${JSON.stringify(dir)});
+    for (let step = 1; step <= 3; step++) writer.addScalar('loss', 1 / step, step);
+  `;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(
+    summaries(onlyEventFile(dir)).map((e) => [Number(e.step), onlyValue(e).simpleValue]),
+    [1, 2, 3].map((s) => [s, Math.fround(1 / s)]),
+  );
+});
+
 test('a truncated or corrupted event file is detected by the reader', () => {
   const dir = freshDir();
   const writer = new SummaryWriter(dir);

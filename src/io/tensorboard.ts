@@ -286,11 +286,26 @@ export interface EventFileOptions {
 /** Distinguishes the files that one process opens in one directory within the same second. */
 let filesOpened = 0;
 
+/** Writers not closed yet: their queues are written when the process exits, even without close(). */
+const unclosed = new Set<EventFileWriter>();
+
+function flushAtExit(): void {
+  for (const writer of unclosed) {
+    try {
+      writer.flush();
+    } catch {
+      // The process is exiting: there is no caller left to report a failed write to.
+    }
+  }
+}
+
 /**
  * Writes events to a new file `events.out.tfevents.<seconds>.<hostname>.<pid>.<n><suffix>` in `logDir`
  * (created if missing), the name TensorBoard looks for; the first record, written at once, is the
  * `file_version` event. Later events are queued and written together when `maxQueue` are waiting, when
- * `flushSecs` have passed since the last write (checked as events arrive), and on `flush()`/`close()`.
+ * `flushSecs` have passed since the last write (checked as events arrive), on `flush()`/`close()`, and
+ * when the process exits (a script that forgets `close()` keeps its events; a killed one loses at most
+ * the queue).
  *
  *     const file = new EventFileWriter('summary', 'runs/mnist')
  *     file.add({ wallTime: Date.now() / 1000, step: 1, summary: { value: [{ tag: 'loss', simpleValue: 0.5 }] } })
@@ -321,6 +336,8 @@ export class EventFileWriter {
     const name = `events.out.tfevents.${seconds}.${hostname()}.${process.pid}.${filesOpened++}${filenameSuffix}`;
     this.path = join(logDir, name);
     this.file = new AppendFile(op, this.path, { mode: 'create' });
+    if (unclosed.size === 0) process.once('exit', flushAtExit);
+    unclosed.add(this);
     this.file.write(
       encodeRecord(
         encodeEvent({
@@ -363,5 +380,7 @@ export class EventFileWriter {
     if (this.file.closed) return;
     this.flush();
     this.file.close();
+    unclosed.delete(this);
+    if (unclosed.size === 0) process.off('exit', flushAtExit);
   }
 }
