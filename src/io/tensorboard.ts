@@ -73,9 +73,6 @@ message HistogramProto {
 
 enum DataType {
   DT_INVALID = 0;
-  DT_FLOAT = 1;
-  DT_DOUBLE = 2;
-  DT_INT32 = 3;
   DT_STRING = 7;
 }
 
@@ -90,9 +87,6 @@ message TensorShapeProto {
 message TensorProto {
   DataType dtype = 1;
   TensorShapeProto tensor_shape = 2;
-  repeated float float_val = 5 [packed = true];
-  repeated double double_val = 6 [packed = true];
-  repeated int32 int_val = 7 [packed = true];
   repeated bytes string_val = 8;
 }
 `;
@@ -186,8 +180,8 @@ protobuf.parse(STRUCT_SCHEMA, root);
 const EventMessage = root.lookupType('tensorboard.Event');
 const HParamsMessage = root.lookupType('tensorboard.hparams.HParamsPluginData');
 
-/** TensorFlow's `DataType` codes for the tensors Strata writes. */
-export const DataType = { float: 1, double: 2, int32: 3, string: 7 } as const;
+/** TensorFlow's `DataType` codes for the tensors Strata writes (strings, for the text plugin). */
+export const DataType = { string: 7 } as const;
 
 /** Metadata that tells TensorBoard which plugin shows a value (`'text'`, `'hparams'`, …). */
 export interface SummaryMetadata {
@@ -219,9 +213,6 @@ export interface SummaryImage {
 export interface TensorProto {
   dtype: (typeof DataType)[keyof typeof DataType];
   tensorShape?: { dim: { size: number; name?: string }[] };
-  floatVal?: number[];
-  doubleVal?: number[];
-  intVal?: number[];
   stringVal?: Uint8Array[];
 }
 
@@ -245,7 +236,7 @@ export interface Event {
 }
 
 /** Serialises an `Event` to protobuf wire format (without the TFRecord frame). */
-export function encodeEvent(event: Event): Uint8Array {
+function encodeEvent(event: Event): Uint8Array {
   return EventMessage.encode(EventMessage.fromObject(event)).finish();
 }
 
@@ -272,7 +263,7 @@ export function encodeHparamsPluginData(data: HparamsPluginData): Uint8Array {
 }
 
 /** The version string TensorBoard expects in the first event of a file. */
-export const FILE_VERSION = 'brain.Event:2';
+const FILE_VERSION = 'brain.Event:2';
 
 export interface EventFileOptions {
   /** Seconds between writes of queued events to the disk (default 120, as PyTorch). */
