@@ -10,9 +10,6 @@ import { PNG } from 'pngjs';
 import { StrataError } from '../src/errors.js';
 import { crc32c, encodeRecord, maskedCrc32c } from '../src/io/tfrecord.js';
 import '../src/ops/methods.js';
-import { Linear } from '../src/nn/layers.js';
-import { tensor } from '../src/tensor/creation.js';
-import type { Tensor } from '../src/tensor/tensor.js';
 import {
   addParameterHistograms,
   CsvLogger,
@@ -20,7 +17,10 @@ import {
   JsonlLogger,
   makeHistogram,
   SummaryWriter,
-} from '../src/train/logs/index.js';
+} from '../src/io/logs/index.js';
+import { Linear } from '../src/nn/layers.js';
+import { tensor } from '../src/tensor/creation.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { imageGrid } from '../src/viz/grid.js';
 import {
   crc32cBitwise,
@@ -542,7 +542,7 @@ test('SummaryWriter queues events and writes them on flush, when the queue is fu
 test('queued events are written when the process exits without close()', () => {
   const dir = freshDir();
   const script = `
-    import { SummaryWriter } from './src/train/logs/index.ts';
+    import { SummaryWriter } from './src/io/logs/index.ts';
     const writer = new SummaryWriter(${JSON.stringify(dir)});
     for (let step = 1; step <= 3; step++) writer.addScalar('loss', 1 / step, step);
   `;
@@ -791,7 +791,7 @@ test('CsvLogger: header from the first record, empty cells for missing keys, exa
 test('a run killed mid-training leaves every complete line of its JSON-lines and CSV logs readable', () => {
   const dir = freshDir();
   const script = `
-    import { CsvLogger, JsonlLogger } from './src/train/logs/index.ts';
+    import { CsvLogger, JsonlLogger } from './src/io/logs/index.ts';
     const jsonl = new JsonlLogger(${JSON.stringify(join(dir, 'm.jsonl'))});
     const csv = new CsvLogger(${JSON.stringify(join(dir, 'm.csv'))});
     for (let step = 1; step <= 50; step++) {

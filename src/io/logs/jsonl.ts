@@ -1,5 +1,5 @@
 import { checkArity, checkOptions } from '../../errors.js';
-import type { AppendFile } from '../../io/append.js';
+import type { AppendFile } from '../append.js';
 import { checkRecord, exactNumber, type LineLoggerOptions, type LogRecord, openLines } from './lines.js';
 
 /** JSON has no NaN or infinities: they are written as the strings "NaN", "Infinity" and "-Infinity". */

@@ -1,5 +1,5 @@
 import { checkArity, checkOptions, describe, fail } from '../../errors.js';
-import type { AppendFile } from '../../io/append.js';
+import type { AppendFile } from '../append.js';
 import {
   checkRecord,
   exactNumber,

@@ -1,5 +1,5 @@
 import { describe, fail } from '../../errors.js';
-import type { HistogramProto } from '../../io/tensorboard.js';
+import type { HistogramProto } from '../tensorboard.js';
 
 /**
  * How values are bucketed: `'tensorflow'` (TensorBoard's default edges, ±1e-12·1.1^k up to ±1e20

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { checkArity, checkOptions, describe, fail, fmtShape } from '../../errors.js';
+import { Tensor } from '../../tensor/tensor.js';
 import {
   DataType,
   EventFileWriter,
@@ -9,8 +10,7 @@ import {
   type HparamValue,
   type SummaryImage,
   type SummaryValue,
-} from '../../io/tensorboard.js';
-import { Tensor } from '../../tensor/tensor.js';
+} from '../tensorboard.js';
 import { type HistogramBins, makeHistogram } from './histogram.js';
 
 export interface SummaryWriterOptions {

@@ -1,5 +1,5 @@
 import { describe, fail } from '../../errors.js';
-import { AppendFile } from '../../io/append.js';
+import { AppendFile } from '../append.js';
 
 /** What a logged record may hold: numbers (metrics, steps), strings, booleans, and null for "no value". */
 export type LogValue = number | string | boolean | null;

@@ -1,6 +1,7 @@
 /**
  * Training logs in the formats people already read: JSON lines and CSV of every logged record, and
- * TensorBoard event files (scalars, histograms, images, text, hyperparameters).
+ * TensorBoard event files (scalars, histograms, images, text, hyperparameters). They are file writers,
+ * beside checkpoints and safetensors in io/; the training engine's callbacks call them.
  */
 export { CsvLogger, type CsvLoggerOptions } from './csv.js';
 export { type HistogramBins, type HistogramOptions, makeHistogram } from './histogram.js';
