@@ -612,6 +612,15 @@ test('SummaryWriter validates its arguments and refuses PyTorch-style positional
     /takes at most 4 arguments, got 6/,
   );
   throwsStrata(
+    () => writer.addScalars('loss', { train: 1, test: 'x' as unknown as number }, 0),
+    /addScalars: values.test must be a number/,
+  );
+  assert.deepEqual(
+    readdirSync(dir).filter((d) => d.startsWith('loss_')),
+    [],
+    'a bad value leaves no series half-written',
+  );
+  throwsStrata(
     () => writer.addScalars('loss', [1, 2] as unknown as Record<string, number>, 0),
     /values must be an object/,
   );
@@ -646,7 +655,7 @@ test('write failures are one StrataError naming the path and what to do', () => 
   throwsStrata(() => new JsonlLogger(dir), /JsonlLogger: cannot open '.*' \(EISDIR\): it is a directory/);
 });
 
-test('a full disk (ENOSPC) is reported with the path, and nothing half-written stays', {
+test('a full disk (ENOSPC) is one StrataError naming the path and what to do', {
   skip: !existsSync('/dev/full') && 'needs /dev/full',
 }, () => {
   const log = new JsonlLogger('/dev/full', { append: true });
@@ -655,6 +664,42 @@ test('a full disk (ENOSPC) is reported with the path, and nothing half-written s
     /JsonlLogger: cannot write to '\/dev\/full' \(ENOSPC\): the disk is full: free some space/,
   );
   log.close();
+});
+
+test('a write that fails part-way is cut back off, so the log ends with its last whole line', () => {
+  const path = join(freshDir(), 'm.jsonl');
+  // A file-size limit of 1 KiB (bash's ulimit -f counts 1024-byte blocks) makes the line that crosses it
+  // fail after part of it was written; with SIGXFSZ handled, the write reports EFBIG instead of killing.
+  const script = `
+    import { JsonlLogger } from './src/io/logs/index.ts';
+    process.on('SIGXFSZ', () => {});
+    const log = new JsonlLogger(${JSON.stringify(path)});
+    try {
+      for (let step = 1; step <= 100; step++) log.log({ step, note: 'x'.repeat(50) });
+    } catch (e) {
+      console.log(e.name + ': ' + e.message);
+    }
+  `;
+  const child = spawnSync(
+    'bash',
+    ['-c', 'ulimit -f 1 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(child.status, 0, child.stderr);
+  assert.match(
+    child.stdout,
+    /StrataError: JsonlLogger: cannot write to '.*m\.jsonl' \(EFBIG\): the file has reached the largest size/,
+  );
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text.length > 0 && text.length <= 1024, `${text.length} bytes, within the limit`);
+  const read = lines(path).map((l) => JSON.parse(l) as { step: number });
+  assert.deepEqual(
+    read.map((r) => r.step),
+    Array.from({ length: read.length }, (_, i) => i + 1),
+  );
 });
 
 /** Lines of a file, the last one (after the final newline) left out. */

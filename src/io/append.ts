@@ -18,6 +18,8 @@ function advice(code: string | undefined): string {
       return 'the disk is full: free some space or log to another disk';
     case 'EDQUOT':
       return 'the disk quota is used up: free some space or log to another disk';
+    case 'EFBIG':
+      return 'the file has reached the largest size allowed here (ulimit -f, or the filesystem): log to a new file';
     case 'EACCES':
     case 'EPERM':
       return 'permission denied: log to a directory you can write to';

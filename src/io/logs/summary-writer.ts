@@ -197,14 +197,14 @@ function encodeImage({ width, height, channels, data }: ImageBytes): SummaryImag
 /**
  * Writes TensorBoard event files into `logDir`, with the names and behaviour of PyTorch's
  * `torch.utils.tensorboard.SummaryWriter`: scalars, groups of scalars, histograms, images and text,
- * each at a global step. Events are queued and written every `flushSecs`, every `maxQueue` events, and
- * on `flush()`/`close()`; a write failure (a full disk) is a StrataError naming the file. Open the
- * directory with `tensorboard --logdir DIR`.
+ * each at a global step. Events are queued and written every `flushSecs`, every `maxQueue` events, on
+ * `flush()`/`close()` and when the process exits; a write failure (a full disk) is a StrataError naming
+ * the file. Open the directory with `tensorboard --logdir DIR`.
  *
  *     const writer = new SummaryWriter('runs/mnist')
  *     writer.addScalar('loss/train', 0.25, 100)
  *     writer.addHistogram('fc1.weight', model.fc1.weight, 100)
- *     writer.addImage('conv1 filters', grid, 100, { dataformats: 'HW' })
+ *     writer.addImage('filters/conv1', viz.imageGrid(model.conv1.weight, { scale: 4 }), 100)
  *     writer.addText('config', '`lr` 0.1, `epochs` 10', 0)
  *     writer.close()
  */
@@ -263,14 +263,19 @@ export class SummaryWriter {
     if (values === null || typeof values !== 'object' || Array.isArray(values))
       fail(op, `values must be an object of named scalars, got ${describe(values)}`);
     const time = checkWallTime(op, wallTime);
-    for (const [key, value] of Object.entries(values)) {
+    // Every value is checked before any is logged, so that a bad one leaves no series half-written.
+    const scalars = Object.entries(values).map(([key, v]): [string, number] => [
+      key,
+      scalarValue(op, v, `values.${key}`),
+    ]);
+    for (const [key, simpleValue] of scalars) {
       const dir = join(this.logDir, `${mainTag.replaceAll('/', '_')}_${key}`);
       let file = this.series.get(dir);
       if (!file) {
         file = new EventFileWriter(op, dir, this.options);
         this.series.set(dir, file);
       }
-      this.add(file, op, step, time, { tag: mainTag, simpleValue: scalarValue(op, value, `values.${key}`) });
+      this.add(file, op, step, time, { tag: mainTag, simpleValue });
     }
   }
 
