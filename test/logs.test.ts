@@ -640,8 +640,16 @@ test('SummaryWriter validates its arguments and refuses PyTorch-style positional
   );
   throwsStrata(() => writer.addText('t', 5 as unknown as string, 0), /text must be a string/);
   writer.addScalar('from a tensor', tensor([0.25]), 2);
+  // Steps are int64: past 2^32 and below zero they come back as they went in.
+  writer.addScalar('far', 1, 5_000_000_123);
+  writer.addScalar('before', 1, -1);
   writer.close();
-  assert.equal(onlyValue(summaries(writer.path)[0]!).simpleValue, 0.25);
+  const read = summaries(writer.path);
+  assert.equal(onlyValue(read[0]!).simpleValue, 0.25);
+  assert.deepEqual(
+    read.map((e) => e.step),
+    [2n, 5_000_000_123n, -1n],
+  );
 });
 
 test('write failures are one StrataError naming the path and what to do', () => {
