@@ -747,7 +747,7 @@ test('JsonlLogger: one JSON object per line, numbers that read back exactly, NaN
   assert.deepEqual(read[2], { negZero: -0, nan: 'NaN', inf: 'Infinity', ninf: '-Infinity' });
   throwsStrata(
     () => new JsonlLogger(path).log({ a: [1] } as unknown as Record<string, number>),
-    /'a' is a object/,
+    /'a' is an array of length 1; a record holds numbers, strings, booleans or null/,
   );
   throwsStrata(
     () => new JsonlLogger(path).log({ a: undefined } as unknown as Record<string, number>),

@@ -23,10 +23,7 @@ export function checkRecord(op: string, record: unknown): LogRecord {
   for (const [key, value] of Object.entries(record as object)) {
     const type = typeof value;
     if (value !== null && type !== 'number' && type !== 'string' && type !== 'boolean')
-      fail(
-        op,
-        `'${key}' is ${value === undefined ? 'undefined' : `a ${type}`}; a record holds numbers, strings, booleans or null`,
-      );
+      fail(op, `'${key}' is ${describe(value)}; a record holds numbers, strings, booleans or null`);
   }
   return record as LogRecord;
 }
