@@ -31,4 +31,5 @@ export type { DType, TypedArray } from './tensor/dtype.js';
 export { defaultGenerator, Generator, manualSeed, type RngState } from './tensor/random.js';
 export type { Shape } from './tensor/shape.js';
 export { type GradFn, type NestedArray, Tensor } from './tensor/tensor.js';
+export * as logs from './io/logs/index.js';
 export * as viz from './viz/index.js';

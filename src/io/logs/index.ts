@@ -3,6 +3,8 @@
  * TensorBoard event files (scalars, histograms, images, text, hyperparameters). They are file writers,
  * beside checkpoints and safetensors in io/; the training engine's callbacks call them.
  */
+
+export type { HistogramProto } from '../tensorboard.js';
 export { CsvLogger, type CsvLoggerOptions } from './csv.js';
 export { type HistogramBins, type HistogramOptions, makeHistogram } from './histogram.js';
 export { JsonlLogger } from './jsonl.js';
