@@ -719,21 +719,22 @@ function functionalPool<O extends object>(
   return checkOptions(op, options, keys, form);
 }
 
-/** PyTorch's max_pool1d over x [N, C, L]; the stride defaults to the kernel size. */
-export function maxPool1d(
-  x: Tensor,
-  kernelSize: Size,
-  options: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool1d(
-  x: Tensor,
-  kernelSize: Size,
-  options?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool1d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
-  const o = functionalPool('maxPool1d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
-  return maxPoolNd('maxPool1d', x, 1, kernelSize, o);
+/** maxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
+export interface MaxPool {
+  (x: Tensor, kernelSize: Size, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
+  (x: Tensor, kernelSize: Size, options?: MaxPoolOptions & { returnIndices?: false }): Tensor;
 }
+
+/** The functional max pool over the last `dims` axes, named `op` in its errors. */
+function maxPool(op: string, dims: number): MaxPool {
+  return function (x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+    const o = functionalPool(op, arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+    return maxPoolNd(op, x, dims, kernelSize, o);
+  } as MaxPool;
+}
+
+/** PyTorch's max_pool1d over x [N, C, L]; the stride defaults to the kernel size. */
+export const maxPool1d = maxPool('maxPool1d', 1);
 
 /**
  * PyTorch's max_pool2d over x [N, C, H, W]; the stride defaults to the kernel size. With `returnIndices`,
@@ -741,36 +742,10 @@ export function maxPool1d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions)
  *
  *     const [y, where] = maxPool2d(x, 2, { returnIndices: true });
  */
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: Size,
-  options: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: Size,
-  options?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool2d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
-  const o = functionalPool('maxPool2d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
-  return maxPoolNd('maxPool2d', x, 2, kernelSize, o);
-}
+export const maxPool2d = maxPool('maxPool2d', 2);
 
 /** PyTorch's max_pool3d over x [N, C, D, H, W]; the stride defaults to the kernel size. */
-export function maxPool3d(
-  x: Tensor,
-  kernelSize: Size,
-  options: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool3d(
-  x: Tensor,
-  kernelSize: Size,
-  options?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool3d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
-  const o = functionalPool('maxPool3d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
-  return maxPoolNd('maxPool3d', x, 3, kernelSize, o);
-}
+export const maxPool3d = maxPool('maxPool3d', 3);
 
 /** PyTorch's avg_pool1d over x [N, C, L] (which has no divisorOverride). */
 export function avgPool1d(
@@ -931,68 +906,27 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: AdaptiveSize): Tensor {
   return adaptiveAvgPoolNd('adaptiveAvgPool3d', x, 3, outputSize);
 }
 
-/** PyTorch's adaptive_max_pool1d: x [N, C, L] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
-export function adaptiveMaxPool1d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options: { returnIndices: true },
-): [Tensor, Tensor];
-export function adaptiveMaxPool1d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: false },
-): Tensor;
-export function adaptiveMaxPool1d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: boolean },
-): Tensor | [Tensor, Tensor] {
-  const form = 'adaptiveMaxPool1d(x, outputSize, { returnIndices: true })';
-  checkArity('adaptiveMaxPool1d', arguments, 3, form);
-  const { returnIndices = false } = checkOptions('adaptiveMaxPool1d', options, ['returnIndices'], form);
-  return adaptiveMaxPoolNd('adaptiveMaxPool1d', x, 1, outputSize, returnIndices);
+/** adaptiveMaxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
+export interface AdaptiveMaxPool {
+  (x: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
+  (x: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
 }
+
+/** The functional adaptive max pool over the last `dims` axes, named `op` in its errors. */
+function adaptiveMaxPool(op: string, dims: number): AdaptiveMaxPool {
+  const form = `${op}(x, outputSize, { returnIndices: true })`;
+  return function (x: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: boolean }) {
+    checkArity(op, arguments, 3, form);
+    const { returnIndices = false } = checkOptions(op, options, ['returnIndices'], form);
+    return adaptiveMaxPoolNd(op, x, dims, outputSize, returnIndices);
+  } as AdaptiveMaxPool;
+}
+
+/** PyTorch's adaptive_max_pool1d: x [N, C, L] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export const adaptiveMaxPool1d = adaptiveMaxPool('adaptiveMaxPool1d', 1);
 
 /** PyTorch's adaptive_max_pool2d: x [N, C, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
-export function adaptiveMaxPool2d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options: { returnIndices: true },
-): [Tensor, Tensor];
-export function adaptiveMaxPool2d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: false },
-): Tensor;
-export function adaptiveMaxPool2d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: boolean },
-): Tensor | [Tensor, Tensor] {
-  const form = 'adaptiveMaxPool2d(x, outputSize, { returnIndices: true })';
-  checkArity('adaptiveMaxPool2d', arguments, 3, form);
-  const { returnIndices = false } = checkOptions('adaptiveMaxPool2d', options, ['returnIndices'], form);
-  return adaptiveMaxPoolNd('adaptiveMaxPool2d', x, 2, outputSize, returnIndices);
-}
+export const adaptiveMaxPool2d = adaptiveMaxPool('adaptiveMaxPool2d', 2);
 
 /** PyTorch's adaptive_max_pool3d: x [N, C, D, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
-export function adaptiveMaxPool3d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options: { returnIndices: true },
-): [Tensor, Tensor];
-export function adaptiveMaxPool3d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: false },
-): Tensor;
-export function adaptiveMaxPool3d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: boolean },
-): Tensor | [Tensor, Tensor] {
-  const form = 'adaptiveMaxPool3d(x, outputSize, { returnIndices: true })';
-  checkArity('adaptiveMaxPool3d', arguments, 3, form);
-  const { returnIndices = false } = checkOptions('adaptiveMaxPool3d', options, ['returnIndices'], form);
-  return adaptiveMaxPoolNd('adaptiveMaxPool3d', x, 3, outputSize, returnIndices);
-}
+export const adaptiveMaxPool3d = adaptiveMaxPool('adaptiveMaxPool3d', 3);
