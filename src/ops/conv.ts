@@ -359,31 +359,36 @@ const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp({
 
 const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
 
-function functionalConv(
+/** conv1d/2d/3d's and convTranspose1d/2d/3d's call form. */
+export type ConvFunction<O> = (x: Tensor, weight: Tensor, bias?: Tensor | null, options?: O) => Tensor;
+
+/** A functional convolution named `op`: checks the call, then runs `nd` with the checked options. */
+function convFunction<O extends object>(
   op: string,
-  dims: number,
-  args: ArrayLike<unknown>,
-  [x, weight, bias, options]: [Tensor, Tensor, Tensor | null | undefined, ConvNdOptions | undefined],
-): Tensor {
-  const form = `${op}(x, weight, bias, { stride: 2, padding: 1 })`;
-  checkArity(op, args, 4, form);
-  return convNd(op, x, weight, bias, dims, checkOptions(op, options, [...CONV_KEYS], form));
+  keys: readonly (keyof O & string)[],
+  example: string,
+  nd: (x: Tensor, weight: Tensor, bias: Tensor | null | undefined, o: Partial<O>) => Tensor,
+): ConvFunction<O> {
+  const form = `${op}(x, weight, bias, { ${example} })`;
+  return function (x, weight, bias, options) {
+    checkArity(op, arguments, 4, form);
+    return nd(x, weight, bias, checkOptions(op, options, keys, form));
+  };
 }
+
+const conv = (op: string, dims: number) =>
+  convFunction<ConvNdOptions>(op, CONV_KEYS, 'stride: 2, padding: 1', (x, w, b, o) =>
+    convNd(op, x, w, b, dims, o),
+  );
 
 /** PyTorch's conv1d: x [N, C, L], weight [O, C/groups, k], bias [O]. */
-export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
-  return functionalConv('conv1d', 1, arguments, [x, weight, bias, options]);
-}
+export const conv1d = conv('conv1d', 1);
 
 /** PyTorch's conv2d: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O]. */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
-  return functionalConv('conv2d', 2, arguments, [x, weight, bias, options]);
-}
+export const conv2d = conv('conv2d', 2);
 
 /** PyTorch's conv3d: x [N, C, D, H, W], weight [O, C/groups, kd, kh, kw], bias [O]. */
-export function conv3d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
-  return functionalConv('conv3d', 3, arguments, [x, weight, bias, options]);
-}
+export const conv3d = conv('conv3d', 3);
 
 export interface ConvTransposeOptions extends ConvOptions {
   outputPadding?: Size;
@@ -442,47 +447,22 @@ export function convTransposeNd(
   return y;
 }
 
-function functionalConvTranspose(
-  op: string,
-  dims: number,
-  args: ArrayLike<unknown>,
-  [x, weight, bias, options]: [Tensor, Tensor, Tensor | null | undefined, ConvTransposeOptions | undefined],
-): Tensor {
-  const form = `${op}(x, weight, bias, { stride: 2, outputPadding: 1 })`;
-  checkArity(op, args, 4, form);
-  const o = checkOptions(op, options, [...CONV_KEYS, 'outputPadding'], form);
-  return convTransposeNd(op, x, weight, bias, dims, o);
-}
+const convTranspose = (op: string, dims: number) =>
+  convFunction<ConvTransposeOptions>(
+    op,
+    [...CONV_KEYS, 'outputPadding'],
+    'stride: 2, outputPadding: 1',
+    (x, w, b, o) => convTransposeNd(op, x, w, b, dims, o),
+  );
 
 /** PyTorch's conv_transpose1d: x [N, Cin, L], weight [Cin, Cout/groups, k], bias [Cout]. */
-export function convTranspose1d(
-  x: Tensor,
-  weight: Tensor,
-  bias?: Tensor | null,
-  options?: ConvTransposeOptions,
-): Tensor {
-  return functionalConvTranspose('convTranspose1d', 1, arguments, [x, weight, bias, options]);
-}
+export const convTranspose1d = convTranspose('convTranspose1d', 1);
 
 /** PyTorch's conv_transpose2d: x [N, Cin, H, W], weight [Cin, Cout/groups, kh, kw], bias [Cout]. */
-export function convTranspose2d(
-  x: Tensor,
-  weight: Tensor,
-  bias?: Tensor | null,
-  options?: ConvTransposeOptions,
-): Tensor {
-  return functionalConvTranspose('convTranspose2d', 2, arguments, [x, weight, bias, options]);
-}
+export const convTranspose2d = convTranspose('convTranspose2d', 2);
 
 /** PyTorch's conv_transpose3d: x [N, Cin, D, H, W], weight [Cin, Cout/groups, kd, kh, kw], bias [Cout]. */
-export function convTranspose3d(
-  x: Tensor,
-  weight: Tensor,
-  bias?: Tensor | null,
-  options?: ConvTransposeOptions,
-): Tensor {
-  return functionalConvTranspose('convTranspose3d', 3, arguments, [x, weight, bias, options]);
-}
+export const convTranspose3d = convTranspose('convTranspose3d', 3);
 
 export interface PoolOptions {
   /** Default: the kernel size. */
