@@ -157,49 +157,39 @@ export class GELU extends Module {
   }
 }
 
-export class Softmax extends Module {
+/** A non-linearity along one axis, −1 by default: `new Softmax(axis)`; forward applies `activate`. */
+export abstract class AxisActivation extends Module {
   constructor(readonly axis = -1) {
     super();
-    checkArity('Softmax', arguments, 1, 'new Softmax(axis)');
-    checkInteger('Softmax', 'axis', axis, Number.NEGATIVE_INFINITY);
+    checkArity(new.target.name, arguments, 1, `new ${new.target.name}(axis)`);
+    checkInteger(new.target.name, 'axis', axis, Number.NEGATIVE_INFINITY);
   }
   forward(x: Tensor): Tensor {
-    checkInput('Softmax', x);
-    return softmax(x, this.axis);
+    checkInput(this.constructor.name, x);
+    return this.activate(x);
   }
+  protected abstract activate(x: Tensor): Tensor;
   protected override extraRepr(): string {
     return `axis=${this.axis}`;
   }
 }
 
-export class LogSoftmax extends Module {
-  constructor(readonly axis = -1) {
-    super();
-    checkArity('LogSoftmax', arguments, 1, 'new LogSoftmax(axis)');
-    checkInteger('LogSoftmax', 'axis', axis, Number.NEGATIVE_INFINITY);
+export class Softmax extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
+    return softmax(x, this.axis);
   }
-  forward(x: Tensor): Tensor {
-    checkInput('LogSoftmax', x);
+}
+
+export class LogSoftmax extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
     return logSoftmax(x, this.axis);
-  }
-  protected override extraRepr(): string {
-    return `axis=${this.axis}`;
   }
 }
 
 /** softmax(−x) along `axis` (−1 by default). */
-export class Softmin extends Module {
-  constructor(readonly axis = -1) {
-    super();
-    checkArity('Softmin', arguments, 1, 'new Softmin(axis)');
-    checkInteger('Softmin', 'axis', axis, Number.NEGATIVE_INFINITY);
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Softmin', x);
+export class Softmin extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
     return softmin(x, this.axis);
-  }
-  protected override extraRepr(): string {
-    return `axis=${this.axis}`;
   }
 }
 
@@ -298,18 +288,9 @@ export class Hardsigmoid extends FixedActivation {
 }
 
 /** a·sigmoid(b) for the halves a, b of the input along `axis` (−1 by default), which must be even. */
-export class GLU extends Module {
-  constructor(readonly axis = -1) {
-    super();
-    checkArity('GLU', arguments, 1, 'new GLU(axis)');
-    checkInteger('GLU', 'axis', axis, Number.NEGATIVE_INFINITY);
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('GLU', x);
+export class GLU extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
     return glu(x, this.axis);
-  }
-  protected override extraRepr(): string {
-    return `axis=${this.axis}`;
   }
 }
 
