@@ -45,7 +45,7 @@ import {
  * `new ReLU(true)` for inplace fails), and forward checks the input, naming the layer, then applies
  * `activate`.
  */
-export abstract class FixedActivation extends Module {
+abstract class FixedActivation extends Module {
   constructor() {
     super();
     checkArity(new.target.name, arguments, 0, `new ${new.target.name}()`);
@@ -158,7 +158,7 @@ export class GELU extends Module {
 }
 
 /** A non-linearity along one axis, −1 by default: `new Softmax(axis)`; forward applies `activate`. */
-export abstract class AxisActivation extends Module {
+abstract class AxisActivation extends Module {
   constructor(readonly axis = -1) {
     super();
     checkArity(new.target.name, arguments, 1, `new ${new.target.name}(axis)`);

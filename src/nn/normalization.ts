@@ -220,7 +220,7 @@ function registerRunningStats(m: Module, numFeatures: number, dtype: FloatDType)
  * affine parameters `weight` (ones) and `bias` (zeros) of shape [C] when `affine`, and the running
  * statistics' buffers when `trackRunningStats`, in PyTorch's order.
  */
-export abstract class NormBase extends Module {
+abstract class NormBase extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
   readonly eps: number;

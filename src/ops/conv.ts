@@ -360,7 +360,7 @@ const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp({
 const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
 
 /** conv1d/2d/3d's and convTranspose1d/2d/3d's call form. */
-export type ConvFunction<O> = (x: Tensor, weight: Tensor, bias?: Tensor | null, options?: O) => Tensor;
+type ConvFunction<O> = (x: Tensor, weight: Tensor, bias?: Tensor | null, options?: O) => Tensor;
 
 /** A functional convolution named `op`: checks the call, then runs `nd` with the checked options. */
 function convFunction<O extends object>(
@@ -700,7 +700,7 @@ function functionalPool<O extends object>(
 }
 
 /** maxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
-export interface MaxPool {
+interface MaxPool {
   (x: Tensor, kernelSize: Size, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
   (x: Tensor, kernelSize: Size, options?: MaxPoolOptions & { returnIndices?: false }): Tensor;
 }
@@ -887,7 +887,7 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: AdaptiveSize): Tensor {
 }
 
 /** adaptiveMaxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
-export interface AdaptiveMaxPool {
+interface AdaptiveMaxPool {
   (x: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
   (x: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
 }
