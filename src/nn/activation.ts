@@ -40,13 +40,25 @@ import {
  * counterpart: passing it fails rather than being ignored.
  */
 
-export class ReLU extends Module {
+/**
+ * A non-linearity with nothing to set: its constructor takes no arguments (so PyTorch's
+ * `new ReLU(true)` for inplace fails), and forward checks the input, naming the layer, then applies
+ * `activate`.
+ */
+abstract class FixedActivation extends Module {
   constructor() {
     super();
-    checkArity('ReLU', arguments, 0, 'new ReLU()');
+    checkArity(new.target.name, arguments, 0, `new ${new.target.name}()`);
   }
   forward(x: Tensor): Tensor {
-    checkInput('ReLU', x);
+    checkInput(this.constructor.name, x);
+    return this.activate(x);
+  }
+  protected abstract activate(x: Tensor): Tensor;
+}
+
+export class ReLU extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return x.relu();
   }
 }
@@ -67,24 +79,14 @@ export class LeakyReLU extends Module {
   }
 }
 
-export class Sigmoid extends Module {
-  constructor() {
-    super();
-    checkArity('Sigmoid', arguments, 0, 'new Sigmoid()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Sigmoid', x);
+export class Sigmoid extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return x.sigmoid();
   }
 }
 
-export class Tanh extends Module {
-  constructor() {
-    super();
-    checkArity('Tanh', arguments, 0, 'new Tanh()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Tanh', x);
+export class Tanh extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return x.tanh();
   }
 }
@@ -155,84 +157,59 @@ export class GELU extends Module {
   }
 }
 
-export class Softmax extends Module {
+/** A non-linearity along one axis, −1 by default: `new Softmax(axis)`; forward applies `activate`. */
+abstract class AxisActivation extends Module {
   constructor(readonly axis = -1) {
     super();
-    checkArity('Softmax', arguments, 1, 'new Softmax(axis)');
-    checkInteger('Softmax', 'axis', axis, Number.NEGATIVE_INFINITY);
+    checkArity(new.target.name, arguments, 1, `new ${new.target.name}(axis)`);
+    checkInteger(new.target.name, 'axis', axis, Number.NEGATIVE_INFINITY);
   }
   forward(x: Tensor): Tensor {
-    checkInput('Softmax', x);
-    return softmax(x, this.axis);
+    checkInput(this.constructor.name, x);
+    return this.activate(x);
   }
+  protected abstract activate(x: Tensor): Tensor;
   protected override extraRepr(): string {
     return `axis=${this.axis}`;
   }
 }
 
-export class LogSoftmax extends Module {
-  constructor(readonly axis = -1) {
-    super();
-    checkArity('LogSoftmax', arguments, 1, 'new LogSoftmax(axis)');
-    checkInteger('LogSoftmax', 'axis', axis, Number.NEGATIVE_INFINITY);
+export class Softmax extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
+    return softmax(x, this.axis);
   }
-  forward(x: Tensor): Tensor {
-    checkInput('LogSoftmax', x);
+}
+
+export class LogSoftmax extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
     return logSoftmax(x, this.axis);
-  }
-  protected override extraRepr(): string {
-    return `axis=${this.axis}`;
   }
 }
 
 /** softmax(−x) along `axis` (−1 by default). */
-export class Softmin extends Module {
-  constructor(readonly axis = -1) {
-    super();
-    checkArity('Softmin', arguments, 1, 'new Softmin(axis)');
-    checkInteger('Softmin', 'axis', axis, Number.NEGATIVE_INFINITY);
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Softmin', x);
+export class Softmin extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
     return softmin(x, this.axis);
-  }
-  protected override extraRepr(): string {
-    return `axis=${this.axis}`;
   }
 }
 
 /** x·sigmoid(x). */
-export class SiLU extends Module {
-  constructor() {
-    super();
-    checkArity('SiLU', arguments, 0, 'new SiLU()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('SiLU', x);
+export class SiLU extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return silu(x);
   }
 }
 
 /** x·tanh(softplus(x)). */
-export class Mish extends Module {
-  constructor() {
-    super();
-    checkArity('Mish', arguments, 0, 'new Mish()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Mish', x);
+export class Mish extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return mish(x);
   }
 }
 
 /** scale·elu(x, α) with the self-normalising constants. */
-export class SELU extends Module {
-  constructor() {
-    super();
-    checkArity('SELU', arguments, 0, 'new SELU()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('SELU', x);
+export class SELU extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return selu(x);
   }
 }
@@ -276,78 +253,44 @@ export class Hardtanh extends Module {
 }
 
 /** min(max(0, x), 6). */
-export class ReLU6 extends Module {
-  constructor() {
-    super();
-    checkArity('ReLU6', arguments, 0, 'new ReLU6()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('ReLU6', x);
+export class ReLU6 extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return relu6(x);
   }
 }
 
 /** log sigmoid(x), computed as −softplus(−x). */
-export class LogSigmoid extends Module {
-  constructor() {
-    super();
-    checkArity('LogSigmoid', arguments, 0, 'new LogSigmoid()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('LogSigmoid', x);
+export class LogSigmoid extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return logSigmoid(x);
   }
 }
 
 /** x / (1 + |x|). */
-export class Softsign extends Module {
-  constructor() {
-    super();
-    checkArity('Softsign', arguments, 0, 'new Softsign()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Softsign', x);
+export class Softsign extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return softsign(x);
   }
 }
 
 /** x·relu6(x + 3)/6. */
-export class Hardswish extends Module {
-  constructor() {
-    super();
-    checkArity('Hardswish', arguments, 0, 'new Hardswish()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Hardswish', x);
+export class Hardswish extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return hardswish(x);
   }
 }
 
 /** relu6(x + 3)/6. */
-export class Hardsigmoid extends Module {
-  constructor() {
-    super();
-    checkArity('Hardsigmoid', arguments, 0, 'new Hardsigmoid()');
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('Hardsigmoid', x);
+export class Hardsigmoid extends FixedActivation {
+  protected activate(x: Tensor): Tensor {
     return hardsigmoid(x);
   }
 }
 
 /** a·sigmoid(b) for the halves a, b of the input along `axis` (−1 by default), which must be even. */
-export class GLU extends Module {
-  constructor(readonly axis = -1) {
-    super();
-    checkArity('GLU', arguments, 1, 'new GLU(axis)');
-    checkInteger('GLU', 'axis', axis, Number.NEGATIVE_INFINITY);
-  }
-  forward(x: Tensor): Tensor {
-    checkInput('GLU', x);
+export class GLU extends AxisActivation {
+  protected activate(x: Tensor): Tensor {
     return glu(x, this.axis);
-  }
-  protected override extraRepr(): string {
-    return `axis=${this.axis}`;
   }
 }
 

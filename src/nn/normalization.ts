@@ -216,14 +216,11 @@ function registerRunningStats(m: Module, numFeatures: number, dtype: FloatDType)
 }
 
 /**
- * The shared body of BatchNorm1d, 2d and 3d (PyTorch's `_BatchNorm`). Parameters `weight` and
- * `bias`, buffers `running_mean`, `running_var` and `num_batches_tracked`, named as in PyTorch so that
- * state dicts move both ways; `num_batches_tracked` is stored as int32 (PyTorch's is int64).
- *
- * In training mode the batch statistics normalise the input and update the running ones (once per
- * forward call); in eval mode the running statistics are used.
+ * The state the batch and instance norms share (PyTorch's `_NormBase`): the checked options, the
+ * affine parameters `weight` (ones) and `bias` (zeros) of shape [C] when `affine`, and the running
+ * statistics' buffers when `trackRunningStats`, in PyTorch's order.
  */
-export abstract class BatchNorm extends Module {
+abstract class NormBase extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
   readonly eps: number;
@@ -233,16 +230,16 @@ export abstract class BatchNorm extends Module {
 
   protected constructor(
     readonly numFeatures: number,
-    private readonly ranks: readonly number[],
     options: BatchNormOptions | undefined,
+    defaults: { affine: boolean; trackRunningStats: boolean; nullMomentum: boolean },
   ) {
     super();
-    const name = this.constructor.name;
-    const { eps, momentum, affine, trackRunningStats, dtype } = normOptions(name, numFeatures, options, {
-      affine: true,
-      trackRunningStats: true,
-      nullMomentum: true,
-    });
+    const { eps, momentum, affine, trackRunningStats, dtype } = normOptions(
+      this.constructor.name,
+      numFeatures,
+      options,
+      defaults,
+    );
     this.eps = eps;
     this.momentum = momentum;
     this.affine = affine;
@@ -250,6 +247,24 @@ export abstract class BatchNorm extends Module {
     this.weight = affine ? parameter([numFeatures], dtype, (t) => constant_(t, 1)) : null;
     this.bias = affine ? parameter([numFeatures], dtype) : null;
     if (trackRunningStats) registerRunningStats(this, numFeatures, dtype);
+  }
+}
+
+/**
+ * The shared body of BatchNorm1d, 2d and 3d (PyTorch's `_BatchNorm`). Parameters `weight` and
+ * `bias`, buffers `running_mean`, `running_var` and `num_batches_tracked`, named as in PyTorch so that
+ * state dicts move both ways; `num_batches_tracked` is stored as int32 (PyTorch's is int64).
+ *
+ * In training mode the batch statistics normalise the input and update the running ones (once per
+ * forward call); in eval mode the running statistics are used.
+ */
+export abstract class BatchNorm extends NormBase {
+  protected constructor(
+    numFeatures: number,
+    private readonly ranks: readonly number[],
+    options: BatchNormOptions | undefined,
+  ) {
+    super(numFeatures, options, { affine: true, trackRunningStats: true, nullMomentum: true });
   }
 
   /** The running mean per channel (the `running_mean` buffer), or null without running statistics. */
@@ -678,33 +693,15 @@ export interface InstanceNormOptions extends Omit<BatchNormOptions, 'momentum'> 
  * whose channel count differs from numFeatures fails even without affine parameters or running
  * statistics, where PyTorch only warns: the mismatch is almost always a mistake.
  */
-export abstract class InstanceNorm extends Module {
-  weight: Parameter | null;
-  bias: Parameter | null;
-  readonly eps: number;
-  readonly momentum: number;
-  readonly affine: boolean;
-  readonly trackRunningStats: boolean;
+export abstract class InstanceNorm extends NormBase {
+  declare readonly momentum: number;
 
   protected constructor(
-    readonly numFeatures: number,
+    numFeatures: number,
     private readonly rank: number,
     options: InstanceNormOptions | undefined,
   ) {
-    super();
-    const name = this.constructor.name;
-    const { eps, momentum, affine, trackRunningStats, dtype } = normOptions(name, numFeatures, options, {
-      affine: false,
-      trackRunningStats: false,
-      nullMomentum: false,
-    });
-    this.eps = eps;
-    this.momentum = momentum!;
-    this.affine = affine;
-    this.trackRunningStats = trackRunningStats;
-    this.weight = affine ? parameter([numFeatures], dtype, (t) => constant_(t, 1)) : null;
-    this.bias = affine ? parameter([numFeatures], dtype) : null;
-    if (trackRunningStats) registerRunningStats(this, numFeatures, dtype);
+    super(numFeatures, options, { affine: false, trackRunningStats: false, nullMomentum: false });
   }
 
   forward(x: Tensor): Tensor {

@@ -360,31 +360,36 @@ const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp({
 
 const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
 
-function functionalConv(
+/** conv1d/2d/3d's and convTranspose1d/2d/3d's call form. */
+type ConvFunction<O> = (x: Tensor, weight: Tensor, bias?: Tensor | null, options?: O) => Tensor;
+
+/** A functional convolution named `op`: checks the call, then runs `nd` with the checked options. */
+function convFunction<O extends object>(
   op: string,
-  dims: number,
-  args: ArrayLike<unknown>,
-  [x, weight, bias, options]: [Tensor, Tensor, Tensor | null | undefined, ConvNdOptions | undefined],
-): Tensor {
-  const form = `${op}(x, weight, bias, { stride: 2, padding: 1 })`;
-  checkArity(op, args, 4, form);
-  return convNd(op, x, weight, bias, dims, checkOptions(op, options, [...CONV_KEYS], form));
+  keys: readonly (keyof O & string)[],
+  example: string,
+  nd: (x: Tensor, weight: Tensor, bias: Tensor | null | undefined, o: Partial<O>) => Tensor,
+): ConvFunction<O> {
+  const form = `${op}(x, weight, bias, { ${example} })`;
+  return function (x, weight, bias, options) {
+    checkArity(op, arguments, 4, form);
+    return nd(x, weight, bias, checkOptions(op, options, keys, form));
+  };
 }
+
+const conv = (op: string, dims: number) =>
+  convFunction<ConvNdOptions>(op, CONV_KEYS, 'stride: 2, padding: 1', (x, w, b, o) =>
+    convNd(op, x, w, b, dims, o),
+  );
 
 /** PyTorch's conv1d: x [N, C, L], weight [O, C/groups, k], bias [O]. */
-export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
-  return functionalConv('conv1d', 1, arguments, [x, weight, bias, options]);
-}
+export const conv1d = conv('conv1d', 1);
 
 /** PyTorch's conv2d: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O]. */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
-  return functionalConv('conv2d', 2, arguments, [x, weight, bias, options]);
-}
+export const conv2d = conv('conv2d', 2);
 
 /** PyTorch's conv3d: x [N, C, D, H, W], weight [O, C/groups, kd, kh, kw], bias [O]. */
-export function conv3d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvNdOptions): Tensor {
-  return functionalConv('conv3d', 3, arguments, [x, weight, bias, options]);
-}
+export const conv3d = conv('conv3d', 3);
 
 export interface ConvTransposeOptions extends ConvOptions {
   outputPadding?: Size;
@@ -443,47 +448,22 @@ export function convTransposeNd(
   return y;
 }
 
-function functionalConvTranspose(
-  op: string,
-  dims: number,
-  args: ArrayLike<unknown>,
-  [x, weight, bias, options]: [Tensor, Tensor, Tensor | null | undefined, ConvTransposeOptions | undefined],
-): Tensor {
-  const form = `${op}(x, weight, bias, { stride: 2, outputPadding: 1 })`;
-  checkArity(op, args, 4, form);
-  const o = checkOptions(op, options, [...CONV_KEYS, 'outputPadding'], form);
-  return convTransposeNd(op, x, weight, bias, dims, o);
-}
+const convTranspose = (op: string, dims: number) =>
+  convFunction<ConvTransposeOptions>(
+    op,
+    [...CONV_KEYS, 'outputPadding'],
+    'stride: 2, outputPadding: 1',
+    (x, w, b, o) => convTransposeNd(op, x, w, b, dims, o),
+  );
 
 /** PyTorch's conv_transpose1d: x [N, Cin, L], weight [Cin, Cout/groups, k], bias [Cout]. */
-export function convTranspose1d(
-  x: Tensor,
-  weight: Tensor,
-  bias?: Tensor | null,
-  options?: ConvTransposeOptions,
-): Tensor {
-  return functionalConvTranspose('convTranspose1d', 1, arguments, [x, weight, bias, options]);
-}
+export const convTranspose1d = convTranspose('convTranspose1d', 1);
 
 /** PyTorch's conv_transpose2d: x [N, Cin, H, W], weight [Cin, Cout/groups, kh, kw], bias [Cout]. */
-export function convTranspose2d(
-  x: Tensor,
-  weight: Tensor,
-  bias?: Tensor | null,
-  options?: ConvTransposeOptions,
-): Tensor {
-  return functionalConvTranspose('convTranspose2d', 2, arguments, [x, weight, bias, options]);
-}
+export const convTranspose2d = convTranspose('convTranspose2d', 2);
 
 /** PyTorch's conv_transpose3d: x [N, Cin, D, H, W], weight [Cin, Cout/groups, kd, kh, kw], bias [Cout]. */
-export function convTranspose3d(
-  x: Tensor,
-  weight: Tensor,
-  bias?: Tensor | null,
-  options?: ConvTransposeOptions,
-): Tensor {
-  return functionalConvTranspose('convTranspose3d', 3, arguments, [x, weight, bias, options]);
-}
+export const convTranspose3d = convTranspose('convTranspose3d', 3);
 
 export interface PoolOptions {
   /** Default: the kernel size. */
@@ -720,21 +700,22 @@ function functionalPool<O extends object>(
   return checkOptions(op, options, keys, form);
 }
 
-/** PyTorch's max_pool1d over x [N, C, L]; the stride defaults to the kernel size. */
-export function maxPool1d(
-  x: Tensor,
-  kernelSize: Size,
-  options: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool1d(
-  x: Tensor,
-  kernelSize: Size,
-  options?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool1d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
-  const o = functionalPool('maxPool1d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
-  return maxPoolNd('maxPool1d', x, 1, kernelSize, o);
+/** maxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
+interface MaxPool {
+  (x: Tensor, kernelSize: Size, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
+  (x: Tensor, kernelSize: Size, options?: MaxPoolOptions & { returnIndices?: false }): Tensor;
 }
+
+/** The functional max pool over the last `dims` axes, named `op` in its errors. */
+function maxPool(op: string, dims: number): MaxPool {
+  return function (x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
+    const o = functionalPool(op, arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
+    return maxPoolNd(op, x, dims, kernelSize, o);
+  } as MaxPool;
+}
+
+/** PyTorch's max_pool1d over x [N, C, L]; the stride defaults to the kernel size. */
+export const maxPool1d = maxPool('maxPool1d', 1);
 
 /**
  * PyTorch's max_pool2d over x [N, C, H, W]; the stride defaults to the kernel size. With `returnIndices`,
@@ -742,36 +723,10 @@ export function maxPool1d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions)
  *
  *     const [y, where] = maxPool2d(x, 2, { returnIndices: true });
  */
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: Size,
-  options: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: Size,
-  options?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool2d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
-  const o = functionalPool('maxPool2d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
-  return maxPoolNd('maxPool2d', x, 2, kernelSize, o);
-}
+export const maxPool2d = maxPool('maxPool2d', 2);
 
 /** PyTorch's max_pool3d over x [N, C, D, H, W]; the stride defaults to the kernel size. */
-export function maxPool3d(
-  x: Tensor,
-  kernelSize: Size,
-  options: MaxPoolOptions & { returnIndices: true },
-): [Tensor, Tensor];
-export function maxPool3d(
-  x: Tensor,
-  kernelSize: Size,
-  options?: MaxPoolOptions & { returnIndices?: false },
-): Tensor;
-export function maxPool3d(x: Tensor, kernelSize: Size, options?: MaxPoolOptions): Tensor | [Tensor, Tensor] {
-  const o = functionalPool('maxPool3d', arguments, options, [...MAX_POOL_KEYS, 'returnIndices']);
-  return maxPoolNd('maxPool3d', x, 3, kernelSize, o);
-}
+export const maxPool3d = maxPool('maxPool3d', 3);
 
 /** PyTorch's avg_pool1d over x [N, C, L] (which has no divisorOverride). */
 export function avgPool1d(
@@ -932,68 +887,27 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: AdaptiveSize): Tensor {
   return adaptiveAvgPoolNd('adaptiveAvgPool3d', x, 3, outputSize);
 }
 
-/** PyTorch's adaptive_max_pool1d: x [N, C, L] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
-export function adaptiveMaxPool1d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options: { returnIndices: true },
-): [Tensor, Tensor];
-export function adaptiveMaxPool1d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: false },
-): Tensor;
-export function adaptiveMaxPool1d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: boolean },
-): Tensor | [Tensor, Tensor] {
-  const form = 'adaptiveMaxPool1d(x, outputSize, { returnIndices: true })';
-  checkArity('adaptiveMaxPool1d', arguments, 3, form);
-  const { returnIndices = false } = checkOptions('adaptiveMaxPool1d', options, ['returnIndices'], form);
-  return adaptiveMaxPoolNd('adaptiveMaxPool1d', x, 1, outputSize, returnIndices);
+/** adaptiveMaxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
+interface AdaptiveMaxPool {
+  (x: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
+  (x: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
 }
+
+/** The functional adaptive max pool over the last `dims` axes, named `op` in its errors. */
+function adaptiveMaxPool(op: string, dims: number): AdaptiveMaxPool {
+  const form = `${op}(x, outputSize, { returnIndices: true })`;
+  return function (x: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: boolean }) {
+    checkArity(op, arguments, 3, form);
+    const { returnIndices = false } = checkOptions(op, options, ['returnIndices'], form);
+    return adaptiveMaxPoolNd(op, x, dims, outputSize, returnIndices);
+  } as AdaptiveMaxPool;
+}
+
+/** PyTorch's adaptive_max_pool1d: x [N, C, L] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
+export const adaptiveMaxPool1d = adaptiveMaxPool('adaptiveMaxPool1d', 1);
 
 /** PyTorch's adaptive_max_pool2d: x [N, C, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
-export function adaptiveMaxPool2d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options: { returnIndices: true },
-): [Tensor, Tensor];
-export function adaptiveMaxPool2d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: false },
-): Tensor;
-export function adaptiveMaxPool2d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: boolean },
-): Tensor | [Tensor, Tensor] {
-  const form = 'adaptiveMaxPool2d(x, outputSize, { returnIndices: true })';
-  checkArity('adaptiveMaxPool2d', arguments, 3, form);
-  const { returnIndices = false } = checkOptions('adaptiveMaxPool2d', options, ['returnIndices'], form);
-  return adaptiveMaxPoolNd('adaptiveMaxPool2d', x, 2, outputSize, returnIndices);
-}
+export const adaptiveMaxPool2d = adaptiveMaxPool('adaptiveMaxPool2d', 2);
 
 /** PyTorch's adaptive_max_pool3d: x [N, C, D, H, W] to [N, C, ...outputSize]; with `returnIndices`, [values, indices]. */
-export function adaptiveMaxPool3d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options: { returnIndices: true },
-): [Tensor, Tensor];
-export function adaptiveMaxPool3d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: false },
-): Tensor;
-export function adaptiveMaxPool3d(
-  x: Tensor,
-  outputSize: AdaptiveSize,
-  options?: { returnIndices?: boolean },
-): Tensor | [Tensor, Tensor] {
-  const form = 'adaptiveMaxPool3d(x, outputSize, { returnIndices: true })';
-  checkArity('adaptiveMaxPool3d', arguments, 3, form);
-  const { returnIndices = false } = checkOptions('adaptiveMaxPool3d', options, ['returnIndices'], form);
-  return adaptiveMaxPoolNd('adaptiveMaxPool3d', x, 3, outputSize, returnIndices);
-}
+export const adaptiveMaxPool3d = adaptiveMaxPool('adaptiveMaxPool3d', 3);

@@ -63,21 +63,24 @@ const canSkip = (target: Int32Array, blank: number, s: number): boolean =>
   s >= 2 && s % 2 === 1 && extended(target, blank, s) !== extended(target, blank, s - 2);
 
 /**
- * log α_t(s) over t < T_n for one sample: the log-probability of all path prefixes that emit the first s
- * extended labels by time t, including the label at t. lp is [T, N, C] row-major.
+ * Sample n's CTC lattice over its T time steps: S blank-extended labels, and `at(t, s)`, the
+ * log-probability of extended label s at time t. lp is [·, N, C] row-major.
  */
-function forwardVariables(
-  lp: Float64Array,
-  n: number,
-  N: number,
-  C: number,
-  target: Int32Array,
-  T: number,
-  blank: number,
-): Float64Array {
-  const S = 2 * target.length + 1;
-  const alpha = new Float64Array(T * S).fill(-Infinity);
+function lattice(lp: Float64Array, N: number, C: number, problem: CtcProblem, n: number) {
+  const { blank } = problem;
+  const target = problem.targets[n]!;
   const at = (t: number, s: number) => lp[(t * N + n) * C + extended(target, blank, s)]!;
+  return { target, blank, T: problem.inputLengths[n]!, S: 2 * target.length + 1, at };
+}
+
+type Lattice = ReturnType<typeof lattice>;
+
+/**
+ * log α_t(s) over t < T for one sample: the log-probability of all path prefixes that emit the first s
+ * extended labels by time t, including the label at t.
+ */
+function forwardVariables({ target, blank, T, S, at }: Lattice): Float64Array {
+  const alpha = new Float64Array(T * S).fill(-Infinity);
   if (T === 0) return alpha;
   alpha[0] = at(0, 0);
   if (S > 1) alpha[1] = at(0, 1);
@@ -94,18 +97,8 @@ function forwardVariables(
 }
 
 /** log β_t(s): the log-probability of all path suffixes from extended label s at time t to the end. */
-function backwardVariables(
-  lp: Float64Array,
-  n: number,
-  N: number,
-  C: number,
-  target: Int32Array,
-  T: number,
-  blank: number,
-): Float64Array {
-  const S = 2 * target.length + 1;
+function backwardVariables({ target, blank, T, S, at }: Lattice): Float64Array {
   const beta = new Float64Array(T * S).fill(-Infinity);
-  const at = (t: number, s: number) => lp[(t * N + n) * C + extended(target, blank, s)]!;
   if (T === 0) return beta;
   beta[(T - 1) * S + S - 1] = at(T - 1, S - 1);
   if (S > 1) beta[(T - 1) * S + S - 2] = at(T - 1, S - 2);
@@ -132,10 +125,9 @@ const ctcOp = defineOp({
     const lp = Float64Array.from(logProbs!.toTypedArray());
     const out = floatArray(logProbs!.dtype, N);
     for (let n = 0; n < N; n++) {
-      const target = a.targets[n]!;
-      const Tn = a.inputLengths[n]!;
-      const S = 2 * target.length + 1;
-      const alpha = forwardVariables(lp, n, N, C, target, Tn, a.blank);
+      const l = lattice(lp, N, C, a, n);
+      const { target, T: Tn, S } = l;
+      const alpha = forwardVariables(l);
       a.alpha[n] = alpha;
       // With no time steps, only the empty target has a (single, empty) alignment.
       const logP =
@@ -158,13 +150,12 @@ const ctcOp = defineOp({
     const lp = Float64Array.from(logProbs!.toTypedArray());
     const w = floatArray(logProbs!.dtype, T * N * C);
     for (let n = 0; n < N; n++) {
-      const target = a.targets[n]!;
-      const Tn = a.inputLengths[n]!;
       const nll = a.nll[n]!;
       if (a.zeroInfinity && nll === Infinity) continue;
-      const S = 2 * target.length + 1;
+      const l = lattice(lp, N, C, a, n);
+      const { target, T: Tn, S } = l;
       const alpha = a.alpha[n]!;
-      const beta = backwardVariables(lp, n, N, C, target, Tn, a.blank);
+      const beta = backwardVariables(l);
       const lcab = new Float64Array(C);
       for (let t = 0; t < Tn; t++) {
         lcab.fill(-Infinity);

@@ -907,6 +907,35 @@ export class CyclicLR extends LRScheduler {
   }
 }
 
+/**
+ * The base of the schedules made of others (SequentialLR, ChainedScheduler): the rates are those the
+ * children last set, and the state holds each child's state, loaded all or none.
+ */
+abstract class ComposedScheduler extends LRScheduler {
+  readonly schedulers: LRScheduler[];
+
+  protected constructor(name: string, optimizer: AnyOptimizer, schedulers: readonly LRScheduler[]) {
+    super(name, optimizer);
+    this.schedulers = [...schedulers];
+  }
+
+  protected computeLrs(): number[] {
+    return this.currentLrs();
+  }
+
+  protected override extraKeys(): string[] {
+    return ['schedulers'];
+  }
+
+  protected override extraState(): Record<string, unknown> {
+    return { schedulers: this.schedulers.map((s) => s.stateDict()) };
+  }
+
+  protected override checkExtra(op: string, s: SchedulerState): () => void {
+    return loadChildren(op, this, this.schedulers, s.schedulers);
+  }
+}
+
 /** SequentialLR's options. */
 export interface SequentialLROptions {
   schedulers: readonly LRScheduler[];
@@ -920,8 +949,7 @@ export interface SequentialLROptions {
  *
  * `new SequentialLR(opt, { schedulers: [new LinearLR(opt, { startFactor: 0.1 }), new CosineAnnealingLR(opt, { tMax: 95 })], milestones: [5] })`
  */
-export class SequentialLR extends LRScheduler {
-  readonly schedulers: LRScheduler[];
+export class SequentialLR extends ComposedScheduler {
   readonly milestones: number[];
 
   constructor(optimizer: AnyOptimizer, options: SequentialLROptions) {
@@ -947,8 +975,7 @@ export class SequentialLR extends LRScheduler {
       if (!R.positiveInteger.ok(m) || (i > 0 && m <= milestones[i - 1]!))
         fail(op, `milestones must be increasing positive integers, got ${show(milestones)}`);
     });
-    super(op, optimizer);
-    this.schedulers = [...schedulers];
+    super(op, optimizer, schedulers);
     this.milestones = [...milestones];
     // Undo what building the schedules did to the rates and take the first one's first step again, as
     // PyTorch does; the others start over (restart) at their milestones.
@@ -959,10 +986,6 @@ export class SequentialLR extends LRScheduler {
     this.setLrs(this.currentLrs());
   }
 
-  protected computeLrs(): number[] {
-    return this.currentLrs();
-  }
-
   override step(): void {
     this.t++;
     const idx = this.milestones.filter((m) => m <= this.t).length;
@@ -970,18 +993,6 @@ export class SequentialLR extends LRScheduler {
     if (idx > 0 && this.milestones[idx - 1] === this.t) s.restart();
     else s.step();
     this.setLrs(this.currentLrs());
-  }
-
-  protected override extraKeys(): string[] {
-    return ['schedulers'];
-  }
-
-  protected override extraState(): Record<string, unknown> {
-    return { schedulers: this.schedulers.map((s) => s.stateDict()) };
-  }
-
-  protected override checkExtra(op: string, s: SchedulerState): () => void {
-    return loadChildren(op, this, this.schedulers, s.schedulers);
   }
 }
 
@@ -1014,9 +1025,7 @@ function loadChildren(op: string, parent: LRScheduler, children: LRScheduler[], 
  * Steps several schedules together on one optimizer, each applying its change to the rate the one
  * before set (PyTorch's ChainedScheduler): `new ChainedScheduler([new ConstantLR(opt), new ExponentialLR(opt, { gamma: 0.9 })])`.
  */
-export class ChainedScheduler extends LRScheduler {
-  readonly schedulers: LRScheduler[];
-
+export class ChainedScheduler extends ComposedScheduler {
   constructor(schedulers: readonly LRScheduler[]) {
     const op = 'ChainedScheduler';
     checkArity(op, arguments, 1, 'new ChainedScheduler([first, second])');
@@ -1031,31 +1040,14 @@ export class ChainedScheduler extends LRScheduler {
       if (s.optimizer !== optimizer)
         fail(op, `schedulers[${i}] belongs to another optimizer than schedulers[0]`);
     });
-    super(op, optimizer);
-    this.schedulers = [...schedulers];
+    super(op, optimizer, schedulers);
     this.setLrs(this.currentLrs());
-  }
-
-  protected computeLrs(): number[] {
-    return this.currentLrs();
   }
 
   override step(): void {
     this.t++;
     for (const s of this.schedulers) s.step();
     this.setLrs(this.currentLrs());
-  }
-
-  protected override extraKeys(): string[] {
-    return ['schedulers'];
-  }
-
-  protected override extraState(): Record<string, unknown> {
-    return { schedulers: this.schedulers.map((s) => s.stateDict()) };
-  }
-
-  protected override checkExtra(op: string, s: SchedulerState): () => void {
-    return loadChildren(op, this, this.schedulers, s.schedulers);
   }
 }
 
