@@ -482,6 +482,23 @@ test('ELU gradient at x = 0 (α = 1: both one-sided derivatives are 1)', () => {
   near(x.grad!, [0.5, 1, 1], 1e-15);
 });
 
+test('Softmax, LogSoftmax and Softmin want an axis past 2-D, where PyTorch would pick one implicitly', () => {
+  const x = st.randn([2, 3, 4]);
+  for (const M of [nn.Softmax, nn.LogSoftmax, nn.Softmin]) {
+    assert.throws(
+      () => new M().forward(x),
+      (e: Error) =>
+        e instanceof st.StrataError &&
+        e.message.includes(`${M.name}: no axis given for a 3-D input`) &&
+        e.message.includes('axis 0'),
+    );
+    assert.throws(() => new M().forward(st.randn([1, 2, 3, 4])), /implicit choice would be axis 1/);
+    assert.deepEqual(new M(1).forward(x).shape, [2, 3, 4]);
+  }
+  // Up to 2-D the default is the last axis, as PyTorch's implicit choice is there.
+  near(new nn.Softmax().forward(f64([[0, LN3]])), [1 / 4, 3 / 4], 1e-15);
+});
+
 test('Softmax rows sum to 1 and match hand values', () => {
   // Row [0, ln 2, ln 3]: e^x = [1, 2, 3] / 6 = [1/6, 1/3, 1/2]; row [1, 1, 1]: [1/3, 1/3, 1/3].
   const p = new nn.Softmax().forward(

@@ -157,7 +157,7 @@ export class GELU extends Module {
   }
 }
 
-/** A non-linearity along one axis, −1 by default: `new Softmax(axis)`; forward applies `activate`. */
+/** A non-linearity along one axis, −1 by default: `new GLU(axis)`; forward applies `activate`. */
 abstract class AxisActivation extends Module {
   constructor(readonly axis = -1) {
     super();
@@ -166,30 +166,56 @@ abstract class AxisActivation extends Module {
   }
   forward(x: Tensor): Tensor {
     checkInput(this.constructor.name, x);
-    return this.activate(x);
+    return this.activate(x, this.axis);
   }
-  protected abstract activate(x: Tensor): Tensor;
+  protected abstract activate(x: Tensor, axis: number): Tensor;
   protected override extraRepr(): string {
     return `axis=${this.axis}`;
   }
 }
 
-export class Softmax extends AxisActivation {
-  protected activate(x: Tensor): Tensor {
-    return softmax(x, this.axis);
+/**
+ * Softmax, LogSoftmax and Softmin take their axis as PyTorch's take `dim`. Given none, they use the last
+ * axis of a 0-, 1- or 2-D input, which is what PyTorch's implicit choice gives there too; for more axes
+ * PyTorch's implicit choice (axis 0 for 3-D, 1 above) is deprecated and rarely what was meant, so the
+ * axis must be given.
+ */
+abstract class NormalizingActivation extends AxisActivation {
+  private readonly given: boolean;
+  constructor(axis?: number) {
+    super(axis);
+    checkArity(new.target.name, arguments, 1, `new ${new.target.name}(axis)`);
+    this.given = axis !== undefined;
+  }
+  override forward(x: Tensor): Tensor {
+    checkInput(this.constructor.name, x);
+    if (!this.given && x.rank > 2) {
+      const implicit = x.rank === 3 ? 0 : 1;
+      fail(
+        this.constructor.name,
+        `no axis given for a ${x.rank}-D input; PyTorch's implicit choice would be axis ${implicit}, which is deprecated: give it, e.g. new ${this.constructor.name}(${implicit}) or new ${this.constructor.name}(-1)`,
+      );
+    }
+    return this.activate(x, this.axis);
   }
 }
 
-export class LogSoftmax extends AxisActivation {
-  protected activate(x: Tensor): Tensor {
-    return logSoftmax(x, this.axis);
+export class Softmax extends NormalizingActivation {
+  protected activate(x: Tensor, axis: number): Tensor {
+    return softmax(x, axis);
   }
 }
 
-/** softmax(−x) along `axis` (−1 by default). */
-export class Softmin extends AxisActivation {
-  protected activate(x: Tensor): Tensor {
-    return softmin(x, this.axis);
+export class LogSoftmax extends NormalizingActivation {
+  protected activate(x: Tensor, axis: number): Tensor {
+    return logSoftmax(x, axis);
+  }
+}
+
+/** softmax(−x) along `axis` (the last axis of a 0- to 2-D input by default). */
+export class Softmin extends NormalizingActivation {
+  protected activate(x: Tensor, axis: number): Tensor {
+    return softmin(x, axis);
   }
 }
 
