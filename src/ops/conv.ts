@@ -361,7 +361,7 @@ const convBackwardWeightOp: Op<ShapedConvAttrs> = defineOp({
 const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
 
 /** conv1d/2d/3d's and convTranspose1d/2d/3d's call form. */
-type ConvFunction<O> = (x: Tensor, weight: Tensor, bias?: Tensor | null, options?: O) => Tensor;
+export type ConvFunction<O> = (x: Tensor, weight: Tensor, bias?: Tensor | null, options?: O) => Tensor;
 
 /** A functional convolution named `op`: checks the call, then runs `nd` with the checked options. */
 function convFunction<O extends object>(
@@ -701,7 +701,7 @@ function functionalPool<O extends object>(
 }
 
 /** maxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
-interface MaxPool {
+export interface MaxPool {
   (x: Tensor, kernelSize: Size, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
   (x: Tensor, kernelSize: Size, options?: MaxPoolOptions & { returnIndices?: false }): Tensor;
 }
@@ -888,7 +888,7 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: AdaptiveSize): Tensor {
 }
 
 /** adaptiveMaxPool1d/2d/3d's call forms: with `returnIndices: true`, [values, indices]. */
-interface AdaptiveMaxPool {
+export interface AdaptiveMaxPool {
   (x: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
   (x: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
 }
