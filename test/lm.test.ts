@@ -33,21 +33,25 @@ function setup(seed: number, dropout = 0) {
 const PATTERN_RUN = { batchSize: 4, bptt: 10, train: pattern, valid: pattern.subarray(0, 400), clip: 1 };
 
 /** Three epochs on the periodic stream. */
-function learnPattern(lm: LanguageModel, opt: st.optim.Optimizer<{ lr: number }>, generator: st.Generator) {
+async function learnPattern(
+  lm: LanguageModel,
+  opt: st.optim.Optimizer<{ lr: number }>,
+  generator: st.Generator,
+) {
   return fitLanguageModel(lm, opt, { ...PATTERN_RUN, epochs: 3, generator });
 }
 
-test('truncated BPTT training learns a periodic stream: validation perplexity falls from about 8 to near 1', () => {
+test('truncated BPTT training learns a periodic stream: validation perplexity falls from about 8 to near 1', async () => {
   const { model, opt, lm, generator } = setup(0);
   const before = perplexity(lm, pattern.subarray(0, 400), 4, 10);
   assert.ok(before > 5, `untrained perplexity ${before}`);
-  const r = learnPattern(lm, opt, generator);
+  const r = await learnPattern(lm, opt, generator);
   assert.equal(r.history.length, 3);
   assert.ok(r.history[2]!.valPerplexity < 1.2, `perplexity after training ${r.history[2]!.valPerplexity}`);
   assert.ok(model.training, 'left in training mode');
 });
 
-test('a resumed run (dropout on) continues from its last epoch checkpoint and ends where an uninterrupted run ends', () => {
+test('a resumed run (dropout on) continues from its last epoch checkpoint and ends where an uninterrupted run ends', async () => {
   const out1 = fresh();
   const out2 = fresh();
   const opts = (out: string, epochs: number, generator: st.Generator, resume = false) => ({
@@ -59,19 +63,19 @@ test('a resumed run (dropout on) continues from its last epoch checkpoint and en
     config: { test: 1 },
   });
   const full = setup(0, 0.3);
-  const a = fitLanguageModel(full.lm, full.opt, opts(out1, 2, full.generator));
+  const a = await fitLanguageModel(full.lm, full.opt, opts(out1, 2, full.generator));
   const half = setup(0, 0.3);
-  fitLanguageModel(half.lm, half.opt, opts(out2, 1, half.generator));
+  await fitLanguageModel(half.lm, half.opt, opts(out2, 1, half.generator));
   assert.ok(existsSync(join(out2, 'checkpoint.safetensors')));
   const resumed = setup(5, 0.3); // different initial weights: everything must come from the checkpoint
-  const b = fitLanguageModel(resumed.lm, resumed.opt, opts(out2, 2, resumed.generator, true));
-  assert.equal(b.resumedFrom, 1);
+  const b = await fitLanguageModel(resumed.lm, resumed.opt, opts(out2, 2, resumed.generator, true));
+  assert.deepEqual(b.resumedFrom, { epoch: 1, batch: 0 });
   assert.deepEqual(
     b.history.map((h) => [h.loss, h.valPerplexity]),
     a.history.map((h) => [h.loss, h.valPerplexity]),
   );
   const other = setup(0);
-  assert.throws(
+  await assert.rejects(
     () =>
       fitLanguageModel(other.lm, other.opt, { ...opts(out2, 3, other.generator, true), config: { test: 2 } }),
     /test=1/,
@@ -91,7 +95,7 @@ function cli(args: string[]) {
   return JSON.parse(run(args).trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
-test('strata train ngram and rnnlm report test perplexity and vocabulary size on the same split', () => {
+test('strata train ngram and rnnlm report test perplexity and vocabulary size on the same split', async () => {
   const ngram = cli(['train', 'ngram', '--json', '--limit', '30000']);
   const out = fresh();
   const rnn = cli([
@@ -156,9 +160,9 @@ test('strata train ngram and rnnlm report test perplexity and vocabulary size on
   assert.match(bad.stderr, /'qwertyuiop' is not in the model's vocabulary/);
 });
 
-test('greedy sampling (top-k 1) follows the most likely next token, and sampling checks its options', () => {
+test('greedy sampling (top-k 1) follows the most likely next token, and sampling checks its options', async () => {
   const { model, opt, lm, generator } = setup(0);
-  learnPattern(lm, opt, generator);
+  await learnPattern(lm, opt, generator);
   const ids = sampleTokens(model, Int32Array.from([0, 1, 2]), {
     length: 10,
     topK: 1,
@@ -176,7 +180,7 @@ test('greedy sampling (top-k 1) follows the most likely next token, and sampling
   );
 });
 
-test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run', () => {
+test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run', async () => {
   const args = (out: string, epochs: string) => [
     'train',
     'rnnlm',
@@ -201,7 +205,7 @@ test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run'
   const dir = fresh();
   cli(args(dir, '1'));
   const resumed = cli([...args(dir, '2'), '--resume']);
-  assert.equal(resumed.resumed_from, 1);
+  assert.deepEqual(resumed.resumed_from, { epoch: 1, batch: 0 });
   const ppl = (r: Record<string, unknown>) =>
     (r.history as { valPerplexity: number }[]).map((h) => h.valPerplexity);
   assert.deepEqual(ppl(resumed), ppl(whole));

@@ -1,16 +1,15 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { noGrad } from '../autograd/mode.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadMnist } from '../data/mnist.js';
 import { fail } from '../errors.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
+import { checkpointPath, loadModel } from '../models/registry.js';
 import { Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { saveImageGrid } from '../viz/grid.js';
 import { type Flags, helpText, num, outputDir, parse } from './args.js';
-import { MODELS } from './train.js';
 import { vizWords } from './words.js';
 
 const FLAGS: Flags = {
@@ -32,23 +31,9 @@ export const VIZ_HELP = helpText(
   FLAGS,
 );
 
-/** Rebuilds the model a checkpoint was trained as (its run config names it) and loads the weights. */
-function restore(path: string): { model: Module; config: Record<string, unknown> } {
-  const ckpt = loadCheckpoint(path);
-  const config = (ckpt.extra ?? {}) as Record<string, unknown>;
-  const name = String(config.model);
-  const spec = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
-  if (!spec)
-    fail('viz', `'${path}' does not say which model it holds (run config: ${JSON.stringify(config)})`);
-  const model = spec.build({ dropout: Number(config.dropout ?? 0) });
-  model.loadStateDict(ckpt.model);
-  model.eval();
-  return { model, config };
-}
-
 /** `strata viz <what> <checkpoint>`: writes PNGs and returns their paths. */
 export function viz(argv: string[]): string[] {
-  const { values: v, positionals } = parse('viz', argv, FLAGS);
+  const { values: v, positionals } = parse('viz', argv, FLAGS, 2);
   const [what, path] = positionals;
   if ((what !== 'filters' && what !== 'features' && what !== 'words') || !path)
     fail('viz', "usage: strata viz filters|features|words <checkpoint> (see 'strata viz --help')");
@@ -61,8 +46,10 @@ export function viz(argv: string[]): string[] {
       num('viz', 'seed', v.seed, { integer: true }),
     );
   }
-  const { model, config } = restore(path);
-  const out = outputDir('viz', v.out, join(path, '..'));
+  const loaded = loadModel(path, 'viz');
+  const { config } = loaded;
+  const model = loaded.model as Module;
+  const out = outputDir('viz', v.out, dirname(checkpointPath(path)));
   if (what === 'filters') {
     const first = model.parameters()[0]!;
     // A conv kernel [O, C, kh, kw] is drawn as is; a Linear's rows are its units' 28×28 receptive fields.

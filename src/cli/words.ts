@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { EOS, UNK, type Vocab } from '../data/text.js';
 import { fail } from '../errors.js';
+import { checkpointPath } from '../models/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tsne } from '../viz/tsne.js';
 import { saveWordMap } from '../viz/wordmap.js';
@@ -21,13 +22,16 @@ export const WORDS_HELP = helpText(
 );
 
 /** A word-level model's vocabulary and its word vectors, unit length, as rows of a Float64Array. */
-export function wordVectors(path: string): { vocab: Vocab; vectors: Float64Array; dim: number } {
-  const { model, vocab, level } = restoreLanguageModel(path);
+export function wordVectors(
+  path: string,
+  op = 'words',
+): { vocab: Vocab; vectors: Float64Array; dim: number } {
+  const { model, vocab, level } = restoreLanguageModel(path, op);
   if (level !== 'word')
-    fail('words', `'${path}' holds a character model; word vectors need strata train nplm or rnnlm`);
+    fail(op, `'${path}' holds a character model; word vectors need strata train nplm or rnnlm`);
   const params = Object.fromEntries(model.namedParameters()) as Record<string, Tensor>;
   const table = params['encoder.weight'] ?? params['C.weight'];
-  if (!table) fail('words', `'${path}' has no word-vector table (encoder.weight or C.weight)`);
+  if (!table) fail(op, `'${path}' has no word-vector table (encoder.weight or C.weight)`);
   const [n, dim] = table.shape as [number, number];
   const vectors = Float64Array.from(table.toTypedArray());
   for (let i = 0; i < n; i++) {
@@ -69,7 +73,7 @@ function idOf(vocab: Vocab, word: string): number {
 
 /** `strata words <checkpoint> --near ... | --analogy ...`: the lines (or the JSON) to print. */
 export function words(argv: string[]): string {
-  const { values: v, positionals } = parse('words', argv, FLAGS);
+  const { values: v, positionals } = parse('words', argv, FLAGS, 1);
   const [path] = positionals;
   if (!path || (v.near === undefined && v.analogy === undefined))
     fail(
@@ -105,7 +109,7 @@ export function words(argv: string[]): string {
  * drawn as `words.svg` and `words.png` in `out` (default: beside the checkpoint).
  */
 export function vizWords(path: string, count: number, out: string | undefined, seed: number): string[] {
-  const { vocab, vectors, dim } = wordVectors(path);
+  const { vocab, vectors, dim } = wordVectors(path, 'viz');
   // Ids after the specials run from the most frequent word down.
   const ids: number[] = [];
   for (let i = 0; i < vocab.size && ids.length < count; i++) {
@@ -118,7 +122,7 @@ export function vizWords(path: string, count: number, out: string | undefined, s
     points.set(vectors.subarray(id * dim, (id + 1) * dim), r * dim);
   });
   const coords = tsne(points, ids.length, dim, { perplexity: Math.min(30, (ids.length - 1) / 3), seed });
-  const dir = outputDir('viz', out, dirname(path), ['words.svg', 'words.png']);
+  const dir = outputDir('viz', out, dirname(checkpointPath(path)), ['words.svg', 'words.png']);
   return saveWordMap(
     join(dir, 'words'),
     ids.map((id) => vocab.token(id)),

@@ -1,29 +1,61 @@
 import { describe, fail, StrataError } from '../errors.js';
+import { Optimizer } from '../optim/optimizer.js';
 import { type RngState, rngStateProblem } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readFileBytes } from './atomic.js';
 import { decodeSafetensors, saveSafetensors } from './safetensors.js';
 
+/** An optimizer's state as a checkpoint holds it: per-parameter buffers as tensors, the rest as JSON. */
+export interface OptimizerCheckpoint {
+  /** Buffers named `<parameter index>.<buffer>` (`0.exp_avg`). */
+  tensors: Record<string, Tensor>;
+  /** The optimizer's type, parameter groups and step counts. */
+  state: unknown;
+}
+
 /**
- * Everything needed to resume a run exactly: weights, optimizer state, the random generator's state
- * and how far training got. Tensors are stored as tensors; everything else must be JSON-able.
+ * Everything needed to resume a run exactly, in one versioned schema: weights, optimizer state, the
+ * random generator's state, how far training got, and the run's config (what rebuilds the model and
+ * what `--resume` compares). Tensors are stored as tensors; everything else must be JSON-able.
  */
 export interface Checkpoint {
   /** The model's state dict, with PyTorch-style names (`layers.0.weight`). */
   model: Record<string, Tensor>;
-  /** The optimizer's per-parameter tensors (moments, ...) and the rest of its state (step counts, groups). */
-  optimizer: { tensors: Record<string, Tensor>; state: unknown };
+  /** The (first) optimizer's per-parameter tensors (moments, ...) and the rest of its state (step counts, groups). */
+  optimizer: OptimizerCheckpoint;
+  /** Further optimizers of a task that has several (a GAN's discriminator and generator). */
+  otherOptimizers?: OptimizerCheckpoint[];
   rng: RngState;
-  /** Epoch, step, best metric, history... */
+  /** Epoch, step, history, callback states... */
   progress: Record<string, unknown>;
-  /** Anything else the caller wants back (the run's config, say); JSON-able. */
+  /** The run's config: every setting that shapes the model or the run (`model` names the registered builder). */
+  config?: Record<string, unknown>;
+  /** Tensors a task carries from one batch to the next (a recurrent model's state), for a mid-epoch resume. */
+  state?: Record<string, Tensor>;
+  /** Anything else the caller wants back (a vocabulary, say); JSON-able. */
   extra?: unknown;
 }
 
-const FORMAT = 1;
+/** A checkpoint to save: as Checkpoint, but the optimizers may be given as they are. */
+export interface CheckpointInput extends Omit<Checkpoint, 'optimizer' | 'otherOptimizers'> {
+  optimizer: AnyOptimizer | OptimizerCheckpoint;
+  otherOptimizers?: (AnyOptimizer | OptimizerCheckpoint)[];
+}
+
+type AnyOptimizer = Optimizer<{ lr: number }>;
+
+/** The file a run's checkpoint is written to in its output directory. */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** The file a run's best weights (by its monitored metric) are written to. */
+export const BEST_FILE = 'best.safetensors';
+
+const FORMAT = 2;
 const CHECKPOINT_KEY = 'strata.checkpoint';
 const MODEL = 'model.';
 const OPTIM = 'optim.';
+const STATE = 'state.';
+/** The prefix of optimizer k ≥ 1 of a task with several. */
+const otherOptim = (k: number) => `optim${k}.`;
 /** PyTorch keeps BatchNorm's batch count as int64; stored so, PyTorch loads Strata's files with no cast. */
 const STORE_AS_INT64 = { int64: (name: string) => /(^|\.)num_batches_tracked$/.test(name) };
 
@@ -77,24 +109,48 @@ function prefixed(prefix: string, tensors: Record<string, Tensor>): [string, Ten
   return Object.entries(tensors).map(([k, t]) => [prefix + k, t]);
 }
 
+/** An optimizer's state split for a checkpoint: buffers as tensors (`<param>.<buffer>`), the rest as JSON. */
+export function optimizerToCheckpoint(opt: AnyOptimizer): OptimizerCheckpoint {
+  const sd = opt.stateDict();
+  const tensors: Record<string, Tensor> = {};
+  const steps: Record<string, number> = {};
+  for (const [i, s] of Object.entries(sd.state)) {
+    steps[i] = s.step;
+    for (const [name, t] of Object.entries(s.buffers)) tensors[`${i}.${name}`] = t;
+  }
+  return { tensors, state: { type: opt.constructor.name, paramGroups: sd.paramGroups, steps } };
+}
+
+const asCheckpoint = (o: AnyOptimizer | OptimizerCheckpoint) =>
+  o instanceof Optimizer ? optimizerToCheckpoint(o) : o;
+
 /**
  * Saves a checkpoint as one safetensors file (model weights under `model.*`, optimizer tensors under
  * `optim.*`, the rest as JSON in the `strata.checkpoint` metadata entry), so that a single atomic rename
  * replaces the previous checkpoint: a crash at any moment leaves either the old file or the new one.
  *
- *     saveCheckpoint('runs/mnist/last.safetensors', {
- *       model: net.stateDict(), optimizer: opt.stateDict(), rng: gen.getState(), progress: { epoch, step },
- *     })
+ *     saveCheckpoint('runs/mnist/checkpoint.safetensors', {
+ *       model: net.stateDict(), optimizer: opt, rng: generator.getState(), progress: { epoch: 3 },
+ *       config: { model: 'mlp', sizes: [784, 10] },
+ *     });
+ *     const { model, optimizer, progress } = loadCheckpoint('runs/mnist/checkpoint.safetensors');
  */
-export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
+export function saveCheckpoint(path: string, input: CheckpointInput): void {
+  const ckpt: Checkpoint = {
+    ...input,
+    optimizer: asCheckpoint(input.optimizer),
+    otherOptimizers: input.otherOptimizers?.map(asCheckpoint),
+  };
   let json: string;
   try {
     json = JSON.stringify(
       {
         format: FORMAT,
         optimizer: ckpt.optimizer.state,
+        otherOptimizers: ckpt.otherOptimizers?.map((o) => o.state),
         rng: ckpt.rng,
         progress: ckpt.progress,
+        config: ckpt.config,
         extra: ckpt.extra,
       },
       replacer,
@@ -109,6 +165,8 @@ export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
   const tensors = Object.fromEntries([
     ...prefixed(MODEL, ckpt.model),
     ...prefixed(OPTIM, ckpt.optimizer.tensors),
+    ...(ckpt.otherOptimizers ?? []).flatMap((o, k) => prefixed(otherOptim(k + 1), o.tensors)),
+    ...prefixed(STATE, ckpt.state ?? {}),
   ]);
   saveSafetensors(path, tensors, { [CHECKPOINT_KEY]: json }, STORE_AS_INT64);
 }
@@ -159,28 +217,50 @@ function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoin
         `'${path}' has checkpoint format ${info.format}; this version of Strata reads format ${FORMAT}: upgrade Strata`,
       );
     }
+    if (info.format === 1) {
+      fail(
+        op,
+        `'${path}' has checkpoint format 1, from an earlier Strata, which did not store the run config; this version reads format ${FORMAT}: start a new run, or take its weights with loadSafetensors`,
+      );
+    }
     corrupt(`unknown checkpoint format ${describe(info.format)}`);
   }
   const rngProblem = rngStateProblem(info.rng);
   if (rngProblem !== null) corrupt(`it has no valid RNG state (${rngProblem})`);
   const rng = info.rng as RngState;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   const progress = info.progress;
-  if (typeof progress !== 'object' || progress === null || Array.isArray(progress))
-    corrupt('it has no progress record');
+  if (!isObject(progress)) corrupt('it has no progress record');
+  if (info.config !== undefined && !isObject(info.config))
+    corrupt(`its run config is ${describe(info.config)}, not an object`);
+  if (info.otherOptimizers !== undefined && !Array.isArray(info.otherOptimizers))
+    corrupt(`its further optimizers are ${describe(info.otherOptimizers)}, not a list`);
+  const others = info.otherOptimizers as unknown[] | undefined;
 
-  const model: [string, Tensor][] = [];
-  const optim: [string, Tensor][] = [];
+  const groups: Record<string, [string, Tensor][]> = { [MODEL]: [], [OPTIM]: [], [STATE]: [] };
+  (others ?? []).forEach((_, k) => {
+    groups[otherOptim(k + 1)] = [];
+  });
   for (const [name, t] of Object.entries(tensors)) {
-    if (name.startsWith(MODEL)) model.push([name.slice(MODEL.length), t]);
-    else if (name.startsWith(OPTIM)) optim.push([name.slice(OPTIM.length), t]);
-    else corrupt(`unexpected tensor '${name}' (checkpoint tensors are named ${MODEL}* or ${OPTIM}*)`);
+    const prefix = /^[a-z]+\d*\./.exec(name)?.[0] ?? '';
+    const group = Object.hasOwn(groups, prefix) ? groups[prefix] : undefined;
+    if (group === undefined)
+      return corrupt(
+        `unexpected tensor '${name}' (checkpoint tensors are named ${Object.keys(groups).join('*, ')}*)`,
+      );
+    group.push([name.slice(prefix.length), t]);
   }
+  const tensorsOf = (prefix: string) => Object.fromEntries(groups[prefix]!);
   const ckpt: Checkpoint = {
-    model: Object.fromEntries(model),
-    optimizer: { tensors: Object.fromEntries(optim), state: info.optimizer },
+    model: tensorsOf(MODEL),
+    optimizer: { tensors: tensorsOf(OPTIM), state: info.optimizer },
     rng,
     progress: progress as Record<string, unknown>,
   };
+  if (others !== undefined)
+    ckpt.otherOptimizers = others.map((state, k) => ({ tensors: tensorsOf(otherOptim(k + 1)), state }));
+  if (groups[STATE]!.length > 0) ckpt.state = tensorsOf(STATE);
+  if (info.config !== undefined) ckpt.config = info.config as Record<string, unknown>;
   if (info.extra !== undefined) ckpt.extra = info.extra;
   return ckpt;
 }

@@ -1,5 +1,8 @@
 import { describe, fail } from '../errors.js';
 import type { Checkpoint } from '../io/checkpoint.js';
+
+export { optimizerToCheckpoint } from '../io/checkpoint.js';
+
 import type { AnyModule } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -17,21 +20,6 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 /** A copy of the model's state dict that later training steps do not touch. */
 export function snapshot(model: AnyModule): Record<string, Tensor> {
   return Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.detach().clone()]));
-}
-
-/** An optimizer's state split for a checkpoint: buffers as tensors (`<param>.<buffer>`), the rest as JSON. */
-export function optimizerToCheckpoint(opt: Optimizer<{ lr: number }>): {
-  tensors: Record<string, Tensor>;
-  state: unknown;
-} {
-  const sd = opt.stateDict();
-  const tensors: Record<string, Tensor> = {};
-  const steps: Record<string, number> = {};
-  for (const [i, s] of Object.entries(sd.state)) {
-    steps[i] = s.step;
-    for (const [name, t] of Object.entries(s.buffers)) tensors[`${i}.${name}`] = t;
-  }
-  return { tensors, state: { type: opt.constructor.name, paramGroups: sd.paramGroups, steps } };
 }
 
 /**
@@ -157,25 +145,34 @@ export function restoreCheckpoint(
 }
 
 /**
- * Fails naming the first setting of `config` that differs from the one the checkpoint was made with,
- * or that the checkpoint does not record (a checkpoint of another command or version).
+ * Fails listing every setting of `config` that differs from the one the checkpoint was made with, or
+ * that the checkpoint does not record (a checkpoint of another command or version), or that it records
+ * and this run lacks.
  */
 export function checkResumeConfig(op: string, saved: unknown, config: Record<string, unknown>): void {
   if (!isRecord(saved)) fail(op, `--resume: the checkpoint records no run settings (got ${describe(saved)})`);
-  for (const [k, v] of Object.entries(config)) {
-    if (!Object.hasOwn(saved, k)) {
-      fail(
-        op,
-        `--resume: the checkpoint does not record the setting ${k} (this run has ${JSON.stringify(v)}); ` +
-          'it was made by another command or version: start a new run in another --out directory',
-      );
-    }
-    // Loaded JSON is at most 64 levels deep (loadCheckpoint), so stringifying it cannot overflow.
-    if (JSON.stringify(saved[k]) !== JSON.stringify(v)) {
-      fail(
-        op,
-        `--resume: the checkpoint was made with ${k}=${JSON.stringify(saved[k])}, this run has ${JSON.stringify(v)}`,
-      );
-    }
+  const unrecorded = Object.keys(config).filter((k) => !Object.hasOwn(saved, k));
+  if (unrecorded.length > 0) {
+    fail(
+      op,
+      `--resume: the checkpoint does not record the setting${unrecorded.length > 1 ? 's' : ''} ${unrecorded
+        .map((k) => `${k} (this run has ${JSON.stringify(config[k])})`)
+        .join(', ')}; it was made by another command or version: start a new run in another --out directory`,
+    );
+  }
+  // Loaded JSON is at most 64 levels deep (loadCheckpoint), so stringifying it cannot overflow.
+  const changed = Object.keys({ ...saved, ...config }).filter(
+    (k) => JSON.stringify(saved[k]) !== JSON.stringify(config[k]),
+  );
+  if (changed.length > 0) {
+    const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
+    fail(
+      op,
+      `--resume: this run's settings differ from the checkpoint's: ${changed
+        .map((k) => `${k}=${show(saved[k])} in the checkpoint, ${show(config[k])} now`)
+        .join(
+          '; ',
+        )}. Resume with the same settings (only --epochs may grow), or start a new run in another --out`,
+    );
   }
 }
