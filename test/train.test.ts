@@ -9,15 +9,19 @@ import { Generator, manualSeed, type RngState, StrataError, type Tensor, tensor 
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { mlp } from '../src/models/mlp.js';
 import { RnnLanguageModel } from '../src/models/rnnlm.js';
-import { crossEntropy } from '../src/nn/losses.js';
+import { Linear } from '../src/nn/layers.js';
+import { bceWithLogits, crossEntropy } from '../src/nn/losses.js';
 import type { Module } from '../src/nn/module.js';
+import { Sequential } from '../src/nn/sequential.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../src/optim/optimizers.js';
 import { StepLR } from '../src/optim/schedules.js';
+import { LearningRateSchedule, type MetricLogger, MetricLogging } from '../src/train/callbacks.js';
 import { type FitOptions, type FitResult, fit } from '../src/train/fit.js';
 import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { countCorrect, evaluate } from '../src/train/metrics.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
+import { steps as stepSource, type Task, Trainer } from '../src/train/trainer.js';
 import { withFailingAsync } from './failingfs.js';
 import { tempDirs } from './tmpdirs.js';
 
@@ -1092,4 +1096,123 @@ test('an output directory that cannot be used fails before the first step', asyn
     );
   });
   assert.equal(steps, 0, 'no training step ran');
+});
+
+test('a task with two optimizers (a GAN) trains through ctx.update, and resumes mid-epoch exactly', async () => {
+  // A one-dimensional GAN: the generator shifts noise by b, the discriminator is a logistic unit;
+  // real samples are N(3, 1). Each step updates the discriminator, then the generator.
+  const gan = (out?: string, resume = false, crashAt = 0) => {
+    manualSeed(21);
+    const g = new Linear(1, 1);
+    const d = new Linear(1, 1);
+    const generator = new Generator(22);
+    const model = new Sequential(g, d);
+    const gOpt = new Adam(g.parameters(), { lr: 0.05 });
+    const dOpt = new SGD(d.parameters(), { lr: 0.05 });
+    let calls = 0;
+    const task: Task<number> = {
+      model,
+      optimizers: [gOpt, dOpt],
+      manual: true,
+      async trainStep(_, ctx) {
+        if (++calls === crashAt) throw new Error('simulated crash');
+        const noise = () =>
+          tensor(
+            Float32Array.from({ length: 8 }, () => generator.normal()),
+            { shape: [8, 1] },
+          );
+        const real = noise().add(3);
+        const fake = g.forward(noise());
+        const bce = (x: Tensor, label: number) =>
+          bceWithLogits(d.forward(x), tensor(new Float32Array(8).fill(label), { shape: [8, 1] }));
+        const dLoss = await ctx.update(dOpt, bce(real, 1).add(bce(fake.detach(), 0)));
+        const gLoss = await ctx.update(gOpt, bce(g.forward(noise()), 1));
+        return { metrics: { dLoss: dLoss * 8, gLoss: gLoss * 8 }, size: 8 };
+      },
+    };
+    return {
+      g,
+      trainer: new Trainer(task, {
+        epochs: 2,
+        data: stepSource(6),
+        generator,
+        out,
+        resume,
+        checkpointEvery: 4,
+      }),
+    };
+  };
+  const straight = gan(freshDir());
+  const a = await straight.trainer.fit();
+  assert.deepEqual(Object.keys(a.history[0]!).sort(), [
+    'dLoss',
+    'epoch',
+    'gLoss',
+    'lr',
+    'samplesPerSecond',
+    'seconds',
+  ]);
+  assert.ok(a.history.every((r) => Number.isFinite(r.dLoss) && Number.isFinite(r.gLoss)));
+  const dir = freshDir();
+  await assert.rejects(() => gan(dir, false, 9).trainer.fit(), /simulated crash/);
+  const ckpt = loadCheckpoint(join(dir, CHECKPOINT_FILE));
+  assert.equal(ckpt.otherOptimizers?.length, 1, 'both optimizers are in the checkpoint');
+  // Checkpoints after steps 4, 6 (the epoch's end) and 8; the crash in step 9 leaves step 8's.
+  assert.deepEqual([ckpt.progress.epoch, ckpt.progress.batch], [1, 2]);
+  const resumed = gan(dir, true);
+  const b = await resumed.trainer.fit();
+  assert.deepEqual(b.resumedFrom, { epoch: 1, batch: 2 });
+  assert.deepEqual(
+    b.history.map((r) => [r.dLoss, r.gLoss]),
+    a.history.map((r) => [r.dLoss, r.gLoss]),
+  );
+  assertBitwiseEqual(resumed.g.stateDict(), straight.g.stateDict(), 'generator weights');
+});
+
+test('a task with no dataset (an agent collecting its own data) runs on a step source, with a per-batch schedule and a metric logger', async () => {
+  // A two-armed bandit learned by REINFORCE: arm 1 pays 1, arm 0 pays 0. The policy is one logit.
+  manualSeed(31);
+  const policy = new Linear(1, 1, { bias: false });
+  const opt = new SGD(policy.parameters(), { lr: 0.5 });
+  const generator = new Generator(32);
+  const logged: [string, number, number][] = [];
+  const schedule = new LearningRateSchedule(new StepLR(opt, { stepSize: 5, gamma: 0.5 }), { per: 'batch' });
+  const task: Task<number> = {
+    model: policy,
+    optimizers: [opt],
+    trainStep() {
+      const logit = policy.forward(tensor([[1]]));
+      const p1 = logit.sigmoid();
+      const arm = generator.uniform() < p1.item() ? 1 : 0;
+      const logProb = arm === 1 ? p1.log() : p1.neg().add(1).log();
+      return { loss: logProb.mul(-arm).sum(), metrics: { reward: arm }, size: 1 };
+    },
+  };
+  const logger: MetricLogger = { scalar: (tag, value, step) => logged.push([tag, value, step]) };
+  const trainer = new Trainer(task, {
+    epochs: 2,
+    data: stepSource(10),
+    generator,
+    callbacks: [schedule, new MetricLogging(logger)],
+  });
+  const { history } = await trainer.fit();
+  assert.equal(history.length, 2);
+  assert.ok(
+    history[1]!.reward! > history[0]!.reward!,
+    `reward ${history[0]!.reward} -> ${history[1]!.reward}`,
+  );
+  assert.equal(opt.paramGroups[0]!.lr, 0.5 * 0.5 ** 4, 'stepped once per batch: 20 steps, ×0.5 every 5');
+  assert.deepEqual(
+    logged.filter(([tag]) => tag === 'train/loss').map(([, , step]) => step),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
+  assert.ok(logged.some(([tag, , step]) => tag === 'epoch/reward' && step === 2));
+  await assert.rejects(
+    () =>
+      new Trainer(
+        { ...task, trainStep: () => ({ size: 1 }) },
+        { epochs: 1, data: stepSource(1), generator },
+      ).fit(),
+    /returned no loss/,
+  );
 });

@@ -15,12 +15,11 @@ import { crossEntropy } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { fit } from '../train/fit.js';
-import { fitLanguageModel, type LanguageModel, perplexity } from '../train/lm.js';
+import { type FitResult, fit } from '../train/fit.js';
+import { fitLanguageModel, type LanguageModel, type LmFitResult, perplexity } from '../train/lm.js';
 import { evaluate } from '../train/metrics.js';
 import { scoringProgress } from '../train/progress.js';
 import { digitAugmentation, holdOut, makeOptimizer, makeSchedule, mobyDickCorpus } from '../train/recipes.js';
-import type { TrainResult } from '../train/trainer.js';
 import { saveTrainingCurves } from '../viz/plot.js';
 import { type Flags, helpText, num, outputDir, parse } from './args.js';
 
@@ -241,7 +240,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     config,
   };
   const monitor = text ? 'valPerplexity' : 'valLoss';
-  let result: TrainResult & { bestEpoch: number | null };
+  let result: FitResult | LmFitResult;
   let report: Record<string, unknown>;
   let parameters: number;
   if (!text) {
@@ -376,9 +375,8 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     };
   }
   saveTrainingCurves(out, result.history);
-  const { limit: _, ...settings } = config;
   return {
-    ...settings,
+    ...config,
     ...report,
     model,
     epochs,

@@ -18,6 +18,7 @@ import {
 
 /** A classifier's epoch: mean loss and accuracy, and with validation the same on the held-out batches. */
 export interface ClassifierEpoch extends EpochRecord {
+  loss: number;
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;

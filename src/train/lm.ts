@@ -25,6 +25,7 @@ export type LanguageModel = Module<[Tensor, never?], [Tensor, unknown]>;
 
 /** A language model's epoch: mean cross-entropy per token (nats), its perplexity, and the validation ones. */
 export interface LmEpoch extends EpochRecord {
+  loss: number;
   perplexity: number;
   valLoss: number;
   valPerplexity: number;

@@ -114,7 +114,8 @@ export interface Ranks {
 /** One finished epoch: its mean metrics (and `val`-prefixed validation metrics), rate, time and throughput. */
 export interface EpochRecord {
   epoch: number;
-  loss: number;
+  /** The mean loss (absent for a manual task that reports its losses as metrics). */
+  loss?: number;
   lr: number;
   seconds: number;
   /** Samples (or tokens) per second. */
@@ -512,7 +513,7 @@ export class Trainer<B> implements Run {
 function recordProblem(r: unknown, i: number): string | null {
   if (!isRecord(r)) return `history[${i}] is ${describe(r)}, not an epoch record`;
   if (r.epoch !== i + 1) return `history[${i}] is for epoch ${describe(r.epoch)}, expected ${i + 1}`;
-  for (const k of ['loss', 'lr', 'seconds', 'samplesPerSecond'])
+  for (const k of ['lr', 'seconds', 'samplesPerSecond'])
     if (typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}, not a number`;
   const bad = Object.keys(r).find((k) => typeof r[k] !== 'number');
   if (bad !== undefined) return `history[${i}].${bad} is ${describe(r[bad])}, not a number`;
