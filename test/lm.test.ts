@@ -4,12 +4,13 @@
  * size.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as st from '../src/index.js';
+import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { RnnLanguageModel, sampleTokens } from '../src/models/rnnlm.js';
 import { fitLanguageModel, type LanguageModel, perplexity } from '../src/train/lm.js';
 import { tempDirs } from './tmpdirs.js';
@@ -210,4 +211,122 @@ test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run'
     (r.history as { valPerplexity: number }[]).map((h) => h.valPerplexity);
   assert.deepEqual(ppl(resumed), ppl(whole));
   assert.equal(resumed.test_perplexity, whole.test_perplexity);
+});
+
+/** Runs `strata ARGS` as a child; with `killMidEpoch`, SIGKILLs it once its checkpoint is inside an epoch. */
+async function strataChild(
+  args: string[],
+  killMidEpoch?: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repo });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  if (killMidEpoch) {
+    const path = join(killMidEpoch, 'checkpoint.safetensors');
+    for (;;) {
+      assert.equal(child.exitCode, null, `the run ended before it was killed: ${stderr}`);
+      if (existsSync(path)) {
+        try {
+          if ((loadCheckpoint(path).progress.batch as number) > 0) break;
+        } catch {
+          // Read as the file is replaced: look again.
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    child.kill('SIGKILL');
+  }
+  return { status: await done, stdout, stderr };
+}
+
+for (const [model, flags, metrics] of [
+  [
+    'mlp',
+    ['--limit', '3000', '--batch-size', '50', '--validation', '0.1'],
+    ['loss', 'accuracy', 'valLoss', 'valAccuracy'],
+  ],
+  [
+    'rnnlm',
+    [
+      '--limit',
+      '20000',
+      '--batch-size',
+      '10',
+      '--hidden',
+      '16',
+      '--layers',
+      '1',
+      '--bptt',
+      '10',
+      '--dropout',
+      '0.3',
+    ],
+    ['loss', 'perplexity', 'valPerplexity'],
+  ],
+] as const) {
+  test(`strata train ${model} killed (SIGKILL) mid-epoch and resumed ends with the uninterrupted run's numbers exactly`, async () => {
+    const args = (out: string) => [
+      'train',
+      model,
+      ...flags,
+      '--epochs',
+      '2',
+      '--checkpoint-every',
+      '1',
+      '--json',
+      '--no-progress',
+      '--out',
+      out,
+    ];
+    const dir = fresh();
+    const [whole, killed] = await Promise.all([strataChild(args(fresh())), strataChild(args(dir), dir)]);
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.equal(killed.status, null, 'killed by the signal');
+    const resumed = await strataChild([...args(dir), '--resume']);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const last = (r: { stdout: string }) =>
+      JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+    const [a, b] = [last(whole), last(resumed)];
+    const from = b.resumed_from as { epoch: number; batch: number };
+    assert.ok(from.batch > 0, `resumed inside an epoch, at ${JSON.stringify(from)}`);
+    const numbers = (r: Record<string, unknown>) =>
+      (r.history as Record<string, number>[]).map((h) => metrics.map((k) => h[k]));
+    assert.deepEqual(numbers(b), numbers(a));
+    for (const k of ['test_loss', 'test_accuracy', 'test_perplexity']) assert.equal(b[k], a[k], k);
+  });
+}
+
+test('strata train rnnlm --schedule cosine --validation 0.1 --patience 2 trains with the flags every model takes', async () => {
+  const out = fresh();
+  const r = cli([
+    ...['train', 'rnnlm', '--schedule', 'cosine', '--validation', '0.1', '--patience', '2'],
+    ...[
+      '--limit',
+      '3000',
+      '--epochs',
+      '2',
+      '--hidden',
+      '8',
+      '--layers',
+      '1',
+      '--bptt',
+      '10',
+      '--json',
+      '--out',
+      out,
+    ],
+  ]);
+  const history = r.history as { lr: number; valPerplexity: number }[];
+  assert.equal(history.length, 2);
+  assert.ok(history[1]!.lr < history[0]!.lr, 'the cosine schedule lowered the rate');
+  assert.equal(r.train_tokens, 2700, '10% of the training text held out');
+  assert.ok(history.every((h) => Number.isFinite(h.valPerplexity)));
+  assert.ok(existsSync(join(out, 'curves.png')));
 });
