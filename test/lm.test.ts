@@ -132,6 +132,15 @@ test('strata train ngram and rnnlm report test perplexity and vocabulary size on
   const text = gen('1');
   assert.ok(text.startsWith('the whale'), text);
   assert.equal(gen('1'), text);
+  // The run folder is enough; a prompt word the model never saw is warned about, not dropped silently.
+  const warned = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'generate', out, '--prompt', 'The qwertyuiop', '--length', '3'],
+    { cwd: repo, encoding: 'utf8' },
+  );
+  assert.equal(warned.status, 0, warned.stderr);
+  assert.match(warned.stderr, /generate: warning: 'qwertyuiop' not in the model's vocabulary, read as <unk>/);
+  assert.ok(warned.stdout.startsWith('the qwertyuiop'), warned.stdout);
   assert.ok(text.split(/\s+/).length >= 3, text);
   // Word vectors: neighbours by cosine, best first, the query itself left out; an analogy; a t-SNE map.
   const near = JSON.parse(run(['words', ckpt, '--near', 'whale', '--top', '3', '--json'])) as Record<

@@ -137,7 +137,7 @@ function vocabOf(ckpt: Checkpoint, path: string, op: string): Vocab {
   const itos = extra?.vocab?.itos;
   if (!Array.isArray(itos) || itos.length === 0 || !itos.every((w) => typeof w === 'string'))
     fail(op, `'${path}' holds a language model but no vocabulary (extra.vocab.itos)`);
-  return Vocab.fromJSON({ itos: itos as string[] });
+  return Vocab.fromJSON(extra!.vocab as { itos: string[] });
 }
 
 /** A model rebuilt from a checkpoint, with what it was made from. */
