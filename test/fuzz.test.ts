@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { restoreLanguageModel } from '../src/cli/generate.js';
 import { TensorDataset } from '../src/data/dataset.js';
 import { decodeIdx } from '../src/data/idx.js';
 import { DataLoader } from '../src/data/loader.js';
@@ -27,6 +26,7 @@ import {
 } from '../src/io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { mlp } from '../src/models/mlp.js';
+import { loadLanguageModel } from '../src/models/registry.js';
 import { RnnLanguageModel } from '../src/models/rnnlm.js';
 import { crossEntropy } from '../src/nn/losses.js';
 import { Adam } from '../src/optim/optimizers.js';
@@ -581,7 +581,7 @@ test('fuzz: language-model checkpoints with altered state, resumed or opened by 
         }),
       () => jsonKey([tensorsKey(r.model.stateDict()), r.generator.getState()]) === before,
     );
-    await attempt(`generate, ${part}${where}`, () => restoreLanguageModel(path));
+    await attempt(`generate, ${part}${where}`, () => loadLanguageModel(path, 'generate'));
   }
   assert.equal(counts.crashes, 0, `crashed:\n${crashes.join('\n')}`);
   results['language-model checkpoint with altered state, resumed and opened'] = counts;

@@ -1,9 +1,8 @@
-import { charTokens, EOS, UNK, type Vocab, wordTokens } from '../data/text.js';
+import { charTokens, EOS, UNK, wordTokens } from '../data/text.js';
 import { fail } from '../errors.js';
-import { loadModel, type ModelConfig } from '../models/registry.js';
+import { loadLanguageModel } from '../models/registry.js';
 import { sampleTokens } from '../models/rnnlm.js';
 import { Generator } from '../tensor/random.js';
-import type { LanguageModel } from '../train/lm.js';
 import { type Flags, helpText, num, parse } from './args.js';
 
 const FLAGS: Flags = {
@@ -24,17 +23,6 @@ export const GENERATE_HELP = helpText(
   'Continues a prompt by sampling from a language model trained with `strata train nplm|rnnlm|char-rnn` (the best weights beside the checkpoint when there are any).',
   FLAGS,
 );
-
-/** A trained language model, its vocabulary and its token level, from a run of `train nplm|rnnlm|char-rnn`. */
-export function restoreLanguageModel(
-  path: string,
-  op = 'generate',
-): { model: LanguageModel; vocab: Vocab; level: 'word' | 'char'; config: ModelConfig } {
-  const { model, config, vocab } = loadModel(path, op);
-  if (vocab === null)
-    fail(op, `'${path}' holds ${config.model}, not a language model of strata train nplm, rnnlm or char-rnn`);
-  return { model: model as LanguageModel, vocab, level: config.level === 'char' ? 'char' : 'word', config };
-}
 
 /** Words back to text: no space before punctuation that closes, a new paragraph at <eos>. */
 export function detokenize(words: readonly string[]): string {
@@ -63,7 +51,7 @@ export function generate(argv: string[]): string {
   if (!(temperature > 0)) fail('generate', `--temperature must be positive, got ${temperature}`);
   const topK =
     v['top-k'] === undefined ? undefined : num('generate', 'top-k', v['top-k'], { integer: true, min: 1 });
-  const { model, vocab, level } = restoreLanguageModel(path);
+  const { model, vocab, level } = loadLanguageModel(path, 'generate');
   const prompt =
     level === 'char' ? charTokens(String(v.prompt)) : wordTokens(String(v.prompt)).filter((w) => w !== EOS);
   if (!prompt.length) fail('generate', 'the prompt is empty');

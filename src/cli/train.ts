@@ -1,26 +1,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { getBackend } from '../backend/registry.js';
-import { AugmentedDataLoader } from '../data/augment.js';
-import { TensorDataset } from '../data/dataset.js';
-import { loadFashionMnist } from '../data/fashion-mnist.js';
-import { DataLoader } from '../data/loader.js';
-import { loadMnist } from '../data/mnist.js';
-import { EOS } from '../data/text.js';
 import { fail } from '../errors.js';
 import { BEST_FILE, CHECKPOINT_FILE } from '../io/checkpoint.js';
-import { KneserNeyTrigram } from '../models/ngram.js';
-import { MODELS, type ModelConfig } from '../models/registry.js';
-import { crossEntropy } from '../nn/losses.js';
-import type { Module } from '../nn/module.js';
-import { Generator, manualSeed } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { type FitResult, fit } from '../train/fit.js';
-import { fitLanguageModel, type LanguageModel, type LmFitResult, perplexity } from '../train/lm.js';
-import { evaluate } from '../train/metrics.js';
-import { scoringProgress } from '../train/progress.js';
-import { digitAugmentation, holdOut, makeOptimizer, makeSchedule, mobyDickCorpus } from '../train/recipes.js';
-import { saveTrainingCurves } from '../viz/plot.js';
+import { countNgrams, type TrainReport, trainModel } from '../models/recipes.js';
+import { MODELS } from '../models/registry.js';
 import { type Flags, helpText, num, outputDir, parse } from './args.js';
 
 /** Each trainable model's defaults: the flags' default values and its own flags. */
@@ -166,39 +149,35 @@ export function trainHelp(model: string): string {
   return helpText(`strata train ${model} [options]`, what, flagsOf(model));
 }
 
-/** What `strata train` prints (and `--json` writes): the results, the settings and the history. */
-export type TrainReport = Record<string, unknown> & { model: string; summary: string };
-
-/** `strata train <model>`: parses the flags and runs the model's recipe. */
+/** `strata train <model>`: parses and checks the flags, then runs the model's recipe. */
 export async function train(model: string, argv: string[]): Promise<TrainReport> {
   if (!TRAINABLE.includes(model))
     fail('train', `unknown model '${model}': expected one of ${TRAINABLE.join(', ')}`);
   const cmd = `train ${model}`;
   const { values: v } = parse(cmd, argv, flagsOf(model));
-  if (model === 'ngram') return countNgrams(v);
   const n = (name: string, o: { integer?: boolean; min?: number } = {}) => num(cmd, name, v[name], o);
   const maybe = (name: string, o: { integer?: boolean; min?: number }) =>
     v[name] === undefined ? undefined : n(name, o);
-  const entry = MODELS[model]!;
-  const text = entry.input === 'tokens';
+  const text = model === 'ngram' || MODELS[model]!.input === 'tokens';
+  const limit = maybe('limit', { integer: true, min: text ? 100 : 1 });
+  if (model === 'ngram') return countNgrams(n('min-freq', { integer: true, min: 1 }), limit);
   const epochs = n('epochs', { integer: true, min: 1 });
   const batchSize = n('batch-size', { integer: true, min: 1 });
   const seed = n('seed', { integer: true });
+  const checkpointEvery = maybe('checkpoint-every', { integer: true, min: 1 });
+  const lr = maybe('lr', { min: 0 });
+  const clip = n('clip', { min: 0 });
   const validation = n('validation', { min: 0 });
   if (validation >= 1) fail(cmd, `--validation must be below 1, got ${validation}`);
   const patience = maybe('patience', { integer: true, min: 1 });
   if (patience !== undefined && validation === 0 && !text)
     fail(cmd, '--patience needs a validation set: add --validation 0.1');
-  const limit = maybe('limit', { integer: true, min: text ? 100 : 1 });
-  const checkpointEvery = maybe('checkpoint-every', { integer: true, min: 1 });
   const optimizer = String(v.optimizer);
-  const lr =
-    maybe('lr', { min: 0 }) ??
-    (optimizer === 'sgd' ? (text ? 20 : 0.05) : text ? 0.002 : optimizer === 'adagrad' ? 1e-2 : 1e-3);
-  const clip = n('clip', { min: 0 });
+  const defaultLr =
+    optimizer === 'sgd' ? (text ? 20 : 0.05) : text ? 0.002 : optimizer === 'adagrad' ? 1e-2 : 1e-3;
   const dropout = n('dropout', { min: 0 });
   if (dropout >= 1) fail(cmd, `--dropout must be below 1, got ${dropout}`);
-  if (dropout > 0 && Object.keys(entry.shape).length === 0)
+  if (dropout > 0 && Object.keys(MODELS[model]!.shape).length === 0)
     fail(cmd, `--dropout applies to the mlp and the language models; ${model} does not take it`);
   const out = outputDir(cmd, v.out, `runs/${model}`, [
     CHECKPOINT_FILE,
@@ -214,215 +193,45 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
       );
     rmSync(join(out, BEST_FILE), { force: true });
   }
-
-  manualSeed(seed);
-  const generator = new Generator(seed + 1);
-  // Every setting that shapes the model or the run; --resume compares them all (--epochs may grow).
-  const config: ModelConfig = {
+  const own: Record<string, unknown> = {};
+  if (!text) {
+    own.dataset = String(v.dataset);
+    if (!['mnist', 'fashion-mnist'].includes(own.dataset as string))
+      fail(cmd, `unknown dataset '${own.dataset}': expected mnist, fashion-mnist`);
+    own.augment = v.augment === true;
+  } else {
+    own.level = model === 'char-rnn' ? 'char' : 'word';
+    own.minFreq = own.level === 'word' ? n('min-freq', { integer: true, min: 1 }) : 1;
+    own.hidden = n('hidden', { integer: true, min: 1 });
+    own.bptt = n('bptt', { integer: true, min: 1 });
+    own.embed = v.embed === undefined ? own.hidden : n('embed', { integer: true, min: 1 });
+    if (model === 'nplm')
+      Object.assign(own, { order: n('order', { integer: true, min: 2 }), direct: v.direct === true });
+    else {
+      own.cell = String(v.cell);
+      if (!['lstm', 'gru', 'rnn'].includes(own.cell as string))
+        fail(cmd, `unknown --cell '${own.cell}': expected lstm, gru, rnn`);
+      own.layers = n('layers', { integer: true, min: 1 });
+      own.tie = model === 'rnnlm' && v['no-tie'] !== true && own.embed === own.hidden;
+    }
+  }
+  return trainModel({
     model,
-    optimizer,
-    lr,
-    schedule: String(v.schedule),
+    epochs,
     batchSize,
     seed,
-    limit: limit ?? null,
     validation,
+    patience,
+    limit,
+    checkpointEvery,
+    optimizer,
+    lr: lr ?? defaultLr,
+    schedule: String(v.schedule),
     clip,
     dropout,
-  };
-  const run = {
-    epochs,
-    generator,
     out,
     resume: v.resume === true,
-    checkpointEvery,
     progress: v['no-progress'] !== true,
-    config,
-  };
-  const monitor = text ? 'valPerplexity' : 'valLoss';
-  let result: FitResult | LmFitResult;
-  let report: Record<string, unknown>;
-  let parameters: number;
-  if (!text) {
-    const dataset = String(v.dataset);
-    if (!['mnist', 'fashion-mnist'].includes(dataset))
-      fail(cmd, `unknown dataset '${dataset}': expected mnist, fashion-mnist`);
-    Object.assign(config, { dataset, augment: v.augment === true });
-    const load = (split: 'train' | 'test', n?: number) =>
-      dataset === 'mnist' ? loadMnist(split, { limit: n }) : loadFashionMnist(split, { limit: n });
-    const shape = (x: Tensor) => (entry.input === 'image' ? x.reshape([-1, 1, 28, 28]) : x);
-    const trainData = load('train', limit);
-    let [x, y] = [shape(trainData.images), trainData.labels];
-    let held: Tensor[][] | undefined;
-    if (validation > 0) {
-      const split = holdOut(x.shape[0]!, validation, seed + 2);
-      held = [
-        ...new DataLoader(new TensorDataset(x.indexSelect(0, split.held), y.indexSelect(0, split.held)), {
-          batchSize: 1000,
-        }),
-      ];
-      [x, y] = [x.indexSelect(0, split.kept), y.indexSelect(0, split.kept)];
-    }
-    const set = new TensorDataset(x, y);
-    const loader = config.augment
-      ? new AugmentedDataLoader(set, {
-          batchSize,
-          shuffle: true,
-          generator,
-          imageShape: [1, 28, 28],
-          transform: digitAugmentation(),
-        })
-      : new DataLoader(set, { batchSize, shuffle: true, generator });
-    const net = entry.build(config, { vocab: null, generator }) as Module;
-    const opt = makeOptimizer(optimizer, net.parameters(), lr, 0.9);
-    const schedule = makeSchedule(String(v.schedule), opt, epochs, monitor);
-    result = await fit(net, opt, {
-      ...run,
-      loss: (o, t) => crossEntropy(o, t),
-      train: loader,
-      validation: held,
-      clipGradNorm: clip > 0 ? clip : undefined,
-      earlyStopping:
-        patience === undefined ? undefined : { monitor: 'valAccuracy', patience, restoreBest: true },
-      callbacks: schedule ? [schedule] : [],
-    });
-    const test = load('test');
-    const batches = [
-      ...new DataLoader(new TensorDataset(shape(test.images), test.labels), { batchSize: 1000 }),
-    ];
-    const shown = scoringProgress(run.progress, 'scoring the test set', batches.length);
-    let done = 0;
-    const score = evaluate(
-      net,
-      {
-        *[Symbol.iterator]() {
-          for (const b of batches) {
-            yield b;
-            shown(++done);
-          }
-        },
-      },
-      (o, t) => crossEntropy(o, t),
-    );
-    parameters = net.numParameters();
-    report = {
-      dataset,
-      summary: `test accuracy ${(100 * score.accuracy).toFixed(2)}%, test loss ${score.loss.toFixed(4)}`,
-      test_accuracy: score.accuracy,
-      test_loss: score.loss,
-      train_samples: set.length,
-      augment: config.augment,
-    };
-  } else {
-    const level = model === 'char-rnn' ? 'char' : 'word';
-    const minFreq = level === 'word' ? n('min-freq', { integer: true, min: 1 }) : 1;
-    const hidden = n('hidden', { integer: true, min: 1 });
-    const shapeOf: Record<string, unknown> =
-      model === 'nplm'
-        ? {
-            order: n('order', { integer: true, min: 2 }),
-            embed: n('embed', { integer: true, min: 1 }),
-            direct: v.direct === true,
-          }
-        : {
-            cell: String(v.cell),
-            layers: n('layers', { integer: true, min: 1 }),
-            embed: v.embed === undefined ? hidden : n('embed', { integer: true, min: 1 }),
-          };
-    if (model !== 'nplm') {
-      if (!['lstm', 'gru', 'rnn'].includes(shapeOf.cell as string))
-        fail(cmd, `unknown --cell '${shapeOf.cell}': expected lstm, gru, rnn`);
-      shapeOf.tie = model === 'rnnlm' && v['no-tie'] !== true && shapeOf.embed === hidden;
-    }
-    const bptt = n('bptt', { integer: true, min: 1 });
-    Object.assign(config, { level, minFreq, hidden, bptt, ...shapeOf });
-    const data = mobyDickCorpus(level, minFreq, limit);
-    let [trainIds, validIds] = [data.train, data.valid];
-    if (validation > 0) {
-      // The end of the training text is held out, so both parts stay contiguous text.
-      const cut = Math.round(trainIds.length * (1 - validation));
-      [trainIds, validIds] = [trainIds.subarray(0, cut), trainIds.subarray(cut)];
-    }
-    const net = entry.build(config, { vocab: data.vocab, generator }) as unknown as LanguageModel;
-    const opt = makeOptimizer(optimizer, net.parameters(), lr);
-    const schedule = makeSchedule(String(v.schedule), opt, epochs, monitor);
-    result = await fitLanguageModel(net, opt, {
-      ...run,
-      batchSize,
-      bptt,
-      train: trainIds,
-      valid: validIds,
-      clip,
-      anneal: 1,
-      patience,
-      callbacks: schedule ? [schedule] : [],
-      extra: { vocab: data.vocab.toJSON() },
-    });
-    const test = perplexity(net, data.test, batchSize, bptt);
-    const best = result.history.find((r) => r.epoch === result.bestEpoch);
-    parameters = net.numParameters();
-    report = {
-      dataset: 'moby-dick',
-      summary: `test perplexity ${test.toFixed(1)} (vocabulary ${data.vocab.size})`,
-      test_perplexity: test,
-      valid_perplexity: best?.valPerplexity ?? Number.NaN,
-      test_loss: Math.log(test),
-      ...(level === 'char' ? { bits_per_char: Math.log2(test) } : {}),
-      vocab_size: data.vocab.size,
-      train_tokens: trainIds.length,
-      test_tokens: data.test.length,
-      tokens_per_second: result.samplesPerSecond,
-    };
-  }
-  saveTrainingCurves(out, result.history);
-  return {
-    ...config,
-    ...report,
-    model,
-    epochs,
-    train_seconds: result.trainSeconds,
-    samples_per_second: result.samplesPerSecond,
-    backend: getBackend().name,
-    batch_size: batchSize,
-    parameters,
-    best_epoch: result.bestEpoch,
-    stopped_early: result.stoppedEarly,
-    resumed_from: result.resumedFrom,
-    history: result.history,
-    summary: `${model}: ${report.summary}, ${result.trainSeconds.toFixed(1)} s training (${Math.round(result.samplesPerSecond)} ${text ? 'tokens' : 'samples'}/s) on ${getBackend().name}`,
-  } as TrainReport;
-}
-
-/** `strata train ngram`: the count-based baseline. */
-function countNgrams(v: Record<string, string | boolean | undefined>): TrainReport {
-  const cmd = 'train ngram';
-  const minFreq = num(cmd, 'min-freq', v['min-freq'], { integer: true, min: 1 });
-  const limit = v.limit === undefined ? undefined : num(cmd, 'limit', v.limit, { integer: true, min: 100 });
-  const data = mobyDickCorpus('word', minFreq, limit);
-  const t0 = performance.now();
-  // The stream starts after an end of paragraph, as every paragraph after the first does.
-  const start = data.vocab.id(EOS);
-  const lm = KneserNeyTrigram.fit(data.train, data.vocab.size, start);
-  const seconds = (performance.now() - t0) / 1000;
-  const test = lm.perplexity(data.test, start);
-  return {
-    model: 'ngram',
-    dataset: 'moby-dick',
-    level: 'word',
-    min_freq: minFreq,
-    summary: `ngram: test perplexity ${test.toFixed(1)} (vocabulary ${data.vocab.size}), ${seconds.toFixed(1)} s counting`,
-    test_perplexity: test,
-    valid_perplexity: lm.perplexity(data.valid, start),
-    test_loss: Math.log(test),
-    vocab_size: data.vocab.size,
-    train_tokens: data.train.length,
-    test_tokens: data.test.length,
-    epochs: 1,
-    train_seconds: seconds,
-    tokens_per_second: data.train.length / seconds,
-    backend: getBackend().name,
-    parameters: lm.sizes.trigrams + lm.sizes.bigrams + lm.sizes.unigrams,
-    discounts: lm.discounts,
-    ngrams: lm.sizes,
-  };
+    own,
+  });
 }

@@ -11,6 +11,7 @@ import {
 } from '../io/checkpoint.js';
 import type { AnyModule } from '../nn/module.js';
 import type { Generator } from '../tensor/random.js';
+import type { LanguageModel } from '../train/lm.js';
 import { lenet } from './lenet.js';
 import { mlp } from './mlp.js';
 import { NeuralProbabilisticLM } from './nplm.js';
@@ -176,4 +177,19 @@ export function loadModel(run: string, op = 'loadModel'): LoadedModel {
   model.loadStateDict(existsSync(best) ? loadWeights(best) : ckpt.model);
   model.eval();
   return { model, config, entry, vocab };
+}
+
+/**
+ * A trained language model, its vocabulary and its token level, from a run of `train nplm|rnnlm|char-rnn`.
+ *
+ *     const { model, vocab } = loadLanguageModel('runs/rnnlm');
+ */
+export function loadLanguageModel(
+  path: string,
+  op = 'loadLanguageModel',
+): { model: LanguageModel; vocab: Vocab; level: 'word' | 'char'; config: ModelConfig } {
+  const { model, config, vocab } = loadModel(path, op);
+  if (vocab === null)
+    fail(op, `'${path}' holds ${config.model}, not a language model of strata train nplm, rnnlm or char-rnn`);
+  return { model: model as LanguageModel, vocab, level: config.level === 'char' ? 'char' : 'word', config };
 }
