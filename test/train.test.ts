@@ -20,6 +20,7 @@ import { LearningRateSchedule, type MetricLogger, MetricLogging } from '../src/t
 import { type FitOptions, type FitResult, fit } from '../src/train/fit.js';
 import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { countCorrect, evaluate } from '../src/train/metrics.js';
+import { clock, epochLine, fitLine } from '../src/train/progress.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
 import { steps as stepSource, type Task, Trainer } from '../src/train/trainer.js';
 import { withFailingAsync } from './failingfs.js';
@@ -1214,5 +1215,44 @@ test('a task with no dataset (an agent collecting its own data) runs on a step s
         { epochs: 1, data: stepSource(1), generator },
       ).fit(),
     /returned no loss/,
+  );
+});
+
+test('progress: a live line fits the width with whole fields, numbers first; the epoch line is the same for every task', () => {
+  const fields = [
+    'epoch 1/3',
+    '120/265',
+    'loss 5.8123',
+    'ppl 332.2',
+    '1234 tokens/s',
+    'ETA 1:23',
+    'run 5:40',
+  ];
+  for (const width of [20, 40, 60, 80, 120]) {
+    const line = fitLine(fields, width, 0.5);
+    assert.ok(line.length <= width, `${width}: '${line}' is ${line.length} wide`);
+    const shown = line.replace(/ \[.*\]$/, '').split('  ');
+    assert.deepEqual(shown, fields.slice(0, shown.length), `${width}: whole fields, in order`);
+  }
+  assert.match(
+    fitLine(fields, 80, 0.5),
+    /ppl 332\.2 {2}1234 tokens\/s/,
+    'at 80 columns the perplexity is whole',
+  );
+  assert.match(fitLine(fields, 120, 0.5), /run 5:40 \[█+·+\]$/, 'the bar takes the room that is left');
+  assert.equal(clock(3725), '1:02:05');
+  const lm = {
+    epoch: 2,
+    loss: 5.8,
+    perplexity: 330.3,
+    valLoss: 5.9,
+    valPerplexity: 365.04,
+    lr: 20,
+    seconds: 3.14,
+    samplesPerSecond: 5120.4,
+  };
+  assert.equal(
+    epochLine(lm, 5, 'tokens'),
+    'epoch 2/5 | loss 5.8000 ppl 330.3 | val loss 5.9000 ppl 365.0 | lr 20 | 5120 tokens/s | 3.1 s',
   );
 });

@@ -176,6 +176,8 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
  * Loads and verifies a checkpoint written by saveCheckpoint. Throws a StrataError if the file is missing,
  * has no checksum or does not match it (corrupt, truncated), is a safetensors file but not a Strata
  * checkpoint, or holds no valid RNG state or progress record.
+ *
+ *     const { model, progress, config } = loadCheckpoint('runs/mlp/checkpoint.safetensors');
  */
 export function loadCheckpoint(path: string): Checkpoint {
   return parseCheckpoint('loadCheckpoint', readFileBytes('loadCheckpoint', path), path);
@@ -269,6 +271,8 @@ function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoin
 /**
  * Saves a state dict as plain safetensors with its PyTorch-style names, for exchange: PyTorch reads it with
  * `safetensors.torch.load_file(path)` and `model.load_state_dict(...)`. Written atomically.
+ *
+ *     saveWeights('mlp.safetensors', model.stateDict());
  */
 export function saveWeights(path: string, weights: Record<string, Tensor>): void {
   // "format": "pt" is what Hugging Face tools look for to treat the file as PyTorch weights.
@@ -278,6 +282,8 @@ export function saveWeights(path: string, weights: Record<string, Tensor>): void
 /**
  * Loads and verifies weights written by saveWeights; a file without Strata's checksum is refused, as it
  * cannot be verified. For weights from PyTorch or the hub, use `loadSafetensors(path).tensors`.
+ *
+ *     model.loadStateDict(loadWeights('mlp.safetensors'));
  */
 export function loadWeights(path: string): Record<string, Tensor> {
   const { tensors, metadata } = decodeSafetensors(readFileBytes('loadWeights', path), path, {

@@ -103,7 +103,11 @@ function rnnLm(c: ModelConfig, vocab: Vocab, generator?: Generator): RnnLanguage
   });
 }
 
-/** Adds a model to the registry, so that loadModel (and `strata generate|viz`) can rebuild it. */
+/**
+ * Adds a model to the registry, so that loadModel (and `strata generate|viz`) can rebuild it.
+ *
+ *     registerModel('tiny', { summary: 'a 784-10 softmax', input: 'flat', shape: {}, build: () => mlp([784, 10]) });
+ */
 export function registerModel(name: string, entry: ModelEntry): void {
   if (Object.hasOwn(MODELS, name)) fail('registerModel', `a model named '${name}' is already registered`);
   MODELS[name] = entry;

@@ -64,6 +64,8 @@ export interface FitResult extends TrainResult {
 /**
  * The task of a classifier: logits from `model.forward(x)`, a loss against the labels, and the count of
  * correct predictions as its `accuracy` metric.
+ *
+ *     await new Trainer(classifierTask(model, opt, nn.crossEntropy), { epochs: 3, data: loader, generator }).fit();
  */
 export function classifierTask(
   model: Module,

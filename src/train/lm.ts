@@ -34,6 +34,8 @@ export interface LmEpoch extends EpochRecord {
 /**
  * Perplexity of a token stream: exp of the mean cross-entropy of every next-token prediction, the stream
  * cut into `batchSize` contiguous streams and read window by window with the state carried across.
+ *
+ *     const ppl = perplexity(lm, testIds, 20, 35);
  */
 export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: number, bptt: number): number {
   const wasTraining = model.training;
@@ -69,6 +71,8 @@ export function bpttSource(ids: Int32Array, batchSize: number, bptt: number): Ep
  * The task of a language model trained by truncated BPTT: the state carried from window to window
  * (detached), cross-entropy per token as the loss, `perplexity` derived from it. The carried state is
  * part of a mid-epoch checkpoint.
+ *
+ *     await new Trainer(languageModelTask(lm, opt), { epochs: 2, data: bpttSource(ids, 20, 35), generator }).fit();
  */
 export function languageModelTask(
   model: LanguageModel,

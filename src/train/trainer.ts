@@ -90,7 +90,11 @@ export interface EpochSource<B> {
   iterate(options?: { startBatch?: number }): Iterable<B>;
 }
 
-/** `n` steps per epoch with no data: each batch is its step index within the epoch (an RL agent's source). */
+/**
+ * `n` steps per epoch with no data: each batch is its step index within the epoch (an RL agent's source).
+ *
+ *     new Trainer(agentTask, { epochs: 100, data: steps(50), generator }).fit();
+ */
 export function steps(n: number): EpochSource<number> {
   if (!Number.isInteger(n) || n < 1) fail('steps', `expected a positive number of steps per epoch, got ${n}`);
   return {
