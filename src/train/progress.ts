@@ -66,13 +66,13 @@ export interface ProgressShape {
 }
 
 /** How often a line is printed when standard error is not a terminal. */
-const PLAIN_EVERY_MS = 10_000;
+const PLAIN_EVERY_MS = 30_000;
 
 /**
  * Progress on standard error. On a terminal, one live line fitted to its width: the numbers first
  * (epoch, batch, metrics, throughput, the epoch's and the whole run's ETA), a bar in what room is left,
  * never cut inside a number; a finished epoch replaces it with its one summary line. Elsewhere (CI,
- * pipes): the same fields as a plain line every 10 s, and one line per epoch. Standard output is left to
+ * pipes): the same fields as a plain line every 30 s, and one line per epoch. Standard output is left to
  * results.
  */
 export class Progress {
