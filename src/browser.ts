@@ -12,6 +12,18 @@ export type { Backend, View } from './backend/backend.js';
 export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
 export * as data from './data/browser.js';
 export { StrataError } from './errors.js';
+export { type LenetOptions, lenet } from './models/lenet.js';
+export { type MlpOptions, mlp } from './models/mlp.js';
+export { KneserNeyTrigram } from './models/ngram.js';
+export { NeuralProbabilisticLM, type NplmOptions } from './models/nplm.js';
+export { ResNet, type ResNetOptions, type ResnetMnistOptions, resnetMnist } from './models/resnet.js';
+export {
+  type LmState,
+  type RnnCell,
+  RnnLanguageModel,
+  type RnnLmOptions,
+  sampleTokens,
+} from './models/rnnlm.js';
 export * as nn from './nn/index.js';
 export * from './ops/conv.js';
 export * from './ops/elementwise.js';

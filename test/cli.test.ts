@@ -561,3 +561,65 @@ describe('file-system failures from the command line', { concurrency: true }, ()
     );
   });
 });
+
+describe('one command line', { concurrency: true }, () => {
+  const tiny = (out: string) => [
+    'train',
+    'mlp',
+    '--limit',
+    '100',
+    '--batch-size',
+    '50',
+    '--epochs',
+    '1',
+    '--no-progress',
+    '--json',
+    '--out',
+    out,
+  ];
+
+  test('usage errors: missing arguments exit 1, stray arguments and flags a command does not use are refused', async () => {
+    const cases: [string[], RegExp][] = [
+      [['train'], /train: which model\?.*mlp/],
+      [['generate'], /generate: missing arguments/],
+      [['words'], /words: missing arguments/],
+      [['viz'], /viz: missing arguments/],
+      [['train', 'mlp', 'extra', '--limit', '10'], /train mlp: unexpected argument 'extra'/],
+      [['generate', 'a', 'b'], /generate: unexpected argument 'b'/],
+      [['train', 'ngram', '--epochs', '2'], /train ngram: .*--epochs/],
+      [['train', 'mlp', '--seed', '-1.5'], /--seed expects an integer, got '-1\.5'/],
+    ];
+    for (let i = 0; i < cases.length; i += 4) {
+      const batch = cases.slice(i, i + 4);
+      const runs = await Promise.all(batch.map(([args]) => strata(args)));
+      batch.forEach(([args, pattern], k) => {
+        oneLineError(runs[k]!, pattern, `strata ${args.join(' ')}`);
+      });
+    }
+  });
+
+  test('a negative number is a value; an --out holding a run asks for --resume or --force; viz words names itself', async () => {
+    const out = freshDir();
+    const first = await strata([...tiny(out), '--seed', '-1']);
+    ok(first, '--seed -1');
+    assert.equal(lastJson(first).seed, -1);
+    oneLineError(
+      await strata(tiny(out)),
+      /already holds a run .*--resume.*--force/,
+      'training into a used --out',
+    );
+    const forced = await strata([...tiny(out), '--seed', '-1', '--force']);
+    ok(forced, '--force');
+    const losses = (r: Run) =>
+      (lastJson(r).history as { loss: number; accuracy: number }[]).map((h) => [h.loss, h.accuracy]);
+    assert.deepEqual(losses(forced), losses(first), 'the same run, made again');
+    oneLineError(
+      await strata(['viz', 'words', out]),
+      /^error: viz: .*holds mlp, not a language model/,
+      'viz words on an mlp',
+    );
+    const filters = await strata(['viz', 'filters', out]);
+    ok(filters, 'viz filters RUN_DIR');
+    assert.equal(filters.stdout.trim(), [join(out, 'filters.png'), join(out, 'filters.svg')].join('\n'));
+  });
+});

@@ -487,9 +487,9 @@ test('AugmentedDataLoader: bad options and batches get StrataErrors', () => {
   throwsStrata(() => [...noSuchInput], /^AugmentedDataLoader: batch 0 has no tensor at position 2/);
 });
 
-test('fit with an AugmentedDataLoader: a run resumed mid-epoch ends bitwise equal to an uninterrupted one', () => {
+test('fit with an AugmentedDataLoader: a run resumed mid-epoch ends bitwise equal to an uninterrupted one', async () => {
   const data = new TensorDataset(digits.images, digits.labels);
-  const run = (opts: { crashAt?: number; resume?: boolean; out: string }) => {
+  const run = async (opts: { crashAt?: number; resume?: boolean; out: string }) => {
     manualSeed(3);
     const model = mlp([784, 8, 10]);
     const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
@@ -510,7 +510,7 @@ test('fit with an AugmentedDataLoader: a run resumed mid-epoch ends bitwise equa
       if (++calls === opts.crashAt) throw new Error('simulated crash');
       return crossEntropy(out, y).mul(1 + 1e-3 * generator.uniform());
     };
-    const result = fit(model, optimizer, {
+    const result = await fit(model, optimizer, {
       epochs: 2,
       loss,
       train,
@@ -522,12 +522,12 @@ test('fit with an AugmentedDataLoader: a run resumed mid-epoch ends bitwise equa
     return { weights: model.stateDict(), rng: generator.getState(), from: result.resumedFrom };
   };
   const newDir = tempDirs('augment');
-  const straight = run({ out: newDir() });
+  const straight = await run({ out: newDir() });
   const dir = newDir();
   // 4 batches per epoch, checkpoints after steps 3, 4 (the epoch's end) and 6: the crash on step 7
   // leaves the one of step 6, in the middle of the second epoch.
-  assert.throws(() => run({ crashAt: 7, out: dir }), /simulated crash/);
-  const resumed = run({ resume: true, out: dir });
+  await assert.rejects(() => run({ crashAt: 7, out: dir }), /simulated crash/);
+  const resumed = await run({ resume: true, out: dir });
   assert.deepEqual(resumed.from, { epoch: 1, batch: 2 });
   assert.deepEqual(resumed.rng, straight.rng);
   for (const [name, t] of Object.entries(straight.weights)) {

@@ -11,8 +11,10 @@ import {
   memoryBatch,
   trainMemoryTask,
 } from '../examples/long-dependency.js';
+import { trainSaveLoad } from '../examples/train-save-load.js';
 import { bestLinearAccuracyOnXor, trainLinearOnXor, trainXorNetwork, XOR_TARGETS } from '../examples/xor.js';
 import * as st from '../src/index.js';
+import { tempDirs } from './tmpdirs.js';
 
 test('logistic regression separates linearly separable data (≥ 95%) along the true boundary', () => {
   const { x, y } = makeSeparableData(200, 0);
@@ -77,4 +79,12 @@ test('long dependencies: the first symbol is the target; a tanh RNN passes far l
   // 29 steps back, the RNN's gradient has shrunk by several orders of magnitude more than the LSTM's.
   assert.ok(rnn[0]! / rnn[29]! < 1e-3 * (lstm[0]! / lstm[29]!), `rnn ${rnn[0]} vs lstm ${lstm[0]}`);
   assert.ok(trainMemoryTask('lstm', 10, 200).accuracy > 0.95);
+});
+
+test('the user program trains, saves, reloads and evaluates through the public exports only', async () => {
+  const r = await trainSaveLoad(tempDirs('example')(), { epochs: 2, limit: 1000 });
+  assert.equal(r.epochs, 2);
+  assert.ok(r.trained > 0.7, `test accuracy ${r.trained}`);
+  assert.equal(r.reloaded, r.trained, 'the model rebuilt from its checkpoint scores the same');
+  assert.equal(r.fromWeights, r.trained, 'and so do its saved weights in a fresh model');
 });

@@ -30,3 +30,26 @@ export function withFailing(
     syncBuiltinESMExports();
   }
 }
+
+/** withFailing for an asynchronous `fn` (a training run): the call fails until `fn` settles. */
+export async function withFailingAsync(
+  name: FailingCall,
+  code: string,
+  fn: () => Promise<void>,
+  when: (...args: unknown[]) => boolean = () => true,
+): Promise<void> {
+  const original = fs[name] as (...args: unknown[]) => unknown;
+  const failing = (...args: unknown[]) => {
+    if (!when(...args)) return original(...args);
+    throw Object.assign(new Error(`${code}: injected failure, ${name}`), { code, syscall: name });
+  };
+  const table = fs as unknown as Record<FailingCall, unknown>;
+  table[name] = failing;
+  syncBuiltinESMExports();
+  try {
+    await fn();
+  } finally {
+    table[name] = original;
+    syncBuiltinESMExports();
+  }
+}

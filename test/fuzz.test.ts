@@ -11,23 +11,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { restoreLanguageModel } from '../src/cli/generate.js';
 import { TensorDataset } from '../src/data/dataset.js';
 import { decodeIdx } from '../src/data/idx.js';
 import { DataLoader } from '../src/data/loader.js';
 import { EOS, UNK, Vocab } from '../src/data/text.js';
 import { StrataError } from '../src/errors.js';
 import { manualSeed } from '../src/index.js';
-import { type Checkpoint, decodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
+import {
+  CHECKPOINT_FILE,
+  type Checkpoint,
+  decodeCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '../src/io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { mlp } from '../src/models/mlp.js';
+import { loadLanguageModel } from '../src/models/registry.js';
 import { RnnLanguageModel } from '../src/models/rnnlm.js';
 import { crossEntropy } from '../src/nn/losses.js';
 import { Adam } from '../src/optim/optimizers.js';
 import { StepLR } from '../src/optim/schedules.js';
 import { Generator } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { CHECKPOINT_FILE, fit } from '../src/train/fit.js';
+import { fit } from '../src/train/fit.js';
 import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { idx } from './idxfiles.js';
 
@@ -241,7 +247,7 @@ function sampleCheckpointBytes(): Uint8Array {
     },
   };
   const encoded = {
-    format: 1,
+    format: 2,
     optimizer: optimizer.state,
     rng: { s: [1, 2, 3, 4], spare: null },
     progress: { epoch: 1, step: 12, best: { $float: 'Infinity' }, history: [{ epoch: 1, loss: 0.5 }] },
@@ -422,7 +428,7 @@ function alterOnce(root: unknown): { path: string; value: unknown } {
   return { path, value: copy };
 }
 
-test('fuzz: resuming from checkpoints with altered state (and a valid checksum) never crashes, and a refusal changes nothing', () => {
+test('fuzz: resuming from checkpoints with altered state (and a valid checksum) never crashes, and a refusal changes nothing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-fuzz-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const x = new Tensor(
@@ -450,7 +456,7 @@ test('fuzz: resuming from checkpoints with altered state (and a valid checksum) 
     return { model, optimizer, generator, options };
   };
   const first = run();
-  fit(first.model, first.optimizer, { ...first.options, epochs: 1 });
+  await fit(first.model, first.optimizer, { ...first.options, epochs: 1 });
   const path = join(dir, CHECKPOINT_FILE);
   const good = loadCheckpoint(path);
   const standing = (r: ReturnType<typeof run>) =>
@@ -465,7 +471,7 @@ test('fuzz: resuming from checkpoints with altered state (and a valid checksum) 
     ]);
   const counts: Counts = { tried: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0 };
   const crashes: string[] = [];
-  const parts = ['progress', 'rng', 'optimizer', 'extra'] as const;
+  const parts = ['progress', 'rng', 'optimizer', 'config'] as const;
   for (let i = 0; i < 400; i++) {
     const part = pick(parts);
     const state = part === 'optimizer' ? good.optimizer.state : good[part];
@@ -475,7 +481,7 @@ test('fuzz: resuming from checkpoints with altered state (and a valid checksum) 
       optimizer: part === 'optimizer' ? { ...good.optimizer, state: value } : good.optimizer,
       ...(part === 'progress' ? { progress: value as Record<string, unknown> } : {}),
       ...(part === 'rng' ? { rng: value as Checkpoint['rng'] } : {}),
-      ...(part === 'extra' ? { extra: value } : {}),
+      ...(part === 'config' ? { config: value as Record<string, unknown> } : {}),
     };
     try {
       saveCheckpoint(path, ckpt);
@@ -487,7 +493,7 @@ test('fuzz: resuming from checkpoints with altered state (and a valid checksum) 
     const r = run();
     const before = standing(r);
     try {
-      fit(r.model, r.optimizer, { ...r.options, epochs: 1, resume: true });
+      await fit(r.model, r.optimizer, { ...r.options, epochs: 1, resume: true });
       counts.acceptedChanged++;
     } catch (e) {
       if (e instanceof StrataError) {
@@ -504,7 +510,7 @@ test('fuzz: resuming from checkpoints with altered state (and a valid checksum) 
   results['fit checkpoint with altered state, resumed'] = counts;
 });
 
-test('fuzz: language-model checkpoints with altered state, resumed or opened by generate, never crash', () => {
+test('fuzz: language-model checkpoints with altered state, resumed or opened by generate, never crash', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-fuzz-lm-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const vocab = Vocab.build('a b c d e f g h'.split(' '), { minFreq: 1, specials: [UNK, EOS] });
@@ -533,14 +539,14 @@ test('fuzz: language-model checkpoints with altered state, resumed or opened by 
   };
   const first = run();
   const extra = { vocab: vocab.toJSON() };
-  fitLanguageModel(first.lm, first.optimizer, { ...first.options, epochs: 1, out: dir, config, extra });
+  await fitLanguageModel(first.lm, first.optimizer, { ...first.options, epochs: 1, out: dir, config, extra });
   const path = join(dir, CHECKPOINT_FILE);
   const good = loadCheckpoint(path);
   const counts: Counts = { tried: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0 };
   const crashes: string[] = [];
-  const attempt = (what: string, fn: () => void, unchanged?: () => boolean) => {
+  const attempt = async (what: string, fn: () => unknown, unchanged?: () => boolean) => {
     try {
-      fn();
+      await fn();
       counts.acceptedChanged++;
     } catch (e) {
       if (!(e instanceof StrataError)) {
@@ -554,7 +560,7 @@ test('fuzz: language-model checkpoints with altered state, resumed or opened by 
     counts.tried++;
   };
   for (let i = 0; i < 150; i++) {
-    const part = pick(['progress', 'rng', 'optimizer', 'extra'] as const);
+    const part = pick(['progress', 'rng', 'optimizer', 'extra', 'config'] as const);
     const { path: where, value } = alter(part === 'optimizer' ? good.optimizer.state : good[part]);
     const ckpt: Checkpoint = {
       ...good,
@@ -562,6 +568,7 @@ test('fuzz: language-model checkpoints with altered state, resumed or opened by 
       ...(part === 'progress' ? { progress: value as Record<string, unknown> } : {}),
       ...(part === 'rng' ? { rng: value as Checkpoint['rng'] } : {}),
       ...(part === 'extra' ? { extra: value } : {}),
+      ...(part === 'config' ? { config: value as Record<string, unknown> } : {}),
     };
     try {
       saveCheckpoint(path, ckpt);
@@ -571,7 +578,7 @@ test('fuzz: language-model checkpoints with altered state, resumed or opened by 
     }
     const r = run();
     const before = jsonKey([tensorsKey(r.model.stateDict()), r.generator.getState()]);
-    attempt(
+    await attempt(
       `resume, ${part}${where}`,
       () =>
         fitLanguageModel(r.lm, r.optimizer, {
@@ -584,7 +591,7 @@ test('fuzz: language-model checkpoints with altered state, resumed or opened by 
         }),
       () => jsonKey([tensorsKey(r.model.stateDict()), r.generator.getState()]) === before,
     );
-    attempt(`generate, ${part}${where}`, () => restoreLanguageModel(path));
+    await attempt(`generate, ${part}${where}`, () => loadLanguageModel(path, 'generate'));
   }
   assert.equal(counts.crashes, 0, `crashed:\n${crashes.join('\n')}`);
   results['language-model checkpoint with altered state, resumed and opened'] = counts;

@@ -328,14 +328,21 @@ test('checkpoints: wrong files and bad state get clear errors', () => {
   const bad = join(dir, 'bad.safetensors');
   const withMeta = (json: string, tensors: Record<string, Tensor> = {}) =>
     saveSafetensors(bad, tensors, { 'strata.checkpoint': json });
-  const good = { format: 1, optimizer: null, rng: { s: [1, 2, 3, 4], spare: null }, progress: {} };
+  const good = { format: 2, optimizer: null, rng: { s: [1, 2, 3, 4], spare: null }, progress: {} };
   withMeta('{oops');
   throwsStrata(
     () => loadCheckpoint(bad),
     /'.*bad\.safetensors' is corrupt: its 'strata\.checkpoint' metadata is not valid JSON/,
   );
-  withMeta(JSON.stringify({ ...good, format: 2 }));
-  throwsStrata(() => loadCheckpoint(bad), /checkpoint format 2; this version of Strata reads format 1/);
+  withMeta(JSON.stringify({ ...good, format: 3 }));
+  throwsStrata(() => loadCheckpoint(bad), /checkpoint format 3; this version of Strata reads format 2/);
+  withMeta(JSON.stringify({ ...good, format: 1 }));
+  throwsStrata(() => loadCheckpoint(bad), /checkpoint format 1, from an earlier Strata.*reads format 2/);
+  withMeta(JSON.stringify({ ...good, config: [1] }));
+  throwsStrata(
+    () => loadCheckpoint(bad),
+    /is corrupt: its run config is an array of length 1, not an object/,
+  );
   withMeta(JSON.stringify({ ...good, rng: 5 }));
   throwsStrata(() => loadCheckpoint(bad), /is corrupt: it has no valid RNG state/);
   withMeta(JSON.stringify(good), { stray: w });
@@ -483,7 +490,7 @@ test('errors about a deeply nested header value do not overflow the stack', () =
   const nested = sampleCheckpoint();
   const path = join(freshDir(), 'deep.safetensors');
   saveSafetensors(path, nested.model, {
-    'strata.checkpoint': `{"format":1,"rng":${deep},"progress":{}}`,
+    'strata.checkpoint': `{"format":2,"rng":${deep},"progress":{}}`,
   });
   throwsStrata(() => loadCheckpoint(path), /metadata is nested more than 64 levels deep/);
 });

@@ -4,12 +4,13 @@
  * size.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as st from '../src/index.js';
+import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { RnnLanguageModel, sampleTokens } from '../src/models/rnnlm.js';
 import { fitLanguageModel, type LanguageModel, perplexity } from '../src/train/lm.js';
 import { tempDirs } from './tmpdirs.js';
@@ -33,21 +34,25 @@ function setup(seed: number, dropout = 0) {
 const PATTERN_RUN = { batchSize: 4, bptt: 10, train: pattern, valid: pattern.subarray(0, 400), clip: 1 };
 
 /** Three epochs on the periodic stream. */
-function learnPattern(lm: LanguageModel, opt: st.optim.Optimizer<{ lr: number }>, generator: st.Generator) {
+async function learnPattern(
+  lm: LanguageModel,
+  opt: st.optim.Optimizer<{ lr: number }>,
+  generator: st.Generator,
+) {
   return fitLanguageModel(lm, opt, { ...PATTERN_RUN, epochs: 3, generator });
 }
 
-test('truncated BPTT training learns a periodic stream: validation perplexity falls from about 8 to near 1', () => {
+test('truncated BPTT training learns a periodic stream: validation perplexity falls from about 8 to near 1', async () => {
   const { model, opt, lm, generator } = setup(0);
   const before = perplexity(lm, pattern.subarray(0, 400), 4, 10);
   assert.ok(before > 5, `untrained perplexity ${before}`);
-  const r = learnPattern(lm, opt, generator);
+  const r = await learnPattern(lm, opt, generator);
   assert.equal(r.history.length, 3);
   assert.ok(r.history[2]!.valPerplexity < 1.2, `perplexity after training ${r.history[2]!.valPerplexity}`);
   assert.ok(model.training, 'left in training mode');
 });
 
-test('a resumed run (dropout on) continues from its last epoch checkpoint and ends where an uninterrupted run ends', () => {
+test('a resumed run (dropout on) continues from its last epoch checkpoint and ends where an uninterrupted run ends', async () => {
   const out1 = fresh();
   const out2 = fresh();
   const opts = (out: string, epochs: number, generator: st.Generator, resume = false) => ({
@@ -59,19 +64,19 @@ test('a resumed run (dropout on) continues from its last epoch checkpoint and en
     config: { test: 1 },
   });
   const full = setup(0, 0.3);
-  const a = fitLanguageModel(full.lm, full.opt, opts(out1, 2, full.generator));
+  const a = await fitLanguageModel(full.lm, full.opt, opts(out1, 2, full.generator));
   const half = setup(0, 0.3);
-  fitLanguageModel(half.lm, half.opt, opts(out2, 1, half.generator));
+  await fitLanguageModel(half.lm, half.opt, opts(out2, 1, half.generator));
   assert.ok(existsSync(join(out2, 'checkpoint.safetensors')));
   const resumed = setup(5, 0.3); // different initial weights: everything must come from the checkpoint
-  const b = fitLanguageModel(resumed.lm, resumed.opt, opts(out2, 2, resumed.generator, true));
-  assert.equal(b.resumedFrom, 1);
+  const b = await fitLanguageModel(resumed.lm, resumed.opt, opts(out2, 2, resumed.generator, true));
+  assert.deepEqual(b.resumedFrom, { epoch: 1, batch: 0 });
   assert.deepEqual(
     b.history.map((h) => [h.loss, h.valPerplexity]),
     a.history.map((h) => [h.loss, h.valPerplexity]),
   );
   const other = setup(0);
-  assert.throws(
+  await assert.rejects(
     () =>
       fitLanguageModel(other.lm, other.opt, { ...opts(out2, 3, other.generator, true), config: { test: 2 } }),
     /test=1/,
@@ -91,7 +96,7 @@ function cli(args: string[]) {
   return JSON.parse(run(args).trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
-test('strata train ngram and rnnlm report test perplexity and vocabulary size on the same split', () => {
+test('strata train ngram and rnnlm report test perplexity and vocabulary size on the same split', async () => {
   const ngram = cli(['train', 'ngram', '--json', '--limit', '30000']);
   const out = fresh();
   const rnn = cli([
@@ -127,6 +132,15 @@ test('strata train ngram and rnnlm report test perplexity and vocabulary size on
   const text = gen('1');
   assert.ok(text.startsWith('the whale'), text);
   assert.equal(gen('1'), text);
+  // The run folder is enough; a prompt word the model never saw is warned about, not dropped silently.
+  const warned = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'generate', out, '--prompt', 'The qwertyuiop', '--length', '3'],
+    { cwd: repo, encoding: 'utf8' },
+  );
+  assert.equal(warned.status, 0, warned.stderr);
+  assert.match(warned.stderr, /generate: warning: 'qwertyuiop' not in the model's vocabulary, read as <unk>/);
+  assert.ok(warned.stdout.startsWith('the qwertyuiop'), warned.stdout);
   assert.ok(text.split(/\s+/).length >= 3, text);
   // Word vectors: neighbours by cosine, best first, the query itself left out; an analogy; a t-SNE map.
   const near = JSON.parse(run(['words', ckpt, '--near', 'whale', '--top', '3', '--json'])) as Record<
@@ -156,9 +170,9 @@ test('strata train ngram and rnnlm report test perplexity and vocabulary size on
   assert.match(bad.stderr, /'qwertyuiop' is not in the model's vocabulary/);
 });
 
-test('greedy sampling (top-k 1) follows the most likely next token, and sampling checks its options', () => {
+test('greedy sampling (top-k 1) follows the most likely next token, and sampling checks its options', async () => {
   const { model, opt, lm, generator } = setup(0);
-  learnPattern(lm, opt, generator);
+  await learnPattern(lm, opt, generator);
   const ids = sampleTokens(model, Int32Array.from([0, 1, 2]), {
     length: 10,
     topK: 1,
@@ -176,7 +190,7 @@ test('greedy sampling (top-k 1) follows the most likely next token, and sampling
   );
 });
 
-test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run', () => {
+test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run', async () => {
   const args = (out: string, epochs: string) => [
     'train',
     'rnnlm',
@@ -201,9 +215,127 @@ test('strata train rnnlm --resume (dropout on) reproduces the uninterrupted run'
   const dir = fresh();
   cli(args(dir, '1'));
   const resumed = cli([...args(dir, '2'), '--resume']);
-  assert.equal(resumed.resumed_from, 1);
+  assert.deepEqual(resumed.resumed_from, { epoch: 1, batch: 0 });
   const ppl = (r: Record<string, unknown>) =>
     (r.history as { valPerplexity: number }[]).map((h) => h.valPerplexity);
   assert.deepEqual(ppl(resumed), ppl(whole));
   assert.equal(resumed.test_perplexity, whole.test_perplexity);
+});
+
+/** Runs `strata ARGS` as a child; with `killMidEpoch`, SIGKILLs it once its checkpoint is inside an epoch. */
+async function strataChild(
+  args: string[],
+  killMidEpoch?: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repo });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  if (killMidEpoch) {
+    const path = join(killMidEpoch, 'checkpoint.safetensors');
+    for (;;) {
+      assert.equal(child.exitCode, null, `the run ended before it was killed: ${stderr}`);
+      if (existsSync(path)) {
+        try {
+          if ((loadCheckpoint(path).progress.batch as number) > 0) break;
+        } catch {
+          // Read as the file is replaced: look again.
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    child.kill('SIGKILL');
+  }
+  return { status: await done, stdout, stderr };
+}
+
+for (const [model, flags, metrics] of [
+  [
+    'mlp',
+    ['--limit', '3000', '--batch-size', '50', '--validation', '0.1'],
+    ['loss', 'accuracy', 'valLoss', 'valAccuracy'],
+  ],
+  [
+    'rnnlm',
+    [
+      '--limit',
+      '20000',
+      '--batch-size',
+      '10',
+      '--hidden',
+      '16',
+      '--layers',
+      '1',
+      '--bptt',
+      '10',
+      '--dropout',
+      '0.3',
+    ],
+    ['loss', 'perplexity', 'valPerplexity'],
+  ],
+] as const) {
+  test(`strata train ${model} killed (SIGKILL) mid-epoch and resumed ends with the uninterrupted run's numbers exactly`, async () => {
+    const args = (out: string) => [
+      'train',
+      model,
+      ...flags,
+      '--epochs',
+      '2',
+      '--checkpoint-every',
+      '1',
+      '--json',
+      '--no-progress',
+      '--out',
+      out,
+    ];
+    const dir = fresh();
+    const [whole, killed] = await Promise.all([strataChild(args(fresh())), strataChild(args(dir), dir)]);
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.equal(killed.status, null, 'killed by the signal');
+    const resumed = await strataChild([...args(dir), '--resume']);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const last = (r: { stdout: string }) =>
+      JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+    const [a, b] = [last(whole), last(resumed)];
+    const from = b.resumed_from as { epoch: number; batch: number };
+    assert.ok(from.batch > 0, `resumed inside an epoch, at ${JSON.stringify(from)}`);
+    const numbers = (r: Record<string, unknown>) =>
+      (r.history as Record<string, number>[]).map((h) => metrics.map((k) => h[k]));
+    assert.deepEqual(numbers(b), numbers(a));
+    for (const k of ['test_loss', 'test_accuracy', 'test_perplexity']) assert.equal(b[k], a[k], k);
+  });
+}
+
+test('strata train rnnlm --schedule cosine --validation 0.1 --patience 2 trains with the flags every model takes', async () => {
+  const out = fresh();
+  const r = cli([
+    ...['train', 'rnnlm', '--schedule', 'cosine', '--validation', '0.1', '--patience', '2'],
+    ...[
+      '--limit',
+      '3000',
+      '--epochs',
+      '2',
+      '--hidden',
+      '8',
+      '--layers',
+      '1',
+      '--bptt',
+      '10',
+      '--json',
+      '--out',
+      out,
+    ],
+  ]);
+  const history = r.history as { lr: number; valPerplexity: number }[];
+  assert.equal(history.length, 2);
+  assert.ok(history[1]!.lr < history[0]!.lr, 'the cosine schedule lowered the rate');
+  assert.equal(r.train_tokens, 2700, '10% of the training text held out');
+  assert.ok(history.every((h) => Number.isFinite(h.valPerplexity)));
+  assert.ok(existsSync(join(out, 'curves.png')));
 });

@@ -5,11 +5,17 @@
  * LeNet fitting a small slice of MNIST.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadMnist } from '../src/data/mnist.js';
+import { EOS, UNK, Vocab } from '../src/data/text.js';
 import * as st from '../src/index.js';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { lenet } from '../src/models/lenet.js';
+import { loadModel, MODELS, type ModelConfig } from '../src/models/registry.js';
 import { ResNet, resnetMnist } from '../src/models/resnet.js';
+import { tempDirs } from './tmpdirs.js';
 
 const { nn, optim } = st;
 type Tensor = st.Tensor;
@@ -352,4 +358,106 @@ test('resnetMnist: a state dict moves from one model to another, running statist
 
 test('resnetMnist: gradients reach every parameter', () => {
   assertGradientReachesEveryParameter(resnetMnist(), st.rand([2, 1, 28, 28]));
+});
+
+/** A run config of each registered model, as `strata train` stores it (small sizes where they are free). */
+const CONFIGS: Record<string, ModelConfig> = {
+  mlp: { model: 'mlp', dropout: 0.2 },
+  lenet: { model: 'lenet' },
+  'resnet-mnist': { model: 'resnet-mnist' },
+  nplm: { model: 'nplm', level: 'word', order: 3, embed: 4, hidden: 6, direct: true, dropout: 0.1 },
+  rnnlm: {
+    model: 'rnnlm',
+    level: 'word',
+    cell: 'gru',
+    hidden: 5,
+    embed: 5,
+    layers: 2,
+    tie: true,
+    dropout: 0.1,
+  },
+  'char-rnn': {
+    model: 'char-rnn',
+    level: 'char',
+    cell: 'lstm',
+    hidden: 4,
+    embed: 3,
+    layers: 1,
+    tie: false,
+    dropout: 0,
+  },
+};
+
+test('loadModel rebuilds every registered model from its checkpoint: same weights, same outputs, eval mode', () => {
+  assert.deepEqual(Object.keys(CONFIGS).sort(), Object.keys(MODELS).sort(), 'a config for every model');
+  const vocab = Vocab.build('a b c d e f'.split(' '), { minFreq: 1, specials: [UNK, EOS] });
+  const fresh = tempDirs('models');
+  for (const [name, config] of Object.entries(CONFIGS)) {
+    st.manualSeed(1);
+    const entry = MODELS[name]!;
+    const text = entry.input === 'tokens';
+    const model = entry.build(config, { vocab: text ? vocab : null });
+    const dir = fresh();
+    saveCheckpoint(join(dir, CHECKPOINT_FILE), {
+      model: model.stateDict(),
+      optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }),
+      rng: new st.Generator(0).getState(),
+      progress: {},
+      config,
+      extra: text ? { vocab: vocab.toJSON() } : undefined,
+    });
+    st.manualSeed(2); // a fresh model would get other weights: they must come from the file
+    // A run folder or the checkpoint in it.
+    for (const path of [dir, join(dir, CHECKPOINT_FILE)]) {
+      const loaded = loadModel(path);
+      assert.equal(loaded.config.model, name);
+      assert.equal(loaded.model.training, false, `${name}: in eval mode`);
+      const x = text
+        ? st.tensor([[2, 3, 4]], { dtype: 'int32' })
+        : st.randn(entry.input === 'image' ? [2, 1, 28, 28] : [2, 784]);
+      model.eval();
+      const out = (m: typeof model) => {
+        const y = m.forward(x);
+        return Array.isArray(y) ? (y[0] as Tensor) : (y as Tensor);
+      };
+      near(out(loaded.model), out(model), 0, `${name} from ${path}`);
+      if (text) assert.deepEqual(loaded.vocab?.decode([2, 3]), ['a', 'b']);
+    }
+  }
+});
+
+test('loadModel lists what is wrong with a config it cannot rebuild from, without dumping the vocabulary', () => {
+  const dir = tempDirs('models')();
+  const path = join(dir, CHECKPOINT_FILE);
+  const vocab = Vocab.build(
+    Array.from({ length: 3000 }, (_, i) => `word${i}`),
+    { minFreq: 1 },
+  );
+  const model = MODELS.rnnlm!.build(CONFIGS.rnnlm!, { vocab });
+  const save = (config: unknown) =>
+    saveCheckpoint(path, {
+      model: model.stateDict(),
+      optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }),
+      rng: new st.Generator(0).getState(),
+      progress: {},
+      config: config as ModelConfig,
+      extra: { vocab: vocab.toJSON() },
+    });
+  save({ model: 'rnnlm', level: 'word', cell: 'gru', hidden: 0, embed: 'five', layers: 2, tie: true });
+  assert.throws(
+    () => loadModel(path),
+    (e: Error) =>
+      /'hidden' is 0, not a positive integer; 'embed' is "five", not a positive integer; 'dropout' is undefined/.test(
+        e.message,
+      ) && e.message.length < 400,
+  );
+  save({ model: 'transformer' });
+  assert.throws(
+    () => loadModel(path, 'viz'),
+    /viz: .*'model' is "transformer", not one of the registered models \(mlp, /,
+  );
+  const weights = join(dir, 'plain.safetensors');
+  writeFileSync(weights, '');
+  assert.throws(() => loadModel(weights), /plain\.safetensors' is corrupt/);
+  assert.ok(loadCheckpoint(path).config);
 });

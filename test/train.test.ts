@@ -6,19 +6,24 @@ import { TensorDataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { Generator, manualSeed, type RngState, StrataError, type Tensor, tensor } from '../src/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { mlp } from '../src/models/mlp.js';
 import { RnnLanguageModel } from '../src/models/rnnlm.js';
-import { crossEntropy } from '../src/nn/losses.js';
+import { Linear } from '../src/nn/layers.js';
+import { bceWithLogits, crossEntropy } from '../src/nn/losses.js';
 import type { Module } from '../src/nn/module.js';
+import { Sequential } from '../src/nn/sequential.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../src/optim/optimizers.js';
 import { StepLR } from '../src/optim/schedules.js';
-import { CHECKPOINT_FILE, type FitOptions, type FitResult, fit } from '../src/train/fit.js';
+import { LearningRateSchedule, type MetricLogger, MetricLogging } from '../src/train/callbacks.js';
+import { type FitOptions, type FitResult, fit } from '../src/train/fit.js';
 import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { countCorrect, evaluate } from '../src/train/metrics.js';
+import { clock, epochLine, fitLine } from '../src/train/progress.js';
 import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
-import { withFailing } from './failingfs.js';
+import { steps as stepSource, type Task, Trainer } from '../src/train/trainer.js';
+import { withFailingAsync } from './failingfs.js';
 import { tempDirs } from './tmpdirs.js';
 
 const freshDir = tempDirs('train');
@@ -40,12 +45,13 @@ const heldOut = [...new DataLoader(new TensorDataset(heldX, heldY), { batchSize:
 type Loss = FitOptions<Tensor[]>['loss'];
 const ce: Loss = (out, y) => crossEntropy(out, y);
 
-function throwsStrata(fn: () => unknown, ...patterns: RegExp[]): StrataError {
+async function throwsStrata(fn: () => unknown, ...patterns: RegExp[]): Promise<StrataError> {
   let caught: unknown;
-  assert.throws(fn, (e: unknown) => {
+  try {
+    await fn();
+  } catch (e) {
     caught = e;
-    return true;
-  });
+  }
   assert.ok(caught instanceof StrataError, `expected a StrataError, got ${String(caught)}`);
   for (const p of patterns) assert.match(caught.message, p);
   return caught;
@@ -121,14 +127,14 @@ function optimizerTensors(opt: Optimizer<{ lr: number }>): Record<string, Tensor
   return optimizerToCheckpoint(opt).tensors;
 }
 
-test('fit lowers the loss and raises the accuracy on a slice of MNIST, one history record per epoch', () => {
+test('fit lowers the loss and raises the accuracy on a slice of MNIST, one history record per epoch', async () => {
   manualSeed(1);
   const model = mlp([PIXELS, 64, 10]);
   const generator = new Generator(2);
   const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
   const before = evaluate(model, heldOut, ce);
   const seen: number[] = [];
-  const result = fit(model, optimizer, {
+  const result = await fit(model, optimizer, {
     epochs: 3,
     loss: ce,
     train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, generator }),
@@ -177,7 +183,7 @@ test('fit lowers the loss and raises the accuracy on a slice of MNIST, one histo
   assert.ok(Math.abs(result.samplesPerSecond - (3 * 512) / result.trainSeconds) < 1e-6);
 });
 
-test('an epoch’s loss and accuracy are sample-weighted means over batches of unequal size', () => {
+test('an epoch’s loss and accuracy are sample-weighted means over batches of unequal size', async () => {
   manualSeed(14);
   const model = mlp([PIXELS, 16, 10]);
   const generator = new Generator(15);
@@ -188,7 +194,7 @@ test('an epoch’s loss and accuracy are sample-weighted means over batches of u
     return l;
   };
   // 200 examples in batches of 96: 96, 96 and 8.
-  const result = fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
+  const result = await fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
     epochs: 1,
     loss,
     train: new DataLoader(new TensorDataset(...rows(0, 200)), { batchSize: 96, shuffle: true, generator }),
@@ -207,7 +213,7 @@ test('an epoch’s loss and accuracy are sample-weighted means over batches of u
   assert.equal(r.accuracy, calls.reduce((s, c) => s + c.correct, 0) / 200);
 });
 
-test('countCorrect counts argmax hits; evaluate averages the loss over samples, not batches', () => {
+test('countCorrect counts argmax hits; evaluate averages the loss over samples, not batches', async () => {
   const logits = tensor([
     [0.1, 2, 0.3],
     [5, 1, 0],
@@ -238,19 +244,19 @@ test('countCorrect counts argmax hits; evaluate averages the loss over samples, 
   assert.ok(Math.abs(r.loss - 7.5 / 4) < 1e-6, `loss ${r.loss}`);
 });
 
-test('evaluate on no data is an error, not a perfect loss of 0', () => {
+test('evaluate on no data is an error, not a perfect loss of 0', async () => {
   manualSeed(16);
   const model = mlp([PIXELS, 10]);
-  throwsStrata(() => evaluate(model, [], ce), /empty|no (batches|samples|data)/);
+  await throwsStrata(() => evaluate(model, [], ce), /empty|no (batches|samples|data)/);
 });
 
-test('validation given as a one-shot iterator is not silently scored on nothing after the first epoch', () => {
+test('validation given as a one-shot iterator is not silently scored on nothing after the first epoch', async () => {
   manualSeed(17);
   const model = mlp([PIXELS, 16, 10]);
   const generator = new Generator(18);
   let result: FitResult;
   try {
-    result = fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
+    result = await fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
       epochs: 2,
       loss: ce,
       train: new DataLoader(new TensorDataset(...rows(0, 128)), { batchSize: 64, shuffle: true, generator }),
@@ -268,7 +274,7 @@ test('validation given as a one-shot iterator is not silently scored on nothing 
   }
 });
 
-test('progress: one summary line per epoch on standard error when it is not a terminal', () => {
+test('progress: one summary line per epoch on standard error when it is not a terminal', async () => {
   manualSeed(3);
   const model = mlp([PIXELS, 16, 10]);
   const generator = new Generator(4);
@@ -279,7 +285,7 @@ test('progress: one summary line per epoch on standard error when it is not a te
     return true;
   }) as typeof process.stderr.write;
   try {
-    fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
+    await fit(model, new SGD(model.parameters(), { lr: 0.05 }), {
       epochs: 2,
       loss: ce,
       train: new DataLoader(new TensorDataset(...rows(0, 128)), { batchSize: 64, shuffle: true, generator }),
@@ -307,11 +313,11 @@ interface Reference {
   result: FitResult;
 }
 const reference = new Map<string, Reference>();
-function uninterrupted(kind: 'adam' | 'sgd'): Reference {
+async function uninterrupted(kind: 'adam' | 'sgd'): Promise<Reference> {
   const cached = reference.get(kind);
   if (cached) return cached;
   const a = setup({ optimizer: kind, schedule: kind === 'sgd' });
-  const result = fit(a.model, a.optimizer, { ...a.options, out: freshDir() });
+  const result = await fit(a.model, a.optimizer, { ...a.options, out: freshDir() });
   const entry = {
     weights: a.model.stateDict(),
     optim: optimizerTensors(a.optimizer),
@@ -334,18 +340,18 @@ function assertSameRun(b: ReturnType<typeof setup>, resumed: FitResult, a: Refer
 }
 
 for (const kind of ['adam', 'sgd'] as const) {
-  test(`exact resume at an epoch boundary (${kind}): 1 epoch, then resume to 2 = 2 epochs straight, bitwise`, () => {
-    const a = uninterrupted(kind);
+  test(`exact resume at an epoch boundary (${kind}): 1 epoch, then resume to 2 = 2 epochs straight, bitwise`, async () => {
+    const a = await uninterrupted(kind);
     const dir = freshDir();
     const b1 = setup({ optimizer: kind, schedule: kind === 'sgd' });
-    const first = fit(b1.model, b1.optimizer, { ...b1.options, epochs: 1, out: dir });
+    const first = await fit(b1.model, b1.optimizer, { ...b1.options, epochs: 1, out: dir });
     assert.equal(first.history.length, 1);
     assert.equal(loadCheckpoint(join(dir, CHECKPOINT_FILE)).progress.epoch, 1);
 
     // A fresh process-state: every object made again the same way (and the global seed moved on).
     manualSeed(12345);
     const b2 = setup({ optimizer: kind, schedule: kind === 'sgd' });
-    const resumed = fit(b2.model, b2.optimizer, { ...b2.options, epochs: 2, out: dir, resume: true });
+    const resumed = await fit(b2.model, b2.optimizer, { ...b2.options, epochs: 2, out: dir, resume: true });
     assert.deepEqual(resumed.resumedFrom, { epoch: 1, batch: 0 });
     assertSameRun(b2, resumed, a);
     if (kind === 'sgd') assert.equal(b2.optimizer.paramGroups[0]!.lr, 0.05 * 0.25, 'the schedule continued');
@@ -356,12 +362,12 @@ for (const [kind, crashAt, from] of [
   ['adam', 5, { epoch: 0, batch: 3 }],
   ['sgd', 12, { epoch: 1, batch: 1 }],
 ] as const) {
-  test(`exact resume mid-epoch (${kind}, crash at step ${crashAt}): the resumed run ends bitwise equal to an uninterrupted one`, () => {
-    const a = uninterrupted(kind);
+  test(`exact resume mid-epoch (${kind}, crash at step ${crashAt}): the resumed run ends bitwise equal to an uninterrupted one`, async () => {
+    const a = await uninterrupted(kind);
     const dir = freshDir();
     // 8 batches per epoch, a checkpoint every 3 steps: steps 3, 6, (8: epoch end), 9, 12, ...
     const b1 = setup({ optimizer: kind, schedule: kind === 'sgd' });
-    assert.throws(
+    await assert.rejects(
       () =>
         fit(b1.model, b1.optimizer, {
           ...b1.options,
@@ -381,7 +387,7 @@ for (const [kind, crashAt, from] of [
 
     manualSeed(999);
     const b2 = setup({ optimizer: kind, schedule: kind === 'sgd' });
-    const resumed = fit(b2.model, b2.optimizer, {
+    const resumed = await fit(b2.model, b2.optimizer, {
       ...b2.options,
       checkpointEvery: 3,
       out: dir,
@@ -395,25 +401,25 @@ for (const [kind, crashAt, from] of [
   });
 }
 
-test('resuming a finished run trains no further and returns its history', () => {
+test('resuming a finished run trains no further and returns its history', async () => {
   const dir = freshDir();
   const b1 = setup({ optimizer: 'adam' });
-  const first = fit(b1.model, b1.optimizer, { ...b1.options, epochs: 1, out: dir });
+  const first = await fit(b1.model, b1.optimizer, { ...b1.options, epochs: 1, out: dir });
   const b2 = setup({ optimizer: 'adam' });
-  const again = fit(b2.model, b2.optimizer, { ...b2.options, epochs: 1, out: dir, resume: true });
+  const again = await fit(b2.model, b2.optimizer, { ...b2.options, epochs: 1, out: dir, resume: true });
   assert.deepEqual(again.resumedFrom, { epoch: 1, batch: 0 });
   assert.deepEqual(again.history, first.history);
   assertBitwiseEqual(b2.model.stateDict(), b1.model.stateDict(), 'weights');
 });
 
-test('fit with a StepLR schedule runs its first epoch at the initial learning rate, then decays it', () => {
+test('fit with a StepLR schedule runs its first epoch at the initial learning rate, then decays it', async () => {
   manualSeed(8);
   const model = mlp([PIXELS, 16, 10]);
   const generator = new Generator(9);
   const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
   const scheduler = new StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
   assert.equal(optimizer.paramGroups[0]!.lr, 0.05, 'a new StepLR leaves the initial learning rate in place');
-  const result = fit(model, optimizer, {
+  const result = await fit(model, optimizer, {
     epochs: 2,
     loss: ce,
     train: new DataLoader(new TensorDataset(...rows(0, 128)), { batchSize: 64, shuffle: true, generator }),
@@ -426,28 +432,28 @@ test('fit with a StepLR schedule runs its first epoch at the initial learning ra
   );
 });
 
-test('resume without a checkpoint, or without an out directory, is a StrataError', () => {
+test('resume without a checkpoint, or without an out directory, is a StrataError', async () => {
   const s = setup({ optimizer: 'adam' });
-  throwsStrata(
+  await throwsStrata(
     () => fit(s.model, s.optimizer, { ...s.options, out: freshDir(), resume: true }),
     /nothing to resume/,
     /checkpoint/,
   );
-  throwsStrata(
+  await throwsStrata(
     () => fit(s.model, s.optimizer, { ...s.options, resume: true }),
     /resume needs the output directory/,
   );
-  throwsStrata(
+  await throwsStrata(
     () => fit(s.model, s.optimizer, { ...s.options, epochs: 0 }),
     /epochs must be a positive integer/,
   );
-  throwsStrata(
+  await throwsStrata(
     () => fit(s.model, s.optimizer, { ...s.options, earlyStopping: { monitor: 'valLoss', patience: 1 } }),
     /early stopping needs a validation set/,
   );
 });
 
-test('a NaN or infinite loss stops fit with a StrataError naming the step, epoch and batch; the last checkpoint is kept', () => {
+test('a NaN or infinite loss stops fit with a StrataError naming the step, epoch and batch; the last checkpoint is kept', async () => {
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
     const dir = freshDir();
     const s = setup({ optimizer: 'sgd' });
@@ -457,7 +463,7 @@ test('a NaN or infinite loss stops fit with a StrataError naming the step, epoch
       const l = crossEntropy(out, y);
       return ++calls === 11 ? l.mul(bad) : l;
     };
-    const e = throwsStrata(
+    const e = await throwsStrata(
       () => fit(s.model, s.optimizer, { ...s.options, epochs: 3, loss, out: dir }),
       new RegExp(`${bad}`),
       /\bstep 11\b/,
@@ -473,14 +479,14 @@ test('a NaN or infinite loss stops fit with a StrataError naming the step, epoch
   }
 });
 
-test('resuming into a model of different sizes lists the mis-shaped, missing and unexpected keys and changes nothing', () => {
+test('resuming into a model of different sizes lists the mis-shaped, missing and unexpected keys and changes nothing', async () => {
   const dir = freshDir();
   const s = setup({ optimizer: 'adam', sizes: [PIXELS, 32, 10] });
-  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
+  await fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
 
   const narrower = setup({ optimizer: 'adam', sizes: [PIXELS, 16, 10], seed: 3 });
   const before = values(narrower.model.stateDict());
-  throwsStrata(
+  await throwsStrata(
     () => fit(narrower.model, narrower.optimizer, { ...narrower.options, out: dir, resume: true }),
     /mis-shaped/,
     /0\.weight \(model \[16, 784\], given \[32, 784\]\)/,
@@ -490,14 +496,14 @@ test('resuming into a model of different sizes lists the mis-shaped, missing and
   assert.deepEqual(values(narrower.model.stateDict()), before, 'a failed resume leaves the model as it was');
 
   const deeper = setup({ optimizer: 'adam', sizes: [PIXELS, 32, 32, 10] });
-  throwsStrata(
+  await throwsStrata(
     () => fit(deeper.model, deeper.optimizer, { ...deeper.options, out: dir, resume: true }),
     /missing keys: 4\.weight, 4\.bias/,
     /mis-shaped keys: 2\.weight \(model \[32, 32\], given \[10, 32\]\), 2\.bias/,
   );
 
   const shallower = setup({ optimizer: 'adam', sizes: [PIXELS, 10] });
-  throwsStrata(
+  await throwsStrata(
     () => fit(shallower.model, shallower.optimizer, { ...shallower.options, out: dir, resume: true }),
     /unexpected keys: (2\.weight, 2\.bias|2\.bias, 2\.weight)/,
     /mis-shaped keys: 0\.weight/,
@@ -505,7 +511,7 @@ test('resuming into a model of different sizes lists the mis-shaped, missing and
 
   // Same model, other optimizer: named, not a crash.
   const sgd = setup({ optimizer: 'sgd' });
-  throwsStrata(
+  await throwsStrata(
     () => fit(sgd.model, sgd.optimizer, { ...sgd.options, out: dir, resume: true }),
     /Adam/,
     /SGD/,
@@ -514,8 +520,8 @@ test('resuming into a model of different sizes lists the mis-shaped, missing and
   // Settings recorded in the checkpoint are checked again.
   const other = setup({ optimizer: 'adam' });
   const withConfig = freshDir();
-  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: withConfig, config: { batchSize: 64 } });
-  throwsStrata(
+  await fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: withConfig, config: { batchSize: 64 } });
+  await throwsStrata(
     () =>
       fit(other.model, other.optimizer, {
         ...other.options,
@@ -528,10 +534,10 @@ test('resuming into a model of different sizes lists the mis-shaped, missing and
   );
 });
 
-test('a corrupt or truncated checkpoint fails to resume with a StrataError that says so', () => {
+test('a corrupt or truncated checkpoint fails to resume with a StrataError that says so', async () => {
   const dir = freshDir();
   const s = setup({ optimizer: 'adam' });
-  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
+  await fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
   const good = readFileSync(join(dir, CHECKPOINT_FILE));
   const headerEnd = 8 + Number(good.readBigUInt64LE(0));
 
@@ -553,16 +559,16 @@ test('a corrupt or truncated checkpoint fails to resume with a StrataError that 
     const d = freshDir();
     writeFileSync(join(d, CHECKPOINT_FILE), bytes);
     const r = setup({ optimizer: 'adam' });
-    const e = throwsStrata(() => fit(r.model, r.optimizer, { ...r.options, out: d, resume: true }));
+    const e = await throwsStrata(() => fit(r.model, r.optimizer, { ...r.options, out: d, resume: true }));
     assert.match(e.message, /corrupt|truncated/, `${what}: ${e.message}`);
     assert.ok(e.message.includes(join(d, CHECKPOINT_FILE)), `${what}: the message names the file`);
   }
 });
 
-test('a flipped byte in the checkpoint metadata (the JSON state) is detected, not silently resumed', () => {
+test('a flipped byte in the checkpoint metadata (the JSON state) is detected, not silently resumed', async () => {
   const dir = freshDir();
   const s = setup({ optimizer: 'adam' });
-  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
+  await fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir });
   const path = join(dir, CHECKPOINT_FILE);
   const bytes = readFileSync(path);
   // Change the saved learning rate 0.002 to 0.007: the header JSON stays valid.
@@ -571,10 +577,10 @@ test('a flipped byte in the checkpoint metadata (the JSON state) is detected, no
   assert.ok(at > 0, 'the checkpoint records the learning rate');
   bytes[at + '\\"lr\\":0.00'.length] = '7'.charCodeAt(0);
   writeFileSync(path, bytes);
-  throwsStrata(() => loadCheckpoint(path), /corrupt/);
+  await throwsStrata(() => loadCheckpoint(path), /corrupt/);
 });
 
-test('a checkpoint without fit progress (epoch, batch, history) is refused on resume', () => {
+test('a checkpoint without fit progress (epoch, batch, history) is refused on resume', async () => {
   const dir = freshDir();
   const s = setup({ optimizer: 'adam' });
   saveCheckpoint(join(dir, CHECKPOINT_FILE), {
@@ -585,19 +591,19 @@ test('a checkpoint without fit progress (epoch, batch, history) is refused on re
   });
   const r = setup({ optimizer: 'adam' });
   let result: FitResult | undefined;
-  throwsStrata(() => {
-    result = fit(r.model, r.optimizer, { ...r.options, out: dir, resume: true });
+  await throwsStrata(async () => {
+    result = await fit(r.model, r.optimizer, { ...r.options, out: dir, resume: true });
   }, /progress|epoch/);
   assert.equal(result, undefined);
 });
 
 /** A run that overfits: 64 training examples, a high learning rate, many epochs. */
-function overfitting(out?: string, monitor: 'valAccuracy' | 'valLoss' = 'valAccuracy') {
+async function overfitting(out?: string, monitor: 'valAccuracy' | 'valLoss' = 'valAccuracy') {
   manualSeed(5);
   const model = mlp([PIXELS, 32, 10]);
   const generator = new Generator(6);
   const optimizer = new SGD(model.parameters(), { lr: 0.3, momentum: 0.9 });
-  const result = fit(model, optimizer, {
+  const result = await fit(model, optimizer, {
     epochs: 30,
     loss: ce,
     train: new DataLoader(new TensorDataset(...rows(0, 64)), { batchSize: 16, shuffle: true, generator }),
@@ -610,9 +616,9 @@ function overfitting(out?: string, monitor: 'valAccuracy' | 'valLoss' = 'valAccu
 }
 
 for (const where of ['in memory', 'in best.safetensors'] as const) {
-  test(`early stopping with patience 1 stops before the last epoch and restores the best weights (${where})`, () => {
+  test(`early stopping with patience 1 stops before the last epoch and restores the best weights (${where})`, async () => {
     const out = where === 'in memory' ? undefined : freshDir();
-    const { model, result } = overfitting(out);
+    const { model, result } = await overfitting(out);
     const h = result.history;
     assert.equal(result.stoppedEarly, true);
     assert.ok(h.length < 30, `stopped after ${h.length} epochs`);
@@ -628,13 +634,14 @@ for (const where of ['in memory', 'in best.safetensors'] as const) {
       assert.ok(existsSync(join(out, 'best.safetensors')));
       const ckpt = loadCheckpoint(join(out, CHECKPOINT_FILE));
       assert.equal(ckpt.progress.stopped, true);
-      assert.equal(ckpt.progress.bestEpoch, bestEpoch);
+      const callbacks = ckpt.progress.callbacks as { earlyStopping: { bestEpoch: number } };
+      assert.equal(callbacks.earlyStopping.bestEpoch, bestEpoch);
     }
   });
 }
 
-test('early stopping on validation loss restores the epoch with the lowest validation loss', () => {
-  const { model, result } = overfitting(undefined, 'valLoss');
+test('early stopping on validation loss restores the epoch with the lowest validation loss', async () => {
+  const { model, result } = await overfitting(undefined, 'valLoss');
   const h = result.history;
   const best = Math.min(...h.map((r) => r.valLoss!));
   assert.equal(result.stoppedEarly, true);
@@ -642,13 +649,13 @@ test('early stopping on validation loss restores the epoch with the lowest valid
   assert.equal(evaluate(model, heldOut, ce).loss, best);
 });
 
-test('a stopped run, resumed, stays stopped and keeps its best weights', () => {
+test('a stopped run, resumed, stays stopped and keeps its best weights', async () => {
   const out = freshDir();
-  const { model, result } = overfitting(out);
+  const { model, result } = await overfitting(out);
   manualSeed(77);
   const again = mlp([PIXELS, 32, 10]);
   const generator = new Generator(6);
-  const resumed = fit(again, new SGD(again.parameters(), { lr: 0.3, momentum: 0.9 }), {
+  const resumed = await fit(again, new SGD(again.parameters(), { lr: 0.3, momentum: 0.9 }), {
     epochs: 30,
     loss: ce,
     train: new DataLoader(new TensorDataset(...rows(0, 64)), { batchSize: 16, shuffle: true, generator }),
@@ -690,7 +697,7 @@ const OPTIMIZERS: [string, (m: Module, lr: number) => Optimizer<{ lr: number }>]
 ];
 
 for (const [name, make] of OPTIMIZERS) {
-  test(`optimizer state survives a checkpoint file round trip: ${name} continues identically`, () => {
+  test(`optimizer state survives a checkpoint file round trip: ${name} continues identically`, async () => {
     manualSeed(11);
     const model = mlp([PIXELS, 8, 10]);
     const optimizer = make(model, 0.05);
@@ -727,20 +734,24 @@ for (const [name, make] of OPTIMIZERS) {
   });
 }
 
-test('restoring optimizer state into another optimizer type, or from a non-optimizer state, is a StrataError', () => {
+test('restoring optimizer state into another optimizer type, or from a non-optimizer state, is a StrataError', async () => {
   manualSeed(13);
   const model = mlp([PIXELS, 8, 10]);
   const adam = new Adam(model.parameters());
   steps(model, adam, 1);
   const saved = optimizerToCheckpoint(adam);
-  throwsStrata(() => optimizerFromCheckpoint(new SGD(model.parameters(), { lr: 0.1 }), saved), /Adam/, /SGD/);
-  throwsStrata(
+  await throwsStrata(
+    () => optimizerFromCheckpoint(new SGD(model.parameters(), { lr: 0.1 }), saved),
+    /Adam/,
+    /SGD/,
+  );
+  await throwsStrata(
     () => optimizerFromCheckpoint(new Adam(model.parameters()), { tensors: {}, state: null }),
     /no optimizer state/,
   );
 });
 
-test('the generator state survives a checkpoint round trip, including a pending normal deviate', () => {
+test('the generator state survives a checkpoint round trip, including a pending normal deviate', async () => {
   const g = new Generator(21);
   g.permutation(10);
   g.normal(); // leaves the second Box–Muller value pending
@@ -767,7 +778,7 @@ test('the generator state survives a checkpoint round trip, including a pending 
   assert.deepEqual(draw(h), draw(g));
 });
 
-test('checkpoints are written at every epoch end and every checkpointEvery steps, and never left half-written', () => {
+test('checkpoints are written at every epoch end and every checkpointEvery steps, and never left half-written', async () => {
   const dir = freshDir();
   const s = setup({ optimizer: 'sgd', batchSize: 128 }); // 4 batches per epoch
   const seen: number[] = [];
@@ -776,7 +787,7 @@ test('checkpoints are written at every epoch end and every checkpointEvery steps
     seen.push(existsSync(path) ? (loadCheckpoint(path).progress.step as number) : -1);
     return crossEntropy(out, y);
   };
-  fit(s.model, s.optimizer, { ...s.options, epochs: 2, loss, out: dir, checkpointEvery: 3 });
+  await fit(s.model, s.optimizer, { ...s.options, epochs: 2, loss, out: dir, checkpointEvery: 3 });
   // The checkpoint on disk as each of the 8 steps begins: none, then steps 3 and 4 (epoch end), 6, 8.
   assert.deepEqual(seen, [-1, -1, -1, 3, 4, 4, 6, 6]);
   assert.equal(loadCheckpoint(join(dir, CHECKPOINT_FILE)).progress.step, 8);
@@ -795,10 +806,10 @@ function standing(s: Setup) {
 }
 
 /** A 1-epoch checkpoint in a fresh directory, edited by `edit` and saved again (with a valid checksum). */
-function editedCheckpoint(edit: (ckpt: ReturnType<typeof loadCheckpoint>) => void): string {
+async function editedCheckpoint(edit: (ckpt: ReturnType<typeof loadCheckpoint>) => void): Promise<string> {
   const dir = freshDir();
   const s = setup({ optimizer: 'adam', schedule: true });
-  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir, config: { batchSize: 64 } });
+  await fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: dir, config: { batchSize: 64 } });
   const path = join(dir, CHECKPOINT_FILE);
   const ckpt = loadCheckpoint(path);
   edit(ckpt);
@@ -806,7 +817,7 @@ function editedCheckpoint(edit: (ckpt: ReturnType<typeof loadCheckpoint>) => voi
   return dir;
 }
 
-test('a checkpoint whose progress, schedule, step counts or config do not fit the run is refused, and changes nothing', () => {
+test('a checkpoint whose progress, schedule, step counts or config do not fit the run is refused, and changes nothing', async () => {
   const progress = (change: Record<string, unknown>) => (c: ReturnType<typeof loadCheckpoint>) => {
     Object.assign(c.progress, change);
   };
@@ -840,7 +851,7 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
       progress({ history: [5] }),
       /history\[0\] is 5, not an epoch record/,
     ],
-    ['a NaN loss sum', progress({ lossSum: Number.NaN }), /'lossSum' is NaN, not a finite number/],
+    ['a NaN loss sum', progress({ sums: { loss: Number.NaN } }), /'sums\.loss' is NaN, not a finite number/],
     [
       'an accuracy beyond 1 in the history',
       (c) => {
@@ -850,25 +861,23 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
     ],
     [
       'a loss sum at an epoch start',
-      progress({ lossSum: 0.5 }),
-      /'lossSum' is 0\.5 at the start of an epoch/,
+      progress({ sums: { loss: 0.5 } }),
+      /'sums\.loss' is 0\.5 at the start of an epoch/,
     ],
     [
       'a bad epoch generator state',
       progress({ epochRng: { s: [0, 0, 0, 0], spare: null } }),
       /'epochRng'.*four zeros/,
     ],
-    ['a best epoch not yet run', progress({ bestEpoch: 4 }), /'bestEpoch' is 4/],
-    ['a best value without a best epoch', progress({ best: 0.5 }), /no best epoch, yet 'best'/],
-    ['epochs since a best epoch that never was', progress({ sinceBest: 1 }), /no best epoch, yet/],
+    ['a stopped flag that is not one', progress({ stopped: 'yes' }), /'stopped' is "yes", not true or false/],
     [
       'a schedule out of step',
-      progress({ scheduler: { t: 5, baseLrs: [0.002] } }),
+      progress({ callbacks: { scheduler: { t: 5, baseLrs: [0.002] } } }),
       /'scheduler' is not a schedule stepped once for each of 1/,
     ],
     [
       'a schedule with a NaN rate',
-      progress({ scheduler: { t: 1, baseLrs: [Number.NaN] } }),
+      progress({ callbacks: { scheduler: { t: 1, baseLrs: [Number.NaN] } } }),
       /'scheduler\.baseLrs'/,
     ],
     [
@@ -917,24 +926,24 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
     [
       'a config without the run setting',
       (c) => {
-        c.extra = {};
+        c.config = {};
       },
       /does not record the setting batchSize/,
     ],
     [
       'a config that is not an object',
       (c) => {
-        c.extra = [1];
+        c.config = [1] as unknown as Record<string, unknown>;
       },
-      /records no run settings \(got an array of length 1\)/,
+      /its run config is an array of length 1, not an object/,
     ],
   ];
   for (const [what, edit, pattern] of cases) {
-    const dir = editedCheckpoint(edit);
+    const dir = await editedCheckpoint(edit);
     const r = setup({ optimizer: 'adam', schedule: true, seed: 3 });
     r.generator.uniform();
     const before = standing(r);
-    const e = throwsStrata(() =>
+    const e = await throwsStrata(() =>
       fit(r.model, r.optimizer, { ...r.options, out: dir, resume: true, config: { batchSize: 64 } }),
     );
     assert.match(e.message, pattern, `${what}: ${e.message}`);
@@ -942,29 +951,29 @@ test('a checkpoint whose progress, schedule, step counts or config do not fit th
   }
 });
 
-test('an optimizer state refused after the weights were loaded puts the weights back', () => {
+test('an optimizer state refused after the weights were loaded puts the weights back', async () => {
   // The optimizer's buffers do not fit its parameters: found only once the model has been restored.
-  const dir = editedCheckpoint((c) => {
+  const dir = await editedCheckpoint((c) => {
     const [name, t] = Object.entries(c.optimizer.tensors)[0]!;
     c.optimizer.tensors[name] = t.reshape([-1]).narrow(0, 0, 1).contiguous();
   });
   const r = setup({ optimizer: 'adam', schedule: true, seed: 3 });
   const before = standing(r);
-  throwsStrata(() =>
+  await throwsStrata(() =>
     fit(r.model, r.optimizer, { ...r.options, out: dir, resume: true, config: { batchSize: 64 } }),
   ); // Its wording is the optimizer's: only the refusal and what it leaves behind matter here.
   assert.deepEqual(standing(r), before, 'the model and optimizer are as they were');
   // The untouched run still resumes from a good checkpoint.
   const good = freshDir();
   const s = setup({ optimizer: 'adam', schedule: true });
-  fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: good });
-  assert.deepEqual(fit(r.model, r.optimizer, { ...r.options, out: good, resume: true }).resumedFrom, {
+  await fit(s.model, s.optimizer, { ...s.options, epochs: 1, out: good });
+  assert.deepEqual((await fit(r.model, r.optimizer, { ...r.options, out: good, resume: true })).resumedFrom, {
     epoch: 1,
     batch: 0,
   });
 });
 
-test('a language model checkpoint whose progress does not fit the run is refused before anything is restored', () => {
+test('a language model checkpoint whose progress does not fit the run is refused before anything is restored', async () => {
   const stream = Int32Array.from({ length: 240 }, (_, i) => i % 8);
   const lmRun = (seed: number) => {
     manualSeed(seed);
@@ -983,7 +992,12 @@ test('a language model checkpoint whose progress does not fit the run is refused
   };
   const dir = freshDir();
   const first = lmRun(0);
-  fitLanguageModel(first.lm, first.optimizer, { ...first.options, epochs: 1, out: dir, config: { n: 1 } });
+  await fitLanguageModel(first.lm, first.optimizer, {
+    ...first.options,
+    epochs: 1,
+    out: dir,
+    config: { n: 1 },
+  });
   const path = join(dir, CHECKPOINT_FILE);
   const good = loadCheckpoint(path);
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -992,16 +1006,26 @@ test('a language model checkpoint whose progress does not fit the run is refused
     [{ epoch: 5 }, /finished 5 epochs, more than the 2/],
     [{ best: Number.NaN }, /'best' is NaN/],
     [{ bestEpoch: 2 }, /'bestEpoch' is 2/],
-    [{ best: 3 }, /'best' \(3\) is not the validation perplexity of its best epoch 1/],
-    [{ bestEpoch: null }, /'best' \(.*\) is not the validation perplexity of its best epoch null/],
-    [{ history: [] }, /'history' is an array of length 0, not one record for each of 1/],
+    [{ history: [] }, /'history' has 0 records for 1 finished epochs/],
+    [{ best: 3 }, /'best' \(3\) is not the \w+ of its epoch 1/],
+    [{ bestEpoch: null }, /no best epoch, yet 'best' or 'sinceBest'/],
+    [{ sinceBest: 1 }, /'sinceBest' is 1, not a count|'sinceBest' is 1, but 0 epochs followed/],
   ];
+  const stopping = ['best', 'bestEpoch', 'sinceBest'];
   for (const [change, pattern] of cases) {
-    saveCheckpoint(path, { ...good, progress: { ...good.progress, ...change } });
+    // The best value and epoch are the early-stopping callback's state, which keeps the best weights.
+    const callbacks = good.progress.callbacks as Record<string, Record<string, unknown>>;
+    const progress = Object.keys(change).some((k) => stopping.includes(k))
+      ? {
+          ...good.progress,
+          callbacks: { ...callbacks, earlyStopping: { ...callbacks.earlyStopping, ...change } },
+        }
+      : { ...good.progress, ...change };
+    saveCheckpoint(path, { ...good, progress });
     const r = lmRun(3);
     const before = values(r.model.stateDict());
     const rng = r.generator.getState();
-    throwsStrata(
+    await throwsStrata(
       () =>
         fitLanguageModel(r.lm, r.optimizer, {
           ...r.options,
@@ -1010,7 +1034,7 @@ test('a language model checkpoint whose progress does not fit the run is refused
           resume: true,
           config: { n: 1 },
         }),
-      /--resume: '.*checkpoint\.safetensors' has no valid training progress/,
+      /resume: '.*checkpoint\.safetensors' has no valid training progress/,
       pattern,
     );
     assert.deepEqual(
@@ -1022,17 +1046,17 @@ test('a language model checkpoint whose progress does not fit the run is refused
   }
 });
 
-test('a full disk while training, or while resuming, is a StrataError naming the checkpoint; the last good one is kept', () => {
+test('a full disk while training, or while resuming, is a StrataError naming the checkpoint; the last good one is kept', async () => {
   const dir = freshDir();
   const path = join(dir, CHECKPOINT_FILE);
   const s = setup({ optimizer: 'sgd', batchSize: 128 }); // 4 batches per epoch, a checkpoint at step 2
   // The first checkpoint is written whole (in any number of writes), then the disk is full.
   const full = () => existsSync(path);
-  withFailing(
+  await withFailingAsync(
     'writeSync',
     'ENOSPC',
-    () => {
-      throwsStrata(
+    async () => {
+      await throwsStrata(
         () => fit(s.model, s.optimizer, { ...s.options, epochs: 2, out: dir, checkpointEvery: 2 }),
         new RegExp(`cannot write '${dir}/${CHECKPOINT_FILE}' \\(ENOSPC\\): the disk is full.*--resume`),
       );
@@ -1043,8 +1067,8 @@ test('a full disk while training, or while resuming, is a StrataError naming the
   assert.deepEqual(readdirSync(dir), [CHECKPOINT_FILE], 'no temporary file is left');
 
   const r = setup({ optimizer: 'sgd', batchSize: 128 });
-  withFailing('writeSync', 'ENOSPC', () => {
-    throwsStrata(
+  await withFailingAsync('writeSync', 'ENOSPC', async () => {
+    await throwsStrata(
       () =>
         fit(r.model, r.optimizer, { ...r.options, epochs: 2, out: dir, checkpointEvery: 2, resume: true }),
       /\(ENOSPC\): the disk is full/,
@@ -1053,12 +1077,17 @@ test('a full disk while training, or while resuming, is a StrataError naming the
   assert.equal(loadCheckpoint(path).progress.step, 2, 'still the step-2 checkpoint');
   // With space again the run resumes from it and completes.
   const again = setup({ optimizer: 'sgd', batchSize: 128 });
-  const done = fit(again.model, again.optimizer, { ...again.options, epochs: 2, out: dir, resume: true });
+  const done = await fit(again.model, again.optimizer, {
+    ...again.options,
+    epochs: 2,
+    out: dir,
+    resume: true,
+  });
   assert.deepEqual(done.resumedFrom, { epoch: 0, batch: 2 });
   assert.equal(loadCheckpoint(path).progress.step, 8);
 });
 
-test('an output directory that cannot be used fails before the first step', () => {
+test('an output directory that cannot be used fails before the first step', async () => {
   const s = setup({ optimizer: 'sgd' });
   let steps = 0;
   const counting: Loss = (out, y) => {
@@ -1069,13 +1098,171 @@ test('an output directory that cannot be used fails before the first step', () =
     ['', /the output directory is an empty string/],
     ['/proc/strata-probe', /cannot create the output directory '\/proc\/strata-probe'/],
   ] as const) {
-    throwsStrata(() => fit(s.model, s.optimizer, { ...s.options, loss: counting, out }), pattern);
+    await throwsStrata(() => fit(s.model, s.optimizer, { ...s.options, loss: counting, out }), pattern);
   }
-  withFailing('openSync', 'EROFS', () => {
-    throwsStrata(
+  await withFailingAsync('openSync', 'EROFS', async () => {
+    await throwsStrata(
       () => fit(s.model, s.optimizer, { ...s.options, loss: counting, out: freshDir() }),
       /write in the output directory .*\(EROFS\): the file system is read-only/,
     );
   });
   assert.equal(steps, 0, 'no training step ran');
+});
+
+test('a task with two optimizers (a GAN) trains through ctx.update, and resumes mid-epoch exactly', async () => {
+  // A one-dimensional GAN: the generator shifts noise by b, the discriminator is a logistic unit;
+  // real samples are N(3, 1). Each step updates the discriminator, then the generator.
+  const gan = (out?: string, resume = false, crashAt = 0) => {
+    manualSeed(21);
+    const g = new Linear(1, 1);
+    const d = new Linear(1, 1);
+    const generator = new Generator(22);
+    const model = new Sequential(g, d);
+    const gOpt = new Adam(g.parameters(), { lr: 0.05 });
+    const dOpt = new SGD(d.parameters(), { lr: 0.05 });
+    let calls = 0;
+    const task: Task<number> = {
+      model,
+      optimizers: [gOpt, dOpt],
+      manual: true,
+      async trainStep(_, ctx) {
+        if (++calls === crashAt) throw new Error('simulated crash');
+        const noise = () =>
+          tensor(
+            Float32Array.from({ length: 8 }, () => generator.normal()),
+            { shape: [8, 1] },
+          );
+        const real = noise().add(3);
+        const fake = g.forward(noise());
+        const bce = (x: Tensor, label: number) =>
+          bceWithLogits(d.forward(x), tensor(new Float32Array(8).fill(label), { shape: [8, 1] }));
+        const dLoss = await ctx.update(dOpt, bce(real, 1).add(bce(fake.detach(), 0)));
+        const gLoss = await ctx.update(gOpt, bce(g.forward(noise()), 1));
+        return { metrics: { dLoss: dLoss * 8, gLoss: gLoss * 8 }, size: 8 };
+      },
+    };
+    return {
+      g,
+      trainer: new Trainer(task, {
+        epochs: 2,
+        data: stepSource(6),
+        generator,
+        out,
+        resume,
+        checkpointEvery: 4,
+      }),
+    };
+  };
+  const straight = gan(freshDir());
+  const a = await straight.trainer.fit();
+  assert.deepEqual(Object.keys(a.history[0]!).sort(), [
+    'dLoss',
+    'epoch',
+    'gLoss',
+    'lr',
+    'samplesPerSecond',
+    'seconds',
+  ]);
+  assert.ok(a.history.every((r) => Number.isFinite(r.dLoss) && Number.isFinite(r.gLoss)));
+  const dir = freshDir();
+  await assert.rejects(() => gan(dir, false, 9).trainer.fit(), /simulated crash/);
+  const ckpt = loadCheckpoint(join(dir, CHECKPOINT_FILE));
+  assert.equal(ckpt.otherOptimizers?.length, 1, 'both optimizers are in the checkpoint');
+  // Checkpoints after steps 4, 6 (the epoch's end) and 8; the crash in step 9 leaves step 8's.
+  assert.deepEqual([ckpt.progress.epoch, ckpt.progress.batch], [1, 2]);
+  const resumed = gan(dir, true);
+  const b = await resumed.trainer.fit();
+  assert.deepEqual(b.resumedFrom, { epoch: 1, batch: 2 });
+  assert.deepEqual(
+    b.history.map((r) => [r.dLoss, r.gLoss]),
+    a.history.map((r) => [r.dLoss, r.gLoss]),
+  );
+  assertBitwiseEqual(resumed.g.stateDict(), straight.g.stateDict(), 'generator weights');
+});
+
+test('a task with no dataset (an agent collecting its own data) runs on a step source, with a per-batch schedule and a metric logger', async () => {
+  // A two-armed bandit learned by REINFORCE: arm 1 pays 1, arm 0 pays 0. The policy is one logit.
+  manualSeed(31);
+  const policy = new Linear(1, 1, { bias: false });
+  const opt = new SGD(policy.parameters(), { lr: 0.5 });
+  const generator = new Generator(32);
+  const logged: [string, number, number][] = [];
+  const schedule = new LearningRateSchedule(new StepLR(opt, { stepSize: 5, gamma: 0.5 }), { per: 'batch' });
+  const task: Task<number> = {
+    model: policy,
+    optimizers: [opt],
+    trainStep() {
+      const logit = policy.forward(tensor([[1]]));
+      const p1 = logit.sigmoid();
+      const arm = generator.uniform() < p1.item() ? 1 : 0;
+      const logProb = arm === 1 ? p1.log() : p1.neg().add(1).log();
+      return { loss: logProb.mul(-arm).sum(), metrics: { reward: arm }, size: 1 };
+    },
+  };
+  const logger: MetricLogger = { scalar: (tag, value, step) => logged.push([tag, value, step]) };
+  const trainer = new Trainer(task, {
+    epochs: 2,
+    data: stepSource(10),
+    generator,
+    callbacks: [schedule, new MetricLogging(logger)],
+  });
+  const { history } = await trainer.fit();
+  assert.equal(history.length, 2);
+  assert.ok(
+    history[1]!.reward! > history[0]!.reward!,
+    `reward ${history[0]!.reward} -> ${history[1]!.reward}`,
+  );
+  assert.equal(opt.paramGroups[0]!.lr, 0.5 * 0.5 ** 4, 'stepped once per batch: 20 steps, ×0.5 every 5');
+  assert.deepEqual(
+    logged.filter(([tag]) => tag === 'train/loss').map(([, , step]) => step),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
+  assert.ok(logged.some(([tag, , step]) => tag === 'epoch/reward' && step === 2));
+  await assert.rejects(
+    () =>
+      new Trainer(
+        { ...task, trainStep: () => ({ size: 1 }) },
+        { epochs: 1, data: stepSource(1), generator },
+      ).fit(),
+    /returned no loss/,
+  );
+});
+
+test('progress: a live line fits the width with whole fields, numbers first; the epoch line is the same for every task', () => {
+  const fields = [
+    'epoch 1/3',
+    '120/265',
+    'loss 5.8123',
+    'ppl 332.2',
+    '1234 tokens/s',
+    'ETA 1:23',
+    'run 5:40',
+  ];
+  for (const width of [20, 40, 60, 80, 120]) {
+    const line = fitLine(fields, width, 0.5);
+    assert.ok(line.length <= width, `${width}: '${line}' is ${line.length} wide`);
+    const shown = line.replace(/ \[.*\]$/, '').split('  ');
+    assert.deepEqual(shown, fields.slice(0, shown.length), `${width}: whole fields, in order`);
+  }
+  assert.match(
+    fitLine(fields, 80, 0.5),
+    /ppl 332\.2 {2}1234 tokens\/s/,
+    'at 80 columns the perplexity is whole',
+  );
+  assert.match(fitLine(fields, 120, 0.5), /run 5:40 \[█+·+\]$/, 'the bar takes the room that is left');
+  assert.equal(clock(3725), '1:02:05');
+  const lm = {
+    epoch: 2,
+    loss: 5.8,
+    perplexity: 330.3,
+    valLoss: 5.9,
+    valPerplexity: 365.04,
+    lr: 20,
+    seconds: 3.14,
+    samplesPerSecond: 5120.4,
+  };
+  assert.equal(
+    epochLine(lm, 5, 'tokens'),
+    'epoch 2/5 | loss 5.8000 ppl 330.3 | val loss 5.9000 ppl 365.0 | lr 20 | 5120 tokens/s | 3.1 s',
+  );
 });

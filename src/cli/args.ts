@@ -10,30 +10,49 @@ export interface FlagSpec {
 
 export type Flags = Record<string, FlagSpec>;
 
-/** Parses argv against flag specs; unknown flags and missing values become StrataErrors naming the command. */
+/**
+ * Parses argv against flag specs; unknown flags, missing values and more than `positionals` positional
+ * arguments become StrataErrors naming the command. A negative number after a flag that takes a value
+ * is that value (`--seed -1`), not an unknown option.
+ */
 export function parse(
   command: string,
   argv: string[],
   flags: Flags,
+  positionals = 0,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const args = argv.flatMap((a, i) => {
+    const flag = /^--([^=]+)$/.exec(argv[i - 1] ?? '')?.[1];
+    if (flag !== undefined && flags[flag]?.type === 'string' && /^-\d/.test(a)) return [];
+    const next = argv[i + 1];
+    const own = /^--([^=]+)$/.exec(a)?.[1];
+    return own !== undefined && flags[own]?.type === 'string' && next !== undefined && /^-\d/.test(next)
+      ? [`${a}=${next}`]
+      : [a];
+  });
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     const options = Object.fromEntries(Object.entries(flags).map(([name, f]) => [name, { type: f.type }]));
-    const { values, positionals } = parseArgs({
-      args: argv,
+    parsed = parseArgs({
+      args,
       options: { ...options, help: { type: 'boolean' } },
       allowPositionals: true,
       strict: true,
     });
-    const out = values as Record<string, string | boolean | undefined>;
-    for (const [name, f] of Object.entries(flags))
-      if (out[name] === undefined && f.default !== undefined) out[name] = f.default;
-    return { values: out, positionals };
   } catch (e) {
-    if (e instanceof StrataError) throw e;
     // Node's parser explains at length; its first sentence names the problem.
     const first = (e as Error).message.split(/\.(\s|$)/)[0];
     throw new StrataError(`${command}: ${first} (see 'strata ${command} --help')`);
   }
+  const out = parsed.values as Record<string, string | boolean | undefined>;
+  for (const [name, f] of Object.entries(flags))
+    if (out[name] === undefined && f.default !== undefined) out[name] = f.default;
+  const stray = parsed.positionals.slice(positionals);
+  if (stray.length > 0)
+    throw new StrataError(
+      `${command}: unexpected argument${stray.length > 1 ? 's' : ''} ${stray.map((a) => `'${a}'`).join(', ')} (see 'strata ${command} --help')`,
+    );
+  return { values: out, positionals: parsed.positionals };
 }
 
 /** A number flag, checked. */

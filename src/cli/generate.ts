@@ -1,13 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { charTokens, EOS, UNK, Vocab, wordTokens } from '../data/text.js';
+import { charTokens, EOS, UNK, wordTokens } from '../data/text.js';
 import { fail } from '../errors.js';
-import { loadCheckpoint, loadWeights } from '../io/checkpoint.js';
-import { NeuralProbabilisticLM } from '../models/nplm.js';
-import { type RnnCell, RnnLanguageModel, sampleTokens } from '../models/rnnlm.js';
-import type { Module } from '../nn/module.js';
+import { loadLanguageModel } from '../models/registry.js';
+import { sampleTokens } from '../models/rnnlm.js';
 import { Generator } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { type Flags, helpText, num, parse } from './args.js';
 
 const FLAGS: Flags = {
@@ -24,53 +19,10 @@ const FLAGS: Flags = {
 };
 
 export const GENERATE_HELP = helpText(
-  'strata generate <checkpoint> [options]',
+  'strata generate <run folder | checkpoint> [options]',
   'Continues a prompt by sampling from a language model trained with `strata train nplm|rnnlm|char-rnn` (the best weights beside the checkpoint when there are any).',
   FLAGS,
 );
-
-/** A trained language model, its vocabulary and its token level, from a `train nplm|rnnlm|char-rnn` checkpoint. */
-export function restoreLanguageModel(path: string): {
-  model: Module<[Tensor, never?], [Tensor, unknown]>;
-  vocab: Vocab;
-  level: 'word' | 'char';
-  config: Record<string, unknown>;
-} {
-  const ckpt = loadCheckpoint(path);
-  const extra = (ckpt.extra ?? {}) as { config?: Record<string, unknown>; vocab?: unknown };
-  const c = extra.config;
-  if (!['nplm', 'rnnlm', 'char-rnn'].includes(String(c?.model)) || !extra.vocab)
-    fail(
-      'generate',
-      `'${path}' is not a checkpoint of strata train nplm, rnnlm or char-rnn (its config: ${JSON.stringify(c ?? null)})`,
-    );
-  const config = c!;
-  const vocab = Vocab.fromJSON(extra.vocab as { itos: string[] });
-  const model =
-    config.model === 'nplm'
-      ? new NeuralProbabilisticLM(vocab.size, {
-          order: Number(config.order),
-          embed: Number(config.embed),
-          hidden: Number(config.hidden),
-          direct: config.direct === true,
-          startId: vocab.has(EOS) ? vocab.id(EOS) : 0,
-        })
-      : new RnnLanguageModel(vocab.size, {
-          cell: config.cell as RnnCell,
-          hidden: Number(config.hidden),
-          embed: Number(config.embed),
-          layers: Number(config.layers),
-          tie: config.tie === true,
-        });
-  const best = join(dirname(path), 'best.safetensors');
-  model.loadStateDict(existsSync(best) ? loadWeights(best) : ckpt.model);
-  return {
-    model: model as unknown as Module<[Tensor, never?], [Tensor, unknown]>,
-    vocab,
-    level: config.level === 'char' ? 'char' : 'word',
-    config,
-  };
-}
 
 /** Words back to text: no space before punctuation that closes, a new paragraph at <eos>. */
 export function detokenize(words: readonly string[]): string {
@@ -87,19 +39,28 @@ export function detokenize(words: readonly string[]): string {
 
 /** `strata generate <checkpoint>`: the prompt and its continuation. */
 export function generate(argv: string[]): string {
-  const { values: v, positionals } = parse('generate', argv, FLAGS);
+  const { values: v, positionals } = parse('generate', argv, FLAGS, 1);
   const [path] = positionals;
   if (!path)
-    fail('generate', "usage: strata generate <checkpoint> [--prompt TEXT] (see 'strata generate --help')");
+    fail(
+      'generate',
+      "usage: strata generate <run folder | checkpoint> [--prompt TEXT] (see 'strata generate --help')",
+    );
   const length = num('generate', 'length', v.length, { integer: true, min: 1 });
   const temperature = num('generate', 'temperature', v.temperature);
   if (!(temperature > 0)) fail('generate', `--temperature must be positive, got ${temperature}`);
   const topK =
     v['top-k'] === undefined ? undefined : num('generate', 'top-k', v['top-k'], { integer: true, min: 1 });
-  const { model, vocab, level } = restoreLanguageModel(path);
+  const { model, vocab, level } = loadLanguageModel(path, 'generate');
   const prompt =
     level === 'char' ? charTokens(String(v.prompt)) : wordTokens(String(v.prompt)).filter((w) => w !== EOS);
   if (!prompt.length) fail('generate', 'the prompt is empty');
+  const unknown = [...new Set(prompt.filter((w) => !vocab.has(w)))];
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `generate: warning: ${unknown.map((w) => `'${w}'`).join(', ')} not in the model's vocabulary, read as ${UNK}\n`,
+    );
+  }
   const ids = sampleTokens(model, vocab.encode(prompt), {
     length,
     temperature,

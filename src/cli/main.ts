@@ -7,8 +7,7 @@ import { fileSystemFailure } from '../io/atomic.js';
 import { type Flags, helpText, parse } from './args.js';
 import { GENERATE_HELP, generate } from './generate.js';
 import { formatInfo, info, version } from './info.js';
-import { LM_MODELS, lmHelp, trainLanguageModel } from './lm.js';
-import { MODELS, train, trainHelp } from './train.js';
+import { TRAINABLE, train, trainHelp } from './train.js';
 import { VIZ_HELP, viz } from './viz.js';
 import { WORDS_HELP, words } from './words.js';
 
@@ -22,13 +21,14 @@ Commands:
   train nplm          train Bengio et al.'s neural probabilistic language model on Moby-Dick
   train rnnlm         train a recurrent language model on Moby-Dick (--cell lstm|gru|rnn)
   train char-rnn      train a character-level LSTM on Moby-Dick
-  generate CKPT       continue a prompt by sampling from a trained language model
-  words CKPT          nearest neighbours and analogies of a language model's word vectors
-  viz filters CKPT    draw a trained model's first-layer filters, with a colour bar
-  viz features CKPT   draw every layer's output for one test digit, and the prediction
-  viz words CKPT      map a language model's word vectors to 2-D with t-SNE
+  generate RUN        continue a prompt by sampling from a trained language model
+  words RUN           nearest neighbours and analogies of a language model's word vectors
+  viz filters RUN     draw a trained model's first-layer filters, with a colour bar
+  viz features RUN    draw every layer's output for one test digit, and the prediction
+  viz words RUN       map a language model's word vectors to 2-D with t-SNE
   info         version, backend, threads and data path
 
+RUN is a run folder (--out of strata train) or the checkpoint in it.
 Run 'strata <command> --help' for a command's options.
 `;
 
@@ -46,7 +46,7 @@ function chooseBackend(argv: string[]): void {
   setBackend(name);
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === 'help') {
     process.stdout.write(HELP);
@@ -75,66 +75,39 @@ function main(argv: string[]): number {
   }
   if (command === 'train') {
     const [model, ...flags] = rest;
-    const names = [...Object.keys(MODELS), ...Object.keys(LM_MODELS)];
-    if (!model || model === '--help') {
-      process.stdout.write(`Usage: strata train <model> [options]\n\nModels: ${names.join(', ')}\n`);
+    if (model === '--help') {
+      process.stdout.write(`Usage: strata train <model> [options]\n\nModels: ${TRAINABLE.join(', ')}\n`);
       return 0;
     }
+    if (!model)
+      throw new StrataError(
+        `train: which model? Usage: strata train <model>; models: ${TRAINABLE.join(', ')}`,
+      );
     // Own keys only: 'constructor' or '__proto__' is not a model, though every object has one.
-    if (Object.hasOwn(LM_MODELS, model)) {
-      if (flags.includes('--help')) {
-        process.stdout.write(lmHelp(model));
-        return 0;
-      }
-      const result = trainLanguageModel(model, flags);
-      if (flags.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else {
-        process.stdout.write(
-          `${model}: test perplexity ${result.test_perplexity.toFixed(1)} (vocabulary ${result.vocab_size}), ` +
-            `${result.train_seconds.toFixed(1)} s training (${Math.round(result.tokens_per_second)} tokens/s) on ${result.backend}\n`,
-        );
-      }
-      return 0;
-    }
-    if (!Object.hasOwn(MODELS, model)) {
-      throw new StrataError(`train: unknown model '${model}': expected one of ${names.join(', ')}`);
-    }
+    if (!TRAINABLE.includes(model))
+      throw new StrataError(`train: unknown model '${model}': expected one of ${TRAINABLE.join(', ')}`);
     if (flags.includes('--help')) {
       process.stdout.write(trainHelp(model));
       return 0;
     }
-    const result = train(model, flags);
-    if (flags.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else {
-      process.stdout.write(
-        `${model}: test accuracy ${(100 * result.test_accuracy).toFixed(2)}%, test loss ${result.test_loss.toFixed(4)}, ` +
-          `${result.train_seconds.toFixed(1)} s training (${Math.round(result.samples_per_second)} samples/s) on ${result.backend}\n`,
-      );
-    }
+    const result = await train(model, flags);
+    process.stdout.write(flags.includes('--json') ? `${JSON.stringify(result)}\n` : `${result.summary}\n`);
     return 0;
   }
-  if (command === 'generate') {
-    if (rest.length === 0 || rest.includes('--help')) {
-      process.stdout.write(GENERATE_HELP);
+  // Commands that use a trained model: help on --help, a usage error (exit 1) without arguments.
+  const uses: Record<string, [string, (argv: string[]) => string]> = {
+    generate: [GENERATE_HELP, generate],
+    words: [WORDS_HELP, words],
+    viz: [VIZ_HELP, (argv) => viz(argv).join('\n')],
+  };
+  const use = Object.hasOwn(uses, command) ? uses[command] : undefined;
+  if (use) {
+    if (rest.includes('--help')) {
+      process.stdout.write(use[0]);
       return 0;
     }
-    process.stdout.write(`${generate(rest)}\n`);
-    return 0;
-  }
-  if (command === 'words') {
-    if (rest.length === 0 || rest.includes('--help')) {
-      process.stdout.write(WORDS_HELP);
-      return 0;
-    }
-    process.stdout.write(`${words(rest)}\n`);
-    return 0;
-  }
-  if (command === 'viz') {
-    if (rest.length === 0 || rest.includes('--help')) {
-      process.stdout.write(VIZ_HELP);
-      return 0;
-    }
-    for (const file of viz(rest)) process.stdout.write(`${file}\n`);
+    if (rest.length === 0) throw new StrataError(`${command}: missing arguments; ${use[0].split('\n')[0]}`);
+    process.stdout.write(`${use[1](rest)}\n`);
     return 0;
   }
   throw new StrataError(`strata: unknown command '${command}' (see strata --help)`);
@@ -162,11 +135,14 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 process.stderr.on('error', () => {});
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  const message = userError(e);
-  if (message === null) throw e;
-  process.stderr.write(`error: ${message}\n`);
-  process.exitCode = 1;
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const message = userError(e);
+    if (message === null) throw e;
+    process.stderr.write(`error: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,14 +1,13 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadMnist } from '../data/mnist.js';
 import { fail } from '../errors.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
+import { checkpointPath, loadModel } from '../models/registry.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { saveFeatureFigure } from '../viz/features.js';
 import { saveFilterFigure } from '../viz/filters.js';
 import { type Flags, helpText, num, outputDir, parse } from './args.js';
-import { MODELS } from './train.js';
 import { vizWords } from './words.js';
 
 const FLAGS: Flags = {
@@ -31,23 +30,9 @@ export const VIZ_HELP = helpText(
   FLAGS,
 );
 
-/** Rebuilds the model a checkpoint was trained as (its run config names it) and loads the weights. */
-function restore(path: string): { model: Module; config: Record<string, unknown> } {
-  const ckpt = loadCheckpoint(path);
-  const config = (ckpt.extra ?? {}) as Record<string, unknown>;
-  const name = String(config.model);
-  const spec = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
-  if (!spec)
-    fail('viz', `'${path}' does not say which model it holds (run config: ${JSON.stringify(config)})`);
-  const model = spec.build({ dropout: Number(config.dropout ?? 0) });
-  model.loadStateDict(ckpt.model);
-  model.eval();
-  return { model, config };
-}
-
 /** `strata viz <what> <checkpoint>`: writes the figures (PNG and SVG) and returns their paths. */
 export function viz(argv: string[]): string[] {
-  const { values: v, positionals } = parse('viz', argv, FLAGS);
+  const { values: v, positionals } = parse('viz', argv, FLAGS, 2);
   const [what, path] = positionals;
   if ((what !== 'filters' && what !== 'features' && what !== 'words') || !path)
     fail('viz', "usage: strata viz filters|features|words <checkpoint> (see 'strata viz --help')");
@@ -60,8 +45,10 @@ export function viz(argv: string[]): string[] {
       num('viz', 'seed', v.seed, { integer: true }),
     );
   }
-  const { model, config } = restore(path);
-  const out = outputDir('viz', v.out, join(path, '..'));
+  const loaded = loadModel(path, 'viz');
+  const { config } = loaded;
+  const model = loaded.model as Module;
+  const out = outputDir('viz', v.out, dirname(checkpointPath(path)));
   if (what === 'filters') {
     // The first weight is the first layer's: its name, and the layer it belongs to, title the figure.
     const [name, weight] = model.namedParameters()[0]!;

@@ -1,11 +1,11 @@
 import { dirname, join } from 'node:path';
 import { EOS, UNK, type Vocab } from '../data/text.js';
 import { fail } from '../errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { checkpointPath } from '../models/registry.js';
+import { nearest, wordVectors } from '../models/words.js';
 import { tsne } from '../viz/tsne.js';
 import { saveWordMap } from '../viz/wordmap.js';
 import { type Flags, helpText, num, outputDir, parse } from './args.js';
-import { restoreLanguageModel } from './generate.js';
 
 const FLAGS: Flags = {
   near: { type: 'string', help: 'words whose nearest neighbours to list, comma-separated' },
@@ -20,48 +20,6 @@ export const WORDS_HELP = helpText(
   FLAGS,
 );
 
-/** A word-level model's vocabulary and its word vectors, unit length, as rows of a Float64Array. */
-export function wordVectors(path: string): { vocab: Vocab; vectors: Float64Array; dim: number } {
-  const { model, vocab, level } = restoreLanguageModel(path);
-  if (level !== 'word')
-    fail('words', `'${path}' holds a character model; word vectors need strata train nplm or rnnlm`);
-  const params = Object.fromEntries(model.namedParameters()) as Record<string, Tensor>;
-  const table = params['encoder.weight'] ?? params['C.weight'];
-  if (!table) fail('words', `'${path}' has no word-vector table (encoder.weight or C.weight)`);
-  const [n, dim] = table.shape as [number, number];
-  const vectors = Float64Array.from(table.toTypedArray());
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < dim; k++) s += vectors[i * dim + k]! ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let k = 0; k < dim; k++) vectors[i * dim + k]! *= inv;
-  }
-  return { vocab, vectors, dim };
-}
-
-/** The `top` words most similar to a query vector, leaving out `skip` ids and the specials. */
-export function nearest(
-  vocab: Vocab,
-  vectors: Float64Array,
-  dim: number,
-  query: Float64Array,
-  top: number,
-  skip: readonly number[],
-): { word: string; cosine: number }[] {
-  let norm = 0;
-  for (const q of query) norm += q * q;
-  norm = Math.sqrt(norm) || 1;
-  const scored: { word: string; cosine: number }[] = [];
-  for (let i = 0; i < vocab.size; i++) {
-    const w = vocab.token(i);
-    if (skip.includes(i) || w === UNK || w === EOS) continue;
-    let dot = 0;
-    for (let k = 0; k < dim; k++) dot += vectors[i * dim + k]! * query[k]!;
-    scored.push({ word: w, cosine: dot / norm });
-  }
-  return scored.sort((a, b) => b.cosine - a.cosine).slice(0, top);
-}
-
 function idOf(vocab: Vocab, word: string): number {
   if (!vocab.has(word)) fail('words', `'${word}' is not in the model's vocabulary of ${vocab.size} words`);
   return vocab.id(word);
@@ -69,7 +27,7 @@ function idOf(vocab: Vocab, word: string): number {
 
 /** `strata words <checkpoint> --near ... | --analogy ...`: the lines (or the JSON) to print. */
 export function words(argv: string[]): string {
-  const { values: v, positionals } = parse('words', argv, FLAGS);
+  const { values: v, positionals } = parse('words', argv, FLAGS, 1);
   const [path] = positionals;
   if (!path || (v.near === undefined && v.analogy === undefined))
     fail(
@@ -105,7 +63,7 @@ export function words(argv: string[]): string {
  * drawn as `words.svg` and `words.png` in `out` (default: beside the checkpoint).
  */
 export function vizWords(path: string, count: number, out: string | undefined, seed: number): string[] {
-  const { vocab, vectors, dim } = wordVectors(path);
+  const { vocab, vectors, dim } = wordVectors(path, 'viz');
   // Ids after the specials run from the most frequent word down.
   const ids: number[] = [];
   for (let i = 0; i < vocab.size && ids.length < count; i++) {
@@ -118,7 +76,7 @@ export function vizWords(path: string, count: number, out: string | undefined, s
     points.set(vectors.subarray(id * dim, (id + 1) * dim), r * dim);
   });
   const coords = tsne(points, ids.length, dim, { perplexity: Math.min(30, (ids.length - 1) / 3), seed });
-  const dir = outputDir('viz', out, dirname(path), ['words.svg', 'words.png']);
+  const dir = outputDir('viz', out, dirname(checkpointPath(path)), ['words.svg', 'words.png']);
   return saveWordMap(
     join(dir, 'words'),
     ids.map((id) => vocab.token(id)),

@@ -1,29 +1,62 @@
 import { describe, fail, StrataError } from '../errors.js';
+import type { AnyModule } from '../nn/module.js';
+import { Optimizer, type OptimizerState } from '../optim/optimizer.js';
 import { type RngState, rngStateProblem } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readFileBytes } from './atomic.js';
 import { decodeSafetensors, saveSafetensors } from './safetensors.js';
 
+/** An optimizer's state as a checkpoint holds it: per-parameter buffers as tensors, the rest as JSON. */
+export interface OptimizerCheckpoint {
+  /** Buffers named `<parameter index>.<buffer>` (`0.exp_avg`). */
+  tensors: Record<string, Tensor>;
+  /** The optimizer's type, parameter groups and step counts. */
+  state: unknown;
+}
+
 /**
- * Everything needed to resume a run exactly: weights, optimizer state, the random generator's state
- * and how far training got. Tensors are stored as tensors; everything else must be JSON-able.
+ * Everything needed to resume a run exactly, in one versioned schema: weights, optimizer state, the
+ * random generator's state, how far training got, and the run's config (what rebuilds the model and
+ * what `--resume` compares). Tensors are stored as tensors; everything else must be JSON-able.
  */
 export interface Checkpoint {
   /** The model's state dict, with PyTorch-style names (`layers.0.weight`). */
   model: Record<string, Tensor>;
-  /** The optimizer's per-parameter tensors (moments, ...) and the rest of its state (step counts, groups). */
-  optimizer: { tensors: Record<string, Tensor>; state: unknown };
+  /** The (first) optimizer's per-parameter tensors (moments, ...) and the rest of its state (step counts, groups). */
+  optimizer: OptimizerCheckpoint;
+  /** Further optimizers of a task that has several (a GAN's discriminator and generator). */
+  otherOptimizers?: OptimizerCheckpoint[];
   rng: RngState;
-  /** Epoch, step, best metric, history... */
+  /** Epoch, step, history, callback states... */
   progress: Record<string, unknown>;
-  /** Anything else the caller wants back (the run's config, say); JSON-able. */
+  /** The run's config: every setting that shapes the model or the run (`model` names the registered builder). */
+  config?: Record<string, unknown>;
+  /** Tensors a task carries from one batch to the next (a recurrent model's state), for a mid-epoch resume. */
+  state?: Record<string, Tensor>;
+  /** Anything else the caller wants back (a vocabulary, say); JSON-able. */
   extra?: unknown;
 }
 
-const FORMAT = 1;
+/** A checkpoint to save: as Checkpoint, but the optimizers may be given as they are. */
+export interface CheckpointInput extends Omit<Checkpoint, 'optimizer' | 'otherOptimizers'> {
+  optimizer: AnyOptimizer | OptimizerCheckpoint;
+  otherOptimizers?: (AnyOptimizer | OptimizerCheckpoint)[];
+}
+
+type AnyOptimizer = Optimizer<{ lr: number }>;
+
+/** The file a run's checkpoint is written to in its output directory. */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** The file a run's best weights (by its monitored metric) are written to. */
+export const BEST_FILE = 'best.safetensors';
+
+const FORMAT = 2;
 const CHECKPOINT_KEY = 'strata.checkpoint';
 const MODEL = 'model.';
 const OPTIM = 'optim.';
+const STATE = 'state.';
+/** The prefix of optimizer k ≥ 1 of a task with several. */
+const otherOptim = (k: number) => `optim${k}.`;
 /** PyTorch keeps BatchNorm's batch count as int64; stored so, PyTorch loads Strata's files with no cast. */
 const STORE_AS_INT64 = { int64: (name: string) => /(^|\.)num_batches_tracked$/.test(name) };
 
@@ -77,24 +110,48 @@ function prefixed(prefix: string, tensors: Record<string, Tensor>): [string, Ten
   return Object.entries(tensors).map(([k, t]) => [prefix + k, t]);
 }
 
+/** An optimizer's state split for a checkpoint: buffers as tensors (`<param>.<buffer>`), the rest as JSON. */
+export function optimizerToCheckpoint(opt: AnyOptimizer): OptimizerCheckpoint {
+  const sd = opt.stateDict();
+  const tensors: Record<string, Tensor> = {};
+  const steps: Record<string, number> = {};
+  for (const [i, s] of Object.entries(sd.state)) {
+    steps[i] = s.step;
+    for (const [name, t] of Object.entries(s.buffers)) tensors[`${i}.${name}`] = t;
+  }
+  return { tensors, state: { type: opt.constructor.name, paramGroups: sd.paramGroups, steps } };
+}
+
+const asCheckpoint = (o: AnyOptimizer | OptimizerCheckpoint) =>
+  o instanceof Optimizer ? optimizerToCheckpoint(o) : o;
+
 /**
  * Saves a checkpoint as one safetensors file (model weights under `model.*`, optimizer tensors under
  * `optim.*`, the rest as JSON in the `strata.checkpoint` metadata entry), so that a single atomic rename
  * replaces the previous checkpoint: a crash at any moment leaves either the old file or the new one.
  *
- *     saveCheckpoint('runs/mnist/last.safetensors', {
- *       model: net.stateDict(), optimizer: opt.stateDict(), rng: gen.getState(), progress: { epoch, step },
- *     })
+ *     saveCheckpoint('runs/mnist/checkpoint.safetensors', {
+ *       model: net.stateDict(), optimizer: opt, rng: generator.getState(), progress: { epoch: 3 },
+ *       config: { model: 'mlp', sizes: [784, 10] },
+ *     });
+ *     const { model, optimizer, progress } = loadCheckpoint('runs/mnist/checkpoint.safetensors');
  */
-export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
+export function saveCheckpoint(path: string, input: CheckpointInput): void {
+  const ckpt: Checkpoint = {
+    ...input,
+    optimizer: asCheckpoint(input.optimizer),
+    otherOptimizers: input.otherOptimizers?.map(asCheckpoint),
+  };
   let json: string;
   try {
     json = JSON.stringify(
       {
         format: FORMAT,
         optimizer: ckpt.optimizer.state,
+        otherOptimizers: ckpt.otherOptimizers?.map((o) => o.state),
         rng: ckpt.rng,
         progress: ckpt.progress,
+        config: ckpt.config,
         extra: ckpt.extra,
       },
       replacer,
@@ -109,6 +166,8 @@ export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
   const tensors = Object.fromEntries([
     ...prefixed(MODEL, ckpt.model),
     ...prefixed(OPTIM, ckpt.optimizer.tensors),
+    ...(ckpt.otherOptimizers ?? []).flatMap((o, k) => prefixed(otherOptim(k + 1), o.tensors)),
+    ...prefixed(STATE, ckpt.state ?? {}),
   ]);
   saveSafetensors(path, tensors, { [CHECKPOINT_KEY]: json }, STORE_AS_INT64);
 }
@@ -117,6 +176,8 @@ export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
  * Loads and verifies a checkpoint written by saveCheckpoint. Throws a StrataError if the file is missing,
  * has no checksum or does not match it (corrupt, truncated), is a safetensors file but not a Strata
  * checkpoint, or holds no valid RNG state or progress record.
+ *
+ *     const { model, progress, config } = loadCheckpoint('runs/mlp/checkpoint.safetensors');
  */
 export function loadCheckpoint(path: string): Checkpoint {
   return parseCheckpoint('loadCheckpoint', readFileBytes('loadCheckpoint', path), path);
@@ -159,28 +220,50 @@ function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoin
         `'${path}' has checkpoint format ${info.format}; this version of Strata reads format ${FORMAT}: upgrade Strata`,
       );
     }
+    if (info.format === 1) {
+      fail(
+        op,
+        `'${path}' has checkpoint format 1, from an earlier Strata, which did not store the run config; this version reads format ${FORMAT}: start a new run, or take its weights with loadSafetensors`,
+      );
+    }
     corrupt(`unknown checkpoint format ${describe(info.format)}`);
   }
   const rngProblem = rngStateProblem(info.rng);
   if (rngProblem !== null) corrupt(`it has no valid RNG state (${rngProblem})`);
   const rng = info.rng as RngState;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   const progress = info.progress;
-  if (typeof progress !== 'object' || progress === null || Array.isArray(progress))
-    corrupt('it has no progress record');
+  if (!isObject(progress)) corrupt('it has no progress record');
+  if (info.config !== undefined && !isObject(info.config))
+    corrupt(`its run config is ${describe(info.config)}, not an object`);
+  if (info.otherOptimizers !== undefined && !Array.isArray(info.otherOptimizers))
+    corrupt(`its further optimizers are ${describe(info.otherOptimizers)}, not a list`);
+  const others = info.otherOptimizers as unknown[] | undefined;
 
-  const model: [string, Tensor][] = [];
-  const optim: [string, Tensor][] = [];
+  const groups: Record<string, [string, Tensor][]> = { [MODEL]: [], [OPTIM]: [], [STATE]: [] };
+  (others ?? []).forEach((_, k) => {
+    groups[otherOptim(k + 1)] = [];
+  });
   for (const [name, t] of Object.entries(tensors)) {
-    if (name.startsWith(MODEL)) model.push([name.slice(MODEL.length), t]);
-    else if (name.startsWith(OPTIM)) optim.push([name.slice(OPTIM.length), t]);
-    else corrupt(`unexpected tensor '${name}' (checkpoint tensors are named ${MODEL}* or ${OPTIM}*)`);
+    const prefix = /^[a-z]+\d*\./.exec(name)?.[0] ?? '';
+    const group = Object.hasOwn(groups, prefix) ? groups[prefix] : undefined;
+    if (group === undefined)
+      return corrupt(
+        `unexpected tensor '${name}' (checkpoint tensors are named ${Object.keys(groups).join('*, ')}*)`,
+      );
+    group.push([name.slice(prefix.length), t]);
   }
+  const tensorsOf = (prefix: string) => Object.fromEntries(groups[prefix]!);
   const ckpt: Checkpoint = {
-    model: Object.fromEntries(model),
-    optimizer: { tensors: Object.fromEntries(optim), state: info.optimizer },
+    model: tensorsOf(MODEL),
+    optimizer: { tensors: tensorsOf(OPTIM), state: info.optimizer },
     rng,
     progress: progress as Record<string, unknown>,
   };
+  if (others !== undefined)
+    ckpt.otherOptimizers = others.map((state, k) => ({ tensors: tensorsOf(otherOptim(k + 1)), state }));
+  if (groups[STATE]!.length > 0) ckpt.state = tensorsOf(STATE);
+  if (info.config !== undefined) ckpt.config = info.config as Record<string, unknown>;
   if (info.extra !== undefined) ckpt.extra = info.extra;
   return ckpt;
 }
@@ -188,6 +271,8 @@ function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoin
 /**
  * Saves a state dict as plain safetensors with its PyTorch-style names, for exchange: PyTorch reads it with
  * `safetensors.torch.load_file(path)` and `model.load_state_dict(...)`. Written atomically.
+ *
+ *     saveWeights('mlp.safetensors', model.stateDict());
  */
 export function saveWeights(path: string, weights: Record<string, Tensor>): void {
   // "format": "pt" is what Hugging Face tools look for to treat the file as PyTorch weights.
@@ -197,6 +282,8 @@ export function saveWeights(path: string, weights: Record<string, Tensor>): void
 /**
  * Loads and verifies weights written by saveWeights; a file without Strata's checksum is refused, as it
  * cannot be verified. For weights from PyTorch or the hub, use `loadSafetensors(path).tensors`.
+ *
+ *     model.loadStateDict(loadWeights('mlp.safetensors'));
  */
 export function loadWeights(path: string): Record<string, Tensor> {
   const { tensors, metadata } = decodeSafetensors(readFileBytes('loadWeights', path), path, {
@@ -209,4 +296,141 @@ export function loadWeights(path: string): Record<string, Tensor> {
     );
   }
   return tensors;
+}
+
+/** A non-negative integer, as step, epoch and batch counts are. */
+export function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** Whether `value` is a JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A copy of the model's state dict that later training steps do not touch. */
+export function snapshot(model: AnyModule): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.detach().clone()]));
+}
+
+/**
+ * The optimizer state dict that optimizerToCheckpoint wrote, checked for structure (type, groups, step
+ * counts, buffer names) without touching `opt`; its hyper-parameters and buffers are checked by
+ * `opt.loadStateDict` itself.
+ */
+function optimizerStateFromCheckpoint(
+  opt: Optimizer<{ lr: number }>,
+  saved: { tensors: Record<string, Tensor>; state: unknown },
+): OptimizerState<{ lr: number }> {
+  const s = saved.state;
+  const name = opt.constructor.name;
+  if (!isRecord(s) || !Array.isArray(s.paramGroups) || !s.paramGroups.every(isRecord))
+    fail('resume', 'the checkpoint has no optimizer state');
+  if (s.type !== name)
+    fail('resume', `the checkpoint was made with ${describe(s.type)}, but this run uses ${name}`);
+  for (const [i, g] of s.paramGroups.entries()) {
+    if (!Array.isArray(g.params) || !g.params.every(isCount))
+      fail('resume', `the checkpoint's optimizer group ${i} has no list of parameter indices`);
+    const problem = i < opt.paramGroups.length ? hyperParameterProblem(g, opt.paramGroups[i]!) : null;
+    if (problem !== null) fail('resume', `the checkpoint's optimizer group ${i} ${problem}`);
+  }
+  if (!isRecord(s.steps)) fail('resume', 'the checkpoint has no optimizer step counts');
+  const state: OptimizerState<{ lr: number }>['state'] = {};
+  for (const [i, step] of Object.entries(s.steps)) {
+    if (!/^(0|[1-9]\d{0,8})$/.test(i))
+      fail('resume', `the checkpoint's optimizer state names parameter '${i}'`);
+    if (!isCount(step)) {
+      fail(
+        'resume',
+        `the checkpoint's optimizer step count of parameter ${i} is ${describe(step)}; expected a non-negative integer`,
+      );
+    }
+    state[Number(i)] = { step, buffers: {} };
+  }
+  for (const [key, t] of Object.entries(saved.tensors)) {
+    const dot = key.indexOf('.');
+    if (dot < 1) fail('resume', `optimizer tensor '${key}' is not named <parameter>.<buffer>`);
+    const entry = Object.hasOwn(state, key.slice(0, dot)) ? state[Number(key.slice(0, dot))] : undefined;
+    if (!entry) fail('resume', `optimizer tensor '${key}' names no parameter with a step count`);
+    entry.buffers[key.slice(dot + 1)] = t;
+  }
+  return { state, paramGroups: s.paramGroups as OptimizerState<{ lr: number }>['paramGroups'] };
+}
+
+/** Whether a saved hyper-parameter has the form of the optimizer's own: finite numbers, booleans, tuples of them. */
+function sameForm(saved: unknown, own: unknown): boolean {
+  if (typeof own === 'number') return typeof saved === 'number' && Number.isFinite(saved);
+  if (Array.isArray(own))
+    return Array.isArray(saved) && saved.length === own.length && saved.every((v, i) => sameForm(v, own[i]));
+  return typeof saved === typeof own && (typeof own !== 'object' || own === saved);
+}
+
+/**
+ * What is wrong with a saved group's hyper-parameters for this optimizer's group, or null: the same
+ * names, each of the same form (their ranges are the optimizer's to check, in loadStateDict).
+ */
+function hyperParameterProblem(saved: Record<string, unknown>, own: Record<string, unknown>): string | null {
+  // An option left undefined is not saved (JSON drops it), so it is not compared either.
+  const names = (g: Record<string, unknown>) =>
+    Object.keys(g).filter((k) => k !== 'params' && g[k] !== undefined);
+  const unknown = names(saved).find((k) => !Object.hasOwn(own, k));
+  if (unknown !== undefined) return `has '${unknown}', which this optimizer does not take`;
+  const missing = names(own).find((k) => !Object.hasOwn(saved, k));
+  if (missing !== undefined) return `has no '${missing}'`;
+  const bad = names(own).find((k) => !sameForm(saved[k], own[k]));
+  if (bad !== undefined)
+    return `has ${bad} = ${describe(saved[bad])}, where this optimizer has ${describe(own[bad])}`;
+  return null;
+}
+
+/** Restores what optimizerToCheckpoint wrote, into an optimizer of the same type over the same parameters. */
+export function optimizerFromCheckpoint(
+  opt: Optimizer<{ lr: number }>,
+  saved: { tensors: Record<string, Tensor>; state: unknown },
+): void {
+  opt.loadStateDict(optimizerStateFromCheckpoint(opt, saved));
+}
+
+/**
+ * Loads a checkpoint's weights and optimizer state, then runs `rest` (which restores the remaining
+ * state: generator, schedule). The caller checks progress and config first; whatever is refused here
+ * (a mis-shaped weight, an optimizer hyper-parameter out of range) or in `rest` puts the model and
+ * the optimizer back as they were, so a refused checkpoint changes nothing.
+ */
+export function restoreCheckpoint(
+  model: AnyModule,
+  optimizer: Optimizer<{ lr: number }>,
+  ckpt: Checkpoint,
+  rest: () => void = () => {},
+): void {
+  const optimizerState = optimizerStateFromCheckpoint(optimizer, ckpt.optimizer);
+  // loadStateDict would cast a tensor of another dtype silently; Strata saves each in its own dtype.
+  const own = model.stateDict();
+  for (const [k, t] of Object.entries(ckpt.model)) {
+    const mine = Object.hasOwn(own, k) ? own[k] : undefined;
+    if (mine && mine.dtype !== t.dtype)
+      fail('resume', `the checkpoint's weight '${k}' is ${t.dtype}, but the model's is ${mine.dtype}`);
+  }
+  const params = optimizer.paramGroups.flatMap((g) => g.params);
+  for (const [i, s] of Object.entries(optimizerState.state)) {
+    const p = params[Number(i)];
+    for (const [b, t] of Object.entries(s.buffers)) {
+      if (p && t.dtype !== p.dtype)
+        fail(
+          'resume',
+          `the checkpoint's optimizer buffer '${i}.${b}' is ${t.dtype}, but its parameter is ${p.dtype}`,
+        );
+    }
+  }
+  const modelBefore = snapshot(model);
+  const optimizerBefore = optimizer.stateDict();
+  try {
+    model.loadStateDict(ckpt.model);
+    optimizer.loadStateDict(optimizerState);
+    rest();
+  } catch (e) {
+    model.loadStateDict(modelBefore);
+    optimizer.loadStateDict(optimizerBefore);
+    throw e;
+  }
 }

@@ -14,7 +14,11 @@ export interface Evaluation {
   samples: number;
 }
 
-/** Mean loss and accuracy of a classifier over batches, in eval mode and without recording. */
+/**
+ * Mean loss and accuracy of a classifier over batches, in eval mode and without recording.
+ *
+ *     const { loss, accuracy } = evaluate(model, [[testImages, testLabels]], nn.crossEntropy);
+ */
 export function evaluate(
   model: Module,
   batches: Iterable<Tensor[]>,

@@ -1,0 +1,199 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EOS, Vocab } from '../data/text.js';
+import { describe, fail } from '../errors.js';
+import {
+  BEST_FILE,
+  CHECKPOINT_FILE,
+  type Checkpoint,
+  loadCheckpoint,
+  loadWeights,
+} from '../io/checkpoint.js';
+import type { AnyModule } from '../nn/module.js';
+import type { Generator } from '../tensor/random.js';
+import type { LanguageModel } from '../train/lm.js';
+import { lenet } from './lenet.js';
+import { mlp } from './mlp.js';
+import { NeuralProbabilisticLM } from './nplm.js';
+import { resnetMnist } from './resnet.js';
+import { type RnnCell, RnnLanguageModel } from './rnnlm.js';
+
+/** A run's config as a checkpoint stores it: `model` names the registered builder; the rest shapes it and the run. */
+export type ModelConfig = { model: string } & Record<string, unknown>;
+
+/** What a config key must be, for the message that lists what is wrong. */
+type Kind = 'number' | 'integer' | 'boolean' | 'string';
+
+/** How one registered model is rebuilt. */
+export interface ModelEntry {
+  summary: string;
+  /** What its input is: images (flat rows or [N, 1, 28, 28]) or token ids. */
+  input: 'flat' | 'image' | 'tokens';
+  /** The config keys that shape the model, each with its kind. */
+  shape: Record<string, Kind>;
+  /** Builds a fresh model; `vocab` for language models, `generator` for their dropout. */
+  build(config: ModelConfig, o: { vocab: Vocab | null; generator?: Generator }): AnyModule;
+}
+
+const num = (c: ModelConfig, k: string) => c[k] as number;
+
+const LM_SHAPE = { hidden: 'integer', embed: 'integer', dropout: 'number', level: 'string' } as const;
+
+/** Every model `strata train` makes, by name. */
+export const MODELS: Record<string, ModelEntry> = {
+  mlp: {
+    summary: 'a 784-512-256-10 ReLU MLP',
+    input: 'flat',
+    shape: { dropout: 'number' },
+    build: (c, { generator }) => mlp([784, 512, 256, 10], { dropout: num(c, 'dropout'), generator }),
+  },
+  lenet: {
+    summary: 'LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling',
+    input: 'image',
+    shape: {},
+    build: () => lenet(),
+  },
+  'resnet-mnist': {
+    summary: 'a small residual network (He et al. 2016) for 28×28 images',
+    input: 'image',
+    // One residual block per stage keeps an epoch within minutes on two cores.
+    shape: {},
+    build: () => resnetMnist({ blocksPerStage: 1 }),
+  },
+  nplm: {
+    summary: "Bengio et al.'s neural probabilistic language model (word features, a tanh layer, a softmax)",
+    input: 'tokens',
+    shape: { ...LM_SHAPE, order: 'integer', direct: 'boolean' },
+    build: (c, { vocab, generator }) =>
+      new NeuralProbabilisticLM(vocab!.size, {
+        order: num(c, 'order'),
+        embed: num(c, 'embed'),
+        hidden: num(c, 'hidden'),
+        direct: c.direct === true,
+        dropout: num(c, 'dropout'),
+        startId: vocab!.has(EOS) ? vocab!.id(EOS) : 0,
+        generator,
+      }),
+  },
+  rnnlm: {
+    summary: 'a recurrent (LSTM, GRU or tanh RNN) word-level language model',
+    input: 'tokens',
+    shape: { ...LM_SHAPE, cell: 'string', layers: 'integer', tie: 'boolean' },
+    build: (c, { vocab, generator }) => rnnLm(c, vocab!, generator),
+  },
+  'char-rnn': {
+    summary: 'a character-level LSTM language model',
+    input: 'tokens',
+    shape: { ...LM_SHAPE, cell: 'string', layers: 'integer', tie: 'boolean' },
+    build: (c, { vocab, generator }) => rnnLm(c, vocab!, generator),
+  },
+};
+
+function rnnLm(c: ModelConfig, vocab: Vocab, generator?: Generator): RnnLanguageModel {
+  if (!['lstm', 'gru', 'rnn'].includes(c.cell as string))
+    fail('loadModel', `cell must be lstm, gru or rnn, got ${describe(c.cell)}`);
+  return new RnnLanguageModel(vocab.size, {
+    cell: c.cell as RnnCell,
+    hidden: num(c, 'hidden'),
+    embed: num(c, 'embed'),
+    layers: num(c, 'layers'),
+    dropout: num(c, 'dropout'),
+    tie: c.tie === true,
+    generator,
+  });
+}
+
+/**
+ * Adds a model to the registry, so that loadModel (and `strata generate|viz`) can rebuild it.
+ *
+ *     registerModel('tiny', { summary: 'a 784-10 softmax', input: 'flat', shape: {}, build: () => mlp([784, 10]) });
+ */
+export function registerModel(name: string, entry: ModelEntry): void {
+  if (Object.hasOwn(MODELS, name)) fail('registerModel', `a model named '${name}' is already registered`);
+  MODELS[name] = entry;
+}
+
+/** What is wrong with a config for its model, each problem in a list (empty: it is good). */
+export function configProblems(config: unknown): string[] {
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    return [`the run config is ${describe(config)}, not an object`];
+  const c = config as Record<string, unknown>;
+  const entry = typeof c.model === 'string' && Object.hasOwn(MODELS, c.model) ? MODELS[c.model] : undefined;
+  if (!entry)
+    return [
+      `'model' is ${describe(c.model)}, not one of the registered models (${Object.keys(MODELS).join(', ')})`,
+    ];
+  const ok: Record<Kind, (v: unknown) => boolean> = {
+    number: (v) => typeof v === 'number' && Number.isFinite(v),
+    integer: (v) => Number.isSafeInteger(v) && (v as number) > 0,
+    boolean: (v) => typeof v === 'boolean',
+    string: (v) => typeof v === 'string',
+  };
+  return Object.entries(entry.shape).flatMap(([k, kind]) =>
+    ok[kind](c[k])
+      ? []
+      : [`'${k}' is ${describe(c[k])}, not ${kind === 'integer' ? 'a positive integer' : `a ${kind}`}`],
+  );
+}
+
+/** The vocabulary a language model's checkpoint keeps in `extra.vocab`, checked. */
+function vocabOf(ckpt: Checkpoint, path: string, op: string): Vocab {
+  const extra = ckpt.extra as { vocab?: { itos?: unknown } } | undefined;
+  const itos = extra?.vocab?.itos;
+  if (!Array.isArray(itos) || itos.length === 0 || !itos.every((w) => typeof w === 'string'))
+    fail(op, `'${path}' holds a language model but no vocabulary (extra.vocab.itos)`);
+  return Vocab.fromJSON(extra!.vocab as { itos: string[] });
+}
+
+/** A model rebuilt from a checkpoint, with what it was made from. */
+export interface LoadedModel {
+  model: AnyModule;
+  config: ModelConfig;
+  entry: ModelEntry;
+  /** A language model's vocabulary; null for the others. */
+  vocab: Vocab | null;
+}
+
+/** The checkpoint a path names: the file itself, or the checkpoint in a run folder. */
+export function checkpointPath(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, CHECKPOINT_FILE) : path;
+}
+
+/**
+ * Rebuilds the model a checkpoint of any registered model holds (or the run folder holding it), from its
+ * stored config, and loads its weights — the best epoch's (`best.safetensors` beside it) when there
+ * are any — in eval mode. `op` names the command in errors.
+ *
+ *     const { model } = loadModel('runs/lenet');
+ *     const logits = model.forward(images.reshape([-1, 1, 28, 28]));
+ */
+export function loadModel(run: string, op = 'loadModel'): LoadedModel {
+  const path = checkpointPath(run);
+  const ckpt = loadCheckpoint(path);
+  const problems = configProblems(ckpt.config);
+  if (problems.length > 0)
+    fail(op, `'${path}' cannot be rebuilt from its run config: ${problems.join('; ')}`);
+  const config = ckpt.config as ModelConfig;
+  const entry = MODELS[config.model]!;
+  const vocab = entry.input === 'tokens' ? vocabOf(ckpt, path, op) : null;
+  const model = entry.build(config, { vocab });
+  const best = join(dirname(path), BEST_FILE);
+  model.loadStateDict(existsSync(best) ? loadWeights(best) : ckpt.model);
+  model.eval();
+  return { model, config, entry, vocab };
+}
+
+/**
+ * A trained language model, its vocabulary and its token level, from a run of `train nplm|rnnlm|char-rnn`.
+ *
+ *     const { model, vocab } = loadLanguageModel('runs/rnnlm');
+ */
+export function loadLanguageModel(
+  path: string,
+  op = 'loadLanguageModel',
+): { model: LanguageModel; vocab: Vocab; level: 'word' | 'char'; config: ModelConfig } {
+  const { model, config, vocab } = loadModel(path, op);
+  if (vocab === null)
+    fail(op, `'${path}' holds ${config.model}, not a language model of strata train nplm, rnnlm or char-rnn`);
+  return { model: model as LanguageModel, vocab, level: config.level === 'char' ? 'char' : 'word', config };
+}
