@@ -461,6 +461,42 @@ test('ConvTranspose2d picks among the output sizes its stride allows with output
   );
 });
 
+test('ConvTranspose1d/2d/3d take outputSize on unbatched input, with or without its C, as PyTorch does', () => {
+  // PyTorch 1.13: nn.ConvTranspose2d(2, 3, 3, stride=2)(randn(2, 3, 3), output_size=s) is [3, 8, 8] for
+  // s = [8, 8] and [3, 8, 8], [3, 7, 7] for [7, 7]; [9, 9] is refused (valid sizes 7 to 8), and so is
+  // [1, 3, 8, 8] (for 3-D input, output_size must have 2 or 3 elements).
+  const up = new nn.ConvTranspose2d(2, 3, 3, { stride: 2 });
+  const x = randn([2, 3, 3]);
+  assert.deepEqual(up.forward(x, { outputSize: [8, 8] }).shape, [3, 8, 8]);
+  assert.deepEqual(up.forward(x, { outputSize: [3, 8, 8] }).shape, [3, 8, 8]);
+  assert.deepEqual(up.forward(x, { outputSize: [7, 7] }).shape, [3, 7, 7]);
+  // The same numbers as the batched call.
+  assert.deepEqual(
+    up.forward(x, { outputSize: [8, 8] }).toArray(),
+    up
+      .forward(x.unsqueeze(0), { outputSize: [8, 8] })
+      .squeeze(0)
+      .toArray(),
+  );
+  throwsStrata(
+    () => up.forward(x, { outputSize: [9, 9] }),
+    /ConvTranspose2d: outputSize \[9,9\] cannot come from input \[2, 3, 3\]: axis 0 can be 7 to 8, got 9/,
+  );
+  throwsStrata(
+    () => up.forward(x, { outputSize: [1, 3, 8, 8] }),
+    /ConvTranspose2d: outputSize must be 2 integers \(or 3 with C for 3-D input\), got \[1,3,8,8\]/,
+  );
+  assert.deepEqual(
+    new nn.ConvTranspose1d(2, 3, 3, { stride: 2 }).forward(randn([2, 3]), { outputSize: [8] }).shape,
+    [3, 8],
+  );
+  assert.deepEqual(
+    new nn.ConvTranspose3d(2, 3, 3, { stride: 2 }).forward(randn([2, 3, 3, 3]), { outputSize: [3, 8, 7, 8] })
+      .shape,
+    [3, 8, 7, 8],
+  );
+});
+
 test('layers print their hyper-parameters as PyTorch does', () => {
   assert.equal(
     String(new nn.Conv2d(4, 6, 3, { stride: 2, paddingMode: 'reflect', dtype: 'float64' })),
