@@ -474,6 +474,33 @@ test('activation gradients match their closed-form derivatives', () => {
   near(e.grad!, [1, 1], 1e-15);
 });
 
+test("hard activations: values and gradients at their kinks are PyTorch 1.13's", () => {
+  // torch.nn.X()(x).sum().backward(), x = tensor([-3, 3, -1, 1, 0, 6], dtype=float64).
+  const grad = (m: st.nn.Module<[Tensor], Tensor>): Tensor => {
+    const x = f64([-3, 3, -1, 1, 0, 6], true);
+    m.forward(x).sum().backward();
+    return x.grad!;
+  };
+  // Hardswish uses x/3 + 1/2 on the closed interval [-3, 3]: -1/2 and 3/2 at the kinks.
+  near(grad(new nn.Hardswish()), [-0.5, 1.5, 0.16666666666666669, 0.8333333333333333, 0.5, 1], 1e-15);
+  // PyTorch's float64 hardsigmoid_backward multiplies by a float32 1/6 (0.1666666716337204); this is 1/6.
+  near(grad(new nn.Hardsigmoid()), [0, 0, 1 / 6, 1 / 6, 1 / 6, 0], 1e-8);
+  near(grad(new nn.ReLU6()), [0, 1, 0, 1, 0, 0], 0);
+  near(grad(new nn.Hardtanh()), [0, 0, 0, 0, 1, 0], 0);
+  // F.hardswish(tensor([-3.5, -3, -1.3, 0.7, 2.9, 3, 3.2])), x·clamp(x + 3, 0, 6)/6 as PyTorch rounds it.
+  const x = [-3.5, -3, -1.3, 0.7, 2.9, 3, 3.2];
+  near(
+    new nn.Hardswish().forward(f64(x)),
+    [0, 0, -0.36833333333333335, 0.43166666666666664, 2.8516666666666666, 3, 3.2000000000000006],
+    0,
+  );
+  near(
+    new nn.Hardswish().forward(st.tensor(x)),
+    [0, 0, -0.3683333396911621, 0.43166664242744446, 2.8516666889190674, 3, 3.200000047683716],
+    0,
+  );
+});
+
 test('ELU gradient at x = 0 (α = 1: both one-sided derivatives are 1)', () => {
   // d/dx elu(x) = α e^x for x ≤ 0 and 1 for x > 0; with α = 1 the function is C¹ and elu'(0) = 1.
   // PyTorch's elu_backward takes the x ≤ 0 branch at 0: α·e^0 = α (1 here).
