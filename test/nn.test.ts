@@ -845,7 +845,26 @@ test('calculateGain values (PyTorch calculate_gain)', () => {
   near(calculateGain('leaky_relu'), 1.4141428569978354, 1e-15);
   near(calculateGain('leaky_relu', 0.2), Math.sqrt(2 / 1.04), 1e-15);
   near(calculateGain('selu'), 0.75, 1e-15);
-  throwsStrata(() => calculateGain('swish' as st.nn.init.Nonlinearity), /calculateGain/, /swish/);
+  throwsStrata(
+    () => calculateGain('swish' as st.nn.init.Nonlinearity),
+    /calculateGain: unknown nonlinearity "swish": expected one of 'linear', 'conv1d', .*'selu'/,
+  );
+  // PyTorch 1.13's calculate_gain returns 1 for each of its linear_fns.
+  for (const name of [
+    'conv1d',
+    'conv2d',
+    'conv3d',
+    'conv_transpose1d',
+    'conv_transpose2d',
+    'conv_transpose3d',
+  ] as const)
+    assert.equal(calculateGain(name), 1, name);
+  // calculate_gain('leaky_relu', 0) = sqrt(2) = 1.4142135623730951; a non-number slope is refused there too.
+  assert.equal(calculateGain('leaky_relu', 0), Math.SQRT2);
+  throwsStrata(
+    () => calculateGain('leaky_relu', true as unknown as number),
+    /calculateGain: leaky_relu's negative slope must be a number, got true/,
+  );
 });
 
 test('fans follow PyTorch ([out, in, ...kernel])', () => {
