@@ -552,6 +552,19 @@ test('LogSoftmax matches log of hand softmax and is stable at 1000', () => {
   near(new nn.LogSoftmax().forward(f64([1000, 1000])), [-LN2, -LN2], 1e-12);
 });
 
+test('softmax, softmin and logSoftmax name themselves when they refuse int32 input or a bad axis', () => {
+  // PyTorch 1.13 refuses them too: "softmax_lastdim_kernel_impl" not implemented for 'Long'.
+  const ints = st.tensor([1, 2], { dtype: 'int32' });
+  const hint = /expected a floating-point tensor, got int32; convert it with x\.cast\('float32'\)/;
+  throwsStrata(() => st.softmax(ints), /^softmax: /, hint);
+  throwsStrata(() => new nn.Softmax().forward(ints), /^softmax: /, hint);
+  throwsStrata(() => st.softmin(ints), /^softmin: /, hint);
+  throwsStrata(() => new nn.Softmin().forward(ints), /^softmin: /, hint);
+  throwsStrata(() => st.logSoftmax(ints), /^logSoftmax: /, hint);
+  throwsStrata(() => st.softmax(f64([1, 2]), 1), /^softmax: /);
+  throwsStrata(() => st.softmin(f64([1, 2]), 1), /^softmin: /);
+});
+
 test('Softmax and LogSoftmax keep float32 precision for large logits (shift by the max before the log)', () => {
   // PyTorch computes log_softmax as (x - max) - log Σ exp(x - max): for [1000, 1000] that is 0 - ln 2,
   // exact to float32 (~6e-8 at 0.69). Forming logsumexp = 1000 + ln 2 first rounds it to float32's

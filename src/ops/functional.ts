@@ -48,8 +48,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 /** exp(x_i) / sum_j exp(x_j) along an axis, as exp(logSoftmax(x)). */
 export function softmax(x: Tensor, axis = -1): Tensor {
   checkArity('softmax', arguments, 2, 'softmax(x, axis)');
-  tensorArg('softmax', x);
-  return logSoftmax(x, axis).exp();
+  requireFloat('softmax', x);
+  return logSoftmaxOp([x], normAxis('softmax', axis, x.rank)).exp();
 }
 
 /** max(0, x) + slope * min(0, x). */
@@ -192,7 +192,8 @@ export function softsign(x: Tensor): Tensor {
 /** softmax(-x) along an axis: weights that favour the smallest values. */
 export function softmin(x: Tensor, axis = -1): Tensor {
   checkArity('softmin', arguments, 2, 'softmin(x, axis)');
-  tensorArg('softmin', x);
+  requireFloat('softmin', x);
+  normAxis('softmin', axis, x.rank);
   return softmax(x.neg(), axis);
 }
 
