@@ -991,3 +991,42 @@ test('zeros_, ones_, constant_, uniform_, normal_ fill in place; a seed fixes th
   assert.deepEqual(viaGen(3), viaGen(3));
   assert.notDeepEqual(viaGen(3), viaGen(4));
 });
+
+test('Linear, linear and matmul refuse mixed dtypes, as PyTorch does, instead of promoting', () => {
+  // PyTorch 1.13: nn.Linear(3, 2)(x.double()) and F.linear(x.double(), w) raise "expected scalar type
+  // Double but found Float"; torch.ones(2, 2) @ torch.ones(2, 2, dtype=float64) raises "expected scalar
+  // type Float but found Double", and a float32 @ int32 product "... but found Int".
+  const x64 = st.randn([4, 3], { dtype: 'float64' });
+  throwsStrata(
+    () => new nn.Linear(3, 2).forward(x64),
+    /^Linear: the input is float64 but the parameters are float32; convert the input with x\.cast\('float32'\), or the module with model\.double\(\)/,
+  );
+  throwsStrata(
+    () => new nn.Sequential(new nn.Linear(3, 2), new nn.ReLU()).forward(x64),
+    /^Linear: the input is float64 but the parameters are float32/,
+  );
+  throwsStrata(
+    () => new nn.Linear(3, 2).forward(st.tensor([[1, 2, 3]], { dtype: 'int32' })),
+    /^Linear: the input is int32 but the parameters are float32; convert the input with x\.cast\('float32'\)$/,
+  );
+  assert.equal(new nn.Linear(3, 2).double().forward(x64).dtype, 'float64');
+  const w = st.randn([2, 3]);
+  throwsStrata(
+    () => st.linear(x64, w),
+    /^linear: the input is float64 but the weight is float32; convert them to one dtype, e.g\. x\.cast\('float32'\)/,
+  );
+  throwsStrata(
+    () => st.linear(x64.cast('float32'), w, st.zeros([2], { dtype: 'float64' })),
+    /^linear: the input is float32 but the weight is float32 and the bias float64/,
+  );
+  throwsStrata(
+    () => st.ones([2, 2]).matmul(st.ones([2, 2], { dtype: 'float64' })),
+    /^matmul: a is float32 but b is float64; convert one to the other's dtype, e\.g\. b\.cast\('float32'\)/,
+  );
+  throwsStrata(
+    () => st.matmul(st.ones([2]), st.ones([2, 2], { dtype: 'int32' })),
+    /^matmul: a is float32 but b is int32/,
+  );
+  // Elementwise ops still promote, as PyTorch's do: float32 + float64 is float64.
+  assert.equal(st.ones([2]).add(st.ones([2], { dtype: 'float64' })).dtype, 'float64');
+});
