@@ -461,6 +461,42 @@ test('ConvTranspose2d picks among the output sizes its stride allows with output
   );
 });
 
+test('ConvTranspose1d/2d/3d take outputSize on unbatched input, with or without its C, as PyTorch does', () => {
+  // PyTorch 1.13: nn.ConvTranspose2d(2, 3, 3, stride=2)(randn(2, 3, 3), output_size=s) is [3, 8, 8] for
+  // s = [8, 8] and [3, 8, 8], [3, 7, 7] for [7, 7]; [9, 9] is refused (valid sizes 7 to 8), and so is
+  // [1, 3, 8, 8] (for 3-D input, output_size must have 2 or 3 elements).
+  const up = new nn.ConvTranspose2d(2, 3, 3, { stride: 2 });
+  const x = randn([2, 3, 3]);
+  assert.deepEqual(up.forward(x, { outputSize: [8, 8] }).shape, [3, 8, 8]);
+  assert.deepEqual(up.forward(x, { outputSize: [3, 8, 8] }).shape, [3, 8, 8]);
+  assert.deepEqual(up.forward(x, { outputSize: [7, 7] }).shape, [3, 7, 7]);
+  // The same numbers as the batched call.
+  assert.deepEqual(
+    up.forward(x, { outputSize: [8, 8] }).toArray(),
+    up
+      .forward(x.unsqueeze(0), { outputSize: [8, 8] })
+      .squeeze(0)
+      .toArray(),
+  );
+  throwsStrata(
+    () => up.forward(x, { outputSize: [9, 9] }),
+    /ConvTranspose2d: outputSize \[9,9\] cannot come from input \[2, 3, 3\]: axis 0 can be 7 to 8, got 9/,
+  );
+  throwsStrata(
+    () => up.forward(x, { outputSize: [1, 3, 8, 8] }),
+    /ConvTranspose2d: outputSize must be 2 integers \(or 3 with C for 3-D input\), got \[1,3,8,8\]/,
+  );
+  assert.deepEqual(
+    new nn.ConvTranspose1d(2, 3, 3, { stride: 2 }).forward(randn([2, 3]), { outputSize: [8] }).shape,
+    [3, 8],
+  );
+  assert.deepEqual(
+    new nn.ConvTranspose3d(2, 3, 3, { stride: 2 }).forward(randn([2, 3, 3, 3]), { outputSize: [3, 8, 7, 8] })
+      .shape,
+    [3, 8, 7, 8],
+  );
+});
+
 test('layers print their hyper-parameters as PyTorch does', () => {
   assert.equal(
     String(new nn.Conv2d(4, 6, 3, { stride: 2, paddingMode: 'reflect', dtype: 'float64' })),
@@ -498,4 +534,52 @@ test('one sample without the batch axis goes through convolutions and pooling as
     () => unfold(ones([1, 4]), { kernel: [2], stride: [1], padding: [0], dilation: [1] }),
     /unfold: expected a 3-D input \[N, C, L\], got shape \[1, 4\]/,
   );
+});
+
+test('pooling and transposed convolution refuse int32 input, as PyTorch 1.13 does, rather than truncate', () => {
+  // PyTorch 1.13: F.adaptive_avg_pool2d(int) raises "mean(): could not infer output dtype", and max_pool,
+  // avg_pool, adaptive_max_pool and conv_transpose raise "... not implemented for 'Int'" on int32 input.
+  const x1 = arange(8).reshape([1, 1, 8]);
+  const x2 = tensor(
+    [
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+    ],
+    { dtype: 'int32' },
+  );
+  const x3 = arange(8).reshape([1, 1, 2, 2, 2]);
+  const layers: [string, nn.Module<[Tensor], unknown>, Tensor][] = [
+    ['AdaptiveAvgPool1d', new nn.AdaptiveAvgPool1d(1), x1],
+    ['AdaptiveAvgPool2d', new nn.AdaptiveAvgPool2d(1), x2],
+    ['AdaptiveAvgPool3d', new nn.AdaptiveAvgPool3d(1), x3],
+    ['AdaptiveMaxPool2d', new nn.AdaptiveMaxPool2d(1), x2],
+    ['AvgPool1d', new nn.AvgPool1d(2), x1],
+    ['AvgPool2d', new nn.AvgPool2d(2), x2],
+    ['AvgPool3d', new nn.AvgPool3d(2), x3],
+    ['MaxPool1d', new nn.MaxPool1d(2), x1],
+    ['MaxPool2d', new nn.MaxPool2d(2), x2],
+    ['MaxPool3d', new nn.MaxPool3d(2), x3],
+    ['ConvTranspose2d', new nn.ConvTranspose2d(1, 1, 2), x2],
+  ];
+  for (const [name, layer, x] of layers) {
+    assert.equal(x.dtype, 'int32');
+    throwsStrata(
+      () => layer.forward(x),
+      new RegExp(
+        `^${name}: expected a floating-point input, got int32; convert it first with x\\.cast\\('float32'\\)`,
+      ),
+    );
+    // Unbatched input takes the same path.
+    throwsStrata(() => layer.forward(x.squeeze(0)), new RegExp(`^${name}: expected a floating-point input`));
+  }
+  throwsStrata(
+    () => adaptiveAvgPool2d(x2, 1),
+    /^adaptiveAvgPool2d: expected a floating-point input, got int32/,
+  );
+  throwsStrata(() => maxPool2d(x2, 2), /^maxPool2d: expected a floating-point input, got int32/);
+  assert.deepEqual(new nn.AdaptiveAvgPool2d(1).forward(x2.cast('float32')).toArray(), [[[[2.5]]]]);
 });

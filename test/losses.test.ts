@@ -540,3 +540,57 @@ test('ctcLoss differentiates to first order, through a log-softmax and without o
     label: 'ctc',
   });
 });
+
+test("loss dtypes: refused where PyTorch refuses them, PyTorch's result dtype where it accepts them", () => {
+  // PyTorch 1.13, float32 input x [4, 3]:
+  //   F.cross_entropy(x, t, weight=float64) and F.nll_loss(...) raise "expected scalar type Float but found Double";
+  //   F.binary_cross_entropy(p, float64 target) raises "Found dtype Double but expected Float";
+  //   F.binary_cross_entropy(p, y, weight=float64) is float32, and so is F.binary_cross_entropy_with_logits
+  //   with a float64 weight or pos_weight (both applied in place); with a float64 target it is float64;
+  //   F.cross_entropy(x, float64 probabilities) and F.mse_loss(x, float64) are float64.
+  const x = st.tensor([
+    [0.2, 0.5, 0.7],
+    [0.9, 0.1, 0.4],
+    [0.3, 0.3, 0.6],
+    [0.8, 0.2, 0.5],
+  ]);
+  const y = st.tensor([
+    [0, 1, 1],
+    [1, 0, 0],
+    [0, 1, 0],
+    [1, 1, 0],
+  ]);
+  const y64 = y.cast('float64');
+  const t = st.tensor([0, 1, 2, 1], { dtype: 'int32' });
+  const w64 = st.tensor([1, 2, 0.5], { dtype: 'float64' });
+  throwsStrata(
+    () => nn.crossEntropy(x, t, { weight: w64 }),
+    /^crossEntropy: the input is float32 but the weight is float64; convert the weight with weight\.cast\('float32'\)/,
+  );
+  throwsStrata(
+    () => new nn.CrossEntropyLoss({ weight: w64 }).forward(x, t),
+    /^crossEntropy: the input is float32 but the weight is float64/,
+  );
+  throwsStrata(
+    () => nn.nllLoss(x.logSoftmax(1), t, { weight: w64 }),
+    /^nllLoss: the input is float32 but the weight is float64; convert the weight with weight\.cast\('float32'\)/,
+  );
+  throwsStrata(
+    () => nn.bceLoss(x, y64),
+    /^bceLoss: the input is float32 but the target is float64; convert the target with target\.cast\('float32'\)/,
+  );
+  assert.equal(nn.crossEntropy(x, t, { weight: w64.cast('float32') }).dtype, 'float32');
+  assert.equal(nn.bceLoss(x, y, { weight: y64 }).dtype, 'float32');
+  assert.equal(nn.bceWithLogits(x, y, { weight: y64 }).dtype, 'float32');
+  assert.equal(nn.bceWithLogits(x, y, { posWeight: w64 }).dtype, 'float32');
+  assert.equal(nn.bceWithLogits(x, y64).dtype, 'float64');
+  assert.equal(nn.crossEntropy(x, y64.div(2)).dtype, 'float64');
+  assert.equal(nn.crossEntropy(x, y64.div(2), { weight: w64 }).dtype, 'float64');
+  assert.equal(nn.mseLoss(x, y64).dtype, 'float64');
+  // F.binary_cross_entropy_with_logits(x, y, pos_weight=tensor([1, 2, 0.5], dtype=float64)) = 0.7907050251960754
+  // and F.binary_cross_entropy(x, y, weight=y.double()) = 0.3493114411830902, both float32.
+  const pw = nn.bceWithLogits(x, y, { posWeight: w64 }).item();
+  assert.ok(Math.abs(pw - 0.7907050251960754) < 1e-7, `bceWithLogits: got ${pw}`);
+  const bw = nn.bceLoss(x, y, { weight: y64 }).item();
+  assert.ok(Math.abs(bw - 0.3493114411830902) < 1e-7, `bceLoss: got ${bw}`);
+});

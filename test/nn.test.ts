@@ -474,6 +474,33 @@ test('activation gradients match their closed-form derivatives', () => {
   near(e.grad!, [1, 1], 1e-15);
 });
 
+test("hard activations: values and gradients at their kinks are PyTorch 1.13's", () => {
+  // torch.nn.X()(x).sum().backward(), x = tensor([-3, 3, -1, 1, 0, 6], dtype=float64).
+  const grad = (m: st.nn.Module<[Tensor], Tensor>): Tensor => {
+    const x = f64([-3, 3, -1, 1, 0, 6], true);
+    m.forward(x).sum().backward();
+    return x.grad!;
+  };
+  // Hardswish uses x/3 + 1/2 on the closed interval [-3, 3]: -1/2 and 3/2 at the kinks.
+  near(grad(new nn.Hardswish()), [-0.5, 1.5, 0.16666666666666669, 0.8333333333333333, 0.5, 1], 1e-15);
+  // PyTorch's float64 hardsigmoid_backward multiplies by a float32 1/6 (0.1666666716337204); this is 1/6.
+  near(grad(new nn.Hardsigmoid()), [0, 0, 1 / 6, 1 / 6, 1 / 6, 0], 1e-8);
+  near(grad(new nn.ReLU6()), [0, 1, 0, 1, 0, 0], 0);
+  near(grad(new nn.Hardtanh()), [0, 0, 0, 0, 1, 0], 0);
+  // F.hardswish(tensor([-3.5, -3, -1.3, 0.7, 2.9, 3, 3.2])), x·clamp(x + 3, 0, 6)/6 as PyTorch rounds it.
+  const x = [-3.5, -3, -1.3, 0.7, 2.9, 3, 3.2];
+  near(
+    new nn.Hardswish().forward(f64(x)),
+    [0, 0, -0.36833333333333335, 0.43166666666666664, 2.8516666666666666, 3, 3.2000000000000006],
+    0,
+  );
+  near(
+    new nn.Hardswish().forward(st.tensor(x)),
+    [0, 0, -0.3683333396911621, 0.43166664242744446, 2.8516666889190674, 3, 3.200000047683716],
+    0,
+  );
+});
+
 test('ELU gradient at x = 0 (α = 1: both one-sided derivatives are 1)', () => {
   // d/dx elu(x) = α e^x for x ≤ 0 and 1 for x > 0; with α = 1 the function is C¹ and elu'(0) = 1.
   // PyTorch's elu_backward takes the x ≤ 0 branch at 0: α·e^0 = α (1 here).
@@ -540,6 +567,19 @@ test('LogSoftmax matches log of hand softmax and is stable at 1000', () => {
   assert.ok(flat(y).every(Number.isFinite));
   // Large equal logits in float64: [1000, 1000] → [-ln 2, -ln 2].
   near(new nn.LogSoftmax().forward(f64([1000, 1000])), [-LN2, -LN2], 1e-12);
+});
+
+test('softmax, softmin and logSoftmax name themselves when they refuse int32 input or a bad axis', () => {
+  // PyTorch 1.13 refuses them too: "softmax_lastdim_kernel_impl" not implemented for 'Long'.
+  const ints = st.tensor([1, 2], { dtype: 'int32' });
+  const hint = /expected a floating-point tensor, got int32; convert it with x\.cast\('float32'\)/;
+  throwsStrata(() => st.softmax(ints), /^softmax: /, hint);
+  throwsStrata(() => new nn.Softmax().forward(ints), /^softmax: /, hint);
+  throwsStrata(() => st.softmin(ints), /^softmin: /, hint);
+  throwsStrata(() => new nn.Softmin().forward(ints), /^softmin: /, hint);
+  throwsStrata(() => st.logSoftmax(ints), /^logSoftmax: /, hint);
+  throwsStrata(() => st.softmax(f64([1, 2]), 1), /^softmax: /);
+  throwsStrata(() => st.softmin(f64([1, 2]), 1), /^softmin: /);
 });
 
 test('Softmax and LogSoftmax keep float32 precision for large logits (shift by the max before the log)', () => {
@@ -835,7 +875,26 @@ test('calculateGain values (PyTorch calculate_gain)', () => {
   near(calculateGain('leaky_relu'), 1.4141428569978354, 1e-15);
   near(calculateGain('leaky_relu', 0.2), Math.sqrt(2 / 1.04), 1e-15);
   near(calculateGain('selu'), 0.75, 1e-15);
-  throwsStrata(() => calculateGain('swish' as st.nn.init.Nonlinearity), /calculateGain/, /swish/);
+  throwsStrata(
+    () => calculateGain('swish' as st.nn.init.Nonlinearity),
+    /calculateGain: unknown nonlinearity "swish": expected one of 'linear', 'conv1d', .*'selu'/,
+  );
+  // PyTorch 1.13's calculate_gain returns 1 for each of its linear_fns.
+  for (const name of [
+    'conv1d',
+    'conv2d',
+    'conv3d',
+    'conv_transpose1d',
+    'conv_transpose2d',
+    'conv_transpose3d',
+  ] as const)
+    assert.equal(calculateGain(name), 1, name);
+  // calculate_gain('leaky_relu', 0) = sqrt(2) = 1.4142135623730951; a non-number slope is refused there too.
+  assert.equal(calculateGain('leaky_relu', 0), Math.SQRT2);
+  throwsStrata(
+    () => calculateGain('leaky_relu', true as unknown as number),
+    /calculateGain: leaky_relu's negative slope must be a number, got true/,
+  );
 });
 
 test('fans follow PyTorch ([out, in, ...kernel])', () => {
@@ -948,4 +1007,43 @@ test('zeros_, ones_, constant_, uniform_, normal_ fill in place; a seed fixes th
     flat(nn.init.normal_(st.zeros([6]), 0, 1, { generator: new st.Generator(seed) }));
   assert.deepEqual(viaGen(3), viaGen(3));
   assert.notDeepEqual(viaGen(3), viaGen(4));
+});
+
+test('Linear, linear and matmul refuse mixed dtypes, as PyTorch does, instead of promoting', () => {
+  // PyTorch 1.13: nn.Linear(3, 2)(x.double()) and F.linear(x.double(), w) raise "expected scalar type
+  // Double but found Float"; torch.ones(2, 2) @ torch.ones(2, 2, dtype=float64) raises "expected scalar
+  // type Float but found Double", and a float32 @ int32 product "... but found Int".
+  const x64 = st.randn([4, 3], { dtype: 'float64' });
+  throwsStrata(
+    () => new nn.Linear(3, 2).forward(x64),
+    /^Linear: the input is float64 but the parameters are float32; convert the input with x\.cast\('float32'\), or the module with model\.double\(\)/,
+  );
+  throwsStrata(
+    () => new nn.Sequential(new nn.Linear(3, 2), new nn.ReLU()).forward(x64),
+    /^Linear: the input is float64 but the parameters are float32/,
+  );
+  throwsStrata(
+    () => new nn.Linear(3, 2).forward(st.tensor([[1, 2, 3]], { dtype: 'int32' })),
+    /^Linear: the input is int32 but the parameters are float32; convert the input with x\.cast\('float32'\)$/,
+  );
+  assert.equal(new nn.Linear(3, 2).double().forward(x64).dtype, 'float64');
+  const w = st.randn([2, 3]);
+  throwsStrata(
+    () => st.linear(x64, w),
+    /^linear: the input is float64 but the weight is float32; convert them to one dtype, e.g\. x\.cast\('float32'\)/,
+  );
+  throwsStrata(
+    () => st.linear(x64.cast('float32'), w, st.zeros([2], { dtype: 'float64' })),
+    /^linear: the input is float32 but the weight is float32 and the bias float64/,
+  );
+  throwsStrata(
+    () => st.ones([2, 2]).matmul(st.ones([2, 2], { dtype: 'float64' })),
+    /^matmul: a is float32 but b is float64; convert one to the other's dtype, e\.g\. b\.cast\('float32'\)/,
+  );
+  throwsStrata(
+    () => st.matmul(st.ones([2]), st.ones([2, 2], { dtype: 'int32' })),
+    /^matmul: a is float32 but b is int32/,
+  );
+  // Elementwise ops still promote, as PyTorch's do: float32 + float64 is float64.
+  assert.equal(st.ones([2]).add(st.ones([2], { dtype: 'float64' })).dtype, 'float64');
 });

@@ -546,3 +546,28 @@ test('recurrent forwards refuse extra arguments, unknown sequence options and a 
     /detachState: expected a Tensor or an array of Tensors, got 7/,
   );
 });
+
+test('recurrent layers and cells refuse input of another dtype than their parameters, as PyTorch does', () => {
+  // PyTorch 1.13: nn.LSTM(3, 4)(randn(5, 2, 3, dtype=float64)) raises "expected scalar type Float but
+  // found Double" (likewise GRU, RNN and the cells); Strata used to return float64.
+  const seq = st.randn([5, 2, 3], { dtype: 'float64' });
+  const fix =
+    /the input is float64 but the parameters are float32; convert the input with x\.cast\('float32'\), or the module with model\.double\(\)/;
+  for (const [name, m] of [
+    ['LSTM', new nn.LSTM(3, 4)],
+    ['GRU', new nn.GRU(3, 4)],
+    ['RNN', new nn.RNN(3, 4)],
+  ] as const) {
+    throwsStrata(() => m.forward(seq), new RegExp(`^${name}: `), fix);
+    // As the message says: either conversion runs.
+    assert.equal(m.forward(seq.cast('float32'))[0].dtype, 'float32');
+    assert.equal(m.double().forward(seq)[0].dtype, 'float64');
+  }
+  for (const [name, m] of [
+    ['LSTMCell', new nn.LSTMCell(3, 4)],
+    ['GRUCell', new nn.GRUCell(3, 4)],
+    ['RNNCell', new nn.RNNCell(3, 4)],
+  ] as const) {
+    throwsStrata(() => m.forward(seq.select(0, 0)), new RegExp(`^${name}: `), fix);
+  }
+});

@@ -45,6 +45,24 @@ export function checkInput(op: string, x: unknown, what = 'input'): asserts x is
     fail(op, `expected the ${what} as a Tensor, got ${describe(x)}; wrap it with tensor(…)`);
 }
 
+/**
+ * Refuses an input whose dtype differs from the layer's parameters, as PyTorch does ("expected scalar
+ * type Float but found Double") rather than promoting the product.
+ */
+export function checkParamDType(op: string, x: Tensor, param: Tensor): void {
+  if (x.dtype === param.dtype) return;
+  const model =
+    x.dtype === 'float64'
+      ? ', or the module with model.double()'
+      : x.dtype === 'float32'
+        ? ', or the module with model.float()'
+        : '';
+  fail(
+    op,
+    `the input is ${x.dtype} but the parameters are ${param.dtype}; convert the input with x.cast('${param.dtype}')${model}`,
+  );
+}
+
 export function checkPositive(op: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
     fail(op, `${name} must be a positive integer, got ${describe(v)}`);

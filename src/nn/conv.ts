@@ -246,7 +246,8 @@ export class ConvTransposeNd extends Module<[Tensor, ConvTransposeForwardOptions
     checkArity(name, arguments, 2, form);
     const { outputSize } = checkOptions(name, options, ['outputSize'], form);
     const { bias: _, dtype: __, ...o } = this.options;
-    if (outputSize !== undefined) o.outputPadding = this.outputPadding(name, x, outputSize);
+    const padding = outputSize === undefined ? undefined : this.outputPadding(name, x, outputSize);
+    if (padding) o.outputPadding = padding;
     return convTransposeNd(name, x, this.weight, this.bias, this.dims, o);
   }
 
@@ -254,17 +255,22 @@ export class ConvTransposeNd extends Module<[Tensor, ConvTransposeForwardOptions
     return `${this.inChannels}, ${this.outChannels}, kernelSize=${JSON.stringify(this.kernelSize)}${reprOptions(this.options, ['dtype'])}`;
   }
 
-  /** The outputPadding that gives `outputSize`: its excess over the smallest output, below the stride. */
-  private outputPadding(name: string, x: Tensor, outputSize: readonly number[]): number[] {
+  /**
+   * The outputPadding that gives `outputSize`: its excess over the smallest output, below the stride.
+   * As in PyTorch, outputSize may lead with the non-spatial axes: N and C for batched input, C for
+   * unbatched. Undefined for input of the wrong rank, which convTransposeNd then reports.
+   */
+  private outputPadding(name: string, x: Tensor, outputSize: readonly number[]): number[] | undefined {
     const dims = this.dims;
+    const lead = x.rank - dims;
+    if (lead !== 1 && lead !== 2) return undefined;
     const size =
-      Array.isArray(outputSize) && outputSize.length === dims + 2 ? outputSize.slice(2) : outputSize;
+      Array.isArray(outputSize) && outputSize.length === lead + dims ? outputSize.slice(lead) : outputSize;
     if (!Array.isArray(size) || size.length !== dims || size.some((v) => !Number.isInteger(v)))
       fail(
         name,
-        `outputSize must be ${dims} integers (or ${dims + 2} with N and C), got ${JSON.stringify(outputSize)}`,
+        `outputSize must be ${dims} integers (or ${dims + lead} with ${lead === 2 ? 'N and C' : 'C'} for ${x.rank}-D input), got ${JSON.stringify(outputSize)}`,
       );
-    if (x.rank !== dims + 2) return [];
     const expand = (v: Size | undefined, fill: number) => sizes(v ?? fill, dims);
     const [stride, padding, dilation] = [
       expand(this.options.stride, 1),
@@ -273,7 +279,8 @@ export class ConvTransposeNd extends Module<[Tensor, ConvTransposeForwardOptions
     ];
     const kernel = this.weight.shape.slice(2);
     return size.map((want, i) => {
-      const min = (x.shape[i + 2]! - 1) * stride[i]! - 2 * padding[i]! + dilation[i]! * (kernel[i]! - 1) + 1;
+      const min =
+        (x.shape[i + lead]! - 1) * stride[i]! - 2 * padding[i]! + dilation[i]! * (kernel[i]! - 1) + 1;
       if (want < min || want > min + stride[i]! - 1)
         fail(
           name,

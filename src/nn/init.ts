@@ -22,13 +22,28 @@ export function fans(t: Tensor): { fanIn: number; fanOut: number } {
   return { fanIn: t.shape[1]! * receptive, fanOut: t.shape[0]! * receptive };
 }
 
-export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+/** PyTorch's names for the layers that are linear maps: calculateGain gives 1 for each. */
+const LINEAR_FNS = [
+  'linear',
+  'conv1d',
+  'conv2d',
+  'conv3d',
+  'conv_transpose1d',
+  'conv_transpose2d',
+  'conv_transpose3d',
+] as const;
 
-/** The gain that keeps activations' variance steady through a non-linearity (PyTorch's calculate_gain). */
+export type Nonlinearity = (typeof LINEAR_FNS)[number] | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+
+/**
+ * The gain that keeps activations' variance steady through a non-linearity (PyTorch's calculate_gain):
+ * 1 for the linear maps (linear, conv1d/2d/3d, conv_transpose1d/2d/3d) and sigmoid, 5/3 for tanh, √2 for
+ * relu, √(2/(1 + slope²)) for leaky_relu (slope `param`, default 0.01), 3/4 for selu.
+ */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   checkArity('calculateGain', arguments, 2, "calculateGain('leaky_relu', 0.2)");
+  if ((LINEAR_FNS as readonly string[]).includes(nonlinearity)) return 1;
   switch (nonlinearity) {
-    case 'linear':
     case 'sigmoid':
       return 1;
     case 'tanh':
@@ -36,11 +51,16 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
     case 'relu':
       return Math.SQRT2;
     case 'leaky_relu':
+      if (param !== undefined && typeof param !== 'number')
+        fail('calculateGain', `leaky_relu's negative slope must be a number, got ${describe(param)}`);
       return Math.sqrt(2 / (1 + (param ?? 0.01) ** 2));
     case 'selu':
       return 3 / 4;
     default:
-      return fail('calculateGain', `unknown nonlinearity '${nonlinearity}'`);
+      return fail(
+        'calculateGain',
+        `unknown nonlinearity ${describe(nonlinearity)}: expected one of ${[...LINEAR_FNS, 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu'].map((n) => `'${n}'`).join(', ')}`,
+      );
   }
 }
 

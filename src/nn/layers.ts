@@ -3,6 +3,7 @@ import { type InterpolateMode, type InterpolateOptions, interpolate } from '../o
 import { type LinearActivation, linear } from '../ops/linalg.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkParamDType } from './checks.js';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { checkInput, checkInteger, floatDType, Module, type Parameter, parameter } from './module.js';
 
@@ -48,6 +49,7 @@ export class Linear extends Module {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       fail('Linear', `expected input with last axis ${this.inFeatures}, got shape ${fmtShape(x.shape)}`);
     }
+    checkParamDType('Linear', x, this.weight);
     return linear(x, this.weight, this.bias, activation);
   }
 

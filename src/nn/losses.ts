@@ -2,6 +2,7 @@ import { describe, fail, fmtShape } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { logSoftmax, stableSoftplus } from '../ops/functional.js';
 import { binaryCrossEntropy } from '../ops/losses.js';
+import { type DType, promote } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
@@ -41,6 +42,14 @@ function pair(op: string, input: unknown, target: unknown): [Tensor, Tensor] {
 /** An optional elementwise weight, broadcast against the loss. */
 function checkWeight(op: string, name: string, value: unknown): Tensor | undefined {
   return value === undefined || value === null ? undefined : checkFloat(op, name, value);
+}
+
+/**
+ * A bce weight in the loss's dtype: PyTorch applies weight and pos_weight in place (loss.mul_(weight)),
+ * so a float64 weight on float32 logits leaves the loss float32 rather than promoting it.
+ */
+function lossDType(weight: Tensor | undefined, dtype: DType): Tensor | undefined {
+  return weight && weight.dtype !== dtype ? weight.cast(dtype) : weight;
 }
 
 /**
@@ -139,7 +148,13 @@ export function bceLoss(input: Tensor, target: Tensor, options?: BceOptions): Te
     `${op}(p, target, { reduction: 'sum' })`,
   );
   const [p, y] = pair(op, input, target);
-  const weight = checkWeight(op, 'weight', o.weight);
+  // PyTorch refuses a target of another dtype here ("Found dtype Double but expected Float").
+  if (y.dtype !== p.dtype)
+    fail(
+      op,
+      `the input is ${p.dtype} but the target is ${y.dtype}; convert the target with target.cast('${p.dtype}')`,
+    );
+  const weight = lossDType(checkWeight(op, 'weight', o.weight), p.dtype);
   const loss = binaryCrossEntropy(p, y);
   return reduceLoss(weight ? loss.mul(weight) : loss, o.reduction ?? 'mean');
 }
@@ -164,8 +179,10 @@ export function bceWithLogits(input: Tensor, target: Tensor, options?: BceWithLo
     `${op}(logits, target, { posWeight })`,
   );
   const [x, y] = pair(op, input, target);
-  const weight = checkWeight(op, 'weight', o.weight);
-  const posWeight = checkWeight(op, 'posWeight', o.posWeight);
+  // PyTorch's loss is promote(input, target); the weights follow it.
+  const dtype = promote(x.dtype, y.dtype);
+  const weight = lossDType(checkWeight(op, 'weight', o.weight), dtype);
+  const posWeight = lossDType(checkWeight(op, 'posWeight', o.posWeight), dtype);
   const logOnePlusExpNeg = stableSoftplus(x.neg());
   const w = posWeight ? posWeight.sub(1).mul(y).add(1) : null;
   const loss = x.mul(y.neg().add(1)).add(w ? w.mul(logOnePlusExpNeg) : logOnePlusExpNeg);
@@ -272,6 +289,13 @@ function classIndexLoss(
   const { ignoreIndex, reduction } = classOptions(op, o);
   const C = logP.shape[1]!;
   const weight = classWeight(op, o.weight, C);
+  // PyTorch's nll_loss refuses class weights of another dtype ("expected scalar type Float but found
+  // Double"); its probability-target cross-entropy promotes instead, as probabilityCrossEntropy does.
+  if (weight && weight.dtype !== logP.dtype)
+    fail(
+      op,
+      `the input is ${logP.dtype} but the weight is ${weight.dtype}; convert the weight with weight.cast('${logP.dtype}')`,
+    );
   const t = problem.target;
   checkClasses(op, t, C, ignoreIndex);
   const keep = t.ne(ignoreIndex);

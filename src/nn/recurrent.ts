@@ -9,6 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import {
   checkBoolean,
   checkInput,
+  checkParamDType,
   checkPositive,
   layerOptions,
   type ParamDType,
@@ -125,6 +126,7 @@ abstract class CellBase<State> extends Module<[Tensor, State?], State> {
         op,
         `expected an input [batch, ${this.inputSize}] or [${this.inputSize}], got ${fmtShape(x.shape)}`,
       );
+    checkParamDType(op, x, this.weight_ih);
     return x.rank === 1 ? x.unsqueeze(0) : x;
   }
 
@@ -352,6 +354,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?, SequenceOpti
         `expected an input ${this.batchFirst ? '[batch, time' : '[time, batch'}, ${this.inputSize}] (or [time, ${this.inputSize}] unbatched), got ${fmtShape(x.shape)}`,
       );
     }
+    checkParamDType(op, x, this.param('weight_ih_l0')!);
     const batched = x.rank === 3;
     let seq = batched ? (this.batchFirst ? x.transpose(0, 1) : x) : x.unsqueeze(1);
     const [steps, batch] = seq.shape as [number, number];

@@ -212,7 +212,7 @@ export function convNd(
   tensorArg(op, x, 'the input as a Tensor');
   tensorArg(op, weight, 'the weight as a Tensor');
   if (bias != null) tensorArg(op, bias, 'the bias as a Tensor');
-  if (!isFloat(x.dtype)) fail(op, `expected a floating-point input, got ${x.dtype}`);
+  requireFloatInput(op, x);
   if (weight.rank !== dims + 2)
     fail(op, `weight must be ${dims + 2}-D [out, in/groups, ...kernel], got ${fmtShape(weight.shape)}`);
   if (!Number.isInteger(groups) || groups < 1) fail(op, `groups must be a positive integer, got ${groups}`);
@@ -414,6 +414,7 @@ export function convTransposeNd(
   tensorArg(op, x, 'the input as a Tensor');
   tensorArg(op, weight, 'the weight as a Tensor');
   if (bias != null) tensorArg(op, bias, 'the bias as a Tensor');
+  requireFloatInput(op, x);
   checkRank(op, x.shape, dims);
   if (weight.rank !== dims + 2)
     fail(op, `weight must be ${dims + 2}-D [in, out/groups, ...kernel], got ${fmtShape(weight.shape)}`);
@@ -486,8 +487,18 @@ export interface AvgPoolOptions extends Omit<PoolOptions, 'dilation'> {
   divisorOverride?: number;
 }
 
+/**
+ * Pooling takes floating point only, as in PyTorch 1.13 (max pooling included): an int32 average would
+ * otherwise be built from divisors that truncate to 0.
+ */
+function requireFloatInput(op: string, x: Tensor): void {
+  if (!isFloat(x.dtype))
+    fail(op, `expected a floating-point input, got ${x.dtype}; convert it first with x.cast('float32')`);
+}
+
 function poolWindow(op: string, x: Tensor, dims: number, kernel: Size, o: PoolOptions): Window {
   tensorArg(op, x, 'the input as a Tensor');
+  requireFloatInput(op, x);
   if (o.ceilMode !== undefined && typeof o.ceilMode !== 'boolean')
     fail(op, `ceilMode must be true or false, got ${describe(o.ceilMode)}`);
   const w = makeWindow(op, x.shape, dims, kernel, {
@@ -768,6 +779,7 @@ function adaptiveBins(size: number, out: number): [number, number][] {
 
 function adaptiveSizes(op: string, input: unknown, dims: number, outputSize: AdaptiveSize): number[] {
   const x = tensorArg(op, input, 'the input as a Tensor');
+  requireFloatInput(op, x);
   checkRank(op, x.shape, dims);
   const list = typeof outputSize === 'number' ? new Array<number>(dims).fill(outputSize) : [...outputSize];
   if (list.length !== dims || list.some((v) => v !== null && (!Number.isInteger(v) || v < 1))) {

@@ -48,8 +48,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 /** exp(x_i) / sum_j exp(x_j) along an axis, as exp(logSoftmax(x)). */
 export function softmax(x: Tensor, axis = -1): Tensor {
   checkArity('softmax', arguments, 2, 'softmax(x, axis)');
-  tensorArg('softmax', x);
-  return logSoftmax(x, axis).exp();
+  requireFloat('softmax', x);
+  return logSoftmaxOp([x], normAxis('softmax', axis, x.rank)).exp();
 }
 
 /** max(0, x) + slope * min(0, x). */
@@ -192,15 +192,20 @@ export function softsign(x: Tensor): Tensor {
 /** softmax(-x) along an axis: weights that favour the smallest values. */
 export function softmin(x: Tensor, axis = -1): Tensor {
   checkArity('softmin', arguments, 2, 'softmin(x, axis)');
-  tensorArg('softmin', x);
+  requireFloat('softmin', x);
+  normAxis('softmin', axis, x.rank);
   return softmax(x.neg(), axis);
 }
 
-/** x·relu6(x + 3)/6 (Howard et al., 2019), a cheap swish. */
+/**
+ * x·relu6(x + 3)/6 (Howard et al., 2019), a cheap swish, rounded as PyTorch's kernel rounds it. The
+ * clamp's middle branch x + 3 holds on the closed interval [-3, 3], so the gradient at ±3 is PyTorch's
+ * x/3 + 1/2 (-1/2 and 3/2), not a one-sided 0 or 1.
+ */
 export function hardswish(x: Tensor): Tensor {
   checkArity('hardswish', arguments, 1, 'hardswish(x)');
   tensorArg('hardswish', x);
-  return x.mul(hardsigmoid(x));
+  return x.mul(where(x.lt(-3), 0, where(x.gt(3), 6, x.add(3)))).div(6);
 }
 
 /** relu6(x + 3)/6: 0 below -3, 1 above 3, linear between. */

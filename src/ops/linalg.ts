@@ -34,6 +34,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   tensorArg('matmul', b);
   if (a.rank === 0 || b.rank === 0)
     fail('matmul', `both operands need at least one axis, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  // PyTorch refuses mixed dtypes here ("expected scalar type Float but found Double") rather than promote.
+  if (a.dtype !== b.dtype)
+    fail(
+      'matmul',
+      `a is ${a.dtype} but b is ${b.dtype}; convert one to the other's dtype, e.g. b.cast('${a.dtype}')`,
+    );
   const a2 = a.rank === 1 ? a.reshape([1, a.shape[0]!]) : a;
   const b2 = b.rank === 1 ? b.reshape([b.shape[0]!, 1]) : b;
   const k1 = a2.shape[a2.rank - 1]!;
@@ -98,6 +104,11 @@ export function linear(
   }
   if (b && (b.rank !== 1 || b.shape[0] !== outF))
     fail('linear', `bias must be [${outF}], got ${fmtShape(b.shape)}`);
+  if (x.dtype !== w.dtype || (b && b.dtype !== w.dtype))
+    fail(
+      'linear',
+      `the input is ${x.dtype} but the weight is ${w.dtype}${b ? ` and the bias ${b.dtype}` : ''}; convert them to one dtype, e.g. x.cast('${w.dtype}')`,
+    );
   const x2 = x.rank === 2 ? x : x.reshape([-1, inF]);
   const y = linearOp(b ? [x2, w, b] : [x2, w], activation);
   return x.rank === 2 ? y : y.reshape([...x.shape.slice(0, -1), outF]);

@@ -112,7 +112,8 @@ export function lift(op: string, x: TensorLike, like: Tensor): Tensor {
 /** Checks that an op that needs floating point got it. */
 export function requireFloat(op: string, t: Tensor): void {
   tensorArg(op, t);
-  if (!isFloat(t.dtype)) fail(op, `expected a floating-point tensor, got ${t.dtype}`);
+  if (!isFloat(t.dtype))
+    fail(op, `expected a floating-point tensor, got ${t.dtype}; convert it with x.cast('float32')`);
 }
 
 /** A raw view of t broadcast to shape (stride 0 on repeated axes), for kernels; records nothing. */

@@ -139,7 +139,9 @@ void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long 
   const float bc2 = float(std::sqrt(1 - std::pow(beta2, double(step))));
   const float decay = decoupled ? float(1 - lr * weightDecay) : 1.0f;
   const float l2 = decoupled ? 0.0f : float(weightDecay);
-  const float b1 = float(beta1), b2 = float(beta2), e = float(eps);
+  // 1 - beta in double, then rounded, as PyTorch passes alpha = 1 - beta1 and value = 1 - beta2: 1 - float(0.999)
+  // is 1.29e-5 smaller than float(1 - 0.999), which scaled every step by 1 + 6.4e-6 (by 1 - 6.8e-4 at beta2 = 0.99999).
+  const float b1 = float(beta1), b2 = float(beta2), a1 = float(1 - beta1), a2 = float(1 - beta2), e = float(eps);
   pool().parallelFor(n, 1 << 15, [=](long i0, long i1) {
     // Captured by value and restrict-qualified, so that the loop vectorises.
     float* __restrict pp = p;
@@ -150,8 +152,8 @@ void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long 
     for (long i = i0; i < i1; i++) {
       const float pi = pp[i] * decay;
       const float d = pg[i] + l2 * pi;
-      const float mi = b1 * pm[i] + (1 - b1) * d;
-      float vi = b2 * pv[i] + (1 - b2) * d * d;
+      const float mi = b1 * pm[i] + a1 * d;
+      float vi = b2 * pv[i] + a2 * d * d;
       pm[i] = mi;
       pv[i] = vi;
       if (pmax) {
