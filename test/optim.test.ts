@@ -643,3 +643,120 @@ test('a gradient that does not fit its parameter is refused, not read past its e
     /optimizer: a gradient of shape \[10\] \(float32\) does not fit its parameter \[100\] \(float32\)/,
   );
 });
+
+// ---------------------------------------------------------------------------------------------------
+// zeroGrad(setToNone)
+// ---------------------------------------------------------------------------------------------------
+
+/** The reviewer's deterministic values in (-1, 1) (a Park–Miller sequence), as float64. */
+function lcg(n: number, seed: number): number[] {
+  let s = seed * 9301 + 49297;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) {
+    s = (s * 16807) % 2147483647;
+    a.push((s / 2147483647) * 2 - 1);
+  }
+  return a;
+}
+
+/**
+ * Four steps on p0, p1 (lcg(3, 1), lcg(3, 2)) of the loss Σp0² (+ Σp1² on even steps), zeroing with
+ * `zero`, for Adam(lr 0.1) and SGD(lr 0.1, momentum 0.9, weight decay 0.1). Returns p1 after each step.
+ */
+function zeroGradRun(zero: (opt: st.optim.SGD | st.optim.Adam) => void): Record<string, number[][]> {
+  const out: Record<string, number[][]> = {};
+  const makers = {
+    adam: (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.1 }),
+    sgdmom: (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9, weightDecay: 0.1 }),
+  };
+  for (const [name, make] of Object.entries(makers)) {
+    const p0 = param(lcg(3, 1));
+    const p1 = param(lcg(3, 2));
+    const opt = make([p0, p1]);
+    out[name] = [];
+    for (let s = 0; s < 4; s++) {
+      zero(opt);
+      let loss = p0.mul(p0).sum();
+      if (s % 2 === 0) loss = loss.add(p1.mul(p1).sum());
+      loss.backward();
+      opt.step();
+      out[name]!.push(flat(p1));
+    }
+  }
+  return out;
+}
+
+test('zeroGrad(false) zero-fills gradients, so a parameter left out of the loss is still stepped (PyTorch values)', () => {
+  // p1 after each step, from /usr/bin/python3 (torch 1.13): opt.zero_grad(set_to_none=False)
+  const keep = {
+    adam: [
+      [-0.0371946993474091, -0.33144573546953143, 0.5915434418452056],
+      [-0.10420051721518243, -0.2644399111543269, 0.5245376171168612],
+      [-0.0761924531504774, -0.18688440243859133, 0.44465544258289774],
+      [-0.053249951559351485, -0.12335564897296185, 0.3792208259848394],
+    ],
+    sgdmom: [
+      [0.04961618122626845, -0.3408421301054034, 0.5463193184865264],
+      [0.037249819095316224, -0.2558904650196389, 0.4101544149295681],
+      [0.01829763116744281, -0.12569696878832673, 0.2014735745930964],
+      [0.0010576857206823114, -0.0072658524922624805, 0.011646082544340875],
+    ],
+  };
+  // ... and with opt.zero_grad(set_to_none=True): p1 stands still on odd steps
+  const none = {
+    adam: [
+      [-0.0371946993474091, -0.33144573546953143, 0.5915434418452056],
+      [-0.0371946993474091, -0.33144573546953143, 0.5915434418452056],
+      [-0.056908337547416, -0.23297161962760524, 0.49225088203386225],
+      [-0.056908337547416, -0.23297161962760524, 0.49225088203386225],
+    ],
+    sgdmom: [
+      [0.04961618122626845, -0.3408421301054034, 0.5463193184865264],
+      [0.04961618122626845, -0.3408421301054034, 0.5463193184865264],
+      [0.027326582850062533, -0.18772203899855824, 0.30089055123226277],
+      [0.027326582850062533, -0.18772203899855824, 0.30089055123226277],
+    ],
+  };
+  const runs = {
+    'zeroGrad(false)': [zeroGradRun((o) => o.zeroGrad(false)), keep],
+    'zeroGrad()': [zeroGradRun((o) => o.zeroGrad()), none],
+    'zeroGrad(true)': [zeroGradRun((o) => o.zeroGrad(true)), none],
+  } as const;
+  for (const [call, [got, want]] of Object.entries(runs))
+    for (const k of ['adam', 'sgdmom'] as const)
+      want[k].forEach((w, s) => {
+        near(got[k]![s]!, w, 1e-12, `${call} ${k} step ${s}`);
+      });
+});
+
+test('zeroGrad(false) zeroes in place and detached, keeps null gradients null; anything but a boolean is refused', () => {
+  const a = param([1, 2]);
+  const b = param([3]);
+  const opt = new optim.SGD([a, b], { lr: 0.1 });
+  const x = param([5, 6]);
+  a.grad = x.mul(2); // a gradient with a graph, as backward({ createGraph }) leaves
+  const before = a.grad;
+  opt.zeroGrad(false);
+  assert.deepEqual(flat(a.grad!), [0, 0]);
+  assert.equal(a.grad!.data, before.data, 'the same storage, zeroed in place');
+  assert.equal(a.grad!.isLeaf, true);
+  assert.equal(b.grad, null);
+  const m = new st.nn.Linear(2, 1);
+  m.weight.grad = st.onesLike(m.weight);
+  m.zeroGrad(false);
+  assert.deepEqual(flat(m.weight.grad!), [0, 0]);
+  assert.equal(m.bias!.grad, null);
+  m.zeroGrad();
+  assert.equal(m.weight.grad, null);
+  const bad = (f: () => void) => throwsStrata(f, /zeroGrad: setToNone must be true or false/);
+  throwsStrata(
+    () => opt.zeroGrad({ setToNone: false } as never),
+    /SGD\.zeroGrad/,
+    /an object/,
+    /zeroGrad\(false\)/,
+  );
+  throwsStrata(() => m.zeroGrad({ setToNone: false } as never), /Linear\.zeroGrad/, /zeroGrad\(false\)/);
+  bad(() => opt.zeroGrad(0 as never));
+  bad(() => m.zeroGrad('false' as never));
+  throwsStrata(() => (opt.zeroGrad as (...a: unknown[]) => void)(false, true), /takes at most 1 arguments/);
+});

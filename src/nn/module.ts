@@ -1,3 +1,4 @@
+import { zeroGrads } from '../autograd/grads.js';
 import { noGrad } from '../autograd/mode.js';
 import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
@@ -365,9 +366,15 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
     return this.to('float32');
   }
 
-  /** Clears the gradients of every parameter. */
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+  /**
+   * Clears the gradients of every parameter, here and below: to null with setToNone true (the default,
+   * PyTorch 2's; PyTorch 1.13's default was false), or filled with zeros in place (detached, null ones
+   * kept null) with false. The difference shows in the optimizer: a parameter whose gradient is null
+   * is skipped by `step()`, one with a zero gradient is still stepped (momentum, Adam's moments and
+   * weight decay carry on). See `Optimizer.zeroGrad`.
+   */
+  zeroGrad(setToNone = true): void {
+    zeroGrads(`${this.constructor.name}.zeroGrad`, this.parameters(), setToNone, arguments);
   }
 
   numParameters(): number {

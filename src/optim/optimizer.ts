@@ -1,3 +1,4 @@
+import { zeroGrads } from '../autograd/grads.js';
 import { enableGrad } from '../autograd/mode.js';
 import { checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
@@ -195,8 +196,24 @@ export abstract class Optimizer<H extends { lr: number }> {
     return loss;
   }
 
-  zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  /**
+   * Clears every parameter's gradient before the next backward. With setToNone true (the default,
+   * PyTorch 2's; PyTorch 1.13's default was false) gradients become null, and `step()` skips a
+   * parameter that gets no new gradient: its momentum, Adam moments and weight decay stand still.
+   * With false, existing gradients are filled with zeros in place (detached) and null ones stay null,
+   * so such a parameter is still stepped with a zero gradient: momentum keeps moving it, Adam's
+   * moments decay and weight decay shrinks it.
+   *
+   *     opt.zeroGrad();      // grads = null
+   *     opt.zeroGrad(false); // grads = 0, as PyTorch 1.13's opt.zero_grad()
+   */
+  zeroGrad(setToNone = true): void {
+    zeroGrads(
+      `${this.constructor.name}.zeroGrad`,
+      this.paramGroups.flatMap((g) => g.params),
+      setToNone,
+      arguments,
+    );
   }
 
   stateDict(): OptimizerState<H> {
