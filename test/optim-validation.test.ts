@@ -636,7 +636,13 @@ test('clipping refuses strings, extra positional arguments and non-tensors', () 
   const clip = optim.clipGradNorm as unknown as (...args: unknown[]) => number;
   throwsStrata(() => clip([p], '1'), /clipGradNorm: maxNorm must be a positive number, got "1"/);
   throwsStrata(() => clip([p], 1, '2'), /clipGradNorm: normType must be a positive number/);
-  throwsStrata(() => clip([p], 1, 2, true), /clipGradNorm: takes at most 3 arguments, got 4/);
+  // PyTorch's positional error_if_nonfinite: refused, showing the options form.
+  throwsStrata(
+    () => clip([p], 1, 2, true),
+    /clipGradNorm: expected an options object, got true/,
+    /\{ errorIfNonfinite: true \}/,
+  );
+  throwsStrata(() => clip([p], 1, 2, {}, 5), /clipGradNorm: takes at most 4 arguments, got 5/);
   throwsStrata(() => clip(p, 1), /clipGradNorm: expected an array of parameters, got a Tensor/);
   throwsStrata(() => clip([p, 'w'], 1), /clipGradNorm: parameter 1 is "w", not a Tensor/);
   const clipValue = optim.clipGradValue as unknown as (...args: unknown[]) => void;

@@ -760,3 +760,35 @@ test('zeroGrad(false) zeroes in place and detached, keeps null gradients null; a
   bad(() => m.zeroGrad('false' as never));
   throwsStrata(() => (opt.zeroGrad as (...a: unknown[]) => void)(false, true), /takes at most 1 arguments/);
 });
+
+test('clipGradNorm scales by a non-finite norm as PyTorch does, or fails with errorIfNonfinite', () => {
+  // torch.nn.utils.clip_grad_norm_([p], 1.0) with p.grad = [nan, 1]: returns nan, grad becomes [nan, nan]
+  const p = param([3, -4]);
+  p.grad = st.tensor([Number.NaN, 1], { dtype: 'float64' });
+  assert.ok(Number.isNaN(optim.clipGradNorm([p], 1)));
+  assert.deepEqual(flat(p.grad), [Number.NaN, Number.NaN]);
+  // ... with p.grad = [inf, 1]: returns inf, grad becomes [nan, 0]
+  p.grad = st.tensor([Number.POSITIVE_INFINITY, 1], { dtype: 'float64' });
+  assert.equal(optim.clipGradNorm([p], 1), Number.POSITIVE_INFINITY);
+  assert.deepEqual(flat(p.grad), [Number.NaN, 0]);
+  // error_if_nonfinite=True raises "The total norm of order 2.0 for gradients from `parameters` is
+  // non-finite, so it cannot be clipped. ..." and leaves the gradients alone.
+  p.grad = st.tensor([Number.NaN, 1], { dtype: 'float64' });
+  throwsStrata(
+    () => optim.clipGradNorm([p], 1, 2, { errorIfNonfinite: true }),
+    /clipGradNorm: the total norm of order 2 of the gradients is NaN, so they cannot be clipped/,
+    /errorIfNonfinite: false/,
+  );
+  assert.deepEqual(flat(p.grad), [Number.NaN, 1]);
+  p.grad = st.tensor([3, 4], { dtype: 'float64' });
+  assert.equal(optim.clipGradNorm([p], 10, 2, { errorIfNonfinite: true }), 5);
+  throwsStrata(
+    () => optim.clipGradNorm([p], 1, 2, { errorIfNonfinite: 1 } as never),
+    /errorIfNonfinite must be true or false/,
+  );
+  throwsStrata(
+    () => optim.clipGradNorm([p], 1, 2, true as never),
+    /expected an options object/,
+    /errorIfNonfinite: true/,
+  );
+});
