@@ -792,3 +792,15 @@ test('clipGradNorm scales by a non-finite norm as PyTorch does, or fails with er
     /errorIfNonfinite: true/,
   );
 });
+
+test("Adagrad honours a group's own initialAccumulatorValue (PyTorch 1.13 ignores it, adagrad.py:95)", () => {
+  const a = param([1]);
+  const b = param([1]);
+  const opt = new optim.Adagrad([{ params: [a] }, { params: [b], initialAccumulatorValue: 3 }], { lr: 0.1 });
+  a.grad = st.tensor([1], { dtype: 'float64' });
+  b.grad = st.tensor([1], { dtype: 'float64' });
+  opt.step();
+  // a: s = 0 + 1 = 1, p = 1 - 0.1·1/(1 + 1e-10); b: s = 3 + 1 = 4, p = 1 - 0.1·1/(2 + 1e-10)
+  near(a, [1 - 0.1 / (1 + 1e-10)]);
+  near(b, [1 - 0.1 / (2 + 1e-10)]);
+});

@@ -104,6 +104,9 @@ const ADAGRAD_FORM = 'new Adagrad(params, { lr: 0.01 })';
 /**
  * Adagrad (Duchi et al., 2011): per-coordinate steps shrinking with the accumulated squared gradient.
  * d = ±g + λp; s += d² (s starts at initialAccumulatorValue); p -= lr/(1 + (t-1)·lrDecay) · d/(sqrt(s) + eps).
+ * A group's own initialAccumulatorValue is honoured, like its other settings; PyTorch 1.13 starts every
+ * group's s from the constructor's value and ignores the group's (adagrad.py:95), which we take for an
+ * oversight, not a behaviour to copy.
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
   protected readonly bufferNames = ['sum'];
