@@ -804,3 +804,96 @@ test("Adagrad honours a group's own initialAccumulatorValue (PyTorch 1.13 ignore
   near(a, [1 - 0.1 / (1 + 1e-10)]);
   near(b, [1 - 0.1 / (2 + 1e-10)]);
 });
+
+test('SGD makes its momentum buffer when momentum is first switched on, at any step (PyTorch values)', () => {
+  // torch.optim.SGD([p], lr=0.1), p = [1, 2], grad = [1, 1] each step, param_groups[0]['momentum'] = 0.9
+  // before the third step: p after each of 5 steps, from /usr/bin/python3 (torch 1.13)
+  const want = [
+    [0.9, 1.9],
+    [0.8, 1.7999999999999998],
+    [0.7000000000000001, 1.6999999999999997],
+    [0.5100000000000001, 1.5099999999999998],
+    [0.2390000000000001, 1.2389999999999999],
+  ];
+  const p = param([1, 2]);
+  const opt = new optim.SGD([p], { lr: 0.1 });
+  want.forEach((w, s) => {
+    if (s === 2) opt.paramGroups[0]!.momentum = 0.9;
+    stepWith(opt, p, [1, 1]);
+    near(p, w, 1e-15, `step ${s}`);
+  });
+  assert.deepEqual(Object.keys(opt.state.get(p)!.buffers), ['momentumBuffer']);
+});
+
+test('RMSprop and Adam make their centered, momentum and amsgrad buffers when first switched on', () => {
+  const r = param([1, 2]);
+  const rms = new optim.RMSprop([r], { lr: 0.1 });
+  stepWith(rms, r, [1, 1]);
+  assert.deepEqual(Object.keys(rms.state.get(r)!.buffers), ['squareAvg']);
+  rms.paramGroups[0]!.centered = true;
+  rms.paramGroups[0]!.momentum = 0.5;
+  const before = flat(r);
+  const v = flat(rms.state.get(r)!.buffers.squareAvg!);
+  stepWith(rms, r, [1, 1]);
+  // step 2: v = 0.99 v + 0.01; ḡ = 0.01 (from 0); buf = 0 + 1/(sqrt(v - ḡ²) + 1e-8); p -= 0.1 buf
+  const v2 = v.map((x) => 0.99 * x + 0.01);
+  near(
+    r,
+    before.map((x, i) => x - 0.1 / (Math.sqrt(v2[i]! - 0.01 ** 2) + 1e-8)),
+    1e-12,
+  );
+  assert.deepEqual(Object.keys(rms.state.get(r)!.buffers).sort(), ['gradAvg', 'momentumBuffer', 'squareAvg']);
+
+  const a = param([1]);
+  const adam = new optim.Adam([a], { lr: 0.1 });
+  stepWith(adam, a, [1]);
+  assert.equal('maxExpAvgSq' in adam.state.get(a)!.buffers, false);
+  adam.paramGroups[0]!.amsgrad = true;
+  stepWith(adam, a, [0.5]);
+  // maxExpAvgSq starts at 0, so it takes v = 0.999·0.001 + 0.001·0.25
+  near(adam.state.get(a)!.buffers.maxExpAvgSq!, [0.999 * 0.001 + 0.001 * 0.25], 1e-15);
+});
+
+test('loadStateDict accepts a lazily made buffer present or absent, whatever the settings', () => {
+  const p = param([1, 2]);
+  const plain = new optim.SGD([p], { lr: 0.1 });
+  stepWith(plain, p, [1, 1]);
+  // A state saved before momentum was switched on loads into an optimizer with momentum, and the
+  // buffer is then made at the next step from d (PyTorch's momentum_buffer = None).
+  const q = param([1, 2]);
+  const withMomentum = new optim.SGD([q], { lr: 0.1, momentum: 0.9 });
+  const saved = plain.stateDict();
+  saved.paramGroups[0]!.momentum = 0.9; // the group's settings come from the state too
+  withMomentum.loadStateDict(saved);
+  assert.deepEqual(withMomentum.state.get(q)!.buffers, {});
+  stepWith(withMomentum, q, [1, 1]);
+  near(q, [0.9, 1.9], 1e-15);
+  // ... and a state holding the buffer loads where momentum is now 0 (it is kept, and not used).
+  const r = param([1, 2]);
+  const noMomentum = new optim.SGD([r], { lr: 0.1 });
+  const later = withMomentum.stateDict();
+  later.paramGroups[0]!.momentum = 0;
+  noMomentum.loadStateDict(later);
+  stepWith(noMomentum, r, [1, 1]);
+  near(r, [0.9, 1.9], 1e-15);
+  near(noMomentum.state.get(r)!.buffers.momentumBuffer!, [1, 1]);
+  // Buffers that are always there are still required, and unknown ones refused.
+  const a = param([1]);
+  const adam = new optim.Adam([a], { lr: 0.1, amsgrad: true });
+  stepWith(adam, a, [1]);
+  const sd = adam.stateDict();
+  const fresh = new optim.Adam([param([1])], { lr: 0.1 });
+  const { maxExpAvgSq, ...without } = sd.state[0]!.buffers;
+  assert.ok(maxExpAvgSq);
+  fresh.loadStateDict({ ...sd, state: { 0: { step: 1, buffers: without } } });
+  const { expAvg, ...noExpAvg } = without;
+  assert.ok(expAvg);
+  throwsStrata(
+    () => fresh.loadStateDict({ ...sd, state: { 0: { step: 1, buffers: noExpAvg } } }),
+    /buffer 'expAvg' is missing/,
+  );
+  throwsStrata(
+    () => fresh.loadStateDict({ ...sd, state: { 0: { step: 1, buffers: { ...without, other: expAvg } } } }),
+    /unknown buffer 'other'/,
+  );
+});

@@ -96,6 +96,12 @@ export abstract class Optimizer<H extends { lr: number }> {
   readonly defaults: H;
   /** Every buffer name a parameter's state may hold (loadStateDict refuses others). */
   protected abstract readonly bufferNames: readonly string[];
+  /**
+   * The buffers, shaped like the parameter, that `update` creates when the group's settings first need
+   * them (SGD's momentum buffer once momentum > 0), as PyTorch creates them lazily: a state may hold
+   * each or not, whatever the settings, and loadStateDict accepts both.
+   */
+  protected readonly lazyBuffers: readonly string[] = [];
   // Typed by name only, so that every optimizer is an Optimizer<{ lr: number }>.
   private readonly rules: Readonly<Record<string, HyperRule>>;
 
@@ -154,7 +160,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Updates one parameter from its gradient. */
   protected abstract update(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<H>): void;
 
-  /** The buffers a parameter's state starts with. */
+  /** The buffers a parameter's state starts with (those in lazyBuffers come later, from update). */
   protected abstract initState(p: Tensor, group: ParamGroup<H>): Record<string, Tensor>;
 
   /**
@@ -292,7 +298,7 @@ export abstract class Optimizer<H extends { lr: number }> {
       for (const [b, t] of Object.entries(s.buffers)) {
         if (!this.bufferNames.includes(b))
           fail(op, `${where}unknown buffer '${b}'; known: ${this.bufferNames.join(', ')}${unchanged}`);
-        const shape = shapes[b];
+        const shape = shapes[b] ?? (this.lazyBuffers.includes(b) ? p.shape : undefined);
         if (!shape) fail(op, `${where}buffer '${b}' is not used with these settings${unchanged}`);
         if (!(t instanceof Tensor))
           fail(op, `${where}buffer '${b}' is ${describe(t)}, not a Tensor${unchanged}`);
@@ -305,7 +311,8 @@ export abstract class Optimizer<H extends { lr: number }> {
         buffers[b] = zeros(shape, { dtype: this.bufferDtype(p) }).copy_(t);
       }
       for (const b of Object.keys(shapes))
-        if (!(b in buffers)) fail(op, `${where}buffer '${b}' is missing${unchanged}`);
+        if (!(b in buffers) && !this.lazyBuffers.includes(b))
+          fail(op, `${where}buffer '${b}' is missing${unchanged}`);
       restored.set(p, { step: s.step, buffers });
     }
     settings.forEach((hyper, i) => {
