@@ -557,7 +557,10 @@ test('schedule stateDict round trip continues the same schedule', () => {
   lrsAfterSteps(a, 3); // t = 3 → 0.8·0.5 = 0.4
   const sd = a.stateDict();
   assert.deepEqual(sd, { t: 3, baseLrs: [0.8], lastLr: [0.4] });
+  // Resumed in PyTorch's order: schedule built, optimizer state loaded (it carries lr), schedule state loaded.
   const b = new optim.StepLR(sgd(7), { stepSize: 2, gamma: 0.5 });
+  assert.equal(b.optimizer.paramGroups[0]!.lr, 7);
+  b.optimizer.loadStateDict(a.optimizer.stateDict());
   b.loadStateDict(sd);
   near(b.lastLr(), [0.4]);
   // t = 4, 5, 6 → 0.8·[0.25, 0.25, 0.125]
@@ -896,4 +899,100 @@ test('loadStateDict accepts a lazily made buffer present or absent, whatever the
     () => fresh.loadStateDict({ ...sd, state: { 0: { step: 1, buffers: { ...without, other: expAvg } } } }),
     /unknown buffer 'other'/,
   );
+});
+
+test("a schedule's loadStateDict restores only the schedule; resumed in PyTorch's order, OneCycleLR and CyclicLR continue exactly, momentum included", () => {
+  const build = {
+    OneCycleLR: (o: st.optim.SGD) => new optim.OneCycleLR(o, { maxLr: 0.2, totalSteps: 12 }),
+    CyclicLR: (o: st.optim.SGD) => new optim.CyclicLR(o, { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 3 }),
+  };
+  const sgdm = (p: Tensor) => new optim.SGD([p], { lr: 0.05, momentum: 0.9 });
+  for (const [name, make] of Object.entries(build)) {
+    /** 8 steps with grad = 1; at step 4 (if asked) everything is rebuilt and resumed from state dicts. */
+    const run = (resume: 'pytorch' | 'optimizer first' | null) => {
+      let p = param([1, -2, 3]);
+      let opt = sgdm(p);
+      let s = make(opt);
+      const seen: number[][] = [];
+      for (let i = 0; i < 8; i++) {
+        if (i === 4 && resume) {
+          const [osd, ssd] = [opt.stateDict(), JSON.parse(JSON.stringify(s.stateDict()))];
+          p = param(flat(p));
+          opt = sgdm(p);
+          if (resume === 'pytorch') {
+            s = make(opt);
+            opt.loadStateDict(osd);
+          } else {
+            opt.loadStateDict(osd);
+            s = make(opt);
+          }
+          s.loadStateDict(ssd);
+        }
+        seen.push([opt.paramGroups[0]!.lr, opt.paramGroups[0]!.momentum]);
+        stepWith(opt, p, [1, 1, 1]);
+        s.step();
+      }
+      return { seen, p: flat(p) };
+    };
+    const straight = run(null);
+    assert.deepEqual(run('pytorch'), straight, `${name}: resumed run differs from the uninterrupted one`);
+    // Building the schedule after loading the optimizer puts back the t = 0 rate and momentum, and
+    // loadStateDict does not undo that (PyTorch's too); the next step() is right again.
+    const late = run('optimizer first').seen;
+    assert.deepEqual(late[4], straight.seen[0], name);
+    assert.deepEqual(late.slice(5), straight.seen.slice(5), name);
+  }
+  // The same with torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=12) on
+  // SGD([p], lr=0.05, momentum=0.9), from /usr/bin/python3 (torch 1.13): [lr, momentum] at steps 0..7,
+  // and p after 8 steps, uninterrupted or resumed in that order (identical); with the optimizer loaded
+  // before the schedule is built, step 4 runs at [0.008, 0.95] there too.
+  const torchSeen = [
+    [0.008000000000000007, 0.95],
+    [0.0699579308439166, 0.9177302443521267],
+    [0.17585703182442575, 0.8625744625914449],
+    [0.19888308709018238, 0.8505584586887436],
+    [0.18660259396828235, 0.856698729810778],
+    [0.1623491307899526, 0.8688255099070633],
+    [0.12947579953902066, 0.8852622412794547],
+    [0.09252742053339501, 0.9037365046793212],
+  ];
+  const torchP = [-2.776762511858892, -5.776762511858891, -0.7767625118588917];
+  const p = param([1, -2, 3]);
+  const opt = sgdm(p);
+  const s = build.OneCycleLR(opt);
+  const osd = () => opt.stateDict();
+  for (let i = 0; i < 8; i++) {
+    near(
+      [opt.paramGroups[0]!.lr, opt.paramGroups[0]!.momentum],
+      torchSeen[i]!,
+      1e-15,
+      `OneCycleLR step ${i}`,
+    );
+    stepWith(opt, p, [1, 1, 1]);
+    s.step();
+  }
+  near(p, torchP, 1e-12);
+  // The reviewer's case: after loading, the group's momentum and lr are the optimizer state's.
+  const q = sgdm(param([0, 0, 0]));
+  const again = build.OneCycleLR(q);
+  q.loadStateDict(osd());
+  again.loadStateDict(s.stateDict());
+  assert.deepEqual(
+    [q.paramGroups[0]!.lr, q.paramGroups[0]!.momentum],
+    [opt.paramGroups[0]!.lr, opt.paramGroups[0]!.momentum],
+  );
+  assert.deepEqual(again.lastLr(), s.lastLr());
+});
+
+test("ReduceLROnPlateau's loadStateDict leaves the optimizer's rates alone, as PyTorch's", () => {
+  const a = new optim.ReduceLROnPlateau(sgd(1), { patience: 0, factor: 0.5 });
+  a.step(1);
+  a.step(2); // worse: lr 1 → 0.5
+  assert.deepEqual(a.lastLr(), [0.5]);
+  const b = new optim.ReduceLROnPlateau(sgd(1), { patience: 0, factor: 0.5 });
+  b.loadStateDict(a.stateDict());
+  assert.deepEqual(b.lastLr(), [1]);
+  b.optimizer.loadStateDict(a.optimizer.stateDict());
+  b.step(3); // worse again: 0.5 → 0.25
+  assert.deepEqual(b.lastLr(), [0.25]);
 });

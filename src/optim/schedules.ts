@@ -125,8 +125,17 @@ export abstract class LRScheduler {
 
   /**
    * Continues from a stateDict() of the same schedule (its settings come from the constructor, as
-   * PyTorch's come from __init__); sets every group's rate to the saved last rate. Everything is checked
-   * before anything changes.
+   * PyTorch's come from __init__). Like PyTorch's load_state_dict it restores only the schedule (t, the
+   * base and last rates, its counters) and leaves the optimizer alone: the groups' rates, momenta and
+   * betas come from the optimizer's own state dict. Building a schedule sets the rates (and momentum)
+   * for t = 0, so resume in PyTorch's order, loading the optimizer after the schedule is built:
+   *
+   *     const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+   *     const schedule = new OneCycleLR(opt, { maxLr: 0.2, totalSteps: 1000 });
+   *     opt.loadStateDict(saved.optimizer);
+   *     schedule.loadStateDict(saved.schedule);
+   *
+   * Everything is checked before anything changes.
    */
   loadStateDict(state: SchedulerState): void {
     const op = `${this.name}.loadStateDict`;
@@ -150,8 +159,7 @@ export abstract class LRScheduler {
     this.t = state.t;
     this.baseLrs.splice(0, this.baseLrs.length, ...base);
     extra();
-    if (last) this.setLrs(last);
-    else this.setLrs(this.closedFormLrs());
+    this.lastLrs = last ? [...last] : this.currentLrs();
   }
 
   /** The keys of the schedule's own counters in its state. */
@@ -932,7 +940,7 @@ abstract class ComposedScheduler extends LRScheduler {
   }
 
   protected override checkExtra(op: string, s: SchedulerState): () => void {
-    return loadChildren(op, this, this.schedulers, s.schedulers);
+    return loadChildren(op, this.schedulers, s.schedulers);
   }
 }
 
@@ -997,14 +1005,13 @@ export class SequentialLR extends ComposedScheduler {
 }
 
 /**
- * Loads each child schedule's state, all or none: a child that refuses its state puts the others (and
- * the rates) back as they were. Runs while the parent checks its state, so that nothing fails after.
+ * Loads each child schedule's state, all or none: a child that refuses its state puts the others back
+ * as they were. Runs while the parent checks its state, so that nothing fails after.
  */
-function loadChildren(op: string, parent: LRScheduler, children: LRScheduler[], states: unknown): () => void {
+function loadChildren(op: string, children: LRScheduler[], states: unknown): () => void {
   if (!Array.isArray(states) || states.length !== children.length)
     fail(op, `schedulers must hold ${children.length} states, got ${show(states)}`);
   const saved = children.map((c) => c.stateDict());
-  const rates = parent.optimizer.paramGroups.map((g) => g.lr);
   try {
     children.forEach((c, i) => {
       c.loadStateDict(states[i] as SchedulerState);
@@ -1012,9 +1019,6 @@ function loadChildren(op: string, parent: LRScheduler, children: LRScheduler[], 
   } catch (e) {
     children.forEach((c, i) => {
       c.loadStateDict(saved[i]!);
-    });
-    parent.optimizer.paramGroups.forEach((g, i) => {
-      g.lr = rates[i]!;
     });
     throw e;
   }
@@ -1196,7 +1200,11 @@ export class ReduceLROnPlateau {
     };
   }
 
-  /** Continues from a stateDict(); sets the groups' rates to the saved ones. Checked before anything changes. */
+  /**
+   * Continues from a stateDict(): restores only the schedule's counters, not the groups' rates (they
+   * come from the optimizer's own state dict), as PyTorch's load_state_dict. Checked before anything
+   * changes.
+   */
   loadStateDict(s: PlateauState): void {
     const op = 'ReduceLROnPlateau.loadStateDict';
     if (s === null || typeof s !== 'object') fail(op, `expected a stateDict() object, got ${describe(s)}`);
@@ -1211,9 +1219,6 @@ export class ReduceLROnPlateau {
     this.best = s.best ?? this.worst();
     this.numBadEpochs = s.numBadEpochs;
     this.cooldownCounter = s.cooldownCounter;
-    this.optimizer.paramGroups.forEach((g, i) => {
-      g.lr = s.lastLr[i]!;
-    });
   }
 
   private worst(): number {
