@@ -996,3 +996,41 @@ test("ReduceLROnPlateau's loadStateDict leaves the optimizer's rates alone, as P
   b.step(3); // worse again: 0.5 → 0.25
   assert.deepEqual(b.lastLr(), [0.25]);
 });
+
+test("a schedule's step refuses PyTorch's deprecated epoch argument instead of ignoring it", () => {
+  const o = sgd(1);
+  const step = new optim.StepLR(o, { stepSize: 2, gamma: 0.5 });
+  // torch's StepLR.step(5) would jump to the closed form 0.25 (with a deprecation warning)
+  throwsStrata(
+    () => (step.step as (e: number) => void)(5),
+    /StepLR\.step: takes no arguments, got 1 \(5\); the epoch argument is deprecated in PyTorch and not supported/,
+    /call step\(\) once per epoch/,
+  );
+  assert.equal(o.paramGroups[0]!.lr, 1);
+  const others = [
+    new optim.ExponentialLR(sgd(), { gamma: 0.9 }),
+    new optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 10 }),
+    new optim.SequentialLR(o, {
+      schedulers: [new optim.ConstantLR(o), new optim.ExponentialLR(o, { gamma: 0.9 })],
+      milestones: [2],
+    }),
+    new optim.ChainedScheduler([new optim.ConstantLR(o), new optim.ExponentialLR(o, { gamma: 0.9 })]),
+  ];
+  for (const s of others)
+    throwsStrata(
+      () => (s.step as (e: number) => void)(3),
+      /\.step: takes no arguments/,
+      /deprecated in PyTorch/,
+    );
+  // CosineAnnealingWarmRestarts takes an epoch; ReduceLROnPlateau takes the metric, not an epoch after it.
+  const warm = new optim.CosineAnnealingWarmRestarts(sgd(), { t0: 2 });
+  warm.step(1.5);
+  throwsStrata(() => (warm.step as (...a: number[]) => void)(1, 2), /takes at most 1 arguments/);
+  const plateau = new optim.ReduceLROnPlateau(sgd());
+  plateau.step(1);
+  throwsStrata(
+    () => (plateau.step as (...a: number[]) => void)(1, 2),
+    /ReduceLROnPlateau: step\(metric\) takes one argument, got 2/,
+    /deprecated/,
+  );
+});

@@ -59,6 +59,18 @@ function checkOptimizer(op: string, optimizer: unknown): AnyOptimizer {
   return optimizer as AnyOptimizer;
 }
 
+/**
+ * Refuses PyTorch's deprecated `step(epoch)`: a schedule here counts its own steps, and jumping to an
+ * epoch is not supported (except by CosineAnnealingWarmRestarts, whose step takes a fractional epoch).
+ */
+function noEpoch(name: string, args: ArrayLike<unknown>): void {
+  if (args.length > 0)
+    fail(
+      `${name}.step`,
+      `takes no arguments, got ${args.length} (${describe(args[0])}); the epoch argument is deprecated in PyTorch and not supported here: call step() once per epoch (or per batch), and loadStateDict to resume`,
+    );
+}
+
 /** Python's modulo (the result takes the divisor's sign). */
 function mod(a: number, m: number): number {
   return ((a % m) + m) % m;
@@ -101,8 +113,9 @@ export abstract class LRScheduler {
     this.setLrs(this.computeLrs());
   }
 
-  /** Advances t by one and sets every group's rate. */
+  /** Advances t by one and sets every group's rate; takes no epoch (see noEpoch). */
   step(): void {
+    noEpoch(this.name, arguments);
     this.t++;
     this.setLrs(this.computeLrs());
   }
@@ -548,6 +561,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
    * ⌊epoch⌋ and plain steps continue from there.
    */
   override step(epoch?: number): void {
+    checkArity(this.name, arguments, 1, 'step(epoch + batch / batches)');
     if (epoch !== undefined) {
       this.jumpTo(epoch);
       return;
@@ -995,6 +1009,7 @@ export class SequentialLR extends ComposedScheduler {
   }
 
   override step(): void {
+    noEpoch(this.name, arguments);
     this.t++;
     const idx = this.milestones.filter((m) => m <= this.t).length;
     const s = this.schedulers[idx]!;
@@ -1049,6 +1064,7 @@ export class ChainedScheduler extends ComposedScheduler {
   }
 
   override step(): void {
+    noEpoch(this.name, arguments);
     this.t++;
     for (const s of this.schedulers) s.step();
     this.setLrs(this.currentLrs());
@@ -1157,6 +1173,11 @@ export class ReduceLROnPlateau {
 
   /** Records a metric (a number or a one-element Tensor) and lowers the rates if it has plateaued. */
   step(metric: number | Tensor): void {
+    if (arguments.length > 1)
+      fail(
+        'ReduceLROnPlateau',
+        `step(metric) takes one argument, got ${arguments.length}; PyTorch's epoch argument is deprecated and not supported`,
+      );
     const current = metric instanceof Tensor && metric.size === 1 ? metric.item() : metric;
     if (typeof current !== 'number')
       fail('ReduceLROnPlateau', `step(metric) needs the metric as a number, got ${describe(metric)}`);
