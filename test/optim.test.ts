@@ -1034,3 +1034,32 @@ test("a schedule's step refuses PyTorch's deprecated epoch argument instead of i
     /deprecated/,
   );
 });
+
+test('optimizer and schedule state calls refuse extra arguments instead of ignoring them', () => {
+  const o = sgd(1);
+  const s = new optim.StepLR(o, { stepSize: 2 });
+  const f = (fn: unknown) => fn as (...a: unknown[]) => unknown;
+  throwsStrata(() => f(o.stateDict).call(o, {}), /SGD\.stateDict: takes at most 0 arguments, got 1/);
+  throwsStrata(
+    () => f(o.loadStateDict).call(o, o.stateDict(), true),
+    /SGD\.loadStateDict: takes at most 1 arguments, got 2/,
+  );
+  throwsStrata(
+    () => f(o.addParamGroup).call(o, { params: [param([1])] }, 0.1),
+    /SGD\.addParamGroup: takes at most 1 arguments, got 2/,
+  );
+  throwsStrata(() => f(s.stateDict).call(s, 'x'), /StepLR\.stateDict: takes at most 0 arguments/);
+  throwsStrata(
+    () => f(s.loadStateDict).call(s, s.stateDict(), 1),
+    /StepLR\.loadStateDict: takes at most 1 arguments/,
+  );
+  const p = new optim.ReduceLROnPlateau(sgd());
+  throwsStrata(
+    () => f(p.loadStateDict).call(p, p.stateDict(), 1),
+    /ReduceLROnPlateau\.loadStateDict: takes at most 1/,
+  );
+  throwsStrata(
+    () => st.zeros([2]).requiresGrad_('no' as never),
+    /requiresGrad_: flag must be true or false, got "no"/,
+  );
+});

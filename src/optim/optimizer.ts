@@ -1,6 +1,6 @@
 import { zeroGrads } from '../autograd/grads.js';
 import { enableGrad } from '../autograd/mode.js';
-import { checkOptions, describe, fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
@@ -148,6 +148,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Adds a group of parameters, with settings that override the defaults (PyTorch's add_param_group). */
   addParamGroup(group: GroupArg<H>): void {
     const name = `${this.constructor.name}.addParamGroup`;
+    checkArity(name, arguments, 1, 'addParamGroup({ params, lr: 0.01 })');
     if (!isPlainObject(group)) fail(name, `expected a group { params, ...settings }, got ${describe(group)}`);
     this.addGroup(name, '', group);
   }
@@ -223,6 +224,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   stateDict(): OptimizerState<H> {
+    checkArity(`${this.constructor.name}.stateDict`, arguments, 0, 'stateDict()');
     const params = this.paramGroups.flatMap((g) => g.params);
     const state: Record<number, ParamState> = {};
     params.forEach((p, i) => {
@@ -245,6 +247,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   loadStateDict(sd: OptimizerState<H>): void {
     const op = `${this.constructor.name}.loadStateDict`;
     const unchanged = '; the optimizer was left unchanged';
+    checkArity(op, arguments, 1, 'loadStateDict(state)');
     if (!isPlainObject(sd) || !Array.isArray(sd.paramGroups) || !isPlainObject(sd.state))
       fail(op, `expected { state, paramGroups } from stateDict(), got ${describe(sd)}${unchanged}`);
     checkOptions(op, sd, ['state', 'paramGroups']);

@@ -133,6 +133,7 @@ export abstract class LRScheduler {
 
   /** The progress: t, the base rates, the last rates and the schedule's own counters. */
   stateDict(): SchedulerState {
+    checkArity(`${this.name}.stateDict`, arguments, 0, 'stateDict()');
     return { t: this.t, baseLrs: [...this.baseLrs], lastLr: this.lastLr(), ...this.extraState() };
   }
 
@@ -152,6 +153,7 @@ export abstract class LRScheduler {
    */
   loadStateDict(state: SchedulerState): void {
     const op = `${this.name}.loadStateDict`;
+    checkArity(op, arguments, 1, 'loadStateDict(state)');
     const n = this.optimizer.paramGroups.length;
     if (state === null || typeof state !== 'object' || Array.isArray(state))
       fail(op, `expected a stateDict() object, got ${describe(state)}`);
@@ -1228,6 +1230,7 @@ export class ReduceLROnPlateau {
    */
   loadStateDict(s: PlateauState): void {
     const op = 'ReduceLROnPlateau.loadStateDict';
+    checkArity(op, arguments, 1, 'loadStateDict(state)');
     if (s === null || typeof s !== 'object') fail(op, `expected a stateDict() object, got ${describe(s)}`);
     checkOptions(op, s, ['t', 'best', 'numBadEpochs', 'cooldownCounter', 'lastLr']);
     for (const k of ['t', 'numBadEpochs', 'cooldownCounter'] as const)
