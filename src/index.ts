@@ -25,7 +25,7 @@ export {
   saveWeights,
 } from './io/checkpoint.js';
 export * as logs from './io/logs/index.js';
-export { loadSafetensors, type Safetensors, saveSafetensors } from './io/safetensors.js';
+export { type EncodeOptions, loadSafetensors, type Safetensors, saveSafetensors } from './io/safetensors.js';
 export { type LenetOptions, lenet } from './models/lenet.js';
 export { type MlpOptions, mlp } from './models/mlp.js';
 export { KneserNeyTrigram } from './models/ngram.js';
@@ -38,6 +38,7 @@ export {
   type ModelConfig,
   type ModelEntry,
   registerModel,
+  type SettingKind,
 } from './models/registry.js';
 export { ResNet, type ResNetOptions, type ResnetMnistOptions, resnetMnist } from './models/resnet.js';
 export {
@@ -45,6 +46,7 @@ export {
   type RnnCell,
   RnnLanguageModel,
   type RnnLmOptions,
+  type SampleOptions,
   sampleTokens,
 } from './models/rnnlm.js';
 export * as nn from './nn/index.js';

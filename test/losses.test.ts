@@ -594,3 +594,27 @@ test("loss dtypes: refused where PyTorch refuses them, PyTorch's result dtype wh
   const bw = nn.bceLoss(x, y, { weight: y64 }).item();
   assert.ok(Math.abs(bw - 0.3493114411830902) < 1e-7, `bceLoss: got ${bw}`);
 });
+
+test('bceLoss refuses an input outside [0, 1] (or NaN), as PyTorch does, instead of returning NaN', () => {
+  // torch.nn.functional.binary_cross_entropy(torch.tensor([1.5, 0.5]), torch.tensor([1., 0.])) raises
+  // "all elements of input should be between 0 and 1"
+  const y = f64([1, 0, 1]);
+  for (const [values, bad] of [
+    [[0.5, 1.5, 0.2], /got 1\.5 at flat index 1 \(1 of 3 elements outside\)/],
+    [[-1e-9, 0.5, 2], /got -1e-9 at flat index 0 \(2 of 3 elements outside\)/],
+    [[0.5, Number.NaN, 0.2], /got NaN at flat index 1/],
+  ] as const) {
+    throwsStrata(
+      () => nn.bceLoss(f64([...values]), y),
+      /bceLoss: every element of the input must be a probability in \[0, 1\]/,
+      bad,
+      /bceWithLogits/,
+    );
+    throwsStrata(() => new nn.BCELoss().forward(f64([...values]), y), /bceLoss/, bad);
+  }
+  // The ends themselves are fine: the clamped log gives 100 per element, as in PyTorch.
+  assert.deepEqual(
+    Array.from(nn.bceLoss(f64([0, 1]), f64([1, 0]), { reduction: 'none' }).toTypedArray()),
+    [100, 100],
+  );
+});

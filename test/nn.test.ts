@@ -1047,3 +1047,69 @@ test('Linear, linear and matmul refuse mixed dtypes, as PyTorch does, instead of
   // Elementwise ops still promote, as PyTorch's do: float32 + float64 is float64.
   assert.equal(st.ones([2]).add(st.ones([2], { dtype: 'float64' })).dtype, 'float64');
 });
+
+test("the module walks take PyTorch's prefix and recurse arguments; other PyTorch arguments are refused, never ignored", () => {
+  class Net extends nn.Module {
+    own = new nn.Parameter(st.zeros([2]));
+    fc = new nn.Linear(2, 2);
+    bn = new nn.BatchNorm1d(2);
+    forward(x: st.Tensor) {
+      return this.bn.forward(this.fc.forward(x).add(this.own));
+    }
+  }
+  const n = new Net();
+  // torch: len(list(net.parameters(recurse=False))) == 1; [k for k, _ in net.named_parameters('pre')]
+  assert.deepEqual(n.parameters(false), [n.own]);
+  assert.equal(n.parameters().length, 5);
+  assert.deepEqual(
+    n.namedParameters('pre').map(([k]) => k),
+    ['pre.own', 'pre.fc.weight', 'pre.fc.bias', 'pre.bn.weight', 'pre.bn.bias'],
+  );
+  assert.deepEqual(
+    n.namedParameters('pre', false).map(([k]) => k),
+    ['pre.own'],
+  );
+  assert.deepEqual(
+    n.fc.namedParameters('', false).map(([k]) => k),
+    ['weight', 'bias'],
+  );
+  assert.deepEqual(
+    n.namedBuffers('m').map(([k]) => k),
+    ['m.bn.running_mean', 'm.bn.running_var', 'm.bn.num_batches_tracked'],
+  );
+  assert.deepEqual(n.buffers(false), []);
+  assert.equal(n.buffers().length, 3);
+  assert.deepEqual(n.bn.buffers(false), n.bn.buffers());
+  assert.deepEqual(
+    n.namedModules('root').map(([k]) => k),
+    ['root', 'root.fc', 'root.bn'],
+  );
+  const any = n as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const call =
+    (name: string, ...args: unknown[]) =>
+    () =>
+      any[name]!.apply(n, args);
+  throwsStrata(call('parameters', 'false'), /Net.parameters: recurse must be true or false, got "false"/);
+  throwsStrata(call('parameters', false, true), /Net.parameters: takes at most 1 arguments, got 2/);
+  throwsStrata(call('namedParameters', false), /Net.namedParameters: prefix must be a string, got false/);
+  throwsStrata(call('namedBuffers', '', 0), /recurse must be true or false, got 0/);
+  throwsStrata(call('buffers', {}), /Net.buffers: recurse must be true or false/);
+  throwsStrata(call('namedModules', new Set()), /Net.namedModules: prefix must be a string, got a Set/);
+  throwsStrata(call('modules', true), /Net.modules: takes at most 0 arguments, got 1/);
+  throwsStrata(call('stateDict', 'pre.'), /Net.stateDict: takes no arguments, got 1/, /prefix/);
+  throwsStrata(call('eval', true), /eval: takes no arguments, got 1; use train\(false\)/);
+  assert.equal(n.training, true);
+  throwsStrata(call('train', false, true), /train: takes at most 1 arguments, got 2/);
+  throwsStrata(call('to', 'float64', 'cuda'), /Net.to: takes at most 1 arguments/);
+  throwsStrata(call('to', 'cuda'), /dtype must be 'float32' or 'float64', got "cuda"/);
+  throwsStrata(call('double', true), /Net.double: takes at most 0 arguments/);
+  throwsStrata(
+    call('loadStateDict', n.stateDict(), false),
+    /expected an options object, got false/,
+    /strict: false/,
+  );
+  throwsStrata(
+    () => (n.registerBuffer as (...a: unknown[]) => void).call(n, 'extra', st.zeros([1]), false),
+    /registerBuffer: takes at most 2 arguments, got 3/,
+  );
+});

@@ -216,7 +216,8 @@ for (const c of fixture.schedules) {
       close(lr, c.lrs[t]!, `lr at t = ${t}`);
       close(moms[t]!, c.momenta[t]!, `momentum at t = ${t}`);
     });
-    // From a state dict halfway, a second schedule on a second optimizer continues identically.
+    // From state dicts halfway, a second schedule on a second optimizer continues identically, resumed
+    // in PyTorch's order: both built, then the optimizer's state (its rates) loaded, then the schedule's.
     const half = Math.floor(c.steps / 2);
     const opt1 = scheduleOptimizer(c.optimizer);
     const first = build(opt1, c);
@@ -224,6 +225,7 @@ for (const c of fixture.schedules) {
     const sd = JSON.parse(JSON.stringify(first.stateDict()));
     const opt2 = scheduleOptimizer(c.optimizer);
     const second = build(opt2, c);
+    opt2.loadStateDict(opt1.stateDict());
     second.loadStateDict(sd);
     for (let i = half; i < c.steps; i++) {
       second.step();
@@ -258,6 +260,7 @@ for (const c of fixture.plateau) {
     const a = new optim.ReduceLROnPlateau(scheduleOptimizer('SGD'), c.options as never);
     for (const m of c.metrics.slice(0, half)) a.step(m);
     const b = new optim.ReduceLROnPlateau(scheduleOptimizer('SGD'), c.options as never);
+    b.optimizer.loadStateDict(a.optimizer.stateDict());
     b.loadStateDict(JSON.parse(JSON.stringify(a.stateDict())));
     c.metrics.slice(half).forEach((m, i) => {
       b.step(m);

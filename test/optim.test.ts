@@ -557,7 +557,10 @@ test('schedule stateDict round trip continues the same schedule', () => {
   lrsAfterSteps(a, 3); // t = 3 → 0.8·0.5 = 0.4
   const sd = a.stateDict();
   assert.deepEqual(sd, { t: 3, baseLrs: [0.8], lastLr: [0.4] });
+  // Resumed in PyTorch's order: schedule built, optimizer state loaded (it carries lr), schedule state loaded.
   const b = new optim.StepLR(sgd(7), { stepSize: 2, gamma: 0.5 });
+  assert.equal(b.optimizer.paramGroups[0]!.lr, 7);
+  b.optimizer.loadStateDict(a.optimizer.stateDict());
   b.loadStateDict(sd);
   near(b.lastLr(), [0.4]);
   // t = 4, 5, 6 → 0.8·[0.25, 0.25, 0.125]
@@ -681,4 +684,421 @@ test('float32 Adam and AdamW take PyTorch 1.13 steps on every backend, at defaul
   } finally {
     st.setBackend(before);
   }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// zeroGrad(setToNone)
+// ---------------------------------------------------------------------------------------------------
+
+/** The reviewer's deterministic values in (-1, 1) (a Park–Miller sequence), as float64. */
+function lcg(n: number, seed: number): number[] {
+  let s = seed * 9301 + 49297;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) {
+    s = (s * 16807) % 2147483647;
+    a.push((s / 2147483647) * 2 - 1);
+  }
+  return a;
+}
+
+/**
+ * Four steps on p0, p1 (lcg(3, 1), lcg(3, 2)) of the loss Σp0² (+ Σp1² on even steps), zeroing with
+ * `zero`, for Adam(lr 0.1) and SGD(lr 0.1, momentum 0.9, weight decay 0.1). Returns p1 after each step.
+ */
+function zeroGradRun(zero: (opt: st.optim.SGD | st.optim.Adam) => void): Record<string, number[][]> {
+  const out: Record<string, number[][]> = {};
+  const makers = {
+    adam: (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.1 }),
+    sgdmom: (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9, weightDecay: 0.1 }),
+  };
+  for (const [name, make] of Object.entries(makers)) {
+    const p0 = param(lcg(3, 1));
+    const p1 = param(lcg(3, 2));
+    const opt = make([p0, p1]);
+    out[name] = [];
+    for (let s = 0; s < 4; s++) {
+      zero(opt);
+      let loss = p0.mul(p0).sum();
+      if (s % 2 === 0) loss = loss.add(p1.mul(p1).sum());
+      loss.backward();
+      opt.step();
+      out[name]!.push(flat(p1));
+    }
+  }
+  return out;
+}
+
+test('zeroGrad(false) zero-fills gradients, so a parameter left out of the loss is still stepped (PyTorch values)', () => {
+  // p1 after each step, from /usr/bin/python3 (torch 1.13): opt.zero_grad(set_to_none=False)
+  const keep = {
+    adam: [
+      [-0.0371946993474091, -0.33144573546953143, 0.5915434418452056],
+      [-0.10420051721518243, -0.2644399111543269, 0.5245376171168612],
+      [-0.0761924531504774, -0.18688440243859133, 0.44465544258289774],
+      [-0.053249951559351485, -0.12335564897296185, 0.3792208259848394],
+    ],
+    sgdmom: [
+      [0.04961618122626845, -0.3408421301054034, 0.5463193184865264],
+      [0.037249819095316224, -0.2558904650196389, 0.4101544149295681],
+      [0.01829763116744281, -0.12569696878832673, 0.2014735745930964],
+      [0.0010576857206823114, -0.0072658524922624805, 0.011646082544340875],
+    ],
+  };
+  // ... and with opt.zero_grad(set_to_none=True): p1 stands still on odd steps
+  const none = {
+    adam: [
+      [-0.0371946993474091, -0.33144573546953143, 0.5915434418452056],
+      [-0.0371946993474091, -0.33144573546953143, 0.5915434418452056],
+      [-0.056908337547416, -0.23297161962760524, 0.49225088203386225],
+      [-0.056908337547416, -0.23297161962760524, 0.49225088203386225],
+    ],
+    sgdmom: [
+      [0.04961618122626845, -0.3408421301054034, 0.5463193184865264],
+      [0.04961618122626845, -0.3408421301054034, 0.5463193184865264],
+      [0.027326582850062533, -0.18772203899855824, 0.30089055123226277],
+      [0.027326582850062533, -0.18772203899855824, 0.30089055123226277],
+    ],
+  };
+  const runs = {
+    'zeroGrad(false)': [zeroGradRun((o) => o.zeroGrad(false)), keep],
+    'zeroGrad()': [zeroGradRun((o) => o.zeroGrad()), none],
+    'zeroGrad(true)': [zeroGradRun((o) => o.zeroGrad(true)), none],
+  } as const;
+  for (const [call, [got, want]] of Object.entries(runs))
+    for (const k of ['adam', 'sgdmom'] as const)
+      want[k].forEach((w, s) => {
+        near(got[k]![s]!, w, 1e-12, `${call} ${k} step ${s}`);
+      });
+});
+
+test('zeroGrad(false) zeroes in place and detached, keeps null gradients null; anything but a boolean is refused', () => {
+  const a = param([1, 2]);
+  const b = param([3]);
+  const opt = new optim.SGD([a, b], { lr: 0.1 });
+  const x = param([5, 6]);
+  a.grad = x.mul(2); // a gradient with a graph, as backward({ createGraph }) leaves
+  const before = a.grad;
+  opt.zeroGrad(false);
+  assert.deepEqual(flat(a.grad!), [0, 0]);
+  assert.equal(a.grad!.data, before.data, 'the same storage, zeroed in place');
+  assert.equal(a.grad!.isLeaf, true);
+  assert.equal(b.grad, null);
+  const m = new st.nn.Linear(2, 1);
+  m.weight.grad = st.onesLike(m.weight);
+  m.zeroGrad(false);
+  assert.deepEqual(flat(m.weight.grad!), [0, 0]);
+  assert.equal(m.bias!.grad, null);
+  m.zeroGrad();
+  assert.equal(m.weight.grad, null);
+  const bad = (f: () => void) => throwsStrata(f, /zeroGrad: setToNone must be true or false/);
+  throwsStrata(
+    () => opt.zeroGrad({ setToNone: false } as never),
+    /SGD\.zeroGrad/,
+    /an object/,
+    /zeroGrad\(false\)/,
+  );
+  throwsStrata(() => m.zeroGrad({ setToNone: false } as never), /Linear\.zeroGrad/, /zeroGrad\(false\)/);
+  bad(() => opt.zeroGrad(0 as never));
+  bad(() => m.zeroGrad('false' as never));
+  throwsStrata(() => (opt.zeroGrad as (...a: unknown[]) => void)(false, true), /takes at most 1 arguments/);
+});
+
+test('clipGradNorm scales by a non-finite norm as PyTorch does, or fails with errorIfNonfinite', () => {
+  // torch.nn.utils.clip_grad_norm_([p], 1.0) with p.grad = [nan, 1]: returns nan, grad becomes [nan, nan]
+  const p = param([3, -4]);
+  p.grad = st.tensor([Number.NaN, 1], { dtype: 'float64' });
+  assert.ok(Number.isNaN(optim.clipGradNorm([p], 1)));
+  assert.deepEqual(flat(p.grad), [Number.NaN, Number.NaN]);
+  // ... with p.grad = [inf, 1]: returns inf, grad becomes [nan, 0]
+  p.grad = st.tensor([Number.POSITIVE_INFINITY, 1], { dtype: 'float64' });
+  assert.equal(optim.clipGradNorm([p], 1), Number.POSITIVE_INFINITY);
+  assert.deepEqual(flat(p.grad), [Number.NaN, 0]);
+  // error_if_nonfinite=True raises "The total norm of order 2.0 for gradients from `parameters` is
+  // non-finite, so it cannot be clipped. ..." and leaves the gradients alone.
+  p.grad = st.tensor([Number.NaN, 1], { dtype: 'float64' });
+  throwsStrata(
+    () => optim.clipGradNorm([p], 1, 2, { errorIfNonfinite: true }),
+    /clipGradNorm: the total norm of order 2 of the gradients is NaN, so they cannot be clipped/,
+    /errorIfNonfinite: false/,
+  );
+  assert.deepEqual(flat(p.grad), [Number.NaN, 1]);
+  p.grad = st.tensor([3, 4], { dtype: 'float64' });
+  assert.equal(optim.clipGradNorm([p], 10, 2, { errorIfNonfinite: true }), 5);
+  throwsStrata(
+    () => optim.clipGradNorm([p], 1, 2, { errorIfNonfinite: 1 } as never),
+    /errorIfNonfinite must be true or false/,
+  );
+  throwsStrata(
+    () => optim.clipGradNorm([p], 1, 2, true as never),
+    /expected an options object/,
+    /errorIfNonfinite: true/,
+  );
+});
+
+test("Adagrad honours a group's own initialAccumulatorValue (PyTorch 1.13 ignores it, adagrad.py:95)", () => {
+  const a = param([1]);
+  const b = param([1]);
+  const opt = new optim.Adagrad([{ params: [a] }, { params: [b], initialAccumulatorValue: 3 }], { lr: 0.1 });
+  a.grad = st.tensor([1], { dtype: 'float64' });
+  b.grad = st.tensor([1], { dtype: 'float64' });
+  opt.step();
+  // a: s = 0 + 1 = 1, p = 1 - 0.1·1/(1 + 1e-10); b: s = 3 + 1 = 4, p = 1 - 0.1·1/(2 + 1e-10)
+  near(a, [1 - 0.1 / (1 + 1e-10)]);
+  near(b, [1 - 0.1 / (2 + 1e-10)]);
+});
+
+test('SGD makes its momentum buffer when momentum is first switched on, at any step (PyTorch values)', () => {
+  // torch.optim.SGD([p], lr=0.1), p = [1, 2], grad = [1, 1] each step, param_groups[0]['momentum'] = 0.9
+  // before the third step: p after each of 5 steps, from /usr/bin/python3 (torch 1.13)
+  const want = [
+    [0.9, 1.9],
+    [0.8, 1.7999999999999998],
+    [0.7000000000000001, 1.6999999999999997],
+    [0.5100000000000001, 1.5099999999999998],
+    [0.2390000000000001, 1.2389999999999999],
+  ];
+  const p = param([1, 2]);
+  const opt = new optim.SGD([p], { lr: 0.1 });
+  want.forEach((w, s) => {
+    if (s === 2) opt.paramGroups[0]!.momentum = 0.9;
+    stepWith(opt, p, [1, 1]);
+    near(p, w, 1e-15, `step ${s}`);
+  });
+  assert.deepEqual(Object.keys(opt.state.get(p)!.buffers), ['momentumBuffer']);
+});
+
+test('RMSprop and Adam make their centered, momentum and amsgrad buffers when first switched on', () => {
+  const r = param([1, 2]);
+  const rms = new optim.RMSprop([r], { lr: 0.1 });
+  stepWith(rms, r, [1, 1]);
+  assert.deepEqual(Object.keys(rms.state.get(r)!.buffers), ['squareAvg']);
+  rms.paramGroups[0]!.centered = true;
+  rms.paramGroups[0]!.momentum = 0.5;
+  const before = flat(r);
+  const v = flat(rms.state.get(r)!.buffers.squareAvg!);
+  stepWith(rms, r, [1, 1]);
+  // step 2: v = 0.99 v + 0.01; ḡ = 0.01 (from 0); buf = 0 + 1/(sqrt(v - ḡ²) + 1e-8); p -= 0.1 buf
+  const v2 = v.map((x) => 0.99 * x + 0.01);
+  near(
+    r,
+    before.map((x, i) => x - 0.1 / (Math.sqrt(v2[i]! - 0.01 ** 2) + 1e-8)),
+    1e-12,
+  );
+  assert.deepEqual(Object.keys(rms.state.get(r)!.buffers).sort(), ['gradAvg', 'momentumBuffer', 'squareAvg']);
+
+  const a = param([1]);
+  const adam = new optim.Adam([a], { lr: 0.1 });
+  stepWith(adam, a, [1]);
+  assert.equal('maxExpAvgSq' in adam.state.get(a)!.buffers, false);
+  adam.paramGroups[0]!.amsgrad = true;
+  stepWith(adam, a, [0.5]);
+  // maxExpAvgSq starts at 0, so it takes v = 0.999·0.001 + 0.001·0.25
+  near(adam.state.get(a)!.buffers.maxExpAvgSq!, [0.999 * 0.001 + 0.001 * 0.25], 1e-15);
+});
+
+test('loadStateDict accepts a lazily made buffer present or absent, whatever the settings', () => {
+  const p = param([1, 2]);
+  const plain = new optim.SGD([p], { lr: 0.1 });
+  stepWith(plain, p, [1, 1]);
+  // A state saved before momentum was switched on loads into an optimizer with momentum, and the
+  // buffer is then made at the next step from d (PyTorch's momentum_buffer = None).
+  const q = param([1, 2]);
+  const withMomentum = new optim.SGD([q], { lr: 0.1, momentum: 0.9 });
+  const saved = plain.stateDict();
+  saved.paramGroups[0]!.momentum = 0.9; // the group's settings come from the state too
+  withMomentum.loadStateDict(saved);
+  assert.deepEqual(withMomentum.state.get(q)!.buffers, {});
+  stepWith(withMomentum, q, [1, 1]);
+  near(q, [0.9, 1.9], 1e-15);
+  // ... and a state holding the buffer loads where momentum is now 0 (it is kept, and not used).
+  const r = param([1, 2]);
+  const noMomentum = new optim.SGD([r], { lr: 0.1 });
+  const later = withMomentum.stateDict();
+  later.paramGroups[0]!.momentum = 0;
+  noMomentum.loadStateDict(later);
+  stepWith(noMomentum, r, [1, 1]);
+  near(r, [0.9, 1.9], 1e-15);
+  near(noMomentum.state.get(r)!.buffers.momentumBuffer!, [1, 1]);
+  // Buffers that are always there are still required, and unknown ones refused.
+  const a = param([1]);
+  const adam = new optim.Adam([a], { lr: 0.1, amsgrad: true });
+  stepWith(adam, a, [1]);
+  const sd = adam.stateDict();
+  const fresh = new optim.Adam([param([1])], { lr: 0.1 });
+  const { maxExpAvgSq, ...without } = sd.state[0]!.buffers;
+  assert.ok(maxExpAvgSq);
+  fresh.loadStateDict({ ...sd, state: { 0: { step: 1, buffers: without } } });
+  const { expAvg, ...noExpAvg } = without;
+  assert.ok(expAvg);
+  throwsStrata(
+    () => fresh.loadStateDict({ ...sd, state: { 0: { step: 1, buffers: noExpAvg } } }),
+    /buffer 'expAvg' is missing/,
+  );
+  throwsStrata(
+    () => fresh.loadStateDict({ ...sd, state: { 0: { step: 1, buffers: { ...without, other: expAvg } } } }),
+    /unknown buffer 'other'/,
+  );
+});
+
+test("a schedule's loadStateDict restores only the schedule; resumed in PyTorch's order, OneCycleLR and CyclicLR continue exactly, momentum included", () => {
+  const build = {
+    OneCycleLR: (o: st.optim.SGD) => new optim.OneCycleLR(o, { maxLr: 0.2, totalSteps: 12 }),
+    CyclicLR: (o: st.optim.SGD) => new optim.CyclicLR(o, { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 3 }),
+  };
+  const sgdm = (p: Tensor) => new optim.SGD([p], { lr: 0.05, momentum: 0.9 });
+  for (const [name, make] of Object.entries(build)) {
+    /** 8 steps with grad = 1; at step 4 (if asked) everything is rebuilt and resumed from state dicts. */
+    const run = (resume: 'pytorch' | 'optimizer first' | null) => {
+      let p = param([1, -2, 3]);
+      let opt = sgdm(p);
+      let s = make(opt);
+      const seen: number[][] = [];
+      for (let i = 0; i < 8; i++) {
+        if (i === 4 && resume) {
+          const [osd, ssd] = [opt.stateDict(), JSON.parse(JSON.stringify(s.stateDict()))];
+          p = param(flat(p));
+          opt = sgdm(p);
+          if (resume === 'pytorch') {
+            s = make(opt);
+            opt.loadStateDict(osd);
+          } else {
+            opt.loadStateDict(osd);
+            s = make(opt);
+          }
+          s.loadStateDict(ssd);
+        }
+        seen.push([opt.paramGroups[0]!.lr, opt.paramGroups[0]!.momentum]);
+        stepWith(opt, p, [1, 1, 1]);
+        s.step();
+      }
+      return { seen, p: flat(p) };
+    };
+    const straight = run(null);
+    assert.deepEqual(run('pytorch'), straight, `${name}: resumed run differs from the uninterrupted one`);
+    // Building the schedule after loading the optimizer puts back the t = 0 rate and momentum, and
+    // loadStateDict does not undo that (PyTorch's too); the next step() is right again.
+    const late = run('optimizer first').seen;
+    assert.deepEqual(late[4], straight.seen[0], name);
+    assert.deepEqual(late.slice(5), straight.seen.slice(5), name);
+  }
+  // The same with torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=12) on
+  // SGD([p], lr=0.05, momentum=0.9), from /usr/bin/python3 (torch 1.13): [lr, momentum] at steps 0..7,
+  // and p after 8 steps, uninterrupted or resumed in that order (identical); with the optimizer loaded
+  // before the schedule is built, step 4 runs at [0.008, 0.95] there too.
+  const torchSeen = [
+    [0.008000000000000007, 0.95],
+    [0.0699579308439166, 0.9177302443521267],
+    [0.17585703182442575, 0.8625744625914449],
+    [0.19888308709018238, 0.8505584586887436],
+    [0.18660259396828235, 0.856698729810778],
+    [0.1623491307899526, 0.8688255099070633],
+    [0.12947579953902066, 0.8852622412794547],
+    [0.09252742053339501, 0.9037365046793212],
+  ];
+  const torchP = [-2.776762511858892, -5.776762511858891, -0.7767625118588917];
+  const p = param([1, -2, 3]);
+  const opt = sgdm(p);
+  const s = build.OneCycleLR(opt);
+  const osd = () => opt.stateDict();
+  for (let i = 0; i < 8; i++) {
+    near(
+      [opt.paramGroups[0]!.lr, opt.paramGroups[0]!.momentum],
+      torchSeen[i]!,
+      1e-15,
+      `OneCycleLR step ${i}`,
+    );
+    stepWith(opt, p, [1, 1, 1]);
+    s.step();
+  }
+  near(p, torchP, 1e-12);
+  // The reviewer's case: after loading, the group's momentum and lr are the optimizer state's.
+  const q = sgdm(param([0, 0, 0]));
+  const again = build.OneCycleLR(q);
+  q.loadStateDict(osd());
+  again.loadStateDict(s.stateDict());
+  assert.deepEqual(
+    [q.paramGroups[0]!.lr, q.paramGroups[0]!.momentum],
+    [opt.paramGroups[0]!.lr, opt.paramGroups[0]!.momentum],
+  );
+  assert.deepEqual(again.lastLr(), s.lastLr());
+});
+
+test("ReduceLROnPlateau's loadStateDict leaves the optimizer's rates alone, as PyTorch's", () => {
+  const a = new optim.ReduceLROnPlateau(sgd(1), { patience: 0, factor: 0.5 });
+  a.step(1);
+  a.step(2); // worse: lr 1 → 0.5
+  assert.deepEqual(a.lastLr(), [0.5]);
+  const b = new optim.ReduceLROnPlateau(sgd(1), { patience: 0, factor: 0.5 });
+  b.loadStateDict(a.stateDict());
+  assert.deepEqual(b.lastLr(), [1]);
+  b.optimizer.loadStateDict(a.optimizer.stateDict());
+  b.step(3); // worse again: 0.5 → 0.25
+  assert.deepEqual(b.lastLr(), [0.25]);
+});
+
+test("a schedule's step refuses PyTorch's deprecated epoch argument instead of ignoring it", () => {
+  const o = sgd(1);
+  const step = new optim.StepLR(o, { stepSize: 2, gamma: 0.5 });
+  // torch's StepLR.step(5) would jump to the closed form 0.25 (with a deprecation warning)
+  throwsStrata(
+    () => (step.step as (e: number) => void)(5),
+    /StepLR\.step: takes no arguments, got 1 \(5\); the epoch argument is deprecated in PyTorch and not supported/,
+    /call step\(\) once per epoch/,
+  );
+  assert.equal(o.paramGroups[0]!.lr, 1);
+  const others = [
+    new optim.ExponentialLR(sgd(), { gamma: 0.9 }),
+    new optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 10 }),
+    new optim.SequentialLR(o, {
+      schedulers: [new optim.ConstantLR(o), new optim.ExponentialLR(o, { gamma: 0.9 })],
+      milestones: [2],
+    }),
+    new optim.ChainedScheduler([new optim.ConstantLR(o), new optim.ExponentialLR(o, { gamma: 0.9 })]),
+  ];
+  for (const s of others)
+    throwsStrata(
+      () => (s.step as (e: number) => void)(3),
+      /\.step: takes no arguments/,
+      /deprecated in PyTorch/,
+    );
+  // CosineAnnealingWarmRestarts takes an epoch; ReduceLROnPlateau takes the metric, not an epoch after it.
+  const warm = new optim.CosineAnnealingWarmRestarts(sgd(), { t0: 2 });
+  warm.step(1.5);
+  throwsStrata(() => (warm.step as (...a: number[]) => void)(1, 2), /takes at most 1 arguments/);
+  const plateau = new optim.ReduceLROnPlateau(sgd());
+  plateau.step(1);
+  throwsStrata(
+    () => (plateau.step as (...a: number[]) => void)(1, 2),
+    /ReduceLROnPlateau: step\(metric\) takes one argument, got 2/,
+    /deprecated/,
+  );
+});
+
+test('optimizer and schedule state calls refuse extra arguments instead of ignoring them', () => {
+  const o = sgd(1);
+  const s = new optim.StepLR(o, { stepSize: 2 });
+  const f = (fn: unknown) => fn as (...a: unknown[]) => unknown;
+  throwsStrata(() => f(o.stateDict).call(o, {}), /SGD\.stateDict: takes at most 0 arguments, got 1/);
+  throwsStrata(
+    () => f(o.loadStateDict).call(o, o.stateDict(), true),
+    /SGD\.loadStateDict: takes at most 1 arguments, got 2/,
+  );
+  throwsStrata(
+    () => f(o.addParamGroup).call(o, { params: [param([1])] }, 0.1),
+    /SGD\.addParamGroup: takes at most 1 arguments, got 2/,
+  );
+  throwsStrata(() => f(s.stateDict).call(s, 'x'), /StepLR\.stateDict: takes at most 0 arguments/);
+  throwsStrata(
+    () => f(s.loadStateDict).call(s, s.stateDict(), 1),
+    /StepLR\.loadStateDict: takes at most 1 arguments/,
+  );
+  const p = new optim.ReduceLROnPlateau(sgd());
+  throwsStrata(
+    () => f(p.loadStateDict).call(p, p.stateDict(), 1),
+    /ReduceLROnPlateau\.loadStateDict: takes at most 1/,
+  );
+  throwsStrata(
+    () => st.zeros([2]).requiresGrad_('no' as never),
+    /requiresGrad_: flag must be true or false, got "no"/,
+  );
 });

@@ -1,6 +1,6 @@
 import { describe, fail, StrataError } from '../errors.js';
 import type { AnyModule } from '../nn/module.js';
-import { Optimizer, type OptimizerState } from '../optim/optimizer.js';
+import { type AnyOptimizer, Optimizer, type OptimizerState } from '../optim/optimizer.js';
 import { type RngState, rngStateProblem } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readFileBytes } from './atomic.js';
@@ -42,8 +42,6 @@ export interface CheckpointInput extends Omit<Checkpoint, 'optimizer' | 'otherOp
   optimizer: AnyOptimizer | OptimizerCheckpoint;
   otherOptimizers?: (AnyOptimizer | OptimizerCheckpoint)[];
 }
-
-type AnyOptimizer = Optimizer<{ lr: number }>;
 
 /** The file a run's checkpoint is written to in its output directory. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';

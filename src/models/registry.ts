@@ -22,7 +22,8 @@ import { type RnnCell, RnnLanguageModel } from './rnnlm.js';
 export type ModelConfig = { model: string } & Record<string, unknown>;
 
 /** What a config key must be, for the message that lists what is wrong. */
-type Kind = 'number' | 'integer' | 'boolean' | 'string';
+/** The kind of value a config setting holds. */
+export type SettingKind = 'number' | 'integer' | 'boolean' | 'string';
 
 /** How one registered model is rebuilt. */
 export interface ModelEntry {
@@ -30,7 +31,7 @@ export interface ModelEntry {
   /** What its input is: images (flat rows or [N, 1, 28, 28]) or token ids. */
   input: 'flat' | 'image' | 'tokens';
   /** The config keys that shape the model, each with its kind. */
-  shape: Record<string, Kind>;
+  shape: Record<string, SettingKind>;
   /** Builds a fresh model; `vocab` for language models, `generator` for their dropout. */
   build(config: ModelConfig, o: { vocab: Vocab | null; generator?: Generator }): AnyModule;
 }
@@ -123,7 +124,7 @@ export function configProblems(config: unknown): string[] {
     return [
       `'model' is ${describe(c.model)}, not one of the registered models (${Object.keys(MODELS).join(', ')})`,
     ];
-  const ok: Record<Kind, (v: unknown) => boolean> = {
+  const ok: Record<SettingKind, (v: unknown) => boolean> = {
     number: (v) => typeof v === 'number' && Number.isFinite(v),
     integer: (v) => Number.isSafeInteger(v) && (v as number) > 0,
     boolean: (v) => typeof v === 'boolean',

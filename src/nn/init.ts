@@ -23,7 +23,8 @@ export function fans(t: Tensor): { fanIn: number; fanOut: number } {
 }
 
 /** PyTorch's names for the layers that are linear maps: calculateGain gives 1 for each. */
-const LINEAR_FNS = [
+/** The names calculateGain treats as linear (gain 1), PyTorch's list. */
+export const LINEAR_FNS = [
   'linear',
   'conv1d',
   'conv2d',

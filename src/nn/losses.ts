@@ -133,6 +133,25 @@ export interface BceOptions extends ReductionOptions {
   weight?: Tensor | null;
 }
 
+/** Refuses an input with an element outside [0, 1] or NaN, as PyTorch does (its log would give NaN). */
+function checkProbabilities(op: string, p: Tensor): void {
+  const d = p.toTypedArray();
+  let bad = -1;
+  let count = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = Number(d[i]);
+    if (!(v >= 0 && v <= 1)) {
+      if (bad < 0) bad = i;
+      count++;
+    }
+  }
+  if (bad >= 0)
+    fail(
+      op,
+      `every element of the input must be a probability in [0, 1], got ${Number(d[bad])} at flat index ${bad} (${count} of ${d.length} elements outside); apply sigmoid to logits first, or use bceWithLogits on the logits`,
+    );
+}
+
 /**
  * Binary cross-entropy on probabilities: -(y log p + (1 - y) log(1 - p)). Logs are clamped at -100 as
  * in PyTorch, so p = 0 or 1 gives a large finite loss, not infinity.
@@ -154,6 +173,7 @@ export function bceLoss(input: Tensor, target: Tensor, options?: BceOptions): Te
       op,
       `the input is ${p.dtype} but the target is ${y.dtype}; convert the target with target.cast('${p.dtype}')`,
     );
+  checkProbabilities(op, p);
   const weight = lossDType(checkWeight(op, 'weight', o.weight), p.dtype);
   const loss = binaryCrossEntropy(p, y);
   return reduceLoss(weight ? loss.mul(weight) : loss, o.reduction ?? 'mean');

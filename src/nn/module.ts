@@ -1,3 +1,4 @@
+import { zeroGrads } from '../autograd/grads.js';
 import { noGrad } from '../autograd/mode.js';
 import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
@@ -5,6 +6,12 @@ import { type DType, isFloat, type TypedArray } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type ModelSummary, type SummaryInput, type SummaryOptions, summarize } from './summary.js';
+
+/** Checks the prefix and recurse arguments of the walks over a module tree (namedParameters, buffers, …). */
+function checkWalkArgs(op: string, prefix: unknown, recurse: unknown): void {
+  if (typeof prefix !== 'string') fail(op, `prefix must be a string, got ${describe(prefix)}`);
+  if (typeof recurse !== 'boolean') fail(op, `recurse must be true or false, got ${describe(recurse)}`);
+}
 
 /** A tensor that a Module trains: a leaf that requires gradients. */
 export class Parameter extends Tensor {
@@ -141,7 +148,7 @@ export type AnyModule = Module<any[], unknown>;
 export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
   /** Whether the module is in training mode (dropout active, batch statistics used). */
   training = true;
-  private readonly buffers = new Map<string, Tensor>();
+  readonly #buffers = new Map<string, Tensor>();
   // A true private field, so that the walks over the instance's fields never meet it.
   #hooks: { pre: Hook[]; post: Hook[] } | undefined;
 
@@ -267,38 +274,55 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
     for (const [name, value] of Object.entries(this)) if (value instanceof Parameter) yield [name, value];
   }
 
-  /** Every parameter, depth first, each once even if shared, with dotted names. */
-  namedParameters(): [string, Parameter][] {
+  /**
+   * Every parameter, depth first, each once even if shared, with dotted names, as PyTorch's
+   * `named_parameters(prefix, recurse)`: `prefix` goes before every name (`'pre'` gives `pre.fc.weight`),
+   * and with recurse false only this module's own parameters are listed.
+   */
+  namedParameters(prefix = '', recurse = true): [string, Parameter][] {
+    const op = `${this.constructor.name}.namedParameters`;
+    checkArity(op, arguments, 2, "namedParameters('', false)");
+    checkWalkArgs(op, prefix, recurse);
     const seen = new Set<Parameter>();
     const out: [string, Parameter][] = [];
-    for (const [prefix, m] of this.namedModules()) {
+    for (const [path, m] of recurse ? this.namedModules(prefix) : [[prefix, this] as const]) {
       for (const [name, p] of m.namedOwnParameters()) {
         if (seen.has(p)) continue;
         seen.add(p);
-        out.push([prefix ? `${prefix}.${name}` : name, p]);
+        out.push([path ? `${path}.${name}` : name, p]);
       }
     }
     return out;
   }
 
-  parameters(): Parameter[] {
-    return this.namedParameters().map(([, p]) => p);
+  /** Every parameter, as namedParameters lists them; with recurse false only this module's own (PyTorch's `parameters(recurse)`). */
+  parameters(recurse = true): Parameter[] {
+    const op = `${this.constructor.name}.parameters`;
+    checkArity(op, arguments, 1, 'parameters(false)');
+    checkWalkArgs(op, '', recurse);
+    return this.namedParameters('', recurse).map(([, p]) => p);
   }
 
-  /** This module and all below it, with dotted paths ('' for this one). */
+  /** This module and all below it, with dotted paths ('' for this one, or `prefix`), as PyTorch's `named_modules(prefix=…)`. */
   namedModules(prefix = ''): [string, AnyModule][] {
+    const op = `${this.constructor.name}.namedModules`;
+    checkArity(op, arguments, 1, "namedModules('prefix')");
+    checkWalkArgs(op, prefix, true);
     const out: [string, AnyModule][] = [[prefix, this]];
     for (const [name, child] of this.namedChildren())
       out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
     return out;
   }
 
+  /** This module and all below it. */
   modules(): AnyModule[] {
+    checkArity(`${this.constructor.name}.modules`, arguments, 0, 'modules()');
     return this.namedModules().map(([, m]) => m);
   }
 
-  /** State that is saved and loaded but not trained (running statistics). */
+  /** State that is saved and loaded but not trained (running statistics); every buffer is saved (PyTorch's persistent=True). */
   registerBuffer(name: string, value: Tensor): void {
+    checkArity('registerBuffer', arguments, 2, 'registerBuffer(name, value)');
     if (typeof name !== 'string' || name === '' || name.includes('.'))
       fail(
         'registerBuffer',
@@ -306,30 +330,53 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
       );
     if (!(value instanceof Tensor))
       fail('registerBuffer', `buffer '${name}' must be a Tensor, got ${describe(value)}`);
-    this.buffers.set(name, value);
+    this.#buffers.set(name, value);
   }
 
   getBuffer(name: string): Tensor {
-    const b = this.buffers.get(name);
+    const b = this.#buffers.get(name);
     if (!b) fail(this.constructor.name, `no buffer named '${name}'`);
     return b;
   }
 
-  namedBuffers(): [string, Tensor][] {
-    return this.namedModules().flatMap(([prefix, m]) =>
-      [...m.buffers].map(([name, b]): [string, Tensor] => [prefix ? `${prefix}.${name}` : name, b]),
+  /**
+   * Every buffer with its dotted name, as PyTorch's `named_buffers(prefix, recurse)`: `prefix` goes before
+   * every name, and with recurse false only this module's own buffers are listed.
+   */
+  namedBuffers(prefix = '', recurse = true): [string, Tensor][] {
+    const op = `${this.constructor.name}.namedBuffers`;
+    checkArity(op, arguments, 2, "namedBuffers('', false)");
+    checkWalkArgs(op, prefix, recurse);
+    const walk: [string, AnyModule][] = recurse ? this.namedModules(prefix) : [[prefix, this]];
+    return walk.flatMap(([path, m]) =>
+      [...m.#buffers].map(([name, b]): [string, Tensor] => [path ? `${path}.${name}` : name, b]),
     );
+  }
+
+  /** Every buffer, as namedBuffers lists them; with recurse false only this module's own (PyTorch's `buffers(recurse)`). */
+  buffers(recurse = true): Tensor[] {
+    const op = `${this.constructor.name}.buffers`;
+    checkArity(op, arguments, 1, 'buffers(false)');
+    checkWalkArgs(op, '', recurse);
+    return this.namedBuffers('', recurse).map(([, b]) => b);
   }
 
   /** Sets training mode on this module and every sub-module. */
   train(mode = true): this {
+    checkArity('train', arguments, 1, 'train(false)');
     if (typeof mode !== 'boolean')
       fail('train', `mode must be a boolean, got ${describe(mode)}; use eval() for false`);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
 
+  /** `train(false)`; takes no argument, as PyTorch's eval(). */
   eval(): this {
+    if (arguments.length > 0)
+      fail(
+        'eval',
+        `takes no arguments, got ${arguments.length}; use train(false) or train(true) to set the mode`,
+      );
     return this.train(false);
   }
 
@@ -341,6 +388,7 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
    *     const model = new Linear(3, 2).to('float64');
    */
   to(dtype: DType): this {
+    checkArity(`${this.constructor.name}.to`, arguments, 1, "to('float64')");
     const target = floatDType(`${this.constructor.name}.to`, dtype);
     noGrad(() => {
       for (const p of this.parameters()) {
@@ -349,7 +397,7 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
         if (p.grad) p.grad = p.grad.cast(target);
       }
       for (const m of this.modules()) {
-        for (const [name, b] of m.buffers) if (isFloat(b.dtype)) m.buffers.set(name, b.cast(target));
+        for (const [name, b] of m.#buffers) if (isFloat(b.dtype)) m.#buffers.set(name, b.cast(target));
       }
     });
     return this;
@@ -357,20 +405,29 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
 
   /** `to('float64')`. */
   double(): this {
+    checkArity(`${this.constructor.name}.double`, arguments, 0, 'double()');
     return this.to('float64');
   }
 
   /** `to('float32')`. */
   float(): this {
+    checkArity(`${this.constructor.name}.float`, arguments, 0, 'float()');
     return this.to('float32');
   }
 
-  /** Clears the gradients of every parameter. */
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+  /**
+   * Clears the gradients of every parameter, here and below: to null with setToNone true (the default,
+   * PyTorch 2's; PyTorch 1.13's default was false), or filled with zeros in place (detached, null ones
+   * kept null) with false. The difference shows in the optimizer: a parameter whose gradient is null
+   * is skipped by `step()`, one with a zero gradient is still stepped (momentum, Adam's moments and
+   * weight decay carry on). See `Optimizer.zeroGrad`.
+   */
+  zeroGrad(setToNone = true): void {
+    zeroGrads(`${this.constructor.name}.zeroGrad`, this.parameters(), setToNone, arguments);
   }
 
   numParameters(): number {
+    checkArity(`${this.constructor.name}.numParameters`, arguments, 0, 'numParameters()');
     return this.parameters().reduce((n, p) => n + p.size, 0);
   }
 
@@ -399,12 +456,17 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
    * shared by two modules (tied weights) appears under both names, as in PyTorch.
    */
   stateDict(): Record<string, Tensor> {
+    if (arguments.length > 0)
+      fail(
+        `${this.constructor.name}.stateDict`,
+        `takes no arguments, got ${arguments.length} (PyTorch's destination, prefix and keep_vars are not supported); add a prefix to the keys yourself, and detach() values to keep`,
+      );
     // Module by module, parameters then buffers: PyTorch's key order.
     const out: Record<string, Tensor> = {};
     for (const [prefix, m] of this.namedModules()) {
       const name = (n: string) => (prefix ? `${prefix}.${n}` : n);
       for (const [n, p] of m.namedOwnParameters()) out[name(n)] = p;
-      for (const [n, b] of m.buffers) out[name(n)] = b;
+      for (const [n, b] of m.#buffers) out[name(n)] = b;
     }
     return out;
   }

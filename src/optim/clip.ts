@@ -1,4 +1,4 @@
-import { checkArity, describe, fail } from '../errors.js';
+import { checkArity, checkOptions, describe, fail } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ownGrad } from './optimizer.js';
 
@@ -9,12 +9,31 @@ function checkParams(op: string, params: readonly Tensor[]): void {
   if (i >= 0) fail(op, `parameter ${i} is ${describe(params[i])}, not a Tensor`);
 }
 
+/** clipGradNorm's options. */
+export interface ClipGradNormOptions {
+  /** Fail when the total norm is NaN or infinite, instead of scaling by it (default false, as PyTorch). */
+  errorIfNonfinite?: boolean;
+}
+
 /**
  * Scales all gradients together so their global norm is at most maxNorm (Pascanu et al., 2013), in
- * place: coef = min(1, maxNorm / (norm + 1e-6)). Returns the norm before clipping.
+ * place: coef = min(1, maxNorm / (norm + 1e-6)). Returns the norm before clipping. A non-finite norm
+ * scales as PyTorch's does (a NaN norm makes every gradient NaN, an infinite one zeroes the finite
+ * elements), unless `errorIfNonfinite` asks for an error.
+ *
+ *     clipGradNorm(model.parameters(), 1, 2, { errorIfNonfinite: true });
  */
-export function clipGradNorm(params: readonly Tensor[], maxNorm: number, normType = 2): number {
-  checkArity('clipGradNorm', arguments, 3, 'clipGradNorm(params, maxNorm, normType)');
+export function clipGradNorm(
+  params: readonly Tensor[],
+  maxNorm: number,
+  normType = 2,
+  options?: ClipGradNormOptions,
+): number {
+  const form = 'clipGradNorm(params, maxNorm, normType, { errorIfNonfinite: true })';
+  checkArity('clipGradNorm', arguments, 4, form);
+  const { errorIfNonfinite = false } = checkOptions('clipGradNorm', options, ['errorIfNonfinite'], form);
+  if (typeof errorIfNonfinite !== 'boolean')
+    fail('clipGradNorm', `errorIfNonfinite must be true or false, got ${describe(errorIfNonfinite)}`);
   checkParams('clipGradNorm', params);
   if (typeof maxNorm !== 'number' || !(maxNorm > 0))
     fail('clipGradNorm', `maxNorm must be a positive number, got ${describe(maxNorm)}`);
@@ -33,8 +52,14 @@ export function clipGradNorm(params: readonly Tensor[], maxNorm: number, normTyp
     else for (let i = 0; i < n; i++) total += Math.abs(d[i]!) ** normType;
   }
   const norm = normType === Infinity ? total : total ** (1 / normType);
+  if (errorIfNonfinite && !Number.isFinite(norm))
+    fail(
+      'clipGradNorm',
+      `the total norm of order ${normType} of the gradients is ${norm}, so they cannot be clipped; find the non-finite gradient, or pass errorIfNonfinite: false to scale by the non-finite norm anyway`,
+    );
   const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1)
+  // PyTorch multiplies by min(coef, 1) always; a NaN coefficient then makes every gradient NaN.
+  if (!(coef >= 1))
     for (const g of grads) {
       const d = g.data;
       for (let i = 0; i < d.length; i++) d[i]! *= coef;

@@ -1,6 +1,7 @@
 export * from './clip.js';
 export * from './lbfgs.js';
 export {
+  type AnyOptimizer,
   type Closure,
   type GroupArg,
   type HyperRule,

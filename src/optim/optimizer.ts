@@ -1,5 +1,6 @@
+import { zeroGrads } from '../autograd/grads.js';
 import { enableGrad } from '../autograd/mode.js';
-import { checkOptions, describe, fail, fmtShape } from '../errors.js';
+import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { zeros } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
@@ -95,6 +96,12 @@ export abstract class Optimizer<H extends { lr: number }> {
   readonly defaults: H;
   /** Every buffer name a parameter's state may hold (loadStateDict refuses others). */
   protected abstract readonly bufferNames: readonly string[];
+  /**
+   * The buffers, shaped like the parameter, that `update` creates when the group's settings first need
+   * them (SGD's momentum buffer once momentum > 0), as PyTorch creates them lazily: a state may hold
+   * each or not, whatever the settings, and loadStateDict accepts both.
+   */
+  protected readonly lazyBuffers: readonly string[] = [];
   // Typed by name only, so that every optimizer is an Optimizer<{ lr: number }>.
   private readonly rules: Readonly<Record<string, HyperRule>>;
 
@@ -141,6 +148,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Adds a group of parameters, with settings that override the defaults (PyTorch's add_param_group). */
   addParamGroup(group: GroupArg<H>): void {
     const name = `${this.constructor.name}.addParamGroup`;
+    checkArity(name, arguments, 1, 'addParamGroup({ params, lr: 0.01 })');
     if (!isPlainObject(group)) fail(name, `expected a group { params, ...settings }, got ${describe(group)}`);
     this.addGroup(name, '', group);
   }
@@ -153,7 +161,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Updates one parameter from its gradient. */
   protected abstract update(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<H>): void;
 
-  /** The buffers a parameter's state starts with. */
+  /** The buffers a parameter's state starts with (those in lazyBuffers come later, from update). */
   protected abstract initState(p: Tensor, group: ParamGroup<H>): Record<string, Tensor>;
 
   /**
@@ -195,11 +203,28 @@ export abstract class Optimizer<H extends { lr: number }> {
     return loss;
   }
 
-  zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  /**
+   * Clears every parameter's gradient before the next backward. With setToNone true (the default,
+   * PyTorch 2's; PyTorch 1.13's default was false) gradients become null, and `step()` skips a
+   * parameter that gets no new gradient: its momentum, Adam moments and weight decay stand still.
+   * With false, existing gradients are filled with zeros in place (detached) and null ones stay null,
+   * so such a parameter is still stepped with a zero gradient: momentum keeps moving it, Adam's
+   * moments decay and weight decay shrinks it.
+   *
+   *     opt.zeroGrad();      // grads = null
+   *     opt.zeroGrad(false); // grads = 0, as PyTorch 1.13's opt.zero_grad()
+   */
+  zeroGrad(setToNone = true): void {
+    zeroGrads(
+      `${this.constructor.name}.zeroGrad`,
+      this.paramGroups.flatMap((g) => g.params),
+      setToNone,
+      arguments,
+    );
   }
 
   stateDict(): OptimizerState<H> {
+    checkArity(`${this.constructor.name}.stateDict`, arguments, 0, 'stateDict()');
     const params = this.paramGroups.flatMap((g) => g.params);
     const state: Record<number, ParamState> = {};
     params.forEach((p, i) => {
@@ -222,6 +247,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   loadStateDict(sd: OptimizerState<H>): void {
     const op = `${this.constructor.name}.loadStateDict`;
     const unchanged = '; the optimizer was left unchanged';
+    checkArity(op, arguments, 1, 'loadStateDict(state)');
     if (!isPlainObject(sd) || !Array.isArray(sd.paramGroups) || !isPlainObject(sd.state))
       fail(op, `expected { state, paramGroups } from stateDict(), got ${describe(sd)}${unchanged}`);
     checkOptions(op, sd, ['state', 'paramGroups']);
@@ -275,7 +301,7 @@ export abstract class Optimizer<H extends { lr: number }> {
       for (const [b, t] of Object.entries(s.buffers)) {
         if (!this.bufferNames.includes(b))
           fail(op, `${where}unknown buffer '${b}'; known: ${this.bufferNames.join(', ')}${unchanged}`);
-        const shape = shapes[b];
+        const shape = shapes[b] ?? (this.lazyBuffers.includes(b) ? p.shape : undefined);
         if (!shape) fail(op, `${where}buffer '${b}' is not used with these settings${unchanged}`);
         if (!(t instanceof Tensor))
           fail(op, `${where}buffer '${b}' is ${describe(t)}, not a Tensor${unchanged}`);
@@ -288,7 +314,8 @@ export abstract class Optimizer<H extends { lr: number }> {
         buffers[b] = zeros(shape, { dtype: this.bufferDtype(p) }).copy_(t);
       }
       for (const b of Object.keys(shapes))
-        if (!(b in buffers)) fail(op, `${where}buffer '${b}' is missing${unchanged}`);
+        if (!(b in buffers) && !this.lazyBuffers.includes(b))
+          fail(op, `${where}buffer '${b}' is missing${unchanged}`);
       restored.set(p, { step: s.step, buffers });
     }
     settings.forEach((hyper, i) => {
@@ -381,3 +408,6 @@ export function ownGrad(p: Tensor): Tensor {
   if (!g.isContiguous() || g.offset !== 0 || g.data.length !== g.size) p.grad = g.detach().clone();
   return p.grad!;
 }
+
+/** Any optimizer, whatever its hyper-parameters beyond the learning rate. */
+export type AnyOptimizer = Optimizer<{ lr: number }>;

@@ -51,6 +51,7 @@ const SGD_FORM = 'new SGD(params, { lr: 0.1, momentum: 0.9 })';
  */
 export class SGD extends Optimizer<SgdOptions> {
   protected readonly bufferNames = ['momentumBuffer'];
+  protected override readonly lazyBuffers = ['momentumBuffer'];
 
   constructor(params: ParamsArg<SgdOptions>, options: Partial<SgdOptions> & { lr: number }) {
     checkArity('SGD', arguments, 2, SGD_FORM);
@@ -71,17 +72,21 @@ export class SGD extends Optimizer<SgdOptions> {
     return undefined;
   }
 
-  protected initState(p: Tensor, g: ParamGroup<SgdOptions>): Record<string, Tensor> {
-    return g.momentum > 0 ? { momentumBuffer: zerosLike(p) } : {};
+  protected initState(): Record<string, Tensor> {
+    return {};
   }
 
   protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<SgdOptions>): void {
-    const buf = s.buffers.momentumBuffer?.data ?? null;
+    // The momentum buffer is made the first time momentum is on (at any step, as PyTorch's is), and
+    // starts as the first d; a buffer kept while momentum is 0 is left alone.
+    const first = g.momentum > 0 && !s.buffers.momentumBuffer;
+    if (first) s.buffers.momentumBuffer = zerosLike(p);
+    const buf = g.momentum > 0 ? s.buffers.momentumBuffer!.data : null;
     // The native kernel has no maximize; the reference update does.
     const fused = g.maximize ? undefined : getBackend().fused?.sgdUpdate;
     if (fused && p.data instanceof Float32Array)
-      fused(p.data, grad.data as Float32Array, buf as Float32Array | null, g, s.step === 1);
-    else sgdUpdate(p.data, grad.data, buf, g, s.step === 1);
+      fused(p.data, grad.data as Float32Array, buf as Float32Array | null, g, first);
+    else sgdUpdate(p.data, grad.data, buf, g, first);
   }
 }
 
@@ -104,6 +109,9 @@ const ADAGRAD_FORM = 'new Adagrad(params, { lr: 0.01 })';
 /**
  * Adagrad (Duchi et al., 2011): per-coordinate steps shrinking with the accumulated squared gradient.
  * d = ±g + λp; s += d² (s starts at initialAccumulatorValue); p -= lr/(1 + (t-1)·lrDecay) · d/(sqrt(s) + eps).
+ * A group's own initialAccumulatorValue is honoured, like its other settings; PyTorch 1.13 starts every
+ * group's s from the constructor's value and ignores the group's (adagrad.py:95), which we take for an
+ * oversight, not a behaviour to copy.
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
   protected readonly bufferNames = ['sum'];
@@ -147,6 +155,7 @@ const RMSPROP_FORM = 'new RMSprop(params, { lr: 0.01 })';
  */
 export class RMSprop extends Optimizer<RmspropHyper> {
   protected readonly bufferNames = ['squareAvg', 'gradAvg', 'momentumBuffer'];
+  protected override readonly lazyBuffers = ['gradAvg', 'momentumBuffer'];
 
   constructor(params: ParamsArg<RmspropHyper>, options?: Partial<RmspropHyper>) {
     checkArity('RMSprop', arguments, 2, RMSPROP_FORM);
@@ -159,22 +168,22 @@ export class RMSprop extends Optimizer<RmspropHyper> {
     );
   }
 
-  protected initState(p: Tensor, g: ParamGroup<RmspropHyper>): Record<string, Tensor> {
-    return {
-      squareAvg: zerosLike(p),
-      ...(g.centered ? { gradAvg: zerosLike(p) } : {}),
-      ...(g.momentum > 0 ? { momentumBuffer: zerosLike(p) } : {}),
-    };
+  protected initState(p: Tensor): Record<string, Tensor> {
+    return { squareAvg: zerosLike(p) };
   }
 
   protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<RmspropHyper>): void {
     const b = s.buffers;
+    // Made, as zeros, the first time centered or momentum is on; PyTorch 1.13 makes them only at a
+    // parameter's first step, so switching either on later fails there.
+    if (g.centered) b.gradAvg ??= zerosLike(p);
+    if (g.momentum > 0) b.momentumBuffer ??= zerosLike(p);
     rmspropUpdate(
       p.data,
       grad.data,
       b.squareAvg!.data,
-      b.gradAvg?.data ?? null,
-      b.momentumBuffer?.data ?? null,
+      g.centered ? b.gradAvg!.data : null,
+      g.momentum > 0 ? b.momentumBuffer!.data : null,
       g,
     );
   }
@@ -210,19 +219,18 @@ function moments(g: BetasOptions): MomentsHyper {
 /** The Adam family's shared update; Adam and AdamW differ only in how weight decay applies. */
 abstract class AdamFamily extends Optimizer<AdamOptions> {
   protected readonly bufferNames = ['expAvg', 'expAvgSq', 'maxExpAvgSq'];
+  protected override readonly lazyBuffers = ['maxExpAvgSq'];
   protected abstract readonly decoupled: boolean;
 
-  protected initState(p: Tensor, g: ParamGroup<AdamOptions>): Record<string, Tensor> {
-    return {
-      expAvg: zerosLike(p),
-      expAvgSq: zerosLike(p),
-      ...(g.amsgrad ? { maxExpAvgSq: zerosLike(p) } : {}),
-    };
+  protected initState(p: Tensor): Record<string, Tensor> {
+    return { expAvg: zerosLike(p), expAvgSq: zerosLike(p) };
   }
 
   protected update(p: Tensor, grad: Tensor, s: ParamState, g: ParamGroup<AdamOptions>): void {
     const b = s.buffers;
-    const [m, v, vMax] = [b.expAvg!.data, b.expAvgSq!.data, b.maxExpAvgSq?.data ?? null];
+    // Made, as zeros, the first time amsgrad is on (PyTorch 1.13 makes it only at the first step).
+    if (g.amsgrad) b.maxExpAvgSq ??= zerosLike(p);
+    const [m, v, vMax] = [b.expAvg!.data, b.expAvgSq!.data, g.amsgrad ? b.maxExpAvgSq!.data : null];
     const h: AdamHyper = { ...moments(g), decoupled: this.decoupled, amsgrad: g.amsgrad };
     // The native kernel has no maximize; the reference update does.
     const fused = g.maximize ? undefined : getBackend().fused?.adamUpdate;

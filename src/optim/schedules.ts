@@ -1,6 +1,6 @@
 import { checkArity, checkOptions, describe, fail } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type HyperRule, Optimizer, hyperRules as R, show } from './optimizer.js';
+import { type AnyOptimizer, type HyperRule, Optimizer, hyperRules as R, show } from './optimizer.js';
 
 /**
  * Learning-rate schedules with PyTorch's names, defaults and arithmetic. `t` counts calls to `step()`
@@ -10,7 +10,6 @@ import { type HyperRule, Optimizer, hyperRules as R, show } from './optimizer.js
  */
 
 /** Any optimizer whose groups have a learning rate: what a schedule drives. */
-export type AnyOptimizer = Optimizer<{ lr: number }>;
 
 /** A schedule's progress, as stateDict() gives it: its step count, base and last rates, and its own counters. */
 export interface SchedulerState {
@@ -59,6 +58,18 @@ function checkOptimizer(op: string, optimizer: unknown): AnyOptimizer {
   return optimizer as AnyOptimizer;
 }
 
+/**
+ * Refuses PyTorch's deprecated `step(epoch)`: a schedule here counts its own steps, and jumping to an
+ * epoch is not supported (except by CosineAnnealingWarmRestarts, whose step takes a fractional epoch).
+ */
+function noEpoch(name: string, args: ArrayLike<unknown>): void {
+  if (args.length > 0)
+    fail(
+      `${name}.step`,
+      `takes no arguments, got ${args.length} (${describe(args[0])}); the epoch argument is deprecated in PyTorch and not supported here: call step() once per epoch (or per batch), and loadStateDict to resume`,
+    );
+}
+
 /** Python's modulo (the result takes the divisor's sign). */
 function mod(a: number, m: number): number {
   return ((a % m) + m) % m;
@@ -101,8 +112,9 @@ export abstract class LRScheduler {
     this.setLrs(this.computeLrs());
   }
 
-  /** Advances t by one and sets every group's rate. */
+  /** Advances t by one and sets every group's rate; takes no epoch (see noEpoch). */
   step(): void {
+    noEpoch(this.name, arguments);
     this.t++;
     this.setLrs(this.computeLrs());
   }
@@ -120,16 +132,27 @@ export abstract class LRScheduler {
 
   /** The progress: t, the base rates, the last rates and the schedule's own counters. */
   stateDict(): SchedulerState {
+    checkArity(`${this.name}.stateDict`, arguments, 0, 'stateDict()');
     return { t: this.t, baseLrs: [...this.baseLrs], lastLr: this.lastLr(), ...this.extraState() };
   }
 
   /**
    * Continues from a stateDict() of the same schedule (its settings come from the constructor, as
-   * PyTorch's come from __init__); sets every group's rate to the saved last rate. Everything is checked
-   * before anything changes.
+   * PyTorch's come from __init__). Like PyTorch's load_state_dict it restores only the schedule (t, the
+   * base and last rates, its counters) and leaves the optimizer alone: the groups' rates, momenta and
+   * betas come from the optimizer's own state dict. Building a schedule sets the rates (and momentum)
+   * for t = 0, so resume in PyTorch's order, loading the optimizer after the schedule is built:
+   *
+   *     const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+   *     const schedule = new OneCycleLR(opt, { maxLr: 0.2, totalSteps: 1000 });
+   *     opt.loadStateDict(saved.optimizer);
+   *     schedule.loadStateDict(saved.schedule);
+   *
+   * Everything is checked before anything changes.
    */
   loadStateDict(state: SchedulerState): void {
     const op = `${this.name}.loadStateDict`;
+    checkArity(op, arguments, 1, 'loadStateDict(state)');
     const n = this.optimizer.paramGroups.length;
     if (state === null || typeof state !== 'object' || Array.isArray(state))
       fail(op, `expected a stateDict() object, got ${describe(state)}`);
@@ -150,8 +173,7 @@ export abstract class LRScheduler {
     this.t = state.t;
     this.baseLrs.splice(0, this.baseLrs.length, ...base);
     extra();
-    if (last) this.setLrs(last);
-    else this.setLrs(this.closedFormLrs());
+    this.lastLrs = last ? [...last] : this.currentLrs();
   }
 
   /** The keys of the schedule's own counters in its state. */
@@ -540,6 +562,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
    * ⌊epoch⌋ and plain steps continue from there.
    */
   override step(epoch?: number): void {
+    checkArity(this.name, arguments, 1, 'step(epoch + batch / batches)');
     if (epoch !== undefined) {
       this.jumpTo(epoch);
       return;
@@ -932,7 +955,7 @@ abstract class ComposedScheduler extends LRScheduler {
   }
 
   protected override checkExtra(op: string, s: SchedulerState): () => void {
-    return loadChildren(op, this, this.schedulers, s.schedulers);
+    return loadChildren(op, this.schedulers, s.schedulers);
   }
 }
 
@@ -987,6 +1010,7 @@ export class SequentialLR extends ComposedScheduler {
   }
 
   override step(): void {
+    noEpoch(this.name, arguments);
     this.t++;
     const idx = this.milestones.filter((m) => m <= this.t).length;
     const s = this.schedulers[idx]!;
@@ -997,14 +1021,13 @@ export class SequentialLR extends ComposedScheduler {
 }
 
 /**
- * Loads each child schedule's state, all or none: a child that refuses its state puts the others (and
- * the rates) back as they were. Runs while the parent checks its state, so that nothing fails after.
+ * Loads each child schedule's state, all or none: a child that refuses its state puts the others back
+ * as they were. Runs while the parent checks its state, so that nothing fails after.
  */
-function loadChildren(op: string, parent: LRScheduler, children: LRScheduler[], states: unknown): () => void {
+function loadChildren(op: string, children: LRScheduler[], states: unknown): () => void {
   if (!Array.isArray(states) || states.length !== children.length)
     fail(op, `schedulers must hold ${children.length} states, got ${show(states)}`);
   const saved = children.map((c) => c.stateDict());
-  const rates = parent.optimizer.paramGroups.map((g) => g.lr);
   try {
     children.forEach((c, i) => {
       c.loadStateDict(states[i] as SchedulerState);
@@ -1012,9 +1035,6 @@ function loadChildren(op: string, parent: LRScheduler, children: LRScheduler[], 
   } catch (e) {
     children.forEach((c, i) => {
       c.loadStateDict(saved[i]!);
-    });
-    parent.optimizer.paramGroups.forEach((g, i) => {
-      g.lr = rates[i]!;
     });
     throw e;
   }
@@ -1045,6 +1065,7 @@ export class ChainedScheduler extends ComposedScheduler {
   }
 
   override step(): void {
+    noEpoch(this.name, arguments);
     this.t++;
     for (const s of this.schedulers) s.step();
     this.setLrs(this.currentLrs());
@@ -1153,6 +1174,11 @@ export class ReduceLROnPlateau {
 
   /** Records a metric (a number or a one-element Tensor) and lowers the rates if it has plateaued. */
   step(metric: number | Tensor): void {
+    if (arguments.length > 1)
+      fail(
+        'ReduceLROnPlateau',
+        `step(metric) takes one argument, got ${arguments.length}; PyTorch's epoch argument is deprecated and not supported`,
+      );
     const current = metric instanceof Tensor && metric.size === 1 ? metric.item() : metric;
     if (typeof current !== 'number')
       fail('ReduceLROnPlateau', `step(metric) needs the metric as a number, got ${describe(metric)}`);
@@ -1196,9 +1222,14 @@ export class ReduceLROnPlateau {
     };
   }
 
-  /** Continues from a stateDict(); sets the groups' rates to the saved ones. Checked before anything changes. */
+  /**
+   * Continues from a stateDict(): restores only the schedule's counters, not the groups' rates (they
+   * come from the optimizer's own state dict), as PyTorch's load_state_dict. Checked before anything
+   * changes.
+   */
   loadStateDict(s: PlateauState): void {
     const op = 'ReduceLROnPlateau.loadStateDict';
+    checkArity(op, arguments, 1, 'loadStateDict(state)');
     if (s === null || typeof s !== 'object') fail(op, `expected a stateDict() object, got ${describe(s)}`);
     checkOptions(op, s, ['t', 'best', 'numBadEpochs', 'cooldownCounter', 'lastLr']);
     for (const k of ['t', 'numBadEpochs', 'cooldownCounter'] as const)
@@ -1211,9 +1242,6 @@ export class ReduceLROnPlateau {
     this.best = s.best ?? this.worst();
     this.numBadEpochs = s.numBadEpochs;
     this.cooldownCounter = s.cooldownCounter;
-    this.optimizer.paramGroups.forEach((g, i) => {
-      g.lr = s.lastLr[i]!;
-    });
   }
 
   private worst(): number {

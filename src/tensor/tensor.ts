@@ -115,6 +115,7 @@ export class Tensor implements View {
 
   /** Marks a leaf as a variable to differentiate with respect to (like `requires_grad_`). */
   requiresGrad_(flag = true): this {
+    if (typeof flag !== 'boolean') fail('requiresGrad_', `flag must be true or false, got ${describe(flag)}`);
     if (flag && !isFloat(this.dtype))
       fail('requiresGrad_', `only floating-point tensors can require gradients, got ${this.dtype}`);
     if (!this.isLeaf) fail('requiresGrad_', 'can only be set on leaf tensors; use detach() first');

@@ -5,13 +5,11 @@ import { describe, fail } from '../errors.js';
 import { ensureOutputDir } from '../io/atomic.js';
 import { BEST_FILE, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { AnyModule } from '../nn/module.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import type { AnyOptimizer } from '../optim/optimizer.js';
 import { type Generator, type RngState, rngStateProblem } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { epochLine, Progress } from './progress.js';
 import { checkResumeConfig, isCount, isRecord, optimizerFromCheckpoint, restoreCheckpoint } from './state.js';
-
-type AnyOptimizer = Optimizer<{ lr: number }>;
 
 /**
  * What one training step reports. `metrics` are the batch's totals (correct predictions, say): an
