@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as st from '../src/index.js';
+import * as st from 'strata-ml';
 
 const { data, nn, optim } = st;
 
