@@ -123,6 +123,7 @@ test('--help everywhere: exit 0 and usage on stdout', async () => {
   assert.match(top.stdout, /\binfo\b/);
   assert.equal(bare.stdout, top.stdout);
   assert.match(train.stdout, /Models: .*\bmlp\b/);
+  assert.match(train.stdout, /--tensorboard DIR/);
   assert.match(mlp.stdout, /^Usage: strata train mlp/);
   for (const flag of TRAIN_FLAGS)
     assert.match(mlp.stdout, new RegExp(`^\\s+${flag}\\b`, 'm'), `help lists ${flag}`);
