@@ -75,6 +75,7 @@ export {
   type MetricLogger,
   MetricLogging,
   type ScheduleOptions,
+  TensorBoard,
 } from './train/callbacks.js';
 export { type ClassifierEpoch, classifierTask, type FitOptions, type FitResult, fit } from './train/fit.js';
 export {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
+import { readEventFile } from './event-reader.js';
 import { tempDirs } from './tmpdirs.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -92,6 +94,7 @@ const TRAIN_FLAGS = [
   '--validation',
   '--patience',
   '--checkpoint-every',
+  '--tensorboard',
   '--limit',
   '--no-progress',
   '--help',
@@ -120,6 +123,7 @@ test('--help everywhere: exit 0 and usage on stdout', async () => {
   assert.match(top.stdout, /\binfo\b/);
   assert.equal(bare.stdout, top.stdout);
   assert.match(train.stdout, /Models: .*\bmlp\b/);
+  assert.match(train.stdout, /--tensorboard DIR/);
   assert.match(mlp.stdout, /^Usage: strata train mlp/);
   for (const flag of TRAIN_FLAGS)
     assert.match(mlp.stdout, new RegExp(`^\\s+${flag}\\b`, 'm'), `help lists ${flag}`);
@@ -266,6 +270,37 @@ test('strata info rejects an unknown flag', async () => {
 });
 
 describe('training from the command line', { concurrency: true }, () => {
+  test('train mlp --tensorboard: the first layer as 28×28 filter tiles; --resume appends to the metrics logs', async () => {
+    const [out, board] = [freshDir(), freshDir()];
+    const tiny = ['train', 'mlp', '--limit', '200', '--batch-size', '100', '--no-progress', '--out', out];
+    ok(await strata([...tiny, '--epochs', '1', '--tensorboard', board]), 'train mlp --tensorboard');
+    // Resumed without --tensorboard: it is no part of the run's config.
+    ok(await strata([...tiny, '--epochs', '2', '--resume']), 'train mlp --resume');
+    const [file] = readdirSync(board);
+    const images = readEventFile(readFileSync(join(board, file!))).flatMap((e) =>
+      (e.values ?? []).filter((v) => v.image),
+    );
+    assert.deepEqual(
+      images.map((v) => v.tag),
+      ['filters/0.weight'],
+    );
+    // 512 tiles of 28×28 in ⌈√512⌉ = 23 columns and 23 rows, 2 pixels apart and around.
+    const png = PNG.sync.read(Buffer.from(images[0]!.image!.png));
+    assert.deepEqual([png.width, png.height], [2 + 23 * 30, 2 + 23 * 30]);
+    assert.deepEqual([images[0]!.image!.width, images[0]!.image!.height], [png.width, png.height]);
+    const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trimEnd().split('\n');
+    assert.deepEqual(
+      csv.map((row) => row.split(',')[0]),
+      ['epoch', '1', '2'],
+    );
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trimEnd().split('\n');
+    const epochs = lines.map((l) => JSON.parse(l)).filter((l) => l.tag === 'epoch/loss');
+    assert.deepEqual(
+      epochs.map((l) => l.step),
+      [1, 2],
+    );
+  });
+
   test('train mlp --json: the last line of stdout is the results object', async () => {
     const out = freshDir();
     const r = await strata([
@@ -465,7 +500,13 @@ describe('training from the command line', { concurrency: true }, () => {
     const final = loadCheckpoint(path);
     assert.deepEqual([final.progress.epoch, final.progress.batch, final.progress.step], [3, 0, 3 * perEpoch]);
     // The killed writers' temporary files are cleaned up by later saves; the curves are the run's pictures.
-    assert.deepEqual(readdirSync(out).sort(), ['checkpoint.safetensors', 'curves.png', 'curves.svg']);
+    assert.deepEqual(readdirSync(out).sort(), [
+      'checkpoint.safetensors',
+      'curves.png',
+      'curves.svg',
+      'metrics.csv',
+      'metrics.jsonl',
+    ]);
 
     // Resuming with other settings than the checkpoint's is refused, naming the setting.
     oneLineError(
@@ -535,9 +576,14 @@ describe('file-system failures from the command line', { concurrency: true }, ()
     );
     assert.equal(loadCheckpoint(path).progress.step, 2);
     const resumed = await start([...args, '--resume'], { STRATA_TEST_DISK_BYTES: '0' }, [fullDisk]).done;
-    oneLineError(resumed, /\(ENOSPC\): the disk is full; free some space, then run again/, 'ENOSPC resuming');
+    // The first write to fail may be the checkpoint's or a metrics log's.
+    oneLineError(resumed, /\(ENOSPC\): the disk is full[;:] free some space/, 'ENOSPC resuming');
     assert.equal(loadCheckpoint(path).progress.step, 2, 'the step-2 checkpoint is kept');
-    assert.deepEqual(readdirSync(out), ['checkpoint.safetensors'], 'no temporary file is left');
+    assert.deepEqual(
+      readdirSync(out).sort(),
+      ['checkpoint.safetensors', 'metrics.csv', 'metrics.jsonl'],
+      'no temporary file is left',
+    );
   });
 
   test('a reader that closes the pipe early ends the command quietly, not with a stack trace', async () => {

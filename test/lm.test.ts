@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import * as st from '../src/index.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { RnnLanguageModel, sampleTokens } from '../src/models/rnnlm.js';
 import { fitLanguageModel, type LanguageModel, perplexity } from '../src/train/lm.js';
+import { readEventFile } from './event-reader.js';
 import { tempDirs } from './tmpdirs.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -312,8 +313,9 @@ for (const [model, flags, metrics] of [
   });
 }
 
-test('strata train rnnlm --schedule cosine --validation 0.1 --patience 2 trains with the flags every model takes', async () => {
+test('strata train rnnlm --schedule cosine --validation 0.1 --patience 2 --tensorboard DIR trains with the flags every model takes and logs', async () => {
   const out = fresh();
+  const board = fresh();
   const r = cli([
     ...['train', 'rnnlm', '--schedule', 'cosine', '--validation', '0.1', '--patience', '2'],
     ...[
@@ -330,6 +332,8 @@ test('strata train rnnlm --schedule cosine --validation 0.1 --patience 2 trains 
       '--json',
       '--out',
       out,
+      '--tensorboard',
+      board,
     ],
   ]);
   const history = r.history as { lr: number; valPerplexity: number }[];
@@ -338,4 +342,46 @@ test('strata train rnnlm --schedule cosine --validation 0.1 --patience 2 trains 
   assert.equal(r.train_tokens, 2700, '10% of the training text held out');
   assert.ok(history.every((h) => Number.isFinite(h.valPerplexity)));
   assert.ok(existsSync(join(out, 'curves.png')));
+
+  // The event file reads back (every record's CRCs checked by readEventFile).
+  const files = readdirSync(board).filter((f) => f.startsWith('events.out.tfevents.'));
+  assert.equal(files.length, 1, 'one event file');
+  const events = readEventFile(readFileSync(join(board, files[0]!)));
+  assert.equal(events[0]!.fileVersion, 'brain.Event:2');
+  const values = events.flatMap((e) => (e.values ?? []).map((v) => ({ ...v, step: Number(e.step) })));
+  const steps = (tag: string) => values.filter((v) => v.tag === tag).map((v) => v.step);
+  const perEpoch = Math.ceil(2700 / 20 / 10);
+  const trainSteps = steps('train/loss');
+  assert.equal(trainSteps.length, 2 * perEpoch, 'train loss at every step');
+  assert.deepEqual(
+    trainSteps,
+    trainSteps.map((_, i) => i + 1),
+  );
+  for (const tag of ['epoch/loss', 'epoch/lr', 'epoch/valPerplexity', 'epoch/valLoss'])
+    assert.deepEqual(steps(tag), [1, 2], tag);
+  assert.deepEqual(
+    values.filter((v) => v.tag === 'epoch/lr').map((v) => v.simpleValue),
+    history.map((h) => Math.fround(h.lr)),
+  );
+  const histograms = values.filter((v) => v.histo).map((v) => v.tag);
+  assert.ok(histograms.includes('parameters/encoder.weight'), histograms.join(', '));
+  assert.ok(histograms.includes('gradients/encoder.weight'), histograms.join(', '));
+  const config = values.find((v) => v.tag === 'config/text_summary')!;
+  assert.match(config.tensor!.strings[0]!, /\| schedule \| "cosine" \|/);
+  assert.match(config.tensor!.strings[0]!, /\| hidden \| 8 \|/);
+
+  // metrics.jsonl holds every scalar, metrics.csv every epoch.
+  const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(lines.filter((l) => l.tag === 'train/loss').length, 2 * perEpoch);
+  assert.deepEqual(
+    lines.filter((l) => l.tag === 'epoch/valPerplexity').map((l) => l.value),
+    history.map((h) => h.valPerplexity),
+  );
+  const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trimEnd().split('\n');
+  assert.equal(csv.length, 3, 'a header and a row per epoch');
+  assert.match(csv[0]!, /^epoch,/);
+  assert.match(csv[0]!, /valPerplexity/);
 });

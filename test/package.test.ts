@@ -168,7 +168,7 @@ const NODE_ONLY = [
   ...['BEST_FILE', 'CHECKPOINT_FILE', 'loadCheckpoint', 'saveCheckpoint', 'loadWeights', 'saveWeights'],
   ...['loadSafetensors', 'saveSafetensors', 'MODELS', 'configProblems', 'loadModel', 'registerModel'],
   ...['Trainer', 'steps', 'fit', 'classifierTask', 'fitLanguageModel', 'languageModelTask', 'bpttSource'],
-  ...['EarlyStopping', 'GradientClipping', 'LearningRateSchedule', 'MetricLogging'],
+  ...['EarlyStopping', 'GradientClipping', 'LearningRateSchedule', 'MetricLogging', 'TensorBoard'],
   ...['evaluate', 'countCorrect', 'perplexity'],
 ];
 

@@ -76,7 +76,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'train') {
     const [model, ...flags] = rest;
     if (model === '--help') {
-      process.stdout.write(`Usage: strata train <model> [options]\n\nModels: ${TRAINABLE.join(', ')}\n`);
+      process.stdout.write(
+        `Usage: strata train <model> [options]\n\nModels: ${TRAINABLE.join(', ')}\n\n` +
+          'A neural model writes metrics.jsonl and metrics.csv into --out; --tensorboard DIR also\n' +
+          "writes TensorBoard event files. See 'strata train <model> --help' for each model's options.\n",
+      );
       return 0;
     }
     if (!model)

@@ -131,6 +131,7 @@ function flagsOf(model: string): Flags {
     resume: bool('continue the run whose checkpoint is in --out'),
     force: bool('start over in an --out that already holds a run'),
     'checkpoint-every': str('also checkpoint every N steps'),
+    tensorboard: str('also write TensorBoard event files into DIR (scalars, histograms, filters, config)'),
     limit: str(text ? 'use only the first N training tokens' : 'use only the first N training examples'),
     json: bool('print the results as one JSON object on the last line of stdout'),
     backend: str('backend to run on (see strata info)'),
@@ -232,6 +233,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     out,
     resume: v.resume === true,
     progress: v['no-progress'] !== true,
+    tensorboard: v.tensorboard === undefined ? undefined : String(v.tensorboard),
     own,
   });
 }

@@ -1,4 +1,4 @@
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { getBackend } from '../backend/registry.js';
 import { AugmentedDataLoader } from '../data/augment.js';
 import { TensorDataset } from '../data/dataset.js';
@@ -9,6 +9,9 @@ import { mobyDick } from '../data/moby-dick.js';
 import { charTokens, EOS, UNK, Vocab, wordTokens } from '../data/text.js';
 import { compose, elasticDistortion, randomAffine } from '../data/transforms.js';
 import { fail } from '../errors.js';
+import { CsvLogger } from '../io/logs/csv.js';
+import { JsonlLogger } from '../io/logs/jsonl.js';
+import type { LogRecord } from '../io/logs/lines.js';
 import { crossEntropy } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -17,11 +20,12 @@ import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../optim/schedules
 import { tensor } from '../tensor/creation.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { LearningRateSchedule } from '../train/callbacks.js';
+import { LearningRateSchedule, MetricLogging, TensorBoard } from '../train/callbacks.js';
 import { type FitResult, fit } from '../train/fit.js';
 import { fitLanguageModel, type LanguageModel, type LmFitResult, perplexity } from '../train/lm.js';
 import { evaluate } from '../train/metrics.js';
 import { scoringProgress } from '../train/progress.js';
+import type { Callback } from '../train/trainer.js';
 import { saveTrainingCurves } from '../viz/plot.js';
 import { KneserNeyTrigram } from './ngram.js';
 import { MODELS, type ModelConfig } from './registry.js';
@@ -45,6 +49,8 @@ export interface RunSettings {
   out: string;
   resume: boolean;
   progress: boolean;
+  /** Also write a TensorBoard event file into this directory (not part of the config: it may change on resume). */
+  tensorboard?: string;
   /** The model's own settings: dataset and augment for the image models, the shape and text settings for the others. */
   own: Record<string, unknown>;
 }
@@ -75,6 +81,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     checkpointEvery: s.checkpointEvery,
   };
   const options = { ...run, progress: s.progress, config };
+  const logs = runLogs(s, config);
   const monitor = text ? 'valPerplexity' : 'valLoss';
   let result: FitResult | LmFitResult;
   let report: Record<string, unknown>;
@@ -110,8 +117,8 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
         s.patience === undefined
           ? undefined
           : { monitor: 'valAccuracy', patience: s.patience, restoreBest: true },
-      callbacks: schedule ? [schedule] : [],
-    });
+      callbacks: [...(schedule ? [schedule] : []), ...logs.callbacks],
+    }).finally(logs.close);
     const test = load('test');
     const batches = [
       ...new DataLoader(new TensorDataset(shape(test.images), test.labels), { batchSize: 1000 }),
@@ -143,9 +150,9 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
       ...options,
       ...{ batchSize: s.batchSize, bptt, train: trainIds, valid: validIds, clip: s.clip, anneal: 1 },
       patience: s.patience,
-      callbacks: schedule ? [schedule] : [],
+      callbacks: [...(schedule ? [schedule] : []), ...logs.callbacks],
       extra: { vocab: data.vocab.toJSON() },
-    });
+    }).finally(logs.close);
     const test = perplexity(net, data.test, s.batchSize, bptt);
     const best = result.history.find((r) => r.epoch === result.bestEpoch);
     parameters = net.numParameters();
@@ -186,6 +193,37 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     model: s.model,
     summary: `${s.model}: ${report.summary}, ${result.trainSeconds.toFixed(1)} s training (${rate}) on ${backend}`,
   };
+}
+
+/**
+ * The logs every run writes into --out: `metrics.jsonl`, one line `{"tag", "step", "value"}` per scalar
+ * the run logs (each step's `train/...` at the global step, each epoch's `epoch/...` at the epoch
+ * number, as MetricLogging sends them), and `metrics.csv`, one row per epoch record; on --resume both
+ * are appended to. With --tensorboard, a TensorBoard event file too. `close` closes them all, also when
+ * the run fails.
+ */
+function runLogs(s: RunSettings, config: ModelConfig): { callbacks: Callback[]; close: () => void } {
+  const append = { append: s.resume };
+  const jsonl = new JsonlLogger(join(s.out, 'metrics.jsonl'), append);
+  const csv = new CsvLogger(join(s.out, 'metrics.csv'), append);
+  const board = s.tensorboard === undefined ? null : new TensorBoard(s.tensorboard, config);
+  let open = true;
+  const close = (): void => {
+    if (!open) return;
+    open = false;
+    jsonl.close();
+    csv.close();
+    board?.close();
+  };
+  const callbacks: Callback[] = [
+    new MetricLogging({ scalar: (tag, value, step) => jsonl.log({ tag, step, value }) }),
+    {
+      onEpochEnd: (record) =>
+        csv.log(Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as LogRecord),
+    },
+    ...(board ? [board] : []),
+  ];
+  return { callbacks, close };
 }
 
 /** The batches, calling `shown` with the count done after each. */

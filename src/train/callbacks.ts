@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { describe } from '../errors.js';
 import { BEST_FILE, loadWeights, saveWeights } from '../io/checkpoint.js';
+import { addParameterHistograms, configMarkdown } from '../io/logs/model-logs.js';
+import { SummaryWriter } from '../io/logs/summary-writer.js';
 import { clipGradNorm } from '../optim/clip.js';
 import {
   type LRScheduler,
@@ -9,6 +11,7 @@ import {
   type SchedulerState,
 } from '../optim/schedules.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { imageGrid } from '../viz/grid.js';
 import { isCount, isRecord, snapshot } from './state.js';
 import type { Callback, EpochRecord, Run, RunShape } from './trainer.js';
 
@@ -208,5 +211,72 @@ export class MetricLogging implements Callback {
 
   onRunEnd(): void {
     this.logger.close?.();
+  }
+}
+
+/**
+ * Writes a run's TensorBoard event file into `logDir` (Keras's TensorBoard callback): the config as a
+ * Markdown table at the start, every step's loss and metrics (`train/...`, at the global step), every
+ * epoch's record (`epoch/...`: validation metrics, lr, at the epoch number), and once per epoch a
+ * histogram of every parameter and its gradient (`parameters/<name>`, `gradients/<name>`) and, where the
+ * first weight is a picture (a conv kernel with 1 or 3 input channels, or a Linear over 784 inputs seen
+ * as 28×28 tiles), an image of the first layer's filters (`filters/<name>`). Only the rank that writes
+ * files writes it; it is closed at the run's end, and by `close()` after a failure.
+ *
+ *     callbacks: [new TensorBoard('runs/tb/mnist', { model: 'lenet', lr: 0.001 })]
+ */
+export class TensorBoard implements Callback {
+  private writer: SummaryWriter | null = null;
+  private scalars: MetricLogging | null = null;
+
+  constructor(
+    readonly logDir: string,
+    private readonly config: Readonly<Record<string, unknown>> = {},
+  ) {}
+
+  onRunStart(run: Run): void {
+    if (!run.writes) return;
+    const writer = new SummaryWriter(this.logDir);
+    this.writer = writer;
+    this.scalars = new MetricLogging({ scalar: (tag, v, step) => writer.addScalar(tag, v, step) });
+    writer.addText('config', configMarkdown(this.config), 0);
+  }
+
+  onStep(step: number, values: Record<string, number>): void {
+    this.scalars?.onStep(step, values);
+  }
+
+  onEpochEnd(record: EpochRecord, run: Run): void {
+    const writer = this.writer;
+    if (!writer) return;
+    this.scalars!.onEpochEnd(record);
+    addParameterHistograms(writer, run.model, record.epoch);
+    const [name, w] = run.model.namedParameters()[0] ?? [];
+    const tiles =
+      w?.rank === 4 && (w.shape[1] === 1 || w.shape[1] === 3)
+        ? w
+        : w?.rank === 2 && w.shape[1] === 784
+          ? w.reshape([-1, 28, 28])
+          : null;
+    // A 5×5 kernel is enlarged to be seen; 28×28 tiles are big enough as they are.
+    const scale = tiles?.rank === 4 ? 4 : 1;
+    if (tiles)
+      writer.addImage(
+        `filters/${name}`,
+        imageGrid(tiles.detach(), { scale, colormap: 'diverging' }),
+        record.epoch,
+      );
+    writer.flush();
+  }
+
+  onRunEnd(): void {
+    this.close();
+  }
+
+  /** Writes what is queued and closes the file; closing twice is harmless. */
+  close(): void {
+    this.writer?.close();
+    this.writer = null;
+    this.scalars = null;
   }
 }
