@@ -22,6 +22,7 @@ export {
   type RnnCell,
   RnnLanguageModel,
   type RnnLmOptions,
+  type SampleOptions,
   sampleTokens,
 } from './models/rnnlm.js';
 export * as nn from './nn/index.js';
