@@ -33,6 +33,7 @@ export {
   registerModel,
   type SettingKind,
 } from './models/registry.js';
+export { analogy, neighbours, type WordVectors, wordMap, wordVectors } from './models/words.js';
 export type { Op, TensorLike } from './ops/op.js';
 export {
   EarlyStopping,
@@ -62,6 +63,7 @@ export {
   type EpochSource,
   type Ranks,
   type Run,
+  type RunOptions,
   type RunShape,
   type StepContext,
   type StepResult,

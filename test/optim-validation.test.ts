@@ -7,8 +7,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as st from '../src/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
-import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
+import {
+  loadCheckpoint,
+  optimizerFromCheckpoint,
+  optimizerToCheckpoint,
+  saveCheckpoint,
+} from '../src/io/checkpoint.js';
 import { tempDirs } from './tmpdirs.js';
 
 const { optim } = st;

@@ -170,6 +170,8 @@ const NODE_ONLY = [
   ...['Trainer', 'steps', 'fit', 'classifierTask', 'fitLanguageModel', 'languageModelTask', 'bpttSource'],
   ...['EarlyStopping', 'GradientClipping', 'LearningRateSchedule', 'MetricLogging', 'TensorBoard'],
   ...['evaluate', 'countCorrect', 'perplexity'],
+  // Word vectors come from a checkpoint.
+  ...['wordVectors', 'neighbours', 'analogy', 'wordMap'],
 ];
 
 test('the browser entry is the node entry less the parts named Node-only here', async () => {

@@ -6,7 +6,13 @@ import { TensorDataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { Generator, manualSeed, type RngState, StrataError, type Tensor, tensor } from '../src/index.js';
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
+import {
+  CHECKPOINT_FILE,
+  loadCheckpoint,
+  optimizerFromCheckpoint,
+  optimizerToCheckpoint,
+  saveCheckpoint,
+} from '../src/io/checkpoint.js';
 import { mlp } from '../src/models/mlp.js';
 import { RnnLanguageModel } from '../src/models/rnnlm.js';
 import { Linear } from '../src/nn/layers.js';
@@ -21,7 +27,6 @@ import { type FitOptions, type FitResult, fit } from '../src/train/fit.js';
 import { fitLanguageModel, type LanguageModel } from '../src/train/lm.js';
 import { countCorrect, evaluate } from '../src/train/metrics.js';
 import { clock, epochLine, fitLine } from '../src/train/progress.js';
-import { optimizerFromCheckpoint, optimizerToCheckpoint } from '../src/train/state.js';
 import { steps as stepSource, type Task, Trainer } from '../src/train/trainer.js';
 import { withFailingAsync } from './failingfs.js';
 import { tempDirs } from './tmpdirs.js';

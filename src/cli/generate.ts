@@ -1,4 +1,4 @@
-import { charTokens, EOS, UNK, wordTokens } from '../data/text.js';
+import { charTokens, detokenize, EOS, UNK, wordTokens } from '../data/text.js';
 import { fail } from '../errors.js';
 import { loadLanguageModel } from '../models/registry.js';
 import { sampleTokens } from '../models/rnnlm.js';
@@ -23,19 +23,6 @@ export const GENERATE_HELP = helpText(
   'Continues a prompt by sampling from a language model trained with `strata train nplm|rnnlm|char-rnn` (the best weights beside the checkpoint when there are any).',
   FLAGS,
 );
-
-/** Words back to text: no space before punctuation that closes, a new paragraph at <eos>. */
-export function detokenize(words: readonly string[]): string {
-  let text = '';
-  for (const w of words) {
-    if (w === EOS) text += '\n\n';
-    else if (/^[.,;:!?)’'”]$/.test(w) || text === '' || text.endsWith('\n') || /[—(“‘-]$/.test(text))
-      text += w;
-    else if (w === '—') text += w;
-    else text += ` ${w}`;
-  }
-  return text.trim();
-}
 
 /** `strata generate <checkpoint>`: the prompt and its continuation. */
 export function generate(argv: string[]): string {

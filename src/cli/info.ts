@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { backendNames, backendReason, getBackend } from '../backend/registry.js';
 import { dataSearchPath } from '../data/paths.js';
+import { type Flags, helpText, parse } from './args.js';
 
 /** The package's version, read from package.json two folders up (from src/cli or dist/cli). */
 export function version(): string {
@@ -44,4 +45,21 @@ export function formatInfo(i: Info): string {
     `node:      ${i.node} on ${i.platform}`,
     `data path: ${i.dataPath.join(', ')}`,
   ].join('\n');
+}
+
+const FLAGS: Flags = {
+  json: { type: 'boolean', help: 'print one JSON object' },
+  backend: { type: 'string', help: 'report on this backend instead of the default' },
+};
+
+export const INFO_HELP = helpText(
+  'strata info [options]',
+  'Prints the version, the backend in use and why, and where data is looked for.',
+  FLAGS,
+);
+
+/** `strata info`: what to print. */
+export function infoCommand(argv: string[]): string {
+  const i = info();
+  return parse('info', argv, FLAGS).values.json ? JSON.stringify(i) : formatInfo(i);
 }

@@ -4,9 +4,8 @@ import '../ops/methods.js';
 import { setBackend } from '../backend/registry.js';
 import { StrataError } from '../errors.js';
 import { fileSystemFailure } from '../io/atomic.js';
-import { type Flags, helpText, parse } from './args.js';
 import { GENERATE_HELP, generate } from './generate.js';
-import { formatInfo, info, version } from './info.js';
+import { INFO_HELP, infoCommand, version } from './info.js';
 import { TRAINABLE, train, trainHelp } from './train.js';
 import { VIZ_HELP, viz } from './viz.js';
 import { WORDS_HELP, words } from './words.js';
@@ -32,11 +31,6 @@ RUN is a run folder (--out of strata train) or the checkpoint in it.
 Run 'strata <command> --help' for a command's options.
 `;
 
-const INFO_FLAGS: Flags = {
-  json: { type: 'boolean', help: 'print one JSON object' },
-  backend: { type: 'string', help: 'report on this backend instead of the default' },
-};
-
 /** Applies --backend before any tensor is made, so every op runs on the chosen one. */
 function chooseBackend(argv: string[]): void {
   const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
@@ -57,22 +51,6 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   chooseBackend(rest);
-  if (command === 'info') {
-    const { values } = parse('info', rest, INFO_FLAGS);
-    if (values.help) {
-      process.stdout.write(
-        helpText(
-          'strata info [options]',
-          'Prints the version, the backend in use and why, and where data is looked for.',
-          INFO_FLAGS,
-        ),
-      );
-      return 0;
-    }
-    const i = info();
-    process.stdout.write(values.json ? `${JSON.stringify(i)}\n` : `${formatInfo(i)}\n`);
-    return 0;
-  }
   if (command === 'train') {
     const [model, ...flags] = rest;
     if (model === '--help') {
@@ -87,7 +65,6 @@ async function main(argv: string[]): Promise<number> {
       throw new StrataError(
         `train: which model? Usage: strata train <model>; models: ${TRAINABLE.join(', ')}`,
       );
-    // Own keys only: 'constructor' or '__proto__' is not a model, though every object has one.
     if (!TRAINABLE.includes(model))
       throw new StrataError(`train: unknown model '${model}': expected one of ${TRAINABLE.join(', ')}`);
     if (flags.includes('--help')) {
@@ -98,8 +75,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(flags.includes('--json') ? `${JSON.stringify(result)}\n` : `${result.summary}\n`);
     return 0;
   }
-  // Commands that use a trained model: help on --help, a usage error (exit 1) without arguments.
+  // Help on --help; a command that uses a trained model is a usage error (exit 1) without arguments.
   const uses: Record<string, [string, (argv: string[]) => string]> = {
+    info: [INFO_HELP, infoCommand],
     generate: [GENERATE_HELP, generate],
     words: [WORDS_HELP, words],
     viz: [VIZ_HELP, (argv) => viz(argv).join('\n')],
@@ -110,7 +88,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(use[0]);
       return 0;
     }
-    if (rest.length === 0) throw new StrataError(`${command}: missing arguments; ${use[0].split('\n')[0]}`);
+    if (rest.length === 0 && command !== 'info')
+      throw new StrataError(`${command}: missing arguments; ${use[0].split('\n')[0]}`);
     process.stdout.write(`${use[1](rest)}\n`);
     return 0;
   }

@@ -39,26 +39,11 @@ const RECURRENT = (layers: number, embed?: number): Flags => ({
   embed: str(embed === undefined ? 'token-vector size (default: --hidden)' : 'token-vector size', embed),
 });
 
+const IMAGE_DEFAULTS = { schedule: 'cosine', dropout: 0, clip: 0, own: IMAGE };
 const DEFAULTS: Record<string, Defaults> = {
-  mlp: { epochs: 3, batchSize: 128, optimizer: 'sgd', schedule: 'cosine', dropout: 0, clip: 0, own: IMAGE },
-  lenet: {
-    epochs: 10,
-    batchSize: 64,
-    optimizer: 'adam',
-    schedule: 'cosine',
-    dropout: 0,
-    clip: 0,
-    own: IMAGE,
-  },
-  'resnet-mnist': {
-    epochs: 3,
-    batchSize: 128,
-    optimizer: 'adam',
-    schedule: 'cosine',
-    dropout: 0,
-    clip: 0,
-    own: IMAGE,
-  },
+  mlp: { ...IMAGE_DEFAULTS, epochs: 3, batchSize: 128, optimizer: 'sgd' },
+  lenet: { ...IMAGE_DEFAULTS, epochs: 10, batchSize: 64, optimizer: 'adam' },
+  'resnet-mnist': { ...IMAGE_DEFAULTS, epochs: 3, batchSize: 128, optimizer: 'adam' },
   nplm: {
     ...{ epochs: 6, batchSize: 64, optimizer: 'adam', schedule: 'plateau', dropout: 0.3, clip: 1 },
     own: {
@@ -150,10 +135,8 @@ export function trainHelp(model: string): string {
   return helpText(`strata train ${model} [options]`, what, flagsOf(model));
 }
 
-/** `strata train <model>`: parses and checks the flags, then runs the model's recipe. */
+/** `strata train <model>` (a model of TRAINABLE): parses and checks the flags, then runs the model's recipe. */
 export async function train(model: string, argv: string[]): Promise<TrainReport> {
-  if (!TRAINABLE.includes(model))
-    fail('train', `unknown model '${model}': expected one of ${TRAINABLE.join(', ')}`);
   const cmd = `train ${model}`;
   const { values: v } = parse(cmd, argv, flagsOf(model));
   const n = (name: string, o: { integer?: boolean; min?: number } = {}) => num(cmd, name, v[name], o);

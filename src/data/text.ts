@@ -35,6 +35,19 @@ export function charTokens(text: string): string[] {
   return Array.from(text);
 }
 
+/** Words back to text (the inverse of wordTokens): no space before punctuation that closes, a new paragraph at <eos>. */
+export function detokenize(words: readonly string[]): string {
+  let text = '';
+  for (const w of words) {
+    if (w === EOS) text += '\n\n';
+    else if (/^[.,;:!?)’'”]$/.test(w) || text === '' || text.endsWith('\n') || /[—(“‘-]$/.test(text))
+      text += w;
+    else if (w === '—') text += w;
+    else text += ` ${w}`;
+  }
+  return text.trim();
+}
+
 export interface VocabOptions {
   /** Tokens seen fewer times than this become `<unk>` (default 1: keep everything). */
   minFreq?: number;

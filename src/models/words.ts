@@ -1,13 +1,22 @@
 import { EOS, UNK, type Vocab } from '../data/text.js';
 import { fail } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { tsne } from '../viz/tsne.js';
 import { loadLanguageModel } from './registry.js';
 
-/** A word-level model's vocabulary and its word vectors, unit length, as rows of a Float64Array. */
-export function wordVectors(
-  path: string,
-  op = 'words',
-): { vocab: Vocab; vectors: Float64Array; dim: number } {
+export interface WordVectors {
+  vocab: Vocab;
+  vectors: Float64Array;
+  dim: number;
+}
+
+/**
+ * A word-level model's vocabulary and its word vectors, unit length, as rows of a Float64Array.
+ *
+ *     const wv = wordVectors('runs/rnnlm');
+ *     analogy(wv, 'man', 'king', 'woman', 5);
+ */
+export function wordVectors(path: string, op = 'words'): WordVectors {
   const { model, vocab, level } = loadLanguageModel(path, op);
   if (level !== 'word')
     fail(op, `'${path}' holds a character model; word vectors need strata train nplm or rnnlm`);
@@ -46,4 +55,45 @@ export function nearest(
     scored.push({ word: w, cosine: dot / norm });
   }
   return scored.sort((a, b) => b.cosine - a.cosine).slice(0, top);
+}
+
+function idOf({ vocab }: WordVectors, word: string, op: string): number {
+  if (!vocab.has(word)) fail(op, `'${word}' is not in the model's vocabulary of ${vocab.size} words`);
+  return vocab.id(word);
+}
+
+/** The `top` nearest neighbours of a word by cosine similarity. */
+export function neighbours(wv: WordVectors, word: string, top: number, op = 'words') {
+  const id = idOf(wv, word, op);
+  return nearest(wv.vocab, wv.vectors, wv.dim, wv.vectors.subarray(id * wv.dim, (id + 1) * wv.dim), top, [
+    id,
+  ]);
+}
+
+/** The `top` words d with b − a + c ≈ d (man : king :: woman : queen), leaving out a, b and c. */
+export function analogy(wv: WordVectors, a: string, b: string, c: string, top: number, op = 'words') {
+  const [ia, ib, ic] = [a, b, c].map((word) => idOf(wv, word, op)) as [number, number, number];
+  const { vectors, dim } = wv;
+  const q = new Float64Array(dim);
+  for (let k = 0; k < dim; k++)
+    q[k] = vectors[ib * dim + k]! - vectors[ia * dim + k]! + vectors[ic * dim + k]!;
+  return nearest(wv.vocab, vectors, dim, q, top, [ia, ib, ic]);
+}
+
+/** The `count` most frequent words (letters only) and their vectors mapped to 2-D by t-SNE. */
+export function wordMap(wv: WordVectors, count: number, seed: number, op = 'viz') {
+  const { vocab, vectors, dim } = wv;
+  // Ids after the specials run from the most frequent word down.
+  const ids: number[] = [];
+  for (let i = 0; i < vocab.size && ids.length < count; i++) {
+    const w = vocab.token(i);
+    if (w !== UNK && w !== EOS && /\p{L}/u.test(w)) ids.push(i);
+  }
+  if (ids.length < 10) fail(op, `the vocabulary has only ${ids.length} words to draw`);
+  const points = new Float64Array(ids.length * dim);
+  ids.forEach((id, r) => {
+    points.set(vectors.subarray(id * dim, (id + 1) * dim), r * dim);
+  });
+  const coords = tsne(points, ids.length, dim, { perplexity: Math.min(30, (ids.length - 1) / 3), seed });
+  return { words: ids.map((id) => vocab.token(id)), coords };
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe } from '../errors.js';
-import { BEST_FILE, loadWeights, saveWeights } from '../io/checkpoint.js';
+import { BEST_FILE, isCount, isRecord, loadWeights, saveWeights, snapshot } from '../io/checkpoint.js';
 import { addParameterHistograms, configMarkdown } from '../io/logs/model-logs.js';
 import { SummaryWriter } from '../io/logs/summary-writer.js';
 import { clipGradNorm } from '../optim/clip.js';
@@ -12,7 +12,6 @@ import {
 } from '../optim/schedules.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { imageGrid } from '../viz/grid.js';
-import { isCount, isRecord, snapshot } from './state.js';
 import type { Callback, EpochRecord, Run, RunShape } from './trainer.js';
 
 export interface EarlyStoppingOptions {

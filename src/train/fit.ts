@@ -3,7 +3,6 @@ import { fail } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LRScheduler } from '../optim/schedules.js';
-import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { EarlyStopping, GradientClipping, LearningRateSchedule } from './callbacks.js';
 import { countCorrect } from './metrics.js';
@@ -11,6 +10,7 @@ import {
   type Callback,
   type EpochRecord,
   type EpochSource,
+  type RunOptions,
   type Task,
   Trainer,
   type TrainResult,
@@ -24,13 +24,11 @@ export interface ClassifierEpoch extends EpochRecord {
   valAccuracy?: number;
 }
 
-export interface FitOptions<T extends Sample> {
+export interface FitOptions<T extends Sample> extends RunOptions {
   epochs: number;
   loss: (output: Tensor, target: Tensor) => Tensor;
   train: DataLoader<T>;
   validation?: Iterable<Tensor[]>;
-  /** The generator behind shuffling and dropout; its state goes into checkpoints. */
-  generator: Generator;
   /** Stepped once per epoch. */
   scheduler?: LRScheduler;
   /** Clip the global gradient norm to this before each update. */
@@ -41,18 +39,6 @@ export interface FitOptions<T extends Sample> {
     minDelta?: number;
     restoreBest?: boolean;
   };
-  /** More callbacks (logging, a per-batch schedule), run after those the options above make. */
-  callbacks?: Callback[];
-  /** Directory for `checkpoint.safetensors` (and `best.safetensors`); none means no checkpoints. */
-  out?: string;
-  /** Also checkpoint every this many steps (besides the end of every epoch). */
-  checkpointEvery?: number;
-  /** Continue from the checkpoint in `out`. */
-  resume?: boolean;
-  /** Show progress on standard error. */
-  progress?: boolean;
-  /** JSON-able settings stored in the checkpoint, checked again on resume. */
-  config?: Record<string, unknown>;
   onEpoch?: (record: ClassifierEpoch) => void;
 }
 
@@ -93,26 +79,22 @@ export async function fit<T extends Sample>(
   optimizer: Optimizer<{ lr: number }>,
   o: FitOptions<T>,
 ): Promise<FitResult> {
-  if (o.earlyStopping && !o.validation) fail('fit', 'early stopping needs a validation set');
+  const { loss, train, validation, scheduler, clipGradNorm, earlyStopping, onEpoch, ...run } = o;
+  if (earlyStopping && !validation) fail('fit', 'early stopping needs a validation set');
   const callbacks: Callback[] = [];
-  if (o.clipGradNorm !== undefined) callbacks.push(new GradientClipping(o.clipGradNorm));
-  if (o.scheduler) callbacks.push(new LearningRateSchedule(o.scheduler));
-  const stopping = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : null;
+  if (clipGradNorm !== undefined) callbacks.push(new GradientClipping(clipGradNorm));
+  if (scheduler) callbacks.push(new LearningRateSchedule(scheduler));
+  const stopping = earlyStopping ? new EarlyStopping(earlyStopping) : null;
   if (stopping) callbacks.push(stopping);
-  if (o.onEpoch) callbacks.push({ onEpochEnd: (r) => o.onEpoch!(r as ClassifierEpoch) });
+  if (onEpoch) callbacks.push({ onEpochEnd: (r) => onEpoch(r as ClassifierEpoch) });
+  // The callbacks given run after those the options above make.
   callbacks.push(...(o.callbacks ?? []));
-  const trainer = new Trainer(classifierTask(model, optimizer, o.loss), {
-    epochs: o.epochs,
-    data: o.train as unknown as EpochSource<Tensor[]>,
+  const trainer = new Trainer(classifierTask(model, optimizer, loss), {
+    ...run,
+    data: train as unknown as EpochSource<Tensor[]>,
     // Read once: a one-shot iterator would be empty from the second epoch on.
-    validation: o.validation ? [...o.validation] : undefined,
-    generator: o.generator,
+    validation: validation ? [...validation] : undefined,
     callbacks,
-    out: o.out,
-    checkpointEvery: o.checkpointEvery,
-    resume: o.resume,
-    progress: o.progress,
-    config: o.config,
   });
   const result = await trainer.fit();
   return { ...result, history: result.history as ClassifierEpoch[], bestEpoch: stopping?.bestEpoch ?? null };

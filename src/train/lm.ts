@@ -5,13 +5,13 @@ import type { Module } from '../nn/module.js';
 import { detachState } from '../nn/recurrent.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ReduceLROnPlateau } from '../optim/schedules.js';
-import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { EarlyStopping, GradientClipping, LearningRateSchedule } from './callbacks.js';
 import {
   type Callback,
   type EpochRecord,
   type EpochSource,
+  type RunOptions,
   type Task,
   Trainer,
   type TrainResult,
@@ -92,26 +92,20 @@ export function languageModelTask(
     },
     derive: (means) => ({ perplexity: Math.exp(means.loss!) }),
     carried: {
+      // One tensor (an RNN's or GRU's h) or a list (an LSTM's h and c), as tensors named by position.
       save: () =>
         state === undefined
           ? null
-          : Array.isArray(state)
-            ? Object.fromEntries((state as Tensor[]).map((t, i) => [String(i), t]))
-            : { 0: state as Tensor },
+          : Object.fromEntries([state].flat().map((t, i) => [String(i), t as Tensor])),
       load(tensors) {
-        const list =
-          tensors === null
-            ? []
-            : Object.keys(tensors)
-                .sort()
-                .map((k) => tensors[k]!);
+        const list = Object.entries(tensors ?? {}).map(([, t]) => t);
         state = list.length === 0 ? undefined : list.length === 1 ? list[0] : list;
       },
     },
   };
 }
 
-export interface LmFitOptions {
+export interface LmFitOptions extends RunOptions {
   epochs: number;
   batchSize: number;
   /** Tokens per window of truncated backpropagation through time. */
@@ -120,8 +114,6 @@ export interface LmFitOptions {
   valid: Int32Array;
   /** Clip the global gradient norm to this before each update (0: no clipping). */
   clip: number;
-  /** The generator behind dropout; its state goes into checkpoints. */
-  generator: Generator;
   /**
    * Divide the learning rate by this when validation perplexity does not improve (1: never; default 4,
    * Zaremba et al.'s rule); ignored when `callbacks` holds a schedule.
@@ -129,17 +121,6 @@ export interface LmFitOptions {
   anneal?: number;
   /** Stop after this many epochs without validation improvement (default: never). */
   patience?: number;
-  callbacks?: Callback[];
-  /** Directory for `checkpoint.safetensors` and `best.safetensors`. */
-  out?: string;
-  resume?: boolean;
-  /** Also checkpoint every this many steps. */
-  checkpointEvery?: number;
-  progress?: boolean;
-  /** JSON-able settings stored in the checkpoint and checked again on resume. */
-  config?: Record<string, unknown>;
-  /** More JSON-able data for the checkpoint (the vocabulary). */
-  extra?: Record<string, unknown>;
 }
 
 export interface LmFitResult extends TrainResult {
@@ -161,10 +142,10 @@ export async function fitLanguageModel(
   optimizer: Optimizer<{ lr: number }>,
   o: LmFitOptions,
 ): Promise<LmFitResult> {
-  const anneal = o.anneal ?? 4;
-  const best = new EarlyStopping({ monitor: 'valPerplexity', patience: o.patience, restoreBest: true });
+  const { batchSize, bptt, train, valid, clip, anneal = 4, patience, ...run } = o;
+  const best = new EarlyStopping({ monitor: 'valPerplexity', patience, restoreBest: true });
   const callbacks: Callback[] = [best];
-  if (o.clip > 0) callbacks.push(new GradientClipping(o.clip));
+  if (clip > 0) callbacks.push(new GradientClipping(clip));
   const scheduled = (o.callbacks ?? []).some((c) => c instanceof LearningRateSchedule);
   if (anneal > 1 && !scheduled) {
     const plateau = new ReduceLROnPlateau(optimizer, { factor: 1 / anneal, patience: 0, threshold: 0 });
@@ -172,21 +153,14 @@ export async function fitLanguageModel(
   }
   callbacks.push(...(o.callbacks ?? []));
   const trainer = new Trainer(languageModelTask(model, optimizer), {
-    epochs: o.epochs,
-    data: bpttSource(o.train, o.batchSize, o.bptt),
+    ...run,
+    data: bpttSource(train, batchSize, bptt),
     validation: () => {
-      const ppl = perplexity(model, o.valid, o.batchSize, o.bptt);
+      const ppl = perplexity(model, valid, batchSize, bptt);
       return { loss: Math.log(ppl), perplexity: ppl };
     },
-    generator: o.generator,
     callbacks,
-    out: o.out,
-    resume: o.resume,
-    checkpointEvery: o.checkpointEvery,
-    progress: o.progress,
     unit: 'tokens',
-    config: o.config,
-    extra: o.extra,
     op: 'train',
   });
   const result = await trainer.fit();

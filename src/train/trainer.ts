@@ -3,13 +3,21 @@ import { join } from 'node:path';
 import { noGrad } from '../autograd/mode.js';
 import { describe, fail } from '../errors.js';
 import { ensureOutputDir } from '../io/atomic.js';
-import { BEST_FILE, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import {
+  BEST_FILE,
+  CHECKPOINT_FILE,
+  isCount,
+  isRecord,
+  loadCheckpoint,
+  optimizerFromCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+} from '../io/checkpoint.js';
 import type { AnyModule } from '../nn/module.js';
 import type { AnyOptimizer } from '../optim/optimizer.js';
 import { type Generator, type RngState, rngStateProblem } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { epochLine, Progress } from './progress.js';
-import { checkResumeConfig, isCount, isRecord, optimizerFromCheckpoint, restoreCheckpoint } from './state.js';
 
 /**
  * What one training step reports. `metrics` are the batch's totals (correct predictions, say): an
@@ -173,12 +181,8 @@ export interface Callback {
   loadStateDict?(state: unknown): void;
 }
 
-export interface TrainerOptions<B> {
-  epochs: number;
-  /** Each epoch's batches. */
-  data: EpochSource<B>;
-  /** Scored after every epoch: batches through `task.evalStep`, or a function giving the metrics. */
-  validation?: Iterable<B> | (() => Record<string, number> | Promise<Record<string, number>>);
+/** How a run is kept and shown, shared by the Trainer and the `fit` functions built on it. */
+export interface RunOptions {
   /** The generator behind shuffling, dropout and the task's draws; its state goes into checkpoints. */
   generator: Generator;
   callbacks?: readonly Callback[];
@@ -192,13 +196,21 @@ export interface TrainerOptions<B> {
   resume?: boolean;
   /** Show progress on standard error. */
   progress?: boolean;
-  /** What the throughput counts. */
-  unit?: string;
   /** The run's settings, stored in the checkpoint and compared on resume. */
   config?: Record<string, unknown>;
   /** More JSON-able data for the checkpoint (a vocabulary). */
   extra?: unknown;
   ranks?: Ranks;
+}
+
+export interface TrainerOptions<B> extends RunOptions {
+  epochs: number;
+  /** Each epoch's batches. */
+  data: EpochSource<B>;
+  /** Scored after every epoch: batches through `task.evalStep`, or a function giving the metrics. */
+  validation?: Iterable<B> | (() => Record<string, number> | Promise<Record<string, number>>);
+  /** What the throughput counts. */
+  unit?: string;
   /** The op named in errors. */
   op?: string;
 }
@@ -484,14 +496,12 @@ export class Trainer<B> implements Run {
     if (!existsSync(path)) fail(this.op, `nothing to resume: no checkpoint at '${path}'`);
     const ckpt = loadCheckpoint(path);
     checkResumeConfig('resume', ckpt.config ?? {}, this.o.config ?? {});
-    const problem = progressProblem(ckpt.progress, this, this.callbacks);
     const others = ckpt.otherOptimizers ?? [];
-    if (problem === null && others.length !== this.optimizers.length - 1) {
-      fail(
-        'resume',
-        `'${path}' holds ${others.length + 1} optimizers, this task has ${this.optimizers.length}`,
-      );
-    }
+    const problem =
+      progressProblem(ckpt.progress, this, this.callbacks) ??
+      (others.length === this.optimizers.length - 1
+        ? null
+        : `it holds ${others.length + 1} optimizers, this task has ${this.optimizers.length}`);
     if (problem !== null) {
       fail(
         'resume',
@@ -513,28 +523,57 @@ export class Trainer<B> implements Run {
   }
 }
 
-/** What is wrong with one epoch record of a checkpoint's history, or null. */
-function recordProblem(r: unknown, i: number): string | null {
-  if (!isRecord(r)) return `history[${i}] is ${describe(r)}, not an epoch record`;
-  if (r.epoch !== i + 1) return `history[${i}] is for epoch ${describe(r.epoch)}, expected ${i + 1}`;
-  for (const k of ['lr', 'seconds', 'samplesPerSecond'])
-    if (typeof r[k] !== 'number') return `history[${i}].${k} is ${describe(r[k])}, not a number`;
-  const bad = Object.keys(r).find((k) => typeof r[k] !== 'number' || !recordValueFits(k, r[k] as number));
-  if (bad !== undefined) return `history[${i}].${bad} is ${describe(r[bad])}`;
-  return null;
+/**
+ * Fails listing every setting of `config` that differs from the one the checkpoint was made with, or
+ * that the checkpoint does not record (a checkpoint of another command or version), or that it records
+ * and this run lacks.
+ */
+export function checkResumeConfig(op: string, saved: unknown, config: Record<string, unknown>): void {
+  if (!isRecord(saved)) fail(op, `--resume: the checkpoint records no run settings (got ${describe(saved)})`);
+  const unrecorded = Object.keys(config).filter((k) => !Object.hasOwn(saved, k));
+  if (unrecorded.length > 0) {
+    fail(
+      op,
+      `--resume: the checkpoint does not record the setting${unrecorded.length > 1 ? 's' : ''} ${unrecorded
+        .map((k) => `${k} (this run has ${JSON.stringify(config[k])})`)
+        .join(', ')}; it was made by another command or version: start a new run in another --out directory`,
+    );
+  }
+  // Loaded JSON is at most 64 levels deep (loadCheckpoint), so stringifying it cannot overflow.
+  const changed = Object.keys({ ...saved, ...config }).filter(
+    (k) => JSON.stringify(saved[k]) !== JSON.stringify(config[k]),
+  );
+  if (changed.length > 0) {
+    const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
+    fail(
+      op,
+      `--resume: this run's settings differ from the checkpoint's: ${changed
+        .map((k) => `${k}=${show(saved[k])} in the checkpoint, ${show(config[k])} now`)
+        .join(
+          '; ',
+        )}. Resume with the same settings (only --epochs may grow), or start a new run in another --out`,
+    );
+  }
 }
 
 /**
- * Whether a value can be what an epoch produced under its name: never NaN; a loss finite (the loop stops
- * at any other); accuracies fractions; rates, times, rates of learning and perplexities non-negative (a
- * perplexity may overflow to Infinity).
+ * What is wrong with one epoch record of a checkpoint's history, or null. A value must be one an epoch
+ * can produce under its name: never NaN; a loss finite (the loop stops at any other); accuracies
+ * fractions; rates, times, rates of learning and perplexities non-negative (a perplexity may be Infinity).
  */
-function recordValueFits(name: string, v: number): boolean {
-  if (Number.isNaN(v)) return false;
-  if (name === 'loss') return Number.isFinite(v);
-  if (/accuracy/i.test(name)) return v >= 0 && v <= 1;
-  if (/^(lr|seconds|samplesPerSecond|tokensPerSecond)$|perplexity/i.test(name)) return v >= 0;
-  return true;
+function recordProblem(r: unknown, i: number): string | null {
+  if (!isRecord(r)) return `history[${i}] is ${describe(r)}, not an epoch record`;
+  if (r.epoch !== i + 1) return `history[${i}] is for epoch ${describe(r.epoch)}, expected ${i + 1}`;
+  const fits = (k: string, v: unknown) =>
+    typeof v === 'number' &&
+    !Number.isNaN(v) &&
+    (k === 'loss'
+      ? Number.isFinite(v)
+      : /accuracy/i.test(k)
+        ? v >= 0 && v <= 1
+        : !/^(lr|seconds|samplesPerSecond|tokensPerSecond)$|perplexity/i.test(k) || v >= 0);
+  const bad = ['lr', 'seconds', 'samplesPerSecond', ...Object.keys(r)].find((k) => !fits(k, r[k]));
+  return bad === undefined ? null : `history[${i}].${bad} is ${describe(r[bad])}`;
 }
 
 /** What is wrong with a checkpoint's progress for this run, or null if it is consistent. */
@@ -564,13 +603,10 @@ function progressProblem(
     );
   }
   // At an epoch's start its running totals are empty.
-  if (batch === 0) {
-    const started = Object.keys(raw.sums).find((k) => (raw.sums as Record<string, number>)[k] !== 0);
-    if (started)
-      return `'sums.${started}' is ${describe(raw.sums[started])} at the start of an epoch, where it is 0`;
-    if (raw.seen !== 0 || raw.epochSeconds !== 0)
-      return `'${raw.seen !== 0 ? 'seen' : 'epochSeconds'}' is not 0 at the start of an epoch`;
-  }
+  const totals = [...Object.entries(raw.sums).map(([k, v]) => [`sums.${k}`, v]), ['seen', raw.seen]];
+  const started = [...totals, ['epochSeconds', raw.epochSeconds]].find(([, v]) => v !== 0);
+  if (batch === 0 && started)
+    return `'${started[0]}' is ${describe(started[1])} at the start of an epoch, where it is 0`;
   const rng = rngStateProblem(raw.epochRng);
   if (rng !== null) return `'epochRng' is not a generator state (${rng})`;
   if (!Array.isArray(raw.history)) return `'history' is ${describe(raw.history)}, not a list`;
