@@ -5,7 +5,15 @@ import { test } from 'node:test';
 import { TensorDataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
-import { Generator, manualSeed, type RngState, StrataError, type Tensor, tensor } from '../src/index.js';
+import {
+  Generator,
+  manualSeed,
+  type RngState,
+  randn,
+  StrataError,
+  type Tensor,
+  tensor,
+} from '../src/index.js';
 import {
   CHECKPOINT_FILE,
   loadCheckpoint,
@@ -1231,6 +1239,98 @@ test('a task with no dataset (an agent collecting its own data) runs on a step s
       ).fit(),
     /returned no loss/,
   );
+});
+
+test('several ranks (data parallelism): gradients and epoch totals reduced through Ranks train every rank as one process on the whole batches would, and only rank 0 writes', async () => {
+  // Two ranks in one process, meeting at an in-memory all-reduce: each waits until both have given
+  // their values, and both get the same combination back.
+  function hub(size: number) {
+    let waiting: { values: number[][]; resolve: ((r: number[]) => void)[] } = { values: [], resolve: [] };
+    return (values: number[], combine: (all: number[][]) => number[]) =>
+      new Promise<number[]>((resolve) => {
+        waiting.values.push(values);
+        waiting.resolve.push(resolve);
+        if (waiting.values.length < size) return;
+        const result = combine(waiting.values);
+        const done = waiting;
+        waiting = { values: [], resolve: [] };
+        for (const r of done.resolve) r(result);
+      });
+  }
+  const meet = hub(2);
+  const sum = (all: number[][]) => all[0]!.map((_, i) => all.reduce((s, v) => s + v[i]!, 0));
+  const ranks = (rank: number) => ({
+    rank,
+    size: 2,
+    async reduceGradients(params: readonly Tensor[]) {
+      const flat = params.flatMap((p) => Array.from(p.grad!.toTypedArray()));
+      const mean = (await meet(flat, sum)).map((v) => v / 2);
+      let at = 0;
+      for (const p of params) {
+        const n = p.size;
+        p.grad = tensor(mean.slice(at, at + n), { dtype: 'float64' }).reshape(p.shape);
+        at += n;
+      }
+    },
+    reduceSums: (values: number[]) => meet(values, sum),
+  });
+  // Regression on 8 batches of 6 rows; rank r takes rows r·3 .. r·3 + 2 of each batch.
+  const generator = new Generator(41);
+  const x = randn([48, 3], { generator, dtype: 'float64' });
+  const y = x
+    .matmul(tensor([[1], [-2], [0.5]], { dtype: 'float64' }))
+    .add(randn([48, 1], { generator, dtype: 'float64' }).mul(0.1));
+  const batches = (part: (i: number) => [number, number]) => ({
+    length: 8,
+    *iterate({ startBatch = 0 } = {}) {
+      for (let i = startBatch; i < 8; i++) {
+        const [start, count] = part(i);
+        yield [x.narrow(0, start, count), y.narrow(0, start, count)] as Tensor[];
+      }
+    },
+  });
+  const run = (data: ReturnType<typeof batches>, r?: ReturnType<typeof ranks>, out?: string) => {
+    manualSeed(42);
+    const model = new Linear(3, 1, { dtype: 'float64' });
+    const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    const task: Task<Tensor[]> = {
+      model,
+      optimizers: [opt],
+      trainStep: ([bx, by]) => ({ loss: model.forward(bx!).sub(by!).square().mean(), size: bx!.shape[0]! }),
+    };
+    const trainer = new Trainer(task, { epochs: 2, data, generator: new Generator(43), ranks: r, out });
+    return trainer.fit().then((result) => ({ result, model }));
+  };
+  const whole = await run(batches((i) => [i * 6, 6]));
+  const out0 = freshDir();
+  const out1 = freshDir();
+  const [r0, r1] = await Promise.all([
+    run(
+      batches((i) => [i * 6, 3]),
+      ranks(0),
+      out0,
+    ),
+    run(
+      batches((i) => [i * 6 + 3, 3]),
+      ranks(1),
+      out1,
+    ),
+  ]);
+  for (const [name, w] of whole.model.namedParameters()) {
+    const expected = Array.from(w.toTypedArray());
+    for (const r of [r0, r1]) {
+      const got = Array.from(Object.fromEntries(r.model.namedParameters())[name]!.toTypedArray());
+      for (const [i, v] of got.entries())
+        assert.ok(Math.abs(v - expected[i]!) < 1e-12, `${name}[${i}]: ${v} vs ${expected[i]}`);
+    }
+  }
+  // The epoch's mean loss is over both ranks' samples: the whole run's, on both ranks.
+  for (const r of [r0, r1])
+    r.result.history.forEach((e, i) => {
+      assert.ok(Math.abs(e.loss! - whole.result.history[i]!.loss!) < 1e-12, `epoch ${i + 1} loss`);
+    });
+  assert.ok(existsSync(join(out0, CHECKPOINT_FILE)), 'rank 0 writes the checkpoint');
+  assert.equal(existsSync(join(out1, CHECKPOINT_FILE)), false, 'rank 1 writes nothing');
 });
 
 test('progress: a live line fits the width with whole fields, numbers first; the epoch line is the same for every task', () => {
