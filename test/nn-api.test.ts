@@ -356,3 +356,21 @@ test('the normalisation functions check eps and momentum', () => {
   throwsStrata(() => nn.groupNorm(x, 3, { eps: -0.1 }), /groupNorm: eps must be/);
   throwsStrata(() => nn.instanceNorm(x, { momentum: -1 }), /instanceNorm: momentum must be/);
 });
+
+test('a module shared by two parents is listed once by namedModules and its parameters once, but its state under both paths (PyTorch: named_modules, named_parameters, state_dict)', () => {
+  const shared = new nn.Linear(2, 2);
+  const model = new nn.Sequential(shared, new nn.ReLU(), shared);
+  assert.deepEqual(
+    model.namedModules().map(([path]) => path),
+    ['', '0', '1'],
+  );
+  assert.deepEqual(
+    model.namedParameters().map(([name]) => name),
+    ['0.weight', '0.bias'],
+  );
+  assert.deepEqual(Object.keys(model.stateDict()), ['0.weight', '0.bias', '2.weight', '2.bias']);
+  assert.equal(model.stateDict()['2.weight'], shared.weight);
+  // Loading writes the shared tensors through either path.
+  model.loadStateDict(model.stateDict());
+  assert.equal(model.modules().length, 3);
+});

@@ -308,9 +308,16 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
     const op = `${this.constructor.name}.namedModules`;
     checkArity(op, arguments, 1, "namedModules('prefix')");
     checkWalkArgs(op, prefix, true);
+    // A module reached twice (shared by two parents) is listed once, at its first path, as in PyTorch.
+    const seen = new Set<AnyModule>();
+    return this.#walk(prefix).filter(([, m]) => !seen.has(m) && seen.add(m));
+  }
+
+  /** Every path to every module below, depth first, a shared module under each of its paths. */
+  #walk(prefix: string): [string, AnyModule][] {
     const out: [string, AnyModule][] = [[prefix, this]];
     for (const [name, child] of this.namedChildren())
-      out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+      out.push(...(child as Module).#walk(prefix ? `${prefix}.${name}` : name));
     return out;
   }
 
@@ -463,7 +470,8 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
       );
     // Module by module, parameters then buffers: PyTorch's key order.
     const out: Record<string, Tensor> = {};
-    for (const [prefix, m] of this.namedModules()) {
+    // A shared module's state appears under each of its paths, as PyTorch's state_dict has it.
+    for (const [prefix, m] of this.#walk('')) {
       const name = (n: string) => (prefix ? `${prefix}.${n}` : n);
       for (const [n, p] of m.namedOwnParameters()) out[name(n)] = p;
       for (const [n, b] of m.#buffers) out[name(n)] = b;
