@@ -497,6 +497,24 @@ describe('training from the command line', { concurrency: true }, () => {
       [1, 2, 3],
     );
     assert.ok(history[2]!.loss < history[0]!.loss);
+    // Every resume cut the logs back to its checkpoint: each step and each epoch is logged once, in order.
+    const logged = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tag: string; step: number });
+    assert.deepEqual(
+      logged.filter((l) => l.tag === 'train/loss').map((l) => l.step),
+      Array.from({ length: 3 * perEpoch }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      logged.filter((l) => l.tag === 'epoch/loss').map((l) => l.step),
+      [1, 2, 3],
+    );
+    const rows = readFileSync(join(out, 'metrics.csv'), 'utf8').trimEnd().split('\n');
+    assert.deepEqual(
+      rows.slice(1).map((r) => r.split(',')[0]),
+      ['1', '2', '3'],
+    );
     const final = loadCheckpoint(path);
     assert.deepEqual([final.progress.epoch, final.progress.batch, final.progress.step], [3, 0, 3 * perEpoch]);
     // The killed writers' temporary files are cleaned up by later saves; the curves are the run's pictures.

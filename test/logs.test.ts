@@ -867,3 +867,35 @@ test('a run killed mid-training leaves every complete line of its JSON-lines and
   assert.equal(rows.length, 51);
   assert.deepEqual(rows[50], ['50', String(1 / 50)]);
 });
+
+test('the line loggers cut back to a size they had (a resumed checkpoint), and refuse any other', () => {
+  const dir = freshDir();
+  const jsonl = new JsonlLogger(join(dir, 'm.jsonl'));
+  jsonl.log({ step: 1, loss: 0.5 });
+  const at = jsonl.size;
+  jsonl.log({ step: 2, loss: 0.4 });
+  jsonl.truncate(at);
+  jsonl.log({ step: 2, loss: 0.3 });
+  jsonl.close();
+  assert.equal(readFileSync(join(dir, 'm.jsonl'), 'utf8'), '{"step":1,"loss":0.5}\n{"step":2,"loss":0.3}\n');
+
+  const csv = new CsvLogger(join(dir, 'm.csv'));
+  csv.log({ epoch: 1, loss: 0.5 });
+  throwsStrata(
+    () => csv.truncate(3),
+    /CsvLogger\.truncate: expected a size the file had before: 0 or 11 to 17 bytes, got 3/,
+  );
+  throwsStrata(() => csv.truncate(99), /0 or 11 to 17 bytes, got 99/);
+  throwsStrata(() => csv.truncate(-1), /got -1/);
+  csv.truncate(11);
+  csv.log({ epoch: 2, loss: 0.4 });
+  // Back to nothing: the next record's keys are the columns again.
+  csv.truncate(0);
+  csv.log({ step: 7 });
+  csv.close();
+  assert.equal(readFileSync(join(dir, 'm.csv'), 'utf8'), 'step\n7\n');
+  // A continued file knows its header's size from the text it keeps.
+  const again = new CsvLogger(join(dir, 'm.csv'), { append: true });
+  throwsStrata(() => again.truncate(2), /0 or 5 to 7 bytes, got 2/);
+  again.close();
+});

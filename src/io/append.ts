@@ -121,7 +121,10 @@ export class AppendFile {
   write(bytes: Uint8Array): void {
     const fd = this.open();
     try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      // At an explicit position: after truncate() the file offset of a file not opened for appending
+      // would still point past the end, and the write would leave a hole of zeros.
+      for (let done = 0; done < bytes.length; )
+        done += writeSync(fd, bytes, done, bytes.length - done, this.length + done);
     } catch (e) {
       try {
         ftruncateSync(fd, this.length);

@@ -9,6 +9,7 @@ import { mobyDick } from '../data/moby-dick.js';
 import { charTokens, EOS, UNK, Vocab, wordTokens } from '../data/text.js';
 import { compose, elasticDistortion, randomAffine } from '../data/transforms.js';
 import { fail } from '../errors.js';
+import { isCount, isRecord } from '../io/checkpoint.js';
 import { CsvLogger } from '../io/logs/csv.js';
 import { JsonlLogger } from '../io/logs/jsonl.js';
 import type { LogRecord } from '../io/logs/lines.js';
@@ -220,6 +221,19 @@ function runLogs(s: RunSettings, config: ModelConfig): { callbacks: Callback[]; 
     {
       onEpochEnd: (record) =>
         csv.log(Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as LogRecord),
+      // A checkpoint records the logs' sizes; resuming from it cuts them back to those, so that what the
+      // killed run logged after the checkpoint is not there twice (a log shorter than that is kept).
+      name: 'logs',
+      stateDict: () => ({ jsonl: jsonl.size, csv: csv.size }),
+      stateProblem: (state) =>
+        isRecord(state) && isCount(state.jsonl) && isCount(state.csv)
+          ? null
+          : `the logs' state is ${JSON.stringify(state)}, not the byte sizes of metrics.jsonl and metrics.csv`,
+      loadStateDict: (state) => {
+        const { jsonl: j, csv: c } = state as { jsonl: number; csv: number };
+        jsonl.truncate(Math.min(j, jsonl.size));
+        csv.truncate(Math.min(c, csv.size));
+      },
     },
     ...(board ? [board] : []),
   ];

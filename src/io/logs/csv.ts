@@ -2,6 +2,7 @@ import { checkArity, checkOptions, describe, fail } from '../../errors.js';
 import type { AppendFile } from '../append.js';
 import {
   checkRecord,
+  cutBack,
   exactNumber,
   type LineLoggerOptions,
   type LogRecord,
@@ -14,8 +15,11 @@ export interface CsvLoggerOptions extends LineLoggerOptions {
   separator?: string;
 }
 
-/** The fields of the first record of CSV text (RFC 4180: quoted fields may hold separators, quotes, newlines). */
-function firstRow(text: string, separator: string): string[] {
+/**
+ * The fields of the first record of CSV text (RFC 4180: quoted fields may hold separators, quotes,
+ * newlines), and the length of its text with its line break.
+ */
+function firstRow(text: string, separator: string): [string[], number] {
   const fields: string[] = [];
   let field = '';
   let quoted = false;
@@ -31,11 +35,13 @@ function firstRow(text: string, separator: string): string[] {
     else if (ch === separator) {
       fields.push(field);
       field = '';
-    } else if (ch === '\n' || (ch === '\r' && text[i + 1] === '\n')) break;
-    else field += ch;
+    } else if (ch === '\n' || (ch === '\r' && text[i + 1] === '\n')) {
+      fields.push(field);
+      return [fields, new TextEncoder().encode(text.slice(0, ch === '\n' ? i + 1 : i + 2)).length];
+    } else field += ch;
   }
   fields.push(field);
-  return fields;
+  return [fields, new TextEncoder().encode(text).length];
 }
 
 /**
@@ -60,6 +66,8 @@ export class CsvLogger {
   private readonly file: AppendFile;
   private readonly separator: string;
   private header: readonly string[] | null = null;
+  /** Bytes of the header row. */
+  private headerBytes = 0;
 
   constructor(path: string, options?: CsvLoggerOptions) {
     const op = 'CsvLogger';
@@ -74,7 +82,7 @@ export class CsvLogger {
     this.separator = separator;
     const { file, kept } = openLines(op, path, append);
     this.file = file;
-    if (kept !== '') this.header = firstRow(kept, separator);
+    if (kept !== '') [this.header, this.headerBytes] = firstRow(kept, separator);
   }
 
   /** The column names: the first record's keys, or the existing file's header; null before either. */
@@ -91,6 +99,7 @@ export class CsvLogger {
       const keys = Object.keys(record);
       if (keys.length === 0) fail(op, 'the first record has no keys; its keys become the columns');
       text = this.row(keys);
+      this.headerBytes = new TextEncoder().encode(text).length;
     }
     const header = this.header ?? Object.keys(record);
     const extra = Object.keys(record).filter((k) => !header.includes(k));
@@ -102,6 +111,20 @@ export class CsvLogger {
     text += this.row(header.map((k) => record[k] ?? null));
     this.file.write(new TextEncoder().encode(text));
     this.header = header;
+  }
+
+  /** Bytes in the file: where {@link truncate} can cut it back to later. */
+  get size(): number {
+    return this.file.size;
+  }
+
+  /**
+   * Cuts the file back to a size it had (a resumed run's checkpoint recorded it), dropping the rows
+   * after; to 0, the header goes too and the next record's keys become the columns again.
+   */
+  truncate(size: number): void {
+    cutBack('CsvLogger.truncate', this.file, size, this.headerBytes);
+    if (size === 0) this.header = null;
   }
 
   /** Pushes the rows written so far to the disk (they are already safe from a crash of this process). */

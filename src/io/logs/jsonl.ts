@@ -1,6 +1,13 @@
 import { checkArity, checkOptions } from '../../errors.js';
 import type { AppendFile } from '../append.js';
-import { checkRecord, exactNumber, type LineLoggerOptions, type LogRecord, openLines } from './lines.js';
+import {
+  checkRecord,
+  cutBack,
+  exactNumber,
+  type LineLoggerOptions,
+  type LogRecord,
+  openLines,
+} from './lines.js';
 
 /** JSON has no NaN or infinities: they are written as the strings "NaN", "Infinity" and "-Infinity". */
 function jsonValue(v: LogRecord[string]): string {
@@ -36,6 +43,16 @@ export class JsonlLogger {
     checkRecord('JsonlLogger.log', record);
     const fields = Object.entries(record).map(([k, v]) => `${JSON.stringify(k)}:${jsonValue(v)}`);
     this.file.write(new TextEncoder().encode(`{${fields.join(',')}}\n`));
+  }
+
+  /** Bytes in the file: where {@link truncate} can cut it back to later. */
+  get size(): number {
+    return this.file.size;
+  }
+
+  /** Cuts the file back to a size it had (a resumed run's checkpoint recorded it), dropping the lines after. */
+  truncate(size: number): void {
+    cutBack('JsonlLogger.truncate', this.file, size);
   }
 
   /** Pushes the lines written so far to the disk (they are already safe from a crash of this process). */

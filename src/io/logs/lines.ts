@@ -1,5 +1,6 @@
 import { describe, fail } from '../../errors.js';
 import { AppendFile } from '../append.js';
+import { isCount } from '../checkpoint.js';
 
 /** What a logged record may hold: numbers (metrics, steps), strings, booleans, and null for "no value". */
 export type LogValue = number | string | boolean | null;
@@ -47,4 +48,17 @@ export function openLines(op: string, path: string, append: unknown): { file: Ap
 /** A number as text that reads back to the same number: shortest round-trip digits, and -0 kept. */
 export function exactNumber(v: number): string {
   return Object.is(v, -0) ? '-0' : String(v);
+}
+
+/**
+ * Cuts a log back to a size it had earlier (a checkpoint's), dropping what a resumed run will write
+ * again; `least` is the smallest size that keeps the file readable (a CSV header), 0 always allowed.
+ */
+export function cutBack(op: string, file: AppendFile, size: unknown, least = 0): void {
+  if (!isCount(size) || size > file.size || (size > 0 && size < least))
+    fail(
+      op,
+      `expected a size the file had before: 0${least > 0 ? ` or ${least}` : ''} to ${file.size} bytes, got ${describe(size)}`,
+    );
+  file.truncate(size);
 }
