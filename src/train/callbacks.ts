@@ -32,7 +32,9 @@ export interface EarlyStoppingOptions {
  * epoch's weights (Keras's EarlyStopping with restore_best_weights). Its state (best value and epoch,
  * epochs since) is checkpointed, so a resumed run counts on.
  *
- *     new Trainer(task, { ..., callbacks: [new EarlyStopping({ monitor: 'valLoss', patience: 3, restoreBest: true })] })
+ *     const stopping = new EarlyStopping({ monitor: 'valLoss', patience: 3, restoreBest: true });
+ *     await new Trainer(task, { epochs: 10, data: loader, validation: [[x, y]], generator, callbacks: [stopping] }).fit();
+ *     stopping.bestEpoch // the epoch whose weights the model now has
  */
 export class EarlyStopping implements Callback {
   readonly name = 'earlyStopping';
@@ -116,8 +118,13 @@ export interface ScheduleOptions {
  * Steps a learning-rate schedule per epoch or per batch; a ReduceLROnPlateau is stepped with the
  * monitored metric of each epoch. Its state is checkpointed.
  *
- *     new LearningRateSchedule(new CosineAnnealingLR(opt, { tMax: epochs }))
- *     new LearningRateSchedule(new ReduceLROnPlateau(opt, { patience: 0 }), { monitor: 'valLoss' })
+ *     const cosine = new LearningRateSchedule(new optim.CosineAnnealingLR(opt, { tMax: 4 }));
+ *     await new Trainer(task, { epochs: 4, data: loader, generator, callbacks: [cosine] }).fit();
+ *     opt.paramGroups[0]!.lr // → 0
+ *
+ *     // Divide the rate by 10 whenever an epoch's validation loss is no better than the best so far:
+ *     const plateau = new LearningRateSchedule(new optim.ReduceLROnPlateau(opt, { patience: 0 }), { monitor: 'valLoss' });
+ *     await new Trainer(task, { epochs: 3, data: loader, validation: [[x, y]], generator, callbacks: [plateau] }).fit();
  */
 export class LearningRateSchedule implements Callback {
   readonly name = 'scheduler';
@@ -168,7 +175,7 @@ export class LearningRateSchedule implements Callback {
 /**
  * Clips the global gradient norm of each update's parameters to `maxNorm` before the optimizer steps.
  *
- *     callbacks: [new GradientClipping(0.25)]
+ *     await new Trainer(task, { epochs: 1, data: loader, generator, callbacks: [new GradientClipping(0.25)] }).fit();
  */
 export class GradientClipping implements Callback {
   constructor(readonly maxNorm: number) {}
@@ -179,8 +186,9 @@ export class GradientClipping implements Callback {
 }
 
 /**
- * Where logged scalars go: a JSON-lines, CSV or TensorBoard writer implements this. `step` is the
- * global step for per-step values and the epoch number for per-epoch ones (tags `epoch/...`).
+ * Where logged scalars go: a JSON-lines, CSV or TensorBoard writer behind a `scalar` function
+ * (`{ scalar: (tag, value, step) => jsonl.log({ tag, step, value }) }`). `step` is the global step for
+ * per-step values and the epoch number for per-epoch ones (tags `epoch/...`).
  */
 export interface MetricLogger {
   scalar(tag: string, value: number, step: number): void;
@@ -192,7 +200,13 @@ export interface MetricLogger {
  * Sends every scalar the run produces to a MetricLogger: each step's loss and metrics (`train/loss`),
  * every epoch's record (`epoch/valLoss`, `epoch/lr`, ...).
  *
- *     callbacks: [new MetricLogging(new JsonlLogger('runs/x/metrics.jsonl'))]
+ *     const jsonl = new logs.JsonlLogger('runs/x/metrics.jsonl');
+ *     const logging = new MetricLogging({
+ *       scalar: (tag, value, step) => jsonl.log({ tag, step, value }),
+ *       close: () => jsonl.close(),
+ *     });
+ *     await new Trainer(task, { epochs: 2, data: loader, generator, callbacks: [logging] }).fit();
+ *     // runs/x/metrics.jsonl, a line per scalar: {"tag":"train/loss","step":1,"value":1.19...}
  */
 export class MetricLogging implements Callback {
   constructor(readonly logger: MetricLogger) {}
@@ -222,7 +236,9 @@ export class MetricLogging implements Callback {
  * as 28×28 tiles), an image of the first layer's filters (`filters/<name>`). Only the rank that writes
  * files writes it; it is closed at the run's end, and by `close()` after a failure.
  *
- *     callbacks: [new TensorBoard('runs/tb/mnist', { model: 'lenet', lr: 0.001 })]
+ *     const board = new TensorBoard('runs/tb/tiny', { model: 'mlp', lr: 0.1 });
+ *     await new Trainer(task, { epochs: 2, data: loader, generator, callbacks: [board] }).fit();
+ *     // then: tensorboard --logdir runs/tb
  */
 export class TensorBoard implements Callback {
   private writer: SummaryWriter | null = null;

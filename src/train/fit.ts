@@ -51,7 +51,9 @@ export interface FitResult extends TrainResult {
  * The task of a classifier: logits from `model.forward(x)`, a loss against the labels, and the count of
  * correct predictions as its `accuracy` metric.
  *
- *     await new Trainer(classifierTask(model, opt, nn.crossEntropy), { epochs: 3, data: loader, generator }).fit();
+ *     const task = classifierTask(model, opt, nn.crossEntropy);
+ *     const { history } = await new Trainer(task, { epochs: 3, data: loader, validation: [[x, y]], generator }).fit();
+ *     history[2]!.valAccuracy // the share of the validation rows classified right after the third epoch
  */
 export function classifierTask(
   model: Module,
@@ -72,7 +74,13 @@ export function classifierTask(
  * continues from the checkpoint in `out` exactly as if it had not stopped.
  *
  *     const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
- *     const { history } = await fit(model, opt, { epochs: 3, loss: nn.crossEntropy, train: loader, generator });
+ *     const run = { loss: nn.crossEntropy, train: loader, validation: [[x, y]], generator, out: 'runs/mlp' };
+ *     const { history } = await fit(model, opt, { ...run, epochs: 3 });
+ *     history.length // → 3
+ *
+ *     // Later, two epochs more from the checkpoint in runs/mlp, as if the run had not stopped:
+ *     const more = await fit(model, opt, { ...run, epochs: 5, resume: true });
+ *     more.resumedFrom // → { epoch: 3, batch: 0 }
  */
 export async function fit<T extends Sample>(
   model: Module,

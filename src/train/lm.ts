@@ -35,7 +35,7 @@ export interface LmEpoch extends EpochRecord {
  * Perplexity of a token stream: exp of the mean cross-entropy of every next-token prediction, the stream
  * cut into `batchSize` contiguous streams and read window by window with the state carried across.
  *
- *     const ppl = perplexity(lm, testIds, 20, 35);
+ *     const ppl = perplexity(lm, ids, 4, 10); // about 10, the vocabulary's size, for an untrained model
  */
 export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: number, bptt: number): number {
   const wasTraining = model.training;
@@ -55,7 +55,16 @@ export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: num
   return Math.exp(nll / count);
 }
 
-/** The windows of truncated BPTT over a token stream cut into `batchSize` streams, as an epoch's batches. */
+/**
+ * The windows of truncated BPTT over a token stream cut into `batchSize` streams, as an epoch's batches.
+ *
+ *     const source = bpttSource(ids, 4, 10); // 200 ids: 4 streams of 50, read 10 at a time
+ *     source.length // → 5
+ *     const [input, target] = [...source.iterate()][0]!;
+ *     input.shape // → [4, 10]
+ *     input.select(0, 0) // → [0, 4, 0, 8, 8, 0, 4, 0, 8, 8]
+ *     target.select(0, 0) // → [4, 0, 8, 8, 0, 4, 0, 8, 8, 0]
+ */
 export function bpttSource(ids: Int32Array, batchSize: number, bptt: number): EpochSource<[Tensor, Tensor]> {
   const streams = batchify(ids, batchSize);
   return {
@@ -72,7 +81,9 @@ export function bpttSource(ids: Int32Array, batchSize: number, bptt: number): Ep
  * (detached), cross-entropy per token as the loss, `perplexity` derived from it. The carried state is
  * part of a mid-epoch checkpoint.
  *
- *     await new Trainer(languageModelTask(lm, opt), { epochs: 2, data: bpttSource(ids, 20, 35), generator }).fit();
+ *     const task = languageModelTask(lm, new optim.SGD(lm.parameters(), { lr: 1 }));
+ *     const { history } = await new Trainer(task, { epochs: 2, data: bpttSource(ids, 4, 10), generator }).fit();
+ *     history[1]!.perplexity // exp of the second epoch's mean loss
  */
 export function languageModelTask(
   model: LanguageModel,
@@ -134,8 +145,11 @@ export interface LmFitResult extends TrainResult {
  * end), and divides the learning rate by `anneal` when an epoch does not improve (Zaremba et al., 2014).
  * Resumes exactly from any checkpoint, mid-epoch included.
  *
- *     await fitLanguageModel(lm, new optim.SGD(lm.parameters(), { lr: 20 }), { epochs: 10, batchSize: 20,
- *       bptt: 35, train: ids, valid: validIds, clip: 0.25, generator });
+ *     const [train, valid] = [ids.subarray(0, 160), ids.subarray(160)];
+ *     const { history, bestEpoch } = await fitLanguageModel(lm, new optim.SGD(lm.parameters(), { lr: 20 }), {
+ *       epochs: 2, batchSize: 4, bptt: 10, train, valid, clip: 0.25, generator,
+ *     });
+ *     history[bestEpoch! - 1]!.valPerplexity // the best validation perplexity, whose weights lm now has
  */
 export async function fitLanguageModel(
   model: LanguageModel,

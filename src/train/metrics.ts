@@ -3,7 +3,11 @@ import { fail } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Number of rows of logits [N, C] whose largest entry is at the target class. */
+/**
+ * Number of rows of logits [N, C] whose largest entry is at the target class.
+ *
+ *     countCorrect(tensor([[0.1, 2], [3, 0.2], [1, 0]]), tensor([1, 0, 1], { dtype: 'int32' })) // → 2
+ */
 export function countCorrect(logits: Tensor, target: Tensor): number {
   return logits.argmax(1).eq(target).sum().item();
 }
@@ -17,7 +21,8 @@ export interface Evaluation {
 /**
  * Mean loss and accuracy of a classifier over batches, in eval mode and without recording.
  *
- *     const { loss, accuracy } = evaluate(model, [[testImages, testLabels]], nn.crossEntropy);
+ *     const { loss, accuracy, samples } = evaluate(model, loader, nn.crossEntropy); // or [[x, y]]
+ *     samples // → 16
  */
 export function evaluate(
   model: Module,

@@ -98,8 +98,19 @@ export interface EpochSource<B> {
 
 /**
  * `n` steps per epoch with no data: each batch is its step index within the epoch (an RL agent's source).
+ * The task collects its own data, drawing from `ctx.generator` so that a resumed run draws the same:
  *
- *     new Trainer(agentTask, { epochs: 100, data: steps(50), generator }).fit();
+ *     const net = new nn.Linear(1, 1);
+ *     const fresh: Task<number> = {
+ *       model: net,
+ *       optimizers: [new optim.SGD(net.parameters(), { lr: 0.1 })],
+ *       trainStep(_step, ctx) {
+ *         const x = randn([8, 1], { generator: ctx.generator }); // new samples of y = 2x every step
+ *         return { loss: nn.mseLoss(net.forward(x), x.mul(2)), size: 8 };
+ *       },
+ *     };
+ *     const { history } = await new Trainer(fresh, { epochs: 2, data: steps(50), generator }).fit();
+ *     history.length // → 2
  */
 export function steps(n: number): EpochSource<number> {
   if (!Number.isInteger(n) || n < 1) fail('steps', `expected a positive number of steps per epoch, got ${n}`);
@@ -249,12 +260,17 @@ async function read(value: number | Tensor): Promise<number> {
  * The training engine: runs a Task's steps over epochs with validation, callbacks, progress, a NaN/Inf
  * guard and checkpoints from which a run resumes exactly, mid-epoch included.
  *
- *     const trainer = new Trainer(task, { epochs: 5, data: loader, generator, out: 'runs/x',
+ *     const trainer = new Trainer(task, { epochs: 5, data: loader, validation: [[x, y]], generator, out: 'runs/x',
  *       callbacks: [new EarlyStopping({ monitor: 'valLoss', patience: 2 })] });
- *     const { history } = await trainer.fit();
+ *     const { history } = await trainer.fit(); // per epoch: loss, accuracy, valLoss, valAccuracy, lr, ...
  *
- * A custom loop needs none of this: `for (const [x, y] of loader) { opt.zeroGrad();
- * crossEntropy(model.forward(x), y).backward(); opt.step(); }`, with `saveCheckpoint` when you want one.
+ * A custom loop needs none of this (add `saveCheckpoint` when you want one):
+ *
+ *     for (const [x, y] of loader) {
+ *       opt.zeroGrad();
+ *       nn.crossEntropy(model.forward(x), y).backward();
+ *       opt.step();
+ *     }
  */
 export class Trainer<B> implements Run {
   readonly model: AnyModule;
