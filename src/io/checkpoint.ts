@@ -43,9 +43,23 @@ export interface CheckpointInput extends Omit<Checkpoint, 'optimizer' | 'otherOp
   otherOptimizers?: (AnyOptimizer | OptimizerCheckpoint)[];
 }
 
-/** The file a run's checkpoint is written to in its output directory. */
+/**
+ * The file a run's checkpoint is written to in its output directory.
+ *
+ *     await fit(model, opt, { epochs: 1, loss: nn.crossEntropy, train: loader, generator, out: 'runs/mlp' });
+ *     loadCheckpoint(`runs/mlp/${CHECKPOINT_FILE}`).progress.epoch // → 1
+ *     CHECKPOINT_FILE // → 'checkpoint.safetensors'
+ */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
-/** The file a run's best weights (by its monitored metric) are written to. */
+/**
+ * The file a run's best weights (by its monitored metric) are written to, beside its checkpoint.
+ *
+ *     await fit(model, opt, { epochs: 3, loss: nn.crossEntropy, train: loader, validation: [[x, y]], generator,
+ *       earlyStopping: { monitor: 'valLoss', patience: 3, restoreBest: true }, out: 'runs/mlp' });
+ *     const best = mlp([4, 8, 3]);
+ *     best.loadStateDict(loadWeights(`runs/mlp/${BEST_FILE}`)); // the best epoch's weights, which model has again
+ *     BEST_FILE // → 'best.safetensors'
+ */
 export const BEST_FILE = 'best.safetensors';
 
 const FORMAT = 2;
@@ -127,12 +141,16 @@ const asCheckpoint = (o: AnyOptimizer | OptimizerCheckpoint) =>
  * Saves a checkpoint as one safetensors file (model weights under `model.*`, optimizer tensors under
  * `optim.*`, the rest as JSON in the `strata.checkpoint` metadata entry), so that a single atomic rename
  * replaces the previous checkpoint: a crash at any moment leaves either the old file or the new one.
+ * The folder must exist (the Trainer makes its `out` folder).
  *
- *     saveCheckpoint('runs/mnist/checkpoint.safetensors', {
- *       model: net.stateDict(), optimizer: opt, rng: generator.getState(), progress: { epoch: 3 },
- *       config: { model: 'mlp', sizes: [784, 10] },
+ *     saveCheckpoint('mlp.safetensors', {
+ *       model: model.stateDict(), optimizer: opt, rng: generator.getState(), progress: { epoch: 3 },
+ *       config: { model: 'mlp', sizes: [4, 8, 3] },
  *     });
- *     const { model, optimizer, progress } = loadCheckpoint('runs/mnist/checkpoint.safetensors');
+ *     const saved = loadCheckpoint('mlp.safetensors');
+ *     model.loadStateDict(saved.model);
+ *     generator.setState(saved.rng);
+ *     saved.progress // → { epoch: 3 }
  */
 export function saveCheckpoint(path: string, input: CheckpointInput): void {
   const ckpt: Checkpoint = {
@@ -175,7 +193,11 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
  * has no checksum or does not match it (corrupt, truncated), is a safetensors file but not a Strata
  * checkpoint, or holds no valid RNG state or progress record.
  *
- *     const { model, progress, config } = loadCheckpoint('runs/mlp/checkpoint.safetensors');
+ *     await fit(model, opt, { epochs: 2, loss: nn.crossEntropy, train: loader, generator, out: 'runs/mlp',
+ *       config: { model: 'mlp', lr: 0.1 } });
+ *     const { progress, config } = loadCheckpoint('runs/mlp/checkpoint.safetensors');
+ *     progress.epoch // → 2
+ *     config // → { model: 'mlp', lr: 0.1 }
  */
 export function loadCheckpoint(path: string): Checkpoint {
   return parseCheckpoint('loadCheckpoint', readFileBytes('loadCheckpoint', path), path);
@@ -271,6 +293,7 @@ function parseCheckpoint(op: string, bytes: Uint8Array, path: string): Checkpoin
  * `safetensors.torch.load_file(path)` and `model.load_state_dict(...)`. Written atomically.
  *
  *     saveWeights('mlp.safetensors', model.stateDict());
+ *     // In PyTorch: model.load_state_dict(safetensors.torch.load_file('mlp.safetensors'))
  */
 export function saveWeights(path: string, weights: Record<string, Tensor>): void {
   // "format": "pt" is what Hugging Face tools look for to treat the file as PyTorch weights.
@@ -281,7 +304,10 @@ export function saveWeights(path: string, weights: Record<string, Tensor>): void
  * Loads and verifies weights written by saveWeights; a file without Strata's checksum is refused, as it
  * cannot be verified. For weights from PyTorch or the hub, use `loadSafetensors(path).tensors`.
  *
- *     model.loadStateDict(loadWeights('mlp.safetensors'));
+ *     saveWeights('mlp.safetensors', model.stateDict());
+ *     const copy = mlp([4, 8, 3]);
+ *     copy.loadStateDict(loadWeights('mlp.safetensors'));
+ *     copy.forward(x).sub(model.forward(x)).abs().max().item() // → 0
  */
 export function loadWeights(path: string): Record<string, Tensor> {
   const { tensors, metadata } = decodeSafetensors(readFileBytes('loadWeights', path), path, {

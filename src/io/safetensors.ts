@@ -410,7 +410,14 @@ export function decodeSafetensors(
   return { tensors: Object.fromEntries(tensors), metadata, verified: checksum !== undefined };
 }
 
-/** Writes tensors to a safetensors file atomically (see writeFileAtomic): a crash never leaves half a file. */
+/**
+ * Writes tensors, and metadata strings, to a safetensors file atomically: the file is written under
+ * another name and renamed, so a crash never leaves half a file.
+ *
+ *     saveSafetensors('mlp.safetensors', model.stateDict(), { epochs: '3' });
+ *     Object.keys(loadSafetensors('mlp.safetensors').tensors) // → ['0.bias', '0.weight', '2.bias', '2.weight']
+ *     // In PyTorch: safetensors.torch.load_file('mlp.safetensors')
+ */
 export function saveSafetensors(
   path: string,
   tensors: Record<string, Tensor>,
@@ -424,7 +431,13 @@ export function saveSafetensors(
  * Reads a safetensors file from anywhere (Strata, PyTorch, the Hugging Face hub), checking its structure,
  * and its checksum when it has Strata's: `verified` says which. Errors name the file and what is wrong.
  *
- *     const { tensors, verified } = loadSafetensors('pytorch_model.safetensors') // verified: false
+ *     saveSafetensors('tensors.safetensors', { w: tensor([[1, 2], [3, 4]]) }, { source: 'docs' });
+ *     const { tensors, metadata, verified } = loadSafetensors('tensors.safetensors');
+ *     tensors.w // → [[1, 2], [3, 4]]
+ *     metadata // → { source: 'docs' }
+ *     verified // → true
+ *
+ * `verified` is true for a file that Strata wrote, false for one from PyTorch or the hub.
  */
 export function loadSafetensors(path: string): Safetensors {
   return decodeSafetensors(readFileBytes('loadSafetensors', path), path);
