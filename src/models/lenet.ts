@@ -17,14 +17,19 @@ export interface LenetOptions {
  * LeNet-5 (LeCun et al., 1998) as the benchmark workload W2 adapts it, with ReLU and max-pooling, for
  * images [N, 1, 28, 28] (flat [N, 784] rows must be reshaped first):
  *
- *     conv 5×5 1→6 pad 2 → ReLU → maxpool 2 → conv 5×5 6→16 → ReLU → maxpool 2 → flatten (16·5·5 = 400)
- *       → Linear 120 → ReLU → Linear 84 → ReLU → Linear 10
+ * ```text
+ * conv 5×5 1→6 pad 2 → ReLU → maxpool 2 → conv 5×5 6→16 → ReLU → maxpool 2 → flatten (16·5·5 = 400)
+ *   → Linear 120 → ReLU → Linear 84 → ReLU → Linear 10
+ * ```
  *
  * A Sequential, so the weights are named as PyTorch's nn.Sequential of the same layer list names them:
  * `0.weight` (conv), `3.weight` (conv), `7.weight`, `9.weight`, `11.weight` (linear), with their biases;
  * 61,706 parameters.
  *
- *     const logits = lenet().forward(images.reshape([-1, 1, 28, 28])); // [N, 10]
+ *     const { images } = data.loadMnist('test', { limit: 8 });
+ *     const net = lenet();
+ *     net.forward(images.reshape([-1, 1, 28, 28])).shape // → [8, 10]
+ *     net.numParameters() // → 61706
  */
 export function lenet({ init = 'glorot' }: LenetOptions = {}): Sequential {
   const conv1 = new Conv2d(1, 6, 5, { padding: 2 });

@@ -21,7 +21,10 @@ export interface MlpOptions {
  * A multilayer perceptron: Linear layers of the given sizes with a non-linearity between them and none
  * after the last, as a Sequential (so weights are named `0.weight`, `2.weight`, ... as in PyTorch).
  *
- *     mlp([784, 512, 256, 10])  // the MNIST MLP of the benchmarks (W1)
+ *     const net = mlp([784, 512, 256, 10]); // the MNIST MLP of the benchmarks (W1)
+ *     net.forward(randn([2, 784])).shape // → [2, 10]
+ *     net.namedParameters().map(([name]) => name) // → ['0.weight', '0.bias', '2.weight', '2.bias', '4.weight', '4.bias']
+ *     const small = mlp([4, 16, 3], { activation: 'tanh', dropout: 0.5, generator }); // Linear, Tanh, Dropout, Linear
  */
 export function mlp(
   sizes: readonly number[],

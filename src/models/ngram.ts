@@ -12,15 +12,23 @@ function countType(contexts: Map<number, { total: number; types: number }>, ctx:
  * The baseline neural language models are measured against: an interpolated Kneser-Ney trigram model
  * (Kneser & Ney, 1995; in the interpolated form of Chen & Goodman, 1998), computed from counts:
  *
- *   P3(w | u v) = max(c(uvw) − D3, 0) / c(uv•) + D3 · T(uv•) / c(uv•) · P2(w | v)
- *   P2(w | v)   = max(N(•vw) − D2, 0) / N(•v•) + D2 · T(v•) / N(•v•) · P1(w)
- *   P1(w)       = max(N(•w) − D1, 0) / N(••)  + D1 · T(•) / N(••) · 1 / V
+ * ```text
+ * P3(w | u v) = max(c(uvw) − D3, 0) / c(uv•) + D3 · T(uv•) / c(uv•) · P2(w | v)
+ * P2(w | v)   = max(N(•vw) − D2, 0) / N(•v•) + D2 · T(v•) / N(•v•) · P1(w)
+ * P1(w)       = max(N(•w) − D1, 0) / N(••)  + D1 · T(•) / N(••) · 1 / V
+ * ```
  *
  * where c counts trigrams, N(•vw) counts the distinct words seen before the bigram vw (continuation
  * counts), T counts the distinct words seen after a context, and each order's discount is
  * D = n1 / (n1 + 2 n2) from the numbers of its counts equal to 1 and 2. A context never seen falls
  * back to the order below. Every word of the vocabulary gets a probability above zero, so test
  * perplexity is finite.
+ *
+ *     const words = data.wordTokens('the cat sat on the mat. the dog sat on the log.');
+ *     const vocab = data.Vocab.build(words);
+ *     const trigram = KneserNeyTrigram.fit(vocab.encode(words), vocab.size);
+ *     trigram.prob(vocab.id('on'), vocab.id('the'), vocab.id('mat')) // P(mat | on the), between 0 and 1
+ *     trigram.perplexity(vocab.encode(data.wordTokens('the dog sat on the mat.')))
  */
 export class KneserNeyTrigram {
   private constructor(

@@ -29,10 +29,18 @@ export interface NplmOptions {
  * Bengio et al.'s neural probabilistic language model (2003; seed 003's "distributed representations"):
  * the n − 1 previous words' feature vectors from one shared table C, concatenated into x, then
  *
- *     y = b + W x + U tanh(d + H x),   P(w_t | context) = softmax(y)
+ * ```text
+ * y = b + W x + U tanh(d + H x),   P(w_t | context) = softmax(y)
+ * ```
  *
  * For streams of text it takes ids [B, T] and predicts every position; the state it carries to the next
  * window is the last n − 1 ids, so windows continue where the previous one stopped.
+ *
+ *     const nplm = new NeuralProbabilisticLM(10, { order: 3, embed: 8, hidden: 16 });
+ *     const [logits, last] = nplm.forward(tensor([[1, 2, 3, 4]], { dtype: 'int32' }));
+ *     logits.shape // → [1, 4, 10]
+ *     last // → [[3, 4]]
+ *     const [next] = nplm.forward(tensor([[5, 6]], { dtype: 'int32' }), last); // 5 is predicted from 3 4
  */
 export class NeuralProbabilisticLM extends Module<[Tensor, Tensor?], [Tensor, Tensor]> {
   readonly C: Embedding;

@@ -40,7 +40,12 @@ const num = (c: ModelConfig, k: string) => c[k] as number;
 
 const LM_SHAPE = { hidden: 'integer', embed: 'integer', dropout: 'number', level: 'string' } as const;
 
-/** Every model `strata train` makes, by name. */
+/**
+ * Every model `strata train` makes, by name.
+ *
+ *     MODELS.lenet!.summary // → 'LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling'
+ *     MODELS.lenet!.build({ model: 'lenet' }, { vocab: null }).numParameters() // → 61706
+ */
 export const MODELS: Record<string, ModelEntry> = {
   mlp: {
     summary: 'a 784-512-256-10 ReLU MLP',
@@ -108,13 +113,23 @@ function rnnLm(c: ModelConfig, vocab: Vocab, generator?: Generator): RnnLanguage
  * Adds a model to the registry, so that loadModel (and `strata generate|viz`) can rebuild it.
  *
  *     registerModel('tiny', { summary: 'a 784-10 softmax', input: 'flat', shape: {}, build: () => mlp([784, 10]) });
+ *     const net = MODELS.tiny!.build({ model: 'tiny' }, { vocab: null });
+ *     const rng = generator.getState();
+ *     const optimizer = new optim.SGD(net.parameters(), { lr: 0.1 });
+ *     saveCheckpoint('tiny.safetensors', { model: net.stateDict(), optimizer, rng, progress: {}, config: { model: 'tiny' } });
+ *     loadModel('tiny.safetensors').entry.summary // → 'a 784-10 softmax'
  */
 export function registerModel(name: string, entry: ModelEntry): void {
   if (Object.hasOwn(MODELS, name)) fail('registerModel', `a model named '${name}' is already registered`);
   MODELS[name] = entry;
 }
 
-/** What is wrong with a config for its model, each problem in a list (empty: it is good). */
+/**
+ * What is wrong with a config for its model, each problem in a list (empty: it is good).
+ *
+ *     configProblems({ model: 'mlp', dropout: 0.5 }) // → []
+ *     configProblems({ model: 'mlp' }) // → ["'dropout' is undefined, not a number"]
+ */
 export function configProblems(config: unknown): string[] {
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     return [`the run config is ${describe(config)}, not an object`];
@@ -165,8 +180,10 @@ export function checkpointPath(path: string): string {
  * stored config, and loads its weights — the best epoch's (`best.safetensors` beside it) when there
  * are any — in eval mode. `op` names the command in errors.
  *
- *     const { model } = loadModel('runs/lenet');
- *     const logits = model.forward(images.reshape([-1, 1, 28, 28]));
+ *     const { model, config, vocab } = loadModel('runs/rnnlm'); // a run of strata train rnnlm
+ *     config.model // → 'rnnlm'
+ *     const drawn = sampleTokens(model as LanguageModel, vocab!.encode(['call', 'me']), { length: 8, generator });
+ *     data.detokenize(vocab!.decode(drawn)) // eight words of Moby-Dick's vocabulary
  */
 export function loadModel(run: string, op = 'loadModel'): LoadedModel {
   const path = checkpointPath(run);

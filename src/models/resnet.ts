@@ -21,13 +21,19 @@ export interface ResNetOptions {
 /**
  * A residual network of basic blocks (He et al., 2016), shaped like the paper's CIFAR networks (§4.2):
  *
- *     conv 3×3 (no bias) → BN → ReLU → stage 1 → stage 2 → ... → global average pool → Linear
+ * ```text
+ * conv 3×3 (no bias) → BN → ReLU → stage 1 → stage 2 → ... → global average pool → Linear
+ * ```
  *
  * Stage i is `blocksPerStage` ResidualBlocks with `channels[i]` channels, the first of which has stride 2
  * (and a projection shortcut) in every stage but the first. Names are torchvision's ResNet's: `conv1`,
  * `bn1`, `layer1.0.conv1`, ..., `layer2.0.downsample.0`, ..., `fc`. Convolutions are initialised as
  * torchvision does, Kaiming-normal with fan_out and ReLU's gain; batch norms with γ = 1, β = 0; the
  * final Linear with PyTorch's default.
+ *
+ *     const net = new ResNet({ inChannels: 3, channels: [8, 16], blocksPerStage: 1, numClasses: 10 });
+ *     net.forward(randn([2, 3, 32, 32])).shape // → [2, 10]
+ *     net.namedParameters()[0]![0] // → 'conv1.weight'
  */
 export class ResNet extends Module {
   conv1: Conv2d;
@@ -88,7 +94,9 @@ export interface ResnetMnistOptions {
  * blocks at 28×28, 14×14 and 7×7 (by default), global average pooling and a Linear classifier. With the
  * defaults it has 174,970 parameters.
  *
- *     const logits = resnetMnist().forward(images.reshape([-1, 1, 28, 28])); // [N, 10]
+ *     const { images } = data.loadMnist('test', { limit: 4 });
+ *     resnetMnist({ blocksPerStage: 1 }).forward(images.reshape([-1, 1, 28, 28])).shape // → [4, 10]
+ *     resnetMnist().numParameters() // → 174970
  */
 export function resnetMnist({
   channels = [16, 32, 64],

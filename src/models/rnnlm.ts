@@ -33,8 +33,10 @@ export interface RnnLmOptions {
  * A recurrent language model (the review's Fig. 5 unrolled over text; seed 004): word vectors in,
  * a recurrent layer carrying the history, a softmax over the vocabulary for the next word.
  *
- *     const lm = new RnnLanguageModel(vocab.size, { cell: 'lstm', hidden: 256 });
- *     const [logits, state] = lm.forward(ids, previousState); // ids [B, T] -> logits [B, T, V]
+ *     const rnnlm = new RnnLanguageModel(10, { cell: 'lstm', hidden: 16 });
+ *     const [logits, state] = rnnlm.forward(tensor([[1, 2, 3]], { dtype: 'int32' })); // ids [B, T]
+ *     logits.shape // → [1, 3, 10]
+ *     const [next] = rnnlm.forward(tensor([[4]], { dtype: 'int32' }), state); // read on after 1 2 3
  */
 export class RnnLanguageModel extends Module<[Tensor, LmState?], [Tensor, LmState]> {
   readonly encoder: Embedding;
@@ -113,6 +115,9 @@ export interface SampleOptions {
 /**
  * Continues a prompt by sampling (seed 004's "sampling" of an RNN language model): the prompt is read
  * through the model, then each drawn token is fed back in. Returns the drawn ids.
+ *
+ *     const drawn = sampleTokens(lm, Int32Array.of(1, 2, 3), { length: 5, temperature: 0.8, topK: 3, generator });
+ *     drawn.length // → 5
  */
 export function sampleTokens(
   model: Module<[Tensor, never?], [Tensor, unknown]>,

@@ -13,8 +13,9 @@ export interface WordVectors {
 /**
  * A word-level model's vocabulary and its word vectors, unit length, as rows of a Float64Array.
  *
- *     const wv = wordVectors('runs/rnnlm');
- *     analogy(wv, 'man', 'king', 'woman', 5);
+ *     const wv = wordVectors('runs/rnnlm'); // a run of strata train rnnlm
+ *     wv.dim // → 16
+ *     neighbours(wv, 'whale', 5) // the five words whose vectors point most nearly the way whale's does
  */
 export function wordVectors(path: string, op = 'words'): WordVectors {
   const { model, vocab, level } = loadLanguageModel(path, op);
@@ -62,7 +63,14 @@ function idOf({ vocab }: WordVectors, word: string, op: string): number {
   return vocab.id(word);
 }
 
-/** The `top` nearest neighbours of a word by cosine similarity. */
+/**
+ * The `top` nearest neighbours of a word by cosine similarity.
+ *
+ *     // Word vectors of unit length, as wordVectors(run) gives them, here made by hand in 2-D:
+ *     const vocab = new data.Vocab(['<unk>', 'man', 'woman', 'king', 'queen', 'whale']);
+ *     const wv = { vocab, dim: 2, vectors: Float64Array.of(0, 0, 1, 0, 0.6, 0.8, 0.8, 0.6, 0.28, 0.96, -1, 0) };
+ *     neighbours(wv, 'king', 1) // → [{ word: 'woman', cosine: 0.96 }]
+ */
 export function neighbours(wv: WordVectors, word: string, top: number, op = 'words') {
   const id = idOf(wv, word, op);
   return nearest(wv.vocab, wv.vectors, wv.dim, wv.vectors.subarray(id * wv.dim, (id + 1) * wv.dim), top, [
@@ -70,7 +78,14 @@ export function neighbours(wv: WordVectors, word: string, top: number, op = 'wor
   ]);
 }
 
-/** The `top` words d with b − a + c ≈ d (man : king :: woman : queen), leaving out a, b and c. */
+/**
+ * The `top` words d with b − a + c ≈ d (man : king :: woman : queen), leaving out a, b and c.
+ *
+ *     // Word vectors of unit length, as wordVectors(run) gives them, here made by hand in 2-D:
+ *     const vocab = new data.Vocab(['<unk>', 'man', 'woman', 'king', 'queen', 'whale']);
+ *     const wv = { vocab, dim: 2, vectors: Float64Array.of(0, 0, 1, 0, 0.6, 0.8, 0.8, 0.6, 0.28, 0.96, -1, 0) };
+ *     analogy(wv, 'man', 'king', 'woman', 1)[0]!.word // → 'queen'
+ */
 export function analogy(wv: WordVectors, a: string, b: string, c: string, top: number, op = 'words') {
   const [ia, ib, ic] = [a, b, c].map((word) => idOf(wv, word, op)) as [number, number, number];
   const { vectors, dim } = wv;
@@ -80,7 +95,13 @@ export function analogy(wv: WordVectors, a: string, b: string, c: string, top: n
   return nearest(wv.vocab, vectors, dim, q, top, [ia, ib, ic]);
 }
 
-/** The `count` most frequent words (letters only) and their vectors mapped to 2-D by t-SNE. */
+/**
+ * The `count` most frequent words (letters only) and their vectors mapped to 2-D by t-SNE.
+ *
+ *     const { words, coords } = wordMap(wordVectors('runs/rnnlm'), 50, 0);
+ *     words.slice(0, 3) // → ['the', 'of', 'and']
+ *     coords.length // → 100
+ */
 export function wordMap(wv: WordVectors, count: number, seed: number, op = 'viz') {
   const { vocab, vectors, dim } = wv;
   // Ids after the specials run from the most frequent word down.
