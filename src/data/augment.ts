@@ -29,11 +29,14 @@ const LOADER_KEYS = ['batchSize', 'shuffle', 'dropLast', 'generator'];
  * Batches are built as by `DataLoader` (the fast path copies a TensorDataset's rows into a new array), and
  * then each row of that new array is transformed in place; the dataset itself is never changed.
  *
- *     const loader = new AugmentedDataLoader(new TensorDataset(images, labels), {
- *       batchSize: 128, shuffle: true, generator: new Generator(0),
- *       imageShape: [1, 28, 28], transform: compose(randomAffine({ degrees: 10 }), elasticDistortion({ alpha: 34, sigma: 4 })),
+ *     const { images, labels } = data.loadMnist('train', { limit: 64 });
+ *     const loader = new data.AugmentedDataLoader(new data.TensorDataset(images, labels), {
+ *       batchSize: 16, shuffle: true, generator: new Generator(0), imageShape: [1, 28, 28],
+ *       transform: data.compose(data.randomAffine({ degrees: 10 }), data.elasticDistortion({ alpha: 34, sigma: 4 })),
  *     });
- *     for (const [x, y] of loader) { ... } // x float32 [128, 784], augmented
+ *     for (const [x, y] of loader) {
+ *       // x float32 [16, 784], deformed anew every epoch; y int32 [16]
+ *     }
  *
  * Reproducibility: `iterate()` draws the epoch's permutation and then one 32-bit epoch seed from the
  * loader's generator; batch b's augmentations come from a generator seeded by (epoch seed, b) alone, rows

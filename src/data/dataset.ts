@@ -19,8 +19,11 @@ function checkIndex(op: string, i: number, length: number): void {
  * view (no copy). A DataLoader over a TensorDataset, or a Subset of one, copies whole batches of rows at
  * once instead of collating items one by one.
  *
- *     const train = new TensorDataset(images, labels); // [60000, 784] and [60000]
- *     const [x, y] = train.get(0);                       // [784] and []
+ *     const { images, labels } = data.loadMnist('test', { limit: 64 });
+ *     const set = new data.TensorDataset(images, labels); // [64, 784] and [64]
+ *     const [image, label] = set.get(0);                 // [784] and []
+ *     image!.shape // → [784]
+ *     label!.item() // → 7
  */
 export class TensorDataset implements Dataset<Tensor[]> {
   readonly tensors: readonly Tensor[];
@@ -55,7 +58,14 @@ export class TensorDataset implements Dataset<Tensor[]> {
   }
 }
 
-/** The items of `dataset` at the given indices, in that order (PyTorch's `Subset`). */
+/**
+ * The items of `dataset` at the given indices, in that order (PyTorch's `Subset`).
+ *
+ *     const firstFour = new data.Subset(new data.TensorDataset(x, y), [0, 1, 2, 3]);
+ *     firstFour.length // → 4
+ *     const [batch] = new data.DataLoader(firstFour, { batchSize: 4 });
+ *     batch![0]!.shape // → [4, 4]
+ */
 export class Subset<T> implements Dataset<T> {
   readonly indices: Int32Array;
 
@@ -89,7 +99,9 @@ export class Subset<T> implements Dataset<T> {
  * the remainder goes one by one to the first parts. The order comes from one permutation drawn from
  * `generator`, so a seed fixes the split.
  *
- *     const [train, val] = randomSplit(data, [0.9, 0.1], new Generator(42));
+ *     const dataset = new data.TensorDataset(x, y); // 16 rows
+ *     const [train, validation] = data.randomSplit(dataset, [0.75, 0.25], new Generator(42));
+ *     [train!.length, validation!.length] // → [12, 4]
  */
 export function randomSplit<T>(
   dataset: Dataset<T>,
@@ -127,7 +139,8 @@ export function randomSplit<T>(
 /**
  * Holds out a random `validationFraction` of a dataset (rounded to the nearest item) for validation.
  *
- *     const { train, validation } = trainValidationSplit(data, 0.1, new Generator(0));
+ *     const { train, validation } = data.trainValidationSplit(new data.TensorDataset(x, y), 0.25, new Generator(0));
+ *     [train.length, validation.length] // → [12, 4]
  */
 export function trainValidationSplit<T>(
   dataset: Dataset<T>,

@@ -3,7 +3,12 @@ import { type IdxImageSet, type LoadMnistOptions, loadIdxImages, type Mnist } fr
 /** Where Debian's package `dataset-fashion-mnist` puts the four original gzipped IDX files. */
 const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
 
-/** The ten Fashion-MNIST classes: `FASHION_MNIST_CLASSES[label]` names a label (9 is `Ankle boot`). */
+/**
+ * The ten Fashion-MNIST classes: `FASHION_MNIST_CLASSES[label]` names a label.
+ *
+ *     data.FASHION_MNIST_CLASSES[9] // → 'Ankle boot'
+ *     data.FASHION_MNIST_CLASSES.length // → 10
+ */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   'T-shirt/top',
   'Trouser',
@@ -20,6 +25,10 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
 /**
  * Where `loadFashionMnist` looks and what its messages say; pass a copy with other `fallbackDirs` to
  * `loadIdxImages` to search elsewhere.
+ *
+ *     data.FASHION_MNIST.folder // → 'fashion-mnist'
+ *     const mine = { ...data.FASHION_MNIST, fallbackDirs: () => ['/usr/share/datasets/fashion-mnist'] };
+ *     data.loadIdxImages(mine, 'test', { limit: 8 }).images.shape // → [8, 784]
  */
 export const FASHION_MNIST: Readonly<IdxImageSet> = Object.freeze({
   op: 'loadFashionMnist',
@@ -40,8 +49,8 @@ export const FASHION_MNIST: Readonly<IdxImageSet> = Object.freeze({
  * `/usr/share/datasets/fashion-mnist`, where Debian's `dataset-fashion-mnist` package installs them.
  * Every header, size and label is checked as by `loadMnist`, and a problem is a StrataError naming the file.
  *
- *     const { images, labels } = loadFashionMnist('train'); // float32 [60000, 784], int32 [60000]
- *     FASHION_MNIST_CLASSES[labels.data[0]!]               // 'Ankle boot'
+ *     const { images, labels } = data.loadFashionMnist('test', { limit: 64 }); // float32 [64, 784], int32 [64]
+ *     data.FASHION_MNIST_CLASSES[labels.data[0]!] // → 'Ankle boot'
  */
 export function loadFashionMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}): Mnist {
   return loadIdxImages(FASHION_MNIST, split, opts);

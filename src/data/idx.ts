@@ -73,7 +73,12 @@ function inflateIdx(path: string, bytes: Uint8Array): Uint8Array {
  * sets. Throws a StrataError naming the file for a missing, truncated, oversized or malformed file, or
  * one whose magic number is not `expectedMagic` (checked first, as a wrong magic means a wrong file).
  *
- *     const { dims, data } = readIdx('data/mnist/train-images-idx3-ubyte'); // dims [60000, 28, 28]
+ *     import { writeFileSync } from 'node:fs';
+ *     // Magic 0x00000803 (unsigned bytes, 3 dimensions), the dimensions as 32-bit big-endian, the bytes.
+ *     writeFileSync('tiny-idx3-ubyte', Uint8Array.of(0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 7, 8, 9, 10));
+ *     const { dims, data: bytes } = data.readIdx('tiny-idx3-ubyte', 0x0803);
+ *     dims // → [2, 1, 2]
+ *     bytes // → [7, 8, 9, 10]
  */
 export function readIdx(path: string, expectedMagic?: number): IdxFile {
   let bytes: Uint8Array;
@@ -89,6 +94,10 @@ export function readIdx(path: string, expectedMagic?: number): IdxFile {
 /**
  * Parses the bytes of an IDX file with every check of readIdx (which reads the file and calls this);
  * `path` names the bytes in messages, and a name ending in `.gz` or gzip's magic bytes mean gzip.
+ *
+ *     const labels = data.decodeIdx(Uint8Array.of(0, 0, 8, 1, 0, 0, 0, 3, 5, 0, 4), 'three labels', 0x0801);
+ *     labels.dims // → [3]
+ *     labels.data // → [5, 0, 4]
  */
 export function decodeIdx(bytes: Uint8Array, path: string, expectedMagic?: number): IdxFile {
   const gzipped = path.endsWith('.gz') || (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b);

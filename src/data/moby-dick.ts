@@ -39,7 +39,14 @@ function dataDir(): string {
   return dir;
 }
 
-/** Every chapter in order, the epilogue last, each with its heading line removed. */
+/**
+ * Every chapter in order, the epilogue last, each with its heading line removed.
+ *
+ *     const chapters = data.mobyDickChapters();
+ *     chapters.length // → 136
+ *     chapters[0]!.title // → 'Loomings.'
+ *     chapters[0]!.text.slice(0, 15) // → 'Call me Ishmael'
+ */
 export function mobyDickChapters(): Chapter[] {
   const dir = dataDir();
   const files = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f));
@@ -57,13 +64,25 @@ export function mobyDickChapters(): Chapter[] {
   return chapters;
 }
 
+/**
+ * The split a chapter belongs to: 'test' when its number ends in 0, 'valid' when it ends in 5,
+ * 'train' for the others and the epilogue (136).
+ *
+ *     [10, 15, 1, 136].map(data.splitOf) // → ['test', 'valid', 'train', 'train']
+ */
 export function splitOf(chapter: number): TextSplit {
   if (chapter % 10 === 0) return 'test';
   if (chapter % 10 === 5) return 'valid';
   return 'train';
 }
 
-/** The text of one split, its chapters in order, separated by blank lines. */
+/**
+ * The text of one split, its chapters in order, separated by blank lines.
+ *
+ *     const text = data.mobyDick('train');
+ *     text.slice(0, 15) // → 'Call me Ishmael'
+ *     const words = data.wordTokens(text); // 'call', 'me', 'ishmael', '.', ...
+ */
 export function mobyDick(split: TextSplit): string {
   if (split !== 'train' && split !== 'valid' && split !== 'test')
     fail('mobyDick', `split must be 'train', 'valid' or 'test', got '${split}'`);

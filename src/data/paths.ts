@@ -7,6 +7,9 @@ import { fail } from '../errors.js';
  * The one setting for where data sets live. When set, `$STRATA_DATA_DIR` is searched first; data sets sit
  * in subfolders named after them (`$STRATA_DATA_DIR/mnist/train-images-idx3-ubyte`,
  * `$STRATA_DATA_DIR/babi-en-10k/...`).
+ *
+ *     data.DATA_DIR_ENV // → 'STRATA_DATA_DIR'
+ *     // STRATA_DATA_DIR=/data node train.js: loadMnist looks in /data/mnist first
  */
 export const DATA_DIR_ENV = 'STRATA_DATA_DIR';
 
@@ -40,6 +43,9 @@ function packageRoot(): string | null {
  * The folders searched for data, in order and without duplicates: `$STRATA_DATA_DIR` if set, then
  * `../shared/data` relative to the working directory, then `../shared/data` relative to Strata's
  * package root (so that a checkout beside a shared data folder works from any working directory).
+ *
+ *     import { resolve } from 'node:path';
+ *     data.dataSearchPath().includes(resolve('../shared/data')) // → true
  */
 export function dataSearchPath(): string[] {
   const dirs: string[] = [];
@@ -67,7 +73,13 @@ export interface FindDataFileOptions {
  * The first existing file among `relativeNames` in each folder of the search path, then `alsoTry`.
  * Otherwise throws a StrataError that lists every path tried and says how to fix it.
  *
- *     findDataFile(['mnist/train-images-idx3-ubyte', 'mnist/train-images-idx3-ubyte.gz'], 'MNIST train images')
+ *     import { mkdirSync, writeFileSync } from 'node:fs';
+ *     mkdirSync('data/greetings', { recursive: true });
+ *     writeFileSync('data/greetings/hello.txt.gz', '');
+ *     data.findDataFile(['greetings/hello.txt', 'greetings/hello.txt.gz'], 'the greeting', { dirs: ['data'] }) // → 'data/greetings/hello.txt.gz'
+ *
+ * Without `dirs` it searches `dataSearchPath()`, as `loadMnist` does with
+ * `findDataFile(['mnist/train-images-idx3-ubyte', 'mnist/train-images-idx3-ubyte.gz'], 'MNIST train images')`.
  */
 export function findDataFile(relativeNames: string[], what: string, opts: FindDataFileOptions = {}): string {
   const tried: string[] = [];

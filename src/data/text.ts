@@ -7,9 +7,20 @@ import type { Tensor } from '../tensor/tensor.js';
  * contiguous streams a language model trains on.
  */
 
-/** Marks the end of a paragraph in word streams (as `<eos>` marks line ends in the Penn Treebank files). */
+/**
+ * Marks the end of a paragraph in word streams (as `<eos>` marks line ends in the Penn Treebank files).
+ *
+ *     data.wordTokens('Call me Ishmael.\n\nSome years ago') // → ['call', 'me', 'ishmael', '.', '<eos>', 'some', 'years', 'ago', '<eos>']
+ *     data.EOS // → '<eos>'
+ */
 export const EOS = '<eos>';
-/** Stands for every word outside the vocabulary. */
+/**
+ * Stands for every word outside the vocabulary.
+ *
+ *     const vocab = data.Vocab.build(['call', 'me', 'ishmael']); // specials: [UNK]
+ *     vocab.token(vocab.id('ahab')) // → '<unk>'
+ *     data.UNK // → '<unk>'
+ */
 export const UNK = '<unk>';
 
 // A word: letters, with inner apostrophes (whale's, don't) or hyphens (sea-captain); or a number; or one
@@ -17,8 +28,9 @@ export const UNK = '<unk>';
 const WORD = /[\p{L}]+(?:['’-][\p{L}]+)*|\p{N}+|[^\s\p{L}\p{N}]/gu;
 
 /**
- * Words and punctuation, lower-cased, with `<eos>` after each paragraph (blank-line separated):
- * "Call me Ishmael. Some years ago—" → call me ishmael . some years ago —
+ * Words and punctuation, lower-cased, with `<eos>` after each paragraph (blank-line separated).
+ *
+ *     data.wordTokens('Call me Ishmael. Some years ago—') // → ['call', 'me', 'ishmael', '.', 'some', 'years', 'ago', '—', '<eos>']
  */
 export function wordTokens(text: string): string[] {
   const out: string[] = [];
@@ -30,12 +42,20 @@ export function wordTokens(text: string): string[] {
   return out;
 }
 
-/** Characters, as they are (newlines included): the character-level model predicts every one. */
+/**
+ * Characters, as they are (newlines included): the character-level model predicts every one.
+ *
+ *     data.charTokens('Ahab!\n') // → ['A', 'h', 'a', 'b', '!', '\n']
+ */
 export function charTokens(text: string): string[] {
   return Array.from(text);
 }
 
-/** Words back to text (the inverse of wordTokens): no space before punctuation that closes, a new paragraph at <eos>. */
+/**
+ * Words back to text (the inverse of wordTokens): no space before punctuation that closes, a new paragraph at <eos>.
+ *
+ *     data.detokenize(['call', 'me', 'ishmael', '.', '<eos>', 'some', 'years', 'ago']) // → 'call me ishmael.\n\nsome years ago'
+ */
 export function detokenize(words: readonly string[]): string {
   let text = '';
   for (const w of words) {
@@ -61,6 +81,12 @@ export interface VocabOptions {
  * Token ↔ id, built from training tokens: specials first, then by falling frequency (ties by first
  * appearance, so the same text gives the same ids). Unknown tokens map to the first special (`<unk>`),
  * or are an error when there are no specials.
+ *
+ *     const vocab = data.Vocab.build(data.wordTokens('the whale, the sea and the ship'), { specials: [data.UNK, data.EOS] });
+ *     vocab.itos // → ['<unk>', '<eos>', 'the', 'whale', ',', 'sea', 'and', 'ship']
+ *     vocab.encode(['the', 'ship', 'ahab']) // → [2, 7, 0]
+ *     vocab.decode([3, 5]) // → ['whale', 'sea']
+ *     data.Vocab.fromJSON(vocab.toJSON()).size // → 8
  */
 export class Vocab {
   readonly itos: readonly string[];
@@ -147,6 +173,8 @@ export class Vocab {
 /**
  * A token stream cut into `batch` contiguous streams side by side, [batch, ⌊n / batch⌋] int32 (the
  * tail that does not fill a column is dropped), as PyTorch's word-language-model example batches text.
+ *
+ *     data.batchify(Int32Array.of(0, 1, 2, 3, 4, 5, 6), 2) // → [[0, 1, 2], [3, 4, 5]]
  */
 export function batchify(ids: Int32Array, batch: number): Tensor {
   if (!(Number.isInteger(batch) && batch >= 1))
@@ -160,6 +188,13 @@ export function batchify(ids: Int32Array, batch: number): Tensor {
  * The windows of truncated BPTT over streams [B, N]: input [B, len] and target [B, len] (the next
  * tokens), len = bptt except for the last window. Consecutive windows continue each stream, so a
  * model's final state carries over from one to the next.
+ *
+ *     const streams = data.batchify(Int32Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), 2); // [[0, ..., 4], [5, ..., 9]]
+ *     const [[x1, y1], [x2, y2]] = [...data.bpttWindows(streams, 3)];
+ *     x1 // → [[0, 1, 2], [5, 6, 7]]
+ *     y1 // → [[1, 2, 3], [6, 7, 8]]
+ *     x2 // → [[3], [8]]
+ *     y2 // → [[4], [9]]
  */
 export function* bpttWindows(streams: Tensor, bptt: number): Generator<[Tensor, Tensor]> {
   if (!(Number.isInteger(bptt) && bptt >= 1))

@@ -41,7 +41,10 @@ export interface AffineParams {
  * multiples of 90° and integer translations move pixels exactly. Writes into `out` (a new array if not
  * given; it must not be `image`) and returns it.
  *
- *     const rotated = affine(image, [1, 28, 28], { angle: 15, scale: 1.1 });
+ *     const image = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9); // one 3×3 channel, row by row
+ *     data.affine(image, [1, 3, 3], { angle: 90 }) // → [3, 6, 9, 2, 5, 8, 1, 4, 7]
+ *     const digit = data.loadMnist('test', { limit: 1 }).images.toTypedArray() as Float32Array;
+ *     const tilted = data.affine(digit, [1, 28, 28], { angle: 15, scale: 1.1 });
  */
 export function affine(
   image: Float32Array,
@@ -67,6 +70,9 @@ export function affine(
 /**
  * The image moved by whole pixels, `dx` right and `dy` down, with zeros where nothing moved in: pixels are
  * copied, not interpolated. Writes into `out` (a new array if not given; not `image`) and returns it.
+ *
+ *     const image = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9); // one 3×3 channel, row by row
+ *     data.shift(image, [1, 3, 3], 1, 0) // → [0, 1, 2, 0, 4, 5, 0, 7, 8]
  */
 export function shift(
   image: Float32Array,
@@ -97,7 +103,8 @@ export function shift(
 /**
  * Moves the image by whole pixels, dx and dy drawn uniformly from −maxPixels..maxPixels, with zero fill.
  *
- *     randomShift(2) // MNIST digits moved by up to two pixels each way
+ *     const { images } = data.loadMnist('test', { limit: 8 });
+ *     const moved = data.augmentImages(images, [1, 28, 28], data.randomShift(2), generator); // up to 2 pixels each way
  */
 export function randomShift(maxPixels: number): Transform {
   const op = 'randomShift';
@@ -114,8 +121,11 @@ export function randomShift(maxPixels: number): Transform {
  * Rotates the image about its centre by an angle drawn uniformly from [−degrees, degrees] (or from
  * [min, max]), counter-clockwise for positive angles, with bilinear interpolation and zero fill.
  *
- *     randomRotation(15)        // within ±15°
- *     randomRotation([90, 90])  // always a quarter turn
+ *     const tilt = data.randomRotation(15);       // within ±15°
+ *     const turn = data.randomRotation([90, 90]); // always a quarter turn
+ *     const image = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9); // one 3×3 channel, row by row
+ *     turn(image, [1, 3, 3], generator); // in place
+ *     image // → [3, 6, 9, 2, 5, 8, 1, 4, 7]
  */
 export function randomRotation(degrees: number | readonly [number, number]): Transform {
   return makeRandomAffine('randomRotation', { degrees });
@@ -124,6 +134,9 @@ export function randomRotation(degrees: number | readonly [number, number]): Tra
 /**
  * Scales the image about its centre by a factor drawn uniformly from [min, max], with bilinear
  * interpolation and zero fill: < 1 shrinks it, > 1 enlarges it (and crops what falls outside).
+ *
+ *     const { images } = data.loadMnist('test', { limit: 8 });
+ *     const resized = data.augmentImages(images, [1, 28, 28], data.randomScale(0.9, 1.1), generator);
  */
 export function randomScale(min: number, max: number): Transform {
   return makeRandomAffine('randomScale', { scale: [min, max] });
@@ -149,7 +162,9 @@ export interface RandomAffineOptions {
  * shear drawn uniformly from the given ranges for every image, applied by `affine` (bilinear, zero fill).
  * Each image draws five numbers, in this order: angle, dx, dy, scale, shear.
  *
- *     randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1] })
+ *     const jitter = data.randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1] });
+ *     const { images } = data.loadMnist('test', { limit: 8 });
+ *     data.augmentImages(images, [1, 28, 28], jitter, generator).shape // → [8, 784]
  */
 export function randomAffine(opts: RandomAffineOptions): Transform {
   return makeRandomAffine('randomAffine', opts);
@@ -203,7 +218,9 @@ export interface ElasticOptions {
  * bilinearly, with zeros outside. Small σ gives nearly random, large σ nearly affine displacements. One
  * field serves all channels. Each image draws 2·H·W numbers.
  *
- *     elasticDistortion({ alpha: 34, sigma: 4 })
+ *     const elastic = data.elasticDistortion({ alpha: 34, sigma: 4 }); // Simard et al.'s setting for MNIST
+ *     const { images } = data.loadMnist('test', { limit: 8 });
+ *     data.augmentImages(images, [1, 28, 28], elastic, generator).shape // → [8, 784]
  */
 export function elasticDistortion(opts: ElasticOptions): Transform {
   const op = 'elasticDistortion';
@@ -239,7 +256,9 @@ export function elasticDistortion(opts: ElasticOptions): Transform {
  * shape, so `size` must be the image's own [height, width] (a number means a square): the crop is a
  * whole-pixel shift by up to `padding` each way, with zero fill. The top offset is drawn, then the left.
  *
- *     randomCrop(32, 4) // on 3×32×32 images
+ *     const crop = data.randomCrop(32, 4); // on 3×32×32 images
+ *     const photos = rand([2, 3 * 32 * 32], { generator });
+ *     data.augmentImages(photos, [3, 32, 32], crop, generator).shape // → [2, 3072]
  */
 export function randomCrop(size: number | readonly [number, number], padding = 0): Transform {
   const op = 'randomCrop';
@@ -262,7 +281,13 @@ export function randomCrop(size: number | readonly [number, number], padding = 0
   });
 }
 
-/** Mirrors the image left to right with probability p (default 0.5); one draw per image. */
+/**
+ * Mirrors the image left to right with probability p (default 0.5); one draw per image.
+ *
+ *     const image = Float32Array.of(1, 2, 3, 4, 5, 6); // one 2×3 channel, row by row
+ *     data.randomHorizontalFlip(1)(image, [1, 2, 3], generator); // p = 1: always, in place
+ *     image // → [3, 2, 1, 6, 5, 4]
+ */
 export function randomHorizontalFlip(p = 0.5): Transform {
   const op = 'randomHorizontalFlip';
   if (!(p >= 0 && p <= 1)) fail(op, `p must be a probability in [0, 1], got ${p}`);
@@ -282,7 +307,12 @@ export function randomHorizontalFlip(p = 0.5): Transform {
 /**
  * The transforms applied one after another (torchvision's `Compose`).
  *
- *     compose(randomAffine({ degrees: 10, scale: [0.9, 1.1] }), elasticDistortion({ alpha: 34, sigma: 4 }))
+ *     const augment = data.compose(
+ *       data.randomAffine({ degrees: 10, scale: [0.9, 1.1] }),
+ *       data.elasticDistortion({ alpha: 34, sigma: 4 }),
+ *     );
+ *     const { images } = data.loadMnist('test', { limit: 8 });
+ *     data.augmentImages(images, [1, 28, 28], augment, generator).shape // → [8, 784]
  */
 export function compose(...transforms: Transform[]): Transform {
   transforms.forEach((t, k) => {
@@ -296,6 +326,10 @@ export function compose(...transforms: Transform[]): Transform {
 /**
  * Applies `transform` to each row of the float32 array `rows` in place, row after row: `rows` holds whole
  * C×H×W images back to back. This is what `AugmentedDataLoader` does to each batch it builds.
+ *
+ *     const rows = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8); // two 1×2×2 images
+ *     data.transformRows(rows, [1, 2, 2], data.randomHorizontalFlip(1), generator);
+ *     rows // → [2, 1, 4, 3, 6, 5, 8, 7]
  */
 export function transformRows(
   rows: Float32Array,
@@ -320,7 +354,10 @@ export function transformRows(
  * row is transformed in order, drawing from `generator`. Use it to enlarge a training set once with
  * deformed copies (concatenated to the originals); `AugmentedDataLoader` makes fresh ones every epoch.
  *
- *     const more = augmentImages(train.images, [1, 28, 28], elasticDistortion({ alpha: 34, sigma: 4 }), new Generator(1));
+ *     const train = data.loadMnist('train', { limit: 64 });
+ *     const more = data.augmentImages(train.images, [1, 28, 28], data.elasticDistortion({ alpha: 34, sigma: 4 }), new Generator(1));
+ *     const images = concat([train.images, more]);
+ *     images.shape // → [128, 784]
  */
 export function augmentImages(
   images: Tensor,
