@@ -21,7 +21,12 @@ export interface ClipGradNormOptions {
  * scales as PyTorch's does (a NaN norm makes every gradient NaN, an infinite one zeroes the finite
  * elements), unless `errorIfNonfinite` asks for an error.
  *
- *     clipGradNorm(model.parameters(), 1, 2, { errorIfNonfinite: true });
+ *     const w = tensor([3, 4], { requiresGrad: true });
+ *     w.mul(w).sum().div(2).backward(); // the gradient is w, of norm 5
+ *     optim.clipGradNorm([w], 1) // → 5
+ *     w.grad // → [0.6, 0.8]
+ *
+ * Before an update: `clipGradNorm(model.parameters(), 1, 2, { errorIfNonfinite: true })`.
  */
 export function clipGradNorm(
   params: readonly Tensor[],
@@ -67,7 +72,14 @@ export function clipGradNorm(
   return norm;
 }
 
-/** Clamps every gradient element to [-clipValue, clipValue], in place. */
+/**
+ * Clamps every gradient element to [-clipValue, clipValue], in place.
+ *
+ *     const w = tensor([3, -4, 0.5], { requiresGrad: true });
+ *     w.mul(w).sum().div(2).backward(); // the gradient is w
+ *     optim.clipGradValue([w], 1);
+ *     w.grad // → [1, -1, 0.5]
+ */
 export function clipGradValue(params: readonly Tensor[], clipValue: number): void {
   checkArity('clipGradValue', arguments, 2, 'clipGradValue(params, clipValue)');
   checkParams('clipGradValue', params);

@@ -239,7 +239,16 @@ function strongWolfe(
  * and the buffers are d, t, oldDirs [k, n], oldStps [k, n], ro [k], hDiag, prevFlatGrad, prevLoss and
  * funcEvals (float64; scalars as 0-d tensors).
  *
- * `opt.step(() => { opt.zeroGrad(); const loss = f(); loss.backward(); return loss; })`
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const lbfgs = new optim.LBFGS([w], { lr: 1, lineSearchFn: 'strong_wolfe' });
+ *     const closure = () => {
+ *       lbfgs.zeroGrad();
+ *       const loss = w.sub(3).square().sum(); // smallest at w = [3, 3]
+ *       loss.backward();
+ *       return loss;
+ *     };
+ *     lbfgs.step(closure) // → 5
+ *     w // → [3, 3]
  */
 export class LBFGS extends Optimizer<LbfgsOptions> {
   protected readonly bufferNames = [

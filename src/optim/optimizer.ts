@@ -88,6 +88,26 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * per-parameter state, `step()` and `zeroGrad()`, and a state dict. Subclasses supply the update for one
  * parameter, which calls a pure function from updates.ts, and one rule per hyper-parameter, checked at
  * construction, in addParamGroup and in loadStateDict.
+ *
+ *     // A new optimizer: the update of one parameter, and a rule for each setting.
+ *     class SignSGD extends optim.Optimizer<{ lr: number }> {
+ *       protected readonly bufferNames = [];
+ *       constructor(params: Tensor[], options?: { lr?: number }) {
+ *         const lr = { expected: 'a number ≥ 0', ok: (v: unknown) => typeof v === 'number' && v >= 0 };
+ *         super(params, options, { lr: 0.01 }, { lr }, 'new SignSGD(params, { lr: 0.01 })');
+ *       }
+ *       protected initState() {
+ *         return {};
+ *       }
+ *       protected update(p: Tensor, grad: Tensor, _state: optim.ParamState, group: optim.ParamGroup<{ lr: number }>) {
+ *         for (let i = 0; i < p.size; i++) p.data[i]! -= group.lr * Math.sign(grad.data[i]!);
+ *       }
+ *     }
+ *     const w = tensor([1, -2], { requiresGrad: true });
+ *     const signSgd = new SignSGD([w], { lr: 0.5 });
+ *     w.mul(w).sum().backward();
+ *     signSgd.step();
+ *     w // → [0.5, -1.5]
  */
 export abstract class Optimizer<H extends { lr: number }> {
   readonly paramGroups: ParamGroup<H>[] = [];

@@ -47,7 +47,17 @@ const SGD_FORM = 'new SGD(params, { lr: 0.1, momentum: 0.9 })';
  * PyTorch's SGD: d = ±g + λp (−g with maximize); with momentum μ, buf = d on the first step, then
  * μ·buf + (1 - dampening)·d, and d = buf (d + μ·buf with Nesterov); p -= lr·d. lr has no default.
  *
- * `new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 })`
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const sgd = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     sgd.step(); // the first step's buffer is the gradient itself
+ *     w // → [0.8, 1.6]
+ *
+ *     // The usual step on a model:
+ *     const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+ *     opt.zeroGrad();
+ *     nn.crossEntropy(model.forward(x), y).backward();
+ *     opt.step();
  */
 export class SGD extends Optimizer<SgdOptions> {
   protected readonly bufferNames = ['momentumBuffer'];
@@ -112,6 +122,12 @@ const ADAGRAD_FORM = 'new Adagrad(params, { lr: 0.01 })';
  * A group's own initialAccumulatorValue is honoured, like its other settings; PyTorch 1.13 starts every
  * group's s from the constructor's value and ignores the group's (adagrad.py:95), which we take for an
  * oversight, not a behaviour to copy.
+ *
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const adagrad = new optim.Adagrad([w]); // lr 0.01
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     adagrad.step(); // s = g², so the first step is lr·sign(g)
+ *     w // → [0.99, 1.99]
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
   protected readonly bufferNames = ['sum'];
@@ -152,6 +168,12 @@ const RMSPROP_FORM = 'new RMSprop(params, { lr: 0.01 })';
  * RMSprop (Tieleman & Hinton, 2012), optionally centred and with momentum: d = ±g + λp;
  * v = α v + (1-α) d²; D = sqrt(v) + eps (sqrt(v - ḡ²) + eps when centred, ḡ = α ḡ + (1-α) d);
  * p -= lr·d/D, or with momentum buf = μ·buf + d/D, p -= lr·buf.
+ *
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const rmsprop = new optim.RMSprop([w]); // lr 0.01, alpha 0.99
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     rmsprop.step(); // v = 0.01·g², so the first step is 10·lr·sign(g)
+ *     w // → [0.9, 1.9]
  */
 export class RMSprop extends Optimizer<RmspropHyper> {
   protected readonly bufferNames = ['squareAvg', 'gradAvg', 'momentumBuffer'];
@@ -263,7 +285,11 @@ const ADAM_FORM = 'new Adam(params, { lr: 1e-3 })';
  * d = ±g + λp; m = β1 m + (1-β1) d; v = β2 v + (1-β2) d² (v ← max(v_max, v) with amsgrad);
  * p -= lr/(1-β1^t) · m/(sqrt(v)/sqrt(1-β2^t) + eps).
  *
- * `new Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.999] })`
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const adam = new optim.Adam([w], { lr: 0.1, betas: [0.9, 0.999] });
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     adam.step(); // bias-corrected, the first step is lr·sign(g)
+ *     w // → [0.9, 1.9]
  */
 export class Adam extends AdamFamily {
   protected readonly decoupled = false;
@@ -279,6 +305,12 @@ const ADAMW_FORM = 'new AdamW(params, { lr: 1e-3 })';
 /**
  * AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, 0.01 by default: p ← p(1 - lr·λ)
  * first, then Adam's step without λ in the gradient.
+ *
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const adamw = new optim.AdamW([w], { lr: 0.1 }); // weightDecay 0.01
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     adamw.step(); // w·(1 - 0.1·0.01), then Adam's step of lr·sign(g)
+ *     w // → [0.899, 1.898]
  */
 export class AdamW extends AdamFamily {
   protected readonly decoupled = true;
@@ -302,6 +334,12 @@ const ADADELTA_FORM = 'new Adadelta(params, { lr: 1, rho: 0.9 })';
 /**
  * Adadelta (Zeiler, 2012): d = ±g + λp; v = ρ v + (1-ρ) d²; Δ = sqrt(u + eps)/sqrt(v + eps) · d;
  * u = ρ u + (1-ρ) Δ²; p -= lr·Δ. PyTorch's defaults: lr 1, ρ 0.9, eps 1e-6.
+ *
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const adadelta = new optim.Adadelta([w]); // lr 1, rho 0.9, eps 1e-6
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     adadelta.step(); // Δ = sqrt(eps)/sqrt(0.1·g² + eps)·g
+ *     w // → [0.996838, 1.996838]
  */
 export class Adadelta extends Optimizer<AdadeltaHyper> {
   protected readonly bufferNames = ['squareAvg', 'accDelta'];
@@ -334,6 +372,12 @@ const ADAMAX_FORM = 'new Adamax(params, { lr: 2e-3 })';
 /**
  * Adamax (Kingma & Ba, 2015, §7.1), Adam with the infinity norm: d = ±g + λp; m = β1 m + (1-β1) d;
  * u = max(β2 u, |d| + eps); p -= lr/(1-β1^t) · m/u. PyTorch's default lr is 2e-3.
+ *
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const adamax = new optim.Adamax([w]); // lr 2e-3
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     adamax.step(); // u = |g|, so the first step is lr·sign(g)
+ *     w // → [0.998, 1.998]
  */
 export class Adamax extends Optimizer<AdamaxOptions> {
   protected readonly bufferNames = ['expAvg', 'expInf'];
@@ -372,6 +416,12 @@ const NADAM_FORM = 'new NAdam(params, { lr: 2e-3 })';
  * p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_t·μ_{t+1}) · m/D (PyTorch 1.13's second
  * denominator, see nadamUpdate), d = ±g + λp. Its state holds Π_t as the 0-d buffer `muProduct`.
  * PyTorch 1.13's NAdam has no maximize; PyTorch 2's does, as here.
+ *
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const nadam = new optim.NAdam([w]); // lr 2e-3
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     nadam.step();
+ *     w // → [0.997901, 1.997901]
  */
 export class NAdam extends Optimizer<NadamOptions> {
   protected readonly bufferNames = ['expAvg', 'expAvgSq', 'muProduct'];
@@ -412,6 +462,12 @@ const RADAM_FORM = 'new RAdam(params, { lr: 1e-3 })';
  * approximated moving-average length ρ_t ≤ 5 it takes SGD-with-momentum steps p -= lr·m/(1-β1^t);
  * after, p -= lr·m/(1-β1^t) · r·sqrt(1-β2^t)/(sqrt(v) + eps) with the rectification r (updates.ts);
  * d = ±g + λp in place of g. PyTorch 1.13's RAdam has no maximize; PyTorch 2's does, as here.
+ *
+ *     const w = tensor([1, 2], { requiresGrad: true });
+ *     const radam = new optim.RAdam([w]); // lr 1e-3
+ *     w.mul(w).sum().backward(); // the gradient 2w is [2, 4]
+ *     radam.step(); // ρ_t ≤ 5 at first: SGD with momentum, lr·g
+ *     w // → [0.998, 1.996]
  */
 export class RAdam extends Optimizer<RadamOptions> {
   protected readonly bufferNames = ['expAvg', 'expAvgSq'];

@@ -79,6 +79,20 @@ function mod(a: number, m: number): number {
  * The base of every schedule: the optimizer, each group's base rate, the step count t and the rates it
  * last set. A subclass computes the rates for the current t (computeLrs) and calls start() at the end
  * of its constructor.
+ *
+ *     // A schedule that halves the rate every step, from the base rates:
+ *     class Halving extends optim.LRScheduler {
+ *       constructor(optimizer: optim.AnyOptimizer) {
+ *         super('Halving', optimizer);
+ *         this.start();
+ *       }
+ *       protected computeLrs(): number[] {
+ *         return this.baseLrs.map((lr) => lr * 0.5 ** this.t);
+ *       }
+ *     }
+ *     const halving = new Halving(opt); // opt's lr is 0.1
+ *     halving.step();
+ *     halving.lastLr() // → [0.05]
  */
 export abstract class LRScheduler {
   readonly optimizer: AnyOptimizer;
@@ -221,7 +235,13 @@ export interface LambdaLROptions {
 /**
  * Sets each group's rate to its base rate times lrLambda(t) (PyTorch's LambdaLR).
  *
- * `new LambdaLR(opt, { lrLambda: (t) => 0.95 ** t })`
+ *     const schedule = new optim.LambdaLR(opt, { lrLambda: (t) => 1 / (t + 1) }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 4; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.1, 0.05, 0.033333, 0.025]
  */
 export class LambdaLR extends LRScheduler {
   private readonly lambdas: ((t: number) => number)[];
@@ -256,7 +276,17 @@ export interface StepLROptions {
   gamma?: number;
 }
 
-/** Multiplies the rate by gamma (0.1) every stepSize steps: lr = base·gamma^⌊t/stepSize⌋. */
+/**
+ * Multiplies the rate by gamma (0.1) every stepSize steps: lr = base·gamma^⌊t/stepSize⌋.
+ *
+ *     const schedule = new optim.StepLR(opt, { stepSize: 2, gamma: 0.5 }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 5; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.1, 0.1, 0.05, 0.05, 0.025]
+ */
 export class StepLR extends LRScheduler {
   readonly stepSize: number;
   readonly gamma: number;
@@ -289,7 +319,17 @@ export interface MultiStepLROptions {
   gamma?: number;
 }
 
-/** Multiplies the rate by gamma (0.1) at each milestone: lr = base·gamma^(milestones ≤ t). */
+/**
+ * Multiplies the rate by gamma (0.1) at each milestone: lr = base·gamma^(milestones ≤ t).
+ *
+ *     const schedule = new optim.MultiStepLR(opt, { milestones: [2, 4] }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 5; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.1, 0.1, 0.01, 0.01, 0.001]
+ */
 export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
   readonly gamma: number;
@@ -325,7 +365,17 @@ export interface ConstantLROptions {
   totalIters?: number;
 }
 
-/** Multiplies the rate by factor (1/3) until t reaches totalIters (5), then restores it. */
+/**
+ * Multiplies the rate by factor (1/3) until t reaches totalIters (5), then restores it.
+ *
+ *     const schedule = new optim.ConstantLR(opt, { factor: 0.5, totalIters: 2 }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 4; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.05, 0.05, 0.1, 0.1]
+ */
 export class ConstantLR extends LRScheduler {
   readonly factor: number;
   readonly totalIters: number;
@@ -368,6 +418,14 @@ export interface LinearLROptions {
 /**
  * Moves the rate's multiplier linearly from startFactor (1/3) to endFactor (1) over totalIters (5)
  * steps, then keeps it: lr = base·(start + (end - start)·min(t, totalIters)/totalIters).
+ *
+ *     const schedule = new optim.LinearLR(opt, { startFactor: 0.25, totalIters: 3 }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 5; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.025, 0.05, 0.075, 0.1, 0.1]
  */
 export class LinearLR extends LRScheduler {
   readonly startFactor: number;
@@ -409,7 +467,17 @@ export interface ExponentialLROptions {
   gamma: number;
 }
 
-/** Multiplies the rate by gamma every step: lr = base·gamma^t. */
+/**
+ * Multiplies the rate by gamma every step: lr = base·gamma^t.
+ *
+ *     const schedule = new optim.ExponentialLR(opt, { gamma: 0.5 }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 4; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.1, 0.05, 0.025, 0.0125]
+ */
 export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
 
@@ -439,7 +507,17 @@ export interface PolynomialLROptions {
   power?: number;
 }
 
-/** Decays the rate to 0 over totalIters (5) steps: lr = base·(1 - min(t, totalIters)/totalIters)^power. */
+/**
+ * Decays the rate to 0 over totalIters (5) steps: lr = base·(1 - min(t, totalIters)/totalIters)^power.
+ *
+ *     const schedule = new optim.PolynomialLR(opt, { totalIters: 4, power: 1 }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 5; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.1, 0.075, 0.05, 0.025, 0]
+ */
 export class PolynomialLR extends LRScheduler {
   readonly totalIters: number;
   readonly power: number;
@@ -486,6 +564,14 @@ export interface CosineAnnealingLROptions {
  * Half a cosine from the base rate down to etaMin over tMax steps (SGDR without restarts, Loshchilov &
  * Hutter): lr = etaMin + (base - etaMin)(1 + cos(π t/tMax))/2. As in PyTorch, the cosine continues past
  * tMax, so the rate rises again towards the base over the next tMax steps.
+ *
+ *     const schedule = new optim.CosineAnnealingLR(opt, { tMax: 4 }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 5; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.1, 0.085355, 0.05, 0.014645, 0]
  */
 export class CosineAnnealingLR extends LRScheduler {
   readonly tMax: number;
@@ -531,6 +617,14 @@ export interface CosineAnnealingWarmRestartsOptions {
  * SGDR (Loshchilov & Hutter, 2017): cosine annealing from the base rate to etaMin over a cycle of T_i
  * steps, then a restart at the base rate; the first cycle has t0 steps and each next one tMult times
  * more. lr = etaMin + (base - etaMin)(1 + cos(π T_cur/T_i))/2.
+ *
+ *     const schedule = new optim.CosineAnnealingWarmRestarts(opt, { t0: 2 }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 5; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.1, 0.05, 0.1, 0.05, 0.1]
  */
 export class CosineAnnealingWarmRestarts extends LRScheduler {
   readonly t0: number;
@@ -669,6 +763,15 @@ interface Phase {
  * linearly); momentum (or Adam's beta1) moves the opposite way between maxMomentum and baseMomentum.
  * With threePhase the fall first returns to the initial rate symmetrically, then annihilates. Stepped
  * once per batch; stepping past totalSteps fails.
+ *
+ *     const sgd = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ *     const schedule = new optim.OneCycleLR(sgd, { maxLr: 1, totalSteps: 10 });
+ *     const lrs: number[] = [];
+ *     for (let batch = 0; batch < 10; batch++) {
+ *       lrs.push(sgd.paramGroups[0]!.lr); // train a batch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs.map((lr) => Number(lr.toFixed(2))) // → [0.04, 0.52, 1, 0.95, 0.81, 0.61, 0.39, 0.19, 0.05, 0]
  */
 export class OneCycleLR extends LRScheduler {
   readonly totalSteps: number;
@@ -821,6 +924,15 @@ export interface CyclicLROptions {
  * 'triangular2' halves it each cycle, 'exp_range' multiplies it by gamma^t. With cycleMomentum (SGD's or
  * RMSprop's momentum) momentum moves the opposite way, between maxMomentum and baseMomentum. Stepped once
  * per batch.
+ *
+ *     const sgd = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ *     const schedule = new optim.CyclicLR(sgd, { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2 });
+ *     const seen: number[][] = [];
+ *     for (let batch = 0; batch < 5; batch++) {
+ *       seen.push([sgd.paramGroups[0]!.lr, sgd.paramGroups[0]!.momentum]); // train a batch with these
+ *       schedule.step();
+ *     }
+ *     seen // → [[0.01, 0.9], [0.055, 0.85], [0.1, 0.8], [0.055, 0.85], [0.01, 0.9]]
  */
 export class CyclicLR extends LRScheduler {
   private readonly maxLrs: number[];
@@ -970,7 +1082,16 @@ export interface SequentialLROptions {
  * Runs schedules one after another: the first until milestones[0], then the next, each started over
  * from its base rates when it takes over (PyTorch's SequentialLR).
  *
- * `new SequentialLR(opt, { schedulers: [new LinearLR(opt, { startFactor: 0.1 }), new CosineAnnealingLR(opt, { tMax: 95 })], milestones: [5] })`
+ *     // Warm up linearly for 2 epochs, then decay exponentially from the base rate (opt's lr is 0.1):
+ *     const warmUp = new optim.LinearLR(opt, { startFactor: 0.1, totalIters: 2 });
+ *     const decay = new optim.ExponentialLR(opt, { gamma: 0.5 });
+ *     const schedule = new optim.SequentialLR(opt, { schedulers: [warmUp, decay], milestones: [2] });
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 5; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.01, 0.055, 0.1, 0.05, 0.025]
  */
 export class SequentialLR extends ComposedScheduler {
   readonly milestones: number[];
@@ -1043,7 +1164,19 @@ function loadChildren(op: string, children: LRScheduler[], states: unknown): () 
 
 /**
  * Steps several schedules together on one optimizer, each applying its change to the rate the one
- * before set (PyTorch's ChainedScheduler): `new ChainedScheduler([new ConstantLR(opt), new ExponentialLR(opt, { gamma: 0.9 })])`.
+ * before set (PyTorch's ChainedScheduler).
+ *
+ *     // Half the rate for 2 epochs, and 0.9 times less every epoch (opt's lr is 0.1):
+ *     const schedule = new optim.ChainedScheduler([
+ *       new optim.ConstantLR(opt, { factor: 0.5, totalIters: 2 }),
+ *       new optim.ExponentialLR(opt, { gamma: 0.9 }),
+ *     ]);
+ *     const lrs: number[] = [];
+ *     for (let epoch = 0; epoch < 4; epoch++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train an epoch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.05, 0.045, 0.081, 0.0729]
  */
 export class ChainedScheduler extends ComposedScheduler {
   constructor(schedulers: readonly LRScheduler[]) {
@@ -1083,6 +1216,14 @@ export interface LinearWarmupLROptions {
 /**
  * Linear warm-up from startFactor (1/3) to 1 over warmupSteps, then (optionally) another multiplier,
  * counted from the end of the warm-up: a LambdaLR.
+ *
+ *     const schedule = new optim.LinearWarmupLR(opt, { warmupSteps: 3, after: (t) => 0.5 ** t }); // opt's lr is 0.1
+ *     const lrs: number[] = [];
+ *     for (let step = 0; step < 6; step++) {
+ *       lrs.push(opt.paramGroups[0]!.lr); // train a batch at this rate
+ *       schedule.step();
+ *     }
+ *     lrs // → [0.033333, 0.055556, 0.077778, 0.1, 0.05, 0.025]
  */
 export class LinearWarmupLR extends LambdaLR {
   constructor(optimizer: AnyOptimizer, options: LinearWarmupLROptions) {
@@ -1128,6 +1269,10 @@ export interface PlateauState {
  * steps, then waits cooldown steps; never below minLr, and not by less than eps. A metric improves on
  * the best when it is below best·(1 - threshold) ('min', 'rel'), below best - threshold ('min', 'abs'),
  * or above best·(1 + threshold) / best + threshold in 'max' mode. step(metric) once per evaluation.
+ *
+ *     const plateau = new optim.ReduceLROnPlateau(opt, { factor: 0.5, patience: 1 }); // opt's lr is 0.1
+ *     for (const valLoss of [1.0, 0.9, 0.95, 0.93, 0.8]) plateau.step(valLoss); // two epochs without a new best
+ *     opt.paramGroups[0]!.lr // → 0.05
  */
 export class ReduceLROnPlateau {
   readonly optimizer: AnyOptimizer;

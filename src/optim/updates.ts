@@ -17,6 +17,14 @@ export interface Maximize {
 /**
  * d = ±g + λp (−g with maximize); with momentum μ: buf = d on the first step, else μ·buf + (1 - dampening)·d, and
  * d = buf (or d + μ·buf with Nesterov); then p -= lr·d.
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const buf = new Float64Array(2);
+ *     const h = { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0 };
+ *     optim.sgdUpdate(p, g, buf, h, true); // the first step: buf = g
+ *     p // → [0.95, 2.1]
+ *     optim.sgdUpdate(p, g, buf, h, false); // buf = 0.9·buf + g = 1.9·g
+ *     p // → [0.855, 2.29]
  */
 export function sgdUpdate(
   p: TypedArray,
@@ -45,7 +53,17 @@ export interface AdagradHyper extends Maximize {
   eps: number;
 }
 
-/** Duchi et al. (2011): d = ±g + λp, s += d²; p -= lr/(1 + (t-1)·decay) · d / (sqrt(s) + eps). */
+/**
+ * Duchi et al. (2011): d = ±g + λp, s += d²; p -= lr/(1 + (t-1)·decay) · d / (sqrt(s) + eps).
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const sum = new Float64Array(2);
+ *     const h = { lr: 0.1, lrDecay: 0, weightDecay: 0, eps: 1e-10, maximize: false };
+ *     optim.adagradUpdate(p, g, sum, h, 1); // s = g², so p -= lr·sign(g)
+ *     p // → [0.9, 2.1]
+ *     optim.adagradUpdate(p, g, sum, h, 2); // s = 2g², so p -= lr·sign(g)/√2
+ *     p // → [0.829289, 2.170711]
+ */
 export function adagradUpdate(
   p: TypedArray,
   g: TypedArray,
@@ -75,6 +93,12 @@ export interface RmspropHyper extends Maximize {
 /**
  * Tieleman & Hinton (2012), with d = ±g + λp in place of g: v = α v + (1-α) g²; the step divides g by sqrt(v) + eps (by the
  * standard deviation sqrt(v - ḡ²) + eps when centered), through a momentum buffer if momentum > 0.
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const squareAvg = new Float64Array(2);
+ *     const h = { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false };
+ *     optim.rmspropUpdate(p, g, squareAvg, null, null, h); // v = 0.01·g², so p -= 10·lr·sign(g)
+ *     p // → [0.9, 2.1]
  */
 export function rmspropUpdate(
   p: TypedArray,
@@ -107,6 +131,13 @@ export function rmspropUpdate(
 /**
  * Kingma & Ba (2015) with PyTorch's bias correction, g negated first with maximize: m = β1 m + (1-β1) g, v = β2 v + (1-β2) g²,
  * p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps). AdamW (Loshchilov & Hutter) decays p first.
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const [m, v] = [new Float64Array(2), new Float64Array(2)];
+ *     const h = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, amsgrad: false };
+ *     optim.adamUpdate(p, g, m, v, null, h, 1); // bias-corrected, the first step is lr·sign(g)
+ *     p // → [0.9, 2.1]
+ *     m // → [0.05, -0.1]
  */
 export function adamUpdate(
   p: TypedArray,
@@ -148,6 +179,12 @@ export interface AdadeltaHyper extends Maximize {
 /**
  * Zeiler (2012): d = ±g + λp; v = ρ v + (1-ρ) d²; Δ = sqrt(u + eps)/sqrt(v + eps) · d;
  * u = ρ u + (1-ρ) Δ²; p -= lr·Δ.
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const [squareAvg, accDelta] = [new Float64Array(2), new Float64Array(2)];
+ *     optim.adadeltaUpdate(p, g, squareAvg, accDelta, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false });
+ *     p // → [0.996838, 2.003162]
+ *     squareAvg // → [0.025, 0.1]
  */
 export function adadeltaUpdate(
   p: TypedArray,
@@ -180,6 +217,12 @@ export interface MomentsHyper {
 /**
  * Adamax (Kingma & Ba, 2015, §7.1): d = ±g + λp; m = β1 m + (1-β1) d; u = max(β2 u, |d| + eps);
  * p -= lr/(1-β1^t) · m/u.
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const [m, u] = [new Float64Array(2), new Float64Array(2)];
+ *     optim.adamaxUpdate(p, g, m, u, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maximize: false }, 1);
+ *     p // → [0.9, 2.1]
+ *     u // → [0.5, 1]
  */
 export function adamaxUpdate(
   p: TypedArray,
@@ -208,6 +251,13 @@ export function adamaxUpdate(
  * D = sqrt(v/(1-β2^t)) + eps, p -= lr(1-μ_t)/(1-Π_t) · d/D + lr·μ_{t+1}/(1-Π_t·μ_t·μ_{t+1}) · m/D.
  * The second denominator counts μ_t twice, as PyTorch 1.13 does (PyTorch 2 has 1 - Π_t·μ_{t+1}); kept so
  * that trajectories match the PyTorch this project is checked against.
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const [m, v, muProduct] = [new Float64Array(2), new Float64Array(2), Float64Array.of(1)];
+ *     const h = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false };
+ *     optim.nadamUpdate(p, g, m, v, muProduct, h, 1);
+ *     p // → [0.895047, 2.104953]
+ *     muProduct // → [0.450073]
  */
 export function nadamUpdate(
   p: TypedArray,
@@ -245,6 +295,11 @@ export function nadamUpdate(
  * ρ_t = ρ∞ - 2tβ2^t/(1-β2^t). While ρ_t ≤ 5 the step is SGD with momentum, p -= lr·m/(1-β1^t); after,
  * it is rectified: r = sqrt((ρ_t-4)(ρ_t-2)ρ∞ / ((ρ∞-4)(ρ∞-2)ρ_t)),
  * p -= lr·m/(1-β1^t) · r·sqrt(1-β2^t)/(sqrt(v) + eps).
+ *
+ *     const [p, g] = [Float64Array.of(1, 2), Float64Array.of(0.5, -1)]; // a parameter and its gradient
+ *     const [m, v] = [new Float64Array(2), new Float64Array(2)];
+ *     optim.radamUpdate(p, g, m, v, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maximize: false }, 1);
+ *     p // → [0.95, 2.1]
  */
 export function radamUpdate(
   p: TypedArray,
