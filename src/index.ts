@@ -18,6 +18,7 @@ export {
   loadCheckpoint,
   loadWeights,
   type OptimizerCheckpoint,
+  restoreCheckpoint,
   saveCheckpoint,
   saveWeights,
 } from './io/checkpoint.js';

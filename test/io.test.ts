@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../src/errors.js';
-import { nn } from '../src/index.js';
+import { nn, optim, tensor } from '../src/index.js';
 import { ensureOutputDir, writeFileAtomic } from '../src/io/atomic.js';
 import {
   type Checkpoint,
@@ -355,6 +355,16 @@ test('checkpoints: wrong files and bad state get clear errors', () => {
   throwsStrata(
     () => saveCheckpoint(bad, withTensor),
     /'momentum' is a Tensor; put tensors in model or optimizer\.tensors/,
+  );
+  // An optimizer's stateDict() is not what a checkpoint takes: the optimizer itself is.
+  const opt = new optim.SGD([new nn.Parameter(tensor([1, 2]))], { lr: 0.1 });
+  throwsStrata(
+    () => saveCheckpoint(bad, { ...sampleCheckpoint(), optimizer: opt.stateDict() as never }),
+    /saveCheckpoint: optimizer must be the optimizer itself, e\.g\. \{ optimizer: opt \}, got .*\(an optimizer\.stateDict\(\)\)/,
+  );
+  throwsStrata(
+    () => saveCheckpoint(bad, { ...sampleCheckpoint(), optimizer: undefined as never }),
+    /optimizer must be the optimizer itself.*got undefined/,
   );
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;

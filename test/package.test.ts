@@ -165,7 +165,8 @@ const NODE_ONLY = [
   'logs',
   'viz',
   // Checkpoints and everything that writes or reads them: the engine, its callbacks, the model registry.
-  ...['BEST_FILE', 'CHECKPOINT_FILE', 'loadCheckpoint', 'saveCheckpoint', 'loadWeights', 'saveWeights'],
+  ...['BEST_FILE', 'CHECKPOINT_FILE', 'loadCheckpoint', 'saveCheckpoint', 'restoreCheckpoint'],
+  ...['loadWeights', 'saveWeights'],
   ...['loadSafetensors', 'saveSafetensors', 'MODELS', 'configProblems', 'loadModel', 'registerModel'],
   ...['Trainer', 'steps', 'fit', 'classifierTask', 'fitLanguageModel', 'languageModelTask', 'bpttSource'],
   ...['EarlyStopping', 'GradientClipping', 'LearningRateSchedule', 'MetricLogging', 'TensorBoard'],

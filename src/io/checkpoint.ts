@@ -134,8 +134,16 @@ export function optimizerToCheckpoint(opt: AnyOptimizer): OptimizerCheckpoint {
   return { tensors, state: { type: opt.constructor.name, paramGroups: sd.paramGroups, steps } };
 }
 
-const asCheckpoint = (o: AnyOptimizer | OptimizerCheckpoint) =>
-  o instanceof Optimizer ? optimizerToCheckpoint(o) : o;
+/** The optimizer's state as a checkpoint holds it; what is neither an optimizer nor that is refused. */
+function asCheckpoint(o: AnyOptimizer | OptimizerCheckpoint): OptimizerCheckpoint {
+  if (o instanceof Optimizer) return optimizerToCheckpoint(o);
+  if (isRecord(o) && isRecord(o.tensors) && isRecord(o.state)) return o;
+  const stateDict = isRecord(o) && 'paramGroups' in o ? ' (an optimizer.stateDict())' : '';
+  return fail(
+    'saveCheckpoint',
+    `optimizer must be the optimizer itself, e.g. { optimizer: opt }, got ${describe(o)}${stateDict}`,
+  );
+}
 
 /**
  * Saves a checkpoint as one safetensors file (model weights under `model.*`, optimizer tensors under
@@ -416,10 +424,15 @@ export function optimizerFromCheckpoint(
 }
 
 /**
- * Loads a checkpoint's weights and optimizer state, then runs `rest` (which restores the remaining
- * state: generator, schedule). The caller checks progress and config first; whatever is refused here
- * (a mis-shaped weight, an optimizer hyper-parameter out of range) or in `rest` puts the model and
- * the optimizer back as they were, so a refused checkpoint changes nothing.
+ * Loads a checkpoint's weights into `model` and its optimizer state into `optimizer` (the same kind of
+ * optimizer over the same parameters), then runs `rest` (which restores the remaining state: generator,
+ * schedule). Whatever is refused here (a missing or mis-shaped weight, another optimizer type, a
+ * hyper-parameter out of range) or in `rest` puts the model and the optimizer back as they were, so a
+ * refused checkpoint changes nothing.
+ *
+ *     saveCheckpoint('run.safetensors', { model: model.stateDict(), optimizer: opt, rng: generator.getState(), progress: {} });
+ *     const again = new optim.SGD(model.parameters(), { lr: 0.1 });
+ *     restoreCheckpoint(model, again, loadCheckpoint('run.safetensors'));
  */
 export function restoreCheckpoint(
   model: AnyModule,
