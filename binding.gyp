@@ -1,6 +1,7 @@
 {
   "variables": {
-    "asan%": 0
+    "asan%": 0,
+    "openblas%": "<!(node scripts/build-native.mjs --has-openblas)"
   },
   "targets": [
     {
@@ -32,7 +33,8 @@
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3", "-fno-math-errno"]
           }
-        }, {
+        }],
+        ["OS!='mac' and openblas==1", {
           "defines": ["STRATA_HAVE_OPENBLAS"],
           "cflags_cc": ["<!@(pkg-config --cflags openblas)"],
           "libraries": ["<!@(pkg-config --libs openblas)"]

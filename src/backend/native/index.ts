@@ -160,7 +160,7 @@ function requireAddon(): Addon {
     }
   }
   throw new Error(
-    'the native addon is not built (install a C++ compiler, libopenblas-dev and pkg-config, then run `npm rebuild strata-ml`, or `npm run build:native` in a checkout)',
+    'the native addon is not built (install a C++ compiler, and libopenblas-dev and pkg-config for OpenBLAS, then run `npm rebuild strata-ml`, or `npm run build:native` in a checkout)',
   );
 }
 
