@@ -164,7 +164,10 @@ export function gemmFailures(): string[] {
       if (s <= 65) shapes.push([s, s, s]);
       shapes.push([s, 17, 33], [7, s, 65], [65, 13, s]);
     }
-    shapes.push([129, 129, 129], [257, 31, 7], [3, 257, 129], [5, 7, 513], [3, 2100, 1024], [300, 70, 260]);
+    // Past one MC block and several KC blocks; then a B read in place for its few rows of A although it
+    // is big, and one big enough to be packed, in two panels of columns.
+    shapes.push([129, 129, 129], [257, 31, 7], [3, 257, 129], [5, 7, 513], [300, 70, 260]);
+    shapes.push([3, 2100, 1024], [13, 2100, 1000]);
     for (const [M, N, K] of shapes)
       for (const [la, lb] of [
         ['rows', 'rows'],

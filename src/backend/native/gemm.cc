@@ -1,12 +1,15 @@
-// Strata's own GEMM, in the manner of GotoBLAS and BLIS: B is packed a KC×NC panel at a time into
-// NR-wide strips, A an MC×KC block at a time into MR-tall strips (reading any strides, so transposes
-// cost nothing extra), and a register-blocked micro-kernel multiplies one strip of each into an MR×NR
-// tile of C, applying the epilogue as it stores the tile after the last KC block. The micro-kernel is
-// chosen at run time from CPUID; everything else is plain C++ for the baseline ISA.
+// Strata's own GEMM, in the manner of GotoBLAS and BLIS: a register-blocked micro-kernel multiplies a
+// strip of A (MR rows) by a strip of B (NR columns) over a block of KC steps into an MR×NR tile of C,
+// applying the epilogue as it stores the tile after the last block. B is packed into NR-wide strips
+// (reading any strides, so a transposed B costs nothing extra), all of K at once for a panel of columns,
+// unless reading it in place is faster (see directB); A's rows are read in place when they are
+// contiguous, else packed into MR-tall strips an MC×KC block at a time. The micro-kernel is chosen at
+// run time from CPUID; everything else is plain C++ for the baseline ISA.
 #include "gemm.h"
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -95,19 +98,20 @@ const Cpu& cpu() {
 // Micro-kernels
 
 // What a micro-kernel needs besides the strips: where A's element (i, p) lies (a[i * ars + p * aks]: a
-// packed strip, or A's own rows when they are contiguous), the part of the tile inside C, whether to add
-// C's old value, and on the last KC block the biases (contiguous, from the tile's first row and column)
-// and ReLU.
+// packed strip, or A's own rows when they are contiguous), and B's (b[p * bks + j]: a packed strip, or
+// B's own rows), the part of the tile inside C, whether to add C's old value, and on the last KC block
+// the biases (contiguous, from the tile's first row and column) and ReLU.
 template <class T>
 struct Tile {
   long ars, aks;
+  long bks;  // B's step from one k to the next: NR in a packed strip, B's row stride in place
   int m, n;
   bool load, last, relu;
   const T* colBias;
   const T* rowBias;
 };
 
-// C's tile (rows ldc apart) from kc steps of A (see Tile) and of a packed B strip (NR values a step).
+// C's tile (rows ldc apart) from kc steps of A and of B (see Tile).
 template <class T>
 using MicroKernel = void (*)(long kc, const T* a, const T* b, T* c, long ldc, const Tile<T>& t);
 
@@ -157,7 +161,7 @@ void portableKernel(long kc, const T* a, const T* b, T* c, long ldc, const Tile<
   T acc[MR][NR] = {};
   const T* rows[MR];
   for (int i = 0; i < MR; i++) rows[i] = a + std::min(i, t.m - 1) * t.ars;  // rows past m repeat the last
-  for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += NR)
+  for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += t.bks)
     for (int i = 0; i < MR; i++)
       for (int j = 0; j < NR; j++) acc[i][j] += rows[i][off] * b[j];
   for (int i = 0; i < t.m; i++)
@@ -210,104 +214,98 @@ constexpr std::array<MicroKernel<T>, MR * V> kernelTable() {
 #define STRATA_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 #define STRATA_AVX2 __attribute__((target("avx2,fma")))
 
-// AVX-512: M rows × V vectors of 16 floats, from B strips of PV vectors. 24 accumulators out of
-// 32 registers at 6 × 4 leaves room for the four B vectors and a broadcast.
-template <int PV>
+// AVX-512: M rows × V vectors of 16 floats. 24 accumulators out of 32 registers at 6 × 4 leaves room
+// for the four B vectors and a broadcast.
+template <int M, int V>
 struct Avx512 {
-  template <int M, int V>
-  struct Tiles {
-    STRATA_AVX512 static void run(long kc, const float* a, const float* b, float* c, long ldc, const Tile<float>& t) {
-      __m512 acc[M][V];
+  STRATA_AVX512 static void run(long kc, const float* a, const float* b, float* c, long ldc, const Tile<float>& t) {
+    __m512 acc[M][V];
 #pragma GCC unroll 16
-      for (int i = 0; i < M; i++)
+    for (int i = 0; i < M; i++)
 #pragma GCC unroll 4
-        for (int j = 0; j < V; j++) acc[i][j] = _mm512_setzero_ps();
-      const float* rows[M];
+      for (int j = 0; j < V; j++) acc[i][j] = _mm512_setzero_ps();
+    const float* rows[M];
 #pragma GCC unroll 16
-      for (int i = 0; i < M; i++) rows[i] = a + i * t.ars;
-      for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += 16 * PV) {
-        __m512 bv[V];
+    for (int i = 0; i < M; i++) rows[i] = a + i * t.ars;
+    for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += t.bks) {
+      __m512 bv[V];
 #pragma GCC unroll 4
-        for (int j = 0; j < V; j++) bv[j] = _mm512_load_ps(b + 16 * j);
-#pragma GCC unroll 16
-        for (int i = 0; i < M; i++) {
-          const __m512 ai = _mm512_set1_ps(rows[i][off]);
-#pragma GCC unroll 4
-          for (int j = 0; j < V; j++) acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);
-        }
-      }
-      const int rest = t.n - 16 * (V - 1);
-      const __mmask16 tail = rest >= 16 ? 0xffff : __mmask16((1u << rest) - 1);
-      const __m512 zero = _mm512_setzero_ps();
+      for (int j = 0; j < V; j++) bv[j] = _mm512_loadu_ps(b + 16 * j);
 #pragma GCC unroll 16
       for (int i = 0; i < M; i++) {
-        float* ci = c + i * ldc;
+        const __m512 ai = _mm512_set1_ps(rows[i][off]);
 #pragma GCC unroll 4
-        for (int j = 0; j < V; j++) {
-          const __mmask16 k = j == V - 1 ? tail : __mmask16(0xffff);
-          __m512 v = acc[i][j];
-          if (t.load) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, ci + 16 * j));
-          if (t.last) {
-            if (t.colBias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, t.colBias + 16 * j));
-            if (t.rowBias) v = _mm512_add_ps(v, _mm512_set1_ps(t.rowBias[i]));
-            // Keeps v where it is above 0 or NaN (unordered).
-            if (t.relu) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLE_UQ), v);
-          }
-          _mm512_mask_storeu_ps(ci + 16 * j, k, v);
-        }
+        for (int j = 0; j < V; j++) acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);
       }
     }
-  };
+    const int rest = t.n - 16 * (V - 1);
+    const __mmask16 tail = rest >= 16 ? 0xffff : __mmask16((1u << rest) - 1);
+    const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int i = 0; i < M; i++) {
+      float* ci = c + i * ldc;
+#pragma GCC unroll 4
+      for (int j = 0; j < V; j++) {
+        const __mmask16 k = j == V - 1 ? tail : __mmask16(0xffff);
+        __m512 v = acc[i][j];
+        if (t.load) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, ci + 16 * j));
+        if (t.last) {
+          if (t.colBias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, t.colBias + 16 * j));
+          if (t.rowBias) v = _mm512_add_ps(v, _mm512_set1_ps(t.rowBias[i]));
+          // Keeps v where it is above 0 or NaN (unordered).
+          if (t.relu) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLE_UQ), v);
+        }
+        _mm512_mask_storeu_ps(ci + 16 * j, k, v);
+      }
+    }
+  }
 };
 
-// AVX2 with FMA: M rows × V vectors of 8 floats, from B strips of PV vectors. 12 accumulators out of 16
-// registers at 6 × 2 leaves room for the two B vectors and a broadcast.
-template <int PV>
+// AVX2 with FMA: M rows × V vectors of 8 floats. 12 accumulators out of 16 registers at 6 × 2 leaves
+// room for the two B vectors and a broadcast.
+template <int M, int V>
 struct Avx2 {
-  template <int M, int V>
-  struct Tiles {
-    STRATA_AVX2 static void run(long kc, const float* a, const float* b, float* c, long ldc, const Tile<float>& t) {
-      __m256 acc[M][V];
+  STRATA_AVX2 static void run(long kc, const float* a, const float* b, float* c, long ldc, const Tile<float>& t) {
+    __m256 acc[M][V];
 #pragma GCC unroll 16
-      for (int i = 0; i < M; i++)
+    for (int i = 0; i < M; i++)
 #pragma GCC unroll 4
-        for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
-      const float* rows[M];
+      for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
+    const float* rows[M];
 #pragma GCC unroll 16
-      for (int i = 0; i < M; i++) rows[i] = a + i * t.ars;
-      for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += 8 * PV) {
-        __m256 bv[V];
+    for (int i = 0; i < M; i++) rows[i] = a + i * t.ars;
+    for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += t.bks) {
+      __m256 bv[V];
 #pragma GCC unroll 4
-        for (int j = 0; j < V; j++) bv[j] = _mm256_load_ps(b + 8 * j);
-#pragma GCC unroll 16
-        for (int i = 0; i < M; i++) {
-          const __m256 ai = _mm256_broadcast_ss(rows[i] + off);
-#pragma GCC unroll 4
-          for (int j = 0; j < V; j++) acc[i][j] = _mm256_fmadd_ps(ai, bv[j], acc[i][j]);
-        }
-      }
-      const int rest = t.n - 8 * (V - 1);
-      const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-      const __m256i all = _mm256_set1_epi32(-1);
-      const __m256 zero = _mm256_setzero_ps();
+      for (int j = 0; j < V; j++) bv[j] = _mm256_loadu_ps(b + 8 * j);
 #pragma GCC unroll 16
       for (int i = 0; i < M; i++) {
-        float* ci = c + i * ldc;
+        const __m256 ai = _mm256_broadcast_ss(rows[i] + off);
 #pragma GCC unroll 4
-        for (int j = 0; j < V; j++) {
-          const __m256i k = j == V - 1 ? tail : all;
-          __m256 v = acc[i][j];
-          if (t.load) v = _mm256_add_ps(v, _mm256_maskload_ps(ci + 8 * j, k));
-          if (t.last) {
-            if (t.colBias) v = _mm256_add_ps(v, _mm256_maskload_ps(t.colBias + 8 * j, k));
-            if (t.rowBias) v = _mm256_add_ps(v, _mm256_set1_ps(t.rowBias[i]));
-            if (t.relu) v = _mm256_and_ps(v, _mm256_cmp_ps(v, zero, _CMP_NLE_UQ));
-          }
-          _mm256_maskstore_ps(ci + 8 * j, k, v);
-        }
+        for (int j = 0; j < V; j++) acc[i][j] = _mm256_fmadd_ps(ai, bv[j], acc[i][j]);
       }
     }
-  };
+    const int rest = t.n - 8 * (V - 1);
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i all = _mm256_set1_epi32(-1);
+    const __m256 zero = _mm256_setzero_ps();
+#pragma GCC unroll 16
+    for (int i = 0; i < M; i++) {
+      float* ci = c + i * ldc;
+#pragma GCC unroll 4
+      for (int j = 0; j < V; j++) {
+        const __m256i k = j == V - 1 ? tail : all;
+        __m256 v = acc[i][j];
+        if (t.load) v = _mm256_add_ps(v, _mm256_maskload_ps(ci + 8 * j, k));
+        if (t.last) {
+          if (t.colBias) v = _mm256_add_ps(v, _mm256_maskload_ps(t.colBias + 8 * j, k));
+          if (t.rowBias) v = _mm256_add_ps(v, _mm256_set1_ps(t.rowBias[i]));
+          if (t.relu) v = _mm256_and_ps(v, _mm256_cmp_ps(v, zero, _CMP_NLE_UQ));
+        }
+        _mm256_maskstore_ps(ci + 8 * j, k, v);
+      }
+    }
+  }
 };
 
 // B's strips when its columns are contiguous (Bᵀ of a row-major matrix, as Linear's weight is): 8 × 8
@@ -348,51 +346,47 @@ STRATA_AVX2 void packStripAvx2(float* dst, const float* b, long rs, long cs, lon
   }
 }
 
-constexpr auto kAvx512Run = kernelTable<float, Avx512<4>::Tiles, 6, 4>();
-constexpr auto kAvx2Run = kernelTable<float, Avx2<2>::Tiles, 6, 2>();
+constexpr auto kAvx512Run = kernelTable<float, Avx512, 6, 4>();
+constexpr auto kAvx2Run = kernelTable<float, Avx2, 6, 2>();
 
 #endif  // __x86_64__
 
 #if defined(__aarch64__)
 
-// NEON: M rows × V vectors of 4 floats, from B strips of PV vectors; 24 of the 32 registers hold
-// accumulators at 8 × 3.
-template <int PV>
+// NEON: M rows × V vectors of 4 floats; 24 of the 32 registers hold accumulators at 8 × 3.
+template <int M, int V>
 struct Neon {
-  template <int M, int V>
-  struct Tiles {
-    static void run(long kc, const float* a, const float* b, float* c, long ldc, const Tile<float>& t) {
-      float32x4_t acc[M][V];
+  static void run(long kc, const float* a, const float* b, float* c, long ldc, const Tile<float>& t) {
+    float32x4_t acc[M][V];
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < V; j++) acc[i][j] = vdupq_n_f32(0.0f);
+    const float* rows[M];
+    for (int i = 0; i < M; i++) rows[i] = a + i * t.ars;
+    for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += t.bks) {
+      float32x4_t bv[V];
+      for (int j = 0; j < V; j++) bv[j] = vld1q_f32(b + 4 * j);
       for (int i = 0; i < M; i++)
-        for (int j = 0; j < V; j++) acc[i][j] = vdupq_n_f32(0.0f);
-      const float* rows[M];
-      for (int i = 0; i < M; i++) rows[i] = a + i * t.ars;
-      for (long p = 0, off = 0; p < kc; p++, off += t.aks, b += 4 * PV) {
-        float32x4_t bv[V];
-        for (int j = 0; j < V; j++) bv[j] = vld1q_f32(b + 4 * j);
-        for (int i = 0; i < M; i++)
-          for (int j = 0; j < V; j++) acc[i][j] = vfmaq_n_f32(acc[i][j], bv[j], rows[i][off]);
-      }
-      alignas(16) float row[4 * V];
-      for (int i = 0; i < M; i++) {
-        for (int j = 0; j < V; j++) vst1q_f32(row + 4 * j, acc[i][j]);
-        float* ci = c + i * ldc;
-        for (int j = 0; j < t.n; j++) {
-          float v = row[j];
-          if (t.load) v += ci[j];
-          if (t.last) {
-            if (t.colBias) v += t.colBias[j];
-            if (t.rowBias) v += t.rowBias[i];
-            if (t.relu) v = relu(v);
-          }
-          ci[j] = v;
+        for (int j = 0; j < V; j++) acc[i][j] = vfmaq_n_f32(acc[i][j], bv[j], rows[i][off]);
+    }
+    alignas(16) float row[4 * V];
+    for (int i = 0; i < M; i++) {
+      for (int j = 0; j < V; j++) vst1q_f32(row + 4 * j, acc[i][j]);
+      float* ci = c + i * ldc;
+      for (int j = 0; j < t.n; j++) {
+        float v = row[j];
+        if (t.load) v += ci[j];
+        if (t.last) {
+          if (t.colBias) v += t.colBias[j];
+          if (t.rowBias) v += t.rowBias[i];
+          if (t.relu) v = relu(v);
         }
+        ci[j] = v;
       }
     }
-  };
+  }
 };
 
-constexpr auto kNeonRun = kernelTable<float, Neon<3>::Tiles, 8, 3>();
+constexpr auto kNeonRun = kernelTable<float, Neon, 8, 3>();
 
 #endif  // __aarch64__
 
@@ -406,8 +400,8 @@ struct Float32Kernel {
 
 const Float32Kernel kFloat32Kernels[] = {
 #if defined(__x86_64__)
-    {{"avx512", 6, 64, 16, 256, 144, kAvx512Run.data(), packStripAvx2}, [] { return cpu().avx512; }},
-    {{"avx2", 6, 16, 8, 256, 144, kAvx2Run.data(), packStripAvx2}, [] { return cpu().avx2; }},
+    {{"avx512", 6, 64, 16, 512, 144, kAvx512Run.data(), packStripAvx2}, [] { return cpu().avx512; }},
+    {{"avx2", 6, 16, 8, 512, 144, kAvx2Run.data(), packStripAvx2}, [] { return cpu().avx2; }},
 #endif
 #if defined(__aarch64__)
     {{"neon", 8, 12, 4, 256, 128, kNeonRun.data(), packStrip<float>}, [] { return true; }},
@@ -460,12 +454,23 @@ struct Product {
   const T* colBias;  // contiguous copies of the epilogue's biases (or the biases themselves)
   const T* rowBias;
 
-  // Multiplies rows [i0, i1) and columns [p0, p0 + kc) of A by the packed panel bp (whose first column
-  // is C's column jPanel) into columns [j0, j1) of C, one MC block of A at a time. A's rows are read in
-  // place when they are contiguous; otherwise the block is packed into MR-tall strips first.
+  // Whether the kernels read B's rows in place (when they are contiguous) rather than packed strips.
+  // A copy pays for itself when its strips are read again for many rows of A and B is too big to stay
+  // in cache as it lies. With few rows a copy of B costs more than the multiplications (1×512×512 ran 3
+  // times slower packed), and a panel packed by one thread reaches the others through its cache (64³ on
+  // two threads ran no faster than on one). On the EPYC (Zen 4) of bench/: 168 against 96 GFLOP/s at
+  // 64³, 205 against 139 at 256³, 229 against 217 at 512³, about even at 1024³ and 2048³, and 194
+  // against 208 at 4096³ — so in place up to 2^20 elements of B, strips of NR columns otherwise (and
+  // always for a B without unit column stride). The last strip, if narrower, is packed all the same.
+  bool directB() const { return b.colStride == 1 && (M <= 2 * k.mr || double(K) * N <= double(1 << 20)); }
+
+  // Multiplies rows [i0, i1) and columns [p0, p0 + kc) of A by B's rows [p0, p0 + kc) into columns
+  // [j0, j1) of C, one MC block of A at a time: B from the packed panel bp (whose first column is C's
+  // column jPanel), or in place. A's rows are read in place when they are contiguous; otherwise the
+  // block is packed into MR-tall strips first.
   void block(long i0, long i1, long j0, long j1, long jPanel, long p0, long kc, const T* bp) const {
     const int MR = k.mr, NR = k.nr;
-    const bool direct = a.colStride == 1;
+    const bool direct = a.colStride == 1, inPlace = bp == nullptr;
     T* ap = direct ? nullptr : scratch<T, 1>((k.mc + MR) * kc);
     const bool load = p0 > 0 || e.accumulate, last = p0 + kc == K;
     for (long ic = i0; ic < i1; ic += k.mc) {
@@ -487,11 +492,24 @@ struct Product {
       for (long jc = j0; jc < j1; jc += NR) {
         const int nr = int(std::min<long>(NR, j1 - jc));
         const T* bs = bp + (jc - jPanel) * kc;
+        long bStep = NR;
+        if (inPlace) {
+          bs = b.data + p0 * b.rowStride + jc;
+          bStep = b.rowStride;
+          if (nr < NR) {
+            // As wide as the kernel for nr columns reads: whole vectors.
+            const int width = (nr + k.width - 1) / k.width * k.width;
+            T* strip = scratch<T, 2>(kc * width);
+            k.pack(strip, bs, b.rowStride, 1, kc, nr, width);
+            bs = strip;
+            bStep = width;
+          }
+        }
         for (long r = 0; r < mc; r += MR) {
           const int mr = int(std::min<long>(MR, mc - r));
           const long i = ic + r;
           const T* as = direct ? a.data + i * a.rowStride + p0 : ap + r * kc;
-          const Tile<T> t{direct ? a.rowStride : 1, direct ? 1 : MR, mr, nr, load, last, e.relu,
+          const Tile<T> t{direct ? a.rowStride : 1, direct ? 1 : MR, bStep, mr, nr, load, last, e.relu,
                           colBias ? colBias + jc : nullptr, rowBias ? rowBias + i : nullptr};
           k.pick(mr, nr)(kc, as, bs, c + i * ldc + jc, ldc, t);
         }
@@ -503,42 +521,50 @@ struct Product {
     const int NR = k.nr;
     // K in near-equal blocks of at most KC, so that no block is a sliver.
     const long kBlocks = (K + k.kc - 1) / k.kc;
+    auto kStart = [&](long kb) { return K * kb / kBlocks; };
     // B is packed for all of K at once, in panels of as many columns as the budget allows, so that the
     // pool runs twice per panel (pack, then multiply) rather than twice per KC block.
+    const bool inPlace = directB();
     const long nPadded = (N + NR - 1) / NR * NR;
-    const long ncMax = std::min(nPadded, std::max<long>(NR, kPackedB / K / NR * NR));
-    T* bp = scratch<T, 0>(K * ncMax);
-    // Tasks: blocks of rows (at least one per thread while each keeps a few strips), then, if rows run
-    // short, columns in whole strips. A task packs its own A; the panel of B is packed once for all.
-    const long strips = (M + k.mr - 1) / k.mr;
-    const long mTasks = threads == 1 ? 1 : std::max<long>((M + k.mc - 1) / k.mc, std::min<long>(threads, strips / 2));
+    const long ncMax = inPlace ? N : std::min(nPadded, std::max<long>(NR, kPackedB / K / NR * NR));
+    T* bp = inPlace ? nullptr : scratch<T, 0>(K * ncMax);
+    // One task per thread, on a grid of blocks of C as near square as the shape allows (so that each
+    // reads as little of A and B as it can), in whole strips. More tasks than threads measured slower:
+    // each repacks nothing, but each reads its B strips and A rows again from L3.
+    const long mStrips = (M + k.mr - 1) / k.mr;
     for (long jp = 0; jp < N; jp += ncMax) {
       const long nc = std::min(ncMax, N - jp), panelStrips = (nc + NR - 1) / NR, ncPad = panelStrips * NR;
-      const long nTasks = threads == 1 ? 1 : std::min(panelStrips, (threads + mTasks - 1) / mTasks);
-      auto kStart = [&](long kb) { return K * kb / kBlocks; };
+      long mTasks = 1, nTasks = 1;
+      if (threads > 1) {
+        nTasks = std::clamp<long>(std::lround(std::sqrt(double(threads) * nc / M)), 1,
+                                  std::min<long>(panelStrips, threads));
+        mTasks = std::clamp<long>((threads + nTasks - 1) / nTasks, 1, mStrips);
+      }
       // Strip s of K block kb lies at bp + kStart(kb) * ncPad + s * NR * kc.
       auto pack = [&](long u0, long u1) {
         for (long u = u0; u < u1; u++) {
           const long kb = u / panelStrips, s = u % panelStrips, p0 = kStart(kb), kc = kStart(kb + 1) - p0;
           const long j = s * NR;
           k.pack(bp + p0 * ncPad + j * kc, b.data + p0 * b.rowStride + (jp + j) * b.colStride, b.rowStride,
-                    b.colStride, kc, int(std::min<long>(NR, nc - j)), NR);
+                 b.colStride, kc, int(std::min<long>(NR, nc - j)), NR);
         }
       };
       auto multiply = [&](long i0, long i1, long j0, long j1) {
         for (long kb = 0; kb < kBlocks; kb++) {
           const long p0 = kStart(kb);
-          block(i0, i1, j0, j1, jp, p0, kStart(kb + 1) - p0, bp + p0 * ncPad);
+          block(i0, i1, j0, j1, jp, p0, kStart(kb + 1) - p0, inPlace ? nullptr : bp + p0 * ncPad);
         }
       };
       const long units = kBlocks * panelStrips, tasks = mTasks * nTasks;
       if (tasks == 1) {
-        pack(0, units);
+        if (!inPlace) pack(0, units);
         multiply(0, M, jp, jp + nc);
         continue;
       }
-      const int packers = int(std::min<long>(threads, units));
-      pool().run(packers, [&](int t) { pack(units * t / packers, units * (t + 1) / packers); });
+      if (!inPlace) {
+        const int packers = int(std::min<long>(threads, units));
+        pool().run(packers, [&](int t) { pack(units * t / packers, units * (t + 1) / packers); });
+      }
       pool().run(int(tasks), [&](int t) {
         const long mi = t / nTasks, ni = t % nTasks;
         const long i0 = cut(M, mTasks, mi, k.mr), i1 = cut(M, mTasks, mi + 1, k.mr);
