@@ -458,11 +458,18 @@ struct Product {
   // A copy pays for itself when its strips are read again for many rows of A and B is too big to stay
   // in cache as it lies. With few rows a copy of B costs more than the multiplications (1×512×512 ran 3
   // times slower packed), and a panel packed by one thread reaches the others through its cache (64³ on
-  // two threads ran no faster than on one). On the EPYC (Zen 4) of bench/: 168 against 96 GFLOP/s at
-  // 64³, 205 against 139 at 256³, 229 against 217 at 512³, about even at 1024³ and 2048³, and 194
-  // against 208 at 4096³ — so in place up to 2^20 elements of B, strips of NR columns otherwise (and
-  // always for a B without unit column stride). The last strip, if narrower, is packed all the same.
-  bool directB() const { return b.colStride == 1 && (M <= 2 * k.mr || double(K) * N <= double(1 << 20)); }
+  // two threads ran no faster than on one). On the EPYC (Zen 4) of the provider rule below, with the
+  // AVX-512 kernel: 168 against 96 GFLOP/s at 64³, 205 against 139 at 256³, 229 against 217 at 512³,
+  // 220 against 192 at 128×1024×1024, even at 1024³ and 2048³, and 194 against 208 at 4096³ — so in
+  // place up to 2^20 elements of B. A strip narrower than four cache lines a row (AVX2's 16 floats) is
+  // packed when B's rows are a multiple of 4 KiB apart: its rows then crowd into a few cache sets (AVX2
+  // at 1024³: 183 packed against 112 in place). The last strip, if narrower, is packed all the same.
+  bool directB() const {
+    if (b.colStride != 1) return false;
+    if (M <= 2 * k.mr) return true;
+    if (k.nr * sizeof(T) < 256 && b.rowStride * long(sizeof(T)) % 4096 == 0) return false;
+    return double(K) * N <= double(1 << 20);
+  }
 
   // Multiplies rows [i0, i1) and columns [p0, p0 + kc) of A by B's rows [p0, p0 + kc) into columns
   // [j0, j1) of C, one MC block of A at a time: B from the packed panel bp (whose first column is C's
@@ -724,15 +731,25 @@ void runBlas(long M, long N, long K, Operand<T> a, Operand<T> b, T* c, long ldc,
 
 #endif  // STRATA_HAVE_BLAS
 
-// Which provider multiplies a product of this size when both exist (the rule, or what was forced).
+// Which provider multiplies a product when both exist: what STRATA_GEMM forced, or the rule. Measured on
+// an AMD EPYC (Zen 4: family 25, model 17; AVX-512 with bf16; 2 cores) against OpenBLAS 0.3.21 in the
+// pool, with OPENBLAS_CORETYPE=Cooperlake (its AVX-512 kernels) and Haswell (its AVX2 ones, as fast on
+// this CPU), in GFLOP/s on two threads, own against OpenBLAS:
+//   avx512  32³ 92 / 108, 64³ 181 / 188, 128³ 217 / 175, 256³ 226 / 200, 512³ 231 / 205,
+//           1024³ 220 / 201, 2048³ 212 / 202, 64×784×128 200 / 156, x wᵀ 128×784×512 178 / 160,
+//           1×512×512 59 / 59, 4×512×512 221 / 221
+//   avx2    64³ 128 / 147, 128³ 180 / 188, 256³ 200 / 212, 512³ 173 / 217, 1024³ 183 / 216,
+//           64×784×128 209 / 193
+// So float32 goes to OpenBLAS below 2^20 multiply-adds (about 100³) when the own kernel is avx512, and
+// always when it is another (neon and portable unmeasured, and no faster than avx2); float64 always
+// goes to OpenBLAS, the own float64 kernel being portable only.
 template <class T>
 bool useBlas(long M, long N, long K) {
 #if defined(STRATA_HAVE_BLAS)
   const Provider p = config().chosen.load(std::memory_order_acquire);
   if (p != Provider::kRule) return p == Provider::kOpenblas;
-  if constexpr (std::is_same_v<T, double>) return true;  // the own float64 kernel is only portable
-  (void)M, (void)N, (void)K;
-  return false;
+  if constexpr (std::is_same_v<T, double>) return true;
+  return std::strcmp(float32Kernel().name, "avx512") != 0 || double(M) * N * K < double(1 << 20);
 #else
   (void)M, (void)N, (void)K;
   return false;
@@ -816,7 +833,7 @@ std::string gemmDescription() {
   const std::string own = std::string("own ") + k.name + " " + std::to_string(k.mr) + "x" + std::to_string(k.nr);
   auto who = [&](long m, long n, long kk) { return useBlas<float>(m, n, kk) ? std::string("openblas") : own; };
   const std::string small = who(64, 64, 64), large = who(1024, 1024, 1024);
-  std::string out = small == large ? "float32 " + small : "float32 small " + small + ", large " + large;
+  std::string out = small == large ? "float32 " + small : "float32 " + small + " at 64³, " + large + " at 1024³";
   out += std::string(", float64 ") + (useBlas<double>(64, 64, 64) ? "openblas" : "own portable");
   return out;
 }
