@@ -1,5 +1,8 @@
 {
-  "variables": {"asan%": 0},
+  "variables": {
+    "asan%": 0,
+    "openblas%": "<!(node scripts/build-native.mjs --has-openblas)"
+  },
   "targets": [
     {
       "target_name": "strata_native",
@@ -8,6 +11,7 @@
         "src/backend/native/elementwise.cc",
         "src/backend/native/reduce.cc",
         "src/backend/native/linalg.cc",
+        "src/backend/native/gemm.cc",
         "src/backend/native/indexing.cc",
         "src/backend/native/window.cc",
         "src/backend/native/conv.cc",
@@ -17,7 +21,7 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
       "conditions": [
         ["asan==1", {
           "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"],
@@ -29,7 +33,9 @@
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3", "-fno-math-errno"]
           }
-        }, {
+        }],
+        ["OS!='mac' and openblas==1", {
+          "defines": ["STRATA_HAVE_OPENBLAS"],
           "cflags_cc": ["<!@(pkg-config --cflags openblas)"],
           "libraries": ["<!@(pkg-config --libs openblas)"]
         }]

@@ -1,7 +1,7 @@
 // `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W2 lenet, W3 lstm, W4 gemm, W5 overhead, W6 conv), timed exactly as the
 // reference scripts time them, printed as a table or (--json) as one JSON line per result.
 import { parseArgs } from 'node:util';
-import { openblasGemmSeconds } from '../src/backend/native/index.js';
+import { openblasGemmSeconds, ownGemmSeconds } from '../src/backend/native/index.js';
 import { TensorDataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -119,22 +119,27 @@ function gemm(sizes: number[]): void {
     for (let i = 0; i < 2; i++) a.matmul(b);
     const single = timed(() => a.matmul(b)).seconds;
     const reps = Math.min(200, Math.max(3, Math.ceil(1 / Math.max(single, 1e-6))));
-    // With the native backend, OpenBLAS itself (its own threads, same process) is timed too, block for
-    // block in alternation with Strata, so that the shared machine's noise falls on both alike.
+    // With the native backend, Strata's own GEMM alone and OpenBLAS itself (its own threads, same
+    // process; where the addon has it) are timed too, block for block in alternation with the matmul, so
+    // that the shared machine's noise falls on all alike.
     const threads =
       backend.name === 'native' ? Number(backend.describe().match(/(\d+) threads/)?.[1] ?? 1) : 0;
     const [pa, pb] = [a.data as Float32Array, b.data as Float32Array];
-    if (threads) openblasGemmSeconds(pa, pb, n, 2, threads);
+    const hasBlas = threads > 0 && openblasGemmSeconds(pa, pb, n, 2, threads) !== null;
+    if (threads) ownGemmSeconds(pa, pb, n, 2);
+    const gflops = (seconds: number) => (2 * n ** 3 * reps) / seconds / 1e9;
     const runs: number[] = [];
+    const own: number[] = [];
     const blas: number[] = [];
     const utils: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const t = timed(() => {
         for (let i = 0; i < reps; i++) a.matmul(b);
       });
-      runs.push((2 * n ** 3 * reps) / t.seconds / 1e9);
+      runs.push(gflops(t.seconds));
       utils.push(t.util);
-      if (threads) blas.push((2 * n ** 3 * reps) / openblasGemmSeconds(pa, pb, n, reps, threads) / 1e9);
+      if (threads) own.push(gflops(ownGemmSeconds(pa, pb, n, reps)));
+      if (hasBlas) blas.push(gflops(openblasGemmSeconds(pa, pb, n, reps, threads)!));
     }
     report({
       workload: 'gemm',
@@ -144,6 +149,15 @@ function gemm(sizes: number[]): void {
       extra: { size: n, reps_per_run: reps, cpu_util: round(median(utils)) },
     });
     if (threads) {
+      report({
+        workload: 'gemm',
+        metric: `gemm${n}_own_gflops`,
+        unit: 'GFLOP/s',
+        runs: own,
+        extra: { size: n, reps_per_run: reps, threads },
+      });
+    }
+    if (hasBlas) {
       report({
         workload: 'gemm',
         metric: `gemm${n}_openblas_gflops`,

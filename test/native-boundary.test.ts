@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { TypedArray, Window } from '../src/backend/backend.js';
-import { createNativeBackend, openblasGemmSeconds } from '../src/backend/native/index.js';
+import { createNativeBackend, openblasGemmSeconds, ownGemmSeconds } from '../src/backend/native/index.js';
 import { StrataError } from '../src/errors.js';
 
 const path = new URL('../build/Release/strata_native.node', import.meta.url);
@@ -304,6 +304,66 @@ describe('the native boundary refuses operands its kernels cannot take', {
     refuses('cell', [2, s(), g4(), g4(), s()]);
   });
 
+  test('ownGemm: a [M, K] by b [K, N] into out [M, N] with adjacent columns, biases of [N] and [M]', () => {
+    const ok = () => [v('f32', [2, 4]), v('f32', [2, 3]), v('f32', [3, 4])];
+    call('ownGemm', [...ok(), v('f32', [4]), v('f32', [2]), true, true]);
+    call('ownGemm', [
+      v('f64', [2, 4]),
+      v('f64', [2, 3], { strides: [1, 2] }),
+      v('f64', [3, 4]),
+      null,
+      null,
+      false,
+      false,
+    ]);
+    refuses('ownGemm', [v('f32', [2, 4]), v('f32', [2, 5]), v('f32', [3, 4]), null, null, false, false]);
+    refuses('ownGemm', [v('f32', [2, 5]), v('f32', [2, 3]), v('f32', [3, 4]), null, null, false, false]);
+    refuses('ownGemm', [
+      v('f32', [2, 4], { strides: [1, 2] }),
+      v('f32', [2, 3]),
+      v('f32', [3, 4]),
+      null,
+      null,
+      false,
+      false,
+    ]);
+    refuses('ownGemm', [
+      v('f32', [2, 4], { strides: [2, 1], length: 8 }),
+      v('f32', [2, 3]),
+      v('f32', [3, 4]),
+      null,
+      null,
+      false,
+      false,
+    ]);
+    refuses('ownGemm', [v('f32', [8]), v('f32', [2, 3]), v('f32', [3, 4]), null, null, false, false]);
+    refuses('ownGemm', [
+      v('f32', [2, 4]),
+      v('f32', [2, 3]),
+      v('f32', [3, 4], { length: 11 }),
+      null,
+      null,
+      false,
+      false,
+    ]);
+    refuses('ownGemm', [...ok(), v('f32', [3]), null, false, false]);
+    refuses('ownGemm', [...ok(), null, v('f32', [4]), false, false]);
+    refuses('ownGemm', [...ok(), v('f64', [4]), null, false, false]);
+    refuses('ownGemm', [...ok(), v('f32', [2, 2]), null, false, false]);
+    refuses('ownGemm', [v('i32', [2, 4]), v('i32', [2, 3]), v('i32', [3, 4]), null, null, false, false]);
+    refuses('ownGemm', [v('f32', [2, 4]), v('f32', [2, 3]), v('f64', [3, 4]), null, null, false, false]);
+  });
+
+  test('configureGemm: strings naming a provider and a kernel, and once for the process', () => {
+    assert.equal(addon.configureGemm!('', ''), '');
+    assert.throws(() => addon.configureGemm!(1, ''), TypeError);
+    assert.match(
+      addon.configureGemm!('own', 'portable') as string,
+      /^both: the GEMM was configured as provider '', kernel ''/,
+    );
+  });
+
+  // openblasGemmSeconds and ownGemmSeconds start the backend, whose layout array replaces this file's.
   test("sgd, adam and blasGemm: Float32Arrays of the parameter's length, sizes to match", () => {
     const f = (n: number) => new Float32Array(n);
     addon.sgd!(f(4), f(4), null, 0.1, 0, 0, false, 0, true);
@@ -325,13 +385,22 @@ describe('the native boundary refuses operands its kernels cannot take', {
       () => addon.adam!(f(4), f(4), f(4), f(4), null, 1e-3, 0.9, 0.999, 1e-8, 0, false, 0),
       RangeError,
     );
-    addon.blasGemm!(f(4), f(4), f(4), 2, 1, 1);
+    const hasBlas = (addon.describe!() as { blas: string }).blas !== '';
+    if (hasBlas) addon.blasGemm!(f(4), f(4), f(4), 2, 1, 1);
+    else assert.throws(() => addon.blasGemm!(f(4), f(4), f(4), 2, 1, 1), /built without OpenBLAS/);
     assert.throws(() => addon.blasGemm!(f(4), f(4), f(4), 3, 1, 1), RangeError);
     assert.throws(() => addon.blasGemm!(f(4), f(4), f(4), -2, 1, 1), RangeError);
     assert.throws(() => addon.blasGemm!(f(4), f(4), f(4), 2, 1, 0), RangeError);
     assert.throws(() => openblasGemmSeconds(f(4), f(4), 3, 1, 1), StrataError);
     assert.throws(() => openblasGemmSeconds(f(4), f(4), 2, 1, 0), StrataError);
-    assert.ok(openblasGemmSeconds(f(9), f(9), 3, 1, 1) >= 0);
+    const seconds = openblasGemmSeconds(f(9), f(9), 3, 1, 1);
+    assert.ok(hasBlas ? seconds! >= 0 : seconds === null);
+    addon.ownGemmSeconds!(f(4), f(4), f(4), 2, 1);
+    assert.throws(() => addon.ownGemmSeconds!(f(4), f(4), f(4), 3, 1), RangeError);
+    assert.throws(() => addon.ownGemmSeconds!(f(4), f(4), null, 2, 1), TypeError);
+    assert.throws(() => addon.ownGemmSeconds!(f(4), f(4), f(4), 2, -1), RangeError);
+    assert.throws(() => ownGemmSeconds(f(4), f(4), 3, 1), StrataError);
+    assert.ok(ownGemmSeconds(f(9), f(9), 3, 1) >= 0);
   });
 
   test('the backend refuses a layout that int32 cannot hold rather than wrap it to another', () => {

@@ -12,11 +12,12 @@
 #include <string>
 #include <thread>
 
+#include "gemm.h"
 #include "window.h"
 
-#ifdef __APPLE__
+#if defined(__APPLE__)
 #include <Accelerate/Accelerate.h>
-#else
+#elif defined(STRATA_HAVE_BLAS)
 #include <cblas.h>
 #endif
 
@@ -550,25 +551,116 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The benchmark hooks' arguments: a, b, c (n×n Float32Arrays), n and reps.
+struct GemmRun {
+  float *a, *b, *c;
+  int n, reps;
+};
+
+GemmRun gemmRun(const Napi::CallbackInfo& info, const char* op) {
+  GemmRun r;
+  r.n = info[3].As<Napi::Number>().Int32Value();
+  r.reps = info[4].As<Napi::Number>().Int32Value();
+  if (r.n < 0 || r.reps < 0) refuse(info.Env(), op, "n and reps must be 0 or more");
+  const size_t size = size_t(r.n) * size_t(r.n);
+  r.a = floats(info, 0, size, false, op);
+  r.b = floats(info, 1, size, false, op);
+  r.c = floats(info, 2, size, false, op);
+  return r;
+}
+
 // OpenBLAS's own sgemm on n×n matrices, threaded by OpenBLAS itself: the reference the benchmarks
 // compare Strata's GEMM with. Returns the seconds for `reps` products.
 Napi::Value BlasGemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int n = info[3].As<Napi::Number>().Int32Value(), reps = info[4].As<Napi::Number>().Int32Value();
+#if defined(STRATA_HAVE_BLAS)
+  const GemmRun r = gemmRun(info, "blasGemm");
   const int threads = info[5].As<Napi::Number>().Int32Value();
-  if (n < 0 || reps < 0) refuse(env, "blasGemm", "n and reps must be 0 or more");
   const int cores = std::max(1, int(std::thread::hardware_concurrency()));
   if (threads < 1 || threads > 4 * cores) refuse(env, "blasGemm", "threads must be 1 to " + std::to_string(4 * cores));
-  const size_t size = size_t(n) * size_t(n);
-  float *a = floats(info, 0, size, false, "blasGemm"), *b = floats(info, 1, size, false, "blasGemm");
-  float* c = floats(info, 2, size, false, "blasGemm");
   if (openblas_set_num_threads) openblas_set_num_threads(threads);
   auto t0 = std::chrono::steady_clock::now();
-  for (int r = 0; r < reps; r++)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+  for (int i = 0; i < r.reps; i++)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r.n, r.n, r.n, 1.0f, r.a, r.n, r.b, r.n, 0.0f, r.c, r.n);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (openblas_set_num_threads) openblas_set_num_threads(1);
   return Napi::Number::New(env, seconds);
+#else
+  refuse(env, "blasGemm", "this addon was built without OpenBLAS");
+#endif
+}
+
+// Strata's own sgemm on n×n matrices in the pool: the same measurement as blasGemm's.
+Napi::Value OwnGemmSeconds(const Napi::CallbackInfo& info) {
+  Reader ready(info, "ownGemmSeconds");  // the pool exists once init has run
+  const GemmRun r = gemmRun(info, "ownGemmSeconds");
+  const Operand<float> a{r.a, r.n, 1}, b{r.b, r.n, 1};
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < r.reps; i++) ownGemm<float>(r.n, r.n, r.n, a, b, r.c, r.n);
+  return Napi::Number::New(info.Env(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+// ownGemm(out, a, b, colBias, rowBias, accumulate, relu): out [M, N] (columns adjacent, rows apart) =
+// (out when accumulate) + a [M, K] · b [K, N] (any strides) + colBias [N] + rowBias [M] (each or null),
+// then ReLU, by Strata's own GEMM whatever the provider rule says: for the tests of every kernel.
+Napi::Value OwnGemm(const Napi::CallbackInfo& info) {
+  Reader r(info, "ownGemm");
+  View out = r.view(info[0]), a = r.view(info[1]), b = r.view(info[2]);
+  const bool hasCol = !info[3].IsNull(), hasRow = !info[4].IsNull();
+  View col = hasCol ? r.view(info[3]) : View(), row = hasRow ? r.view(info[4]) : View();
+  const Check check{r.env, r.op};
+  check.rank(a, 2, "a");
+  check.rank(b, 2, "b");
+  check.rank(out, 2, "out");
+  check.floating(a, "a");
+  check.dtype(b, a.dtype, "b");
+  check.dtype(out, a.dtype, "out");
+  const long M = a.shape[0], K = a.shape[1], N = b.shape[1];
+  check.that(b.shape[0] == K, "inner sizes differ: a " + shapeText(a) + ", b " + shapeText(b));
+  View want = out;
+  want.shape[0] = M;
+  want.shape[1] = N;
+  check.shape(out, want, "out", "a·b");
+  // Each element of out is written once: its rows must not overlap one another.
+  check.that(out.strides[1] == 1 && (M <= 1 || out.strides[0] >= N), "out needs adjacent columns and rows apart");
+  auto bias = [&](const View& v, long length, const char* name) {
+    check.rank(v, 1, name);
+    check.that(v.shape[0] == length,
+               std::string(name) + " " + shapeText(v) + " does not match a·b " + shapeText(want));
+    check.dtype(v, a.dtype, name);
+  };
+  if (hasCol) bias(col, N, "colBias");
+  if (hasRow) bias(row, M, "rowBias");
+  const long ldc = M <= 1 ? std::max(1L, N) : out.strides[0];
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    Epilogue<T> e;
+    e.accumulate = info[5].ToBoolean();
+    e.relu = info[6].ToBoolean();
+    if (hasCol) {
+      e.colBias = static_cast<const T*>(col.data) + col.offset;
+      e.colBiasStride = col.strides[0];
+    }
+    if (hasRow) {
+      e.rowBias = static_cast<const T*>(row.data) + row.offset;
+      e.rowBiasStride = row.strides[0];
+    }
+    ownGemm<T>(M, N, K, Operand<T>{static_cast<const T*>(a.data) + a.offset, a.strides[0], a.strides[1]},
+               Operand<T>{static_cast<const T*>(b.data) + b.offset, b.strides[0], b.strides[1]},
+               static_cast<T*>(out.data) + out.offset, ldc, e);
+  };
+  if (a.dtype == kF32) run(0.0f);
+  else run(0.0);
+  return info.Env().Undefined();
+}
+
+// configureGemm(provider, kernel): "" or "own" / "openblas", and "" or a micro-kernel's name. Returns ""
+// when done, else why not (JavaScript names the setting in its error).
+Napi::Value ConfigureGemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString())
+    throw Napi::TypeError::New(env, "native configureGemm: expected the provider and the kernel as strings");
+  return Napi::String::New(env, configureGemm(info[0].As<Napi::String>(), info[1].As<Napi::String>()));
 }
 
 Napi::Value Threads(const Napi::CallbackInfo& info) {
@@ -580,14 +672,21 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
   Reader ready(info, "describe");
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-#ifdef __APPLE__
+#if defined(__APPLE__)
   o.Set("blas", "Accelerate");
   o.Set("core", "");
-#else
+#elif defined(STRATA_HAVE_BLAS)
   o.Set("blas", openblas_get_config ? std::string(openblas_get_config()) : std::string("CBLAS"));
   o.Set("core", openblas_get_corename ? openblas_get_corename() : "");
+#else
+  o.Set("blas", "");
+  o.Set("core", "");
 #endif
   o.Set("threads", pool().size());
+  o.Set("cpu", cpuModel());
+  o.Set("features", cpuFeatures());
+  o.Set("gemm", gemmDescription());
+  o.Set("kernels", gemmKernels());
   return o;
 }
 
@@ -599,7 +698,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
-  // GEMM runs single-threaded inside our pool, so OpenBLAS must not start threads of its own.
+  // OpenBLAS runs single-threaded inside our pool, so it must not start threads of its own.
   if (openblas_set_num_threads) openblas_set_num_threads(1);
   env.SetInstanceData(new Instance());
   exports.Set("init", Napi::Function::New(env, Init));
@@ -623,6 +722,9 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("blasGemm", Napi::Function::New(env, BlasGemm));
+  exports.Set("ownGemmSeconds", Napi::Function::New(env, OwnGemmSeconds));
+  exports.Set("ownGemm", Napi::Function::New(env, OwnGemm));
+  exports.Set("configureGemm", Napi::Function::New(env, ConfigureGemm));
   exports.Set("describe", Napi::Function::New(env, Describe));
   return exports;
 }

@@ -1,14 +1,15 @@
 // Convolution as matrix products over blocks of samples: a block's windows are unfolded side by side
-// into a columns buffer [C·K, B·L] that stays with the thread, and one BLAS call multiplies it by the
-// weight [O, C·K]. Small feature maps get blocks of several samples, so each product is big enough for
-// BLAS to run near its peak; nothing the size of the whole batch's columns is ever allocated. The two
-// gradients walk the same way: the input's is Wᵀ·dY folded back onto the images, the weight's dY·colsᵀ.
+// into a columns buffer [C·K, B·L] that stays with the thread, and one GEMM multiplies it by the
+// weight [O, C·K], adding the bias and applying ReLU as it stores. Small feature maps get blocks of
+// several samples, so each product is big enough for GEMM to run near its peak; nothing the size of
+// the whole batch's columns is ever allocated. The two gradients walk the same way: the input's is
+// Wᵀ·dY folded back onto the images, the weight's dY·colsᵀ.
 #include <algorithm>
 #include <utility>
 #include <cstring>
 #include <vector>
 
-#include "blas.h"
+#include "gemm.h"
 #include "window.h"
 #include "winograd.h"
 
@@ -32,8 +33,8 @@ struct Shape {
   long ckg() const { return C / G * K; }
 };
 
-// Columns per product to aim for (enough that BLAS amortises its packing), and the most elements a
-// unit's columns may hold (so that they are still in cache when BLAS reads them back).
+// Columns per product to aim for (enough that GEMM amortises its packing), and the most elements a
+// unit's columns may hold (so that they are still in cache when GEMM reads them back).
 constexpr long kBlockColumns = 4096, kBlockElements = 1 << 18;
 
 // A unit of work: samples [n0, n0 + count), and of each the rows of windows [r0, r1) (a row being the
@@ -118,15 +119,6 @@ void unfoldUnit(T* cols, const T* px, const View& x, const Geometry& g, const Sh
   unfoldPlane(cols + c * s.K * u.ld + j * u.width, u.ld, px, x, g, n, c, T(0), u.r0, u.r1);
 }
 
-// Adds the bias to a row of outputs and applies ReLU, while the row is still in cache.
-template <class T>
-inline void epilogue(T* row, long len, const T* bias, long o, bool relu) {
-  if (bias)
-    for (long i = 0; i < len; i++) row[i] += bias[o];
-  if (relu)
-    for (long i = 0; i < len; i++) row[i] = row[i] > 0 || row[i] != row[i] ? row[i] : T(0);
-}
-
 template <class T>
 void forwardTyped(const View& out, const View& x, const View& w, const View* bias, bool relu, const Geometry& g,
                   const Shape& s) {
@@ -141,16 +133,17 @@ void forwardTyped(const View& out, const View& x, const View& w, const View* bia
         const bool direct = u.count == 1;
         T* dst = direct ? py + u.n0 * s.O * s.L + u.r0 * g.out[2] : scratch<T, 1>(s.O * u.ld);
         const long ldd = direct ? s.L : u.ld;
-        for (long gi = 0; gi < s.G; gi++)
-          gemm<T>(false, false, s.og(), u.l1 - u.l0, s.ckg(), pw + gi * s.og() * s.ckg(), s.ckg(),
-                  cols + gi * s.ckg() * u.ld + u.l0, u.ld, dst + gi * s.og() * ldd + u.l0, ldd);
-        for (long j = 0; j < u.count; j++)
-          for (long o = 0; o < s.O; o++) {
-            T* row = py + ((u.n0 + j) * s.O + o) * s.L;
-            if (direct) row += u.r0 * g.out[2] + u.l0;
-            else std::memcpy(row, dst + o * u.ld + j * s.L, sizeof(T) * s.L);
-            epilogue(row, direct ? u.l1 - u.l0 : s.L, pb, o, relu);
-          }
+        Epilogue<T> e;
+        e.relu = relu;
+        for (long gi = 0; gi < s.G; gi++) {
+          e.rowBias = pb ? pb + gi * s.og() : nullptr;
+          gemm<T>(s.og(), u.l1 - u.l0, s.ckg(), Operand<T>{pw + gi * s.og() * s.ckg(), s.ckg(), 1},
+                  Operand<T>{cols + gi * s.ckg() * u.ld + u.l0, u.ld, 1}, dst + gi * s.og() * ldd + u.l0, ldd, e);
+        }
+        if (!direct)
+          for (long j = 0; j < u.count; j++)
+            for (long o = 0; o < s.O; o++)
+              std::memcpy(py + ((u.n0 + j) * s.O + o) * s.L, dst + o * u.ld + j * s.L, sizeof(T) * s.L);
       },
       [](long, long, long, T*, const Unit&) {});
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { describe, fail } from '../../errors.js';
@@ -52,7 +53,27 @@ interface Addon {
     reps: number,
     threads: number,
   ): number;
-  describe(): { blas: string; core: string; threads: number };
+  ownGemmSeconds(a: Float32Array, b: Float32Array, c: Float32Array, n: number, reps: number): number;
+  ownGemm(
+    out: TypedArray,
+    a: TypedArray,
+    b: TypedArray,
+    colBias: TypedArray | null,
+    rowBias: TypedArray | null,
+    accumulate: boolean,
+    relu: boolean,
+  ): void;
+  /** Returns '' when done, else the setting at fault (provider, kernel or both), ': ' and why. */
+  configureGemm(provider: string, kernel: string): string;
+  describe(): {
+    blas: string;
+    core: string;
+    threads: number;
+    cpu: string;
+    features: string;
+    gemm: string;
+    kernels: string;
+  };
 }
 
 /**
@@ -80,7 +101,53 @@ function loadAddon(): Addon {
   return loaded;
 }
 
+/** OPENBLAS_CORETYPE as the addon found it, and who set it (null: unset, OpenBLAS detects the CPU). */
+let coretype: { value: string; by: 'Strata' | 'the user' } | null = null;
+
+/**
+ * The OpenBLAS core for this CPU's flags (/proc/cpuinfo), or null to leave the choice to OpenBLAS.
+ * OpenBLAS 0.3.21 (Debian 12's) takes an AVX-512 AMD Zen 4 for a Zen and runs its AVX2 kernels; named,
+ * its AVX-512 ones run. It knows Haswell, Zen, SkylakeX and Cooperlake but no SapphireRapids, so a CPU
+ * with AMX (which has bf16 too) gets Cooperlake.
+ */
+export function openblasCoretype(flags: ReadonlySet<string>): string | null {
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => flags.has(f)))
+    return flags.has('avx512_bf16') ? 'Cooperlake' : 'SkylakeX';
+  if (flags.has('avx2') && flags.has('fma')) return 'Haswell';
+  return null;
+}
+
+/** The CPU's feature flags from /proc/cpuinfo (Linux), or null where there is none to read. */
+function cpuFlags(): Set<string> | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m);
+    return line ? new Set(line[1]!.trim().split(/\s+/)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * OpenBLAS reads OPENBLAS_CORETYPE once, when the addon's load brings it in: set it from the CPU's
+ * flags first, unless the user has.
+ */
+function setOpenblasCoretype(): void {
+  const user = process.env.OPENBLAS_CORETYPE;
+  if (user) {
+    coretype = { value: user, by: 'the user' };
+    return;
+  }
+  const flags = cpuFlags();
+  const core = flags && openblasCoretype(flags);
+  if (core) {
+    process.env.OPENBLAS_CORETYPE = core;
+    coretype = { value: core, by: 'Strata' };
+  }
+}
+
 function requireAddon(): Addon {
+  setOpenblasCoretype();
   const require = createRequire(import.meta.url);
   // From src/backend/native (tsx) or dist/backend/native (built), the addon is in build/Release at the root.
   for (const path of ['../../../build/Release/strata_native.node']) {
@@ -93,7 +160,7 @@ function requireAddon(): Addon {
     }
   }
   throw new Error(
-    'the native addon is not built (install a C++ compiler, libopenblas-dev and pkg-config, then run `npm rebuild strata-ml`, or `npm run build:native` in a checkout)',
+    'the native addon is not built (install a C++ compiler, and libopenblas-dev and pkg-config for OpenBLAS, then run `npm rebuild strata-ml`, or `npm run build:native` in a checkout)',
   );
 }
 
@@ -130,12 +197,98 @@ function threadsSetting(value: string | undefined): number {
   return n;
 }
 
+const PROVIDERS = ['own', 'openblas'] as const;
+const KERNELS = ['avx512', 'avx2', 'neon', 'portable'] as const;
+
+/** A setting that must be one of `choices` when set: '' when unset, else the value, else an error. */
+function choiceSetting(name: string, choices: readonly string[], unset: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') return '';
+  if (!choices.includes(value))
+    fail(
+      'native',
+      `${name} must be one of ${choices.join(', ')}, got ${describe(value)}; unset it for ${unset}`,
+    );
+  return value;
+}
+
+/**
+ * Picks the GEMM provider (STRATA_GEMM) and float32 micro-kernel (STRATA_GEMM_KERNEL) for the process,
+ * refusing what this addon or CPU cannot do rather than falling back to something else.
+ */
+function configureGemm(addon: Addon): void {
+  const provider = choiceSetting('STRATA_GEMM', PROVIDERS, 'the rule that picks the faster per product');
+  const kernel = choiceSetting('STRATA_GEMM_KERNEL', KERNELS, 'the best kernel this CPU has');
+  const problem = addon.configureGemm(provider, kernel);
+  if (problem) {
+    // The addon names the setting at fault: provider, kernel or both.
+    const [setting, why] = [problem.slice(0, problem.indexOf(':')), problem.slice(problem.indexOf(':') + 2)];
+    const named = [
+      setting !== 'kernel' && `STRATA_GEMM=${provider || '(unset)'}`,
+      setting !== 'provider' && `STRATA_GEMM_KERNEL=${kernel || '(unset)'}`,
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    fail('native', `${named} cannot be used: ${why}`);
+  }
+}
+
+/** The backend's one-line description: the CPU, the GEMM each product gets, OpenBLAS, the threads. */
+function describeAddon(addon: Addon): string {
+  const info = addon.describe();
+  const cpu = `CPU ${info.cpu || process.arch}${info.features ? ` (${info.features})` : ''}`;
+  let blas = 'no OpenBLAS (built without it)';
+  if (info.blas) {
+    const core = coretype
+      ? `OPENBLAS_CORETYPE=${coretype.value}, set by ${coretype.by}`
+      : 'OPENBLAS_CORETYPE unset';
+    blas = `${info.blas}${info.core ? ` (core ${info.core}; ${core})` : ''}`;
+  }
+  return `${cpu}; GEMM ${info.gemm}; ${blas}, ${addon.threads()} threads`;
+}
+
+let ownGemmEntry:
+  | ((
+      out: View,
+      a: View,
+      b: View,
+      colBias: View | null,
+      rowBias: View | null,
+      accumulate: boolean,
+      relu: boolean,
+    ) => void)
+  | null = null;
+
+/**
+ * Internal, for the GEMM tests: out [M, N] = (out when accumulate) + a [M, K] · b [K, N] + colBias [N]
+ * + rowBias [M] (each or null), then ReLU, by Strata's own GEMM whatever provider the rule picks.
+ */
+export function nativeOwnGemm(
+  out: View,
+  a: View,
+  b: View,
+  colBias: View | null,
+  rowBias: View | null,
+  accumulate: boolean,
+  relu: boolean,
+): void {
+  createNativeBackend();
+  ownGemmEntry!(out, a, b, colBias, rowBias, accumulate, relu);
+}
+
+/** Internal, for the GEMM tests: the float32 micro-kernels this CPU can run, best first. */
+export function nativeGemmKernels(): string[] {
+  createNativeBackend();
+  return loadAddon().describe().kernels.split(' ');
+}
+
 function makeNativeBackend(): Backend {
   const threads = threadsSetting(process.env.STRATA_NUM_THREADS);
   const addon = loadAddon();
   // Room for seven views (a recurrent cell's backward) or four and one window.
   const meta = new Int32Array(7 * (2 + 2 * MAX_RANK));
   addon.init(meta, threads);
+  configureGemm(addon);
   let pos = 0;
   let wide = false;
   // meta holds int32: a size, stride or offset from 2^31 on would wrap around to another layout.
@@ -190,10 +343,15 @@ function makeNativeBackend(): Backend {
     start();
     addon.cell(kind, ...views.map(put));
   };
-  const info = addon.describe();
+  ownGemmEntry = (out, a, b, colBias, rowBias, accumulate, relu) => {
+    start();
+    const [o, pa, pb] = [put(out), put(a), put(b)];
+    addon.ownGemm(o, pa, pb, colBias && put(colBias), rowBias && put(rowBias), accumulate, relu);
+  };
+  const description = describeAddon(addon);
   return {
     name: 'native',
-    describe: () => `${info.blas}${info.core ? ` (core ${info.core})` : ''}, ${addon.threads()} threads`,
+    describe: () => description,
 
     copy(out, x) {
       if (viewSize(out) < small) return jsBackend.copy(out, x);
@@ -298,9 +456,20 @@ function makeNativeBackend(): Backend {
   };
 }
 
+function checkGemmRun(op: string, a: Float32Array, b: Float32Array, n: number, reps: number): void {
+  if (!Number.isInteger(n) || n < 0 || a.length < n * n || b.length < n * n) {
+    fail(
+      op,
+      `expected n×n matrices, got n = ${describe(n)} with arrays of ${a.length} and ${b.length} elements`,
+    );
+  }
+  if (!Number.isInteger(reps) || reps < 0) fail(op, `reps must be a count, got ${describe(reps)}`);
+}
+
 /**
  * Seconds for `reps` n×n float32 products by OpenBLAS itself with its own `threads` threads: the
- * reference that the GEMM benchmark holds Strata's matmul against.
+ * reference that the GEMM benchmark holds Strata's matmul against. Null when the addon was built
+ * without OpenBLAS.
  */
 export function openblasGemmSeconds(
   a: Float32Array,
@@ -308,17 +477,24 @@ export function openblasGemmSeconds(
   n: number,
   reps: number,
   threads: number,
-): number {
-  if (!Number.isInteger(n) || n < 0 || a.length < n * n || b.length < n * n) {
-    fail(
-      'openblasGemmSeconds',
-      `expected n×n matrices, got n = ${describe(n)} with arrays of ${a.length} and ${b.length} elements`,
-    );
-  }
-  if (!Number.isInteger(reps) || reps < 0)
-    fail('openblasGemmSeconds', `reps must be a count, got ${describe(reps)}`);
+): number | null {
+  checkGemmRun('openblasGemmSeconds', a, b, n, reps);
   if (!Number.isInteger(threads) || threads < 1)
     fail('openblasGemmSeconds', `threads must be a positive integer, got ${describe(threads)}`);
+  createNativeBackend();
+  const addon = loadAddon();
+  if (!addon.describe().blas) return null;
   const c = new Float32Array(n * n);
-  return loadAddon().blasGemm(a.subarray(0, n * n), b.subarray(0, n * n), c, n, reps, threads);
+  return addon.blasGemm(a.subarray(0, n * n), b.subarray(0, n * n), c, n, reps, threads);
+}
+
+/**
+ * Seconds for `reps` n×n float32 products by Strata's own GEMM in the native backend's pool, whichever
+ * provider its rule would pick: the same measurement as openblasGemmSeconds's.
+ */
+export function ownGemmSeconds(a: Float32Array, b: Float32Array, n: number, reps: number): number {
+  checkGemmRun('ownGemmSeconds', a, b, n, reps);
+  createNativeBackend();
+  const c = new Float32Array(n * n);
+  return loadAddon().ownGemmSeconds(a.subarray(0, n * n), b.subarray(0, n * n), c, n, reps);
 }

@@ -1,4 +1,4 @@
-// One pool of worker threads for every parallel kernel, GEMM included (OpenBLAS itself runs
+// One pool of worker threads for every parallel kernel, GEMM included (OpenBLAS, where it is used, runs
 // single-threaded inside it), so that two thread pools never fight over the same cores. The main
 // thread and every worker_thread share it.
 #pragma once
@@ -31,6 +31,10 @@ class Pool {
   ~Pool() { stop(); }
 
   int size() const { return threads_; }
+  // The threads a job started now would get: all of them, or 1 while another caller (or the running
+  // job, for a kernel called from one of its tasks) holds them. A hint for planning: run() stays correct
+  // whatever it finds.
+  int free() const { return busy_.load(std::memory_order_relaxed) ? 1 : threads_; }
 
   // Runs fn(t) for every task t in [0, n) and waits for all. The caller and the workers claim tasks as
   // they come free, so a worker the OS has not scheduled yet holds nothing up: the caller does its share,

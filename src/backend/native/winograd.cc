@@ -1,6 +1,6 @@
 // F(2×2, 3×3): with d a 4×4 input patch and g a 3×3 filter, the 2×2 outputs are Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A.
 // Summed over input channels, the ⊙ becomes, for each of the 16 transform positions ξ, a matrix product
-// M_ξ [O, tiles] = U_ξ [O, C] · V_ξ [C, tiles]: 16 GEMMs through BLAS. The tiles are taken in blocks
+// M_ξ [O, tiles] = U_ξ [O, C] · V_ξ [C, tiles]: 16 GEMMs. The tiles are taken in blocks
 // that fit in cache. The input's gradient is the same products transposed (dV_ξ = U_ξᵀ dM_ξ, with
 // dM = A dY Aᵀ) scattered back through B, and the weight's is dU_ξ = dM_ξ V_ξᵀ summed over the tiles and
 // taken back through G. Tiles that overhang the output read zeros and have their extra outputs dropped.
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "blas.h"
+#include "gemm.h"
 
 namespace strata {
 
@@ -27,7 +27,7 @@ struct Plan {
     th = (Ho + 1) / 2;
     tw = (Wo + 1) / 2;
     tiles = th * tw;
-    // Enough tiles that each product amortises BLAS's packing, few enough that a block's transforms
+    // Enough tiles that each product amortises GEMM's packing, few enough that a block's transforms
     // (16·(C + O) values per tile) stay in cache; whole rows of tiles where they fit.
     block = std::max(32L, std::min(512L, (1L << 18) / (kXi * (C + O))));
     if (tw < block) block = block / tw * tw;
