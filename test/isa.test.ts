@@ -15,7 +15,7 @@ const built = existsSync(new URL('../build/Release/strata_native.node', import.m
 
 /** Runs node in a fresh process with STRATA_ISA as given (and no kernel settings from this one). */
 function run(args: string[], isa: string) {
-  const env = { ...process.env, STRATA_ISA: isa };
+  const env: NodeJS.ProcessEnv = { ...process.env, STRATA_ISA: isa };
   for (const name of ['STRATA_GEMM', 'STRATA_GEMM_KERNEL', 'STRATA_BACKEND']) delete env[name];
   return spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: root, encoding: 'utf8', env });
 }
