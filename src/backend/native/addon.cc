@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "cpu.h"
+#include "dispatch.h"
 #include "gemm.h"
 #include "window.h"
 
@@ -171,9 +173,10 @@ struct Check {
     that(a >= 0 && a < rank, "axis " + std::to_string(a) + " is outside rank " + std::to_string(rank));
   }
   // x [N, C, ...S] over a window of dims axes, with a geometry small enough that no size wraps around.
+  // (Geometry is the baseline kernels' own: this file is baseline code, see isa.h.)
   void windowed(const View& x, const WindowSpec& w, const char* name) const {
     rank(x, w.dims + 2, name);
-    Geometry g(x, w);
+    isa_base::Geometry g(x, w);
     that(double(g.n) * double(g.c) * double(g.taps) * double(g.positions) < double(1L << 46) &&
              double(g.n) * double(g.c) * double(g.planeSize()) < double(1L << 46),
          "the window's geometry is too large");
@@ -384,7 +387,7 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   check.windowed(x, w, "x");
   for (int i = 0; i < w.dims; i++) check.that(2 * w.padding[i] <= w.kernel[i], "padding is more than half the kernel");
   // argmax holds flat positions within a plane as int32.
-  check.that(Geometry(x, w).planeSize() < (1L << 31), "an input plane has 2^31 elements or more");
+  check.that(isa_base::Geometry(x, w).planeSize() < (1L << 31), "an input plane has 2^31 elements or more");
   check.rank(out, x.rank, "out");
   check.contiguous(out, "out");
   check.contiguous(argmax, "argmax");
@@ -413,7 +416,7 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   // shapeOf compares the output's size with the window's; its spatial axes must match one by one too,
   // or a product of huge sizes could wrap around to the size of a small array.
   const View& output = kind == 0 ? a : kind == 1 ? b : c;
-  const Geometry g(image, w);
+  const isa_base::Geometry g(image, w);
   check.rank(output, image.rank, kind == 0 ? "y" : "dy");
   for (int i = 0; i < w.dims; i++)
     check.that(output.shape[2 + i] == g.out[3 - w.dims + i],
@@ -663,6 +666,13 @@ Napi::Value ConfigureGemm(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, configureGemm(info[0].As<Napi::String>(), info[1].As<Napi::String>()));
 }
 
+// configureIsa(name): "" or one of the kernel sets' names. Returns "" when done, else why not.
+Napi::Value ConfigureIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "native configureIsa: expected the ISA's name as a string");
+  return Napi::String::New(env, configureIsa(info[0].As<Napi::String>()));
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) {
   Reader ready(info, "threads");
   return Napi::Number::New(info.Env(), pool().size());
@@ -687,6 +697,8 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
   o.Set("features", cpuFeatures());
   o.Set("gemm", gemmDescription());
   o.Set("kernels", gemmKernels());
+  o.Set("isa", isaDescription());
+  o.Set("isas", isaChoices());
   return o;
 }
 
@@ -725,6 +737,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("ownGemmSeconds", Napi::Function::New(env, OwnGemmSeconds));
   exports.Set("ownGemm", Napi::Function::New(env, OwnGemm));
   exports.Set("configureGemm", Napi::Function::New(env, ConfigureGemm));
+  exports.Set("configureIsa", Napi::Function::New(env, ConfigureIsa));
   exports.Set("describe", Napi::Function::New(env, Describe));
   return exports;
 }

@@ -13,7 +13,7 @@
 #include "window.h"
 #include "winograd.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 namespace {
 
@@ -240,4 +240,4 @@ bool convBackwardWeight(const View& dw, const View& x, const View& gy, const Win
   return true;
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

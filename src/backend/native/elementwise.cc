@@ -6,7 +6,7 @@
 
 #include "kernels.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 namespace {
 
@@ -326,4 +326,4 @@ void where(const View& out, const View& cond, const View& a, const View& b) {
   }
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

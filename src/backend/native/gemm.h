@@ -61,9 +61,6 @@ std::string configureGemm(const std::string& provider, const std::string& kernel
 std::string gemmKernels();
 // The provider and micro-kernel for a small and for a large product, in words.
 std::string gemmDescription();
-// The CPU's name and the SIMD features that matter here, from CPUID (empty off x86).
-std::string cpuModel();
-std::string cpuFeatures();
 bool haveOpenblas();
 
 }  // namespace strata

@@ -65,6 +65,8 @@ interface Addon {
   ): void;
   /** Returns '' when done, else the setting at fault (provider, kernel or both), ': ' and why. */
   configureGemm(provider: string, kernel: string): string;
+  /** Returns '' when done, else why not. */
+  configureIsa(name: string): string;
   describe(): {
     blas: string;
     core: string;
@@ -73,6 +75,8 @@ interface Addon {
     features: string;
     gemm: string;
     kernels: string;
+    isa: string;
+    isas: string;
   };
 }
 
@@ -197,6 +201,7 @@ function threadsSetting(value: string | undefined): number {
   return n;
 }
 
+const ISAS = ['avx512', 'avx2', 'base'] as const;
 const PROVIDERS = ['own', 'openblas'] as const;
 const KERNELS = ['avx512', 'avx2', 'neon', 'portable'] as const;
 
@@ -233,7 +238,20 @@ function configureGemm(addon: Addon): void {
   }
 }
 
-/** The backend's one-line description: the CPU, the GEMM each product gets, OpenBLAS, the threads. */
+/**
+ * Picks the instruction set of every kernel but the GEMM's (STRATA_ISA) for the process, refusing one
+ * this CPU or addon lacks rather than falling back to another.
+ */
+function configureIsa(addon: Addon): void {
+  const isa = choiceSetting('STRATA_ISA', ISAS, 'the best set this CPU runs');
+  const problem = addon.configureIsa(isa);
+  if (problem) fail('native', `STRATA_ISA=${isa || '(unset)'} cannot be used: ${problem}`);
+}
+
+/**
+ * The backend's one-line description: the CPU, the instruction set of the kernels, the GEMM each
+ * product gets, OpenBLAS, the threads.
+ */
 function describeAddon(addon: Addon): string {
   const info = addon.describe();
   const cpu = `CPU ${info.cpu || process.arch}${info.features ? ` (${info.features})` : ''}`;
@@ -244,7 +262,7 @@ function describeAddon(addon: Addon): string {
       : 'OPENBLAS_CORETYPE unset';
     blas = `${info.blas}${info.core ? ` (core ${info.core}; ${core})` : ''}`;
   }
-  return `${cpu}; GEMM ${info.gemm}; ${blas}, ${addon.threads()} threads`;
+  return `${cpu}; kernels ${info.isa}; GEMM ${info.gemm}; ${blas}, ${addon.threads()} threads`;
 }
 
 let ownGemmEntry:
@@ -276,6 +294,12 @@ export function nativeOwnGemm(
   ownGemmEntry!(out, a, b, colBias, rowBias, accumulate, relu);
 }
 
+/** Internal, for the tests: the kernels' instruction sets this CPU can run, best first. */
+export function nativeIsas(): string[] {
+  createNativeBackend();
+  return loadAddon().describe().isas.split(' ');
+}
+
 /** Internal, for the GEMM tests: the float32 micro-kernels this CPU can run, best first. */
 export function nativeGemmKernels(): string[] {
   createNativeBackend();
@@ -289,6 +313,7 @@ function makeNativeBackend(): Backend {
   const meta = new Int32Array(7 * (2 + 2 * MAX_RANK));
   addon.init(meta, threads);
   configureGemm(addon);
+  configureIsa(addon);
   let pos = 0;
   let wide = false;
   // meta holds int32: a size, stride or offset from 2^31 on would wrap around to another layout.

@@ -4,7 +4,7 @@
 
 #include "kernels.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 namespace {
 
@@ -165,4 +165,4 @@ void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long 
   });
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 
+#include "isa.h"
 #include "pool.h"
 
 namespace strata {
@@ -95,5 +96,12 @@ void sgdUpdate(float* p, const float* g, float* buf, long n, double lr, double m
                bool nesterov, double weightDecay, bool first);
 void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long n, double lr, double beta1,
                 double beta2, double eps, double weightDecay, bool decoupled, long step);
+
+// The kernels compiled once per instruction set (see isa.h), which dispatch.cc forwards: all of the
+// above but matmul and linear, which are GEMM calls and so go through the GEMM's own dispatch.
+#define STRATA_ISA_KERNELS(X)                                                                              \
+  X(copy) X(unary) X(binary) X(where) X(reduce) X(argReduce) X(gather) X(scatterAdd) X(unfold) X(fold)     \
+  X(maxPool) X(convForward) X(convBackwardInput) X(convBackwardWeight) X(logSoftmax) X(lstmCell)          \
+  X(lstmCellBackward) X(gruCell) X(gruCellBackward) X(sgdUpdate) X(adamUpdate)
 
 }  // namespace strata

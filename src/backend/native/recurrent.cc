@@ -6,7 +6,7 @@
 
 #include "kernels.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 namespace {
 
@@ -141,4 +141,4 @@ void gruCellBackward(const View& dxw, const View& dhw, const View& dh, const Vie
   else gruBackward<double>(dxw, dhw, dh, xw, hw, h, grad);
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

@@ -5,7 +5,7 @@
 
 #include "kernels.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 namespace {
 
@@ -167,4 +167,4 @@ void logSoftmax(const View& out, const View& x) {
   else logSoftmaxTyped<double>(out, x);
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

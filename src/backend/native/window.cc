@@ -6,7 +6,7 @@
 
 #include "window.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 namespace {
 
@@ -169,4 +169,4 @@ bool fold(const View& out, const View& cols, const WindowSpec& w) {
   return true;
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

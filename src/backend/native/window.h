@@ -4,7 +4,7 @@
 
 #include "kernels.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 inline long floorDiv(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -91,4 +91,4 @@ inline void foldPlane(T* po, const T* cols, long ld, const View& out, const Geom
   }, r0, r1);
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

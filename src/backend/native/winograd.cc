@@ -11,7 +11,7 @@
 
 #include "gemm.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 namespace {
 
@@ -465,4 +465,4 @@ void winogradBackwardWeight(const View& dw, const View& x, const View& gy, const
   else backwardWeightTyped<double>(dw, x, gy, g);
 }
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS

@@ -4,7 +4,7 @@
 #pragma once
 #include "window.h"
 
-namespace strata {
+namespace strata::STRATA_ISA_NS {
 
 // Whether a convolution suits the transform: 2-D, 3×3, stride 1, no dilation, one group, and enough
 // channels on both sides that the products, not the transforms, dominate.
@@ -16,4 +16,4 @@ void winogradForward(const View& y, const View& x, const View& w, const View* bi
 void winogradBackwardInput(const View& dx, const View& gy, const View& w, const Geometry& g);
 void winogradBackwardWeight(const View& dw, const View& x, const View& gy, const Geometry& g);
 
-}  // namespace strata
+}  // namespace strata::STRATA_ISA_NS
