@@ -265,23 +265,7 @@ function describeAddon(addon: Addon): string {
   return `${cpu}; kernels ${info.isa}; GEMM ${info.gemm}; ${blas}, ${addon.threads()} threads`;
 }
 
-let ownGemmEntry:
-  | ((
-      out: View,
-      a: View,
-      b: View,
-      colBias: View | null,
-      rowBias: View | null,
-      accumulate: boolean,
-      relu: boolean,
-    ) => void)
-  | null = null;
-
-/**
- * Internal, for the GEMM tests: out [M, N] = (out when accumulate) + a [M, K] · b [K, N] + colBias [N]
- * + rowBias [M] (each or null), then ReLU, by Strata's own GEMM whatever provider the rule picks.
- */
-export function nativeOwnGemm(
+type OwnGemm = (
   out: View,
   a: View,
   b: View,
@@ -289,7 +273,15 @@ export function nativeOwnGemm(
   rowBias: View | null,
   accumulate: boolean,
   relu: boolean,
-): void {
+) => void;
+
+let ownGemmEntry: OwnGemm | null = null;
+
+/**
+ * Internal, for the GEMM tests: out [M, N] = (out when accumulate) + a [M, K] · b [K, N] + colBias [N]
+ * + rowBias [M] (each or null), then ReLU, by Strata's own GEMM whatever provider the rule picks.
+ */
+export function nativeOwnGemm(...[out, a, b, colBias, rowBias, accumulate, relu]: Parameters<OwnGemm>): void {
   createNativeBackend();
   ownGemmEntry!(out, a, b, colBias, rowBias, accumulate, relu);
 }
