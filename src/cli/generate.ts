@@ -8,11 +8,7 @@ import { type Flags, helpText, num, parse } from './args.js';
 const FLAGS: Flags = {
   prompt: { type: 'string', help: 'text to continue', default: 'call me' },
   length: { type: 'string', help: 'tokens (words, or characters for char-rnn) to generate', default: '60' },
-  temperature: {
-    type: 'string',
-    help: 'below 1: safer choices; above 1: more surprising ones',
-    default: '1',
-  },
+  temperature: { type: 'string', help: 'below 1: safer choices, above 1: bolder ones', default: '1' },
   'top-k': { type: 'string', help: 'draw only among the k most likely words' },
   seed: { type: 'string', help: 'seed for the draws', default: '0' },
   backend: { type: 'string', help: 'backend to run on (see strata info)' },

@@ -12,11 +12,7 @@ import { vizWords } from './words.js';
 
 const FLAGS: Flags = {
   out: { type: 'string', help: 'directory for the figures (default: beside the checkpoint)' },
-  digit: {
-    type: 'string',
-    help: 'features: which test image to show (its index in the test set)',
-    default: '0',
-  },
+  digit: { type: 'string', help: 'features: the index of the test image to show', default: '0' },
   words: { type: 'string', help: 'words: how many of the most frequent words to map', default: '300' },
   seed: { type: 'string', help: "words: seed of t-SNE's starting points", default: '0' },
 };

@@ -267,20 +267,11 @@ export class TensorBoard implements Callback {
     this.scalars!.onEpochEnd(record);
     addParameterHistograms(writer, run.model, record.epoch);
     const [name, w] = run.model.namedParameters()[0] ?? [];
-    const tiles =
-      w?.rank === 4 && (w.shape[1] === 1 || w.shape[1] === 3)
-        ? w
-        : w?.rank === 2 && w.shape[1] === 784
-          ? w.reshape([-1, 28, 28])
-          : null;
-    // A 5×5 kernel is enlarged to be seen; 28×28 tiles are big enough as they are.
-    const scale = tiles?.rank === 4 ? 4 : 1;
-    if (tiles)
-      writer.addImage(
-        `filters/${name}`,
-        imageGrid(tiles.detach(), { scale, colormap: 'diverging' }),
-        record.epoch,
-      );
+    // A conv kernel over 1 or 3 channels, enlarged to be seen, or a Linear over 784 inputs as 28×28 tiles.
+    const conv = w?.rank === 4 && (w.shape[1] === 1 || w.shape[1] === 3);
+    const tiles = conv ? w : w?.rank === 2 && w.shape[1] === 784 ? w.reshape([-1, 28, 28]) : null;
+    const grid = (t: Tensor) => imageGrid(t.detach(), { scale: conv ? 4 : 1, colormap: 'diverging' });
+    if (tiles) writer.addImage(`filters/${name}`, grid(tiles), record.epoch);
     writer.flush();
   }
 

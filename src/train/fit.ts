@@ -4,7 +4,12 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LRScheduler } from '../optim/schedules.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { EarlyStopping, GradientClipping, LearningRateSchedule } from './callbacks.js';
+import {
+  EarlyStopping,
+  type EarlyStoppingOptions,
+  GradientClipping,
+  LearningRateSchedule,
+} from './callbacks.js';
 import { countCorrect } from './metrics.js';
 import {
   type Callback,
@@ -33,12 +38,7 @@ export interface FitOptions<T extends Sample> extends RunOptions {
   scheduler?: LRScheduler;
   /** Clip the global gradient norm to this before each update. */
   clipGradNorm?: number;
-  earlyStopping?: {
-    monitor: 'valLoss' | 'valAccuracy';
-    patience: number;
-    minDelta?: number;
-    restoreBest?: boolean;
-  };
+  earlyStopping?: EarlyStoppingOptions & { monitor: 'valLoss' | 'valAccuracy'; patience: number };
   onEpoch?: (record: ClassifierEpoch) => void;
 }
 

@@ -40,8 +40,7 @@ export interface LmEpoch extends EpochRecord {
 export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: number, bptt: number): number {
   const wasTraining = model.training;
   model.eval();
-  let nll = 0;
-  let count = 0;
+  let [nll, count] = [0, 0];
   noGrad(() => {
     let state: unknown;
     for (const [x, y] of bpttWindows(batchify(ids, Math.min(batchSize, Math.floor(ids.length / 2))), bptt)) {

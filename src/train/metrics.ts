@@ -31,9 +31,7 @@ export function evaluate(
 ): Evaluation {
   const wasTraining = model.training;
   model.eval();
-  let loss = 0;
-  let correct = 0;
-  let samples = 0;
+  let [loss, correct, samples] = [0, 0, 0];
   try {
     noGrad(() => {
       for (const [x, y] of batches) {

@@ -338,8 +338,7 @@ export class Trainer<B> implements Run {
       stepsDone: this.p.step,
     });
     for (const c of this.callbacks) c.onRunStart?.(this);
-    let trainSeconds = 0;
-    let trainSamples = 0;
+    let [trainSeconds, trainSamples] = [0, 0];
     task.model.train();
     const p = this.p;
     while (p.epoch < o.epochs && !p.stopped) {
@@ -511,7 +510,7 @@ export class Trainer<B> implements Run {
     const path = join(this.o.out!, CHECKPOINT_FILE);
     if (!existsSync(path)) fail(this.op, `nothing to resume: no checkpoint at '${path}'`);
     const ckpt = loadCheckpoint(path);
-    checkResumeConfig('resume', ckpt.config ?? {}, this.o.config ?? {});
+    checkResumeConfig(ckpt.config ?? {}, this.o.config ?? {});
     const others = ckpt.otherOptimizers ?? [];
     const problem =
       progressProblem(ckpt.progress, this, this.callbacks) ??
@@ -540,36 +539,27 @@ export class Trainer<B> implements Run {
 }
 
 /**
- * Fails listing every setting of `config` that differs from the one the checkpoint was made with, or
- * that the checkpoint does not record (a checkpoint of another command or version), or that it records
- * and this run lacks.
+ * Fails listing every setting of `config` that differs from the one the checkpoint was made with, that
+ * the checkpoint does not record (a checkpoint of another command or version), or that it records and
+ * this run lacks.
  */
-export function checkResumeConfig(op: string, saved: unknown, config: Record<string, unknown>): void {
-  if (!isRecord(saved)) fail(op, `--resume: the checkpoint records no run settings (got ${describe(saved)})`);
-  const unrecorded = Object.keys(config).filter((k) => !Object.hasOwn(saved, k));
-  if (unrecorded.length > 0) {
-    fail(
-      op,
-      `--resume: the checkpoint does not record the setting${unrecorded.length > 1 ? 's' : ''} ${unrecorded
-        .map((k) => `${k} (this run has ${JSON.stringify(config[k])})`)
-        .join(', ')}; it was made by another command or version: start a new run in another --out directory`,
-    );
-  }
+function checkResumeConfig(saved: unknown, config: Record<string, unknown>): void {
+  if (!isRecord(saved)) fail('resume', `the checkpoint records no run settings (got ${describe(saved)})`);
   // Loaded JSON is at most 64 levels deep (loadCheckpoint), so stringifying it cannot overflow.
   const changed = Object.keys({ ...saved, ...config }).filter(
     (k) => JSON.stringify(saved[k]) !== JSON.stringify(config[k]),
   );
-  if (changed.length > 0) {
-    const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
-    fail(
-      op,
-      `--resume: this run's settings differ from the checkpoint's: ${changed
-        .map((k) => `${k}=${show(saved[k])} in the checkpoint, ${show(config[k])} now`)
-        .join(
-          '; ',
-        )}. Resume with the same settings (only --epochs may grow), or start a new run in another --out`,
-    );
-  }
+  if (changed.length === 0) return;
+  const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
+  const differences = changed.map((k) =>
+    Object.hasOwn(saved, k)
+      ? `${k}=${show(saved[k])} in the checkpoint, ${show(config[k])} now`
+      : `the checkpoint does not record the setting ${k} (another command or version made it), ${show(config[k])} now`,
+  );
+  fail(
+    'resume',
+    `this run's settings differ from the checkpoint's: ${differences.join('; ')}. Resume with the same settings (only --epochs may grow), or start a new run in another --out`,
+  );
 }
 
 /**
@@ -600,12 +590,13 @@ function progressProblem(
 ): string | null {
   for (const k of ['epoch', 'batch', 'step', 'seen'])
     if (!isCount(raw[k])) return `'${k}' is ${describe(raw[k])}, not a non-negative integer`;
-  if (typeof raw.epochSeconds !== 'number' || !Number.isFinite(raw.epochSeconds))
-    return `'epochSeconds' is ${describe(raw.epochSeconds)}, not a finite number`;
   if (!isRecord(raw.sums)) return `'sums' is ${describe(raw.sums)}, not the epoch's running totals`;
-  for (const [k, v] of Object.entries(raw.sums))
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      return `'sums.${k}' is ${describe(v)}, not a finite number`;
+  const totals = [
+    ...Object.entries(raw.sums).map(([k, v]) => [`sums.${k}`, v]),
+    ['epochSeconds', raw.epochSeconds],
+  ];
+  const notFinite = totals.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+  if (notFinite) return `'${notFinite[0]}' is ${describe(notFinite[1])}, not a finite number`;
   if (typeof raw.stopped !== 'boolean') return `'stopped' is ${describe(raw.stopped)}, not true or false`;
   const [epoch, batch, step] = [raw.epoch, raw.batch, raw.step] as number[];
   if (epoch > run.epochs)
@@ -619,8 +610,7 @@ function progressProblem(
     );
   }
   // At an epoch's start its running totals are empty.
-  const totals = [...Object.entries(raw.sums).map(([k, v]) => [`sums.${k}`, v]), ['seen', raw.seen]];
-  const started = [...totals, ['epochSeconds', raw.epochSeconds]].find(([, v]) => v !== 0);
+  const started = [...totals, ['seen', raw.seen]].find(([, v]) => v !== 0);
   if (batch === 0 && started)
     return `'${started[0]}' is ${describe(started[1])} at the start of an epoch, where it is 0`;
   const rng = rngStateProblem(raw.epochRng);
