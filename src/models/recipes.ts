@@ -8,7 +8,7 @@ import { loadMnist } from '../data/mnist.js';
 import { mobyDick } from '../data/moby-dick.js';
 import { charTokens, EOS, UNK, Vocab, wordTokens } from '../data/text.js';
 import { compose, elasticDistortion, randomAffine } from '../data/transforms.js';
-import { fail } from '../errors.js';
+import { describe, fail } from '../errors.js';
 import { isCount, isRecord } from '../io/checkpoint.js';
 import { CsvLogger } from '../io/logs/csv.js';
 import { JsonlLogger } from '../io/logs/jsonl.js';
@@ -228,7 +228,7 @@ function runLogs(s: RunSettings, config: ModelConfig): { callbacks: Callback[]; 
       stateProblem: (state) =>
         isRecord(state) && isCount(state.jsonl) && isCount(state.csv)
           ? null
-          : `the logs' state is ${JSON.stringify(state)}, not the byte sizes of metrics.jsonl and metrics.csv`,
+          : `the logs' state is ${describe(state)}, not the byte sizes of metrics.jsonl and metrics.csv`,
       loadStateDict: (state) => {
         const { jsonl: j, csv: c } = state as { jsonl: number; csv: number };
         jsonl.truncate(Math.min(j, jsonl.size));
