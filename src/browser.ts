@@ -7,8 +7,16 @@
 import './ops/methods.js';
 
 export { type BackwardOptions, backward, grad, gradients, valueAndGrad } from './autograd/engine.js';
-export { detectAnomaly, enableGrad, isAnomalyDetection, isGradEnabled, noGrad } from './autograd/mode.js';
-export type { Backend, View } from './backend/backend.js';
+export {
+  autocast,
+  detectAnomaly,
+  enableGrad,
+  isAnomalyDetection,
+  isGradEnabled,
+  matmulPrecision,
+  noGrad,
+} from './autograd/mode.js';
+export type { Backend, MatmulPrecision, View } from './backend/backend.js';
 export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
 export * as data from './data/browser.js';
 export { StrataError } from './errors.js';

@@ -1,3 +1,7 @@
+import type { MatmulPrecision } from '../backend/backend.js';
+import { getBackend, pinBackend } from '../backend/registry.js';
+import { describe, fail } from '../errors.js';
+
 let enabled = true;
 
 /** True while operations are being recorded on the tape. */
@@ -58,5 +62,55 @@ export function detectAnomaly<T>(fn: () => T): T {
     return fn();
   } finally {
     anomaly = prev;
+  }
+}
+
+let precision: MatmulPrecision = 'float32';
+const PRECISIONS: readonly MatmulPrecision[] = ['float32', 'bf16'];
+
+/** The precision float32 matrix products run in now: 'bf16' inside `autocast('bf16', …)`. */
+export function matmulPrecision(): MatmulPrecision {
+  return precision;
+}
+
+/**
+ * Runs fn with the float32 matrix products — matmul, linear, the convolutions, and so the recurrent
+ * layers' projections — reading their operands rounded to bf16 and accumulating in float32, like
+ * `torch.autocast('cpu', dtype=torch.bfloat16)`. Tensors stay float32 (weights are the float32
+ * masters, results are not rounded to bf16), and every other op runs as before. The backward pass of
+ * an op recorded inside runs its products in the same precision, wherever `backward()` is called.
+ * `autocast('float32', fn)` turns it off inside an outer region. It covers what fn runs synchronously,
+ * as `noGrad` does. Needs a backend and CPU that have it (the native backend on a CPU with
+ * AVX512-BF16); elsewhere it fails saying why.
+ *
+ *     const loss = autocast('bf16', () => nn.crossEntropy(model.forward(x), y));
+ *     loss.backward();
+ */
+export function autocast<T>(p: MatmulPrecision, fn: () => T): T {
+  if (!PRECISIONS.includes(p))
+    fail('autocast', `unknown precision ${describe(p)}: expected one of ${PRECISIONS.join(', ')}`);
+  if (typeof fn !== 'function') fail('autocast', `expected a function to run, got ${describe(fn)}`);
+  return withPrecision(p, fn);
+}
+
+/** Runs fn with products in p (no change when it is the current one): autocast's core, and each backward rule's. */
+export function withPrecision<T>(p: MatmulPrecision, fn: () => T): T {
+  if (p === precision) return fn();
+  const backend = getBackend();
+  const problem =
+    backend.setMatmulPrecision?.(p) ??
+    (p === 'float32'
+      ? ''
+      : `the ${backend.name} backend computes products in float32 only; bf16 needs the native backend on a CPU with AVX512-BF16`);
+  if (problem) fail('autocast', `cannot compute products in ${p}: ${problem}`);
+  const prev = precision;
+  precision = p;
+  pinBackend(p === 'float32' ? null : `inside autocast('${p}', …)`);
+  try {
+    return fn();
+  } finally {
+    precision = prev;
+    pinBackend(prev === 'float32' ? null : `inside autocast('${prev}', …)`);
+    backend.setMatmulPrecision?.(prev);
   }
 }

@@ -174,9 +174,18 @@ export interface FusedKernels {
   ): void;
 }
 
+/** The precisions a matrix product (matmul, linear, the convolutions) can run in; see `autocast`. */
+export type MatmulPrecision = 'float32' | 'bf16';
+
 export interface Backend extends Kernels {
   readonly name: string;
   readonly fused?: Partial<FusedKernels>;
+  /**
+   * Makes the float32 products that follow read their operands rounded to `precision` (accumulating in
+   * float32) until set back: '' when done, else why this backend or CPU cannot. A backend without it
+   * computes products in float32 only.
+   */
+  setMatmulPrecision?(precision: MatmulPrecision): string;
   /** One line on what the backend runs on (BLAS library, threads), for `strata info`. */
   describe(): string;
 }

@@ -16,6 +16,12 @@ const candidates: Candidate[] = [{ name: 'js', priority: 0, load: () => jsBacken
 let active: Backend | null = null;
 let reason = '';
 let request: { name: string; why: string } | null = null;
+let pinned: string | null = null;
+
+/** Keeps the backend from being switched while `where` holds (an autocast region set its precision). */
+export function pinBackend(where: string | null): void {
+  pinned = where;
+}
 
 /** Adds a backend that start-up may pick. A backend is one folder plus one call to this. */
 export function registerBackend(candidate: Candidate): void {
@@ -42,6 +48,7 @@ export function requestBackend(name: string, why: string): void {
 export function setBackend(name: string): Backend {
   const c = candidates.find((x) => x.name === name);
   if (!c) fail('setBackend', `unknown backend '${name}': available are ${backendNames().join(', ')}`);
+  if (pinned) fail('setBackend', `cannot switch to the ${name} backend ${pinned}; switch before entering it`);
   active = c.load();
   reason = 'requested';
   return active;

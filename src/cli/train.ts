@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { autocast } from '../autograd/mode.js';
 import { fail } from '../errors.js';
 import { BEST_FILE, CHECKPOINT_FILE } from '../io/checkpoint.js';
 import { countNgrams, type TrainReport, trainModel } from '../models/recipes.js';
@@ -120,6 +121,10 @@ function flagsOf(model: string): Flags {
     limit: str(text ? 'use only the first N training tokens' : 'use only the first N training examples'),
     json: bool('print the results as one JSON object on the last line of stdout'),
     backend: str('backend to run on (see strata info)'),
+    precision: str(
+      'float32, or bf16: products from bf16-rounded operands where the CPU has it (see strata info)',
+      'float32',
+    ),
     'no-progress': bool('hide the progress bar'),
     ...d.own,
   };
@@ -157,6 +162,11 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   if (patience !== undefined && validation === 0 && !text)
     fail(cmd, '--patience needs a validation set: add --validation 0.1');
   const optimizer = String(v.optimizer);
+  const precision = String(v.precision);
+  if (precision !== 'float32' && precision !== 'bf16')
+    fail(cmd, `unknown --precision '${precision}': expected float32, bf16`);
+  // A CPU without bf16 says so now, before the data is read.
+  autocast(precision, () => {});
   const defaultLr =
     optimizer === 'sgd' ? (text ? 20 : 0.05) : text ? 0.002 : optimizer === 'adagrad' ? 1e-2 : 1e-3;
   const dropout = n('dropout', { min: 0 });
@@ -216,6 +226,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     out,
     resume: v.resume === true,
     progress: v['no-progress'] !== true,
+    precision,
     tensorboard: v.tensorboard === undefined ? undefined : String(v.tensorboard),
     own,
   });

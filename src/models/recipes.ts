@@ -1,4 +1,6 @@
 import { basename, join, resolve } from 'node:path';
+import { withPrecision } from '../autograd/mode.js';
+import type { MatmulPrecision } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { AugmentedDataLoader } from '../data/augment.js';
 import { TensorDataset } from '../data/dataset.js';
@@ -50,6 +52,8 @@ export interface RunSettings {
   out: string;
   resume: boolean;
   progress: boolean;
+  /** The products' precision in training, validation and the test (not part of the config: it may change on resume). */
+  precision: MatmulPrecision;
   /** Also write a TensorBoard event file into this directory (not part of the config: it may change on resume). */
   tensorboard?: string;
   /** The model's own settings: dataset and augment for the image models, the shape and text settings for the others. */
@@ -81,7 +85,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     resume: s.resume,
     checkpointEvery: s.checkpointEvery,
   };
-  const options = { ...run, progress: s.progress, config };
+  const options = { ...run, progress: s.progress, precision: s.precision, config };
   const logs = runLogs(s, config);
   const monitor = text ? 'valPerplexity' : 'valLoss';
   let result: FitResult | LmFitResult;
@@ -124,10 +128,12 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     const batches = [
       ...new DataLoader(new TensorDataset(shape(test.images), test.labels), { batchSize: 1000 }),
     ];
-    const score = evaluate(
-      net,
-      counted(batches, scoringProgress(s.progress, 'scoring the test set', batches.length)),
-      (o, t) => crossEntropy(o, t),
+    const score = withPrecision(s.precision, () =>
+      evaluate(
+        net,
+        counted(batches, scoringProgress(s.progress, 'scoring the test set', batches.length)),
+        (o, t) => crossEntropy(o, t),
+      ),
     );
     parameters = net.numParameters();
     report = {
@@ -154,7 +160,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
       callbacks: [...(schedule ? [schedule] : []), ...logs.callbacks],
       extra: { vocab: data.vocab.toJSON() },
     }).finally(logs.close);
-    const test = perplexity(net, data.test, s.batchSize, bptt);
+    const test = withPrecision(s.precision, () => perplexity(net, data.test, s.batchSize, bptt));
     const best = result.history.find((r) => r.epoch === result.bestEpoch);
     parameters = net.numParameters();
     report = {
@@ -189,10 +195,11 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
       parameters,
     },
     ...{ train_seconds: result.trainSeconds, samples_per_second: result.samplesPerSecond, backend },
+    precision: s.precision,
     ...{ best_epoch: result.bestEpoch, stopped_early: result.stoppedEarly, resumed_from: result.resumedFrom },
     history: result.history,
     model: s.model,
-    summary: `${s.model}: ${report.summary}, ${result.trainSeconds.toFixed(1)} s training (${rate}) on ${backend}`,
+    summary: `${s.model}: ${report.summary}, ${result.trainSeconds.toFixed(1)} s training (${rate}) on ${backend}${s.precision === 'float32' ? '' : ` in ${s.precision}`}`,
   };
 }
 

@@ -1,4 +1,10 @@
-import { isAnomalyDetection, isGradEnabled, noGrad } from '../autograd/mode.js';
+import {
+  isAnomalyDetection,
+  isGradEnabled,
+  matmulPrecision,
+  noGrad,
+  withPrecision,
+} from '../autograd/mode.js';
 import type { Kernels } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { describe, fail } from '../errors.js';
@@ -67,7 +73,13 @@ function record<A>(def: OpRecord<string, A>): Op<A> {
       // A view shares storage with its input; record it on a fresh tensor object all the same.
       const out = output.requiresGrad || inputs.includes(output) ? alias(output) : output;
       out.requiresGrad = true;
-      out.gradFn = { name: def.name, inputs, vjp: (g) => def.vjp(g, { inputs, output: out, attrs }) };
+      // The backward's products run in the precision the forward's did (autocast).
+      const precision = matmulPrecision();
+      out.gradFn = {
+        name: def.name,
+        inputs,
+        vjp: (g) => withPrecision(precision, () => def.vjp(g, { inputs, output: out, attrs })),
+      };
       return out;
     }
     return output;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { noGrad } from '../autograd/mode.js';
+import { autocast, noGrad, withPrecision } from '../autograd/mode.js';
+import type { MatmulPrecision } from '../backend/backend.js';
 import { describe, fail } from '../errors.js';
 import { ensureOutputDir } from '../io/atomic.js';
 import {
@@ -212,6 +213,8 @@ export interface RunOptions {
   /** More JSON-able data for the checkpoint (a vocabulary). */
   extra?: unknown;
   ranks?: Ranks;
+  /** The precision of the products in each training and validation step (see `autocast`); float32 unless set. */
+  precision?: MatmulPrecision;
 }
 
 export interface TrainerOptions<B> extends RunOptions {
@@ -283,6 +286,7 @@ export class Trainer<B> implements Run {
   private readonly callbacks: readonly Callback[];
   private p: TrainerProgress;
   private stopRequested = false;
+  private readonly precision: MatmulPrecision;
 
   constructor(
     private readonly task: Task<B>,
@@ -293,6 +297,9 @@ export class Trainer<B> implements Run {
       fail(this.op, `epochs must be a positive integer, got ${o.epochs}`);
     if (task.optimizers.length === 0) fail(this.op, 'the task has no optimizer');
     if (o.resume && !o.out) fail(this.op, 'resume needs the output directory that holds the checkpoint');
+    // A precision the backend or CPU lacks fails here, before any work.
+    this.precision = o.precision ?? 'float32';
+    autocast(this.precision, () => {});
     // Checked before any work, so that an unusable directory (even '') fails now, not after an epoch.
     if (o.out !== undefined) ensureOutputDir(this.op, o.out, [CHECKPOINT_FILE, BEST_FILE]);
     this.model = task.model;
@@ -446,7 +453,8 @@ export class Trainer<B> implements Run {
         return value;
       },
     };
-    const r = await this.task.trainStep(batch, ctx);
+    // The synchronous part of the step (the forward pass) runs in the run's precision, and so its backward.
+    const r = await withPrecision(this.precision, () => this.task.trainStep(batch, ctx));
     if (!this.task.manual) {
       if (!r.loss) fail(this.op, `the train step returned no loss at step ${p.step + 1}`);
       lossValue = await ctx.update(this.optimizers[0]!, r.loss);
@@ -465,7 +473,8 @@ export class Trainer<B> implements Run {
     model.eval();
     try {
       // The synchronous part of a step runs without recording; its readbacks are awaited after.
-      if (typeof v === 'function') return await noGrad(v);
+      const step = <T>(fn: () => T) => noGrad(() => withPrecision(this.precision, fn));
+      if (typeof v === 'function') return await step(v);
       const evalStep = this.task.evalStep;
       if (!evalStep) return fail(this.op, 'validation batches need the task to have an evalStep');
       const sums: Record<string, number> = {};
@@ -473,7 +482,7 @@ export class Trainer<B> implements Run {
       let i = 0;
       const all = [...v];
       for (const batch of all) {
-        const r = await noGrad(() => evalStep.call(this.task, batch));
+        const r = await step(() => evalStep.call(this.task, batch));
         if (r.loss) sums.loss = (sums.loss ?? 0) + (await read(r.loss)) * r.size;
         for (const [k, m] of Object.entries(r.metrics ?? {})) sums[k] = (sums[k] ?? 0) + (await read(m));
         seen += r.size;
