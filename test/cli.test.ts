@@ -196,6 +196,11 @@ test('bad input: exit code 1 and a one-line error naming the problem', async () 
     [['train', 'constructor'], /unknown model 'constructor'.*mlp/],
     [['train', '__proto__'], /unknown model '__proto__'.*mlp/],
     [['train', 'mlp', '--backend', 'quantum'], /unknown backend 'quantum'.*\bjs\b/],
+    [['train', 'mlp', '--precision', 'fp16'], /unknown --precision 'fp16': expected float32, bf16/],
+    [
+      ['train', 'lenet', '--backend', 'js', '--precision', 'bf16'],
+      /cannot compute products in bf16: the js backend computes products in float32 only/,
+    ],
     [['info'], /unknown backend 'quantum'/, { STRATA_BACKEND: 'quantum' }],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['train', 'mlp', '--patience', '2'], /--patience needs a validation set/],
