@@ -1,11 +1,13 @@
 // `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W2 lenet, W3 lstm, W4 gemm, W5 overhead, W6 conv), timed exactly as the
 // reference scripts time them, printed as a table or (--json) as one JSON line per result.
 import { parseArgs } from 'node:util';
+import type { MatmulPrecision } from '../src/backend/backend.js';
 import { openblasGemmSeconds, ownGemmSeconds } from '../src/backend/native/index.js';
 import { TensorDataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
 import {
+  autocast,
   conv2d,
   Generator,
   getBackend,
@@ -29,11 +31,16 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'overhead,gemm,conv,mlp,lenet,lstm' },
     runs: { type: 'string', default: '3' },
     'gemm-sizes': { type: 'string', default: '256,1024,4096' },
+    precision: { type: 'string', default: 'float32' },
   },
 });
 const RUNS = Number(values.runs);
 const only = String(values.only).split(',');
 const backend = getBackend();
+// The forward passes of the training workloads (W1, W2, W3, W6) run in this precision, and so their backward.
+const precision = values.precision as MatmulPrecision;
+const cast = <T>(fn: () => T): T => autocast(precision, fn);
+cast(() => {}); // an unknown precision, or one this CPU lacks, fails before any workload
 
 interface Result {
   workload: string;
@@ -56,6 +63,7 @@ function report(r: Result): void {
   const line = {
     fw: 'strata',
     backend: backend.name,
+    precision,
     workload: r.workload,
     metric: r.metric,
     unit: r.unit,
@@ -206,7 +214,7 @@ function mnistWorkload(w: MnistWorkload): void {
   const { batch, name } = w;
   const step = (model: nn.Module, opt: optim.Optimizer<{ lr: number }>, x: Tensor, y: Tensor): Tensor => {
     opt.zeroGrad();
-    const loss = nn.crossEntropy(model.forward(x), y);
+    const loss = cast(() => nn.crossEntropy(model.forward(x), y));
     loss.backward();
     opt.step();
     return loss;
@@ -254,7 +262,7 @@ function mnistWorkload(w: MnistWorkload): void {
       for (let r = 0; r < RUNS; r++) {
         let out: Tensor | null = null;
         const t = timed(() => {
-          for (let i = 0; i < 50; i++) out = model.forward(testBatches[i % 10]!);
+          for (let i = 0; i < 50; i++) out = cast(() => model.forward(testBatches[i % 10]!));
           out!.sum().item();
         });
         infer.push((50 * 1000) / t.seconds);
@@ -290,9 +298,11 @@ function mnistWorkload(w: MnistWorkload): void {
     });
     let acc = 0;
     const te = timed(() => {
-      acc = evaluate(model, new DataLoader(testSet, { batchSize: 1000 }), (o, y) =>
-        nn.crossEntropy(o, y),
-      ).accuracy;
+      acc = cast(
+        () =>
+          evaluate(model, new DataLoader(testSet, { batchSize: 1000 }), (o, y) => nn.crossEntropy(o, y))
+            .accuracy,
+      );
     });
     times.push(t.seconds);
     accs.push(acc);
@@ -330,9 +340,9 @@ function convWorkload(): void {
     [
       'conv_fwd_bwd_ms',
       3,
-      () => gradients([conv2d(x, w, null, { padding: 1 })], [x, w], { gradOutputs: [gy] }),
+      () => gradients([cast(() => conv2d(x, w, null, { padding: 1 }))], [x, w], { gradOutputs: [gy] }),
     ],
-    ['conv_fwd_ms', 1, () => noGrad(() => conv2d(x, w, null, { padding: 1 }))],
+    ['conv_fwd_ms', 1, () => noGrad(() => cast(() => conv2d(x, w, null, { padding: 1 })))],
   ];
   for (const [metric, mult, fn] of cases) {
     for (let i = 0; i < 3; i++) fn();
@@ -386,8 +396,10 @@ function lstmWorkload(): void {
   });
   const step = (x: Tensor, y: Tensor): Tensor => {
     opt.zeroGrad();
-    const [out] = lstm.forward(emb.forward(x));
-    const loss = nn.crossEntropy(dec.forward(out).reshape([-1, V]), y.reshape([-1]));
+    const loss = cast(() => {
+      const [out] = lstm.forward(emb.forward(x));
+      return nn.crossEntropy(dec.forward(out).reshape([-1, V]), y.reshape([-1]));
+    });
     loss.backward();
     optim.clipGradNorm(params, 0.25);
     opt.step();
@@ -422,7 +434,7 @@ function lstmWorkload(): void {
   });
 }
 
-if (!values.json) console.log(`# strata on ${backend.name}: ${backend.describe()}`);
+if (!values.json) console.log(`# strata on ${backend.name} in ${precision}: ${backend.describe()}`);
 if (only.includes('overhead')) overhead();
 if (only.includes('gemm')) gemm(String(values['gemm-sizes']).split(',').map(Number));
 if (only.includes('conv')) convWorkload();
