@@ -127,18 +127,37 @@ function gemm(sizes: number[]): void {
     for (let i = 0; i < 2; i++) a.matmul(b);
     const single = timed(() => a.matmul(b)).seconds;
     const reps = Math.min(200, Math.max(3, Math.ceil(1 / Math.max(single, 1e-6))));
-    // With the native backend, Strata's own GEMM alone and OpenBLAS itself (its own threads, same
-    // process; where the addon has it) are timed too, block for block in alternation with the matmul, so
-    // that the shared machine's noise falls on all alike.
+    // With the native backend, Strata's own GEMM alone (in float32 and, where the CPU has it, bf16) and
+    // OpenBLAS itself (its own threads, same process; where the addon has it) are timed too, block for
+    // block in alternation with the matmul, so that the shared machine's noise falls on all alike.
     const threads =
       backend.name === 'native' ? Number(backend.describe().match(/(\d+) threads/)?.[1] ?? 1) : 0;
     const [pa, pb] = [a.data as Float32Array, b.data as Float32Array];
-    const hasBlas = threads > 0 && openblasGemmSeconds(pa, pb, n, 2, threads) !== null;
-    if (threads) ownGemmSeconds(pa, pb, n, 2);
+    const others: { metric: string; seconds: (reps: number) => number; runs: number[] }[] = [];
+    if (threads) {
+      others.push({ metric: 'own', seconds: (r) => ownGemmSeconds(pa, pb, n, r), runs: [] });
+      if (backend.setMatmulPrecision?.('bf16') === '') {
+        backend.setMatmulPrecision('float32');
+        const bf16 = (r: number) => {
+          backend.setMatmulPrecision!('bf16');
+          try {
+            return ownGemmSeconds(pa, pb, n, r);
+          } finally {
+            backend.setMatmulPrecision!('float32');
+          }
+        };
+        others.push({ metric: 'own_bf16', seconds: bf16, runs: [] });
+      }
+      if (openblasGemmSeconds(pa, pb, n, 2, threads) !== null)
+        others.push({
+          metric: 'openblas',
+          seconds: (r) => openblasGemmSeconds(pa, pb, n, r, threads)!,
+          runs: [],
+        });
+    }
+    for (const o of others) o.seconds(2);
     const gflops = (seconds: number) => (2 * n ** 3 * reps) / seconds / 1e9;
     const runs: number[] = [];
-    const own: number[] = [];
-    const blas: number[] = [];
     const utils: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const t = timed(() => {
@@ -146,8 +165,7 @@ function gemm(sizes: number[]): void {
       });
       runs.push(gflops(t.seconds));
       utils.push(t.util);
-      if (threads) own.push(gflops(ownGemmSeconds(pa, pb, n, reps)));
-      if (hasBlas) blas.push(gflops(openblasGemmSeconds(pa, pb, n, reps, threads)!));
+      for (const o of others) o.runs.push(gflops(o.seconds(reps)));
     }
     report({
       workload: 'gemm',
@@ -156,21 +174,12 @@ function gemm(sizes: number[]): void {
       runs,
       extra: { size: n, reps_per_run: reps, cpu_util: round(median(utils)) },
     });
-    if (threads) {
+    for (const o of others) {
       report({
         workload: 'gemm',
-        metric: `gemm${n}_own_gflops`,
+        metric: `gemm${n}_${o.metric}_gflops`,
         unit: 'GFLOP/s',
-        runs: own,
-        extra: { size: n, reps_per_run: reps, threads },
-      });
-    }
-    if (hasBlas) {
-      report({
-        workload: 'gemm',
-        metric: `gemm${n}_openblas_gflops`,
-        unit: 'GFLOP/s',
-        runs: blas,
+        runs: o.runs,
         extra: { size: n, reps_per_run: reps, threads },
       });
     }

@@ -1,6 +1,6 @@
 // Checks the built addon for code above the baseline instruction set outside the places meant to hold
 // it: the per-ISA kernel builds (namespaces isa_avx2 and isa_avx512, see src/backend/native/isa.h) and
-// the GEMM's micro-kernels. An inline function or template that two ISA builds both instantiate is one
+// the GEMM's micro-kernels and packers (AVX2, AVX-512, and AVX512-BF16's, all named after their ISA). An inline function or template that two ISA builds both instantiate is one
 // symbol, and if the linker kept the AVX-512 copy, a baseline CPU would die on an illegal instruction in
 // code that was supposed to run everywhere. x86-64 only (elsewhere there is one build); needs objdump.
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,7 @@ if (dump.status !== 0) {
 // VEX/EVEX-encoded instructions (all start with v), mask registers, and BMI/LZCNT/MOVBE.
 const beyondBaseline =
   /\t(v[a-z0-9]+|k[a-z]+[bwdq]?|shlx|shrx|sarx|rorx|andn|tzcnt|lzcnt|movbe|bzhi|pdep|pext|blsr|blsi|blsmsk)\s/;
-const allowed = /isa_avx2|isa_avx512|Avx2<|Avx512<|packStripAvx2/;
+const allowed = /isa_avx2|isa_avx512|Avx2<|Avx512<|Avx512Bf16|packStripAvx2/;
 const offenders = new Map();
 let fn = null;
 for (const line of dump.stdout.split('\n')) {

@@ -164,11 +164,13 @@ test('strata info names the backend and why; --json parses; --backend and STRATA
     `the text names the backend:\n${text.stdout}`,
   );
   assert.ok(line.includes(String(i.backendReason)), `and why:\n${text.stdout}`);
+  assert.match(text.stdout, /^precision: float32\b/m, `and the precisions of its products:\n${text.stdout}`);
   assert.match(text.stdout, /^strata \d+\.\d+\.\d+/);
 
   ok(requested, 'info --backend js');
   assert.equal(lastJson(requested).backend, 'js');
   assert.equal(lastJson(requested).backendReason, 'requested');
+  assert.equal(lastJson(requested).precisions, 'float32');
   ok(fromEnv, 'STRATA_BACKEND=js info');
   assert.equal(lastJson(fromEnv).backend, 'js');
   assert.equal(lastJson(fromEnv).backendReason, 'STRATA_BACKEND');

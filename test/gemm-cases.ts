@@ -1,12 +1,13 @@
 /**
- * The GEMM cases of test/gemm.test.ts: Strata's own GEMM (the addon's ownGemm entry, and the backend's
- * matmul and linear, which use it under STRATA_GEMM=own) against a naive float64 product, on sizes that
- * miss every block size, every layout of the operands, each epilogue and K = 0. Imported, gemmFailures
- * runs them in place; run as a script (one child process per STRATA_GEMM_KERNEL) it prints its findings
- * as one JSON line.
+ * The GEMM cases of test/gemm.test.ts and test/bf16.test.ts: Strata's own GEMM (the addon's ownGemm
+ * entry, and the backend's matmul and linear, which use it under STRATA_GEMM=own) against a naive
+ * float64 product, on sizes that miss every block size, every layout of the operands, each epilogue and
+ * K = 0, in a matmul precision. Imported, gemmFailures runs them in place; run as a script (one child
+ * process per STRATA_GEMM_KERNEL; `bf16` as its argument for that precision) it prints its findings as
+ * one JSON line.
  */
 import { pathToFileURL } from 'node:url';
-import type { View } from '../src/backend/backend.js';
+import type { MatmulPrecision, View } from '../src/backend/backend.js';
 import { createNativeBackend, nativeOwnGemm } from '../src/backend/native/index.js';
 import { hashSeed, makeRng } from './gradcheck.js';
 
@@ -59,6 +60,71 @@ function operand(dtype: Float, rows: number, cols: number, layout: Layout, seed:
 
 const at = (v: View, i: number, j: number) => v.offset + i * v.strides[0]! + j * (v.strides[1] ?? 0);
 
+const word = new Float32Array(1);
+const bits = new Uint32Array(word.buffer);
+
+/**
+ * x rounded to bfloat16 as the bf16 products round their operands: to nearest even, NaN kept, a
+ * subnormal to a zero of its sign (vcvtne2ps2bf16 reads subnormals as zero).
+ */
+export function bf16(x: number): number {
+  word[0] = x;
+  const u = bits[0]!;
+  if ((u & 0x7fffffff) > 0x7f800000) return x;
+  if ((u & 0x7f800000) === 0) return u >>> 31 ? -0 : 0;
+  bits[0] = (u + 0x7fff + ((u >>> 16) & 1)) & 0xffff0000;
+  return word[0]!;
+}
+
+/**
+ * One element of a product as the reference sees it: the float64 sum of its terms from the operands
+ * as the product rounds them (bf16's for float32 under bf16, else as they are), and from the operands
+ * as given, each with the sum of the terms' magnitudes that bounds its rounding error.
+ */
+export class Reference {
+  rounded = 0;
+  roundedScale = 0;
+  exact = 0;
+  exactScale = 0;
+  count = 0;
+  constructor(private readonly round: (x: number) => number) {}
+
+  product(a: number, b: number): void {
+    const p = this.round(a) * this.round(b);
+    this.rounded += p;
+    this.roundedScale += Math.abs(p);
+    const q = a * b;
+    this.exact += q;
+    this.exactScale += Math.abs(q);
+    this.count++;
+  }
+
+  add(x: number): void {
+    for (const sum of ['rounded', 'exact'] as const) this[sum] += x;
+    this.roundedScale += Math.abs(x);
+    this.exactScale += Math.abs(x);
+    this.count++;
+  }
+
+  /**
+   * Whether got is the sum (after ReLU where asked): within the rounding of an n-term sum in precision ε
+   * (γ_n of the classic error analysis: (n + 4)·ε·Σ|terms|) of the sum of the rounded terms and, where
+   * the operands were rounded to bfloat16, within (2^-7 + 2^-16)·Σ|a||b| more of the exact one (each
+   * operand off by at most 2^-8 of itself, bfloat16's unit roundoff with its 8 significant bits).
+   */
+  agrees(got: number, eps: number, relu = false): boolean {
+    const f = (v: number) => (relu ? Math.max(0, v) : v);
+    const tolerance = (this.count + 4) * eps;
+    if (!(Math.abs(got - f(this.rounded)) <= tolerance * this.roundedScale + 1e-30)) return false;
+    return Math.abs(got - f(this.exact)) <= (tolerance + 2 ** -7 + 2 ** -16) * this.exactScale + 1e-30;
+  }
+}
+
+/** How the float32 products of `precision` round their operands; float64 ones never round. */
+export function rounding(dtype: Float, precision: MatmulPrecision): (x: number) => number {
+  return dtype === 'float32' && precision === 'bf16' ? bf16 : (x) => x;
+}
+
 interface Epilogue {
   accumulate: boolean;
   colBias: boolean;
@@ -85,6 +151,7 @@ function vector(dtype: Float, n: number, seed: number): View {
  * sentinel that must survive), and returns what disagrees with the float64 reference.
  */
 function check(
+  precision: MatmulPrecision,
   what: string,
   dtype: Float,
   M: number,
@@ -109,29 +176,17 @@ function check(
   const before = Float64Array.from(out.data);
   run(out, a, b, col, row);
   const eps = dtype === 'float32' ? 2 ** -23 : 2 ** -52;
+  const round = rounding(dtype, precision);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let sum = 0;
-      let scale = 0;
-      for (let k = 0; k < K; k++) {
-        const p = a.data[at(a, i, k)]! * b.data[at(b, k, j)]!;
-        sum += p;
-        scale += Math.abs(p);
-      }
-      const old = before[at(out, i, j)]!;
-      for (const extra of [
-        e.accumulate ? old : 0,
-        col ? col.data[col.offset + j * col.strides[0]!]! : 0,
-        row ? row.data[row.offset + i * row.strides[0]!]! : 0,
-      ]) {
-        sum += extra;
-        scale += Math.abs(extra);
-      }
-      const want = e.relu ? Math.max(0, sum) : sum;
+      const ref = new Reference(round);
+      for (let k = 0; k < K; k++) ref.product(a.data[at(a, i, k)]!, b.data[at(b, k, j)]!);
+      if (e.accumulate) ref.add(before[at(out, i, j)]!);
+      if (col) ref.add(col.data[col.offset + j * col.strides[0]!]!);
+      if (row) ref.add(row.data[row.offset + i * row.strides[0]!]!);
       const got = out.data[at(out, i, j)]!;
-      // The rounding of a K-term sum, bounded by (K + 3)·ε·Σ|terms| (γ_n of the classic error analysis).
-      if (!(Math.abs(got - want) <= (K + 4) * eps * scale + 1e-30))
-        return `${what} ${dtype} ${M}x${K}x${N} a ${la} b ${lb} ${JSON.stringify(e)}: [${i}, ${j}] is ${got}, expected ${want}`;
+      if (!ref.agrees(got, eps, e.relu))
+        return `${what} ${precision} ${dtype} ${M}x${K}x${N} a ${la} b ${lb} ${JSON.stringify(e)}: [${i}, ${j}] is ${got}, expected ${ref.rounded}`;
     }
   }
   for (let p = 0; p < out.data.length; p++) {
@@ -146,8 +201,22 @@ function check(
 const viaOwnGemm = (e: Epilogue) => (out: View, a: View, b: View, col: View | null, row: View | null) =>
   nativeOwnGemm(out, a, b, col, row, e.accumulate, e.relu);
 
-/** Every case; the empty list when all agree. */
-export function gemmFailures(): string[] {
+/**
+ * Every case, with the native backend's matmul precision set to `precision` for them (and float32 again
+ * after); the empty list when all agree.
+ */
+export function gemmFailures(precision: MatmulPrecision = 'float32'): string[] {
+  const be = createNativeBackend();
+  const refused = be.setMatmulPrecision!(precision);
+  if (refused) return [`setMatmulPrecision('${precision}') refused: ${refused}`];
+  try {
+    return casesFailures(precision);
+  } finally {
+    be.setMatmulPrecision!('float32');
+  }
+}
+
+function casesFailures(precision: MatmulPrecision): string[] {
   const failures: string[] = [];
   const note = (r: string | null) => {
     if (r) failures.push(r);
@@ -157,7 +226,8 @@ export function gemmFailures(): string[] {
     // Every layout pair with every epilogue, on a size that leaves edges on every side.
     for (const la of LAYOUTS)
       for (const lb of LAYOUTS)
-        for (const e of EPILOGUES) note(check('ownGemm', dtype, 13, 33, 17, la, lb, e, viaOwnGemm(e)));
+        for (const e of EPILOGUES)
+          note(check(precision, 'ownGemm', dtype, 13, 33, 17, la, lb, e, viaOwnGemm(e)));
     // Sizes that miss every block, alone and together, with the common layouts.
     const shapes: [number, number, number][] = [];
     for (const s of ODD) {
@@ -168,6 +238,8 @@ export function gemmFailures(): string[] {
     // is big, and one big enough to be packed, in two panels of columns.
     shapes.push([129, 129, 129], [257, 31, 7], [3, 257, 129], [5, 7, 513], [300, 70, 260]);
     shapes.push([3, 2100, 1024], [13, 2100, 1000]);
+    // Three K blocks of an odd 683 steps each for the bf16 kernel (KC 1024), two for the others.
+    shapes.push([7, 70, 2049]);
     for (const [M, N, K] of shapes)
       for (const [la, lb] of [
         ['rows', 'rows'],
@@ -176,14 +248,28 @@ export function gemmFailures(): string[] {
         ['cols', 'rows'],
       ] as const) {
         if (dtype === 'float64' && M * N * K > 1e6) continue;
-        note(check('ownGemm', dtype, M, N, K, la, lb, plain, viaOwnGemm(plain)));
+        note(check(precision, 'ownGemm', dtype, M, N, K, la, lb, plain, viaOwnGemm(plain)));
       }
     // K = 0: the epilogue alone.
-    for (const e of EPILOGUES) note(check('ownGemm', dtype, 5, 7, 0, 'rows', 'rows', e, viaOwnGemm(e)));
+    for (const e of EPILOGUES)
+      note(check(precision, 'ownGemm', dtype, 5, 7, 0, 'rows', 'rows', e, viaOwnGemm(e)));
     // Big enough to be spread over the pool, with the full epilogue and strided operands.
-    note(check('ownGemm', dtype, 200, 150, 300, 'stepped', 'cols', EPILOGUES[4]!, viaOwnGemm(EPILOGUES[4]!)));
+    note(
+      check(
+        precision,
+        'ownGemm',
+        dtype,
+        200,
+        150,
+        300,
+        'stepped',
+        'cols',
+        EPILOGUES[4]!,
+        viaOwnGemm(EPILOGUES[4]!),
+      ),
+    );
   }
-  failures.push(...backendFailures());
+  failures.push(...backendFailures(precision));
   return failures;
 }
 
@@ -191,7 +277,7 @@ export function gemmFailures(): string[] {
  * The backend's matmul (batched, broadcast batch strides, transposed operands) and linear, which go
  * through the provider rule: under STRATA_GEMM=own, through the kernel under test.
  */
-function backendFailures(): string[] {
+function backendFailures(precision: MatmulPrecision): string[] {
   const be = createNativeBackend();
   const failures: string[] = [];
   const rng = makeRng(7);
@@ -203,6 +289,7 @@ function backendFailures(): string[] {
       return x;
     };
     const eps = dtype === 'float32' ? 2 ** -23 : 2 ** -52;
+    const round = rounding(dtype, precision);
     for (const [M, K, N] of [
       [17, 33, 65],
       [64, 784, 128],
@@ -225,17 +312,13 @@ function backendFailures(): string[] {
         const [x, y] = [Math.floor(p / 3), p % 3];
         for (let i = 0; i < M; i++)
           for (let j = 0; j < N; j++) {
-            let sum = 0;
-            let scale = 0;
-            for (let k = 0; k < K; k++) {
-              const v = aData[y * M * K + i + k * M]! * bData[x * K * N + k * N + j]!;
-              sum += v;
-              scale += Math.abs(v);
-            }
+            const ref = new Reference(round);
+            for (let k = 0; k < K; k++)
+              ref.product(aData[y * M * K + i + k * M]!, bData[x * K * N + k * N + j]!);
             const got = out.data[p * M * N + i * N + j]!;
-            if (!(Math.abs(got - sum) <= (K + 2) * eps * scale)) {
+            if (!ref.agrees(got, eps)) {
               failures.push(
-                `matmul ${dtype} [2, 3, ${M}, ${K}] by [2, 3, ${K}, ${N}]: batch ${p} [${i}, ${j}] is ${got}, expected ${sum}`,
+                `matmul ${precision} ${dtype} [2, 3, ${M}, ${K}] by [2, 3, ${K}, ${N}]: batch ${p} [${i}, ${j}] is ${got}, expected ${ref.rounded}`,
               );
               break batches;
             }
@@ -257,16 +340,12 @@ function backendFailures(): string[] {
     );
     outer: for (let i = 0; i < n; i++)
       for (let j = 0; j < o; j++) {
-        let sum = bias[j]!;
-        let scale = Math.abs(sum);
-        for (let p = 0; p < k; p++) {
-          sum += x[i * k + p]! * w[j * k + p]!;
-          scale += Math.abs(x[i * k + p]! * w[j * k + p]!);
-        }
-        const want = Math.max(0, sum);
-        if (!(Math.abs(y[i * o + j]! - want) <= (k + 2) * eps * scale)) {
+        const ref = new Reference(round);
+        for (let p = 0; p < k; p++) ref.product(x[i * k + p]!, w[j * k + p]!);
+        ref.add(bias[j]!);
+        if (!ref.agrees(y[i * o + j]!, eps, true)) {
           failures.push(
-            `linear ${dtype} [${n}, ${k}] by [${o}, ${k}]: [${i}, ${j}] is ${y[i * o + j]}, expected ${want}`,
+            `linear ${precision} ${dtype} [${n}, ${k}] by [${o}, ${k}]: [${i}, ${j}] is ${y[i * o + j]}, expected ${Math.max(0, ref.rounded)}`,
           );
           break outer;
         }
@@ -276,7 +355,7 @@ function backendFailures(): string[] {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const failures = gemmFailures();
+  const failures = gemmFailures(process.argv[2] === 'bf16' ? 'bf16' : 'float32');
   console.log(
     JSON.stringify({
       describe: createNativeBackend().describe(),

@@ -174,18 +174,24 @@ export interface FusedKernels {
   ): void;
 }
 
-/** The precisions a matrix product (matmul, linear, the convolutions) can run in; see `autocast`. */
+/**
+ * The precision of float32 matrix products: float32 throughout, or bf16 — each operand rounded to
+ * bfloat16 (to nearest even, NaN kept), the products summed and the bias and ReLU applied in float32.
+ */
 export type MatmulPrecision = 'float32' | 'bf16';
 
 export interface Backend extends Kernels {
   readonly name: string;
   readonly fused?: Partial<FusedKernels>;
-  /**
-   * Makes the float32 products that follow read their operands rounded to `precision` (accumulating in
-   * float32) until set back: '' when done, else why this backend or CPU cannot. A backend without it
-   * computes products in float32 only.
-   */
-  setMatmulPrecision?(precision: MatmulPrecision): string;
   /** One line on what the backend runs on (BLAS library, threads), for `strata info`. */
   describe(): string;
+  /**
+   * Sets the precision of the float32 products (matmul, linear, the convolutions' passes) that this
+   * thread's kernels start from now on; float64 products are unaffected. Returns '' when done, else why
+   * not in words a user can act on (this CPU cannot), the setting left as it was. Absent where the
+   * backend's products are float32 only.
+   */
+  setMatmulPrecision?(precision: MatmulPrecision): string;
+  /** One line on the precisions its float32 products can run in, and how, for `strata info`. */
+  describePrecisions?(): string;
 }

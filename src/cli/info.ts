@@ -16,6 +16,8 @@ export interface Info {
   backend: string;
   backendDetail: string;
   backendReason: string;
+  /** The precisions the backend's float32 products can run in. */
+  precisions: string;
   backends: string[];
   node: string;
   platform: string;
@@ -29,6 +31,7 @@ export function info(): Info {
     backend: b.name,
     backendDetail: b.describe(),
     backendReason: backendReason(),
+    precisions: b.describePrecisions?.() ?? 'float32',
     backends: backendNames(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -41,6 +44,7 @@ export function formatInfo(i: Info): string {
     `strata ${i.version}`,
     `backend:   ${i.backend} (${i.backendReason})`,
     `           ${i.backendDetail}`,
+    `precision: ${i.precisions}`,
     `available: ${i.backends.join(', ')}`,
     `node:      ${i.node} on ${i.platform}`,
     `data path: ${i.dataPath.join(', ')}`,

@@ -47,6 +47,7 @@ namespace {
 // the main thread's nor leaves it pointing into a dead worker's memory.
 struct Instance {
   Napi::Reference<Napi::Int32Array> meta;
+  Precision precision = Precision::kFloat32;  // of float32 products, set by setMatmulPrecision
 };
 
 // The most ints one call's layouts take: seven views of the highest rank (a recurrent cell's backward).
@@ -75,6 +76,8 @@ struct Reader {
   Reader(const Napi::CallbackInfo& info, const char* name) : env(info.Env()), op(name) {
     auto* instance = info.Env().GetInstanceData<Instance>();
     if (!instance || instance->meta.IsEmpty()) refuse(env, op, "call init(meta) before any kernel");
+    // This call's products, and its pool tasks', run in this instance's precision (gemm.h).
+    taskContext().precision = int(instance->precision);
     // Looked up on every call: the array could have been detached (transferred) since init.
     Napi::Int32Array m = instance->meta.Value();
     meta = m.Data();
@@ -673,6 +676,18 @@ Napi::Value ConfigureIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, configureIsa(info[0].As<Napi::String>()));
 }
 
+// setMatmulPrecision(name): "float32" or "bf16" for the float32 products of this instance's calls from
+// now on. Returns "" when done, else why not (the setting is left as it was).
+Napi::Value SetMatmulPrecision(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString())
+    throw Napi::TypeError::New(env, "native setMatmulPrecision: expected the precision's name as a string");
+  Precision p;
+  const std::string why = parsePrecision(info[0].As<Napi::String>(), &p);
+  if (why.empty()) env.GetInstanceData<Instance>()->precision = p;
+  return Napi::String::New(env, why);
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) {
   Reader ready(info, "threads");
   return Napi::Number::New(info.Env(), pool().size());
@@ -697,6 +712,7 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
   o.Set("features", cpuFeatures());
   o.Set("gemm", gemmDescription());
   o.Set("kernels", gemmKernels());
+  o.Set("precisions", precisionDescription());
   o.Set("isa", isaDescription());
   o.Set("isas", isaChoices());
   return o;
@@ -738,6 +754,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("ownGemm", Napi::Function::New(env, OwnGemm));
   exports.Set("configureGemm", Napi::Function::New(env, ConfigureGemm));
   exports.Set("configureIsa", Napi::Function::New(env, ConfigureIsa));
+  exports.Set("setMatmulPrecision", Napi::Function::New(env, SetMatmulPrecision));
   exports.Set("describe", Napi::Function::New(env, Describe));
   return exports;
 }

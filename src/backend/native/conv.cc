@@ -206,6 +206,13 @@ bool shapeOf(const View& x, const View& w, const View& y, const Geometry& g, lon
          y.dtype == w.dtype && x.dtype != kI32;
 }
 
+// Whether a convolution takes Winograd's route. Not for float32 under bf16 precision: the transforms
+// add and subtract several inputs (and weights) into each product's operands, so rounding those to
+// bfloat16 costs more accuracy than rounding the inputs themselves; im2col + GEMM rounds only those.
+bool winograd(const Geometry& g, const Shape& s, DType dtype) {
+  return winogradFits(g, s.C, s.O, s.G) && (dtype != kF32 || matmulPrecision() != Precision::kBf16);
+}
+
 }  // namespace
 
 bool convForward(const View& out, const View& x, const View& w, const View* bias, bool relu, const WindowSpec& win,
@@ -214,7 +221,7 @@ bool convForward(const View& out, const View& x, const View& w, const View* bias
   Shape s;
   if (!shapeOf(x, w, out, g, groups, &s)) return false;
   if (bias && (bias->rank != 1 || bias->shape[0] != s.O || bias->dtype != x.dtype || !isContiguous(*bias))) return false;
-  if (winogradFits(g, s.C, s.O, s.G)) winogradForward(out, x, w, bias, relu, g);
+  if (winograd(g, s, x.dtype)) winogradForward(out, x, w, bias, relu, g);
   else if (x.dtype == kF32) forwardTyped<float>(out, x, w, bias, relu, g, s);
   else forwardTyped<double>(out, x, w, bias, relu, g, s);
   return true;
@@ -224,7 +231,7 @@ bool convBackwardInput(const View& dx, const View& gy, const View& w, const Wind
   Geometry g(dx, win);
   Shape s;
   if (!isContiguous(dx) || !shapeOf(dx, w, gy, g, groups, &s)) return false;
-  if (winogradFits(g, s.C, s.O, s.G)) winogradBackwardInput(dx, gy, w, g);
+  if (winograd(g, s, dx.dtype)) winogradBackwardInput(dx, gy, w, g);
   else if (dx.dtype == kF32) backwardInputTyped<float>(dx, gy, w, g, s);
   else backwardInputTyped<double>(dx, gy, w, g, s);
   return true;
@@ -234,7 +241,7 @@ bool convBackwardWeight(const View& dw, const View& x, const View& gy, const Win
   Geometry g(x, win);
   Shape s;
   if (!shapeOf(x, dw, gy, g, groups, &s)) return false;
-  if (winogradFits(g, s.C, s.O, s.G)) winogradBackwardWeight(dw, x, gy, g);
+  if (winograd(g, s, x.dtype)) winogradBackwardWeight(dw, x, gy, g);
   else if (x.dtype == kF32) backwardWeightTyped<float>(dw, x, gy, g, s);
   else backwardWeightTyped<double>(dw, x, gy, g, s);
   return true;

@@ -42,17 +42,25 @@ Cpu detectCpu() {
   const unsigned long long xcr = osxsave ? xcr0() : 0;
   const bool osYmm = (xcr & 0x6) == 0x6, osZmm = (xcr & 0xe6) == 0xe6;
   unsigned b7 = 0;
-  if (__get_cpuid_max(0, nullptr) >= 7) __cpuid_count(7, 0, a, b7, c, d);
+  unsigned a71 = 0;  // leaf 7 subleaf 1's eax: AVX512_BF16
+  if (__get_cpuid_max(0, nullptr) >= 7) {
+    __cpuid_count(7, 0, a, b7, c, d);
+    // Subleaf 1 exists when subleaf 0's eax (the highest subleaf) says so.
+    if (a >= 1) __cpuid_count(7, 1, a71, b, c, d);
+  }
   const bool bmi1 = b7 & (1u << 3), avx2 = b7 & (1u << 5), bmi2 = b7 & (1u << 8), f = b7 & (1u << 16),
              dq = b7 & (1u << 17), cd = b7 & (1u << 28), bw = b7 & (1u << 30), vl = b7 & (1u << 31);
   const bool lzcnt = c81 & (1u << 5);
   cpu.avx2 = avx && avx2 && fma && osYmm;
   cpu.avx512 = cpu.avx2 && f && dq && bw && vl && osZmm;
+  const bool bf16 = a71 & (1u << 5);
+  cpu.avx512bf16 = cpu.avx512 && bf16;
   cpu.x86_64_v3 = cpu.avx2 && bmi1 && bmi2 && lzcnt && movbe && f16c;
   cpu.x86_64_v4 = cpu.x86_64_v3 && cpu.avx512 && cd;
   const std::pair<bool, const char*> named[] = {{avx && osYmm, "avx"}, {avx2 && osYmm, "avx2"}, {fma, "fma"},
                                                 {f && osZmm, "avx512f"}, {bw && osZmm, "avx512bw"},
-                                                {vl && osZmm, "avx512vl"}, {dq && osZmm, "avx512dq"}};
+                                                {vl && osZmm, "avx512vl"}, {dq && osZmm, "avx512dq"},
+                                                {bf16 && osZmm, "avx512_bf16"}};
   for (const auto& [has, name] : named)
     if (has) cpu.features += std::string(cpu.features.empty() ? "" : " ") + name;
 #elif defined(__aarch64__)

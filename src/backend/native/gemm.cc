@@ -4,13 +4,15 @@
 // (reading any strides, so a transposed B costs nothing extra), all of K at once for a panel of columns,
 // unless reading it in place is faster (see directB); A's rows are read in place when they are
 // contiguous, else packed into MR-tall strips an MC×KC block at a time. The micro-kernel is chosen at
-// run time from CPUID; everything else is plain C++ for the baseline ISA.
+// run time from CPUID; everything else is plain C++ for the baseline ISA. Under bf16 precision (gemm.h)
+// a kernel of its own multiplies operands that are always packed, rounded to bfloat16 on the way.
 #include "gemm.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -81,7 +83,9 @@ using StripPacker = void (*)(T* dst, const T* b, long rs, long cs, long kc, int 
 
 // A micro-kernel family and the blocking that suits it: tiles of up to mr × nr, computed by run[m - 1]
 // [(n + width - 1) / width - 1] for a tile of m × n (so an edge tile computes no more than it needs),
-// and the packing of B's strips (which may use the family's instructions to transpose).
+// and the packing of B's strips (which may use the family's instructions to transpose). A kernel that
+// rounds its operands while they are packed reads neither in place, and packs A's strips with `pack`
+// too (A's rows taking the place of B's columns).
 template <class T>
 struct Kernel {
   const char* name;
@@ -89,6 +93,7 @@ struct Kernel {
   long kc, mc;
   const MicroKernel<T>* run;
   StripPacker<T> pack;
+  bool rounds = false;
   MicroKernel<T> pick(int m, int n) const { return run[(m - 1) * (nr / width) + (n + width - 1) / width - 1]; }
 };
 
@@ -182,6 +187,12 @@ struct Avx512 {
         for (int j = 0; j < V; j++) acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);
       }
     }
+    store(acc, c, ldc, t);
+  }
+
+  // The tile's accumulators into C through the epilogue (the bf16 kernel's too).
+  STRATA_AVX512 __attribute__((always_inline)) static inline void store(__m512 (&acc)[M][V], float* c, long ldc,
+                                                                        const Tile<float>& t) {
     const int rest = t.n - 16 * (V - 1);
     const __mmask16 tail = rest >= 16 ? 0xffff : __mmask16((1u << rest) - 1);
     const __m512 zero = _mm512_setzero_ps();
@@ -292,6 +303,111 @@ STRATA_AVX2 void packStripAvx2(float* dst, const float* b, long rs, long cs, lon
 
 constexpr auto kAvx512Run = kernelTable<float, Avx512, 6, 4>();
 constexpr auto kAvx2Run = kernelTable<float, Avx2, 6, 2>();
+
+#define STRATA_AVX512BF16 __attribute__((target("avx512bf16,avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+
+// x's bfloat16, rounded to nearest even, as vcvtne2ps2bf16 rounds: NaN stays NaN (quietened, so that
+// rounding cannot carry it into infinity) and a subnormal becomes a zero of its sign.
+inline uint32_t bf16Bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7fffffff) > 0x7f800000) return (u >> 16) | 0x40;
+  if ((u & 0x7f800000) == 0) return (u >> 16) & 0x8000;
+  return (u + 0x7fff + ((u >> 16) & 1)) >> 16;
+}
+
+// A StripPacker for vdpbf16ps: packs `lines` lines of kc steps of a float32 matrix (step p of line l at
+// src[l * ls + p * ks]) as pairs of bfloat16, the 32-bit word q * W + l of `out` holding step 2q in its
+// low half and 2q + 1 in its high half, zero past kc and past `lines`. A B strip's lines are its columns
+// (W = NR), an A strip's its rows (W = MR). Where the layout allows, 16 or 32 values round at a time.
+STRATA_AVX512BF16 void packStripAvx512Bf16(float* out, const float* src, long ks, long ls, long kc, int lines,
+                                         int W) {
+  uint32_t* dst = reinterpret_cast<uint32_t*>(out);
+  const long pairs = (kc + 1) / 2;
+  auto mask = [](long n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << std::max(0L, n)) - 1); };
+  if (ls == 1) {
+    // A line's neighbours are adjacent: round steps 2q and 2q + 1 of 16 lines, then interleave them.
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23,
+                                                7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (long q = 0; q < pairs; q++, dst += W) {
+      const float* lo = src + 2 * q * ks;
+      const bool odd = 2 * q + 1 == kc;
+      for (int l = 0; l < W; l += 16) {
+        const __mmask16 k = mask(lines - l);
+        const __m512 even = _mm512_maskz_loadu_ps(k, lo + l);
+        const __m512 next = odd ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(k, lo + ks + l);
+        const __m512i words = _mm512_permutexvar_epi16(interleave, __m512i(_mm512_cvtne2ps_pbh(next, even)));
+        _mm512_mask_storeu_epi32(dst + l, mask(W - l), words);
+      }
+    }
+    return;
+  }
+  if (ks == 1) {
+    // A line's steps are adjacent, so 32 of them round to 16 pairs in order: a block of 16 pairs of every
+    // line goes through `block`, then out transposed.
+    uint32_t block[64 * 16];
+    for (long q0 = 0; q0 < pairs; q0 += 16) {
+      const long rest = kc - 2 * q0;
+      for (int l = 0; l < W; l++) {
+        __m512i words = _mm512_setzero_si512();
+        if (l < lines) {
+          const float* p = src + l * ls + 2 * q0;
+          const __m512 lo = _mm512_maskz_loadu_ps(mask(rest), p), hi = _mm512_maskz_loadu_ps(mask(rest - 16), p + 16);
+          words = __m512i(_mm512_cvtne2ps_pbh(hi, lo));
+        }
+        _mm512_storeu_si512(block + 16 * l, words);
+      }
+      const long count = std::min(16L, pairs - q0);
+      for (long t = 0; t < count; t++)
+        for (int l = 0; l < W; l++) dst[(q0 + t) * W + l] = block[16 * l + t];
+    }
+    return;
+  }
+  for (long q = 0; q < pairs; q++)
+    for (int l = 0; l < W; l++) {
+      uint32_t word = 0;
+      if (l < lines) {
+        const float* p = src + l * ls + 2 * q * ks;
+        word = bf16Bits(p[0]) | (2 * q + 1 < kc ? bf16Bits(p[ks]) << 16 : 0);
+      }
+      dst[q * W + l] = word;
+    }
+}
+
+// AVX512-BF16: M rows × V vectors of 16 float32 sums, like the AVX-512 kernel's, each vdpbf16ps adding
+// two steps' products (exact in float32, bfloat16 having 8 significant bits) to each sum.
+template <int M, int V>
+struct Avx512Bf16 {
+  STRATA_AVX512BF16 static void run(long kc, const float* a, const float* b, float* c, long ldc,
+                                    const Tile<float>& t) {
+    __m512 acc[M][V];
+#pragma GCC unroll 16
+    for (int i = 0; i < M; i++)
+#pragma GCC unroll 4
+      for (int j = 0; j < V; j++) acc[i][j] = _mm512_setzero_ps();
+    const uint32_t* rows[M];
+#pragma GCC unroll 16
+    for (int i = 0; i < M; i++) rows[i] = reinterpret_cast<const uint32_t*>(a) + i * t.ars;
+    const long pairs = (kc + 1) / 2;
+    for (long q = 0, off = 0; q < pairs; q++, off += t.aks, b += t.bks) {
+      __m512bh bv[V];
+#pragma GCC unroll 4
+      for (int j = 0; j < V; j++) bv[j] = __m512bh(_mm512_loadu_si512(b + 16 * j));
+#pragma GCC unroll 16
+      for (int i = 0; i < M; i++) {
+        const __m512bh ai = __m512bh(_mm512_set1_epi32(int(rows[i][off])));
+#pragma GCC unroll 4
+        for (int j = 0; j < V; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], ai, bv[j]);
+      }
+    }
+    Avx512<M, V>::store(acc, c, ldc, t);
+  }
+};
+
+constexpr auto kAvx512Bf16Run = kernelTable<float, Avx512Bf16, 6, 4>();
+
+// KC twice the AVX-512 kernel's: a step of bfloat16 pairs takes half the bytes, so the strips are as big.
+const Kernel<float> kBf16Kernel{"avx512bf16", 6, 64, 16, 1024, 144, kAvx512Bf16Run.data(), packStripAvx512Bf16, true};
 
 #endif  // __x86_64__
 
@@ -409,7 +525,7 @@ struct Product {
   // packed when B's rows are a multiple of 4 KiB apart: its rows then crowd into a few cache sets (AVX2
   // at 1024³: 183 packed against 112 in place). The last strip, if narrower, is packed all the same.
   bool directB() const {
-    if (b.colStride != 1) return false;
+    if (k.rounds || b.colStride != 1) return false;
     if (M <= 2 * k.mr) return true;
     if (k.nr * sizeof(T) < 256 && b.rowStride * long(sizeof(T)) % 4096 == 0) return false;
     return double(K) * N <= double(1 << 20);
@@ -421,7 +537,7 @@ struct Product {
   // block is packed into MR-tall strips first.
   void block(long i0, long i1, long j0, long j1, long jPanel, long p0, long kc, const T* bp) const {
     const int MR = k.mr, NR = k.nr;
-    const bool direct = a.colStride == 1, inPlace = bp == nullptr;
+    const bool direct = !k.rounds && a.colStride == 1, inPlace = bp == nullptr;
     T* ap = direct ? nullptr : scratch<T, 1>((k.mc + MR) * kc);
     const bool load = p0 > 0 || e.accumulate, last = p0 + kc == K;
     for (long ic = i0; ic < i1; ic += k.mc) {
@@ -432,7 +548,9 @@ struct Product {
           // Rows past mr are left as they are: no kernel reads them.
           T* dst = ap + r * kc;
           const T* src = a.data + (ic + r) * a.rowStride + p0 * a.colStride;
-          if (a.rowStride == 1)
+          if (k.rounds)
+            k.pack(dst, src, a.colStride, a.rowStride, kc, mr, MR);
+          else if (a.rowStride == 1)
             for (long p = 0; p < kc; p++) std::memcpy(dst + p * MR, src + p * a.colStride, sizeof(T) * mr);
           else
             for (int i = 0; i < mr; i++) {
@@ -593,8 +711,13 @@ const Kernel<float>& float32Kernel() {
   return k ? *k : *bestFloat32();
 }
 
+// The kernel for this thread's products of T, read once per product so that all its tasks share it.
 template <class T>
 const Kernel<T>& ownKernel() {
+#if defined(__x86_64__)
+  if constexpr (std::is_same_v<T, float>)
+    if (matmulPrecision() == Precision::kBf16) return kBf16Kernel;
+#endif
   if constexpr (std::is_same_v<T, float>) return float32Kernel();
   else return kFloat64Kernel;
 }
@@ -690,6 +813,8 @@ void runBlas(long M, long N, long K, Operand<T> a, Operand<T> b, T* c, long ldc,
 template <class T>
 bool useBlas(long M, long N, long K) {
 #if defined(STRATA_HAVE_BLAS)
+  if constexpr (std::is_same_v<T, float>)
+    if (matmulPrecision() == Precision::kBf16) return false;
   const Provider p = config().chosen.load(std::memory_order_acquire);
   if (p != Provider::kRule) return p == Provider::kOpenblas;
   if constexpr (std::is_same_v<T, double>) return true;
@@ -772,9 +897,41 @@ std::string configureGemm(const std::string& provider, const std::string& kernel
   return "";
 }
 
+std::string parsePrecision(const std::string& name, Precision* out) {
+  if (name == "float32") {
+    *out = Precision::kFloat32;
+    return "";
+  }
+  if (name != "bf16") return "unknown matmul precision '" + name + "' (expected float32 or bf16)";
+  if (!cpu().avx512bf16) {
+    const std::string has = cpuFeatures().empty() ? "none of the SIMD features Strata uses" : cpuFeatures();
+    return "this CPU has no AVX512-BF16 (it has " + has +
+           "); bf16 needs a CPU with AVX512-BF16, e.g. Intel Cooper Lake or Sapphire Rapids (every CPU with AMX "
+           "has it) or AMD Zen 4";
+  }
+  *out = Precision::kBf16;
+  return "";
+}
+
+namespace {
+
+std::string ownName(const Kernel<float>& k) {
+  return std::string("own ") + k.name + " " + std::to_string(k.mr) + "x" + std::to_string(k.nr);
+}
+
+}  // namespace
+
+std::string precisionDescription() {
+#if defined(__x86_64__)
+  if (cpu().avx512bf16)
+    return "float32, bf16 via AVX512-BF16 (vdpbf16ps; " + ownName(kBf16Kernel) +
+           " whatever STRATA_GEMM and STRATA_GEMM_KERNEL say)";
+#endif
+  return "float32; bf16: not on this CPU (no AVX512-BF16)";
+}
+
 std::string gemmDescription() {
-  const Kernel<float>& k = float32Kernel();
-  const std::string own = std::string("own ") + k.name + " " + std::to_string(k.mr) + "x" + std::to_string(k.nr);
+  const std::string own = ownName(float32Kernel());
   auto who = [&](long m, long n, long kk) { return useBlas<float>(m, n, kk) ? std::string("openblas") : own; };
   const std::string small = who(64, 64, 64), large = who(1024, 1024, 1024);
   std::string out = small == large ? "float32 " + small : "float32 " + small + " at 64³, " + large + " at 1024³";

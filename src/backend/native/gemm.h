@@ -4,6 +4,8 @@
 #pragma once
 #include <string>
 
+#include "pool.h"
+
 // Some CBLAS is linked: OpenBLAS where binding.gyp found it, Accelerate on macOS.
 #if defined(__APPLE__) || defined(STRATA_HAVE_OPENBLAS)
 #define STRATA_HAVE_BLAS 1
@@ -32,8 +34,25 @@ struct Epilogue {
   bool relu = false;
 };
 
-// C [M, N] (rows ldc apart, columns adjacent) = A [M, K] · B [K, N], then the epilogue. Spread over the
-// pool when the product is big enough and the pool is free; inside a pool task it runs on that thread.
+// The precision of float32 products. bf16: each operand is rounded to bfloat16 as it is packed (to
+// nearest even, NaN kept NaN), the products summed in float32 by vdpbf16ps, and the epilogue applied in
+// float32, always by Strata's own GEMM (OpenBLAS has no such product for float32 operands). Float64
+// products are unaffected. Each JavaScript thread has its own setting, as torch.autocast's is per
+// thread: the addon puts its instance's into taskContext() on every call, and the pool hands the
+// caller's to each task of its job, so all the products of one kernel call run in one precision.
+enum class Precision { kFloat32 = 0, kBf16 = 1 };
+
+inline Precision matmulPrecision() { return Precision(taskContext().precision); }
+
+// Reads a precision's name ("float32" or "bf16") into *out. Returns "" when this CPU can run it, else why
+// not, in words a user can act on.
+std::string parsePrecision(const std::string& name, Precision* out);
+// The precisions this CPU's float32 products can run in and how, in words.
+std::string precisionDescription();
+
+// C [M, N] (rows ldc apart, columns adjacent) = A [M, K] · B [K, N], then the epilogue, in this thread's
+// matmul precision when T is float. Spread over the pool when the product is big enough and the pool is
+// free; inside a pool task it runs on that thread.
 template <class T>
 void gemm(long M, long N, long K, Operand<T> a, Operand<T> b, T* c, long ldc, const Epilogue<T>& e = {});
 

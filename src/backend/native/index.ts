@@ -6,6 +6,7 @@ import {
   type Backend,
   BINARY_OPS,
   type BinaryOp,
+  type MatmulPrecision,
   type TypedArray,
   UNARY_OPS,
   type UnaryOp,
@@ -67,6 +68,8 @@ interface Addon {
   configureGemm(provider: string, kernel: string): string;
   /** Returns '' when done, else why not. */
   configureIsa(name: string): string;
+  /** Returns '' when done, else why not. */
+  setMatmulPrecision(precision: string): string;
   describe(): {
     blas: string;
     core: string;
@@ -75,6 +78,7 @@ interface Addon {
     features: string;
     gemm: string;
     kernels: string;
+    precisions: string;
     isa: string;
     isas: string;
   };
@@ -204,6 +208,7 @@ function threadsSetting(value: string | undefined): number {
 const ISAS = ['avx512', 'avx2', 'base'] as const;
 const PROVIDERS = ['own', 'openblas'] as const;
 const KERNELS = ['avx512', 'avx2', 'neon', 'portable'] as const;
+const PRECISIONS: readonly string[] = ['float32', 'bf16'] satisfies MatmulPrecision[];
 
 /** A setting that must be one of `choices` when set: '' when unset, else the value, else an error. */
 function choiceSetting(name: string, choices: readonly string[], unset: string): string {
@@ -366,9 +371,16 @@ function makeNativeBackend(): Backend {
     addon.ownGemm(o, pa, pb, colBias && put(colBias), rowBias && put(rowBias), accumulate, relu);
   };
   const description = describeAddon(addon);
+  const precisions = addon.describe().precisions;
   return {
     name: 'native',
     describe: () => description,
+    describePrecisions: () => precisions,
+    setMatmulPrecision(precision) {
+      if (!PRECISIONS.includes(precision))
+        fail('setMatmulPrecision', `expected one of ${PRECISIONS.join(', ')}, got ${describe(precision)}`);
+      return addon.setMatmulPrecision(precision);
+    },
 
     copy(out, x) {
       if (viewSize(out) < small) return jsBackend.copy(out, x);

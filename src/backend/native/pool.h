@@ -21,6 +21,17 @@ inline void relax() {
 #endif
 }
 
+// What a task inherits from the thread that started its job, so that every task of a kernel call runs as
+// its caller asked: the precision of float32 products (gemm.h's Precision).
+struct TaskContext {
+  int precision = 0;
+};
+
+inline TaskContext& taskContext() {
+  thread_local TaskContext context;
+  return context;
+}
+
 class Pool {
  public:
   static constexpr int kSpinMs = 5;
@@ -47,7 +58,7 @@ class Pool {
       return;
     }
     std::atomic<int> next{0};
-    Job job{&fn, n, &next};
+    Job job{&fn, n, &next, taskContext()};
     job_.store(&job, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
     gate_.store(0, std::memory_order_release);  // opens the job (the previous one left it shut)
@@ -83,6 +94,7 @@ class Pool {
     const std::function<void(int)>* fn;
     int n;
     std::atomic<int>* next;
+    TaskContext context;  // the caller's
     void work() const {
       for (int t; (t = next->fetch_add(1, std::memory_order_relaxed)) < n;) (*fn)(t);
     }
@@ -107,7 +119,9 @@ class Pool {
       }
       // Join the job unless the caller has already shut it (then it may be gone).
       if (gate_.fetch_add(1, std::memory_order_acq_rel) >= kShut) continue;
-      job_.load(std::memory_order_acquire)->work();
+      const Job* job = job_.load(std::memory_order_acquire);
+      taskContext() = job->context;
+      job->work();
       done_.fetch_add(1, std::memory_order_release);
     }
   }
