@@ -4,6 +4,7 @@
  * every misuse is refused by name. The bf16 numbers themselves are checked in bf16.test.ts.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { MatmulPrecision, View } from '../src/backend/backend.js';
 import { jsBackend } from '../src/backend/js/index.js';
@@ -12,15 +13,19 @@ import { DataLoader } from '../src/data/loader.js';
 import {
   autocast,
   getBackend,
+  gradients,
+  linear,
   matmulPrecision,
   nn,
   optim,
   randn,
   registerBackend,
   setBackend,
+  type Tensor,
 } from '../src/index.js';
 import { Generator } from '../src/tensor/random.js';
 import { fit } from '../src/train/fit.js';
+import { bf16 } from './gemm-cases.js';
 
 let current: MatmulPrecision = 'float32';
 const calls: MatmulPrecision[] = [];
@@ -170,4 +175,80 @@ test('the training engine runs each step, its backward and validation in the run
       }),
     /cannot compute products in bf16: the js backend computes products in float32 only/,
   );
+});
+
+const nativeBuilt = existsSync(new URL('../build/Release/strata_native.node', import.meta.url));
+
+test('on the native backend, linear and its gradients under autocast are the products of bf16-rounded operands', {
+  skip: nativeBuilt ? false : 'the addon is not built',
+}, () => {
+  setBackend('native');
+  const x = randn([5, 37], { requiresGrad: true });
+  const w = randn([3, 37], { requiresGrad: true });
+  const b = randn([3], { requiresGrad: true });
+  const gy = randn([5, 3]);
+  const precisions = getBackend().describePrecisions!();
+  if (!precisions.includes('bf16 via')) {
+    assert.throws(
+      () => autocast('bf16', () => {}),
+      /autocast: cannot compute products in bf16: this CPU has no AVX512-BF16/,
+    );
+    return;
+  }
+  const y = autocast('bf16', () => linear(x, w, b));
+  const [dx, dw, db] = gradients([y], [x, w, b], { gradOutputs: [gy] });
+  const X = x.toArray() as number[][];
+  const Wt = w.toArray() as number[][];
+  const G = gy.toArray() as number[][];
+  // Each entry against Σ bf16(p)·bf16(q) in float64, within float32's accumulation error; and not the float32 product.
+  const check = (
+    got: Tensor,
+    rows: number,
+    cols: number,
+    terms: number,
+    p: (i: number, k: number) => number,
+    q: (k: number, j: number) => number,
+    add = (_j: number) => 0,
+  ) => {
+    const g = got.toArray() as number[][];
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) {
+        let [sum, scale] = [add(j), Math.abs(add(j))];
+        for (let k = 0; k < terms; k++) {
+          const t = bf16(p(i, k)) * bf16(q(k, j));
+          sum += t;
+          scale += Math.abs(t);
+        }
+        assert.ok(Math.abs(g[i]![j]! - sum) <= 1e-6 * scale, `${g[i]![j]} against ${sum} at (${i}, ${j})`);
+      }
+  };
+  const B = b.toArray() as number[];
+  check(
+    y,
+    5,
+    3,
+    37,
+    (i, k) => X[i]![k]!,
+    (k, j) => Wt[j]![k]!,
+    (j) => B[j]!,
+  );
+  check(
+    dx!,
+    5,
+    37,
+    3,
+    (i, k) => G[i]![k]!,
+    (k, j) => Wt[k]![j]!,
+  );
+  check(
+    dw!,
+    3,
+    37,
+    5,
+    (i, k) => G[k]![i]!,
+    (k, j) => X[k]![j]!,
+  );
+  assert.deepEqual(db!.toArray(), gy.sum(0).toArray());
+  const f32 = linear(x, w, b);
+  assert.notDeepEqual(f32.toArray(), y.toArray(), 'float32 again outside the region');
 });
