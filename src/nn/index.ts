@@ -1,4 +1,5 @@
 export * from './activation.js';
+export * from './attention.js';
 export * from './blocks.js';
 export type { ParamDType } from './checks.js';
 export * from './conv.js';
@@ -23,3 +24,4 @@ export * from './recurrent.js';
 export * from './regularization.js';
 export { Sequential } from './sequential.js';
 export { ModelSummary, type SummaryInput, type SummaryOptions, type SummaryRow } from './summary.js';
+export * from './transformer.js';
