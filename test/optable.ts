@@ -382,6 +382,44 @@ export const ROWS: RowTable = {
       ],
       broadcast: [],
     }),
+    // Scaled dot-product attention is matmuls around a softmax, masked with where() or an addition.
+    {
+      calls: 'scaledDotProductAttention',
+      label: 'boolean mask [L, S]',
+      fn: (q, k, v) =>
+        nn.scaledDotProductAttention(q!, k!, v!, {
+          mask: ints([1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1], [3, 5]),
+        }),
+      shapes: [
+        [2, 3, 4],
+        [2, 5, 4],
+        [2, 5, 3],
+      ],
+      gradgrad: true,
+    },
+    {
+      calls: 'scaledDotProductAttention',
+      label: 'float mask (differentiated too), broadcast batch',
+      fn: (q, k, v, m) => nn.scaledDotProductAttention(q!, k!, v!, { mask: m! }),
+      shapes: [
+        [2, 2, 3, 4],
+        [2, 5, 4],
+        [1, 5, 2],
+        [2, 1, 3, 5],
+      ],
+      gradgrad: true,
+    },
+    {
+      calls: 'scaledDotProductAttention',
+      label: 'causal, scale 0.5',
+      fn: (q, k, v) => nn.scaledDotProductAttention(q!, k!, v!, { isCausal: true, scale: 0.5 }),
+      shapes: [
+        [4, 3],
+        [6, 3],
+        [6, 2],
+      ],
+      gradgrad: true,
+    },
     {
       calls: 'adaptiveAvgPool2d',
       label: '5×5 to 3×2',
