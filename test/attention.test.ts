@@ -354,6 +354,15 @@ describe('Transformer', () => {
     ]);
   });
 
+  test('a float64 Transformer starts from the weights of its float32 twin under the same seed', () => {
+    const options = { dModel: 4, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 8 };
+    st.manualSeed(3);
+    const single = new nn.Transformer(options).stateDict();
+    st.manualSeed(3);
+    const double = new nn.Transformer({ ...options, dtype: 'float64' }).stateDict();
+    for (const [key, t] of Object.entries(single)) near(double[key]!, t, 0, key);
+  });
+
   test('generateSquareSubsequentMask is -∞ above the diagonal', () => {
     near(
       nn.Transformer.generateSquareSubsequentMask(3),

@@ -1,6 +1,7 @@
+import { noGrad } from '../autograd/mode.js';
 import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { gelu } from '../ops/functional.js';
-import { tensor } from '../tensor/creation.js';
+import { tensor, zeros } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -500,7 +501,10 @@ export class Transformer extends Module<[Tensor, Tensor, TransformerForwardOptio
     this.decoder = new TransformerDecoder(new TransformerDecoderLayer(dModel, nhead, o), numDecoderLayers, {
       norm: norm(),
     });
-    for (const p of this.parameters()) if (p.rank > 1) xavierUniform_(p);
+    // Drawn in float32 and widened, as parameter() does, so a float64 model starts from its float32 twin's weights.
+    noGrad(() => {
+      for (const p of this.parameters()) if (p.rank > 1) p.copy_(xavierUniform_(zeros(p.shape)));
+    });
     this.dModel = dModel;
     this.nhead = nhead;
     this.batchFirst = o.batchFirst;
