@@ -1,8 +1,8 @@
 /**
  * Strata's public API for browsers and other runtimes without Node (the package's `browser` and
- * `default` export conditions): tensors, autograd, nn, optim and the in-memory data tools on the js
- * backend. Left out, because they read or write files: the data-set readers, checkpoints and
- * safetensors, and the pictures (viz). Importing it installs the tensor methods.
+ * `default` export conditions): tensors, autograd, nn, optim, the in-memory data tools, beam search
+ * and BLEU, on the js backend. Left out, because they read or write files: the data-set readers,
+ * checkpoints and safetensors, and the pictures (viz). Importing it installs the tensor methods.
  */
 import './ops/methods.js';
 
@@ -50,3 +50,11 @@ export type { DType, TypedArray } from './tensor/dtype.js';
 export { defaultGenerator, Generator, manualSeed, type RngState } from './tensor/random.js';
 export type { Shape } from './tensor/shape.js';
 export { type GradFn, type NestedArray, Tensor } from './tensor/tensor.js';
+export {
+  type BeamSearchOptions,
+  type BeamStep,
+  type BeamStepResult,
+  beamSearch,
+  type Hypothesis,
+} from './train/beam-search.js';
+export { type BleuOptions, type BleuScore, type BleuSmoothing, corpusBleu } from './train/bleu.js';

@@ -4,3 +4,4 @@ export * from './dataset.js';
 export * from './loader.js';
 export * from './text.js';
 export * from './transforms.js';
+export * from './translation.js';

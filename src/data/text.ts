@@ -73,14 +73,16 @@ export interface VocabOptions {
   minFreq?: number;
   /** Keep at most this many tokens (the most frequent, ties broken by first appearance), specials included. */
   maxSize?: number;
-  /** Tokens given the first ids whether or not they occur (default `['<unk>']`; the first one stands for unknowns). */
+  /** Tokens given the first ids whether or not they occur (default `['<unk>']`). */
   specials?: readonly string[];
+  /** The special that stands for unknown tokens (default the first special). */
+  unk?: string;
 }
 
 /**
  * Token ↔ id, built from training tokens: specials first, then by falling frequency (ties by first
- * appearance, so the same text gives the same ids). Unknown tokens map to the first special (`<unk>`),
- * or are an error when there are no specials.
+ * appearance, so the same text gives the same ids). Unknown tokens map to the first special (`<unk>`)
+ * or to the special named by `unk`, and are an error when there are no specials.
  *
  *     const vocab = data.Vocab.build(data.wordTokens('the whale, the sea and the ship'), { specials: [data.UNK, data.EOS] });
  *     vocab.itos // → ['<unk>', '<eos>', 'the', 'whale', ',', 'sea', 'and', 'ship']
@@ -108,8 +110,10 @@ export class Vocab {
 
   static build(
     tokens: Iterable<string>,
-    { minFreq = 1, maxSize = Infinity, specials = [UNK] }: VocabOptions = {},
+    { minFreq = 1, maxSize = Infinity, specials = [UNK], unk }: VocabOptions = {},
   ): Vocab {
+    const unkId = unk === undefined ? (specials.length ? 0 : null) : specials.indexOf(unk);
+    if (unkId === -1) fail('Vocab', `unk '${unk}' is not one of the specials [${specials.join(', ')}]`);
     if (!(Number.isInteger(minFreq) && minFreq >= 1))
       fail('Vocab', `minFreq must be an integer ≥ 1, got ${minFreq}`);
     if (!(maxSize >= specials.length))
@@ -125,7 +129,7 @@ export class Vocab {
     return new Vocab(
       itos,
       itos.map((t) => freq.get(t) ?? 0),
-      specials.length ? 0 : null,
+      unkId,
     );
   }
 
