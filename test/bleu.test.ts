@@ -22,14 +22,16 @@ test('a hypothesis equal to one of its references scores 100; a hypothesis of un
   assert.equal(r.score, 100);
   assert.deepEqual(r.precisions, [100, 100, 100, 100]);
   assert.equal(r.referenceLength, 5);
-  assert.equal(corpusBleu([words('x y z w')], [[words('a b c d')]]).score, 0);
+  assert.equal(corpusBleu([words('x y z w')], [[words('a b c d')]], { smooth: 'none' }).score, 0);
 });
 
 test('clipping: a word counts at most as often as it occurs in any one reference, not in all of them together', () => {
   // 'a a a' against 'a a' and 'a x': 'a' is clipped to 2 (its count in the first reference), not 3.
   assert.deepEqual(corpusBleu([words('a a a')], [[words('a a'), words('a x')]]).matches, [2, 1, 0, 0]);
   // The classic: seven 'the' against 'the cat is on the mat': unigrams 2/7, no bigram matches, so BLEU is 0.
-  const the = corpusBleu([words('the the the the the the the')], [[words('the cat is on the mat')]]);
+  const the = corpusBleu([words('the the the the the the the')], [[words('the cat is on the mat')]], {
+    smooth: 'none',
+  });
   assert.deepEqual(the.matches, [2, 0, 0, 0]);
   assert.deepEqual(the.totals, [7, 6, 5, 4]);
   assert.equal(the.score, 0);
@@ -49,13 +51,15 @@ test('multiple references: n-grams matched against any of them; zero precision a
   //   trigrams 'a b c' yes, 'a a b' no: 1/2; the 4-gram 'a a b c' no: 0/1. Closest reference 4: BP 1.
   const hyps = [words('a a b c')];
   const refs = [[words('a b c d'), words('a a x')]];
-  const none = corpusBleu(hyps, refs);
+  const none = corpusBleu(hyps, refs, { smooth: 'none' });
   assert.deepEqual(none.matches, [4, 3, 1, 0]);
   assert.deepEqual(none.totals, [4, 3, 2, 1]);
   assert.equal(none.score, 0);
   assert.deepEqual(none.precisions, [100, 100, 50, 0]);
   // exp: the first zero precision becomes 100 / (2 · 1) = 50: 100 · (1 · 1 · 0.5 · 0.5)^¼ = 70.7107.
   near(corpusBleu(hyps, refs, { smooth: 'exp' }).score, 70.71067812, 1e-7);
+  // exp is the default, as in sacrebleu.
+  assert.equal(corpusBleu(hyps, refs).score, corpusBleu(hyps, refs, { smooth: 'exp' }).score);
   // add-k (k = 1, orders above 1): 4/4, 4/4, 2/3, 1/2: 100 · (1/3)^¼ = 75.9836.
   near(corpusBleu(hyps, refs, { smooth: 'add-k' }).score, 75.98356857, 1e-7);
   // The counts reported are before smoothing.

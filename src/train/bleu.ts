@@ -9,7 +9,7 @@ import { fail } from '../errors.js';
 export type BleuSmoothing = 'none' | 'exp' | 'floor' | 'add-k';
 
 export interface BleuOptions {
-  /** Default `none`: a corpus with no matching n-gram of some order scores 0. */
+  /** Default `exp`, sacrebleu's; `none`: a corpus with no matching n-gram of some order scores 0. */
   smooth?: BleuSmoothing;
   /** The value of `floor` (default 0.1) and `add-k` (default 1). */
   smoothValue?: number;
@@ -62,11 +62,11 @@ function checkTokens(tokens: unknown, what: string): asserts tokens is readonly 
  * BLEU = 100 · BP · exp(¼ Σ_{n=1..4} log p_n)
  * ```
  *
- * The closest reference length is the one nearest the hypothesis's length, the shorter on a tie. No
- * smoothing by default: a precision of 0 makes BLEU 0 (sacrebleu's own default is `exp`; pass
- * `{ smooth: 'exp' }` to match it). The score depends on the tokens: score this package's
- * `tokenizeFrench` tokens of the hypotheses and references alike (lower-cased, punctuation and elisions
- * apart), which is sacrebleu with `--tokenize none --lowercase` on the space-joined tokens, not its
+ * The closest reference length is the one nearest the hypothesis's length, the shorter on a tie. The
+ * smoothing by default is sacrebleu's, `exp` (the k-th order whose matches are 0 counts 1/2^k of one);
+ * `{ smooth: 'none' }` makes a precision of 0 give BLEU 0, as the original definition does. The score
+ * depends on the tokens: score this package's `tokenizeFrench` tokens of the hypotheses and references
+ * alike (lower-cased, punctuation and elisions apart), which is sacrebleu with `--tokenize none --lowercase` on the space-joined tokens, not its
  * default 13a re-tokenisation of detokenised text. `references[i]` holds every reference of
  * `hypotheses[i]` (as `groupReferences` gives them); the number of references may differ from one
  * sentence to the next.
@@ -86,7 +86,7 @@ export function corpusBleu(
   opts: BleuOptions = {},
 ): BleuScore {
   const op = 'corpusBleu';
-  const { smooth = 'none', maxOrder = 4 } = opts;
+  const { smooth = 'exp', maxOrder = 4 } = opts;
   if (!SMOOTHINGS.includes(smooth))
     fail(op, `smooth must be one of ${SMOOTHINGS.join(', ')}, got '${smooth}'`);
   if (!(Number.isInteger(maxOrder) && maxOrder >= 1))
