@@ -1,15 +1,16 @@
 /**
  * The native backend's float32 exp, log, tanh and sigmoid (src/backend/native/vecmath.h) against
  * float64 Math rounded to float32: within 2 ulp over a sweep of the whole float32 range and at the edge
- * cases, on contiguous and strided views of every length up to past the widest vector's tails. It runs
+ * cases, on contiguous and strided views of every length up to past the widest vector's tails; then
+ * logSoftmax and softmax against float64 compositions of the same inputs. It runs
  * on the kernels this process picked; isa.test.ts runs it again under each STRATA_ISA this CPU has.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import type { View } from '../src/backend/backend.js';
+import type { FusedKernels, View } from '../src/backend/backend.js';
 import { createNativeBackend, runNativeAtEverySize } from '../src/backend/native/index.js';
-import { getBackend, setBackend } from '../src/index.js';
+import { getBackend, setBackend, softmax, tensor } from '../src/index.js';
 import { makeRng } from './gradcheck.js';
 
 const built = existsSync(new URL('../build/Release/strata_native.node', import.meta.url));
@@ -111,6 +112,7 @@ describe(`vecmath: float32 exp, log, tanh and sigmoid on the native backend`, {
   skip: built ? false : 'the addon is not built',
 }, () => {
   const be = createNativeBackend();
+  const fused = be.fused as FusedKernels;
   const isa = /kernels (\w+)/.exec(be.describe())?.[1];
   const original = getBackend().name;
   // Small ops would otherwise go to the js kernels and compare the reference with itself.
@@ -218,6 +220,51 @@ describe(`vecmath: float32 exp, log, tanh and sigmoid on the native backend`, {
             ulps(rowsOut[i]!, ref(x[i % n]!)) <= 2,
             `${op} rows of ${n}: element ${i} is ${rowsOut[i]}`,
           );
+      }
+    }
+  });
+
+  // The rest compare with float64 compositions; each result carries a few roundings at the scale of the
+  // terms that make it, hence tolerances of a few 2^-24 of those terms.
+  const near = (got: number, want: number, scale: number, what: string) =>
+    assert.ok(
+      Math.abs(got - want) <= 2 ** -21 * scale,
+      `${what}: ${got}, expected ${want} (within ${2 ** -21 * scale})`,
+    );
+
+  test(`logSoftmax and softmax rows of 1 to 70 and 1000 against float64 (${isa} kernels)`, () => {
+    const rng = makeRng(3);
+    for (const cols of [...Array.from({ length: 70 }, (_, i) => i + 1), 1000]) {
+      const rows = 3;
+      const x = Float32Array.from({ length: rows * cols }, () => (rng() - 0.5) * 30);
+      const out = new Float32Array(rows * cols);
+      const view = (data: Float32Array): View => ({
+        data,
+        shape: [rows, cols],
+        strides: [cols, 1],
+        offset: 0,
+      });
+      fused.logSoftmax(view(out), view(x));
+      const probs = softmax(tensor(x, { shape: [rows, cols] })).toTypedArray();
+      for (let r = 0; r < rows; r++) {
+        const row = [...x.subarray(r * cols, (r + 1) * cols)];
+        const max = Math.max(...row);
+        const sum = row.reduce((s, v) => s + Math.exp(v - max), 0);
+        const logSum = Math.log(sum);
+        // float32 rounds each x - max, which moves log Σ by up to Σ softmax·|x - max| times 2^-24.
+        const spread = row.reduce((s, v) => s + (Math.exp(v - max) / sum) * (max - v), 0);
+        for (let c = 0; c < cols; c++) {
+          const i = r * cols + c;
+          const want = row[c]! - max - logSum;
+          const scale = max - row[c]! + logSum + spread;
+          near(out[i]!, want, scale, `logSoftmax [${rows}, ${cols}] element ${i}`);
+          near(
+            probs[i]!,
+            Math.exp(want),
+            Math.exp(want) * (2 + scale),
+            `softmax [${rows}, ${cols}] element ${i}`,
+          );
+        }
       }
     }
   });
