@@ -2,7 +2,7 @@
  * The native backend's float32 exp, log, tanh and sigmoid (src/backend/native/vecmath.h) against
  * float64 Math rounded to float32: within 2 ulp over a sweep of the whole float32 range and at the edge
  * cases, on contiguous and strided views of every length up to past the widest vector's tails; then
- * logSoftmax and softmax against float64 compositions of the same inputs. It runs
+ * logSoftmax, softmax and the LSTM and GRU cells against float64 compositions of the same inputs. It runs
  * on the kernels this process picked; isa.test.ts runs it again under each STRATA_ISA this CPU has.
  */
 import assert from 'node:assert/strict';
@@ -264,6 +264,117 @@ describe(`vecmath: float32 exp, log, tanh and sigmoid on the native backend`, {
             Math.exp(want) * (2 + scale),
             `softmax [${rows}, ${cols}] element ${i}`,
           );
+        }
+      }
+    }
+  });
+
+  const gates = (rng: () => number, n: number) => Float32Array.from({ length: n }, () => (rng() - 0.5) * 8);
+
+  test(`lstmCell and its backward, hidden sizes 1 to 70, against float64 (${isa} kernels)`, () => {
+    const rng = makeRng(4);
+    for (let H = 1; H <= 70; H++) {
+      const rows = 2;
+      const [xw, hw] = [gates(rng, rows * 4 * H), gates(rng, rows * 4 * H)];
+      const c = gates(rng, rows * H);
+      const grad = gates(rng, 2 * rows * H);
+      const v = (data: Float32Array, ...shape: number[]): View => {
+        const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+        return { data, shape, strides, offset: 0 };
+      };
+      const out = new Float32Array(2 * rows * H);
+      fused.lstmCell(v(out, 2, rows, H), v(xw, rows, 4 * H), v(hw, rows, 4 * H), v(c, rows, H));
+      const dGates = new Float32Array(rows * 4 * H);
+      const dc = new Float32Array(rows * H);
+      fused.lstmCellBackward(
+        v(dGates, rows, 4 * H),
+        v(dc, rows, H),
+        v(xw, rows, 4 * H),
+        v(hw, rows, 4 * H),
+        v(c, rows, H),
+        v(out, 2, rows, H),
+        v(grad, 2, rows, H),
+      );
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < H; j++) {
+          const at = (q: number) => xw[r * 4 * H + q * H + j]! + hw[r * 4 * H + q * H + j]!;
+          const [i, f, g, o] = [sigmoid64(at(0)), sigmoid64(at(1)), Math.tanh(at(2)), sigmoid64(at(3))];
+          const k = r * H + j;
+          const c2 = f * c[k]! + i * g;
+          const what = `lstmCell H ${H} row ${r} unit ${j}`;
+          near(out[rows * H + k]!, c2, 2 + Math.abs(c[k]!), `${what}: c'`);
+          near(out[k]!, o * Math.tanh(c2), 2, `${what}: h'`);
+          // The backward starts from the forward's float32 c', as the kernel does.
+          const tc = Math.tanh(out[rows * H + k]!);
+          const [gh, gc] = [grad[k]!, grad[rows * H + k]!];
+          const dcell = gc + gh * o * (1 - tc * tc);
+          const scale = 4 * (Math.abs(gc) + Math.abs(gh)) * (1 + Math.abs(c[k]!));
+          const d = dGates.subarray(r * 4 * H);
+          near(d[j]!, dcell * g * i * (1 - i), scale, `${what}: di`);
+          near(d[H + j]!, dcell * c[k]! * f * (1 - f), scale, `${what}: df`);
+          near(d[2 * H + j]!, dcell * i * (1 - g * g), scale, `${what}: dg`);
+          near(d[3 * H + j]!, gh * tc * o * (1 - o), scale, `${what}: do`);
+          near(dc[k]!, dcell * f, scale, `${what}: dc`);
+        }
+      }
+    }
+  });
+
+  test(`gruCell and its backward, hidden sizes 1 to 70, against float64 (${isa} kernels)`, () => {
+    const rng = makeRng(5);
+    for (let H = 1; H <= 70; H++) {
+      const rows = 2;
+      const [xw, hw] = [gates(rng, rows * 3 * H), gates(rng, rows * 3 * H)];
+      const h = gates(rng, rows * H);
+      const grad = gates(rng, rows * H);
+      const v = (data: Float32Array, width: number): View => ({
+        data,
+        shape: [rows, width],
+        strides: [width, 1],
+        offset: 0,
+      });
+      const out = new Float32Array(rows * H);
+      fused.gruCell(v(out, H), v(xw, 3 * H), v(hw, 3 * H), v(h, H));
+      const [dxw, dhw, dh] = [
+        new Float32Array(rows * 3 * H),
+        new Float32Array(rows * 3 * H),
+        new Float32Array(rows * H),
+      ];
+      fused.gruCellBackward(
+        v(dxw, 3 * H),
+        v(dhw, 3 * H),
+        v(dh, H),
+        v(xw, 3 * H),
+        v(hw, 3 * H),
+        v(h, H),
+        v(grad, H),
+      );
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < H; j++) {
+          const [a, b] = [xw.subarray(r * 3 * H), hw.subarray(r * 3 * H)];
+          const rr = sigmoid64(a[j]! + b[j]!);
+          const z = sigmoid64(a[H + j]! + b[H + j]!);
+          const hn = b[2 * H + j]!;
+          const n = Math.tanh(a[2 * H + j]! + rr * hn);
+          const k = r * H + j;
+          const what = `gruCell H ${H} row ${r} unit ${j}`;
+          const scale = 4 * (1 + Math.abs(h[k]!)) * (1 + Math.abs(hn));
+          near(out[k]!, n + z * (h[k]! - n), scale, `${what}: h'`);
+          const g = grad[k]!;
+          const dn = g * (1 - z) * (1 - n * n);
+          const dz = g * (h[k]! - n) * z * (1 - z);
+          const dr = dn * hn * rr * (1 - rr);
+          const [u, w] = [dxw.subarray(r * 3 * H), dhw.subarray(r * 3 * H)];
+          for (const [got, want, name] of [
+            [u[j], dr, 'dr'],
+            [w[j], dr, 'dr (hidden)'],
+            [u[H + j], dz, 'dz'],
+            [w[H + j], dz, 'dz (hidden)'],
+            [u[2 * H + j], dn, 'dn'],
+            [w[2 * H + j], dn * rr, 'dn·r (hidden)'],
+            [dh[k], g * z, 'dh'],
+          ] as const)
+            near(got!, want, scale, `${what}: ${name}`);
         }
       }
     }
