@@ -1,7 +1,7 @@
 /**
- * The per-ISA builds of the kernels: the conformance suite once per set this CPU runs (one child
- * process per STRATA_ISA, since the choice is made once per process), a clear refusal of the others,
- * and the setting's validation.
+ * The per-ISA builds of the kernels: the conformance suite and the vectorised maths' accuracy checks
+ * (vecmath.test.ts) once per set this CPU runs (one child process per STRATA_ISA, since the choice is
+ * made once per process), a clear refusal of the others, and the setting's validation.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -34,7 +34,7 @@ describe('per-ISA kernels', { skip: built ? false : 'the addon is not built' }, 
   });
 
   for (const isa of ['avx512', 'avx2', 'base']) {
-    test(`STRATA_ISA=${isa}: the conformance suite on that set, or a clear refusal`, () => {
+    test(`STRATA_ISA=${isa}: the conformance suite and vecmath's checks on that set, or a clear refusal`, () => {
       const shown = run(describeCode, isa);
       if (!nativeIsas().includes(isa)) {
         assert.notEqual(shown.status, 0);
@@ -48,7 +48,10 @@ describe('per-ISA kernels', { skip: built ? false : 'the addon is not built' }, 
       }
       assert.equal(shown.status, 0, shown.stderr);
       assert.match(shown.stdout, new RegExp(`; kernels ${isa} \\(`));
-      const r = run(['--test', '--test-reporter=dot', 'test/conformance.test.ts'], isa);
+      const r = run(
+        ['--test', '--test-reporter=dot', 'test/conformance.test.ts', 'test/vecmath.test.ts'],
+        isa,
+      );
       assert.equal(r.status, 0, `${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
     });
   }

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels.h"
+#include "vecmath.h"
 
 namespace strata::STRATA_ISA_NS {
 
@@ -109,11 +110,6 @@ inline double erfSeries(double x) {
 }
 
 template <class T>
-inline T sigmoid(T x) {
-  return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-}
-
-template <class T>
 inline T sgn(T x) {
   return x > 0 ? T(1) : x < 0 ? T(-1) : x;
 }
@@ -133,19 +129,40 @@ void unaryLoop(const View& out, const View& x, F f) {
   });
 }
 
+// exp, log, tanh and sigmoid, written over lanes (vecmath.h): float32 runs of unit stride a vector at a
+// time, other layouts and float64 one element at a time.
+template <class T, class F>
+void unaryLanes(const View& out, const View& x, F f) {
+  using V = std::conditional_t<std::is_same_v<T, float>, Floats, One<T>>;
+  Walk w(x.shape, x.rank, {&out, &x});
+  T* o = at<T>(out);
+  const T* in = at<T>(x);
+  w.run([&](const long* off, long count, const long* s) {
+    T* po = o + off[0];
+    const T* px = in + off[1];
+    if (s[0] == 1 && s[1] == 1)
+      for (long i = 0; i < count; i += V::kWidth) {
+        const long n = std::min(V::kWidth, count - i);
+        f(V::load(px + i, n)).store(po + i, n);
+      }
+    else
+      for (long i = 0; i < count; i++) po[i * s[0]] = f(One<T>(px[i * s[1]])).v;
+  });
+}
+
 template <class T>
 void unaryFloat(int op, const View& out, const View& x) {
   switch (op) {
     case kNeg: return unaryLoop<T>(out, x, [](T v) { return -v; });
-    case kExp: return unaryLoop<T>(out, x, [](T v) { return std::exp(v); });
-    case kLog: return unaryLoop<T>(out, x, [](T v) { return std::log(v); });
+    case kExp: return unaryLanes<T>(out, x, [](auto v) { return exp(v); });
+    case kLog: return unaryLanes<T>(out, x, [](auto v) { return log(v); });
     case kSqrt: return unaryLoop<T>(out, x, [](T v) { return std::sqrt(v); });
     case kAbs: return unaryLoop<T>(out, x, [](T v) { return std::fabs(v); });
     case kSign: return unaryLoop<T>(out, x, [](T v) { return sgn(v); });
     case kSin: return unaryLoop<T>(out, x, [](T v) { return std::sin(v); });
     case kCos: return unaryLoop<T>(out, x, [](T v) { return std::cos(v); });
-    case kTanh: return unaryLoop<T>(out, x, [](T v) { return std::tanh(v); });
-    case kSigmoid: return unaryLoop<T>(out, x, [](T v) { return sigmoid(v); });
+    case kTanh: return unaryLanes<T>(out, x, [](auto v) { return tanh(v); });
+    case kSigmoid: return unaryLanes<T>(out, x, [](auto v) { return sigmoid(v); });
     case kRelu: return unaryLoop<T>(out, x, [](T v) { return v > 0 || v != v ? v : T(0); });
     case kErf: return unaryLoop<T>(out, x, [](T v) { return T(erfSeries(v)); });
     case kLog1p: return unaryLoop<T>(out, x, [](T v) { return std::log1p(v); });

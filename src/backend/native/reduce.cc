@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "vecmath.h"
 
 namespace strata::STRATA_ISA_NS {
 
@@ -122,6 +123,29 @@ void argTyped(bool isMax, const View& out, const View& x, int axis) {
   });
 }
 
+// Σ exp(x_c - shift) over a row: float32 a vector at a time (the tail one element at a time), summed in
+// double, lane by lane.
+inline double expSum(const float* x, long n, float shift) {
+  constexpr long W = Floats::kWidth;
+  double lanes[W] = {};
+  float e[W];
+  long c = 0;
+  for (; c + W <= n; c += W) {
+    exp(Floats::load(x + c, W) - shift).store(e, W);
+    for (long k = 0; k < W; k++) lanes[k] += e[k];
+  }
+  double sum = 0;
+  for (; c < n; c++) sum += exp(One<float>(x[c] - shift)).v;
+  for (double l : lanes) sum += l;
+  return sum;
+}
+
+inline double expSum(const double* x, long n, double shift) {
+  double sum = 0;
+  for (long c = 0; c < n; c++) sum += std::exp(x[c] - shift);
+  return sum;
+}
+
 template <class T>
 void logSoftmaxTyped(const View& out, const View& x) {
   const long cols = x.shape[x.rank - 1];
@@ -135,8 +159,7 @@ void logSoftmaxTyped(const View& out, const View& x) {
       T mx = -std::numeric_limits<T>::infinity();
       for (long c = 0; c < cols; c++) mx = xi[c] > mx || xi[c] != xi[c] ? xi[c] : mx;
       if (!std::isfinite(mx)) mx = mx != mx ? mx : 0;  // all -inf rows give -inf, not NaN
-      double sum = 0;
-      for (long c = 0; c < cols; c++) sum += std::exp(double(xi[c] - mx));
+      const double sum = expSum(xi, cols, mx);
       // (x - max) - log(sum): adding max back first would round away float32 precision at large x.
       const T logSum = T(std::log(sum));
       for (long c = 0; c < cols; c++) oi[c] = (xi[c] - mx) - logSum;
