@@ -128,8 +128,10 @@ function gemm(sizes: number[]): void {
     const single = timed(() => a.matmul(b)).seconds;
     const reps = Math.min(200, Math.max(3, Math.ceil(1 / Math.max(single, 1e-6))));
     // With the native backend, Strata's own GEMM alone (in float32 and, where the CPU has it, bf16) and
-    // OpenBLAS itself (its own threads, same process; where the addon has it) are timed too, block for
-    // block in alternation with the matmul, so that the shared machine's noise falls on all alike.
+    // OpenBLAS itself (its own threads, same process; where the addon has it) are timed too: Strata's
+    // block for block in alternation with the matmul, so that the shared machine's noise falls on all
+    // alike; OpenBLAS's after them, since its threads spin for a while after each call and would slow
+    // whatever ran next, and each size waits until they sleep.
     const threads =
       backend.name === 'native' ? Number(backend.describe().match(/(\d+) threads/)?.[1] ?? 1) : 0;
     const [pa, pb] = [a.data as Float32Array, b.data as Float32Array];
@@ -155,7 +157,11 @@ function gemm(sizes: number[]): void {
           runs: [],
         });
     }
-    for (const o of others) o.seconds(2);
+    const settle = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    const blas = others.filter((o) => o.metric === 'openblas');
+    const pool = others.filter((o) => o.metric !== 'openblas');
+    for (const o of pool) o.seconds(2);
+    if (blas.length) settle();
     const gflops = (seconds: number) => (2 * n ** 3 * reps) / seconds / 1e9;
     const runs: number[] = [];
     const utils: number[] = [];
@@ -165,8 +171,10 @@ function gemm(sizes: number[]): void {
       });
       runs.push(gflops(t.seconds));
       utils.push(t.util);
-      for (const o of others) o.runs.push(gflops(o.seconds(reps)));
+      for (const o of pool) o.runs.push(gflops(o.seconds(reps)));
     }
+    for (const o of blas) for (let r = 0; r < RUNS; r++) o.runs.push(gflops(o.seconds(reps)));
+    if (blas.length) settle();
     report({
       workload: 'gemm',
       metric: `gemm${n}_gflops`,
