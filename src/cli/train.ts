@@ -144,7 +144,7 @@ function flagsOf(model: string): Flags {
       d.schedule,
     ),
     dropout: str(
-      model === 'mlp' || text ? 'dropout probability' : 'dropout (not used by this model: 0 only)',
+      model === 'mlp' || text || pairs ? 'dropout probability' : 'dropout (not used by this model: 0 only)',
       d.dropout,
     ),
     clip: str('clip the global gradient norm to this (0: off)', d.clip),

@@ -54,16 +54,16 @@ export function translate(argv: string[]): string {
   const words = tokenizeEnglish(sentence);
   if (words.length === 0) fail(op, `the sentence is empty: give an English sentence, e.g. "I am cold."`);
   const { model, vocabs } = loadTranslationModel(path, op);
-  const unknown = unknownWords(vocabs.source, words);
-  if (unknown.length > 0)
-    process.stderr.write(
-      `${op}: warning: ${unknown.map((w) => `'${w}'`).join(', ')} not in the model's English vocabulary, read as ${UNK}\n`,
-    );
   const source = encodeSentence(vocabs.source, words);
   if (source.length > model.maxLength)
     fail(
       op,
       `the sentence has ${words.length} tokens, but this model reads at most ${model.maxLength - 2} (its --max-length ${model.maxLength} counts <bos> and <eos>); shorten it or train with a larger --max-length`,
+    );
+  const unknown = unknownWords(vocabs.source, words);
+  if (unknown.length > 0)
+    process.stderr.write(
+      `${op}: warning: ${unknown.map((w) => `'${w}'`).join(', ')} not in the model's English vocabulary, read as ${UNK}\n`,
     );
   const ids =
     v.greedy === true

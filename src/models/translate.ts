@@ -28,7 +28,7 @@ const [PAD_ID, BOS_ID, EOS_ID] = [0, 1, 2];
  * The most tokens a translation of `sourceIds` ids may have, `<eos>` included: the source's length plus
  * 10, within the model's maxLength (less the `<bos>`). A hypothesis that reaches it unfinished is cut.
  */
-export function decodeLimit(model: TranslationModel, sourceIds: number): number {
+function decodeLimit(model: TranslationModel, sourceIds: number): number {
   return Math.min(model.maxLength - 1, sourceIds + 10);
 }
 
@@ -63,6 +63,7 @@ function rows<T extends Record<string, Tensor> | Tensor[]>(x: T, index: Tensor):
 export function greedyTranslate(model: TranslationModel, sources: readonly Int32Array[]): number[][] {
   if (sources.length === 0) return [];
   return evaluating(model, () => {
+    // collateTranslation pads pairs; only their source half is read here.
     const batch = collateTranslation(
       sources.map((s) => ({ source: s, target: s })),
       PAD_ID,
@@ -104,7 +105,8 @@ export interface BeamOptions {
  *
  *     const model = new Seq2Seq(12, 10, { hidden: 8, embed: 8 });
  *     const best = beamTranslate(model, Int32Array.of(1, 5, 6, 2), { beamWidth: 3, lengthPenalty: 1 });
- *     best.tokens.length <= 13 // → true
+ *     // At most the source's length plus 10 tokens.
+ *     best.tokens.length <= 4 + 10 // → true
  */
 export function beamTranslate(model: TranslationModel, source: Int32Array, o: BeamOptions): Hypothesis {
   return evaluating(model, () => {
