@@ -33,6 +33,28 @@ export {
   type SampleOptions,
   sampleTokens,
 } from './models/rnnlm.js';
+export {
+  type DecoderState,
+  type DecodeStep,
+  type EncodedSource,
+  Seq2Seq,
+  type Seq2SeqAttention,
+  type Seq2SeqCell,
+  type Seq2SeqOptions,
+  type TranslationModel,
+} from './models/seq2seq.js';
+export {
+  attentionMap,
+  type BeamOptions,
+  type BleuDecoding,
+  beamTranslate,
+  greedyTranslate,
+  translationBleu,
+} from './models/translate.js';
+export {
+  TranslationTransformer,
+  type TranslationTransformerOptions,
+} from './models/translation-transformer.js';
 export * as nn from './nn/index.js';
 export * from './ops/conv.js';
 export * from './ops/elementwise.js';

@@ -33,6 +33,7 @@ export {
   type ModelEntry,
   registerModel,
   type SettingKind,
+  type TranslationVocabs,
 } from './models/registry.js';
 export { analogy, neighbours, type WordVectors, wordMap, wordVectors } from './models/words.js';
 export type { Op, TensorLike } from './ops/op.js';

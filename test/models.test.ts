@@ -15,6 +15,7 @@ import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../src/io/check
 import { lenet } from '../src/models/lenet.js';
 import { loadModel, MODELS, type ModelConfig } from '../src/models/registry.js';
 import { ResNet, resnetMnist } from '../src/models/resnet.js';
+import type { TranslationModel } from '../src/models/seq2seq.js';
 import { tempDirs } from './tmpdirs.js';
 
 const { nn, optim } = st;
@@ -361,7 +362,13 @@ test('resnetMnist: gradients reach every parameter', () => {
 });
 
 /** A run config of each registered model, as `strata train` stores it (small sizes where they are free). */
+const PAIRS = { dropout: 0.1, maxLength: 12, minFreq: 1 };
 const CONFIGS: Record<string, ModelConfig> = {
+  seq2seq: {
+    ...{ model: 'seq2seq', ...PAIRS, cell: 'lstm', attention: 'additive' },
+    ...{ hidden: 6, embed: 4, layers: 2, bidirectional: true },
+  },
+  transformer: { model: 'transformer', ...PAIRS, dModel: 8, heads: 2, ff: 12, layers: 1 },
   mlp: { model: 'mlp', dropout: 0.2 },
   lenet: { model: 'lenet' },
   'resnet-mnist': { model: 'resnet-mnist' },
@@ -391,12 +398,17 @@ const CONFIGS: Record<string, ModelConfig> = {
 test('loadModel rebuilds every registered model from its checkpoint: same weights, same outputs, eval mode', () => {
   assert.deepEqual(Object.keys(CONFIGS).sort(), Object.keys(MODELS).sort(), 'a config for every model');
   const vocab = Vocab.build('a b c d e f'.split(' '), { minFreq: 1, specials: [UNK, EOS] });
+  const vocabs = {
+    source: st.data.translationVocab([['i', 'am', 'cold']]),
+    target: st.data.translationVocab([["j'", 'ai', 'froid', '.']]),
+  };
   const fresh = tempDirs('models');
   for (const [name, config] of Object.entries(CONFIGS)) {
     st.manualSeed(1);
     const entry = MODELS[name]!;
     const text = entry.input === 'tokens';
-    const model = entry.build(config, { vocab: text ? vocab : null });
+    const pairs = entry.input === 'pairs';
+    const model = entry.build(config, { vocab: text ? vocab : null, vocabs: pairs ? vocabs : undefined });
     const dir = fresh();
     saveCheckpoint(join(dir, CHECKPOINT_FILE), {
       model: model.stateDict(),
@@ -404,7 +416,11 @@ test('loadModel rebuilds every registered model from its checkpoint: same weight
       rng: new st.Generator(0).getState(),
       progress: {},
       config,
-      extra: text ? { vocab: vocab.toJSON() } : undefined,
+      extra: text
+        ? { vocab: vocab.toJSON() }
+        : pairs
+          ? { vocabs: { source: vocabs.source.toJSON(), target: vocabs.target.toJSON() } }
+          : undefined,
     });
     st.manualSeed(2); // a fresh model would get other weights: they must come from the file
     // A run folder or the checkpoint in it.
@@ -416,12 +432,20 @@ test('loadModel rebuilds every registered model from its checkpoint: same weight
         ? st.tensor([[2, 3, 4]], { dtype: 'int32' })
         : st.randn(entry.input === 'image' ? [2, 1, 28, 28] : [2, 784]);
       model.eval();
+      const ids = (rows: number[][]) => st.tensor(rows, { dtype: 'int32' });
       const out = (m: typeof model) => {
-        const y = m.forward(x);
+        const y = pairs
+          ? (m as unknown as TranslationModel).forward(
+              ids([[1, 4, 5, 2]]),
+              ids([[0, 0, 0, 0]]),
+              ids([[1, 6]]),
+            )
+          : m.forward(x);
         return Array.isArray(y) ? (y[0] as Tensor) : (y as Tensor);
       };
       near(out(loaded.model), out(model), 0, `${name} from ${path}`);
       if (text) assert.deepEqual(loaded.vocab?.decode([2, 3]), ['a', 'b']);
+      if (pairs) assert.deepEqual(loaded.vocabs?.target.itos, vocabs.target.itos);
     }
   }
 });
@@ -451,10 +475,10 @@ test('loadModel lists what is wrong with a config it cannot rebuild from, withou
         e.message,
       ) && e.message.length < 400,
   );
-  save({ model: 'transformer' });
+  save({ model: 'memn2n' });
   assert.throws(
     () => loadModel(path, 'viz'),
-    /viz: .*'model' is "transformer", not one of the registered models \(mlp, /,
+    /viz: .*'model' is "memn2n", not one of the registered models \(mlp, /,
   );
   const weights = join(dir, 'plain.safetensors');
   writeFileSync(weights, '');

@@ -7,6 +7,7 @@ import { fileSystemFailure } from '../io/atomic.js';
 import { GENERATE_HELP, generate } from './generate.js';
 import { INFO_HELP, infoCommand, version } from './info.js';
 import { TRAINABLE, train, trainHelp } from './train.js';
+import { TRANSLATE_HELP, translate } from './translate.js';
 import { VIZ_HELP, viz } from './viz.js';
 import { WORDS_HELP, words } from './words.js';
 
@@ -20,7 +21,10 @@ Commands:
   train nplm          train Bengio et al.'s neural probabilistic language model on Moby-Dick
   train rnnlm         train a recurrent language model on Moby-Dick (--cell lstm|gru|rnn)
   train char-rnn      train a character-level LSTM on Moby-Dick
+  train seq2seq       train a recurrent encoder–decoder English → French (--attention none|additive|dot)
+  train transformer   train a Transformer English → French
   generate RUN        continue a prompt by sampling from a trained language model
+  translate RUN TEXT  translate an English sentence with a trained seq2seq or transformer
   words RUN           nearest neighbours and analogies of a language model's word vectors
   viz filters RUN     draw a trained model's first-layer filters, with a colour bar
   viz features RUN    draw every layer's output for one test digit, and the prediction
@@ -79,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
   const uses: Record<string, [string, (argv: string[]) => string]> = {
     info: [INFO_HELP, infoCommand],
     generate: [GENERATE_HELP, generate],
+    translate: [TRANSLATE_HELP, translate],
     words: [WORDS_HELP, words],
     viz: [VIZ_HELP, (argv) => viz(argv).join('\n')],
   };

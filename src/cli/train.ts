@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { autocast } from '../autograd/mode.js';
 import { fail } from '../errors.js';
 import { BEST_FILE, CHECKPOINT_FILE } from '../io/checkpoint.js';
-import { countNgrams, type TrainReport, trainModel } from '../models/recipes.js';
+import { countNgrams, type RunSettings, type TrainReport, trainModel } from '../models/recipes.js';
 import { MODELS } from '../models/registry.js';
 import { type Flags, helpText, num, outputDir, parse } from './args.js';
 
@@ -15,6 +15,8 @@ interface Defaults {
   schedule: string;
   dropout: number;
   clip: number;
+  /** The learning rate without --lr, when not the optimizer's usual one. */
+  lr?: number;
   own: Flags;
 }
 
@@ -39,6 +41,20 @@ const RECURRENT = (layers: number, embed?: number): Flags => ({
   layers: str('stacked recurrent layers', layers),
   embed: str(embed === undefined ? 'token-vector size (default: --hidden)' : 'token-vector size', embed),
 });
+
+const TRANSLATION: Flags = {
+  layers: str('stacked layers of the encoder and of the decoder', 1),
+  ...WORDS,
+  'max-length': str('longest source or target in ids with <bos> and <eos>; longer pairs are left out', 32),
+  'bleu-sentences': str(
+    'greedy BLEU each epoch on the first N English sentences of valid.tsv (0: loss only)',
+    300,
+  ),
+  beam: str('beam width of the test BLEU (besides greedy)', 5),
+  'length-penalty': str('α: beam hypotheses ranked by log-probability / length^α', 0.6),
+  'test-limit': str('score only the first N English sentences of test.tsv (default: all)'),
+};
+const TRANSLATION_DEFAULTS = { epochs: 10, batchSize: 64, optimizer: 'adam', schedule: 'none', clip: 1 };
 
 const IMAGE_DEFAULTS = { schedule: 'cosine', dropout: 0, clip: 0, own: IMAGE };
 const DEFAULTS: Record<string, Defaults> = {
@@ -69,6 +85,27 @@ const DEFAULTS: Record<string, Defaults> = {
     ...{ epochs: 3, batchSize: 32, optimizer: 'adam', schedule: 'plateau', dropout: 0.2, clip: 1 },
     own: { ...RECURRENT(1, 64), ...TEXT(100) },
   },
+  seq2seq: {
+    ...{ ...TRANSLATION_DEFAULTS, dropout: 0.2 },
+    own: {
+      attention: str('none | additive (Bahdanau) | dot (Luong)', 'dot'),
+      cell: str('gru | lstm', 'gru'),
+      hidden: str('units of the decoder and of each encoder direction', 256),
+      embed: str('word-vector size', 256),
+      'no-bidirectional': bool('read the source left to right only'),
+      ...TRANSLATION,
+    },
+  },
+  transformer: {
+    ...{ ...TRANSLATION_DEFAULTS, dropout: 0.1, lr: 5e-4 },
+    own: {
+      'd-model': str('features of every layer', 128),
+      heads: str('attention heads', 4),
+      ff: str('width of the feed-forward blocks', 256),
+      ...TRANSLATION,
+      layers: str('encoder layers, and as many decoder layers', 2),
+    },
+  },
 };
 
 /** The count-based n-gram model takes only what it uses. */
@@ -87,13 +124,19 @@ function flagsOf(model: string): Flags {
   if (model === 'ngram') return NGRAM_FLAGS;
   const d = DEFAULTS[model]!;
   const text = MODELS[model]!.input === 'tokens';
+  const pairs = MODELS[model]!.input === 'pairs';
   return {
     epochs: str('passes over the training data', d.epochs),
-    'batch-size': str(text ? 'parallel streams of text' : 'examples per step', d.batchSize),
+    'batch-size': str(
+      text ? 'parallel streams of text' : pairs ? 'sentence pairs per step' : 'examples per step',
+      d.batchSize,
+    ),
     lr: str(
       text
         ? 'learning rate (default: 20 for sgd, 0.002 otherwise)'
-        : 'learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)',
+        : d.lr !== undefined
+          ? `learning rate (default: 0.05 for sgd, ${d.lr} otherwise)`
+          : 'learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)',
     ),
     optimizer: str('sgd | adam | adamw | rmsprop | adagrad', d.optimizer),
     schedule: str(
@@ -101,24 +144,35 @@ function flagsOf(model: string): Flags {
       d.schedule,
     ),
     dropout: str(
-      model === 'mlp' || text ? 'dropout probability' : 'dropout (not used by this model: 0 only)',
+      model === 'mlp' || text || pairs ? 'dropout probability' : 'dropout (not used by this model: 0 only)',
       d.dropout,
     ),
     clip: str('clip the global gradient norm to this (0: off)', d.clip),
     seed: str('seed for initialisation, shuffling, augmentation and dropout', 0),
-    validation: str(
-      text
-        ? "fraction of the training text held out for validation (0: Moby-Dick's validation chapters)"
-        : 'fraction of the training set held out for validation',
-      0,
-    ),
+    // Translation validates on the fixed valid.tsv.
+    ...(pairs
+      ? {}
+      : {
+          validation: str(
+            text
+              ? "fraction of the training text held out for validation (0: Moby-Dick's validation chapters)"
+              : 'fraction of the training set held out for validation',
+            0,
+          ),
+        }),
     patience: str('stop after this many epochs without validation improvement'),
     out: str(`directory for checkpoints, curves and results (default: runs/${model})`),
     resume: bool('continue the run whose checkpoint is in --out'),
     force: bool('start over in an --out that already holds a run'),
     'checkpoint-every': str('also checkpoint every N steps'),
     tensorboard: str('also write TensorBoard event files into DIR (scalars, histograms, filters, config)'),
-    limit: str(text ? 'use only the first N training tokens' : 'use only the first N training examples'),
+    limit: str(
+      text
+        ? 'use only the first N training tokens'
+        : pairs
+          ? 'use only the first N training pairs'
+          : 'use only the first N training examples',
+    ),
     json: bool('print the results as one JSON object on the last line of stdout'),
     backend: str('backend to run on (see strata info)'),
     precision: str(
@@ -135,7 +189,9 @@ export function trainHelp(model: string): string {
   const what = entry
     ? entry.input === 'tokens'
       ? `Trains ${entry.summary} on Moby-Dick (chapters ending in 0 held out for testing, in 5 for validation) and reports test perplexity.`
-      : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
+      : entry.input === 'pairs'
+        ? `Trains ${entry.summary} on the English–French Tatoeba pairs (eng-fra/train.tsv; valid.tsv picks the best epoch) with teacher forcing,\nand reports test BLEU-4, greedy and beam, against all the French translations of each English sentence.`
+        : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
     : 'Counts an interpolated Kneser-Ney trigram model of Moby-Dick (the count-based baseline) and reports test perplexity.';
   return helpText(`strata train ${model} [options]`, what, flagsOf(model));
 }
@@ -148,6 +204,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   const maybe = (name: string, o: { integer?: boolean; min?: number }) =>
     v[name] === undefined ? undefined : n(name, o);
   const text = model === 'ngram' || MODELS[model]!.input === 'tokens';
+  const pairs = model !== 'ngram' && MODELS[model]!.input === 'pairs';
   const limit = maybe('limit', { integer: true, min: text ? 100 : 1 });
   if (model === 'ngram') return countNgrams(n('min-freq', { integer: true, min: 1 }), limit);
   const epochs = n('epochs', { integer: true, min: 1 });
@@ -156,10 +213,10 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   const checkpointEvery = maybe('checkpoint-every', { integer: true, min: 1 });
   const lr = maybe('lr', { min: 0 });
   const clip = n('clip', { min: 0 });
-  const validation = n('validation', { min: 0 });
+  const validation = pairs ? 0 : n('validation', { min: 0 });
   if (validation >= 1) fail(cmd, `--validation must be below 1, got ${validation}`);
   const patience = maybe('patience', { integer: true, min: 1 });
-  if (patience !== undefined && validation === 0 && !text)
+  if (patience !== undefined && validation === 0 && !text && !pairs)
     fail(cmd, '--patience needs a validation set: add --validation 0.1');
   const optimizer = String(v.optimizer);
   const precision = String(v.precision);
@@ -168,7 +225,13 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   // A CPU without bf16 says so now, before the data is read.
   autocast(precision, () => {});
   const defaultLr =
-    optimizer === 'sgd' ? (text ? 20 : 0.05) : text ? 0.002 : optimizer === 'adagrad' ? 1e-2 : 1e-3;
+    optimizer === 'sgd'
+      ? text
+        ? 20
+        : 0.05
+      : text
+        ? 0.002
+        : (DEFAULTS[model]!.lr ?? (optimizer === 'adagrad' ? 1e-2 : 1e-3));
   const dropout = n('dropout', { min: 0 });
   if (dropout >= 1) fail(cmd, `--dropout must be below 1, got ${dropout}`);
   if (dropout > 0 && Object.keys(MODELS[model]!.shape).length === 0)
@@ -188,7 +251,35 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     rmSync(join(out, BEST_FILE), { force: true });
   }
   const own: Record<string, unknown> = {};
-  if (!text) {
+  let scoring: RunSettings['scoring'];
+  if (pairs) {
+    own.minFreq = n('min-freq', { integer: true, min: 1 });
+    own.maxLength = n('max-length', { integer: true, min: 3 });
+    own.bleuSentences = n('bleu-sentences', { integer: true, min: 0 });
+    own.layers = n('layers', { integer: true, min: 1 });
+    scoring = {
+      beam: n('beam', { integer: true, min: 1 }),
+      lengthPenalty: n('length-penalty', { min: 0 }),
+      testLimit: maybe('test-limit', { integer: true, min: 1 }),
+    };
+    if (model === 'seq2seq') {
+      own.cell = String(v.cell);
+      if (!['gru', 'lstm'].includes(own.cell as string))
+        fail(cmd, `unknown --cell '${own.cell}': expected gru, lstm`);
+      own.attention = String(v.attention);
+      if (!['none', 'additive', 'dot'].includes(own.attention as string))
+        fail(cmd, `unknown --attention '${own.attention}': expected none, additive, dot`);
+      own.hidden = n('hidden', { integer: true, min: 1 });
+      own.embed = n('embed', { integer: true, min: 1 });
+      own.bidirectional = v['no-bidirectional'] !== true;
+    } else {
+      own.dModel = n('d-model', { integer: true, min: 1 });
+      own.heads = n('heads', { integer: true, min: 1 });
+      own.ff = n('ff', { integer: true, min: 1 });
+      if ((own.dModel as number) % (own.heads as number) !== 0)
+        fail(cmd, `--d-model ${own.dModel} must be divisible by --heads ${own.heads}`);
+    }
+  } else if (!text) {
     own.dataset = String(v.dataset);
     if (!['mnist', 'fashion-mnist'].includes(own.dataset as string))
       fail(cmd, `unknown dataset '${own.dataset}': expected mnist, fashion-mnist`);
@@ -229,5 +320,6 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     precision,
     tensorboard: v.tensorboard === undefined ? undefined : String(v.tensorboard),
     own,
+    scoring,
   });
 }

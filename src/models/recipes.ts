@@ -32,6 +32,7 @@ import type { Callback } from '../train/trainer.js';
 import { saveTrainingCurves } from '../viz/plot.js';
 import { KneserNeyTrigram } from './ngram.js';
 import { MODELS, type ModelConfig } from './registry.js';
+import { type TranslationResult, type TranslationScoring, trainTranslation } from './translation-recipe.js';
 
 /** A run of `strata train <model>`, its flags parsed and checked. */
 export interface RunSettings {
@@ -58,14 +59,17 @@ export interface RunSettings {
   tensorboard?: string;
   /** The model's own settings: dataset and augment for the image models, the shape and text settings for the others. */
   own: Record<string, unknown>;
+  /** A translation model's test decoding (not part of the config: it may change on resume). */
+  scoring?: TranslationScoring;
 }
 
 /** What `strata train` prints (and `--json` writes): the results, the settings and the history. */
 export type TrainReport = Record<string, unknown> & { model: string; summary: string };
 
 /**
- * Trains a registered model by its recipe: an image classifier on MNIST or Fashion-MNIST (test accuracy)
- * or a language model on Moby-Dick (test perplexity), with the run's settings stored as its config.
+ * Trains a registered model by its recipe: an image classifier on MNIST or Fashion-MNIST (test accuracy),
+ * a language model on Moby-Dick (test perplexity) or a translation model on the English–French pairs
+ * (test BLEU), with the run's settings stored as its config.
  */
 export async function trainModel(s: RunSettings): Promise<TrainReport> {
   const entry = MODELS[s.model]!;
@@ -88,10 +92,20 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   const options = { ...run, progress: s.progress, precision: s.precision, config };
   const logs = runLogs(s, config);
   const monitor = text ? 'valPerplexity' : 'valLoss';
-  let result: FitResult | LmFitResult;
+  let result: FitResult | LmFitResult | TranslationResult;
   let report: Record<string, unknown>;
   let parameters: number;
-  if (!text) {
+  if (entry.input === 'pairs') {
+    ({ result, report, parameters } = await trainTranslation({
+      ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience, limit: s.limit },
+      scoring: s.scoring ?? { beam: 5, lengthPenalty: 0.6 },
+      optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
+      schedule: (opt) => makeSchedule(s.schedule, opt, s.epochs, 'valLoss'),
+      run: options,
+      callbacks: logs.callbacks,
+      op: `train ${s.model}`,
+    }).finally(logs.close));
+  } else if (!text) {
     const load = (split: 'train' | 'test', n?: number) =>
       config.dataset === 'mnist' ? loadMnist(split, { limit: n }) : loadFashionMnist(split, { limit: n });
     const shape = (x: Tensor) => (entry.input === 'image' ? x.reshape([-1, 1, 28, 28]) : x);
@@ -177,14 +191,14 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   }
   // The curves carry the run's name and its test result, so a figure lifted from the run folder says what it shows.
   const test = report as { test_loss?: number; test_accuracy?: number };
-  const dataset = text ? 'moby-dick' : config.dataset;
+  const dataset = entry.input === 'pairs' ? 'eng-fra' : text ? 'moby-dick' : config.dataset;
   saveTrainingCurves(s.out, result.history, {
     title: basename(resolve(s.out)),
     subtitle: `${s.model} on ${dataset}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr}${s.schedule === 'none' ? '' : ` (${s.schedule})`}, seed ${s.seed}`,
     test: { loss: test.test_loss, accuracy: test.test_accuracy },
   });
   const backend = getBackend().name;
-  const rate = `${Math.round(result.samplesPerSecond)} ${text ? 'tokens' : 'samples'}/s`;
+  const rate = `${Math.round(result.samplesPerSecond)} ${text || entry.input === 'pairs' ? 'tokens' : 'samples'}/s`;
   return {
     ...config,
     ...report,

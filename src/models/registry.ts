@@ -17,6 +17,8 @@ import { mlp } from './mlp.js';
 import { NeuralProbabilisticLM } from './nplm.js';
 import { resnetMnist } from './resnet.js';
 import { type RnnCell, RnnLanguageModel } from './rnnlm.js';
+import { Seq2Seq, type Seq2SeqAttention, type Seq2SeqCell, type TranslationModel } from './seq2seq.js';
+import { TranslationTransformer } from './translation-transformer.js';
 
 /** A run's config as a checkpoint stores it: `model` names the registered builder; the rest shapes it and the run. */
 export type ModelConfig = { model: string } & Record<string, unknown>;
@@ -28,17 +30,37 @@ export type SettingKind = 'number' | 'integer' | 'boolean' | 'string';
 /** How one registered model is rebuilt. */
 export interface ModelEntry {
   summary: string;
-  /** What its input is: images (flat rows or [N, 1, 28, 28]) or token ids. */
-  input: 'flat' | 'image' | 'tokens';
+  /** What its input is: images (flat rows or [N, 1, 28, 28]), token ids, or sentence pairs (translation). */
+  input: 'flat' | 'image' | 'tokens' | 'pairs';
   /** The config keys that shape the model, each with its kind. */
   shape: Record<string, SettingKind>;
-  /** Builds a fresh model; `vocab` for language models, `generator` for their dropout. */
-  build(config: ModelConfig, o: { vocab: Vocab | null; generator?: Generator }): AnyModule;
+  /**
+   * Builds a fresh model; `vocab` for language models, `vocabs` (English and French) for translation
+   * models, `generator` for their dropout.
+   */
+  build(
+    config: ModelConfig,
+    o: { vocab: Vocab | null; vocabs?: TranslationVocabs; generator?: Generator },
+  ): AnyModule;
+}
+
+/** A translation model's two vocabularies: the English source's and the French target's. */
+export interface TranslationVocabs {
+  source: Vocab;
+  target: Vocab;
 }
 
 const num = (c: ModelConfig, k: string) => c[k] as number;
 
 const LM_SHAPE = { hidden: 'integer', embed: 'integer', dropout: 'number', level: 'string' } as const;
+const PAIRS_SHAPE = { dropout: 'number', maxLength: 'integer', minFreq: 'integer' } as const;
+
+/** The vocabularies a translation model is built over; loadModel reads them from the checkpoint. */
+function vocabsOf(vocabs: TranslationVocabs | undefined, model: string): TranslationVocabs {
+  if (!vocabs)
+    fail('loadModel', `${model} needs its English and French vocabularies ({ vocabs: { source, target } })`);
+  return vocabs;
+}
 
 /**
  * Every model `strata train` makes, by name.
@@ -92,6 +114,42 @@ export const MODELS: Record<string, ModelEntry> = {
     input: 'tokens',
     shape: { ...LM_SHAPE, cell: 'string', layers: 'integer', tie: 'boolean' },
     build: (c, { vocab, generator }) => rnnLm(c, vocab!, generator),
+  },
+  seq2seq: {
+    summary: 'a recurrent encoder–decoder (GRU or LSTM, bidirectional encoder) with optional attention',
+    input: 'pairs',
+    shape: {
+      ...PAIRS_SHAPE,
+      ...{ cell: 'string', attention: 'string', hidden: 'integer', embed: 'integer', layers: 'integer' },
+      bidirectional: 'boolean',
+    },
+    build: (c, { vocabs, generator }) => {
+      const { source, target } = vocabsOf(vocabs, 'seq2seq');
+      return new Seq2Seq(source.size, target.size, {
+        cell: c.cell as Seq2SeqCell,
+        attention: c.attention as Seq2SeqAttention,
+        ...{ hidden: num(c, 'hidden'), embed: num(c, 'embed'), layers: num(c, 'layers') },
+        ...{
+          dropout: num(c, 'dropout'),
+          bidirectional: c.bidirectional === true,
+          maxLength: num(c, 'maxLength'),
+        },
+        generator,
+      });
+    },
+  },
+  transformer: {
+    summary: 'a Transformer encoder–decoder (Vaswani et al. 2017) for translation',
+    input: 'pairs',
+    shape: { ...PAIRS_SHAPE, dModel: 'integer', heads: 'integer', ff: 'integer', layers: 'integer' },
+    build: (c, { vocabs, generator }) => {
+      const { source, target } = vocabsOf(vocabs, 'transformer');
+      return new TranslationTransformer(source.size, target.size, {
+        ...{ dModel: num(c, 'dModel'), heads: num(c, 'heads'), ff: num(c, 'ff'), layers: num(c, 'layers') },
+        ...{ dropout: num(c, 'dropout'), maxLength: num(c, 'maxLength') },
+        generator,
+      });
+    },
   },
 };
 
@@ -161,6 +219,18 @@ function vocabOf(ckpt: Checkpoint, path: string, op: string): Vocab {
   return Vocab.fromJSON(extra!.vocab as { itos: string[] });
 }
 
+/** The English and French vocabularies a translation model's checkpoint keeps in `extra.vocabs`, checked. */
+function vocabsFromCheckpoint(ckpt: Checkpoint, path: string, op: string): TranslationVocabs {
+  const vocabs = (ckpt.extra as { vocabs?: Record<string, { itos?: unknown }> } | undefined)?.vocabs;
+  const side = (k: 'source' | 'target') => {
+    const itos = vocabs?.[k]?.itos;
+    if (!Array.isArray(itos) || itos.length === 0 || !itos.every((w) => typeof w === 'string'))
+      fail(op, `'${path}' holds a translation model but no ${k} vocabulary (extra.vocabs.${k}.itos)`);
+    return Vocab.fromJSON(vocabs![k] as { itos: string[] });
+  };
+  return { source: side('source'), target: side('target') };
+}
+
 /** A model rebuilt from a checkpoint, with what it was made from. */
 export interface LoadedModel {
   model: AnyModule;
@@ -168,6 +238,8 @@ export interface LoadedModel {
   entry: ModelEntry;
   /** A language model's vocabulary; null for the others. */
   vocab: Vocab | null;
+  /** A translation model's vocabularies; null for the others. */
+  vocabs: TranslationVocabs | null;
 }
 
 /** The checkpoint a path names: the file itself, or the checkpoint in a run folder. */
@@ -194,11 +266,12 @@ export function loadModel(run: string, op = 'loadModel'): LoadedModel {
   const config = ckpt.config as ModelConfig;
   const entry = MODELS[config.model]!;
   const vocab = entry.input === 'tokens' ? vocabOf(ckpt, path, op) : null;
-  const model = entry.build(config, { vocab });
+  const vocabs = entry.input === 'pairs' ? vocabsFromCheckpoint(ckpt, path, op) : null;
+  const model = entry.build(config, { vocab, vocabs: vocabs ?? undefined });
   const best = join(dirname(path), BEST_FILE);
   model.loadStateDict(existsSync(best) ? loadWeights(best) : ckpt.model);
   model.eval();
-  return { model, config, entry, vocab };
+  return { model, config, entry, vocab, vocabs };
 }
 
 /**
@@ -214,4 +287,22 @@ export function loadLanguageModel(
   if (vocab === null)
     fail(op, `'${path}' holds ${config.model}, not a language model of strata train nplm, rnnlm or char-rnn`);
   return { model: model as LanguageModel, vocab, level: config.level === 'char' ? 'char' : 'word', config };
+}
+
+/**
+ * A trained translation model and its English and French vocabularies, from a run of `train seq2seq|transformer`.
+ *
+ *     const { model, vocabs } = loadTranslationModel('runs/seq2seq');
+ */
+export function loadTranslationModel(
+  path: string,
+  op = 'loadTranslationModel',
+): { model: TranslationModel; vocabs: TranslationVocabs; config: ModelConfig } {
+  const { model, config, vocabs } = loadModel(path, op);
+  if (vocabs === null)
+    fail(
+      op,
+      `'${path}' holds ${config.model}, not a translation model of strata train seq2seq or transformer`,
+    );
+  return { model: model as unknown as TranslationModel, vocabs, config };
 }

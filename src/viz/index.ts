@@ -1,4 +1,10 @@
-/** Pictures of tensors and training runs: line charts, filter and feature-map figures, word maps, PNG files. */
+/** Pictures of tensors and training runs: line charts, filter and feature-map figures, word maps, attention maps, PNG files. */
+export {
+  type AttentionFigureLayout,
+  type AttentionFigureOptions,
+  attentionFigure,
+  saveAttentionFigure,
+} from './attention.js';
 export {
   type FeatureFigureLayout,
   type FeatureFigureOptions,
