@@ -209,6 +209,22 @@ describe('fused attention against the composition', { skip: native ?? false }, (
     close(gv!, rv!, 1e-10, 'dv');
   });
 
+  test("under autocast('bf16') the kernel's products are bf16's, as the composition's are", (t) => {
+    if (!st.getBackend().describePrecisions?.().includes('bf16 via'))
+      return t.skip('this CPU has no bf16 products');
+    const next = rng(11);
+    const [q, k, v] = [
+      random([4, 70, 64], 'float32', next),
+      random([4, 90, 64], 'float32', next),
+      random([4, 90, 16], 'float32', next),
+    ];
+    const exact = st.nn.scaledDotProductAttention(q, k, v);
+    const rounded = st.autocast('bf16', () => st.nn.scaledDotProductAttention(q, k, v));
+    const reference = st.autocast('bf16', () => composed(q, k, v, 'none', null, 1 / 8));
+    close(rounded, reference, 2e-2, 'out');
+    assert.ok(rounded.sub(exact).abs().max().item() > 1e-4, 'the products were rounded');
+  });
+
   test('dropout in training and a differentiated mask go through the composition', () => {
     const next = rng(9);
     const [q, k, v] = [
