@@ -11,7 +11,8 @@
       "src/backend/native/window.cc",
       "src/backend/native/conv.cc",
       "src/backend/native/winograd.cc",
-      "src/backend/native/recurrent.cc"
+      "src/backend/native/recurrent.cc",
+      "src/backend/native/attention.cc"
     ]
   },
   "target_defaults": {

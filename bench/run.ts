@@ -1,4 +1,4 @@
-// `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W2 lenet, W3 lstm, W4 gemm, W5 overhead, W6 conv), timed exactly as the
+// `npm run bench`: the workloads of WORKLOADS.md (W1 mlp, W2 lenet, W3 lstm, W4 gemm, W5 overhead, W6 conv, W7 transformer), timed exactly as the
 // reference scripts time them, printed as a table or (--json) as one JSON line per result.
 import { parseArgs } from 'node:util';
 import type { MatmulPrecision } from '../src/backend/backend.js';
@@ -20,6 +20,7 @@ import {
   randn,
   type Tensor,
   tensor,
+  zeros,
 } from '../src/index.js';
 import { lenet } from '../src/models/lenet.js';
 import { mlp } from '../src/models/mlp.js';
@@ -28,7 +29,9 @@ import { evaluate } from '../src/train/metrics.js';
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean' },
-    only: { type: 'string', default: 'overhead,gemm,conv,mlp,lenet,lstm' },
+    only: { type: 'string', default: 'overhead,gemm,conv,mlp,lenet,lstm,transformer' },
+    // 'composed' hides the backend's fused attention kernel, to measure what it brings.
+    attention: { type: 'string', default: 'fused' },
     runs: { type: 'string', default: '3' },
     'gemm-sizes': { type: 'string', default: '256,1024,4096' },
     precision: { type: 'string', default: 'float32' },
@@ -41,6 +44,13 @@ const backend = getBackend();
 const precision = values.precision as MatmulPrecision;
 const cast = <T>(fn: () => T): T => autocast(precision, fn);
 cast(() => {}); // an unknown precision, or one this CPU lacks, fails before any workload
+if (values.attention !== 'fused' && values.attention !== 'composed')
+  throw new Error(`--attention must be fused or composed, got ${values.attention}`);
+if (values.attention === 'composed' && backend.fused) {
+  const fused = backend.fused as { attention?: unknown; attentionBackward?: unknown };
+  fused.attention = undefined;
+  fused.attentionBackward = undefined;
+}
 
 interface Result {
   workload: string;
@@ -451,6 +461,77 @@ function lstmWorkload(): void {
   });
 }
 
+/**
+ * W7: a small causal Transformer language model: Embedding 10000×256 plus a learned [64, 256] position
+ * table (N(0, 0.02)), two post-norm TransformerEncoderLayer(256, 4, 1024, dropout 0, ReLU, batch-first)
+ * under a causal float mask, Linear 256→10000, over [32, 64] random ids; AdamW (lr 1e-3, decay 0.01).
+ */
+function transformerWorkload(): void {
+  const [V, B, T, D] = [10000, 32, 64, 256];
+  manualSeed(0);
+  const emb = new nn.Embedding(V, D);
+  const pos = new nn.Parameter(nn.init.normal_(zeros([T, D]), 0, 0.02));
+  const layer = () =>
+    new nn.TransformerEncoderLayer(D, 4, {
+      dimFeedforward: 1024,
+      dropout: 0,
+      activation: 'relu',
+      batchFirst: true,
+    });
+  const enc = new nn.TransformerEncoder(layer, 2);
+  const dec = new nn.Linear(D, V);
+  const mask = nn.Transformer.generateSquareSubsequentMask(T);
+  const params = [...emb.parameters(), pos, ...enc.parameters(), ...dec.parameters()];
+  const opt = new optim.AdamW(params, { lr: 1e-3, weightDecay: 0.01 });
+  const g = new Generator(0);
+  const pool = Array.from({ length: 4 }, () => {
+    const seq = randint(0, V, [B, T + 1], { generator: g });
+    return [seq.narrow(1, 0, T).contiguous(), seq.narrow(1, 1, T).contiguous()] as const;
+  });
+  const step = (x: Tensor, y: Tensor): Tensor => {
+    opt.zeroGrad();
+    const loss = cast(() => {
+      const h = enc.forward(emb.forward(x).add(pos), { mask });
+      return nn.crossEntropy(dec.forward(h).reshape([-1, V]), y.reshape([-1]));
+    });
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  for (let i = 0; i < 2; i++) step(...pool[i % 4]!);
+  const runs: number[] = [];
+  const utils: number[] = [];
+  let loss: Tensor | null = null;
+  for (let r = 0; r < RUNS; r++) {
+    const t = timed(() => {
+      for (let i = 0; i < 5; i++) loss = step(...pool[i % 4]!);
+      loss!.item();
+    });
+    runs.push((5 * B * T) / t.seconds);
+    utils.push(t.util);
+  }
+  report({
+    workload: 'transformer',
+    metric: 'train_tokens_per_s',
+    unit: 'tokens/s',
+    runs,
+    extra: {
+      batch: B,
+      seq: T,
+      vocab: V,
+      d_model: D,
+      heads: 4,
+      ffn: 1024,
+      layers: 2,
+      attention: values.attention,
+      warmup_steps: 2,
+      timed_steps: 5,
+      loss: round(loss!.item()),
+      cpu_util: round(median(utils)),
+    },
+  });
+}
+
 if (!values.json) console.log(`# strata on ${backend.name} in ${precision}: ${backend.describe()}`);
 if (only.includes('overhead')) overhead();
 if (only.includes('gemm')) gemm(String(values['gemm-sizes']).split(',').map(Number));
@@ -458,3 +539,4 @@ if (only.includes('conv')) convWorkload();
 if (only.includes('mlp')) mnistWorkload(WORKLOADS.mlp);
 if (only.includes('lenet')) mnistWorkload(WORKLOADS.lenet);
 if (only.includes('lstm')) lstmWorkload();
+if (only.includes('transformer')) transformerWorkload();

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
   files=(test/native-boundary.test.ts test/native-workers.test.ts test/conformance.test.ts test/gemm.test.ts test/bf16.test.ts test/conv.test.ts
-    test/recurrent.test.ts test/optim.test.ts test/backend.test.ts)
+    test/recurrent.test.ts test/optim.test.ts test/backend.test.ts test/attention-fused.test.ts)
 fi
 
 addon=build/Release/strata_native.node

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import * as st from '../src/index.js';
+import { fusedAttentionCount } from '../src/nn/attention.js';
 
 const { nn } = st;
 type Tensor = st.Tensor;
@@ -131,14 +132,28 @@ for (const backend of st.backendNames()) {
   describe(`attention against PyTorch ${fixtures.torch} on the ${backend} backend`, {
     skip: unavailable ?? false,
   }, () => {
+    let fusedModules = 0;
     for (const c of fixtures.cases)
       test(c.name, () => {
         st.setBackend(backend);
         try {
+          const before = fusedAttentionCount();
           check(c);
+          // A backend with the fused kernel takes it for every scaled dot-product attention here.
+          const fused = fusedAttentionCount() > before;
+          if (st.getBackend().fused?.attention && c.ctor === 'scaledDotProductAttention')
+            assert.ok(fused, 'the fused attention kernel ran');
+          if (fused && c.ctor !== 'scaledDotProductAttention') fusedModules++;
         } finally {
           st.setBackend(original);
         }
       });
+    test('the modules that need no weights take the fused kernel', (t) => {
+      st.setBackend(backend);
+      const has = st.getBackend().fused?.attention;
+      st.setBackend(original);
+      if (!has) return t.skip(`the ${backend} backend has no fused attention`);
+      assert.ok(fusedModules > 0);
+    });
   });
 }

@@ -382,7 +382,38 @@ export const ROWS: RowTable = {
       ],
       broadcast: [],
     }),
-    // Scaled dot-product attention is matmuls around a softmax, masked with where() or an addition.
+    {
+      calls: 'adaptiveAvgPool2d',
+      label: '5×5 to 3×2',
+      fn: (x) => adaptiveAvgPool2d(x!, [3, 2]),
+      shapes: [[1, 2, 5, 5]],
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveAvgPool1d',
+      label: '7 to 3',
+      fn: (x) => adaptiveAvgPool1d(x!, 3),
+      shapes: [[2, 2, 7]],
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveAvgPool3d',
+      label: '3×5×4 to 2×3×(kept)',
+      fn: (x) => adaptiveAvgPool3d(x!, [2, 3, null]),
+      shapes: [[1, 1, 3, 5, 4]],
+      gradgrad: true,
+    },
+    {
+      calls: 'adaptiveAvgPoolNd',
+      label: 'as AdaptiveAvgPool2d calls it',
+      fn: (x) => adaptiveAvgPoolNd('AdaptiveAvgPool2d', x!, 2, [2, 4]),
+      shapes: [[1, 2, 3, 5]],
+      gradgrad: true,
+    },
+  ],
+  attention: [
+    // Matmuls around a softmax, masked with where() or an addition; on a backend with a fused kernel,
+    // one op whose first-order gradients are the kernel's and whose second order is the composition's.
     {
       calls: 'scaledDotProductAttention',
       label: 'boolean mask [L, S]',
@@ -421,31 +452,17 @@ export const ROWS: RowTable = {
       gradgrad: true,
     },
     {
-      calls: 'adaptiveAvgPool2d',
-      label: '5×5 to 3×2',
-      fn: (x) => adaptiveAvgPool2d(x!, [3, 2]),
-      shapes: [[1, 2, 5, 5]],
-      gradgrad: true,
-    },
-    {
-      calls: 'adaptiveAvgPool1d',
-      label: '7 to 3',
-      fn: (x) => adaptiveAvgPool1d(x!, 3),
-      shapes: [[2, 2, 7]],
-      gradgrad: true,
-    },
-    {
-      calls: 'adaptiveAvgPool3d',
-      label: '3×5×4 to 2×3×(kept)',
-      fn: (x) => adaptiveAvgPool3d(x!, [2, 3, null]),
-      shapes: [[1, 1, 3, 5, 4]],
-      gradgrad: true,
-    },
-    {
-      calls: 'adaptiveAvgPoolNd',
-      label: 'as AdaptiveAvgPool2d calls it',
-      fn: (x) => adaptiveAvgPoolNd('AdaptiveAvgPool2d', x!, 2, [2, 4]),
-      shapes: [[1, 2, 3, 5]],
+      calls: 'scaledDotProductAttention',
+      label: 'float mask [L, S] with -∞, strided q',
+      fn: (q, k, v) =>
+        nn.scaledDotProductAttention(q!.transpose(0, 1), k!, v!, {
+          mask: new Tensor(Float64Array.from([0, -Infinity, 0.5, 0, -1, 0, -Infinity, 2, 0.25, 0]), [2, 5]),
+        }),
+      shapes: [
+        [2, 3, 4],
+        [3, 5, 4],
+        [3, 5, 2],
+      ],
       gradgrad: true,
     },
   ],

@@ -162,6 +162,42 @@ export interface FusedKernels {
   gruCell(out: View, xw: View, hw: View, h: View): void;
   /** gruCell's gradients from grad [..., H]: dxw, dhw [..., 3H] and dh [..., H]. */
   gruCellBackward(dxw: View, dhw: View, dh: View, xw: View, hw: View, h: View, grad: View): void;
+  /**
+   * Scaled dot-product attention out = softmax(q kᵀ · scale + mask) v, without the [B, L, S] scores:
+   * q [B, L, E], k [B, S, E], v [B, S, Ev] and mask [B, L, S] (additive, broadcast axes with stride 0)
+   * or null, with any strides; with `causal` the keys after each query are masked. Writes out
+   * [B, L, Ev] and each row's logsumexp lse [B, L] (contiguous); a row that attends to nothing is NaN,
+   * with lse -∞.
+   */
+  attention(
+    out: View,
+    lse: View,
+    q: View,
+    k: View,
+    v: View,
+    mask: View | null,
+    scale: number,
+    causal: boolean,
+  ): void;
+  /**
+   * attention's gradients dq, dk, dv (contiguous) from its operands, out, lse and dout (any strides).
+   * With `boolMask` the mask's -∞ entries pass no gradient (a boolean mask's where()).
+   */
+  attentionBackward(
+    dq: View,
+    dk: View,
+    dv: View,
+    q: View,
+    k: View,
+    v: View,
+    out: View,
+    lse: View,
+    dout: View,
+    mask: View | null,
+    scale: number,
+    causal: boolean,
+    boolMask: boolean,
+  ): void;
   sgdUpdate(p: Float32Array, g: Float32Array, buf: Float32Array | null, h: SgdHyper, first: boolean): void;
   adamUpdate(
     p: Float32Array,

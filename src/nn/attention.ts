@@ -1,11 +1,15 @@
+import { isGradEnabled, noGrad } from '../autograd/mode.js';
+import type { View } from '../backend/backend.js';
+import { getBackend } from '../backend/registry.js';
 import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { linear } from '../ops/linalg.js';
-import { tensor } from '../tensor/creation.js';
+import { broadcastView, defineOp, empty } from '../ops/op.js';
+import { scalar, tensor } from '../tensor/creation.js';
 import { type DType, isFloat } from '../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import type { Shape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkParamDType } from './checks.js';
 import { dropout as dropoutFn } from './dropout.js';
 import { constant_, kaimingUniform_, normal_, xavierUniform_ } from './init.js';
@@ -75,6 +79,141 @@ function attend(
   for (const mask of masks) scores = mask(scores);
   const weights = dropoutFn(scores.softmax(-1), p, training, generator);
   return [weights.matmul(v), weights];
+}
+
+declare module '../ops/registry.js' {
+  interface OpRegistry {
+    attention: AttentionAttrs;
+  }
+}
+
+interface AttentionAttrs {
+  scale: number;
+  causal: boolean;
+  /** Whether the mask's -∞ entries came from a boolean mask, whose where() passes them no gradient. */
+  boolMask: boolean;
+  /** Each query row's logsumexp [B, L], written by the fused forward for the fused backward. */
+  lse: Tensor | null;
+}
+
+/** softmax(q·scale kᵀ + mask, causal) for [B, L, E] q and [B, S, E] k, by ops. */
+function attentionWeights(q: Tensor, k: Tensor, mask: Tensor | undefined, attrs: AttentionAttrs): Tensor {
+  let scores = q.mul(attrs.scale).matmul(k.mT);
+  if (mask) scores = scores.add(mask);
+  if (attrs.causal) scores = where(futureMask(q.shape[1]!, k.shape[1]!), -Infinity, scores);
+  return scores.softmax(-1);
+}
+
+let fusedAttentionCalls = 0;
+
+/**
+ * Attention over flattened batches q [B, L, E], k [B, S, E], v [B, S, Ev] with an additive mask
+ * [B, L, S] (broadcast, never differentiated): the backend's fused kernel (the scores are never
+ * materialised, only each row's logsumexp is kept) and its fused backward for first-order gradients.
+ * Gradients of gradients use the composition's gradient written with ops, which autograd differentiates.
+ */
+const attentionOp = defineOp({
+  name: 'attention',
+  forward: ([q, k, v, mask], attrs) => {
+    const fused = getBackend().fused?.attention;
+    const [b, l] = q!.shape as [number, number];
+    if (!fused) return attentionWeights(q!, k!, mask, attrs).matmul(v!);
+    const out = empty([b, l, v!.shape[2]!], q!.dtype);
+    attrs.lse = empty([b, l], q!.dtype);
+    fused(out, attrs.lse, q!, k!, v!, mask ?? null, attrs.scale, attrs.causal);
+    fusedAttentionCalls++;
+    return out;
+  },
+  vjp: (g, { inputs: [q, k, v, mask], output, attrs }) => {
+    const fused = getBackend().fused?.attentionBackward;
+    const rest = mask ? [null] : [];
+    if (fused && attrs.lse && !isGradEnabled()) {
+      const [dq, dk, dv] = [q!, k!, v!].map((t) => empty(t.shape, t.dtype)) as [Tensor, Tensor, Tensor];
+      const { scale, causal, boolMask } = attrs;
+      fused(dq, dk, dv, q!, k!, v!, output, attrs.lse, g, mask ?? null, scale, causal, boolMask);
+      return [dq, dk, dv, ...rest];
+    }
+    // dV = Wᵀ g, dS = W ∘ (g Vᵀ - rowsum(W ∘ g Vᵀ)), dQ = dS K · scale, dK = dSᵀ Q · scale.
+    const w = attentionWeights(q!, k!, mask, attrs);
+    const dw = g.matmul(v!.mT);
+    let ds = w.mul(dw.sub(dw.mul(w).sum(-1, true)));
+    if (mask && attrs.boolMask) ds = where(mask.eq(-Infinity), 0, ds);
+    if (attrs.causal) ds = where(futureMask(q!.shape[1]!, k!.shape[1]!), 0, ds);
+    return [ds.matmul(k!).mul(attrs.scale), ds.mT.matmul(q!.mul(attrs.scale)), w.mT.matmul(g), ...rest];
+  },
+});
+
+/** Internal, for the tests: how many times the fused attention kernel has run. */
+export function fusedAttentionCount(): number {
+  return fusedAttentionCalls;
+}
+
+/** t's leading batchRank axes read as one, when their strides allow it without a copy; else null. */
+function mergedBatch(t: View, batchRank: number): Tensor | null {
+  let stride = 0;
+  let size = 1;
+  for (let i = batchRank - 1; i >= 0; i--) {
+    const d = t.shape[i]!;
+    if (d === 1) continue;
+    if (size === 1) stride = t.strides[i]!;
+    else if (t.strides[i] !== stride * size) return null;
+    size *= d;
+  }
+  return new Tensor(
+    t.data,
+    [size, ...t.shape.slice(batchRank)],
+    [stride, ...t.strides.slice(batchRank)],
+    t.offset,
+  );
+}
+
+/** A fused attention's mask: additive (-∞ excludes), or int32 whose nonzero entries attend or are ignored. */
+interface FusedMask {
+  mask: Tensor;
+  meaning: MaskMeaning;
+}
+
+/**
+ * Attention by the backend's fused kernel when it has one and the call suits it (no dropout in effect,
+ * a mask that is not differentiated, nothing empty); null otherwise, for the composition to take over.
+ * q [...batch, L, E] etc. with batch axes that broadcast; the result has the composition's shape.
+ */
+function fusedAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scores: readonly number[],
+  fusedMask: FusedMask | null,
+  causal: boolean,
+  scale: number,
+  dropping: boolean,
+): Tensor | null {
+  const fused = getBackend().fused;
+  if (!fused?.attention || !fused.attentionBackward || dropping || fusedMask?.mask.requiresGrad) return null;
+  const batch = scores.slice(0, -2);
+  const [l, s] = scores.slice(-2) as [number, number];
+  const [e, ev] = [q.shape[q.rank - 1]!, v.shape[v.rank - 1]!];
+  if (l === 0 || s === 0 || e === 0 || ev === 0 || batch.includes(0)) return null;
+  const b = batch.reduce((a, d) => a * d, 1);
+  const flat = (t: Tensor, len: number, features: number) =>
+    t.expand([...batch, len, features]).reshape([b, len, features]);
+  let mask: Tensor | undefined;
+  let boolMask = false;
+  if (fusedMask) {
+    const { mask: m, meaning } = fusedMask;
+    const additive = noGrad(() => {
+      if (isFloat(m.dtype)) return m.cast(q.dtype);
+      const zero = scalar(0, q.dtype);
+      return meaning === 'attend' ? where(m, zero, -Infinity) : where(m, -Infinity, zero);
+    });
+    boolMask = !isFloat(m.dtype);
+    const view = broadcastView(additive, [...batch, l, s]);
+    // A mask broadcast over the batch keeps its zero strides rather than being expanded.
+    mask = mergedBatch(view, batch.length) ?? view.contiguous().reshape([b, l, s]);
+  }
+  const inputs = [flat(q, l, e), flat(k, s, e), flat(v, s, ev)];
+  const out = attentionOp(mask ? [...inputs, mask] : inputs, { scale, causal, boolMask, lse: null });
+  return out.reshape([...batch, l, ev]);
 }
 
 export interface ScaledDotProductAttentionOptions {
@@ -191,8 +330,13 @@ export function scaledDotProductAttention(
     const future = futureMask(l, s);
     masks.push((t) => applyMask(t, future, 'ignore'));
   }
-  const e = q.shape[q.rank - 1]!;
-  return attend(q, k, v, scale ?? 1 / Math.sqrt(e), masks, dropout, training, generator)[0];
+  const factor = scale ?? 1 / Math.sqrt(q.shape[q.rank - 1]!);
+  const fusedMask = mask === null ? null : { mask, meaning: 'attend' as const };
+  const dropping = dropout > 0 && training;
+  return (
+    fusedAttention(q, k, v, scores, fusedMask, isCausal, factor, dropping) ??
+    attend(q, k, v, factor, masks, dropout, training, generator)[0]
+  );
 }
 
 export interface MultiheadAttentionOptions {
@@ -366,6 +510,7 @@ export class MultiheadAttention extends Module<
       );
     const h = this.numHeads;
     const masks: ((t: Tensor) => Tensor)[] = [];
+    let fusedMask: FusedMask | null = null;
     if (attnMask !== null) {
       if (isCausal) fail(op, 'give either attnMask or isCausal, not both');
       checkMaskDType(op, 'attnMask', attnMask);
@@ -379,6 +524,7 @@ export class MultiheadAttention extends Module<
           `attnMask must be [L, S] = [${l}, ${s}] or [N·numHeads, L, S] = [${n * h}, ${l}, ${s}], got ${fmtShape(attnMask.shape)}`,
         );
       masks.push((t) => applyMask(t, shaped, 'ignore'));
+      fusedMask = { mask: shaped, meaning: 'ignore' };
     } else if (isCausal) {
       const future = futureMask(l, s);
       masks.push((t) => applyMask(t, future, 'ignore'));
@@ -405,18 +551,19 @@ export class MultiheadAttention extends Module<
     const q = heads(linear(q0, wq, bq), l);
     const k = heads(linear(k0, wk, bk), s);
     const v = heads(linear(v0, wv, bv), s);
-    const [out, weights] = attend(
-      q,
-      k,
-      v,
-      1 / Math.sqrt(this.headDim),
-      masks,
-      this.dropout,
-      this.training,
-      this.generator,
-    );
-    const y = this.out_proj.forward(out.transpose(1, 2).reshape([n, l, e]));
-    const output = !batched ? y.squeeze(0) : this.batchFirst ? y : y.transpose(0, 1);
+    const scale = 1 / Math.sqrt(this.headDim);
+    const project = (out: Tensor) => {
+      const y = this.out_proj.forward(out.transpose(1, 2).reshape([n, l, e]));
+      return !batched ? y.squeeze(0) : this.batchFirst ? y : y.transpose(0, 1);
+    };
+    // Without the weights to return, a backend's fused kernel can skip materialising them.
+    if (!needWeights && keyPaddingMask === null) {
+      const dropping = this.dropout > 0 && this.training;
+      const out = fusedAttention(q, k, v, [n, h, l, s], fusedMask, isCausal, scale, dropping);
+      if (out) return [project(out), null];
+    }
+    const [out, weights] = attend(q, k, v, scale, masks, this.dropout, this.training, this.generator);
+    const output = project(out);
     if (!needWeights) return [output, null];
     const w = averageAttnWeights ? weights.mean(1) : weights;
     return [output, batched ? w : w.squeeze(0)];

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <initializer_list>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -557,6 +559,83 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Checks the operands of attention and its backward: q [B, L, E], k [B, S, E], v [B, S, Ev] and the mask
+// [B, L, S] (any strides, the mask's broadcast axes 0), of one floating dtype; the scale finite.
+void checkAttention(const Check& check, const View& q, const View& k, const View& v, const View* mask,
+                    double scale) {
+  check.rank(q, 3, "q");
+  check.rank(k, 3, "k");
+  check.rank(v, 3, "v");
+  check.floating(q, "q");
+  check.dtype(k, q.dtype, "k");
+  check.dtype(v, q.dtype, "v");
+  check.that(k.shape[0] == q.shape[0] && v.shape[0] == q.shape[0],
+             "q " + shapeText(q) + ", k " + shapeText(k) + " and v " + shapeText(v) + " differ in their batch");
+  check.that(k.shape[2] == q.shape[2], "q " + shapeText(q) + " and k " + shapeText(k) + " differ in their features");
+  check.that(v.shape[1] == k.shape[1], "k " + shapeText(k) + " and v " + shapeText(v) + " differ in their length");
+  if (mask) {
+    View want = q;  // [B, L, S]
+    want.shape[2] = k.shape[1];
+    check.shape(*mask, want, "mask", "the scores");
+    check.dtype(*mask, q.dtype, "mask");
+  }
+  check.that(std::isfinite(scale), "the scale must be finite");
+}
+
+// A contiguous output of the given shape and dtype.
+void checkOutput(const Check& check, const View& o, std::initializer_list<long> shape, DType dtype, const char* name) {
+  View want;
+  want.rank = int(shape.size());
+  int i = 0;
+  for (long d : shape) want.shape[i++] = d;
+  check.shape(o, want, name, "expected");
+  check.contiguous(o, name);
+  check.dtype(o, dtype, name);
+}
+
+// attention(out, lse, q, k, v, mask, scale, causal): out [B, L, Ev] and lse [B, L], contiguous; the
+// mask view or null.
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Reader r(info, "attention");
+  View out = r.view(info[0]), lse = r.view(info[1]), q = r.view(info[2]), k = r.view(info[3]), v = r.view(info[4]);
+  const bool hasMask = !info[5].IsNull();
+  View mask = hasMask ? r.view(info[5]) : View();
+  const double scale = num(info, 6);
+  const Check check{r.env, r.op};
+  checkAttention(check, q, k, v, hasMask ? &mask : nullptr, scale);
+  checkOutput(check, out, {q.shape[0], q.shape[1], v.shape[2]}, q.dtype, "out");
+  checkOutput(check, lse, {q.shape[0], q.shape[1]}, q.dtype, "lse");
+  attention(out, lse, q, k, v, hasMask ? &mask : nullptr, scale, info[7].ToBoolean());
+  return info.Env().Undefined();
+}
+
+// attentionBackward(dq, dk, dv, q, k, v, out, lse, dout, mask, scale, causal, boolMask): the three
+// gradients (contiguous, overwritten) from the forward's operands and results and dout [B, L, Ev] (any
+// strides; out too).
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Reader r(info, "attentionBackward");
+  View dq = r.view(info[0]), dk = r.view(info[1]), dv = r.view(info[2]), q = r.view(info[3]), k = r.view(info[4]),
+       v = r.view(info[5]), out = r.view(info[6]), lse = r.view(info[7]), dout = r.view(info[8]);
+  const bool hasMask = !info[9].IsNull();
+  View mask = hasMask ? r.view(info[9]) : View();
+  const double scale = num(info, 10);
+  const Check check{r.env, r.op};
+  checkAttention(check, q, k, v, hasMask ? &mask : nullptr, scale);
+  View result = q;  // [B, L, Ev]
+  result.shape[2] = v.shape[2];
+  check.shape(out, result, "out", "the attention's result");
+  check.shape(dout, result, "dout", "the attention's result");
+  check.dtype(out, q.dtype, "out");
+  check.dtype(dout, q.dtype, "dout");
+  checkOutput(check, lse, {q.shape[0], q.shape[1]}, q.dtype, "lse");
+  checkOutput(check, dq, {q.shape[0], q.shape[1], q.shape[2]}, q.dtype, "dq");
+  checkOutput(check, dk, {k.shape[0], k.shape[1], k.shape[2]}, q.dtype, "dk");
+  checkOutput(check, dv, {v.shape[0], v.shape[1], v.shape[2]}, q.dtype, "dv");
+  attentionBackward(dq, dk, dv, q, k, v, out, lse, dout, hasMask ? &mask : nullptr, scale, info[11].ToBoolean(),
+                    info[12].ToBoolean());
+  return info.Env().Undefined();
+}
+
 // The benchmark hooks' arguments: a, b, c (n×n Float32Arrays), n and reps.
 struct GemmRun {
   float *a, *b, *c;
@@ -746,6 +825,8 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("conv", Napi::Function::New(env, Conv));
   exports.Set("linear", Napi::Function::New(env, Linear));
   exports.Set("cell", Napi::Function::New(env, Cell));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("sgd", Napi::Function::New(env, Sgd));
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("threads", Napi::Function::New(env, Threads));

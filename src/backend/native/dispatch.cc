@@ -156,6 +156,15 @@ void gruCellBackward(const View& dxw, const View& dhw, const View& dh, const Vie
                      const View& grad) {
   isa().gruCellBackward(dxw, dhw, dh, xw, hw, h, grad);
 }
+void attention(const View& out, const View& lse, const View& q, const View& k, const View& v, const View* mask,
+               double scale, bool causal) {
+  isa().attention(out, lse, q, k, v, mask, scale, causal);
+}
+void attentionBackward(const View& dq, const View& dk, const View& dv, const View& q, const View& k, const View& v,
+                       const View& out, const View& lse, const View& dout, const View* mask, double scale,
+                       bool causal, bool boolMask) {
+  isa().attentionBackward(dq, dk, dv, q, k, v, out, lse, dout, mask, scale, causal, boolMask);
+}
 void sgdUpdate(float* p, const float* g, float* buf, long n, double lr, double momentum, double dampening,
                bool nesterov, double weightDecay, bool first) {
   isa().sgdUpdate(p, g, buf, n, lr, momentum, dampening, nesterov, weightDecay, first);

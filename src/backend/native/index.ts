@@ -43,6 +43,17 @@ interface Addon {
   ): void;
   linear(out: TypedArray, x: TypedArray, w: TypedArray, bias: TypedArray | null, relu: boolean): void;
   cell(kind: number, ...views: TypedArray[]): void;
+  attention(
+    out: TypedArray,
+    lse: TypedArray,
+    q: TypedArray,
+    k: TypedArray,
+    v: TypedArray,
+    mask: TypedArray | null,
+    scale: number,
+    causal: boolean,
+  ): void;
+  attentionBackward(...args: [...(TypedArray | null)[], number, boolean, boolean]): void;
   sgd(...args: unknown[]): void;
   adam(...args: unknown[]): void;
   threads(): number;
@@ -475,6 +486,22 @@ function makeNativeBackend(): Backend {
       lstmCellBackward: (dGates, dc, xw, hw, c, out, grad) => cell(1, dGates, dc, xw, hw, c, out, grad),
       gruCell: (out, xw, hw, h) => cell(2, out, xw, hw, h),
       gruCellBackward: (dxw, dhw, dh, xw, hw, h, grad) => cell(3, dxw, dhw, dh, xw, hw, h, grad),
+      attention(out, lse, q, k, v, mask, scale, causal) {
+        start();
+        const views = [out, lse, q, k, v].map(put) as [
+          TypedArray,
+          TypedArray,
+          TypedArray,
+          TypedArray,
+          TypedArray,
+        ];
+        addon.attention(...views, mask && put(mask), scale, causal);
+      },
+      attentionBackward(dq, dk, dv, q, k, v, out, lse, dout, mask, scale, causal, boolMask) {
+        start();
+        const views = [dq, dk, dv, q, k, v, out, lse, dout].map(put);
+        addon.attentionBackward(...views, mask && put(mask), scale, causal, boolMask);
+      },
       sgdUpdate(p, g, buf, h, first) {
         addon.sgd(p, g, buf, h.lr, h.momentum, h.dampening, h.nesterov, h.weightDecay, first);
       },

@@ -92,6 +92,16 @@ void lstmCellBackward(const View& dGates, const View& dc, const View& xw, const 
 void gruCell(const View& out, const View& xw, const View& hw, const View& h);
 void gruCellBackward(const View& dxw, const View& dhw, const View& dh, const View& xw, const View& hw, const View& h,
                      const View& grad);
+// Scaled dot-product attention over [B, L, E] queries, [B, S, E] keys and [B, S, Ev] values (any
+// strides), with an additive mask broadcast to [B, L, S] (strides 0 on broadcast axes) or none, and
+// causal masking of the keys after each query: out [B, L, Ev] and the rows' logsumexp lse [B, L] (both
+// contiguous), and the backward from them and dout to the contiguous dq, dk, dv. With boolMask the
+// mask's -∞ entries pass no gradient, as a boolean mask's where() does in the composition.
+void attention(const View& out, const View& lse, const View& q, const View& k, const View& v, const View* mask,
+               double scale, bool causal);
+void attentionBackward(const View& dq, const View& dk, const View& dv, const View& q, const View& k, const View& v,
+                       const View& out, const View& lse, const View& dout, const View* mask, double scale,
+                       bool causal, bool boolMask);
 void sgdUpdate(float* p, const float* g, float* buf, long n, double lr, double momentum, double dampening,
                bool nesterov, double weightDecay, bool first);
 void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long n, double lr, double beta1,
@@ -102,6 +112,6 @@ void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long 
 #define STRATA_ISA_KERNELS(X)                                                                              \
   X(copy) X(unary) X(binary) X(where) X(reduce) X(argReduce) X(gather) X(scatterAdd) X(unfold) X(fold)     \
   X(maxPool) X(convForward) X(convBackwardInput) X(convBackwardWeight) X(logSoftmax) X(lstmCell)          \
-  X(lstmCellBackward) X(gruCell) X(gruCellBackward) X(sgdUpdate) X(adamUpdate)
+  X(lstmCellBackward) X(gruCell) X(gruCellBackward) X(attention) X(attentionBackward) X(sgdUpdate) X(adamUpdate)
 
 }  // namespace strata
