@@ -1181,6 +1181,49 @@ for (const name of backendNames()) {
           }
         });
 
+      if (has('logSoftmaxBackward'))
+        test("logSoftmax's backward: g - exp(y) Σ g per row, NaN and infinities included", () => {
+          const f = be().fused!.logSoftmaxBackward!;
+          for (const dtype of FLOATS) {
+            for (const shape of [
+              [1, 1],
+              [3, 7],
+              [5, 33],
+              [64, 100],
+              [2, 3, 17],
+              [4, 1023],
+            ] as Shape[]) {
+              const n = shape[shape.length - 1]!;
+              const rows = sizeOf(shape) / n;
+              const gFill = randomFill(dtype, hashSeed(`lsmB-g${dtype}${shape}`), false, -2, 2);
+              const yFill = randomFill(dtype, hashSeed(`lsmB-y${dtype}${shape}`), false, -8, 0);
+              const gv = Array.from({ length: sizeOf(shape) }, (_, i) => gFill(i));
+              const yv = Array.from({ length: sizeOf(shape) }, (_, i) => yFill(i));
+              if (rows >= 3 && n >= 2) {
+                yv[1] = -Infinity; // row 0: a class of probability 0 passes g through
+                gv[n] = Number.NaN; // row 1: a NaN gradient poisons its row
+                yv[2 * n] = Number.NaN; // row 2: a NaN output stays NaN where it is
+              }
+              const g = makeView(dtype, shape, 'contiguous', (i) => gv[i]!);
+              const y = makeView(dtype, shape, 'contiguous', (i) => yv[i]!);
+              const ref = new Float64Array(sizeOf(shape));
+              for (let r = 0; r < rows; r++) {
+                const sum = gv.slice(r * n, (r + 1) * n).reduce((a, v) => a + v, 0);
+                for (let j = 0; j < n; j++) ref[r * n + j] = gv[r * n + j]! - Math.exp(yv[r * n + j]!) * sum;
+              }
+              const out = contiguousOut(dtype, shape);
+              f(out, g, y);
+              assertClose(
+                out.data,
+                ref,
+                dtype === 'float32' ? 1e-5 : 1e-12,
+                `fused logSoftmaxBackward ${dtype} ${fmt(shape)}`,
+                Array.from(ref, () => 1),
+              );
+            }
+          }
+        });
+
       if (has('linear'))
         test('linear: x wᵀ + b (and ReLU) against the reference matmul, transposed and strided operands', () => {
           const f = be().fused!.linear!;

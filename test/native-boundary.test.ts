@@ -210,12 +210,22 @@ describe('the native boundary refuses operands its kernels cannot take', {
     refuses('scatterAdd', [v('f32', [2, 3]), 1, v('i32', [2, 2]), v('f64', [2, 2])]);
   });
 
-  test('logSoftmax and linear: contiguous rows, the shapes of a product, float of one dtype', () => {
+  test('logSoftmax, its backward and linear: contiguous rows, the shapes of a product, float of one dtype', () => {
     call('logSoftmax', [v('f32', [2, 3]), v('f32', [2, 3])]);
     refuses('logSoftmax', [v('f32', [2, 3]), v('f32', [2, 3], { strides: [1, 2] })]);
     refuses('logSoftmax', [v('f32', [2, 3]), v('f32', [3, 3])]);
     refuses('logSoftmax', [v('i32', [2, 3]), v('i32', [2, 3])]);
     refuses('logSoftmax', [v('f32', []), v('f32', [])]);
+    call('logSoftmaxBackward', [v('f32', [2, 3]), v('f32', [2, 3]), v('f32', [2, 3])]);
+    refuses('logSoftmaxBackward', [v('f32', [2, 3]), v('f32', [2, 3]), v('f32', [3, 3])]);
+    refuses('logSoftmaxBackward', [v('f32', [2, 3]), v('f64', [2, 3]), v('f32', [2, 3])]);
+    refuses('logSoftmaxBackward', [
+      v('f32', [2, 3]),
+      v('f32', [2, 3], { strides: [1, 2] }),
+      v('f32', [2, 3]),
+    ]);
+    refuses('logSoftmaxBackward', [v('i32', [2, 3]), v('i32', [2, 3]), v('i32', [2, 3])]);
+    refuses('logSoftmaxBackward', [v('f32', []), v('f32', []), v('f32', [])]);
     call('linear', [v('f32', [2, 4]), v('f32', [2, 3]), v('f32', [4, 3]), v('f32', [4]), false]);
     refuses('linear', [v('f32', [2, 4]), v('f32', [2, 5]), v('f32', [4, 3]), null, false]);
     refuses('linear', [v('f32', [2, 4]), v('f32', [2, 3]), v('f32', [4, 3]), v('f32', [5]), false]);

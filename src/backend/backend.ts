@@ -139,6 +139,8 @@ export interface AdamHyper {
 export interface FusedKernels {
   /** out = x - logsumexp(x) along the last axis, for contiguous x and out. */
   logSoftmax(out: View, x: View): void;
+  /** Its backward from its output y: dx = g - exp(y) · Σ g along the last axis, all three contiguous. */
+  logSoftmaxBackward(dx: View, g: View, y: View): void;
   /** out = x wᵀ + b, then ReLU when asked: x [n, k], w [o, k], b [o] or null, out [n, o] contiguous. */
   linear(out: View, x: View, w: View, bias: View | null, relu: boolean): void;
   /**

@@ -1,3 +1,4 @@
+import { isGradEnabled } from '../autograd/mode.js';
 import { getBackend } from '../backend/registry.js';
 import { checkArity, checkOptions, describe, fail, fmtShape } from '../errors.js';
 import { tensor } from '../tensor/creation.js';
@@ -33,8 +34,24 @@ const logSoftmaxOp = defineOp({
     const shifted = x!.sub(where(m.abs().lt(Infinity), m, 0));
     return shifted.sub(shifted.exp().sum(axis, true).log());
   },
-  // d/dx: g - softmax(x) * sum(g), with softmax = exp(y).
-  vjp: (g, { output, attrs: axis }) => [g.sub(output.exp().mul(g.sum(axis, true)))],
+  // d/dx: g - softmax(x) * sum(g), with softmax = exp(y): the backend's one pass for first-order
+  // gradients, the ops otherwise, which autograd differentiates again.
+  vjp: (g, { output, attrs: axis }) => {
+    const fused = getBackend().fused?.logSoftmaxBackward;
+    if (
+      fused &&
+      !isGradEnabled() &&
+      axis === output.rank - 1 &&
+      g.dtype === output.dtype &&
+      output.isContiguous() &&
+      g.isContiguous()
+    ) {
+      const dx = empty(output.shape, output.dtype);
+      fused(dx, g, output);
+      return [dx];
+    }
+    return [g.sub(output.exp().mul(g.sum(axis, true)))];
+  },
 });
 
 /** log softmax(x) = x - logsumexp(x) along an axis, computed stably. */

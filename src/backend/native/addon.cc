@@ -447,6 +447,21 @@ Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value LogSoftmaxBackward(const Napi::CallbackInfo& info) {
+  Reader r(info, "logSoftmaxBackward");
+  View dx = r.view(info[0]), g = r.view(info[1]), y = r.view(info[2]);
+  const Check check{r.env, r.op};
+  check.that(y.rank >= 1, "y must have rank 1 or more");
+  check.floating(y, "y");
+  for (auto [t, name] : {std::pair{&dx, "dx"}, {&g, "g"}}) {
+    check.shape(*t, y, name, "y");
+    check.dtype(*t, y.dtype, name);
+  }
+  for (auto [t, name] : {std::pair{&dx, "dx"}, {&g, "g"}, {&y, "y"}}) check.contiguous(*t, name);
+  logSoftmaxBackward(dx, g, y);
+  return info.Env().Undefined();
+}
+
 Napi::Value Linear(const Napi::CallbackInfo& info) {
   Reader r(info, "linear");
   View out = r.view(info[0]), x = r.view(info[1]), w = r.view(info[2]);
@@ -819,6 +834,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd));
   exports.Set("logSoftmax", Napi::Function::New(env, LogSoftmax));
+  exports.Set("logSoftmaxBackward", Napi::Function::New(env, LogSoftmaxBackward));
   exports.Set("unfold", Napi::Function::New(env, Unfold));
   exports.Set("fold", Napi::Function::New(env, Fold));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));

@@ -146,6 +146,7 @@ bool convBackwardWeight(const View& dw, const View& x, const View& dy, const Win
   return isa().convBackwardWeight(dw, x, dy, win, groups);
 }
 void logSoftmax(const View& out, const View& x) { isa().logSoftmax(out, x); }
+void logSoftmaxBackward(const View& dx, const View& g, const View& y) { isa().logSoftmaxBackward(dx, g, y); }
 void lstmCell(const View& out, const View& xw, const View& hw, const View& c) { isa().lstmCell(out, xw, hw, c); }
 void lstmCellBackward(const View& dGates, const View& dc, const View& xw, const View& hw, const View& c,
                       const View& out, const View& grad) {

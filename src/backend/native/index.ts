@@ -29,6 +29,7 @@ interface Addon {
   gather(out: TypedArray, x: TypedArray, axis: number, index: TypedArray): number;
   scatterAdd(out: TypedArray, axis: number, index: TypedArray, src: TypedArray): number;
   logSoftmax(out: TypedArray, x: TypedArray): void;
+  logSoftmaxBackward(dx: TypedArray, g: TypedArray, y: TypedArray): void;
   unfold(out: TypedArray, x: TypedArray, padValue: number): void;
   fold(out: TypedArray, cols: TypedArray): void;
   maxPool(out: TypedArray, argmax: TypedArray, x: TypedArray): void;
@@ -477,6 +478,10 @@ function makeNativeBackend(): Backend {
       logSoftmax(out, x) {
         start();
         addon.logSoftmax(put(out), put(x));
+      },
+      logSoftmaxBackward(dx, g, y) {
+        start();
+        addon.logSoftmaxBackward(put(dx), put(g), put(y));
       },
       linear(out, x, w, bias, relu) {
         start();

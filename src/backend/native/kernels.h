@@ -80,6 +80,8 @@ bool convBackwardWeight(const View& dw, const View& x, const View& dy, const Win
 
 // Fused fast paths below autograd (rows along the last axis of contiguous tensors).
 void logSoftmax(const View& out, const View& x);
+// Its backward from the output y: dx = g - exp(y) · Σ g along the last axis.
+void logSoftmaxBackward(const View& dx, const View& g, const View& y);
 // y = x wᵀ + b (then ReLU) for x [N, K], w [O, K], b [O] or none: Linear's forward in one pass.
 void linear(const View& out, const View& x, const View& w, const View* bias, bool relu);
 // The pointwise half of a recurrent step, from the input's and the hidden state's projections xw, hw
@@ -111,7 +113,8 @@ void adamUpdate(float* p, const float* g, float* m, float* v, float* vMax, long 
 // above but matmul and linear, which are GEMM calls and so go through the GEMM's own dispatch.
 #define STRATA_ISA_KERNELS(X)                                                                              \
   X(copy) X(unary) X(binary) X(where) X(reduce) X(argReduce) X(gather) X(scatterAdd) X(unfold) X(fold)     \
-  X(maxPool) X(convForward) X(convBackwardInput) X(convBackwardWeight) X(logSoftmax) X(lstmCell)          \
-  X(lstmCellBackward) X(gruCell) X(gruCellBackward) X(attention) X(attentionBackward) X(sgdUpdate) X(adamUpdate)
+  X(maxPool) X(convForward) X(convBackwardInput) X(convBackwardWeight) X(logSoftmax) X(logSoftmaxBackward) \
+  X(lstmCell) X(lstmCellBackward) X(gruCell) X(gruCellBackward) X(attention) X(attentionBackward) X(sgdUpdate)  \
+  X(adamUpdate)
 
 }  // namespace strata

@@ -1,6 +1,7 @@
 // Reductions over any set of axes, arg-extremes along one axis, and the fused row kernels.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
@@ -167,6 +168,34 @@ void logSoftmaxTyped(const View& out, const View& x) {
   });
 }
 
+// dx = g - exp(y) · Σ g along each row: log-softmax's backward in two passes over the row, where the
+// composition takes five over [rows, cols] temporaries.
+template <class T>
+void logSoftmaxBackwardTyped(const View& dx, const View& g, const View& y) {
+  const long cols = y.shape[y.rank - 1];
+  const long rows = cols ? y.size() / cols : 0;
+  const T* pg = at<T>(g) + g.offset;
+  const T* py = at<T>(y) + y.offset;
+  T* pd = at<T>(dx) + dx.offset;
+  pool().parallelFor(rows, std::max<long>(1, 16384 / std::max<long>(1, cols)), [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const T* gi = pg + r * cols;
+      const T* yi = py + r * cols;
+      T* di = pd + r * cols;
+      double sum = 0;
+      for (long c = 0; c < cols; c++) sum += gi[c];
+      const T s = T(sum);
+      long c = 0;
+      if constexpr (std::is_same_v<T, float>) {
+        constexpr long W = Floats::kWidth;
+        for (; c + W <= cols; c += W)
+          (Floats::load(gi + c, W) - exp(Floats::load(yi + c, W)) * s).store(di + c, W);
+      }
+      for (; c < cols; c++) di[c] = gi[c] - exp(One<T>(yi[c])).v * s;
+    }
+  });
+}
+
 }  // namespace
 
 void reduce(int op, const View& out, const View& x, const bool* axes) {
@@ -188,6 +217,11 @@ void argReduce(bool isMax, const View& out, const View& x, int axis) {
 void logSoftmax(const View& out, const View& x) {
   if (x.dtype == kF32) logSoftmaxTyped<float>(out, x);
   else logSoftmaxTyped<double>(out, x);
+}
+
+void logSoftmaxBackward(const View& dx, const View& g, const View& y) {
+  if (y.dtype == kF32) logSoftmaxBackwardTyped<float>(dx, g, y);
+  else logSoftmaxBackwardTyped<double>(dx, g, y);
 }
 
 }  // namespace strata::STRATA_ISA_NS
