@@ -272,7 +272,11 @@ export class DigitStrips {
   }
 }
 
-/** A caption's ids: `<bos>`, the digits, `<eos>`, padded to `length`. */
+/**
+ * A caption's ids: `<bos>`, the digits, `<eos>`, padded to `length`.
+ *
+ *     data.caption([3, 1, 4], 7) // → [1, 6, 4, 7, 2, 0, 0]
+ */
 export function caption(digits: readonly number[], length = digits.length + 2): Int32Array {
   if (digits.length + 2 > length)
     fail(
