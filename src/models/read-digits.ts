@@ -8,7 +8,7 @@ import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
-import { GRUCell } from '../nn/recurrent.js';
+import { GRU, GRUCell } from '../nn/recurrent.js';
 import { Sequential } from '../nn/sequential.js';
 import { concat, stack } from '../ops/movement.js';
 import { tensor } from '../tensor/creation.js';
@@ -45,8 +45,10 @@ export interface DigitReading {
  * over the vocabulary `<pad> <bos> <eos> zero … nine`.
  *
  * ```text
- * encoder: 4 × (conv 3×3 pad 1 → BatchNorm → ReLU), pooled 2×2, 2×2, 2×1 after the first three,
- *          then the maximum over the remaining rows: columns a_1..a_S [N, S = W/4, C]
+ * encoder: conv 3×3 stride 2, conv 3×3, pool 2×2, conv 3×3, pool 2×1 (each conv → ReLU, the last two
+ *          after a BatchNorm),
+ *          then a conv over the remaining H/8 rows: feature columns f_1..f_S [N, S = W/4, C];
+ *          a bidirectional GRU of C/2 units a direction reads them both ways, a_s = f_s + [→g_s; ←g_s]
  * soft:    h_0 = tanh(W_init · mean_s a_s)
  *          step t: α_t = softmax_s(vᵀ tanh(W_q h_{t−1} + W_k a_s)),  z_t = Σ_s α_ts a_s
  *                  h_t = GRU([E y_{t−1}; z_t], h_{t−1}),  logits_t = W_o tanh(W_c [h_t; z_t])
@@ -54,6 +56,9 @@ export interface DigitReading {
  *          and the same decoder with z_t = z at every step
  * ```
  *
+ * A column of the ConvNet sees about one digit (a receptive field 25 pixels wide); the recurrent pass
+ * over the columns (as in Shi et al.'s CRNN) lets each one know what lies on either side and how far
+ * along the strip it is, which the attention needs to step from one digit to the next.
  * The attention is Xu et al.'s (and Bahdanau et al.'s) scheme: each step looks with the previous state
  * h_{t−1} before it reads, and feeds the context z_t into the GRU, so the decoder knows where it looked
  * last (the strips' digits sit at random places, so "the next digit" is relative to the last one).
@@ -69,6 +74,7 @@ export interface DigitReading {
  */
 export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
   readonly encoder: Sequential;
+  readonly context: GRU;
   readonly thought: Linear | null;
   readonly attention: AdditiveAttention | null;
   readonly init: Linear;
@@ -99,26 +105,28 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
       fail(op, `height must be a positive multiple of 8 (three 2× reductions down), got ${height}`);
     if (!(Number.isInteger(width) && width >= 4 && width % 4 === 0))
       fail(op, `width must be a positive multiple of 4 (two 2× poolings across), got ${width}`);
-    if (channels.length !== 4 || !channels.every((c) => Number.isInteger(c) && c >= 1))
-      fail(op, `channels must be four positive integers, got [${channels.join(', ')}]`);
+    if (channels.length !== 4 || !channels.every((c) => Number.isInteger(c) && c >= 1) || channels[3]! % 2)
+      fail(op, `channels must be four positive integers, the last even, got [${channels.join(', ')}]`);
     if (!(Number.isInteger(maxDigits) && maxDigits >= 1))
       fail(op, `maxDigits must be a positive integer, got ${maxDigits}`);
     const [c1, c2, c3, c4] = channels as [number, number, number, number];
     // Cheap where the maps are large: a strided first layer instead of a pooled one, and batch
-    // normalisation only on the last, small map (elementwise work, not the products, dominates up front).
+    // normalisation only once the maps are small (elementwise work, not the products, dominates up front).
     this.encoder = new Sequential(
       new Conv2d(1, c1, 3, { stride: 2, padding: 1 }),
       new ReLU(),
       new Conv2d(c1, c2, 3, { padding: 1 }),
       new ReLU(),
       new MaxPool2d(2),
-      new Conv2d(c2, c3, 3, { padding: 1 }),
+      new Conv2d(c2, c3, 3, { padding: 1, bias: false }),
+      new BatchNorm2d(c3),
       new ReLU(),
       new MaxPool2d([2, 1]),
       new Conv2d(c3, c4, [height / 8, 3], { padding: [0, 1], bias: false }),
       new BatchNorm2d(c4),
       new ReLU(),
     );
+    this.context = new GRU(c4, c4 / 2, { batchFirst: true, bidirectional: true });
     const features = channels[3]!;
     this.columns = width / 4;
     this.thought = attention === 'none' ? new Linear(this.columns * features, features) : null;
@@ -152,7 +160,8 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
   encode(images: Tensor): Tensor {
     this.checkImages('DigitReader.encode', images);
     const maps = this.encoder.forward(images) as Tensor; // [N, C, 1, W/4]
-    return maps.squeeze(2).transpose(1, 2);
+    const columns = maps.squeeze(2).transpose(1, 2);
+    return columns.add(this.context.forward(columns)[0]);
   }
 
   /** What every step needs: the columns, their key projection, the initial state, and the fixed context without attention. */
