@@ -24,6 +24,12 @@ export { type LenetOptions, lenet } from './models/lenet.js';
 export { type MlpOptions, mlp } from './models/mlp.js';
 export { KneserNeyTrigram } from './models/ngram.js';
 export { NeuralProbabilisticLM, type NplmOptions } from './models/nplm.js';
+export {
+  type DigitAttention,
+  DigitReader,
+  type DigitReaderOptions,
+  type DigitReading,
+} from './models/read-digits.js';
 export { ResNet, type ResNetOptions, type ResnetMnistOptions, resnetMnist } from './models/resnet.js';
 export {
   type LmState,

@@ -13,6 +13,7 @@ import { EOS, UNK, Vocab } from '../src/data/text.js';
 import * as st from '../src/index.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { lenet } from '../src/models/lenet.js';
+import type { DigitReader } from '../src/models/read-digits.js';
 import { loadModel, MODELS, type ModelConfig } from '../src/models/registry.js';
 import { ResNet, resnetMnist } from '../src/models/resnet.js';
 import type { TranslationModel } from '../src/models/seq2seq.js';
@@ -369,6 +370,10 @@ const CONFIGS: Record<string, ModelConfig> = {
     ...{ hidden: 6, embed: 4, layers: 2, bidirectional: true },
   },
   transformer: { model: 'transformer', ...PAIRS, dModel: 8, heads: 2, ff: 12, layers: 1 },
+  'read-digits': {
+    ...{ model: 'read-digits', attention: 'soft', hidden: 6, embed: 4 },
+    ...{ height: 32, width: 128, maxDigits: 5 },
+  },
   mlp: { model: 'mlp', dropout: 0.2 },
   lenet: { model: 'lenet' },
   'resnet-mnist': { model: 'resnet-mnist' },
@@ -430,7 +435,9 @@ test('loadModel rebuilds every registered model from its checkpoint: same weight
       assert.equal(loaded.model.training, false, `${name}: in eval mode`);
       const x = text
         ? st.tensor([[2, 3, 4]], { dtype: 'int32' })
-        : st.randn(entry.input === 'image' ? [2, 1, 28, 28] : [2, 784]);
+        : st.randn(
+            entry.input === 'image' ? [2, 1, 28, 28] : entry.input === 'strips' ? [2, 1, 32, 128] : [2, 784],
+          );
       model.eval();
       const ids = (rows: number[][]) => st.tensor(rows, { dtype: 'int32' });
       const out = (m: typeof model) => {
@@ -440,7 +447,15 @@ test('loadModel rebuilds every registered model from its checkpoint: same weight
               ids([[0, 0, 0, 0]]),
               ids([[1, 6]]),
             )
-          : m.forward(x);
+          : entry.input === 'strips'
+            ? (m as unknown as DigitReader).forward(
+                x,
+                ids([
+                  [1, 5],
+                  [1, 7],
+                ]),
+              )
+            : m.forward(x);
         return Array.isArray(y) ? (y[0] as Tensor) : (y as Tensor);
       };
       near(out(loaded.model), out(model), 0, `${name} from ${path}`);

@@ -106,6 +106,18 @@ const DEFAULTS: Record<string, Defaults> = {
       layers: str('encoder layers, and as many decoder layers', 2),
     },
   },
+  'read-digits': {
+    ...{ epochs: 4, batchSize: 64, optimizer: 'adam', schedule: 'cosine', dropout: 0, clip: 5 },
+    own: {
+      attention: str('soft (Xu et al.) | none (one thought vector of the strip)', 'soft'),
+      hidden: str('units of the GRU decoder', 128),
+      embed: str('word-vector size', 64),
+      strips: str('new training strips per epoch (from the first 55,000 MNIST training images)', 30000),
+      'valid-strips': str('validation strips (from the last 5,000 training images)', 1000),
+      'test-strips': str('test strips (from the MNIST test images)', 10000),
+      'max-digits': str('digits per strip, uniform in 1..N', 5),
+    },
+  },
 };
 
 /** The count-based n-gram model takes only what it uses. */
@@ -125,10 +137,17 @@ function flagsOf(model: string): Flags {
   const d = DEFAULTS[model]!;
   const text = MODELS[model]!.input === 'tokens';
   const pairs = MODELS[model]!.input === 'pairs';
+  const strips = MODELS[model]!.input === 'strips';
   return {
     epochs: str('passes over the training data', d.epochs),
     'batch-size': str(
-      text ? 'parallel streams of text' : pairs ? 'sentence pairs per step' : 'examples per step',
+      text
+        ? 'parallel streams of text'
+        : pairs
+          ? 'sentence pairs per step'
+          : strips
+            ? 'strips per step'
+            : 'examples per step',
       d.batchSize,
     ),
     lr: str(
@@ -149,8 +168,8 @@ function flagsOf(model: string): Flags {
     ),
     clip: str('clip the global gradient norm to this (0: off)', d.clip),
     seed: str('seed for initialisation, shuffling, augmentation and dropout', 0),
-    // Translation validates on the fixed valid.tsv.
-    ...(pairs
+    // Translation validates on the fixed valid.tsv, reading digits on its own validation strips.
+    ...(pairs || strips
       ? {}
       : {
           validation: str(
@@ -166,13 +185,17 @@ function flagsOf(model: string): Flags {
     force: bool('start over in an --out that already holds a run'),
     'checkpoint-every': str('also checkpoint every N steps'),
     tensorboard: str('also write TensorBoard event files into DIR (scalars, histograms, filters, config)'),
-    limit: str(
-      text
-        ? 'use only the first N training tokens'
-        : pairs
-          ? 'use only the first N training pairs'
-          : 'use only the first N training examples',
-    ),
+    ...(strips
+      ? {}
+      : {
+          limit: str(
+            text
+              ? 'use only the first N training tokens'
+              : pairs
+                ? 'use only the first N training pairs'
+                : 'use only the first N training examples',
+          ),
+        }),
     json: bool('print the results as one JSON object on the last line of stdout'),
     backend: str('backend to run on (see strata info)'),
     precision: str(
@@ -191,7 +214,9 @@ export function trainHelp(model: string): string {
       ? `Trains ${entry.summary} on Moby-Dick (chapters ending in 0 held out for testing, in 5 for validation) and reports test perplexity.`
       : entry.input === 'pairs'
         ? `Trains ${entry.summary} on the English–French Tatoeba pairs (eng-fra/train.tsv; valid.tsv picks the best epoch) with teacher forcing,\nand reports test BLEU-4, greedy and beam, against all the French translations of each English sentence.`
-        : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
+        : entry.input === 'strips'
+          ? `Trains ${entry.summary} on strips of 1 to 5 MNIST digits captioned by their names ("three one four"),\nand reports sequence and per-digit accuracy on test strips made from the test images only.`
+          : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
     : 'Counts an interpolated Kneser-Ney trigram model of Moby-Dick (the count-based baseline) and reports test perplexity.';
   return helpText(`strata train ${model} [options]`, what, flagsOf(model));
 }
@@ -205,6 +230,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     v[name] === undefined ? undefined : n(name, o);
   const text = model === 'ngram' || MODELS[model]!.input === 'tokens';
   const pairs = model !== 'ngram' && MODELS[model]!.input === 'pairs';
+  const strips = model !== 'ngram' && MODELS[model]!.input === 'strips';
   const limit = maybe('limit', { integer: true, min: text ? 100 : 1 });
   if (model === 'ngram') return countNgrams(n('min-freq', { integer: true, min: 1 }), limit);
   const epochs = n('epochs', { integer: true, min: 1 });
@@ -213,10 +239,10 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   const checkpointEvery = maybe('checkpoint-every', { integer: true, min: 1 });
   const lr = maybe('lr', { min: 0 });
   const clip = n('clip', { min: 0 });
-  const validation = pairs ? 0 : n('validation', { min: 0 });
+  const validation = pairs || strips ? 0 : n('validation', { min: 0 });
   if (validation >= 1) fail(cmd, `--validation must be below 1, got ${validation}`);
   const patience = maybe('patience', { integer: true, min: 1 });
-  if (patience !== undefined && validation === 0 && !text && !pairs)
+  if (patience !== undefined && validation === 0 && !text && !pairs && !strips)
     fail(cmd, '--patience needs a validation set: add --validation 0.1');
   const optimizer = String(v.optimizer);
   const precision = String(v.precision);
@@ -252,7 +278,18 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   }
   const own: Record<string, unknown> = {};
   let scoring: RunSettings['scoring'];
-  if (pairs) {
+  if (strips) {
+    own.attention = String(v.attention);
+    if (!['soft', 'none'].includes(own.attention as string))
+      fail(cmd, `unknown --attention '${own.attention}': expected soft, none`);
+    own.hidden = n('hidden', { integer: true, min: 2 });
+    own.embed = n('embed', { integer: true, min: 1 });
+    Object.assign(own, { height: 32, width: 128 });
+    own.maxDigits = n('max-digits', { integer: true, min: 1 });
+    own.strips = n('strips', { integer: true, min: 1 });
+    own.validStrips = n('valid-strips', { integer: true, min: 1 });
+    own.testStrips = n('test-strips', { integer: true, min: 1 });
+  } else if (pairs) {
     own.minFreq = n('min-freq', { integer: true, min: 1 });
     own.maxLength = n('max-length', { integer: true, min: 3 });
     own.bleuSentences = n('bleu-sentences', { integer: true, min: 0 });

@@ -30,6 +30,7 @@ import { evaluate } from '../train/metrics.js';
 import { scoringProgress } from '../train/progress.js';
 import type { Callback } from '../train/trainer.js';
 import { saveTrainingCurves } from '../viz/plot.js';
+import { type DigitsResult, trainReadDigits } from './digits-recipe.js';
 import { KneserNeyTrigram } from './ngram.js';
 import { MODELS, type ModelConfig } from './registry.js';
 import { type TranslationResult, type TranslationScoring, trainTranslation } from './translation-recipe.js';
@@ -68,8 +69,9 @@ export type TrainReport = Record<string, unknown> & { model: string; summary: st
 
 /**
  * Trains a registered model by its recipe: an image classifier on MNIST or Fashion-MNIST (test accuracy),
- * a language model on Moby-Dick (test perplexity) or a translation model on the English–French pairs
- * (test BLEU), with the run's settings stored as its config.
+ * a language model on Moby-Dick (test perplexity), a translation model on the English–French pairs
+ * (test BLEU) or a reader of MNIST digit strips (test sequence and per-digit accuracy), with the run's
+ * settings stored as its config.
  */
 export async function trainModel(s: RunSettings): Promise<TrainReport> {
   const entry = MODELS[s.model]!;
@@ -92,13 +94,22 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   const options = { ...run, progress: s.progress, precision: s.precision, config };
   const logs = runLogs(s, config);
   const monitor = text ? 'valPerplexity' : 'valLoss';
-  let result: FitResult | LmFitResult | TranslationResult;
+  let result: FitResult | LmFitResult | TranslationResult | DigitsResult;
   let report: Record<string, unknown>;
   let parameters: number;
   if (entry.input === 'pairs') {
     ({ result, report, parameters } = await trainTranslation({
       ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience, limit: s.limit },
       scoring: s.scoring ?? { beam: 5, lengthPenalty: 0.6 },
+      optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
+      schedule: (opt) => makeSchedule(s.schedule, opt, s.epochs, 'valLoss'),
+      run: options,
+      callbacks: logs.callbacks,
+      op: `train ${s.model}`,
+    }).finally(logs.close));
+  } else if (entry.input === 'strips') {
+    ({ result, report, parameters } = await trainReadDigits({
+      ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience },
       optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
       schedule: (opt) => makeSchedule(s.schedule, opt, s.epochs, 'valLoss'),
       run: options,
@@ -190,15 +201,23 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     };
   }
   // The curves carry the run's name and its test result, so a figure lifted from the run folder says what it shows.
-  const test = report as { test_loss?: number; test_accuracy?: number };
-  const dataset = entry.input === 'pairs' ? 'eng-fra' : text ? 'moby-dick' : config.dataset;
+  const test = report as { test_loss?: number; test_accuracy?: number; test_sequence_accuracy?: number };
+  const dataset =
+    entry.input === 'pairs'
+      ? 'eng-fra'
+      : entry.input === 'strips'
+        ? 'mnist-strips'
+        : text
+          ? 'moby-dick'
+          : config.dataset;
   saveTrainingCurves(s.out, result.history, {
     title: basename(resolve(s.out)),
     subtitle: `${s.model} on ${dataset}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr}${s.schedule === 'none' ? '' : ` (${s.schedule})`}, seed ${s.seed}`,
-    test: { loss: test.test_loss, accuracy: test.test_accuracy },
+    test: { loss: test.test_loss, accuracy: test.test_accuracy ?? test.test_sequence_accuracy },
   });
   const backend = getBackend().name;
-  const rate = `${Math.round(result.samplesPerSecond)} ${text || entry.input === 'pairs' ? 'tokens' : 'samples'}/s`;
+  const unit = text || entry.input === 'pairs' ? 'tokens' : entry.input === 'strips' ? 'strips' : 'samples';
+  const rate = `${Math.round(result.samplesPerSecond)} ${unit}/s`;
   return {
     ...config,
     ...report,

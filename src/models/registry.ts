@@ -15,6 +15,7 @@ import type { LanguageModel } from '../train/lm.js';
 import { lenet } from './lenet.js';
 import { mlp } from './mlp.js';
 import { NeuralProbabilisticLM } from './nplm.js';
+import { type DigitAttention, DigitReader } from './read-digits.js';
 import { resnetMnist } from './resnet.js';
 import { type RnnCell, RnnLanguageModel } from './rnnlm.js';
 import { Seq2Seq, type Seq2SeqAttention, type Seq2SeqCell, type TranslationModel } from './seq2seq.js';
@@ -30,8 +31,11 @@ export type SettingKind = 'number' | 'integer' | 'boolean' | 'string';
 /** How one registered model is rebuilt. */
 export interface ModelEntry {
   summary: string;
-  /** What its input is: images (flat rows or [N, 1, 28, 28]), token ids, or sentence pairs (translation). */
-  input: 'flat' | 'image' | 'tokens' | 'pairs';
+  /**
+   * What its input is: images (flat rows or [N, 1, 28, 28]), token ids, sentence pairs (translation), or
+   * strips of digits to read (src/data/digit-strips.ts).
+   */
+  input: 'flat' | 'image' | 'tokens' | 'pairs' | 'strips';
   /** The config keys that shape the model, each with its kind. */
   shape: Record<string, SettingKind>;
   /**
@@ -148,6 +152,24 @@ export const MODELS: Record<string, ModelEntry> = {
         ...{ dModel: num(c, 'dModel'), heads: num(c, 'heads'), ff: num(c, 'ff'), layers: num(c, 'layers') },
         ...{ dropout: num(c, 'dropout'), maxLength: num(c, 'maxLength') },
         generator,
+      });
+    },
+  },
+  'read-digits': {
+    summary:
+      'a ConvNet encoder and a GRU decoder reading strips of MNIST digits, with soft attention or none',
+    input: 'strips',
+    shape: {
+      ...{ attention: 'string', hidden: 'integer', embed: 'integer' },
+      ...{ height: 'integer', width: 'integer', maxDigits: 'integer' },
+    },
+    build: (c) => {
+      if (c.attention !== 'soft' && c.attention !== 'none')
+        fail('loadModel', `read-digits: attention must be soft or none, got ${describe(c.attention)}`);
+      return new DigitReader({
+        attention: c.attention as DigitAttention,
+        ...{ hidden: num(c, 'hidden'), embed: num(c, 'embed') },
+        ...{ height: num(c, 'height'), width: num(c, 'width'), maxDigits: num(c, 'maxDigits') },
       });
     },
   },

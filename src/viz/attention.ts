@@ -1,6 +1,7 @@
 import { checkOptions, fail } from '../errors.js';
 import { textWidth } from './font.js';
-import { escapeXml, num, saveFigure, svgHeader } from './svg.js';
+import type { ImageBuffer } from './png.js';
+import { escapeXml, num, saveFigure, svgHeader, svgImage } from './svg.js';
 
 export interface AttentionFigureOptions {
   /** The source tokens, one per column (the weights' second axis). */
@@ -159,4 +160,126 @@ export function saveAttentionFigure(
   opts: AttentionFigureOptions,
 ): { svg: string; png: string } {
   return saveFigure(base, attentionFigure(weights, opts).svg);
+}
+
+/** One strip read with attention: its pixels (row-major, in [0, 1]), the words read, and each word's column weights. */
+export interface StripAttention {
+  pixels: ArrayLike<number>;
+  height: number;
+  width: number;
+  /** The output words, one panel each. */
+  words: readonly string[];
+  /** One row of weights over the encoder's columns per word (the columns split the width evenly). */
+  weights: readonly (readonly number[])[];
+  /** A line above the strip's panels (the reference caption). */
+  label?: string;
+}
+
+/** A strip `scale` times its size in grey, the weights (scaled to their maximum) laid over it in orange. */
+function stripPanel(s: StripAttention, weights: readonly number[] | null, scale: number): ImageBuffer {
+  const [w, h] = [s.width * scale, s.height * scale];
+  const data = new Uint8Array(w * h * 3);
+  const columns = weights?.length ?? 1;
+  const top = weights ? Math.max(...weights, 1e-12) : 1;
+  // Each column's weight sits at its centre; in between, linear interpolation along the width.
+  const at = (x: number): number => {
+    if (!weights) return 0;
+    const u = Math.min(Math.max(((x + 0.5) / s.width) * columns - 0.5, 0), columns - 1);
+    const i = Math.floor(u);
+    const f = u - i;
+    return ((1 - f) * weights[i]! + f * weights[Math.min(i + 1, columns - 1)]!) / top;
+  };
+  for (let x = 0; x < s.width; x++) {
+    const a = 0.75 * at(x);
+    for (let y = 0; y < s.height; y++) {
+      const v = 0.15 + 0.85 * Math.min(1, Math.max(0, s.pixels[y * s.width + x]!));
+      const rgb = [v * (1 - a) + a, v * (1 - a) + a * 0.55, v * (1 - a) + a * 0.1];
+      for (let dy = 0; dy < scale; dy++)
+        for (let dx = 0; dx < scale; dx++) {
+          const q = ((y * scale + dy) * w + x * scale + dx) * 3;
+          for (let c = 0; c < 3; c++) data[q + c] = Math.round(255 * rgb[c]!);
+        }
+    }
+  }
+  return { width: w, height: h, channels: 3, data };
+}
+
+/**
+ * Where a reader of digit strips looked (Xu et al. 2015's figure): one row per strip, the strip itself
+ * first, then one panel per output word with that word's attention weights over the encoder's columns
+ * upsampled to the strip's width and laid over it in orange (each panel scaled to its own maximum), the
+ * word under the panel.
+ *
+ *     const strip = { pixels: new Float32Array(32 * 128), height: 32, width: 128, words: ['seven', '<eos>'], weights: [[1, 0], [0, 1]] };
+ *     stripAttentionFigure([strip]).svg.startsWith('<?xml') // → true
+ */
+export function stripAttentionFigure(
+  strips: readonly StripAttention[],
+  opts: { title?: string; scale?: number } = {},
+): { svg: string; width: number; height: number } {
+  const op = 'stripAttentionFigure';
+  const scale = opts.scale ?? 2;
+  if (!Array.isArray(strips) || strips.length === 0) fail(op, 'needs one or more strips');
+  strips.forEach((s, i) => {
+    if (s.pixels.length !== s.height * s.width)
+      fail(op, `strip ${i} has ${s.pixels.length} pixels for ${s.height} × ${s.width}`);
+    if (s.weights.length !== s.words.length)
+      fail(op, `strip ${i} has ${s.weights.length} rows of weights for ${s.words.length} words`);
+    s.weights.forEach((row: readonly number[], j: number) => {
+      if (row.length === 0 || !Array.from(row).every(Number.isFinite))
+        fail(op, `strip ${i}, word ${j}: the weights must be one or more finite numbers`);
+    });
+  });
+  const gap = 10;
+  const rowLabel = LABEL + 6;
+  const wordLine = LABEL + 8;
+  const panels = (s: StripAttention) => s.words.length + 1;
+  const rowHeight = (s: StripAttention) => (s.label ? rowLabel : 0) + s.height * scale + wordLine + gap;
+  let y = MARGIN + (opts.title ? TITLE + 10 : 0);
+  const parts: string[] = [];
+  let width = 0;
+  for (const s of strips) {
+    if (s.label)
+      parts.push(
+        `<text x="${MARGIN}" y="${num(y + LABEL)}" font-size="${LABEL}" fill="${MUTED}">${escapeXml(s.label)}</text>`,
+      );
+    const top = y + (s.label ? rowLabel : 0);
+    for (let p = 0; p < panels(s); p++) {
+      const x = MARGIN + p * (s.width * scale + gap);
+      parts.push(svgImage(stripPanel(s, p === 0 ? null : s.weights[p - 1]!, scale), x, top));
+      const word = p === 0 ? 'input' : s.words[p - 1]!;
+      parts.push(
+        `<text x="${num(x + (s.width * scale) / 2)}" y="${num(top + s.height * scale + LABEL + 2)}" text-anchor="middle" font-size="${LABEL}" fill="${p === 0 ? MUTED : INK}">${escapeXml(word)}</text>`,
+      );
+      width = Math.max(width, x + s.width * scale + MARGIN);
+    }
+    y += rowHeight(s);
+  }
+  if (opts.title) width = Math.max(width, MARGIN * 2 + textWidth(opts.title, TITLE, 'bold'));
+  const height = Math.ceil(y - gap + MARGIN);
+  const svg = [
+    svgHeader(width, height),
+    ...(opts.title
+      ? [
+          `<text x="${MARGIN}" y="${MARGIN + TITLE * 0.8}" font-size="${TITLE}" font-weight="bold" fill="${INK}">${escapeXml(opts.title)}</text>`,
+        ]
+      : []),
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+  return { svg, width, height };
+}
+
+/**
+ * Writes {@link stripAttentionFigure} as `<base>.svg` and `<base>.png` (one pixel per unit). Returns the two paths.
+ *
+ *     saveStripAttentionFigure('runs/read-digits/attention', strips, { title: 'read-digits, test strips' });
+ */
+export function saveStripAttentionFigure(
+  base: string,
+  strips: readonly StripAttention[],
+  opts: { title?: string; scale?: number } = {},
+): { svg: string; png: string } {
+  return saveFigure(base, stripAttentionFigure(strips, opts).svg, 1);
 }

@@ -3,7 +3,10 @@ export {
   type AttentionFigureLayout,
   type AttentionFigureOptions,
   attentionFigure,
+  type StripAttention,
   saveAttentionFigure,
+  saveStripAttentionFigure,
+  stripAttentionFigure,
 } from './attention.js';
 export {
   type FeatureFigureLayout,
