@@ -107,7 +107,7 @@ const DEFAULTS: Record<string, Defaults> = {
     },
   },
   'read-digits': {
-    ...{ epochs: 4, batchSize: 64, optimizer: 'adam', schedule: 'cosine', dropout: 0, clip: 5 },
+    ...{ epochs: 6, batchSize: 64, optimizer: 'adam', lr: 2e-3, schedule: 'cosine', dropout: 0, clip: 5 },
     own: {
       attention: str('soft (Xu et al.) | none (one thought vector of the strip)', 'soft'),
       hidden: str('units of the GRU decoder', 128),
