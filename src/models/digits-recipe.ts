@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { noGrad, withPrecision } from '../autograd/mode.js';
+import { withPrecision } from '../autograd/mode.js';
 import {
   CAPTION_VOCAB,
   DIGIT_WORDS,
@@ -11,21 +11,14 @@ import {
 } from '../data/digit-strips.js';
 import { loadMnist } from '../data/mnist.js';
 import { crossEntropy } from '../nn/losses.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { evaluating } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { EarlyStopping, GradientClipping } from '../train/callbacks.js';
 import { scoringProgress } from '../train/progress.js';
-import {
-  type Callback,
-  type EpochRecord,
-  type RunOptions,
-  type Task,
-  Trainer,
-  type TrainResult,
-} from '../train/trainer.js';
+import { type EpochRecord, type Task, Trainer, type TrainResult } from '../train/trainer.js';
 import { type StripAttention, saveStripAttentionFigure } from '../viz/attention.js';
 import type { DigitReader } from './read-digits.js';
-import type { ModelConfig, ModelEntry } from './registry.js';
+import type { RecipeRun } from './recipes.js';
 
 /**
  * `strata train read-digits`: reading strips of 1 to 5 MNIST digits (src/data/digit-strips.ts) into
@@ -41,20 +34,6 @@ import type { ModelConfig, ModelEntry } from './registry.js';
  *   readingAccuracy's) and, with attention, `attention.svg` and `attention.png` in the run folder: the
  *   first four test strips, one panel per output word with its attention over the strip.
  */
-
-/** The settings of a read-digits run that recipes.ts hands over. */
-export interface DigitsRun {
-  entry: ModelEntry;
-  config: ModelConfig;
-  batchSize: number;
-  optimizer: (params: Tensor[]) => Optimizer<{ lr: number }>;
-  schedule: (optimizer: Optimizer<{ lr: number }>) => Callback | null;
-  clip: number;
-  patience?: number;
-  run: RunOptions & { epochs: number };
-  callbacks: Callback[];
-  op: string;
-}
 
 /** The engine's result of a read-digits run, with the epoch whose weights were kept. */
 export interface DigitsResult extends TrainResult {
@@ -76,17 +55,6 @@ function batchLoss(model: DigitReader, b: StripBatch): { loss: Tensor; words: nu
   const next = b.captions.narrow(1, 1, t - 1).reshape([-1]);
   const loss = crossEntropy(logits.reshape([-1, logits.shape[2]!]), next, { ignoreIndex: 0 });
   return { loss, words: b.digits.reduce((a, d) => a + d.length + 1, 0) };
-}
-
-/** `fn` in eval mode without recording, the model's mode restored after. */
-function evaluating<T>(model: DigitReader, fn: () => T): T {
-  const was = model.training;
-  model.eval();
-  try {
-    return noGrad(fn);
-  } finally {
-    model.train(was);
-  }
 }
 
 /** Reads every batch greedily: the accuracy, the mean loss per word, and the first batch's readings. */
@@ -135,7 +103,7 @@ const percent = (a: number) => `${(100 * a).toFixed(2)}%`;
 
 /** Trains a digit-strip reader and scores it on the test strips (see the module comment). */
 export async function trainReadDigits(
-  r: DigitsRun,
+  r: RecipeRun,
 ): Promise<{ result: DigitsResult; parameters: number; report: Record<string, unknown> }> {
   const c = r.config;
   const shape = { height: c.height as number, width: c.width as number, maxDigits: c.maxDigits as number };

@@ -1,4 +1,3 @@
-import { noGrad } from '../autograd/mode.js';
 import { CAPTION_IDS, CAPTION_VOCAB } from '../data/digit-strips.js';
 import { fail, fmtShape } from '../errors.js';
 import { ReLU } from '../nn/activation.js';
@@ -6,7 +5,7 @@ import { AdditiveAttention } from '../nn/attention.js';
 import { Conv2d, MaxPool2d } from '../nn/conv.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/layers.js';
-import { Module } from '../nn/module.js';
+import { evaluating, Module } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
 import { GRU, GRUCell } from '../nn/recurrent.js';
 import { Sequential } from '../nn/sequential.js';
@@ -224,37 +223,31 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
    */
   read(images: Tensor): DigitReading {
     this.checkImages('DigitReader.read', images);
-    const was = this.training;
-    this.eval();
-    try {
-      return noGrad(() => {
-        const n = images.shape[0]!;
-        const s = this.start(this.encode(images));
-        let h = s.h;
-        let words = tensor(new Int32Array(n).fill(CAPTION_IDS.bos), { shape: [n] });
-        const digits: number[][] = Array.from({ length: n }, () => []);
-        const attention: number[][][] = Array.from({ length: n }, () => []);
-        const done = new Array<boolean>(n).fill(false);
-        for (let t = 0; t <= this.maxDigits && done.includes(false); t++) {
-          const r = this.step(s, words, h);
-          h = r.h;
-          words = r.logits.argmax(-1).cast('int32');
-          const ids = words.toTypedArray();
-          const w = r.weights?.toTypedArray();
-          const S = this.columns;
-          for (let i = 0; i < n; i++) {
-            if (done[i]) continue;
-            if (w) attention[i]!.push(Array.from(w.subarray(i * S, (i + 1) * S)));
-            const id = ids[i]!;
-            if (id >= CAPTION_IDS.digit) digits[i]!.push(id - CAPTION_IDS.digit);
-            else done[i] = true;
-          }
+    return evaluating(this, () => {
+      const n = images.shape[0]!;
+      const s = this.start(this.encode(images));
+      let h = s.h;
+      let words = tensor(new Int32Array(n).fill(CAPTION_IDS.bos), { shape: [n] });
+      const digits: number[][] = Array.from({ length: n }, () => []);
+      const attention: number[][][] = Array.from({ length: n }, () => []);
+      const done = new Array<boolean>(n).fill(false);
+      for (let t = 0; t <= this.maxDigits && done.includes(false); t++) {
+        const r = this.step(s, words, h);
+        h = r.h;
+        words = r.logits.argmax(-1).cast('int32');
+        const ids = words.toTypedArray();
+        const w = r.weights?.toTypedArray();
+        const S = this.columns;
+        for (let i = 0; i < n; i++) {
+          if (done[i]) continue;
+          if (w) attention[i]!.push(Array.from(w.subarray(i * S, (i + 1) * S)));
+          const id = ids[i]!;
+          if (id >= CAPTION_IDS.digit) digits[i]!.push(id - CAPTION_IDS.digit);
+          else done[i] = true;
         }
-        return { digits, attention };
-      });
-    } finally {
-      this.train(was);
-    }
+      }
+      return { digits, attention };
+    });
   }
 
   protected override extraRepr(): string {

@@ -28,11 +28,11 @@ import { type FitResult, fit } from '../train/fit.js';
 import { fitLanguageModel, type LanguageModel, type LmFitResult, perplexity } from '../train/lm.js';
 import { evaluate } from '../train/metrics.js';
 import { scoringProgress } from '../train/progress.js';
-import type { Callback } from '../train/trainer.js';
+import type { Callback, RunOptions } from '../train/trainer.js';
 import { saveTrainingCurves } from '../viz/plot.js';
 import { type DigitsResult, trainReadDigits } from './digits-recipe.js';
 import { KneserNeyTrigram } from './ngram.js';
-import { MODELS, type ModelConfig } from './registry.js';
+import { MODELS, type ModelConfig, type ModelEntry } from './registry.js';
 import { type TranslationResult, type TranslationScoring, trainTranslation } from './translation-recipe.js';
 
 /** A run of `strata train <model>`, its flags parsed and checked. */
@@ -67,6 +67,23 @@ export interface RunSettings {
 /** What `strata train` prints (and `--json` writes): the results, the settings and the history. */
 export type TrainReport = Record<string, unknown> & { model: string; summary: string };
 
+/** The settings recipes.ts hands over to a recipe of its own (translation, read-digits). */
+export interface RecipeRun {
+  entry: ModelEntry;
+  config: ModelConfig;
+  batchSize: number;
+  /** The optimizer of the run's --optimizer and --lr, over the model's parameters. */
+  optimizer: (params: Tensor[]) => Optimizer<{ lr: number }>;
+  /** The schedule of --schedule, or null. */
+  schedule: (optimizer: Optimizer<{ lr: number }>) => Callback | null;
+  clip: number;
+  patience?: number;
+  /** The engine's options: epochs, generator, out, resume, checkpoints, progress, precision, config. */
+  run: RunOptions & { epochs: number };
+  callbacks: Callback[];
+  op: string;
+}
+
 /**
  * Trains a registered model by its recipe: an image classifier on MNIST or Fashion-MNIST (test accuracy),
  * a language model on Moby-Dick (test perplexity), a translation model on the English–French pairs
@@ -97,25 +114,23 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   let result: FitResult | LmFitResult | TranslationResult | DigitsResult;
   let report: Record<string, unknown>;
   let parameters: number;
+  // The recipes with a loop of their own take the run's settings as they are.
+  const own: RecipeRun = {
+    ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience },
+    optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
+    schedule: (opt) => makeSchedule(s.schedule, opt, s.epochs, 'valLoss'),
+    run: options,
+    callbacks: logs.callbacks,
+    op: `train ${s.model}`,
+  };
   if (entry.input === 'pairs') {
     ({ result, report, parameters } = await trainTranslation({
-      ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience, limit: s.limit },
+      ...own,
+      limit: s.limit,
       scoring: s.scoring ?? { beam: 5, lengthPenalty: 0.6 },
-      optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
-      schedule: (opt) => makeSchedule(s.schedule, opt, s.epochs, 'valLoss'),
-      run: options,
-      callbacks: logs.callbacks,
-      op: `train ${s.model}`,
     }).finally(logs.close));
   } else if (entry.input === 'strips') {
-    ({ result, report, parameters } = await trainReadDigits({
-      ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience },
-      optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
-      schedule: (opt) => makeSchedule(s.schedule, opt, s.epochs, 'valLoss'),
-      run: options,
-      callbacks: logs.callbacks,
-      op: `train ${s.model}`,
-    }).finally(logs.close));
+    ({ result, report, parameters } = await trainReadDigits(own).finally(logs.close));
   } else if (!text) {
     const load = (split: 'train' | 'test', n?: number) =>
       config.dataset === 'mnist' ? loadMnist(split, { limit: n }) : loadFashionMnist(split, { limit: n });

@@ -1,10 +1,9 @@
-import { noGrad } from '../autograd/mode.js';
 import { fail, fmtShape } from '../errors.js';
 import { dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { uniform_ } from '../nn/init.js';
 import { Linear } from '../nn/layers.js';
-import { Module } from '../nn/module.js';
+import { evaluating, Module } from '../nn/module.js';
 import { GRU, LSTM, RNN } from '../nn/recurrent.js';
 import { tensor } from '../tensor/creation.js';
 import type { Generator } from '../tensor/random.js';
@@ -129,10 +128,8 @@ export function sampleTokens(
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1))
     fail('sample', `topK must be a positive integer, got ${o.topK}`);
   if (!prompt.length) fail('sample', 'the prompt is empty');
-  const wasTraining = model.training;
-  model.eval();
   const out: number[] = [];
-  noGrad(() => {
+  evaluating(model, () => {
     let [logits, state] = model.forward(tensor(prompt, { dtype: 'int32' }).reshape([1, -1]));
     for (let i = 0; i < o.length; i++) {
       const last = logits
@@ -159,6 +156,5 @@ export function sampleTokens(
       [logits, state] = model.forward(tensor([[pick]], { dtype: 'int32' }), state as never);
     }
   });
-  model.train(wasTraining);
   return out;
 }

@@ -1,4 +1,3 @@
-import { noGrad } from '../autograd/mode.js';
 import type { Vocab } from '../data/text.js';
 import {
   collateTranslation,
@@ -9,6 +8,7 @@ import {
   tokenizeFrench,
 } from '../data/translation.js';
 import { fail } from '../errors.js';
+import { evaluating } from '../nn/module.js';
 import { concat } from '../ops/movement.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -30,17 +30,6 @@ const [PAD_ID, BOS_ID, EOS_ID] = [0, 1, 2];
  */
 function decodeLimit(model: TranslationModel, sourceIds: number): number {
   return Math.min(model.maxLength - 1, sourceIds + 10);
-}
-
-/** Runs `fn` in eval mode without recording, then puts the model's mode back. */
-function evaluating<T>(model: TranslationModel, fn: () => T): T {
-  const was = model.training;
-  model.eval();
-  try {
-    return noGrad(fn);
-  } finally {
-    model.train(was);
-  }
 }
 
 /** Every tensor of an encoded source (or a state) with its rows picked: one row per hypothesis. */

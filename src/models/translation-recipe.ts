@@ -14,19 +14,11 @@ import {
 } from '../data/translation.js';
 import { fail } from '../errors.js';
 import { crossEntropy } from '../nn/losses.js';
-import type { Optimizer } from '../optim/optimizer.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { EarlyStopping, GradientClipping } from '../train/callbacks.js';
 import { scoringProgress } from '../train/progress.js';
-import {
-  type Callback,
-  type EpochRecord,
-  type RunOptions,
-  type Task,
-  Trainer,
-  type TrainResult,
-} from '../train/trainer.js';
-import type { ModelConfig, ModelEntry, TranslationVocabs } from './registry.js';
+import { type Callback, type EpochRecord, type Task, Trainer, type TrainResult } from '../train/trainer.js';
+import type { RecipeRun } from './recipes.js';
+import type { TranslationVocabs } from './registry.js';
 import type { TranslationModel } from './seq2seq.js';
 import { translationBleu } from './translate.js';
 
@@ -49,23 +41,10 @@ export interface TranslationResult extends TrainResult {
   bestEpoch: number | null;
 }
 
-/** The settings of a translation run that recipes.ts hands over. */
-export interface TranslationRun {
-  entry: ModelEntry;
-  config: ModelConfig;
-  batchSize: number;
-  /** The optimizer of the run's --optimizer and --lr, over the model's parameters. */
-  optimizer: (params: Tensor[]) => Optimizer<{ lr: number }>;
-  /** The schedule of --schedule, or null. */
-  schedule: (optimizer: Optimizer<{ lr: number }>) => Callback | null;
-  clip: number;
-  patience?: number;
+/** The settings of a translation run: a RecipeRun, the training pairs to use and the test decoding. */
+export interface TranslationRun extends RecipeRun {
   limit?: number;
   scoring: TranslationScoring;
-  /** The engine's options: epochs, generator, out, resume, checkpoints, progress, precision, config. */
-  run: RunOptions & { epochs: number };
-  callbacks: Callback[];
-  op: string;
 }
 
 /** The mean teacher-forced cross-entropy per target token of a batch, ignoring <pad> (id 0), and the tokens counted. */

@@ -531,3 +531,17 @@ export abstract class Module<In extends unknown[] = Tensor[], Out = Tensor> {
     return '';
   }
 }
+
+/**
+ * Runs `fn` with `module` in eval mode and without recording, then puts the module's mode back, also
+ * when `fn` throws: how evaluation, decoding and sampling read a model mid-training.
+ */
+export function evaluating<T>(module: Module<never[], unknown>, fn: () => T): T {
+  const was = module.training;
+  module.eval();
+  try {
+    return noGrad(fn);
+  } finally {
+    module.train(was);
+  }
+}

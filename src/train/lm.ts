@@ -1,7 +1,6 @@
-import { noGrad } from '../autograd/mode.js';
 import { batchify, bpttWindows } from '../data/text.js';
 import { crossEntropy } from '../nn/losses.js';
-import type { Module } from '../nn/module.js';
+import { evaluating, type Module } from '../nn/module.js';
 import { detachState } from '../nn/recurrent.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ReduceLROnPlateau } from '../optim/schedules.js';
@@ -38,10 +37,8 @@ export interface LmEpoch extends EpochRecord {
  *     const ppl = perplexity(lm, ids, 4, 10); // about 10, the vocabulary's size, for an untrained model
  */
 export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: number, bptt: number): number {
-  const wasTraining = model.training;
-  model.eval();
   let [nll, count] = [0, 0];
-  noGrad(() => {
+  evaluating(model, () => {
     let state: unknown;
     for (const [x, y] of bpttWindows(batchify(ids, Math.min(batchSize, Math.floor(ids.length / 2))), bptt)) {
       const [logits, next] = model.forward(x, state as never);
@@ -50,7 +47,6 @@ export function perplexity(model: LanguageModel, ids: Int32Array, batchSize: num
       count += y.size;
     }
   });
-  model.train(wasTraining);
   return Math.exp(nll / count);
 }
 

@@ -1,6 +1,5 @@
-import { noGrad } from '../autograd/mode.js';
 import { fail } from '../errors.js';
-import type { Module } from '../nn/module.js';
+import { evaluating, type Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -29,22 +28,16 @@ export function evaluate(
   batches: Iterable<Tensor[]>,
   lossFn: (output: Tensor, target: Tensor) => Tensor,
 ): Evaluation {
-  const wasTraining = model.training;
-  model.eval();
   let [loss, correct, samples] = [0, 0, 0];
-  try {
-    noGrad(() => {
-      for (const [x, y] of batches) {
-        const out = model.forward(x!);
-        const n = y!.shape[0]!;
-        loss += lossFn(out, y!).item() * n;
-        correct += countCorrect(out, y!);
-        samples += n;
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+  evaluating(model, () => {
+    for (const [x, y] of batches) {
+      const out = model.forward(x!);
+      const n = y!.shape[0]!;
+      loss += lossFn(out, y!).item() * n;
+      correct += countCorrect(out, y!);
+      samples += n;
+    }
+  });
   if (samples === 0) fail('evaluate', 'no examples to evaluate: the batches were empty');
   return { loss: loss / samples, accuracy: correct / samples, samples };
 }
