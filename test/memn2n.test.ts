@@ -257,3 +257,16 @@ test('strata train memn2n on 300 questions of task 1 lowers the loss on every ba
   await assert.rejects(train('memn2n', ['--task', '21', '--out', out]), /unknown --task '21'/);
   await assert.rejects(train('memn2n', ['--hops', '4', '--out', out]), /--hops must be 1, 2 or 3, got 4/);
 });
+
+test('strata train memn2n --task all: one model over the 19 training files, scored on all 20 tasks', async () => {
+  const out = fresh();
+  const report = await train('memn2n', [
+    ...['--task', 'all', '--limit', '100', '--test-limit', '2', '--epochs', '1', '--hops', '1'],
+    ...['--tying', 'layerwise', '--no-temporal', '--no-progress', '--out', out],
+  ]);
+  assert.equal(Object.keys(report.test_error as object).length, 20);
+  assert.equal(report.embed, 50, 'd = 50 for joint training, as the paper');
+  assert.equal((report.train_questions as number) + (report.valid_questions as number), 19 * 100);
+  assert.match(String(report.note), /task 3 has no training file/);
+  assert.match(report.summary, /20 tasks: mean test error [\d.]+%, \d+ failed \(> 5%\) \[1: [\d.]+%, 2: /);
+});

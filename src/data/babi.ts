@@ -178,8 +178,17 @@ export function splitBabi(
   return { train, valid };
 }
 
-/** The ids of nothing (padding and empty memories) and of words not seen in training. */
+/**
+ * The word of nothing (id 0: padding, empty memories), which every embedding maps to zero.
+ *
+ *     data.BABI_NIL // → '<nil>'
+ */
 export const BABI_NIL = '<nil>';
+/**
+ * The word (id 1) standing for every word not seen in training.
+ *
+ *     data.BABI_UNK // → '<unk>'
+ */
 export const BABI_UNK = '<unk>';
 
 /**

@@ -40,7 +40,7 @@ export interface MemN2NOutput {
  * The position encoding of a sentence of J words in d dimensions (Sukhbaatar et al. 2015, §4.1):
  * l_kj = (1 − j/J) − (k/d)(1 − 2j/J), j = 1..J the word, k = 1..d the dimension. Returned as J rows of d.
  *
- *     positionEncoding(2, 2) // → [[0.25, 0.5], [0, 0]]
+ *     positionEncoding(2, 2) // → [[0.5, 0.5], [0.5, 1]]
  */
 export function positionEncoding(words: number, dim: number): number[][] {
   return Array.from({ length: words }, (_, j) =>
