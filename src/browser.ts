@@ -21,6 +21,14 @@ export { backendNames, backendReason, getBackend, registerBackend, setBackend } 
 export * as data from './data/browser.js';
 export { StrataError } from './errors.js';
 export { type LenetOptions, lenet } from './models/lenet.js';
+export {
+  MemN2N,
+  type MemN2NOptions,
+  type MemN2NOutput,
+  type MemoryTying,
+  positionEncoding,
+  type SentenceEncoding,
+} from './models/memn2n.js';
 export { type MlpOptions, mlp } from './models/mlp.js';
 export { KneserNeyTrigram } from './models/ngram.js';
 export { NeuralProbabilisticLM, type NplmOptions } from './models/nplm.js';

@@ -13,6 +13,7 @@ import { EOS, UNK, Vocab } from '../src/data/text.js';
 import * as st from '../src/index.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { lenet } from '../src/models/lenet.js';
+import type { MemN2N } from '../src/models/memn2n.js';
 import type { DigitReader } from '../src/models/read-digits.js';
 import { loadModel, MODELS, type ModelConfig } from '../src/models/registry.js';
 import { ResNet, resnetMnist } from '../src/models/resnet.js';
@@ -374,6 +375,10 @@ const CONFIGS: Record<string, ModelConfig> = {
     ...{ model: 'read-digits', attention: 'soft', hidden: 6, embed: 4 },
     ...{ height: 32, width: 128, maxDigits: 5 },
   },
+  memn2n: {
+    ...{ model: 'memn2n', hops: 2, tying: 'adjacent', encoding: 'position', temporal: true },
+    ...{ memorySize: 3, embed: 4, vocabSize: 8 },
+  },
   mlp: { model: 'mlp', dropout: 0.2 },
   lenet: { model: 'lenet' },
   'resnet-mnist': { model: 'resnet-mnist' },
@@ -447,15 +452,30 @@ test('loadModel rebuilds every registered model from its checkpoint: same weight
               ids([[0, 0, 0, 0]]),
               ids([[1, 6]]),
             )
-          : entry.input === 'strips'
-            ? (m as unknown as DigitReader).forward(
-                x,
-                ids([
-                  [1, 5],
-                  [1, 7],
-                ]),
+          : entry.input === 'stories'
+            ? (m as unknown as MemN2N).forward(
+                st.tensor(
+                  [
+                    [
+                      [2, 3],
+                      [4, 0],
+                      [0, 0],
+                    ],
+                  ],
+                  { dtype: 'int32' },
+                ),
+                st.tensor([[1, 1, 0]]),
+                ids([[5, 6]]),
               )
-            : m.forward(x);
+            : entry.input === 'strips'
+              ? (m as unknown as DigitReader).forward(
+                  x,
+                  ids([
+                    [1, 5],
+                    [1, 7],
+                  ]),
+                )
+              : m.forward(x);
         return Array.isArray(y) ? (y[0] as Tensor) : (y as Tensor);
       };
       near(out(loaded.model), out(model), 0, `${name} from ${path}`);
@@ -490,10 +510,10 @@ test('loadModel lists what is wrong with a config it cannot rebuild from, withou
         e.message,
       ) && e.message.length < 400,
   );
-  save({ model: 'memn2n' });
+  save({ model: 'ntm' });
   assert.throws(
     () => loadModel(path, 'viz'),
-    /viz: .*'model' is "memn2n", not one of the registered models \(mlp, /,
+    /viz: .*'model' is "ntm", not one of the registered models \(mlp, /,
   );
   const weights = join(dir, 'plain.safetensors');
   writeFileSync(weights, '');

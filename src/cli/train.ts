@@ -17,6 +17,8 @@ interface Defaults {
   clip: number;
   /** The learning rate without --lr, when not the optimizer's usual one. */
   lr?: number;
+  /** The learning rate of SGD without --lr, when not 0.05 (20 for the language models). */
+  sgdLr?: number;
   own: Flags;
 }
 
@@ -118,6 +120,31 @@ const DEFAULTS: Record<string, Defaults> = {
       'max-digits': str('digits per strip, uniform in 1..N', 5),
     },
   },
+  // Sukhbaatar et al.'s training: SGD at 0.01 (0.005 with linear start), batches of 32, the rate halved
+  // every quarter of the run (every 25 of 100 epochs), gradients clipped at norm 40.
+  memn2n: {
+    ...{ epochs: 100, batchSize: 32, optimizer: 'sgd', schedule: 'halve', dropout: 0, clip: 40, sgdLr: 0.01 },
+    own: {
+      task: str(
+        'the bAbI task, 1-20 (not 3: it has no training file), or all (joint training; task 3 scored too)',
+        1,
+      ),
+      hops: str('memory hops K, 1 to 3', 3),
+      tying: str(
+        'adjacent (A^{k+1} = C^k, B = A^1, W = C^K) | layerwise (one A, one C, a linear map H)',
+        'adjacent',
+      ),
+      encoding: str('bow (bag of words) | position (position encoding)', 'bow'),
+      'no-temporal': bool('no temporal encoding of the memory slots'),
+      'linear-start': bool(
+        'leave the softmax out of the attention until the validation loss stops falling (lr 0.005 then)',
+      ),
+      'random-noise': bool('insert 10% empty memories in training (regularises the temporal encoding)'),
+      memory: str('memory slots: the last N statements before each question', 50),
+      embed: str('embedding width d (default: 20 for one task, 50 for all)'),
+      'test-limit': str('score only the first N test questions of each task'),
+    },
+  },
 };
 
 /** The count-based n-gram model takes only what it uses. */
@@ -138,6 +165,7 @@ function flagsOf(model: string): Flags {
   const text = MODELS[model]!.input === 'tokens';
   const pairs = MODELS[model]!.input === 'pairs';
   const strips = MODELS[model]!.input === 'strips';
+  const stories = MODELS[model]!.input === 'stories';
   return {
     epochs: str('passes over the training data', d.epochs),
     'batch-size': str(
@@ -147,19 +175,23 @@ function flagsOf(model: string): Flags {
           ? 'sentence pairs per step'
           : strips
             ? 'strips per step'
-            : 'examples per step',
+            : stories
+              ? 'questions per step'
+              : 'examples per step',
       d.batchSize,
     ),
     lr: str(
       text
         ? 'learning rate (default: 20 for sgd, 0.002 otherwise)'
-        : d.lr !== undefined
-          ? `learning rate (default: 0.05 for sgd, ${d.lr} otherwise)`
-          : 'learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)',
+        : d.sgdLr !== undefined
+          ? `learning rate (default: ${d.sgdLr} for sgd, 0.001 otherwise)`
+          : d.lr !== undefined
+            ? `learning rate (default: 0.05 for sgd, ${d.lr} otherwise)`
+            : 'learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)',
     ),
     optimizer: str('sgd | adam | adamw | rmsprop | adagrad', d.optimizer),
     schedule: str(
-      'learning-rate schedule over the epochs: cosine | step | plateau (÷4 when validation stalls) | none',
+      'learning-rate schedule over the epochs: cosine | step | halve (every quarter of the run) | plateau (÷4 when validation stalls) | none',
       d.schedule,
     ),
     dropout: str(
@@ -168,8 +200,9 @@ function flagsOf(model: string): Flags {
     ),
     clip: str('clip the global gradient norm to this (0: off)', d.clip),
     seed: str('seed for initialisation, shuffling, augmentation and dropout', 0),
-    // Translation validates on the fixed valid.tsv, reading digits on its own validation strips.
-    ...(pairs || strips
+    // Translation validates on the fixed valid.tsv, reading digits on its own validation strips, memn2n on
+    // the last 10% of each bAbI training file.
+    ...(pairs || strips || stories
       ? {}
       : {
           validation: str(
@@ -193,7 +226,9 @@ function flagsOf(model: string): Flags {
               ? 'use only the first N training tokens'
               : pairs
                 ? 'use only the first N training pairs'
-                : 'use only the first N training examples',
+                : stories
+                  ? 'use only the first N questions of each training file'
+                  : 'use only the first N training examples',
           ),
         }),
     json: bool('print the results as one JSON object on the last line of stdout'),
@@ -216,7 +251,9 @@ export function trainHelp(model: string): string {
         ? `Trains ${entry.summary} on the English–French Tatoeba pairs (eng-fra/train.tsv; valid.tsv picks the best epoch) with teacher forcing,\nand reports test BLEU-4, greedy and beam, against all the French translations of each English sentence.`
         : entry.input === 'strips'
           ? `Trains ${entry.summary} on strips of 1 to 5 MNIST digits captioned by their names ("three one four"),\nand reports sequence and per-digit accuracy on test strips made from the test images only.`
-          : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
+          : entry.input === 'stories'
+            ? `Trains ${entry.summary} on the bAbI tasks (babi-en-10k; the last 10% of each training file, by story, validates),\nand reports the test error per task, their mean and the tasks failed (> 5%), with the first test story's attention per hop.`
+            : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
     : 'Counts an interpolated Kneser-Ney trigram model of Moby-Dick (the count-based baseline) and reports test perplexity.';
   return helpText(`strata train ${model} [options]`, what, flagsOf(model));
 }
@@ -231,6 +268,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   const text = model === 'ngram' || MODELS[model]!.input === 'tokens';
   const pairs = model !== 'ngram' && MODELS[model]!.input === 'pairs';
   const strips = model !== 'ngram' && MODELS[model]!.input === 'strips';
+  const stories = model !== 'ngram' && MODELS[model]!.input === 'stories';
   const limit = maybe('limit', { integer: true, min: text ? 100 : 1 });
   if (model === 'ngram') return countNgrams(n('min-freq', { integer: true, min: 1 }), limit);
   const epochs = n('epochs', { integer: true, min: 1 });
@@ -239,10 +277,10 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   const checkpointEvery = maybe('checkpoint-every', { integer: true, min: 1 });
   const lr = maybe('lr', { min: 0 });
   const clip = n('clip', { min: 0 });
-  const validation = pairs || strips ? 0 : n('validation', { min: 0 });
+  const validation = pairs || strips || stories ? 0 : n('validation', { min: 0 });
   if (validation >= 1) fail(cmd, `--validation must be below 1, got ${validation}`);
   const patience = maybe('patience', { integer: true, min: 1 });
-  if (patience !== undefined && validation === 0 && !text && !pairs && !strips)
+  if (patience !== undefined && validation === 0 && !text && !pairs && !strips && !stories)
     fail(cmd, '--patience needs a validation set: add --validation 0.1');
   const optimizer = String(v.optimizer);
   const precision = String(v.precision);
@@ -254,7 +292,9 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     optimizer === 'sgd'
       ? text
         ? 20
-        : 0.05
+        : v['linear-start'] === true
+          ? 0.005
+          : (DEFAULTS[model]!.sgdLr ?? 0.05)
       : text
         ? 0.002
         : (DEFAULTS[model]!.lr ?? (optimizer === 'adagrad' ? 1e-2 : 1e-3));
@@ -278,7 +318,31 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   }
   const own: Record<string, unknown> = {};
   let scoring: RunSettings['scoring'];
-  if (strips) {
+  if (stories) {
+    own.task = String(v.task);
+    if (!(own.task === 'all' || /^([1-9]|1[0-9]|20)$/.test(own.task as string)))
+      fail(cmd, `unknown --task '${own.task}': expected a bAbI task 1 to 20, or all`);
+    if (own.task === '3')
+      fail(
+        cmd,
+        '--task 3 has no training file in babi-en-10k: it is scored by a model trained on the others, --task all',
+      );
+    own.hops = n('hops', { integer: true, min: 1 });
+    if ((own.hops as number) > 3) fail(cmd, `--hops must be 1, 2 or 3, got ${own.hops}`);
+    own.tying = String(v.tying);
+    if (!['adjacent', 'layerwise'].includes(own.tying as string))
+      fail(cmd, `unknown --tying '${own.tying}': expected adjacent, layerwise`);
+    own.encoding = String(v.encoding);
+    if (!['bow', 'position'].includes(own.encoding as string))
+      fail(cmd, `unknown --encoding '${own.encoding}': expected bow, position`);
+    own.temporal = v['no-temporal'] !== true;
+    own.linearStart = v['linear-start'] === true;
+    own.randomNoise = v['random-noise'] === true;
+    own.memorySize = n('memory', { integer: true, min: 1 });
+    own.embed =
+      v.embed === undefined ? (own.task === 'all' ? 50 : 20) : n('embed', { integer: true, min: 1 });
+    own.testLimit = maybe('test-limit', { integer: true, min: 1 }) ?? null;
+  } else if (strips) {
     own.attention = String(v.attention);
     if (!['soft', 'none'].includes(own.attention as string))
       fail(cmd, `unknown --attention '${own.attention}': expected soft, none`);

@@ -1,5 +1,6 @@
-export * from './browser.js';
 // The readers of files on disk, for Node only.
+export * from './babi.js';
+export * from './browser.js';
 export * from './eng-fra.js';
 export * from './fashion-mnist.js';
 export * from './idx.js';

@@ -31,6 +31,7 @@ import { scoringProgress } from '../train/progress.js';
 import type { Callback, RunOptions } from '../train/trainer.js';
 import { saveTrainingCurves } from '../viz/plot.js';
 import { type DigitsResult, trainReadDigits } from './digits-recipe.js';
+import { type MemN2NResult, trainMemN2N } from './memn2n-recipe.js';
 import { KneserNeyTrigram } from './ngram.js';
 import { MODELS, type ModelConfig, type ModelEntry } from './registry.js';
 import { type TranslationResult, type TranslationScoring, trainTranslation } from './translation-recipe.js';
@@ -111,7 +112,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   const options = { ...run, progress: s.progress, precision: s.precision, config };
   const logs = runLogs(s, config);
   const monitor = text ? 'valPerplexity' : 'valLoss';
-  let result: FitResult | LmFitResult | TranslationResult | DigitsResult;
+  let result: FitResult | LmFitResult | TranslationResult | DigitsResult | MemN2NResult;
   let report: Record<string, unknown>;
   let parameters: number;
   // The recipes with a loop of their own take the run's settings as they are.
@@ -131,6 +132,8 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     }).finally(logs.close));
   } else if (entry.input === 'strips') {
     ({ result, report, parameters } = await trainReadDigits(own).finally(logs.close));
+  } else if (entry.input === 'stories') {
+    ({ result, report, parameters } = await trainMemN2N(own).finally(logs.close));
   } else if (!text) {
     const load = (split: 'train' | 'test', n?: number) =>
       config.dataset === 'mnist' ? loadMnist(split, { limit: n }) : loadFashionMnist(split, { limit: n });
@@ -222,16 +225,25 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
       ? 'eng-fra'
       : entry.input === 'strips'
         ? 'mnist-strips'
-        : text
-          ? 'moby-dick'
-          : config.dataset;
+        : entry.input === 'stories'
+          ? 'babi-en-10k'
+          : text
+            ? 'moby-dick'
+            : config.dataset;
   saveTrainingCurves(s.out, result.history, {
     title: basename(resolve(s.out)),
     subtitle: `${s.model} on ${dataset}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr}${s.schedule === 'none' ? '' : ` (${s.schedule})`}, seed ${s.seed}`,
     test: { loss: test.test_loss, accuracy: test.test_accuracy ?? test.test_sequence_accuracy },
   });
   const backend = getBackend().name;
-  const unit = text || entry.input === 'pairs' ? 'tokens' : entry.input === 'strips' ? 'strips' : 'samples';
+  const unit =
+    text || entry.input === 'pairs'
+      ? 'tokens'
+      : entry.input === 'strips'
+        ? 'strips'
+        : entry.input === 'stories'
+          ? 'questions'
+          : 'samples';
   const rate = `${Math.round(result.samplesPerSecond)} ${unit}/s`;
   return {
     ...config,
@@ -403,11 +415,12 @@ export function makeOptimizer(
 }
 
 /** The schedules `strata train` offers: stepped per epoch; `plateau` divides the rate by 4 when validation stalls. */
-export const SCHEDULES = ['cosine', 'step', 'plateau', 'none'] as const;
+export const SCHEDULES = ['cosine', 'step', 'halve', 'plateau', 'none'] as const;
 
 /**
  * A schedule by name, stepped once per epoch: half a cosine over the run down to 0 (tMax = epochs, so
- * the rate never rises again), ×0.1 every third of it, or ÷4 whenever `monitor` does not improve
+ * the rate never rises again), ×0.1 every third of it, ×0.5 every quarter of it (Sukhbaatar et al.'s
+ * memory networks: halved every 25 of 100 epochs, every 15 of 60), or ÷4 whenever `monitor` does not improve
  * (Zaremba et al.'s rule for language models); null for none.
  */
 export function makeSchedule(
@@ -420,6 +433,10 @@ export function makeSchedule(
   if (name === 'step')
     return new LearningRateSchedule(
       new StepLR(optimizer, { stepSize: Math.max(1, Math.ceil(epochs / 3)), gamma: 0.1 }),
+    );
+  if (name === 'halve')
+    return new LearningRateSchedule(
+      new StepLR(optimizer, { stepSize: Math.max(1, Math.round(epochs / 4)), gamma: 0.5 }),
     );
   if (name === 'plateau') {
     const plateau = new ReduceLROnPlateau(optimizer, { factor: 0.25, patience: 0, threshold: 0 });

@@ -13,6 +13,7 @@ import type { AnyModule } from '../nn/module.js';
 import type { Generator } from '../tensor/random.js';
 import type { LanguageModel } from '../train/lm.js';
 import { lenet } from './lenet.js';
+import { MemN2N, type MemoryTying, type SentenceEncoding } from './memn2n.js';
 import { mlp } from './mlp.js';
 import { NeuralProbabilisticLM } from './nplm.js';
 import { type DigitAttention, DigitReader } from './read-digits.js';
@@ -33,9 +34,9 @@ export interface ModelEntry {
   summary: string;
   /**
    * What its input is: images (flat rows or [N, 1, 28, 28]), token ids, sentence pairs (translation), or
-   * strips of digits to read (src/data/digit-strips.ts).
+   * strips of digits to read (src/data/digit-strips.ts), or bAbI stories with questions (src/data/babi.ts).
    */
-  input: 'flat' | 'image' | 'tokens' | 'pairs' | 'strips';
+  input: 'flat' | 'image' | 'tokens' | 'pairs' | 'strips' | 'stories';
   /** The config keys that shape the model, each with its kind. */
   shape: Record<string, SettingKind>;
   /**
@@ -172,6 +173,20 @@ export const MODELS: Record<string, ModelEntry> = {
         ...{ height: num(c, 'height'), width: num(c, 'width'), maxDigits: num(c, 'maxDigits') },
       });
     },
+  },
+  memn2n: {
+    summary: 'an end-to-end memory network (Sukhbaatar et al. 2015) answering bAbI questions',
+    input: 'stories',
+    shape: {
+      ...{ hops: 'integer', tying: 'string', encoding: 'string', temporal: 'boolean' },
+      ...{ memorySize: 'integer', embed: 'integer', vocabSize: 'integer' },
+    },
+    build: (c, { generator }) =>
+      new MemN2N({
+        ...{ vocabSize: num(c, 'vocabSize'), hops: num(c, 'hops'), tying: c.tying as MemoryTying },
+        ...{ encoding: c.encoding as SentenceEncoding, temporal: c.temporal === true },
+        ...{ memorySize: num(c, 'memorySize'), embed: num(c, 'embed'), generator },
+      }),
   },
 };
 
