@@ -15,10 +15,10 @@ import { evaluating } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { EarlyStopping, GradientClipping } from '../train/callbacks.js';
 import { scoringProgress } from '../train/progress.js';
-import { type EpochRecord, type Task, Trainer, type TrainResult } from '../train/trainer.js';
+import { type Task, Trainer } from '../train/trainer.js';
 import { type StripAttention, saveStripAttentionFigure } from '../viz/attention.js';
 import type { DigitReader } from './read-digits.js';
-import type { RecipeRun } from './recipes.js';
+import { type RecipeResult, type RecipeRun, recipeResult } from './recipes.js';
 
 /**
  * `strata train read-digits`: reading strips of 1 to 5 MNIST digits (src/data/digit-strips.ts) into
@@ -34,12 +34,6 @@ import type { RecipeRun } from './recipes.js';
  *   readingAccuracy's) and, with attention, `attention.svg` and `attention.png` in the run folder: the
  *   first four test strips, one panel per output word with its attention over the strip.
  */
-
-/** The engine's result of a read-digits run, with the epoch whose weights were kept. */
-export interface DigitsResult extends TrainResult {
-  history: (EpochRecord & { loss: number })[];
-  bestEpoch: number | null;
-}
 
 /** Training images for training strips; the rest (the last 5,000 of 60,000) for validation strips. */
 const VALID_IMAGES = 5000;
@@ -104,7 +98,7 @@ const percent = (a: number) => `${(100 * a).toFixed(2)}%`;
 /** Trains a digit-strip reader and scores it on the test strips (see the module comment). */
 export async function trainReadDigits(
   r: RecipeRun,
-): Promise<{ result: DigitsResult; parameters: number; report: Record<string, unknown> }> {
+): Promise<{ result: RecipeResult; parameters: number; report: Record<string, unknown> }> {
   const c = r.config;
   const shape = { height: c.height as number, width: c.width as number, maxDigits: c.maxDigits as number };
   const train = loadMnist('train');
@@ -172,11 +166,7 @@ export async function trainReadDigits(
   }
   const bestRecord = result.history.find((h) => h.epoch === best.bestEpoch);
   return {
-    result: {
-      ...result,
-      history: result.history as (EpochRecord & { loss: number })[],
-      bestEpoch: best.bestEpoch,
-    },
+    result: recipeResult(result, best),
     parameters: model.numParameters(),
     report: {
       summary: `test sequence accuracy ${percent(a.sequence)}, per-digit accuracy ${percent(a.perDigit)} (${a.strips} test strips)`,

@@ -18,17 +18,10 @@ import { crossEntropy } from '../nn/losses.js';
 import { evaluating } from '../nn/module.js';
 import { Generator } from '../tensor/random.js';
 import { EarlyStopping, GradientClipping } from '../train/callbacks.js';
-import {
-  type Callback,
-  type EpochRecord,
-  type EpochSource,
-  type Task,
-  Trainer,
-  type TrainResult,
-} from '../train/trainer.js';
+import { type Callback, type EpochRecord, type EpochSource, type Task, Trainer } from '../train/trainer.js';
 import { saveAttentionFigure } from '../viz/attention.js';
 import type { MemN2N } from './memn2n.js';
-import type { RecipeRun } from './recipes.js';
+import { type RecipeResult, type RecipeRun, recipeResult } from './recipes.js';
 
 /**
  * `strata train memn2n`: an end-to-end memory network on the bAbI tasks (en-10k), one task or all of them
@@ -46,12 +39,6 @@ import type { RecipeRun } from './recipes.js';
  *   test files: the error per task, their mean and the tasks failed (error above 5%); with an output
  *   folder, `attention.svg`/`.png` show the first test story's memories and each hop's attention on them.
  */
-
-/** The engine's result of a memn2n run, with the epoch whose weights were kept. */
-export interface MemN2NResult extends TrainResult {
-  history: (EpochRecord & { loss: number })[];
-  bestEpoch: number | null;
-}
 
 /** A test error above this fails the task (Weston et al.'s threshold). */
 const FAILED = 0.05;
@@ -183,7 +170,7 @@ const percent = (a: number) => `${(100 * a).toFixed(1)}%`;
 /** Trains a memory network on bAbI and scores it per task (see the module comment). */
 export async function trainMemN2N(
   r: RecipeRun,
-): Promise<{ result: MemN2NResult; parameters: number; report: Record<string, unknown>; vocab: Vocab }> {
+): Promise<{ result: RecipeResult; parameters: number; report: Record<string, unknown>; vocab: Vocab }> {
   const c = r.config;
   const tasks = babiTasks(String(c.task));
   const limit = c.limit === null ? undefined : (c.limit as number);
@@ -271,11 +258,7 @@ export async function trainMemN2N(
   }
   const what = tasks.test.length === 1 ? `task ${tasks.test[0]}` : `${tasks.test.length} tasks`;
   return {
-    result: {
-      ...result,
-      history: result.history as (EpochRecord & { loss: number })[],
-      bestEpoch: best.bestEpoch,
-    },
+    result: recipeResult(result, best),
     parameters: model.numParameters(),
     vocab,
     report: {

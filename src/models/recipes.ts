@@ -23,18 +23,18 @@ import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../optim/schedules
 import { tensor } from '../tensor/creation.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { LearningRateSchedule, MetricLogging, TensorBoard } from '../train/callbacks.js';
+import { type EarlyStopping, LearningRateSchedule, MetricLogging, TensorBoard } from '../train/callbacks.js';
 import { type FitResult, fit } from '../train/fit.js';
 import { fitLanguageModel, type LanguageModel, type LmFitResult, perplexity } from '../train/lm.js';
 import { evaluate } from '../train/metrics.js';
 import { scoringProgress } from '../train/progress.js';
-import type { Callback, RunOptions } from '../train/trainer.js';
+import type { Callback, EpochRecord, RunOptions, TrainResult } from '../train/trainer.js';
 import { saveTrainingCurves } from '../viz/plot.js';
-import { type DigitsResult, trainReadDigits } from './digits-recipe.js';
-import { type MemN2NResult, trainMemN2N } from './memn2n-recipe.js';
+import { trainReadDigits } from './digits-recipe.js';
+import { trainMemN2N } from './memn2n-recipe.js';
 import { KneserNeyTrigram } from './ngram.js';
 import { MODELS, type ModelConfig, type ModelEntry } from './registry.js';
-import { type TranslationResult, type TranslationScoring, trainTranslation } from './translation-recipe.js';
+import { type TranslationScoring, trainTranslation } from './translation-recipe.js';
 
 /** A run of `strata train <model>`, its flags parsed and checked. */
 export interface RunSettings {
@@ -68,7 +68,18 @@ export interface RunSettings {
 /** What `strata train` prints (and `--json` writes): the results, the settings and the history. */
 export type TrainReport = Record<string, unknown> & { model: string; summary: string };
 
-/** The settings recipes.ts hands over to a recipe of its own (translation, read-digits). */
+/** The engine's result of a recipe of its own, with the epoch whose weights were kept. */
+export interface RecipeResult extends TrainResult {
+  history: (EpochRecord & { loss: number })[];
+  bestEpoch: number | null;
+}
+
+/** A recipe's result from the engine's and the EarlyStopping that kept the best epoch. */
+export function recipeResult(result: TrainResult, best: EarlyStopping): RecipeResult {
+  return { ...result, history: result.history as RecipeResult['history'], bestEpoch: best.bestEpoch };
+}
+
+/** The settings recipes.ts hands over to a recipe of its own (translation, read-digits, memn2n). */
 export interface RecipeRun {
   entry: ModelEntry;
   config: ModelConfig;
@@ -112,7 +123,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   const options = { ...run, progress: s.progress, precision: s.precision, config };
   const logs = runLogs(s, config);
   const monitor = text ? 'valPerplexity' : 'valLoss';
-  let result: FitResult | LmFitResult | TranslationResult | DigitsResult | MemN2NResult;
+  let result: FitResult | LmFitResult | RecipeResult;
   let report: Record<string, unknown>;
   let parameters: number;
   // The recipes with a loop of their own take the run's settings as they are.

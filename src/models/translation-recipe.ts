@@ -16,8 +16,8 @@ import { fail } from '../errors.js';
 import { crossEntropy } from '../nn/losses.js';
 import { EarlyStopping, GradientClipping } from '../train/callbacks.js';
 import { scoringProgress } from '../train/progress.js';
-import { type Callback, type EpochRecord, type Task, Trainer, type TrainResult } from '../train/trainer.js';
-import type { RecipeRun } from './recipes.js';
+import { type Callback, type Task, Trainer, type TrainResult } from '../train/trainer.js';
+import { type RecipeResult, type RecipeRun, recipeResult } from './recipes.js';
 import type { TranslationVocabs } from './registry.js';
 import type { TranslationModel } from './seq2seq.js';
 import { translationBleu } from './translate.js';
@@ -33,12 +33,6 @@ export interface TranslationScoring {
   lengthPenalty: number;
   /** The first N distinct English sentences of test.tsv only (default: all). */
   testLimit?: number;
-}
-
-/** The engine's result of a translation run, with the epoch whose weights were kept. */
-export interface TranslationResult extends TrainResult {
-  history: (EpochRecord & { loss: number })[];
-  bestEpoch: number | null;
 }
 
 /** The settings of a translation run: a RecipeRun, the training pairs to use and the test decoding. */
@@ -87,7 +81,7 @@ function encodePairs(pairs: readonly SentencePair[], vocabs: TranslationVocabs):
  */
 export async function trainTranslation(
   r: TranslationRun,
-): Promise<{ result: TranslationResult; parameters: number; report: Record<string, unknown> }> {
+): Promise<{ result: RecipeResult; parameters: number; report: Record<string, unknown> }> {
   const c = r.config;
   const maxLength = c.maxLength as number;
   const fits = (p: EncodedPair) => p.source.length <= maxLength && p.target.length <= maxLength;
@@ -176,11 +170,7 @@ export async function trainTranslation(
     `test BLEU ${scored.greedy.score.toFixed(2)} greedy, ${scored.beamed.score.toFixed(2)} beam ${beam.beamWidth}` +
     ` (${testSets.length} English sentences), test loss ${scored.loss.toFixed(3)}`;
   return {
-    result: {
-      ...result,
-      history: result.history as (EpochRecord & { loss: number })[],
-      bestEpoch: best.bestEpoch,
-    },
+    result: recipeResult(result, best),
     parameters: model.numParameters(),
     report: {
       summary,
