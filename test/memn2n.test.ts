@@ -270,3 +270,29 @@ test('strata train memn2n --task all: one model over the 19 training files, scor
   assert.match(String(report.note), /task 3 has no training file/);
   assert.match(report.summary, /20 tasks: mean test error [\d.]+%, \d+ failed \(> 5%\) \[1: [\d.]+%, 2: /);
 });
+
+test('linear start: the softmax out for the first --ls-epochs at half the rate, then the schedule from the full rate', async () => {
+  const report = await train('memn2n', [
+    ...['--task', '1', '--limit', '100', '--test-limit', '10', '--epochs', '4', '--hops', '1'],
+    ...['--linear-start', '--ls-epochs', '2', '--no-progress', '--out', fresh()],
+  ]);
+  const history = report.history as { lr: number; valLinearStart: number }[];
+  assert.deepEqual(
+    history.map((h) => h.valLinearStart),
+    [1, 1, 0, 0],
+  );
+  // The rate in each epoch: 0.01 / 2 while linear, then 0.01 halved every quarter of the 2 epochs after.
+  near(
+    history.map((h) => h.lr),
+    [0.005, 0.005, 0.01, 0.005],
+    1e-12,
+  );
+  await assert.rejects(
+    train('memn2n', ['--linear-start', '--ls-epochs', '5', '--epochs', '5', '--out', fresh()]),
+    /--ls-epochs \(5\) must be fewer than --epochs \(5\)/,
+  );
+  await assert.rejects(
+    train('memn2n', ['--linear-start', '--schedule', 'plateau', '--out', fresh()]),
+    /--linear-start takes a schedule over the epochs after it/,
+  );
+});

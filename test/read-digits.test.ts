@@ -201,19 +201,19 @@ test('the attention figure: one panel per word, and its inputs checked', () => {
   );
 });
 
-test('strata train read-digits on a few hundred strips: the report, the picture, the checkpoint reloads', async () => {
+test('strata train read-digits on a hundred strips: the report, the picture, the checkpoint reloads', async () => {
   const out = fresh();
-  const args = ['--strips', '192', '--valid-strips', '40', '--test-strips', '40', '--epochs', '1'];
+  const args = ['--strips', '64', '--valid-strips', '16', '--test-strips', '16', '--epochs', '1'];
   const small = ['--hidden', '16', '--embed', '8', '--no-progress', '--out', out];
   const report = await train('read-digits', [...args, ...small]);
   assert.equal(report.model, 'read-digits');
   assert.equal(report.dataset, 'mnist-strips');
-  assert.equal(report.test_strips, 40);
+  assert.equal(report.test_strips, 16);
   for (const k of ['test_sequence_accuracy', 'test_digit_accuracy', 'test_loss', 'parameters'])
     assert.equal(typeof report[k], 'number', k);
   assert.match(
     report.summary,
-    /test sequence accuracy [\d.]+%, per-digit accuracy [\d.]+% \(40 test strips\)/,
+    /test sequence accuracy [\d.]+%, per-digit accuracy [\d.]+% \(16 test strips\)/,
   );
   for (const f of ['checkpoint.safetensors', 'best.safetensors', 'metrics.jsonl', 'attention.svg'])
     assert.ok(existsSync(join(out, f)), f);

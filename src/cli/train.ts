@@ -120,8 +120,8 @@ const DEFAULTS: Record<string, Defaults> = {
       'max-digits': str('digits per strip, uniform in 1..N', 5),
     },
   },
-  // Sukhbaatar et al.'s training: SGD at 0.01 (0.005 with linear start), batches of 32, the rate halved
-  // every quarter of the run (every 25 of 100 epochs), gradients clipped at norm 40.
+  // Sukhbaatar et al.'s training: SGD at 0.01, batches of 32, the rate halved every quarter of the run
+  // (every 25 of 100 epochs; with linear start, of the epochs after it), gradients clipped at norm 40.
   memn2n: {
     ...{ epochs: 100, batchSize: 32, optimizer: 'sgd', schedule: 'halve', dropout: 0, clip: 40, sgdLr: 0.01 },
     own: {
@@ -137,8 +137,9 @@ const DEFAULTS: Record<string, Defaults> = {
       encoding: str('bow (bag of words) | position (position encoding)', 'bow'),
       'no-temporal': bool('no temporal encoding of the memory slots'),
       'linear-start': bool(
-        'leave the softmax out of the attention until the validation loss stops falling (lr 0.005 then)',
+        'leave the softmax out of the attention for the first --ls-epochs epochs, at half the rate',
       ),
+      'ls-epochs': str('epochs of the linear start, at the start of --epochs', 20),
       'random-noise': bool('insert 10% empty memories in training (regularises the temporal encoding)'),
       memory: str('memory slots: the last N statements before each question', 50),
       embed: str('embedding width d (default: 20 for one task, 50 for all)'),
@@ -292,9 +293,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     optimizer === 'sgd'
       ? text
         ? 20
-        : v['linear-start'] === true
-          ? 0.005
-          : (DEFAULTS[model]!.sgdLr ?? 0.05)
+        : (DEFAULTS[model]!.sgdLr ?? 0.05)
       : text
         ? 0.002
         : (DEFAULTS[model]!.lr ?? (optimizer === 'adagrad' ? 1e-2 : 1e-3));
@@ -337,6 +336,14 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
       fail(cmd, `unknown --encoding '${own.encoding}': expected bow, position`);
     own.temporal = v['no-temporal'] !== true;
     own.linearStart = v['linear-start'] === true;
+    own.linearStartEpochs = own.linearStart ? n('ls-epochs', { integer: true, min: 1 }) : 0;
+    if ((own.linearStartEpochs as number) >= epochs)
+      fail(cmd, `--ls-epochs (${own.linearStartEpochs}) must be fewer than --epochs (${epochs})`);
+    if (own.linearStart === true && String(v.schedule) === 'plateau')
+      fail(
+        cmd,
+        '--linear-start takes a schedule over the epochs after it: --schedule halve, step, cosine or none',
+      );
     own.randomNoise = v['random-noise'] === true;
     own.memorySize = n('memory', { integer: true, min: 1 });
     own.embed =

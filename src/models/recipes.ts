@@ -86,8 +86,8 @@ export interface RecipeRun {
   batchSize: number;
   /** The optimizer of the run's --optimizer and --lr, over the model's parameters. */
   optimizer: (params: Tensor[]) => Optimizer<{ lr: number }>;
-  /** The schedule of --schedule, or null. */
-  schedule: (optimizer: Optimizer<{ lr: number }>) => Callback | null;
+  /** The schedule of --schedule over the run's epochs (or the last `epochs` of them), or null. */
+  schedule: (optimizer: Optimizer<{ lr: number }>, epochs?: number) => LearningRateSchedule | null;
   clip: number;
   patience?: number;
   /** The engine's options: epochs, generator, out, resume, checkpoints, progress, precision, config. */
@@ -130,7 +130,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   const own: RecipeRun = {
     ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience },
     optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
-    schedule: (opt) => makeSchedule(s.schedule, opt, s.epochs, 'valLoss'),
+    schedule: (opt, epochs = s.epochs) => makeSchedule(s.schedule, opt, epochs, 'valLoss'),
     run: options,
     callbacks: logs.callbacks,
     op: `train ${s.model}`,
