@@ -20,9 +20,10 @@ import {
 import * as st from '../src/index.js';
 import { DigitReader } from '../src/models/read-digits.js';
 import { loadModel } from '../src/models/registry.js';
+import { evaluating } from '../src/nn/module.js';
 import { stripAttentionFigure } from '../src/viz/attention.js';
 import { loadPng } from '../src/viz/png.js';
-import { throwsStrata } from './assertions.js';
+import { near, throwsStrata } from './assertions.js';
 import { tempDirs } from './tmpdirs.js';
 
 const fresh = tempDirs('read-digits');
@@ -135,6 +136,11 @@ test('the reader gives logits [N, T, 13] with and without attention; bad inputs 
         assert.ok(Math.abs(w.reduce((a, x) => a + x, 0) - 1) < 1e-4, 'weights sum to 1');
       }
     else assert.ok(read.attention.every((steps) => steps.length === 0));
+    // Encoding once and then decoding or reading gives what forward and read give.
+    const columns = evaluating(reader, () => reader.encode(b.images));
+    assert.deepEqual(reader.readEncoded(columns), read);
+    const prefix = b.captions.narrow(1, 0, 6);
+    evaluating(reader, () => near(reader.decode(columns, prefix), reader.forward(b.images, prefix), 1e-6));
   }
   const reader = new DigitReader(small);
   throwsStrata(
@@ -144,6 +150,10 @@ test('the reader gives logits [N, T, 13] with and without attention; bad inputs 
   throwsStrata(
     () => reader.forward(b.images, st.tensor([[1, 2]], { dtype: 'int32' })),
     /DigitReader: expected the captions as int32 ids \[N, T\] with N = 3 strips, got int32 \[1, 2\]/,
+  );
+  throwsStrata(
+    () => reader.readEncoded(st.rand([3, 16, 32])),
+    /DigitReader.readEncoded: expected encoded strips \[N, 32, 16\] \(encode's output\), got \[3, 16, 32\]/,
   );
   throwsStrata(
     () => new DigitReader({ attention: 'hard' as 'soft' }),

@@ -43,9 +43,10 @@ const TEST_SEED = 2015;
 const FIGURE_STRIPS = 4;
 
 /** The mean cross-entropy per caption word after `<bos>`, `<pad>` ignored, and the words counted. */
-function batchLoss(model: DigitReader, b: StripBatch): { loss: Tensor; words: number } {
+function batchLoss(model: DigitReader, b: StripBatch, columns?: Tensor): { loss: Tensor; words: number } {
   const t = b.captions.shape[1]!;
-  const logits = model.forward(b.images, b.captions.narrow(1, 0, t - 1));
+  const prefix = b.captions.narrow(1, 0, t - 1);
+  const logits = columns ? model.decode(columns, prefix) : model.forward(b.images, prefix);
   const next = b.captions.narrow(1, 1, t - 1).reshape([-1]);
   const loss = crossEntropy(logits.reshape([-1, logits.shape[2]!]), next, { ignoreIndex: 0 });
   return { loss, words: b.digits.reduce((a, d) => a + d.length + 1, 0) };
@@ -59,11 +60,17 @@ function score(model: DigitReader, strips: DigitStrips, shown?: (done: number) =
   let first: { batch: StripBatch; attention: number[][][]; digits: number[][] } | null = null;
   for (let i = 0; i < strips.length; i++) {
     const b = strips.batch(i);
-    const r = model.read(b.images);
+    const {
+      r,
+      loss,
+      words: n,
+    } = evaluating(model, () => {
+      const columns = model.encode(b.images);
+      return { r: model.readEncoded(columns), ...batchLoss(model, b, columns) };
+    });
     first ??= { batch: b, ...r };
     predicted.push(...r.digits);
     reference.push(...b.digits);
-    const { loss, words: n } = evaluating(model, () => batchLoss(model, b));
     sum += loss.item() * n;
     words += n;
     shown?.(i + 1);

@@ -143,13 +143,7 @@ function answer(model: MemN2N, set: BabiSet) {
       const b = babiBatch(set, rows);
       const out = model.run(b.stories, b.slots, b.queries);
       loss += crossEntropy(out.logits, b.answers).item() * rows.length;
-      const v = out.logits.shape[1]!;
-      const logits = out.logits.toTypedArray();
-      rows.forEach((q, i) => {
-        let best = 0;
-        for (let w = 1; w < v; w++) if (logits[i * v + w]! > logits[i * v + best]!) best = w;
-        predicted[q] = best;
-      });
+      predicted.set(out.logits.argmax(1).toTypedArray(), start);
       first ??= {
         batch: b,
         attention: out.attention.map((p) => Array.from(p.narrow(0, 0, 1).toTypedArray())),

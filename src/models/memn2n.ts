@@ -90,6 +90,7 @@ export class MemN2N extends Module<[Tensor, Tensor, Tensor], Tensor> {
   readonly vocabSize: number;
   /** Linear start: the attention's softmax left out (until the recipe puts it back). */
   linearStart = false;
+  private readonly positionTables = new Map<number, Float32Array>();
 
   constructor({
     vocabSize,
@@ -173,19 +174,28 @@ export class MemN2N extends Module<[Tensor, Tensor, Tensor], Tensor> {
   private weights(ids: Tensor): Tensor | null {
     if (this.encoding === 'bow') return null;
     const width = ids.shape[ids.rank - 1]!;
+    // A sentence's words come first, then <nil>s: its length picks its rows of the table.
+    const lengths = ids
+      .ne(0)
+      .sum(ids.rank - 1)
+      .cast('int32')
+      .reshape([-1]);
+    return tensor(this.positionTable(width))
+      .reshape([width + 1, width * this.embed])
+      .indexSelect(0, lengths)
+      .reshape([...ids.shape, this.embed]);
+  }
+
+  /** Row J (0..width) holds the l_j of a J-word sentence, then zeros: one table per sentence width. */
+  private positionTable(width: number): Float32Array {
+    let table = this.positionTables.get(width);
+    if (table) return table;
     const d = this.embed;
-    const values = ids.toTypedArray();
-    const out = new Float32Array(values.length * d);
-    const cache = new Map<number, number[][]>();
-    for (let s = 0; s < values.length / width; s++) {
-      let words = 0;
-      while (words < width && values[s * width + words] !== 0) words++;
-      if (words === 0) continue;
-      let l = cache.get(words);
-      if (!l) cache.set(words, (l = positionEncoding(words, d)));
-      for (let j = 0; j < words; j++) out.set(l[j]!, (s * width + j) * d);
-    }
-    return tensor(out).reshape([...ids.shape, d]);
+    table = new Float32Array((width + 1) * width * d);
+    for (let words = 1; words <= width; words++)
+      table.set(positionEncoding(words, d).flat(), words * width * d);
+    this.positionTables.set(width, table);
+    return table;
   }
 
   private encode(ids: Tensor, table: Embedding, l: Tensor | null, axis: number): Tensor {

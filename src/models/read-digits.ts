@@ -85,6 +85,8 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
   readonly height: number;
   readonly width: number;
   readonly columns: number;
+  /** Features per column (the last convolution's channels). */
+  readonly features: number;
   readonly maxDigits: number;
 
   constructor({
@@ -128,6 +130,7 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
     this.context = new GRU(c4, c4 / 2, { batchFirst: true, bidirectional: true });
     const features = channels[3]!;
     this.columns = width / 4;
+    this.features = features;
     this.thought = attention === 'none' ? new Linear(this.columns * features, features) : null;
     this.attention = attention === 'soft' ? new AdditiveAttention(hidden, features, hidden / 2) : null;
     this.init = new Linear(features, hidden);
@@ -152,6 +155,21 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
       fail(
         op,
         `expected float32 strips [N, 1, ${this.height}, ${this.width}], got ${images instanceof Tensor ? `${images.dtype} ${fmtShape(images.shape)}` : typeof images}`,
+      );
+  }
+
+  /** Encoded strips are [N, S, C] as `encode` gives them. */
+  private checkColumns(op: string, columns: Tensor): void {
+    const want = [this.columns, this.features];
+    if (
+      !(columns instanceof Tensor) ||
+      columns.rank !== 3 ||
+      columns.shape[1] !== want[0] ||
+      columns.shape[2] !== want[1]
+    )
+      fail(
+        op,
+        `expected encoded strips [N, ${want[0]}, ${want[1]}] (encode's output), got ${columns instanceof Tensor ? fmtShape(columns.shape) : typeof columns}`,
       );
   }
 
@@ -193,19 +211,25 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
 
   /** Logits [N, T, 13] of each next word after the caption prefix `captionsIn` [N, T] (int32, from `<bos>`). */
   forward(images: Tensor, captionsIn: Tensor): Tensor {
+    this.checkImages('DigitReader', images);
+    return this.decode(this.encode(images), captionsIn);
+  }
+
+  /** forward's logits from strips already encoded (`encode`), so that reading and scoring encode once. */
+  decode(columns: Tensor, captionsIn: Tensor): Tensor {
     const op = 'DigitReader';
-    this.checkImages(op, images);
+    this.checkColumns(op, columns);
     if (
       !(captionsIn instanceof Tensor) ||
       captionsIn.rank !== 2 ||
       captionsIn.dtype !== 'int32' ||
-      captionsIn.shape[0] !== images.shape[0]
+      captionsIn.shape[0] !== columns.shape[0]
     )
       fail(
         op,
-        `expected the captions as int32 ids [N, T] with N = ${images.shape[0]} strips, got ${captionsIn instanceof Tensor ? `${captionsIn.dtype} ${fmtShape(captionsIn.shape)}` : typeof captionsIn}`,
+        `expected the captions as int32 ids [N, T] with N = ${columns.shape[0]} strips, got ${captionsIn instanceof Tensor ? `${captionsIn.dtype} ${fmtShape(captionsIn.shape)}` : typeof captionsIn}`,
       );
-    const s = this.start(this.encode(images));
+    const s = this.start(columns);
     let h = s.h;
     const logits: Tensor[] = [];
     for (let t = 0; t < captionsIn.shape[1]!; t++) {
@@ -223,9 +247,15 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
    */
   read(images: Tensor): DigitReading {
     this.checkImages('DigitReader.read', images);
+    return evaluating(this, () => this.readEncoded(this.encode(images)));
+  }
+
+  /** read's greedy reading from strips already encoded (`encode`, in eval mode). */
+  readEncoded(columns: Tensor): DigitReading {
+    this.checkColumns('DigitReader.readEncoded', columns);
     return evaluating(this, () => {
-      const n = images.shape[0]!;
-      const s = this.start(this.encode(images));
+      const n = columns.shape[0]!;
+      const s = this.start(columns);
       let h = s.h;
       let words = tensor(new Int32Array(n).fill(CAPTION_IDS.bos), { shape: [n] });
       const digits: number[][] = Array.from({ length: n }, () => []);
