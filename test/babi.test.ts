@@ -106,9 +106,10 @@ test('a story longer than the memory keeps its last statements; slot 0 is the mo
   const short = encodeBabi(parseBabi(TASK1, 'qa1.txt', 1), babiVocab(parseBabi(TASK1, 'qa1.txt', 1)), 5);
   const s = babiBatch(short, [1, 2]);
   assert.deepEqual(s.slots.tolist(), [
-    [1, 1, 1, 0, 0],
-    [1, 0, 0, 0, 0],
+    [1, 1, 1],
+    [1, 0, 0],
   ]);
+  assert.deepEqual(s.stories.shape, [2, 3, 6], 'the batch stops at its longest memory, 3 of 5 slots');
   assert.deepEqual(s.queries.shape, [2, 3]);
 });
 

@@ -196,7 +196,11 @@ test('bad inputs say what was expected and what came', () => {
   const net = new MemN2N({ vocabSize: 10, hops: 1, memorySize: 4, embed: 3 });
   throwsStrata(
     () => net.run(st.zeros([2, 3, 5]), st.ones([2, 4]), ids([[1], [2]])),
-    /MemN2N: stories must be int32 word ids \[B, 4, L\], got float32 \[2, 3, 5\]/,
+    /MemN2N: stories must be int32 word ids \[B, M, L\] with M from 1 to the memory size 4, got float32 \[2, 3, 5\]/,
+  );
+  throwsStrata(
+    () => net.run(ids([[[1], [0], [0], [0], [0]]]), st.ones([1, 5]), ids([[1]])),
+    /MemN2N: stories must be .* with M from 1 to the memory size 4, got int32 \[1, 5, 1\]/,
   );
   throwsStrata(
     () => net.run(ids([[[1], [0], [0], [0]]]), st.ones([1, 3]), ids([[1]])),
@@ -295,4 +299,31 @@ test('linear start: the softmax out for the first --ls-epochs at half the rate, 
     train('memn2n', ['--linear-start', '--schedule', 'plateau', '--out', fresh()]),
     /--linear-start takes a schedule over the epochs after it/,
   );
+});
+
+test('a batch cut at its longest memory answers as the full memory does (the empty slots take no weight)', () => {
+  for (const linearStart of [false, true]) {
+    const net = new MemN2N({
+      vocabSize: 12,
+      hops: 3,
+      memorySize: 6,
+      embed: 5,
+      generator: new st.Generator(4),
+    });
+    net.linearStart = linearStart;
+    const story = [
+      [2, 3, 4],
+      [5, 6, 0],
+      [7, 0, 0],
+    ];
+    const empty = [0, 0, 0];
+    const full = net.run(
+      ids([[...story, empty, empty, empty]]),
+      st.tensor([[1, 1, 1, 0, 0, 0]]),
+      ids([[10, 11]]),
+    );
+    const cut = net.run(ids([story]), st.tensor([[1, 1, 1]]), ids([[10, 11]]));
+    near(cut.logits, full.logits, 1e-5);
+    cut.attention.forEach((p, k) => near(p, full.attention[k]!.narrow(1, 0, 3), 1e-6));
+  }
 });

@@ -254,7 +254,10 @@ export function encodeBabi(questions: readonly BabiQuestion[], vocab: Vocab, mem
 
 /** One batch of bAbI questions for a memory network. */
 export interface BabiBatch {
-  /** Word ids [B, M, L], memory slot 0 the most recent statement; empty slots and padding are id 0. */
+  /**
+   * Word ids [B, M, L], memory slot 0 the most recent statement; empty slots and padding are id 0. M is
+   * the batch's longest memory (at most the set's memorySize): the slots past it would be empty in every row.
+   */
   stories: Tensor;
   /** 1 for a slot holding a memory (or an empty one inserted as noise), 0 for a slot past the story [B, M]. */
   slots: Tensor;
@@ -280,18 +283,19 @@ export function babiBatch(
   indices: ArrayLike<number>,
   noise?: { rate: number; generator: Generator },
 ): BabiBatch {
-  const m = set.memorySize;
   const rows = Array.from(indices, (i) => {
     const memory = set.memories[i];
     if (memory === undefined) fail('babiBatch', `question ${i} is outside the set of ${set.memories.length}`);
     const slots: (Int32Array | null)[] = [];
-    for (let s = memory.length - 1; s >= 0 && slots.length < m; s--) {
+    for (let s = memory.length - 1; s >= 0 && slots.length < set.memorySize; s--) {
       slots.push(memory[s]!);
-      if (noise && slots.length < m && noise.generator.uniform() < noise.rate) slots.push(null);
+      if (noise && slots.length < set.memorySize && noise.generator.uniform() < noise.rate) slots.push(null);
     }
     return slots;
   });
   const b = rows.length;
+  // Slots past every story of the batch would take no weight: the batch stops at its longest memory.
+  const m = Math.max(1, ...rows.map((r) => r.length));
   const width = Math.max(1, ...rows.flatMap((r) => r.map((s) => s?.length ?? 0)));
   const stories = new Int32Array(b * m * width);
   const slots = new Float32Array(b * m);

@@ -205,15 +205,16 @@ export class MemN2N extends Module<[Tensor, Tensor, Tensor], Tensor> {
 
   /**
    * The answer's logits and each hop's attention for `stories` [B, M, L] (int32, slot 0 the most recent
-   * sentence), `slots` [B, M] (1 where a slot holds a memory) and `queries` [B, Lq] (int32).
+   * sentence, M up to memorySize: slots past M are empty), `slots` [B, M] (1 where a slot holds a memory)
+   * and `queries` [B, Lq] (int32).
    */
   run(stories: Tensor, slots: Tensor, queries: Tensor): MemN2NOutput {
     const op = 'MemN2N';
-    const m = this.memorySize;
-    if (stories.rank !== 3 || stories.shape[1] !== m || stories.dtype !== 'int32')
+    const m = stories.shape[1]!;
+    if (stories.rank !== 3 || !(m >= 1 && m <= this.memorySize) || stories.dtype !== 'int32')
       fail(
         op,
-        `stories must be int32 word ids [B, ${m}, L], got ${stories.dtype} ${fmtShape(stories.shape)}`,
+        `stories must be int32 word ids [B, M, L] with M from 1 to the memory size ${this.memorySize}, got ${stories.dtype} ${fmtShape(stories.shape)}`,
       );
     const b = stories.shape[0]!;
     if (slots.rank !== 2 || slots.shape[0] !== b || slots.shape[1] !== m)
@@ -227,7 +228,7 @@ export class MemN2N extends Module<[Tensor, Tensor, Tensor], Tensor> {
     const memory = (k: number, side: 'in' | 'out'): Tensor => {
       const { words, time } = side === 'in' ? this.memoryIn(k) : this.memoryOut(k);
       const x = this.encode(stories, words, sl, 2);
-      return time ? x.add(time.weight) : x;
+      return time ? x.add(m === this.memorySize ? time.weight : time.weight.narrow(0, 0, m)) : x;
     };
     // Adjacent tying hands C^k to the next hop as its A^{k+1}: encode each table once.
     let input = memory(1, 'in');
