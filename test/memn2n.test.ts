@@ -324,6 +324,6 @@ test('a batch cut at its longest memory answers as the full memory does (the emp
     );
     const cut = net.run(ids([story]), st.tensor([[1, 1, 1]]), ids([[10, 11]]));
     near(cut.logits, full.logits, 1e-5);
-    cut.attention.forEach((p, k) => near(p, full.attention[k]!.narrow(1, 0, 3), 1e-6));
+    for (const [k, p] of cut.attention.entries()) near(p, full.attention[k]!.narrow(1, 0, 3), 1e-6);
   }
 });
