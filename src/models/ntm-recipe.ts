@@ -8,7 +8,7 @@ import {
   sortBatch,
 } from '../data/algorithmic.js';
 import { bceWithLogits } from '../nn/losses.js';
-import { evaluating } from '../nn/module.js';
+import { evaluating, type Module } from '../nn/module.js';
 import { sigmoid } from '../ops/elementwise.js';
 import { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -36,7 +36,12 @@ import { type RecipeResult, type RecipeRun, recipeResult } from './recipes.js';
 
 /** Sequences per validation and per test set (per copy length). */
 const EVAL_SEQUENCES = 64;
+/** Test batches; validation batches are of 4, so that its 64 sequences draw 16 lengths (or item counts). */
 const EVAL_BATCH = 32;
+const VALID_BATCH = 4;
+
+/** An NTM or the LSTM baseline: logits [B, T, O] from inputs [B, T, I]. */
+type SequenceModel = Module<[Tensor], Tensor>;
 
 /** The settings a task's batches are drawn with. */
 interface TaskDraw {
@@ -90,12 +95,9 @@ interface SequenceScore {
 }
 
 /** Scores `model` on `batches` in eval mode (bits thresholded at probability 1/2). */
-function scoreSequences(
-  model: { forward(x: Tensor): Tensor },
-  batches: readonly SequenceBatch[],
-): SequenceScore {
+function scoreSequences(model: SequenceModel, batches: readonly SequenceBatch[]): SequenceScore {
   let [cost, errors, right, vectors, sequences] = [0, 0, 0, 0, 0];
-  evaluating(model as never, () => {
+  evaluating(model, () => {
     for (const b of batches) {
       const logits = model.forward(b.inputs);
       const n = b.mask.shape[0]!;
@@ -119,11 +121,11 @@ function scoreSequences(
   };
 }
 
-/** `count` sequences of the task in batches of EVAL_BATCH from `seed`. */
-function fixedSet(d: TaskDraw, count: number, seed: number): SequenceBatch[] {
+/** `count` sequences of the task in batches of `batch` from `seed`. */
+function fixedSet(d: TaskDraw, count: number, seed: number, batch = EVAL_BATCH): SequenceBatch[] {
   const generator = new Generator(seed);
-  return Array.from({ length: Math.ceil(count / EVAL_BATCH) }, (_, i) =>
-    drawBatch(d, Math.min(EVAL_BATCH, count - i * EVAL_BATCH), generator),
+  return Array.from({ length: Math.ceil(count / batch) }, (_, i) =>
+    drawBatch(d, Math.min(batch, count - i * batch), generator),
   );
 }
 
@@ -180,18 +182,14 @@ export async function trainNTM(
     min: c.minLength as number,
     max: c.maxLength as number,
   };
-  const model = r.entry.build(c, { vocab: null, generator: r.run.generator }) as unknown as {
-    forward(x: Tensor): Tensor;
-    parameters(): Tensor[];
-    numParameters(): number;
-  };
+  const model = r.entry.build(c, { vocab: null, generator: r.run.generator }) as SequenceModel;
   const optimizer = r.optimizer(model.parameters());
   const task: Task<SequenceBatch> = {
-    model: model as never,
+    model,
     optimizers: [optimizer],
     trainStep: (b) => ({ loss: sequenceCost(model.forward(b.inputs), b), size: b.mask.shape[0]! }),
   };
-  const valid = fixedSet(d, EVAL_SEQUENCES, seed + 1000);
+  const valid = fixedSet(d, EVAL_SEQUENCES, seed + 1000, VALID_BATCH);
   const best = new EarlyStopping({
     monitor: 'valLoss',
     mode: 'min',
