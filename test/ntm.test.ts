@@ -407,3 +407,40 @@ test('strata train ntm: the feedforward controller, the LSTM baseline, priority 
     /--min-length must be at least 2 items for recall/,
   );
 });
+
+test('the heat-map figure: one picture per panel, named, on one time axis; ragged panels refused', () => {
+  const svg = st.viz.heatMapFigure(
+    [
+      {
+        name: 'inputs',
+        values: [
+          [0, 1, 0],
+          [1, 0, 1],
+        ],
+      },
+      {
+        name: 'write weighting',
+        values: [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+          [0, 0, 0],
+        ],
+      },
+    ],
+    { title: 'copy', cellWidth: 4 },
+  );
+  assert.equal(svg.match(/<image /g)?.length, 2);
+  assert.match(svg, />inputs</);
+  assert.match(svg, />write weighting</);
+  assert.match(svg, /width="12" height="/, 'three columns of 4 units');
+  throwsStrata(
+    () =>
+      st.viz.heatMapFigure([
+        { name: 'a', values: [[0, 1]] },
+        { name: 'b', values: [[0]] },
+      ]),
+    /heatMapFigure: panel 'b' must have at least one row, every row of 2 columns/,
+  );
+  throwsStrata(() => st.viz.heatMapFigure([]), /heatMapFigure: no panels to draw/);
+});
