@@ -33,6 +33,23 @@ export { type MlpOptions, mlp } from './models/mlp.js';
 export { KneserNeyTrigram } from './models/ngram.js';
 export { NeuralProbabilisticLM, type NplmOptions } from './models/nplm.js';
 export {
+  circularShift,
+  contentAddressing,
+  cosineSimilarity,
+  type HeadAddressing,
+  interpolateWeighting,
+  memoryRead,
+  memoryWrite,
+  NTM,
+  type NtmController,
+  type NtmOptions,
+  type NtmOutput,
+  ntmAddress,
+  SequenceLSTM,
+  type SequenceLstmOptions,
+  sharpen,
+} from './models/ntm.js';
+export {
   type DigitAttention,
   DigitReader,
   type DigitReaderOptions,

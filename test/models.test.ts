@@ -379,6 +379,10 @@ const CONFIGS: Record<string, ModelConfig> = {
     ...{ model: 'memn2n', hops: 2, tying: 'adjacent', encoding: 'position', temporal: true },
     ...{ memorySize: 3, embed: 4, vocabSize: 8 },
   },
+  ntm: {
+    ...{ model: 'ntm', task: 'copy', controller: 'lstm', hidden: 6, layers: 1 },
+    ...{ memoryRows: 5, memoryWidth: 3, readHeads: 1, writeHeads: 1 },
+  },
   mlp: { model: 'mlp', dropout: 0.2 },
   lenet: { model: 'lenet' },
   'resnet-mnist': { model: 'resnet-mnist' },
@@ -441,7 +445,13 @@ test('loadModel rebuilds every registered model from its checkpoint: same weight
       const x = text
         ? st.tensor([[2, 3, 4]], { dtype: 'int32' })
         : st.randn(
-            entry.input === 'image' ? [2, 1, 28, 28] : entry.input === 'strips' ? [2, 1, 32, 128] : [2, 784],
+            entry.input === 'image'
+              ? [2, 1, 28, 28]
+              : entry.input === 'strips'
+                ? [2, 1, 32, 128]
+                : entry.input === 'sequences'
+                  ? [2, 3, 9]
+                  : [2, 784],
           );
       model.eval();
       const ids = (rows: number[][]) => st.tensor(rows, { dtype: 'int32' });
@@ -510,10 +520,10 @@ test('loadModel lists what is wrong with a config it cannot rebuild from, withou
         e.message,
       ) && e.message.length < 400,
   );
-  save({ model: 'ntm' });
+  save({ model: 'dbn' });
   assert.throws(
     () => loadModel(path, 'viz'),
-    /viz: .*'model' is "ntm", not one of the registered models \(mlp, /,
+    /viz: .*'model' is "dbn", not one of the registered models \(mlp, /,
   );
   const weights = join(dir, 'plain.safetensors');
   writeFileSync(weights, '');

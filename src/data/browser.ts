@@ -1,4 +1,5 @@
 /** The part of data/ that needs no file system: data sets in memory, loaders, transforms, tokenizers. */
+export * from './algorithmic.js';
 export * from './augment.js';
 export * from './dataset.js';
 export * from './digit-strips.js';

@@ -33,6 +33,7 @@ import { saveTrainingCurves } from '../viz/plot.js';
 import { trainReadDigits } from './digits-recipe.js';
 import { trainMemN2N } from './memn2n-recipe.js';
 import { KneserNeyTrigram } from './ngram.js';
+import { trainNTM } from './ntm-recipe.js';
 import { MODELS, type ModelConfig, type ModelEntry } from './registry.js';
 import { type TranslationScoring, trainTranslation } from './translation-recipe.js';
 
@@ -79,7 +80,7 @@ export function recipeResult(result: TrainResult, best: EarlyStopping): RecipeRe
   return { ...result, history: result.history as RecipeResult['history'], bestEpoch: best.bestEpoch };
 }
 
-/** The settings recipes.ts hands over to a recipe of its own (translation, read-digits, memn2n). */
+/** The settings recipes.ts hands over to a recipe of its own (translation, read-digits, memn2n, ntm). */
 export interface RecipeRun {
   entry: ModelEntry;
   config: ModelConfig;
@@ -145,6 +146,8 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     ({ result, report, parameters } = await trainReadDigits(own).finally(logs.close));
   } else if (entry.input === 'stories') {
     ({ result, report, parameters } = await trainMemN2N(own).finally(logs.close));
+  } else if (entry.input === 'sequences') {
+    ({ result, report, parameters } = await trainNTM(own).finally(logs.close));
   } else if (!text) {
     const load = (split: 'train' | 'test', n?: number) =>
       config.dataset === 'mnist' ? loadMnist(split, { limit: n }) : loadFashionMnist(split, { limit: n });
@@ -238,9 +241,11 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
         ? 'mnist-strips'
         : entry.input === 'stories'
           ? 'babi-en-10k'
-          : text
-            ? 'moby-dick'
-            : config.dataset;
+          : entry.input === 'sequences'
+            ? `${config.task}`
+            : text
+              ? 'moby-dick'
+              : config.dataset;
   saveTrainingCurves(s.out, result.history, {
     title: basename(resolve(s.out)),
     subtitle: `${s.model} on ${dataset}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr}${s.schedule === 'none' ? '' : ` (${s.schedule})`}, seed ${s.seed}`,
@@ -254,7 +259,9 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
         ? 'strips'
         : entry.input === 'stories'
           ? 'questions'
-          : 'samples';
+          : entry.input === 'sequences'
+            ? 'sequences'
+            : 'samples';
   const rate = `${Math.round(result.samplesPerSecond)} ${unit}/s`;
   return {
     ...config,

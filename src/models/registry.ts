@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { type AlgorithmicTask, taskSizes } from '../data/algorithmic.js';
 import { EOS, Vocab } from '../data/text.js';
 import { describe, fail } from '../errors.js';
 import {
@@ -16,6 +17,7 @@ import { lenet } from './lenet.js';
 import { MemN2N, type MemoryTying, type SentenceEncoding } from './memn2n.js';
 import { mlp } from './mlp.js';
 import { NeuralProbabilisticLM } from './nplm.js';
+import { NTM, type NtmController, SequenceLSTM } from './ntm.js';
 import { type DigitAttention, DigitReader } from './read-digits.js';
 import { resnetMnist } from './resnet.js';
 import { type RnnCell, RnnLanguageModel } from './rnnlm.js';
@@ -34,9 +36,10 @@ export interface ModelEntry {
   summary: string;
   /**
    * What its input is: images (flat rows or [N, 1, 28, 28]), token ids, sentence pairs (translation), or
-   * strips of digits to read (src/data/digit-strips.ts), or bAbI stories with questions (src/data/babi.ts).
+   * strips of digits to read (src/data/digit-strips.ts), bAbI stories with questions (src/data/babi.ts),
+   * or the binary sequences of the algorithmic tasks (src/data/algorithmic.ts).
    */
-  input: 'flat' | 'image' | 'tokens' | 'pairs' | 'strips' | 'stories';
+  input: 'flat' | 'image' | 'tokens' | 'pairs' | 'strips' | 'stories' | 'sequences';
   /** The config keys that shape the model, each with its kind. */
   shape: Record<string, SettingKind>;
   /**
@@ -187,6 +190,31 @@ export const MODELS: Record<string, ModelEntry> = {
         ...{ encoding: c.encoding as SentenceEncoding, temporal: c.temporal === true },
         ...{ memorySize: num(c, 'memorySize'), embed: num(c, 'embed'), generator },
       }),
+  },
+  ntm: {
+    summary: 'a neural Turing machine (Graves et al. 2014) on copy, associative recall or priority sort',
+    input: 'sequences',
+    shape: {
+      ...{ task: 'string', controller: 'string', hidden: 'integer', layers: 'integer' },
+      ...{ memoryRows: 'integer', memoryWidth: 'integer', readHeads: 'integer', writeHeads: 'integer' },
+    },
+    build: (c, { generator }) => {
+      if (!['copy', 'recall', 'sort'].includes(c.task as string))
+        fail('loadModel', `ntm: task must be copy, recall or sort, got ${describe(c.task)}`);
+      if (!['lstm', 'feedforward', 'lstm-only'].includes(c.controller as string))
+        fail(
+          'loadModel',
+          `ntm: controller must be lstm, feedforward or lstm-only, got ${describe(c.controller)}`,
+        );
+      const sizes = taskSizes(c.task as AlgorithmicTask);
+      if (c.controller === 'lstm-only')
+        return new SequenceLSTM({ ...sizes, hidden: num(c, 'hidden'), layers: num(c, 'layers') });
+      return new NTM({
+        ...{ ...sizes, controller: c.controller as NtmController, hidden: num(c, 'hidden') },
+        ...{ memoryRows: num(c, 'memoryRows'), memoryWidth: num(c, 'memoryWidth') },
+        ...{ readHeads: num(c, 'readHeads'), writeHeads: num(c, 'writeHeads'), generator },
+      });
+    },
   },
 };
 

@@ -23,6 +23,12 @@ export {
 } from './filters.js';
 export { divergingColor, type ImageGridOptions, imageGrid, type Rgb, saveImageGrid } from './grid.js';
 export {
+  type HeatMapFigureOptions,
+  type HeatMapPanel,
+  heatMapFigure,
+  saveHeatMapFigure,
+} from './heatmap.js';
+export {
   type CurvesOptions,
   type EpochCurves,
   type LineChart,
