@@ -60,3 +60,20 @@ export function assertBytePixels(images: Tensor): void {
   assert.equal(max, 1);
   assert.equal(offGrid, 0);
 }
+
+/** Runs `fn` on every backend built here, restoring the one in use (one not built is skipped: the conformance test reports it). */
+export async function onEveryBackend(fn: (name: string) => void | Promise<void>): Promise<void> {
+  const before = st.getBackend().name;
+  try {
+    for (const name of st.backendNames()) {
+      try {
+        st.setBackend(name);
+      } catch {
+        continue;
+      }
+      await fn(name);
+    }
+  } finally {
+    st.setBackend(before);
+  }
+}

@@ -26,7 +26,7 @@ import {
 import { sequenceCost } from '../src/models/ntm-recipe.js';
 import { loadModel } from '../src/models/registry.js';
 import { loadPng } from '../src/viz/png.js';
-import { near, throwsStrata } from './assertions.js';
+import { near, onEveryBackend, throwsStrata } from './assertions.js';
 import { gradcheck, gradgradcheck, hashSeed, makeRng } from './gradcheck.js';
 import { tempDirs } from './tmpdirs.js';
 
@@ -40,23 +40,6 @@ function uniform(shape: number[], lo: number, hi: number, label: string): st.Ten
     Float64Array.from({ length: n }, () => lo + (hi - lo) * rng()),
     shape,
   );
-}
-
-/** Runs `fn` on every backend built here, restoring the one in use. */
-function onEveryBackend(fn: (name: string) => void): void {
-  const before = st.getBackend().name;
-  try {
-    for (const name of st.backendNames()) {
-      try {
-        st.setBackend(name);
-      } catch {
-        continue; // not built here; the conformance test reports it
-      }
-      fn(name);
-    }
-  } finally {
-    st.setBackend(before);
-  }
 }
 
 const [B, N, M] = [2, 5, 3];
@@ -115,8 +98,8 @@ const CHECKED: [string, (...x: st.Tensor[]) => st.Tensor, () => st.Tensor[]][] =
 ];
 
 for (const [name, fn, inputs] of CHECKED)
-  test(`${name}: gradients of first and second order match central differences in float64`, () => {
-    onEveryBackend((backend) => {
+  test(`${name}: gradients of first and second order match central differences in float64`, async () => {
+    await onEveryBackend((backend) => {
       const label = `${name} on ${backend}`;
       gradcheck(fn, inputs(), { label, seed: hashSeed(label) });
       gradgradcheck(fn, inputs(), { label, seed: hashSeed(label) });
