@@ -6,6 +6,8 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
+import { train } from '../src/cli/train.js';
+import '../src/index.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { readEventFile } from './event-reader.js';
 import { tempDirs } from './tmpdirs.js';
@@ -194,6 +196,14 @@ test('bad input: exit code 1 and a one-line error naming the problem', async () 
       ['train', 'mlp', '--schedule', 'linear', '--limit', '10', '--out', freshDir()],
       /unknown schedule 'linear'/,
     ],
+    [
+      ['train', 'mlp', '--optimizer', 'adam', '--momentum', '0.9', '--limit', '10', '--out', freshDir()],
+      /--momentum applies to --optimizer sgd and rmsprop, not adam/,
+    ],
+    [
+      ['train', 'mlp', '--momentum', '1', '--limit', '10', '--out', freshDir()],
+      /--momentum must be below 1, got 1/,
+    ],
     [['train', 'cnn'], /unknown model 'cnn'.*mlp/],
     [['train', 'constructor'], /unknown model 'constructor'.*mlp/],
     [['train', '__proto__'], /unknown model '__proto__'.*mlp/],
@@ -345,6 +355,7 @@ describe('training from the command line', { concurrency: true }, () => {
     assert.equal(j.batch_size, 100);
     assert.equal(j.optimizer, 'sgd');
     assert.equal(j.lr, 0.05);
+    assert.equal(j.momentum, 0.9, 'SGD on the image models takes momentum 0.9 unless told');
     assert.equal(j.train_samples, 1000);
     assert.equal(j.resumed_from, null);
     assert.equal(j.stopped_early, false);
@@ -693,4 +704,19 @@ describe('one command line', { concurrency: true }, () => {
     ok(filters, 'viz filters RUN_DIR');
     assert.equal(filters.stdout.trim(), [join(out, 'filters.png'), join(out, 'filters.svg')].join('\n'));
   });
+});
+
+test('--momentum reaches RMSprop (and SGD) and is recorded with the run and its optimizer state', async () => {
+  const out = freshDir();
+  const small = ['--limit', '64', '--epochs', '1', '--no-progress', '--out', out];
+  const report = await train('mlp', ['--optimizer', 'rmsprop', '--momentum', '0.5', ...small]);
+  assert.equal(report.momentum, 0.5);
+  const saved = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+  const state = saved.optimizer.state as { type: string; paramGroups: { momentum: number }[] };
+  assert.equal(state.type, 'RMSprop');
+  assert.equal(state.paramGroups[0]!.momentum, 0.5);
+  assert.ok(
+    Object.keys(saved.optimizer.tensors).some((k) => k.includes('momentum')),
+    'the momentum buffers are kept',
+  );
 });

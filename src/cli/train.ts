@@ -147,8 +147,8 @@ const DEFAULTS: Record<string, Defaults> = {
     },
   },
   // Adam at 1e-3 (Collier & Beel 2018's reimplementation: it learns copy in far fewer sequences than the
-  // paper's RMSprop at 1e-4 with momentum 0.9, which --optimizer rmsprop --lr 1e-4 gives without the
-  // momentum); gradients clipped at norm 10 (the paper clipped each component to ±10).
+  // paper's RMSprop at 1e-4 with momentum 0.9, --optimizer rmsprop --lr 1e-4 --momentum 0.9); gradients
+  // clipped at norm 10 (the paper clipped each component to ±10).
   ntm: {
     ...{ epochs: 10, batchSize: 16, optimizer: 'adam', schedule: 'none', dropout: 0, clip: 10 },
     own: {
@@ -220,6 +220,9 @@ function flagsOf(model: string): Flags {
             : 'learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)',
     ),
     optimizer: str('sgd | adam | adamw | rmsprop | adagrad', d.optimizer),
+    momentum: str(
+      `momentum of sgd and rmsprop (default: ${MODELS[model]!.input === 'image' || MODELS[model]!.input === 'flat' ? '0.9 for sgd, ' : ''}0)`,
+    ),
     schedule: str(
       'learning-rate schedule over the epochs: cosine | step | halve (every quarter of the run) | plateau (÷4 when validation stalls) | none',
       d.schedule,
@@ -329,6 +332,12 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
       : text
         ? 0.002
         : (DEFAULTS[model]!.lr ?? (optimizer === 'adagrad' ? 1e-2 : 1e-3));
+  const given = maybe('momentum', { min: 0 });
+  if (given !== undefined && given >= 1) fail(cmd, `--momentum must be below 1, got ${given}`);
+  if (given !== undefined && optimizer !== 'sgd' && optimizer !== 'rmsprop')
+    fail(cmd, `--momentum applies to --optimizer sgd and rmsprop, not ${optimizer}`);
+  const image = MODELS[model]!.input === 'image' || MODELS[model]!.input === 'flat';
+  const momentum = given ?? (optimizer === 'sgd' && image ? 0.9 : 0);
   const dropout = n('dropout', { min: 0 });
   if (dropout >= 1) fail(cmd, `--dropout must be below 1, got ${dropout}`);
   if (dropout > 0 && Object.keys(MODELS[model]!.shape).length === 0)
@@ -485,6 +494,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     checkpointEvery,
     optimizer,
     lr: lr ?? defaultLr,
+    momentum,
     schedule: String(v.schedule),
     clip,
     dropout,

@@ -50,6 +50,8 @@ export interface RunSettings {
   checkpointEvery?: number;
   optimizer: string;
   lr: number;
+  /** SGD's and RMSprop's momentum (the others take none). */
+  momentum: number;
   schedule: string;
   clip: number;
   dropout: number;
@@ -111,7 +113,8 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   // Every setting that shapes the model or the run; --resume compares them all (--epochs may grow).
   const config: ModelConfig = {
     model: s.model,
-    ...{ optimizer: s.optimizer, lr: s.lr, schedule: s.schedule, batchSize: s.batchSize, seed: s.seed },
+    ...{ optimizer: s.optimizer, lr: s.lr, momentum: s.momentum, schedule: s.schedule },
+    ...{ batchSize: s.batchSize, seed: s.seed },
     ...{ limit: s.limit ?? null, validation: s.validation, clip: s.clip, dropout: s.dropout, ...s.own },
   };
   const run = {
@@ -130,7 +133,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   // The recipes with a loop of their own take the run's settings as they are.
   const own: RecipeRun = {
     ...{ entry, config, batchSize: s.batchSize, clip: s.clip, patience: s.patience },
-    optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr),
+    optimizer: (params) => makeOptimizer(s.optimizer, params, s.lr, s.momentum),
     schedule: (opt, epochs = s.epochs) => makeSchedule(s.schedule, opt, epochs, 'valLoss'),
     run: options,
     callbacks: logs.callbacks,
@@ -167,7 +170,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
       ? new AugmentedDataLoader(set, { ...batching, imageShape: [1, 28, 28], transform: digitAugmentation() })
       : new DataLoader(set, batching);
     const net = entry.build(config, { vocab: null, generator }) as Module;
-    const opt = makeOptimizer(s.optimizer, net.parameters(), s.lr, 0.9);
+    const opt = makeOptimizer(s.optimizer, net.parameters(), s.lr, s.momentum);
     const schedule = makeSchedule(s.schedule, opt, s.epochs, monitor);
     result = await fit(net, opt, {
       ...options,
@@ -207,7 +210,7 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
       [trainIds, validIds] = [trainIds.subarray(0, cut), trainIds.subarray(cut)];
     }
     const net = entry.build(config, { vocab: data.vocab, generator }) as unknown as LanguageModel;
-    const opt = makeOptimizer(s.optimizer, net.parameters(), s.lr);
+    const opt = makeOptimizer(s.optimizer, net.parameters(), s.lr, s.momentum);
     const schedule = makeSchedule(s.schedule, opt, s.epochs, monitor);
     const bptt = config.bptt as number;
     result = await fitLanguageModel(net, opt, {
@@ -409,7 +412,7 @@ export function mobyDickCorpus(level: 'word' | 'char', minFreq: number, limit?: 
 /** The optimizers `strata train` offers, by name. */
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
 
-/** An optimizer by name; SGD with `momentum` (0.9 for the image models, 0 for the language models, as Zaremba et al.). */
+/** An optimizer by name; SGD and RMSprop with `momentum` (`strata train`: 0.9 for SGD on the image models, else 0). */
 export function makeOptimizer(
   name: string,
   params: Tensor[],
@@ -424,7 +427,7 @@ export function makeOptimizer(
     case 'adamw':
       return new AdamW(params, { lr });
     case 'rmsprop':
-      return new RMSprop(params, { lr });
+      return new RMSprop(params, { lr, momentum });
     case 'adagrad':
       return new Adagrad(params, { lr });
     default:
