@@ -416,47 +416,61 @@ function lstmWorkload(): void {
   const params = [...emb.parameters(), ...lstm.parameters(), ...dec.parameters()];
   for (const p of params) nn.init.uniform_(p, -0.1, 0.1);
   const opt = new optim.SGD(params, { lr: 1.0 });
+  timeLanguageModel({
+    ...{ workload: 'lstm', vocab: V, batch: B, seq: T, steps: 10 },
+    step: (x, y) => {
+      opt.zeroGrad();
+      const loss = cast(() => {
+        const [out] = lstm.forward(emb.forward(x));
+        return nn.crossEntropy(dec.forward(out).reshape([-1, V]), y.reshape([-1]));
+      });
+      loss.backward();
+      optim.clipGradNorm(params, 0.25);
+      opt.step();
+      return loss;
+    },
+    extra: {},
+  });
+}
+
+/**
+ * Times a language model's training `step` over [batch, seq] random ids (four batches in turn): two
+ * warm-up steps, then RUNS runs of `steps` steps each, reported in tokens per second.
+ */
+function timeLanguageModel(o: {
+  workload: string;
+  vocab: number;
+  batch: number;
+  seq: number;
+  steps: number;
+  step: (x: Tensor, y: Tensor) => Tensor;
+  extra: Record<string, unknown>;
+}): void {
   const g = new Generator(0);
   const pool = Array.from({ length: 4 }, () => {
-    const seq = randint(0, V, [B, T + 1], { generator: g });
-    return [seq.narrow(1, 0, T).contiguous(), seq.narrow(1, 1, T).contiguous()] as const;
+    const seq = randint(0, o.vocab, [o.batch, o.seq + 1], { generator: g });
+    return [seq.narrow(1, 0, o.seq).contiguous(), seq.narrow(1, 1, o.seq).contiguous()] as const;
   });
-  const step = (x: Tensor, y: Tensor): Tensor => {
-    opt.zeroGrad();
-    const loss = cast(() => {
-      const [out] = lstm.forward(emb.forward(x));
-      return nn.crossEntropy(dec.forward(out).reshape([-1, V]), y.reshape([-1]));
-    });
-    loss.backward();
-    optim.clipGradNorm(params, 0.25);
-    opt.step();
-    return loss;
-  };
-  for (let i = 0; i < 2; i++) step(...pool[i % 4]!);
+  for (let i = 0; i < 2; i++) o.step(...pool[i % 4]!);
   const runs: number[] = [];
   const utils: number[] = [];
   let loss: Tensor | null = null;
   for (let r = 0; r < RUNS; r++) {
     const t = timed(() => {
-      for (let i = 0; i < 10; i++) loss = step(...pool[i % 4]!);
+      for (let i = 0; i < o.steps; i++) loss = o.step(...pool[i % 4]!);
       loss!.item();
     });
-    runs.push((10 * B * T) / t.seconds);
+    runs.push((o.steps * o.batch * o.seq) / t.seconds);
     utils.push(t.util);
   }
   report({
-    workload: 'lstm',
+    workload: o.workload,
     metric: 'train_tokens_per_s',
     unit: 'tokens/s',
     runs,
     extra: {
-      batch: B,
-      seq: T,
-      vocab: V,
-      warmup_steps: 2,
-      timed_steps: 10,
-      loss: round(loss!.item()),
-      cpu_util: round(median(utils)),
+      ...{ batch: o.batch, seq: o.seq, vocab: o.vocab, ...o.extra },
+      ...{ warmup_steps: 2, timed_steps: o.steps, loss: round(loss!.item()), cpu_util: round(median(utils)) },
     },
   });
 }
@@ -483,52 +497,19 @@ function transformerWorkload(): void {
   const mask = nn.Transformer.generateSquareSubsequentMask(T);
   const params = [...emb.parameters(), pos, ...enc.parameters(), ...dec.parameters()];
   const opt = new optim.AdamW(params, { lr: 1e-3, weightDecay: 0.01 });
-  const g = new Generator(0);
-  const pool = Array.from({ length: 4 }, () => {
-    const seq = randint(0, V, [B, T + 1], { generator: g });
-    return [seq.narrow(1, 0, T).contiguous(), seq.narrow(1, 1, T).contiguous()] as const;
-  });
-  const step = (x: Tensor, y: Tensor): Tensor => {
-    opt.zeroGrad();
-    const loss = cast(() => {
-      const h = enc.forward(emb.forward(x).add(pos), { mask });
-      return nn.crossEntropy(dec.forward(h).reshape([-1, V]), y.reshape([-1]));
-    });
-    loss.backward();
-    opt.step();
-    return loss;
-  };
-  for (let i = 0; i < 2; i++) step(...pool[i % 4]!);
-  const runs: number[] = [];
-  const utils: number[] = [];
-  let loss: Tensor | null = null;
-  for (let r = 0; r < RUNS; r++) {
-    const t = timed(() => {
-      for (let i = 0; i < 5; i++) loss = step(...pool[i % 4]!);
-      loss!.item();
-    });
-    runs.push((5 * B * T) / t.seconds);
-    utils.push(t.util);
-  }
-  report({
-    workload: 'transformer',
-    metric: 'train_tokens_per_s',
-    unit: 'tokens/s',
-    runs,
-    extra: {
-      batch: B,
-      seq: T,
-      vocab: V,
-      d_model: D,
-      heads: 4,
-      ffn: 1024,
-      layers: 2,
-      attention: values.attention,
-      warmup_steps: 2,
-      timed_steps: 5,
-      loss: round(loss!.item()),
-      cpu_util: round(median(utils)),
+  timeLanguageModel({
+    ...{ workload: 'transformer', vocab: V, batch: B, seq: T, steps: 5 },
+    step: (x, y) => {
+      opt.zeroGrad();
+      const loss = cast(() => {
+        const h = enc.forward(emb.forward(x).add(pos), { mask });
+        return nn.crossEntropy(dec.forward(h).reshape([-1, V]), y.reshape([-1]));
+      });
+      loss.backward();
+      opt.step();
+      return loss;
     },
+    extra: { d_model: D, heads: 4, ffn: 1024, layers: 2, attention: values.attention },
   });
 }
 
