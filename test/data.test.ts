@@ -13,7 +13,7 @@ import {
   trainValidationSplit,
 } from '../src/data/dataset.js';
 import { readIdx } from '../src/data/idx.js';
-import { DataLoader } from '../src/data/loader.js';
+import { DataLoader, seededEpochs } from '../src/data/loader.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { dataSearchPath, findDataFile } from '../src/data/paths.js';
 import { StrataError } from '../src/errors.js';
@@ -416,4 +416,22 @@ test('data paths: STRATA_DATA_DIR comes first and errors say where they looked',
     if (saved === undefined) delete process.env.STRATA_DATA_DIR;
     else process.env.STRATA_DATA_DIR = saved;
   }
+});
+
+test('seededEpochs draws its seed when iterate() is called, so the engine replays an epoch from any batch', () => {
+  const g = new Generator(5);
+  const source = seededEpochs(4, g, (seed) => (b) => `${seed}:${b}`);
+  const start = g.getState();
+  const whole = [...source.iterate()];
+  const later = g.getState();
+  // What the Trainer does on a mid-epoch resume: iterate from the epoch's start state, then move on.
+  g.setState(start);
+  const resumed = source.iterate({ startBatch: 2 });
+  g.setState(later);
+  assert.deepEqual([...resumed], whole.slice(2));
+  assert.notDeepEqual([...source.iterate()], whole, 'the next epoch draws a new seed');
+  throwsStrata(
+    () => seededEpochs(0, g, () => () => 0),
+    /seededEpochs: length must be a positive integer \(batches per epoch\), got 0/,
+  );
 });

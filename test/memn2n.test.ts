@@ -276,6 +276,10 @@ test('linear start: the softmax out for the first --ls-epochs at half the rate, 
     /--ls-epochs \(5\) must be fewer than --epochs \(5\)/,
   );
   await assert.rejects(
+    train('memn2n', ['--ls-epochs', '10', '--out', fresh()]),
+    /--ls-epochs is the length of the linear start: add --linear-start/,
+  );
+  await assert.rejects(
     train('memn2n', ['--linear-start', '--schedule', 'plateau', '--out', fresh()]),
     /--linear-start takes a schedule over the epochs after it/,
   );

@@ -18,6 +18,7 @@ import {
   interpolateWeighting,
   memoryRead,
   memoryWrite,
+  memoryWrites,
   NTM,
   ntmAddress,
   SequenceLSTM,
@@ -75,6 +76,19 @@ const CHECKED: [string, (...x: st.Tensor[]) => st.Tensor, () => st.Tensor[]][] =
       uniform([B, N], 0, 1, 'w'),
       uniform([B, M], 0, 1, 'e'),
       uniform([B, M], -1, 1, 'a'),
+    ],
+  ],
+  [
+    'memoryWrites (two heads)',
+    (memory, w1, e1, a1, w2, e2, a2) =>
+      memoryWrites(memory!, [
+        { weighting: w1!, erase: e1!, add: a1! },
+        { weighting: w2!, erase: e2!, add: a2! },
+      ]),
+    () => [
+      uniform([B, N, M], -1, 1, 'memory'),
+      ...[uniform([B, N], 0, 1, 'w1'), uniform([B, M], 0, 1, 'e1'), uniform([B, M], -1, 1, 'a1')],
+      ...[uniform([B, N], 0, 1, 'w2'), uniform([B, M], 0, 1, 'e2'), uniform([B, M], -1, 1, 'a2')],
     ],
   ],
   [
@@ -165,6 +179,14 @@ test('reading and writing: erase everything then add writes exactly; w = 0 leave
   const halfErased = memoryWrite(memory, st.tensor([[0.5, 0, 0]]), st.tensor([[1, 0]]), st.tensor([[0, 0]]));
   near(halfErased, [0.5, 2, 3, 4, 5, 6], 1e-7, 'w e scales the erase');
   near(memoryWrite(memory, st.zeros([1, 3]), st.ones([1, 2]), st.ones([1, 2])), memory, 0);
+  // Two heads: both erase before either adds, so the second head's erase keeps the first's add.
+  const row1 = st.tensor([[0, 1, 0]]);
+  const both = memoryWrites(memory, [
+    { weighting: row1, erase: st.zeros([1, 2]), add: st.tensor([[10, 20]]) },
+    { weighting: row1, erase: st.ones([1, 2]), add: st.zeros([1, 2]) },
+  ]);
+  near(both, [1, 2, 10, 20, 5, 6], 0, 'erased, then the add');
+  throwsStrata(() => memoryWrites(memory, []), /memoryWrites: no write heads/);
 });
 
 test('bad inputs name the op, what was expected and what came', () => {
@@ -212,6 +234,10 @@ test('bad inputs name the op, what was expected and what came', () => {
   );
   const ntm = new NTM({ inputSize: 3, outputSize: 2, memoryRows: 4, memoryWidth: 2, hidden: 4 });
   throwsStrata(() => ntm.forward(st.zeros([2, 5, 4])), /NTM: inputs must be \[B, T, 3\].*got \[2, 5, 4\]/);
+  throwsStrata(
+    () => ntm.forward(st.zeros([2, 0, 3])),
+    /NTM: inputs must be \[B, T, 3\] with T ≥ 1.*got \[2, 0, 3\]/,
+  );
 });
 
 test('the NTM: logits per step, weightings per step and head that sum to 1, both controllers', () => {
@@ -330,10 +356,8 @@ test('800 short copies (length 1 to 2) lower the cost per sequence clearly', () 
 });
 
 test('strata train ntm on copy: report, pictures, reload, and resume giving the run unbroken', async () => {
-  const tiny = [
-    ...['--sequences', '32', '--batch-size', '16', '--max-length', '3', '--test-lengths', '4,6'],
-    ...['--memory-rows', '8', '--memory-width', '6', '--hidden', '16', '--no-progress'],
-  ];
+  const small = ['--sequences', '32', '--batch-size', '16', '--memory-rows', '8', '--memory-width', '6'];
+  const tiny = [...small, '--max-length', '3', '--test-lengths', '4,6', '--hidden', '16', '--no-progress'];
   const out = fresh();
   const report = await train('ntm', [...tiny, '--epochs', '2', '--out', out]);
   assert.equal(report.model, 'ntm');
@@ -358,10 +382,8 @@ test('strata train ntm on copy: report, pictures, reload, and resume giving the 
 });
 
 test('strata train ntm: the feedforward controller, the LSTM baseline, priority sort; bad flags', async () => {
-  const tiny = [
-    ...['--sequences', '32', '--batch-size', '16', '--max-length', '3', '--test-lengths', '4,6'],
-    ...['--memory-rows', '8', '--memory-width', '6', '--hidden', '16', '--no-progress'],
-  ];
+  const small = ['--sequences', '32', '--batch-size', '16', '--memory-rows', '8', '--memory-width', '6'];
+  const tiny = [...small, '--max-length', '3', '--test-lengths', '4,6', '--hidden', '16', '--no-progress'];
   const ff = await train('ntm', [...tiny, '--controller', 'feedforward', '--out', fresh(), '--epochs', '1']);
   assert.equal(ff.controller, 'feedforward');
   const base = await train('ntm', [
@@ -373,7 +395,10 @@ test('strata train ntm: the feedforward controller, the LSTM baseline, priority 
     new SequenceLSTM({ inputSize: 9, outputSize: 8, hidden: 16, layers: 2 }).numParameters(),
   );
   assert.equal(base.memory_figure, null);
-  const sort = await train('ntm', [...tiny, '--task', 'sort', '--out', fresh(), '--epochs', '1']);
+  const sort = await train('ntm', [
+    ...[...small, '--hidden', '16', '--no-progress'],
+    ...['--task', 'sort', '--out', fresh(), '--epochs', '1'],
+  ]);
   assert.match(
     sort.summary,
     /sort: test cost [\d.]+ bits, [\d.]+ bit errors per sequence, [\d.]+% of output vectors exactly right/,
@@ -389,6 +414,28 @@ test('strata train ntm: the feedforward controller, the LSTM baseline, priority 
     train('ntm', ['--task', 'recall', '--min-length', '1', '--out', fresh()]),
     /--min-length must be at least 2 items for recall/,
   );
+  // A flag that would be ignored is refused.
+  await assert.rejects(
+    train('ntm', ['--layers', '2', '--out', fresh()]),
+    /--layers is the baseline's \(--controller lstm-only\); the lstm controller has one/,
+  );
+  await assert.rejects(
+    train('ntm', ['--task', 'sort', '--max-length', '5', '--out', fresh()]),
+    /--max-length applies to copy and recall; priority sort always sorts 20 vectors/,
+  );
+  await assert.rejects(
+    train('ntm', ['--task', 'recall', '--test-lengths', '30', '--out', fresh()]),
+    /--test-lengths applies to copy; recall is tested/,
+  );
+});
+
+test('strata train ntm --task recall draws 2 to 6 items by default, as the paper', async () => {
+  const report = await train('ntm', [
+    ...['--task', 'recall', '--sequences', '16', '--batch-size', '16', '--epochs', '1'],
+    ...['--memory-rows', '8', '--memory-width', '6', '--hidden', '8', '--no-progress', '--out', fresh()],
+  ]);
+  assert.equal(report.minLength, 2);
+  assert.equal(report.maxLength, 6);
 });
 
 test('the heat-map figure: one picture per panel, named, on one time axis; ragged panels refused', () => {
@@ -426,4 +473,12 @@ test('the heat-map figure: one picture per panel, named, on one time axis; ragge
     /heatMapFigure: panel 'b' must have at least one row, every row of 2 columns/,
   );
   throwsStrata(() => st.viz.heatMapFigure([]), /heatMapFigure: no panels to draw/);
+  throwsStrata(
+    () => st.viz.heatMapFigure([{ name: 'a', values: [[]] }]),
+    /heatMapFigure: panel 'a' has no columns \(steps\) to draw/,
+  );
+  throwsStrata(
+    () => st.viz.heatMapFigure([{ name: 'a', values: [[0, 1]], range: [1, 1] }]),
+    /heatMapFigure: panel 'a': range must be \[low, high\] with low < high, got \[1, 1\]/,
+  );
 });

@@ -139,7 +139,7 @@ const DEFAULTS: Record<string, Defaults> = {
       'linear-start': bool(
         'leave the softmax out of the attention for the first --ls-epochs epochs, at half the rate',
       ),
-      'ls-epochs': str('epochs of the linear start, at the start of --epochs', 20),
+      'ls-epochs': str('epochs of the linear start, at the start of --epochs (default 20)'),
       'random-noise': bool('insert 10% empty memories in training (regularises the temporal encoding)'),
       memory: str('memory slots: the last N statements before each question', 50),
       embed: str('embedding width d (default: 20 for one task, 50 for all)'),
@@ -158,15 +158,15 @@ const DEFAULTS: Record<string, Defaults> = {
         'lstm',
       ),
       hidden: str("controller units (default 100; lstm-only: 256 per layer, as the paper's baseline)"),
-      layers: str('lstm-only: stacked LSTM layers', 3),
+      layers: str('lstm-only: stacked LSTM layers (default 3)'),
       'memory-rows': str('memory rows N', 128),
       'memory-width': str('memory row width M', 20),
       'read-heads': str('read heads', 1),
       'write-heads': str('write heads', 1),
       sequences: str('training sequences per epoch', 1000),
-      'min-length': str('copy: shortest training sequence (recall: fewest items, default 2)'),
-      'max-length': str('copy: longest training sequence (recall: most items)', 20),
-      'test-lengths': str('copy: the lengths the trained model is tested on', '30,50,80,120'),
+      'min-length': str('copy: shortest training sequence, default 1 (recall: fewest items, default 2)'),
+      'max-length': str('copy: longest training sequence, default 20 (recall: most items, default 6)'),
+      'test-lengths': str('copy: the lengths the trained model is tested on (default 30,50,80,120)'),
     },
   },
 };
@@ -371,24 +371,32 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
           ? 256
           : 100
         : n('hidden', { integer: true, min: 1 });
-    own.layers = n('layers', { integer: true, min: 1 });
+    if (v.layers !== undefined && own.controller !== 'lstm-only')
+      fail(
+        cmd,
+        `--layers is the baseline's (--controller lstm-only); the ${own.controller} controller has one`,
+      );
+    own.layers = v.layers === undefined ? 3 : n('layers', { integer: true, min: 1 });
     own.memoryRows = n('memory-rows', { integer: true, min: 2 });
     own.memoryWidth = n('memory-width', { integer: true, min: 1 });
     own.readHeads = n('read-heads', { integer: true, min: 1 });
     own.writeHeads = n('write-heads', { integer: true, min: 1 });
     own.sequences = n('sequences', { integer: true, min: 1 });
+    for (const flag of ['min-length', 'max-length'])
+      if (own.task === 'sort' && v[flag] !== undefined)
+        fail(cmd, `--${flag} applies to copy and recall; priority sort always sorts 20 vectors`);
+    const recall = own.task === 'recall';
     own.minLength =
-      v['min-length'] === undefined
-        ? own.task === 'recall'
-          ? 2
-          : 1
-        : n('min-length', { integer: true, min: 1 });
-    own.maxLength = n('max-length', { integer: true, min: 1 });
+      v['min-length'] === undefined ? (recall ? 2 : 1) : n('min-length', { integer: true, min: 1 });
+    own.maxLength =
+      v['max-length'] === undefined ? (recall ? 6 : 20) : n('max-length', { integer: true, min: 1 });
     if (own.task === 'recall' && (own.minLength as number) < 2)
       fail(cmd, `--min-length must be at least 2 items for recall, got ${own.minLength}`);
     if ((own.maxLength as number) < (own.minLength as number))
       fail(cmd, `--max-length ${own.maxLength} is below --min-length ${own.minLength}`);
-    const lengths = String(v['test-lengths']).split(',');
+    if (own.task !== 'copy' && v['test-lengths'] !== undefined)
+      fail(cmd, `--test-lengths applies to copy; ${own.task} is tested on sequences like its training ones`);
+    const lengths = String(v['test-lengths'] ?? '30,50,80,120').split(',');
     own.testLengths = lengths.map((l) => Number(l));
     if (!(own.testLengths as number[]).every((l) => Number.isInteger(l) && l >= 1))
       fail(cmd, `--test-lengths must be positive integers separated by commas, got '${v['test-lengths']}'`);
@@ -411,7 +419,13 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
       fail(cmd, `unknown --encoding '${own.encoding}': expected bow, position`);
     own.temporal = v['no-temporal'] !== true;
     own.linearStart = v['linear-start'] === true;
-    own.linearStartEpochs = own.linearStart ? n('ls-epochs', { integer: true, min: 1 }) : 0;
+    if (!own.linearStart && v['ls-epochs'] !== undefined)
+      fail(cmd, '--ls-epochs is the length of the linear start: add --linear-start');
+    own.linearStartEpochs = !own.linearStart
+      ? 0
+      : v['ls-epochs'] === undefined
+        ? 20
+        : n('ls-epochs', { integer: true, min: 1 });
     if ((own.linearStartEpochs as number) >= epochs)
       fail(cmd, `--ls-epochs (${own.linearStartEpochs}) must be fewer than --epochs (${epochs})`);
     if (own.linearStart === true && String(v.schedule) === 'plateau')

@@ -2,6 +2,7 @@ import { fail } from '../errors.js';
 import { tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { seededEpochs } from './loader.js';
 import type { Mnist } from './mnist.js';
 
 /**
@@ -305,13 +306,7 @@ export function stripEpochs(
   strips: DigitStrips,
   generator: Generator,
 ): { length: number; iterate(o?: { startBatch?: number }): Iterable<StripBatch> } {
-  return {
-    length: strips.length,
-    *iterate({ startBatch = 0 } = {}) {
-      const seed = generator.nextU32();
-      for (let b = startBatch; b < strips.length; b++) yield strips.batch(b, seed);
-    },
-  };
+  return seededEpochs(strips.length, generator, (seed) => (b) => strips.batch(b, seed));
 }
 
 /** How well captions were read: whole strips and digits. */

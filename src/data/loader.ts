@@ -266,3 +266,30 @@ function describe(v: unknown): string {
   if (v instanceof Tensor) return 'Tensor';
   return typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
 }
+
+/**
+ * The epochs of a source that makes its own batches: each `iterate()` draws one seed from `generator` as
+ * it is called (not when the first batch is read), and `epoch(seed)` gives that epoch's batch b. So the
+ * training engine, which restores the generator to an epoch's start, calls `iterate({ startBatch })` and
+ * then puts the generator's later state back, replays the same epoch from any batch.
+ *
+ *     const source = data.seededEpochs(3, new Generator(0), (seed) => (b) => [seed % 7, b]);
+ *     [...source.iterate({ startBatch: 1 })].length // → 2
+ */
+export function seededEpochs<B>(
+  length: number,
+  generator: Generator,
+  epoch: (seed: number) => (batch: number) => B,
+): { length: number; iterate(options?: { startBatch?: number }): Iterable<B> } {
+  if (!(Number.isInteger(length) && length >= 1))
+    fail('seededEpochs', `length must be a positive integer (batches per epoch), got ${length}`);
+  return {
+    length,
+    iterate({ startBatch = 0 } = {}) {
+      const batch = epoch(generator.nextU32());
+      return (function* () {
+        for (let b = startBatch; b < length; b++) yield batch(b);
+      })();
+    },
+  };
+}

@@ -11,6 +11,7 @@ import {
   loadBabi,
   splitBabi,
 } from '../data/babi.js';
+import { seededEpochs } from '../data/loader.js';
 import type { Vocab } from '../data/text.js';
 import { describe, fail } from '../errors.js';
 import { isRecord } from '../io/checkpoint.js';
@@ -64,22 +65,15 @@ function epochs(
   generator: Generator,
 ): EpochSource<BabiBatch> {
   const n = set.answers.length;
-  const length = Math.ceil(n / batchSize);
-  return {
-    length,
-    *iterate({ startBatch = 0 } = {}) {
-      const seed = generator.nextU32();
-      const order = new Generator(seed).permutation(n);
-      for (let b = startBatch; b < length; b++) {
-        const rows = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
-        yield babiBatch(
-          set,
-          rows,
-          noise ? { rate: NOISE_RATE, generator: new Generator(seed + 1 + b) } : undefined,
-        );
-      }
-    },
-  };
+  return seededEpochs(Math.ceil(n / batchSize), generator, (seed) => {
+    const order = new Generator(seed).permutation(n);
+    return (b) =>
+      babiBatch(
+        set,
+        order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize)),
+        noise ? { rate: NOISE_RATE, generator: new Generator(seed + 1 + b) } : undefined,
+      );
+  });
 }
 
 /**

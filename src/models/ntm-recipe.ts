@@ -7,6 +7,7 @@ import {
   type SequenceBatch,
   sortBatch,
 } from '../data/algorithmic.js';
+import { seededEpochs } from '../data/loader.js';
 import { bceWithLogits } from '../nn/losses.js';
 import { evaluating, type Module } from '../nn/module.js';
 import { sigmoid } from '../ops/elementwise.js';
@@ -24,7 +25,7 @@ import { type RecipeResult, type RecipeRun, recipeResult } from './recipes.js';
  * the paper's algorithmic tasks — copy, associative recall, priority sort (src/data/algorithmic.ts) — on
  * the one training engine.
  *
- * - Data: every batch is drawn afresh from the run's generator (an epoch is `sequences` sequences), so a
+ * - Data: every batch is drawn afresh from the run's generator (an epoch is ⌈sequences / batch⌉ batches), so a
  *   resumed run draws the same batches; validation is a fixed set drawn from the seed, the test sets too.
  * - Loss: the binary cross-entropy of the output bits on the answer steps only, summed over a sequence
  *   and reported in bits (the paper's "cost per sequence"), averaged over the batch.
@@ -65,14 +66,11 @@ function epochs(
   batchSize: number,
   generator: Generator,
 ): EpochSource<SequenceBatch> {
-  const length = Math.ceil(sequences / batchSize);
-  return {
-    length,
-    *iterate({ startBatch = 0 } = {}) {
-      const seed = generator.nextU32();
-      for (let b = startBatch; b < length; b++) yield drawBatch(d, batchSize, new Generator(seed + 1 + b));
-    },
-  };
+  return seededEpochs(
+    Math.ceil(sequences / batchSize),
+    generator,
+    (seed) => (b) => drawBatch(d, batchSize, new Generator(seed + 1 + b)),
+  );
 }
 
 /**

@@ -154,14 +154,41 @@ export function memoryRead(memory: Tensor, weighting: Tensor): Tensor {
  *     memoryWrite(memory, tensor([[1, 0]]), tensor([[1, 1]]), tensor([[5, 6]])).tolist() // → [[[5, 6], [1, 1]]]
  */
 export function memoryWrite(memory: Tensor, weighting: Tensor, erase: Tensor, add: Tensor): Tensor {
-  const op = 'memoryWrite';
+  return memoryWrites(memory, [{ weighting, erase, add }], 'memoryWrite');
+}
+
+/** One write head's weighting [B, N], erase vector and add vector [B, M]. */
+export interface HeadWrite {
+  weighting: Tensor;
+  erase: Tensor;
+  add: Tensor;
+}
+
+/**
+ * Several write heads at once (§3.2): every head's erase, then every head's add, each from the weighting it
+ * computed on the memory before the step (the erasures commute, and so do the adds), so no head's erase
+ * removes another's add. One head is memoryWrite.
+ *
+ *     const memory = tensor([[[1, 1], [1, 1]]]);
+ *     const adds = { weighting: tensor([[1, 0]]), erase: tensor([[0, 0]]), add: tensor([[5, 6]]) };
+ *     const erases = { weighting: tensor([[1, 0]]), erase: tensor([[1, 1]]), add: tensor([[0, 0]]) };
+ *     memoryWrites(memory, [adds, erases]).tolist() // → [[[5, 6], [1, 1]]]
+ */
+export function memoryWrites(memory: Tensor, heads: readonly HeadWrite[], op = 'memoryWrites'): Tensor {
   const [b, n, m] = checkMemory(op, memory);
-  checkWeighting(op, 'the weighting', weighting, b, n);
-  checkVector(op, 'the erase vector', erase, b, m);
-  checkVector(op, 'the add vector', add, b, m);
-  const w = weighting.unsqueeze(2);
-  const kept = memory.mul(w.matmul(erase.unsqueeze(1)).neg().add(1));
-  return kept.add(w.matmul(add.unsqueeze(1)));
+  if (heads.length === 0) fail(op, 'no write heads: give at least one { weighting, erase, add }');
+  let kept = memory;
+  let added: Tensor | null = null;
+  for (const h of heads) {
+    checkWeighting(op, 'the weighting', h.weighting, b, n);
+    checkVector(op, 'the erase vector', h.erase, b, m);
+    checkVector(op, 'the add vector', h.add, b, m);
+    const w = h.weighting.unsqueeze(2);
+    kept = kept.mul(w.matmul(h.erase.unsqueeze(1)).neg().add(1));
+    const a = w.matmul(h.add.unsqueeze(1));
+    added = added ? added.add(a) : a;
+  }
+  return kept.add(added!);
 }
 
 /** One head's addressing parameters, already in their ranges (see NTM for the maps that put them there). */
@@ -234,7 +261,7 @@ const MEMORY_INIT = 1e-6;
  * controller:  h_t = LSTM([x_t, r_{t−1}], h_{t−1})   or   h_t = tanh(W [x_t, r_{t−1}] + b)
  * each head:   k, β̂, ĝ, ŝ, γ̂ = W_head h_t;  β = softplus(β̂), g = σ(ĝ), s = softmax(ŝ), γ = 1 + softplus(γ̂)
  *              w_t = ntmAddress(k, β, g, s, γ; M_{t−1}, w_{t−1})        (see ntmAddress)
- * write heads: e = σ(ê), a = â from W_head h_t too;  M_t = memoryWrite(M_{t−1}, w_t, e, a), in turn
+ * write heads: e = σ(ê), a = â from W_head h_t too;  M_t = memoryWrites(M_{t−1}, every head's w_t, e, a)
  * read heads:  r_t = memoryRead(M_t, w_t)          (they read what the writes of step t left)
  * output:      y_t = W_out [h_t, r_t] + b          (logits)
  * ```
@@ -334,10 +361,10 @@ export class NTM extends Module<[Tensor], Tensor> {
   /** The logits and every step's weightings for `inputs` [B, T, inputSize] (see the class comment). */
   run(inputs: Tensor): NtmOutput {
     const op = 'NTM';
-    if (inputs.rank !== 3 || inputs.shape[2] !== this.inputSize)
+    if (inputs.rank !== 3 || inputs.shape[2] !== this.inputSize || inputs.shape[1] === 0)
       fail(
         op,
-        `inputs must be [B, T, ${this.inputSize}] (sequences of input vectors), got ${fmtShape(inputs.shape)}`,
+        `inputs must be [B, T, ${this.inputSize}] with T ≥ 1 (sequences of input vectors), got ${fmtShape(inputs.shape)}`,
       );
     const [b, steps] = inputs.shape as unknown as [number, number];
     const [n, m] = [this.memoryRows, this.memoryWidth];
@@ -359,13 +386,19 @@ export class NTM extends Module<[Tensor], Tensor> {
         h = state[0];
       } else h = tanh(this.feedforward!.forward(x));
       const next: Tensor[] = new Array(heads);
-      // Write heads address the memory as the previous step left it, and write in turn.
+      // Write heads address the memory as the previous step left it; then all erase, then all add.
+      const writes: HeadWrite[] = [];
       for (let j = this.readHeads; j < heads; j++) {
         const raw = this.heads[j]!.forward(h);
         next[j] = ntmAddress(this.addressing(raw), memory, weights[j]!);
         const p = raw.shape[1]! - 2 * m;
-        memory = memoryWrite(memory, next[j]!, sigmoid(raw.narrow(1, p, m)), raw.narrow(1, p + m, m));
+        writes.push({
+          weighting: next[j]!,
+          erase: sigmoid(raw.narrow(1, p, m)),
+          add: raw.narrow(1, p + m, m),
+        });
       }
+      if (writes.length > 0) memory = memoryWrites(memory, writes);
       for (let j = 0; j < this.readHeads; j++)
         next[j] = ntmAddress(this.addressing(this.heads[j]!.forward(h)), memory, weights[j]!);
       weights = next;

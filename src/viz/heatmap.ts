@@ -37,7 +37,7 @@ function panelImage(panel: HeatMapPanel, cellWidth: number): ImageBuffer {
   const data = new Uint8Array(width * height);
   panel.values.forEach((row, r) => {
     row.forEach((v, c) => {
-      const t = hi > lo ? Math.min(1, Math.max(0, (v - lo) / (hi - lo))) : 0;
+      const t = Math.min(1, Math.max(0, (v - lo) / (hi - lo)));
       const byte = Number.isNaN(v) ? 128 : Math.round(255 * (1 - t));
       for (let y = 0; y < rowHeight; y++)
         data.fill(
@@ -63,9 +63,14 @@ export function heatMapFigure(panels: readonly HeatMapPanel[], opts: HeatMapFigu
   const { title, footnote, cellWidth = 8 } = checkOptions(op, opts, ['title', 'footnote', 'cellWidth']);
   if (panels.length === 0) fail(op, 'no panels to draw');
   const columns = panels[0]!.values[0]?.length ?? 0;
-  for (const p of panels)
+  if (columns === 0) fail(op, `panel '${panels[0]!.name}' has no columns (steps) to draw`);
+  for (const p of panels) {
     if (p.values.length === 0 || p.values.some((row) => row.length !== columns))
       fail(op, `panel '${p.name}' must have at least one row, every row of ${columns} columns`);
+    const [lo, hi] = p.range ?? [0, 1];
+    if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo))
+      fail(op, `panel '${p.name}': range must be [low, high] with low < high, got [${lo}, ${hi}]`);
+  }
   if (!(Number.isInteger(cellWidth) && cellWidth >= 1))
     fail(op, `cellWidth must be a positive integer, got ${cellWidth}`);
   const body: string[] = [];
