@@ -272,11 +272,11 @@ export interface BabiBatch {
  * The questions `indices` of a set as one batch (see BabiBatch). With `noise` (Sukhbaatar et al.'s random
  * noise, "RN"), before each memory an empty one is inserted with probability `noise.rate`, drawn from
  * `noise.generator`, and the most recent `memorySize` slots kept: the temporal encoding then learns not to
- * count slots exactly.
+ * count slots exactly. The batch has as many slots as its longest memory (one statement here).
  *
  *     const qs = data.parseBabi('1 Mary went to the kitchen.\n2 Where is Mary?\tkitchen\t1\n', 'tiny.txt', 1);
  *     const set = data.encodeBabi(qs, data.babiVocab(qs), 4);
- *     data.babiBatch(set, [0]).stories.shape // → [1, 4, 5]
+ *     data.babiBatch(set, [0]).stories.shape // → [1, 1, 5]
  */
 export function babiBatch(
   set: BabiSet,
