@@ -110,46 +110,22 @@ export const jsBackend: Backend = {
     const bBase = offsets({ ...b, shape: batch, strides: b.strides.slice(0, r - 2) });
     const [as0, as1] = [a.strides[r - 2]!, a.strides[r - 1]!];
     const [bs0, bs1] = [b.strides[r - 2]!, b.strides[r - 1]!];
-    const ad = a.data;
-    const bd = b.data;
-    const od = out.data;
-    const acc = new Float64Array(N);
     for (let p = 0; p < aBase.length; p++) {
-      const ao = aBase[p]!;
-      const bo = bBase[p]!;
-      const oo = out.offset + p * M * N;
-      if (bs0 === 1 && as1 === 1 && bs1 !== 1) {
-        // b is transposed (x @ W^T): each output is a dot product of two unit-stride rows.
-        for (let i = 0; i < M; i++) {
-          const ai = ao + i * as0;
-          for (let j = 0; j < N; j++) {
-            const bj = bo + j * bs1;
-            let s = 0;
-            for (let k = 0; k < K; k++) s += ad[ai + k]! * bd[bj + k]!;
-            od[oo + i * N + j] = s;
-          }
-        }
-      } else {
-        // i-k-j order: the inner loop runs along a row of b. A zero in a (common after ReLU) skips
-        // its row of b, unless that row holds an infinity or NaN, which must still reach the result.
-        const finiteRow = new Uint8Array(K);
-        for (let k = 0; k < K; k++) {
-          let finite = 1;
-          for (let j = 0; j < N && finite; j++) if (!Number.isFinite(bd[bo + k * bs0 + j * bs1]!)) finite = 0;
-          finiteRow[k] = finite;
-        }
-        for (let i = 0; i < M; i++) {
-          acc.fill(0);
-          for (let k = 0; k < K; k++) {
-            const aik = ad[ao + i * as0 + k * as1]!;
-            if (aik === 0 && finiteRow[k]) continue;
-            const bk = bo + k * bs0;
-            if (bs1 === 1) for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j]!;
-            else for (let j = 0; j < N; j++) acc[j] += aik * bd[bk + j * bs1]!;
-          }
-          for (let j = 0; j < N; j++) od[oo + i * N + j] = acc[j]!;
-        }
-      }
+      gemm(
+        out.data,
+        out.offset + p * M * N,
+        a.data,
+        aBase[p]!,
+        as0,
+        as1,
+        b.data,
+        bBase[p]!,
+        bs0,
+        bs1,
+        M,
+        K,
+        N,
+      );
     }
   },
 
@@ -198,6 +174,88 @@ export const jsBackend: Backend = {
     }
   },
 };
+
+/**
+ * One product o[M×N] = a[M×K] · b[K×N] over strided operands. Each output is summed in double, in k
+ * order, as a plain dot product would; 4×4 blocks of outputs are kept in locals so each element loaded
+ * from a or b serves four products — three to four times the speed of one output at a time.
+ */
+function gemm(
+  od: View['data'],
+  oo: number,
+  ad: View['data'],
+  ao: number,
+  as0: number,
+  as1: number,
+  bd: View['data'],
+  bo: number,
+  bs0: number,
+  bs1: number,
+  M: number,
+  K: number,
+  N: number,
+): void {
+  const M4 = M - (M % 4);
+  const N4 = N - (N % 4);
+  for (let i = 0; i < M4; i += 4) {
+    const a0 = ao + i * as0;
+    const a1 = a0 + as0;
+    const a2 = a1 + as0;
+    const a3 = a2 + as0;
+    for (let j = 0; j < N4; j += 4) {
+      let [c00, c01, c02, c03, c10, c11, c12, c13] = [0, 0, 0, 0, 0, 0, 0, 0];
+      let [c20, c21, c22, c23, c30, c31, c32, c33] = [0, 0, 0, 0, 0, 0, 0, 0];
+      let pa = 0;
+      let pb = bo + j * bs1;
+      for (let k = 0; k < K; k++) {
+        const x0 = ad[a0 + pa]!;
+        const x1 = ad[a1 + pa]!;
+        const x2 = ad[a2 + pa]!;
+        const x3 = ad[a3 + pa]!;
+        const y0 = bd[pb]!;
+        const y1 = bd[pb + bs1]!;
+        const y2 = bd[pb + 2 * bs1]!;
+        const y3 = bd[pb + 3 * bs1]!;
+        pa += as1;
+        pb += bs0;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
+      }
+      let o = oo + i * N + j;
+      [od[o], od[o + 1], od[o + 2], od[o + 3]] = [c00, c01, c02, c03];
+      o += N;
+      [od[o], od[o + 1], od[o + 2], od[o + 3]] = [c10, c11, c12, c13];
+      o += N;
+      [od[o], od[o + 1], od[o + 2], od[o + 3]] = [c20, c21, c22, c23];
+      o += N;
+      [od[o], od[o + 1], od[o + 2], od[o + 3]] = [c30, c31, c32, c33];
+    }
+  }
+  // The rows and columns left over, one output at a time.
+  for (let i = 0; i < M; i++) {
+    for (let j = i < M4 ? N4 : 0; j < N; j++) {
+      let s = 0;
+      const ai = ao + i * as0;
+      const bj = bo + j * bs1;
+      for (let k = 0; k < K; k++) s += ad[ai + k * as1]! * bd[bj + k * bs0]!;
+      od[oo + i * N + j] = s;
+    }
+  }
+}
 
 /** A view of the (keep-dims) output over x's shape: reduced axes get stride 0, so positions repeat. */
 function keepDimsView(out: View, x: View, axes: readonly number[]): View {
