@@ -387,7 +387,8 @@ test('strata train ntm: the feedforward controller, the LSTM baseline, priority 
   const ff = await train('ntm', [...tiny, '--controller', 'feedforward', '--out', fresh(), '--epochs', '1']);
   assert.equal(ff.controller, 'feedforward');
   const base = await train('ntm', [
-    ...tiny,
+    ...['--sequences', '32', '--batch-size', '16', '--max-length', '3', '--test-lengths', '4,6'],
+    ...['--hidden', '16', '--no-progress'],
     ...['--controller', 'lstm-only', '--layers', '2', '--out', fresh(), '--epochs', '1'],
   ]);
   assert.equal(
@@ -418,6 +419,10 @@ test('strata train ntm: the feedforward controller, the LSTM baseline, priority 
   await assert.rejects(
     train('ntm', ['--layers', '2', '--out', fresh()]),
     /--layers is the baseline's \(--controller lstm-only\); the lstm controller has one/,
+  );
+  await assert.rejects(
+    train('ntm', ['--controller', 'lstm-only', '--read-heads', '2', '--out', fresh()]),
+    /--read-heads sets the NTM's memory; the baseline \(--controller lstm-only\) has none/,
   );
   await assert.rejects(
     train('ntm', ['--task', 'sort', '--max-length', '5', '--out', fresh()]),

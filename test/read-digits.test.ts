@@ -152,6 +152,10 @@ test('the reader gives logits [N, T, 13] with and without attention; bad inputs 
     /DigitReader: expected the captions as int32 ids \[N, T\] with N = 3 strips, got int32 \[1, 2\]/,
   );
   throwsStrata(
+    () => reader.decode(st.rand([3, 32, 16]), st.tensor([[1, 2]], { dtype: 'int32' })),
+    /DigitReader.decode: expected the captions as int32 ids \[N, T\] with N = 3 strips, got int32 \[1, 2\]/,
+  );
+  throwsStrata(
     () => reader.readEncoded(st.rand([3, 16, 32])),
     /DigitReader.readEncoded: expected encoded strips \[N, 32, 16\] \(encode's output\), got \[3, 16, 32\]/,
   );

@@ -159,10 +159,10 @@ const DEFAULTS: Record<string, Defaults> = {
       ),
       hidden: str("controller units (default 100; lstm-only: 256 per layer, as the paper's baseline)"),
       layers: str('lstm-only: stacked LSTM layers (default 3)'),
-      'memory-rows': str('memory rows N', 128),
-      'memory-width': str('memory row width M', 20),
-      'read-heads': str('read heads', 1),
-      'write-heads': str('write heads', 1),
+      'memory-rows': str('memory rows N (default 128)'),
+      'memory-width': str('memory row width M (default 20)'),
+      'read-heads': str('read heads (default 1)'),
+      'write-heads': str('write heads (default 1)'),
       sequences: str('training sequences per epoch', 1000),
       'min-length': str('copy: shortest training sequence, default 1 (recall: fewest items, default 2)'),
       'max-length': str('copy: longest training sequence, default 20 (recall: most items, default 6)'),
@@ -377,10 +377,18 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
         `--layers is the baseline's (--controller lstm-only); the ${own.controller} controller has one`,
       );
     own.layers = v.layers === undefined ? 3 : n('layers', { integer: true, min: 1 });
-    own.memoryRows = n('memory-rows', { integer: true, min: 2 });
-    own.memoryWidth = n('memory-width', { integer: true, min: 1 });
-    own.readHeads = n('read-heads', { integer: true, min: 1 });
-    own.writeHeads = n('write-heads', { integer: true, min: 1 });
+    // The memory's settings: refused for the baseline, which has no memory, rather than ignored.
+    const memory = [
+      ['memory-rows', 'memoryRows', 128, 2],
+      ['memory-width', 'memoryWidth', 20, 1],
+      ['read-heads', 'readHeads', 1, 1],
+      ['write-heads', 'writeHeads', 1, 1],
+    ] as const;
+    for (const [flag, key, fallback, min] of memory) {
+      if (v[flag] !== undefined && own.controller === 'lstm-only')
+        fail(cmd, `--${flag} sets the NTM's memory; the baseline (--controller lstm-only) has none`);
+      own[key] = v[flag] === undefined ? fallback : n(flag, { integer: true, min });
+    }
     own.sequences = n('sequences', { integer: true, min: 1 });
     for (const flag of ['min-length', 'max-length'])
       if (own.task === 'sort' && v[flag] !== undefined)

@@ -212,12 +212,16 @@ export class DigitReader extends Module<[Tensor, Tensor], Tensor> {
   /** Logits [N, T, 13] of each next word after the caption prefix `captionsIn` [N, T] (int32, from `<bos>`). */
   forward(images: Tensor, captionsIn: Tensor): Tensor {
     this.checkImages('DigitReader', images);
-    return this.decode(this.encode(images), captionsIn);
+    return this.decodeFor('DigitReader', this.encode(images), captionsIn);
   }
 
   /** forward's logits from strips already encoded (`encode`), so that reading and scoring encode once. */
   decode(columns: Tensor, captionsIn: Tensor): Tensor {
-    const op = 'DigitReader';
+    return this.decodeFor('DigitReader.decode', columns, captionsIn);
+  }
+
+  /** decode, its errors named for the method the caller called. */
+  private decodeFor(op: string, columns: Tensor, captionsIn: Tensor): Tensor {
     this.checkColumns(op, columns);
     if (
       !(captionsIn instanceof Tensor) ||
