@@ -52,6 +52,17 @@ export {
   sharpen,
 } from './models/ntm.js';
 export {
+  type AisEstimate,
+  type AisOptions,
+  aisSchedule,
+  annealedLogPartition,
+  type CdStep,
+  logPartition,
+  RBM,
+  type RbmOptions,
+  type VisibleUnits,
+} from './models/rbm.js';
+export {
   type DigitAttention,
   DigitReader,
   type DigitReaderOptions,
