@@ -127,7 +127,7 @@ export class RBM extends Module<[Tensor], Tensor> {
   }
 
   /**
-   * One contrastive-divergence estimate on the batch `v` [N, visible]: the negative samples are `k`
+   * One contrastive-divergence estimate on the batch `v` of shape [N, visible]. The negative samples are `k`
    * Gibbs steps from the data (CD-k) or, given `chain` (persistent CD, Tieleman 2008), from the last
    * step's samples. Backpropagate `loss` and step the optimizer; pass `chain` back in for PCD.
    *
