@@ -132,12 +132,12 @@ test('the CD loss has the gradient <v h>_model − <v h>_data, and CD-1 training
         [0, 1, 0, 0],
       ])
       .cast('float64');
-    const { loss, chain } = rbm.contrastiveDivergence(v, { k: 2, generator: new st.Generator(8) });
+    const { loss, samples } = rbm.contrastiveDivergence(v, { k: 2, generator: new st.Generator(8) });
     loss.backward();
     const outer = (x: st.Tensor) => rbm.hiddenProbs(x).T.matmul(x).div(x.shape[0]!);
     near(
       rbm.weight.grad!,
-      st.noGrad(() => outer(chain).sub(outer(v))),
+      st.noGrad(() => outer(samples).sub(outer(v))),
       1e-12,
       'dW',
     );
@@ -150,19 +150,23 @@ test('the CD loss has the gradient <v h>_model − <v h>_data, and CD-1 training
       [0, 0, 0, 1, 1, 1],
     ]);
     for (const persistent of [false, true]) {
-      const learner = new RBM({ visible: 6, hidden: 4, generator: new st.Generator(9) });
+      const learner = new RBM({
+        ...{ visible: 6, hidden: 4, generator: new st.Generator(9) },
+        persistentChains: persistent ? 4 : 0,
+      });
       const logLikelihood = () => -learner.freeEnergy(data).mean().item() - logPartition(learner);
       const before = logLikelihood();
       const opt = new st.optim.SGD(learner.parameters(), { lr: 0.1, momentum: 0.5, weightDecay: 1e-4 });
       const generator = new st.Generator(10);
-      let chain: st.Tensor | undefined;
       for (let step = 0; step < 600; step++) {
         opt.zeroGrad();
-        const cd = learner.contrastiveDivergence(data, { k: 1, chain, generator });
+        const cd = learner.contrastiveDivergence(data, { k: 1, generator });
         cd.loss.backward();
         opt.step();
-        if (persistent) chain = cd.chain;
+        // The chains carry on from the last step's samples.
+        if (persistent) assert.deepEqual(learner.getBuffer('chain').tolist(), cd.samples.tolist());
       }
+      if (persistent) assert.deepEqual(Object.keys(learner.stateDict()).includes('chain'), true);
       const after = logLikelihood();
       // Uniform over the 64 states is −4.16 nats per pattern; the two patterns alone would be −0.69.
       const what = persistent ? 'PCD' : 'CD-1';
@@ -217,8 +221,8 @@ test('bad input: a Gibbs chain of length 0, wrong shapes, bad options are refuse
     /RBM.visibleMean: expected hidden states \[N, 2\], got \[2, 3\]/,
   );
   throwsStrata(
-    () => rbm.contrastiveDivergence(v, { chain: st.zeros([2, 3]) }),
-    /RBM.contrastiveDivergence \(chain\): expected visible states \[N, 4\]/,
+    () => new RBM({ visible: 2, hidden: 2, persistentChains: -1 }),
+    /RBM: persistentChains must be an integer ≥ 0 \(0: CD-k\), got -1/,
   );
   throwsStrata(() => new RBM({ visible: 0, hidden: 2 }), /RBM: visible must be a positive integer, got 0/);
   throwsStrata(

@@ -15,16 +15,21 @@ export interface RbmOptions {
   hidden: number;
   /** 'binary' (default) or 'gaussian' (unit variance, as in Hinton's practical guide). */
   visibleUnits?: VisibleUnits;
-  /** Draws the N(0, 0.01²) initial weights (default a fresh Generator(0)); the biases start at 0. */
+  /**
+   * Fantasy particles of persistent contrastive divergence (Tieleman 2008), kept as the buffer `chain`
+   * so that checkpoints carry them; 0 (default): CD-k, every chain started at the data.
+   */
+  persistentChains?: number;
+  /** Draws the N(0, 0.01²) initial weights and the chains' random start (default a fresh Generator(0)); the biases start at 0. */
   generator?: Generator;
 }
 
-/** What contrastive divergence returns: the loss to backpropagate and the chain's end (PCD's next start). */
+/** What contrastive divergence returns: the loss to backpropagate and the negative samples. */
 export interface CdStep {
   /** mean F(v_data) − mean F(v_model): its gradient is the CD estimate of −∇ log-likelihood. */
   loss: Tensor;
-  /** The negative samples v_model [N, visible], without gradient. */
-  chain: Tensor;
+  /** The negative samples v_model [N, visible] (with PCD, the chains' new state), without gradient. */
+  samples: Tensor;
 }
 
 /**
@@ -49,8 +54,15 @@ export class RBM extends Module<[Tensor], Tensor> {
   readonly visibleUnits: VisibleUnits;
   readonly visible: number;
   readonly hidden: number;
+  readonly persistentChains: number;
 
-  constructor({ visible, hidden, visibleUnits = 'binary', generator = new Generator(0) }: RbmOptions) {
+  constructor({
+    visible,
+    hidden,
+    visibleUnits = 'binary',
+    persistentChains = 0,
+    generator = new Generator(0),
+  }: RbmOptions) {
     super();
     for (const [k, n] of [
       ['visible', visible],
@@ -58,6 +70,8 @@ export class RBM extends Module<[Tensor], Tensor> {
     ] as const)
       if (!(Number.isInteger(n) && n >= 1))
         fail('RBM', `${k} must be a positive integer, got ${describe(n)}`);
+    if (!(Number.isInteger(persistentChains) && persistentChains >= 0))
+      fail('RBM', `persistentChains must be an integer ≥ 0 (0: CD-k), got ${describe(persistentChains)}`);
     if (visibleUnits !== 'binary' && visibleUnits !== 'gaussian')
       fail('RBM', `visibleUnits must be 'binary' or 'gaussian', got ${describe(visibleUnits)}`);
     this.visible = visible;
@@ -66,6 +80,15 @@ export class RBM extends Module<[Tensor], Tensor> {
     this.weight = parameter([hidden, visible], 'float32', (t) => normal_(t, 0, 0.01, { generator }));
     this.visibleBias = parameter([visible], 'float32');
     this.hiddenBias = parameter([hidden], 'float32');
+    this.persistentChains = persistentChains;
+    // The chains start at random states: fair coins, or N(0, 1) for Gaussian units.
+    if (persistentChains > 0)
+      this.registerBuffer(
+        'chain',
+        visibleUnits === 'binary'
+          ? bernoulliOf(zeros([persistentChains, visible]).add(0.5), generator)
+          : randn([persistentChains, visible], { generator }),
+      );
   }
 
   forward(v: Tensor): Tensor {
@@ -127,25 +150,23 @@ export class RBM extends Module<[Tensor], Tensor> {
   }
 
   /**
-   * One contrastive-divergence estimate on the batch `v` of shape [N, visible]. The negative samples are `k`
-   * Gibbs steps from the data (CD-k) or, given `chain` (persistent CD, Tieleman 2008), from the last
-   * step's samples. Backpropagate `loss` and step the optimizer; pass `chain` back in for PCD.
+   * One contrastive-divergence estimate on the batch `v` of shape [N, visible]. The negative samples are
+   * `k` Gibbs steps from the data (CD-k) or, with persistent chains, from the chains' last state, which
+   * they then replace (PCD). Backpropagate `loss` and step the optimizer.
    *
-   *     const rbm = new RBM({ visible: 4, hidden: 2 });
-   *     const { loss, chain } = rbm.contrastiveDivergence(tensor([[1, 0, 1, 0]]), { k: 1 });
+   *     const rbm = new RBM({ visible: 4, hidden: 2, persistentChains: 8 });
+   *     const { loss, samples } = rbm.contrastiveDivergence(tensor([[1, 0, 1, 0]]), { k: 1 });
    *     loss.backward();
-   *     chain.shape // → [1, 4]
+   *     samples.shape // → [8, 4]
    */
-  contrastiveDivergence(
-    v: Tensor,
-    { k = 1, chain, generator }: { k?: number; chain?: Tensor; generator?: Generator } = {},
-  ): CdStep {
+  contrastiveDivergence(v: Tensor, { k = 1, generator }: { k?: number; generator?: Generator } = {}): CdStep {
     const op = 'RBM.contrastiveDivergence';
     checkSteps(op, k);
     this.checkVisible(op, v);
-    if (chain !== undefined) this.checkVisible(`${op} (chain)`, chain);
-    const negative = this.gibbs(chain ?? v, k, generator);
-    return { loss: this.freeEnergy(v).mean().sub(this.freeEnergy(negative).mean()), chain: negative };
+    const chain = this.persistentChains > 0 ? this.getBuffer('chain') : null;
+    const samples = this.gibbs(chain ?? v, k, generator);
+    if (chain) noGrad(() => chain.copy_(samples));
+    return { loss: this.freeEnergy(v).mean().sub(this.freeEnergy(samples).mean()), samples };
   }
 
   /** Mean squared error per image of one mean-field reconstruction v → p(h|v) → E[v|h], without gradient. */
