@@ -383,6 +383,7 @@ const CONFIGS: Record<string, ModelConfig> = {
     ...{ model: 'ntm', task: 'copy', controller: 'lstm', hidden: 6, layers: 1 },
     ...{ memoryRows: 5, memoryWidth: 3, readHeads: 1, writeHeads: 1 },
   },
+  rbm: { model: 'rbm', hidden: 6, visibleUnits: 'gaussian', persistentChains: 3 },
   mlp: { model: 'mlp', dropout: 0.2 },
   lenet: { model: 'lenet' },
   'resnet-mnist': { model: 'resnet-mnist' },

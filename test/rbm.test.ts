@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { train } from '../src/cli/train.js';
 import * as st from '../src/index.js';
 import { aisSchedule, annealedLogPartition, logPartition, RBM } from '../src/index.js';
+import { loadModel } from '../src/models/registry.js';
+import { loadPng } from '../src/viz/png.js';
 import { near, onEveryBackend, throwsStrata } from './assertions.js';
 import { gradcheck, gradgradcheck, hashSeed } from './gradcheck.js';
+import { tempDirs } from './tmpdirs.js';
+
+const fresh = tempDirs('rbm');
 
 /** A small RBM with weights large enough that its distribution is far from uniform. */
 function randomRbm(
@@ -242,4 +250,59 @@ test('bad input: a Gibbs chain of length 0, wrong shapes, bad options are refuse
     () => logPartition(new RBM({ visible: 2, hidden: 25 })),
     /use annealedLogPartition beyond 24 hidden units/,
   );
+});
+
+test('strata train rbm: the report, the pictures, the model reloads, and PCD resumes as the run unbroken', async () => {
+  const tiny = ['--limit', '300', '--hidden', '16', '--persistent', '20', '--ais-runs', '10'];
+  const small = [...tiny, '--ais-steps', '60', '--validation', '0.1', '--no-progress'];
+  const out = fresh();
+  const report = await train('rbm', [...small, '--epochs', '2', '--out', out]);
+  assert.equal(report.model, 'rbm');
+  assert.equal(report.train_images, 270);
+  assert.equal(report.ais_steps, 60);
+  const lp = report.test_log_prob as number;
+  // 784 fair coins are −543 nats; a trained RBM does better even after two epochs on 270 images.
+  assert.ok(lp < 0 && lp > -543, `test log-probability ${lp}`);
+  assert.match(
+    report.summary,
+    /test log-probability -[\d.]+ nats per image \(log Z [\d.]+ by AIS, 10 runs × 60 steps\)/,
+  );
+  const history = report.history as { reconstruction: number; valLoss: number }[];
+  assert.ok(history.every((h) => h.reconstruction > 0 && h.valLoss > 0));
+  for (const f of ['filters.png', 'filters.svg', 'samples.png']) assert.ok(existsSync(join(out, f)), f);
+  assert.deepEqual(
+    [loadPng(join(out, 'samples.png')).width, loadPng(join(out, 'samples.png')).height],
+    [582, 582],
+  );
+  const { model } = loadModel(out);
+  assert.ok(model instanceof RBM && model.persistentChains === 20);
+  // The fantasy particles are in the checkpoint: one epoch, then the second, is the run of two.
+  const split = fresh();
+  await train('rbm', [...small, '--epochs', '1', '--out', split]);
+  const resumed = await train('rbm', [...small, '--epochs', '2', '--out', split, '--resume']);
+  const loss = (r: typeof report) => (r.history as { reconstruction: number }[]).map((h) => h.reconstruction);
+  assert.deepEqual(loss(resumed), loss(report));
+  assert.equal(resumed.test_log_prob, report.test_log_prob);
+
+  await assert.rejects(
+    train('rbm', ['--visible-units', 'poisson', '--out', fresh()]),
+    /unknown --visible-units 'poisson': expected binary, gaussian/,
+  );
+  await assert.rejects(
+    train('rbm', ['--cd-k', '0', '--out', fresh()]),
+    /--cd-k expects an integer ≥ 1, got '0'/,
+  );
+  await assert.rejects(
+    train('rbm', ['--ais-steps', '2', '--out', fresh()]),
+    /--ais-steps expects an integer ≥ 3, got '2'/,
+  );
+});
+
+test('strata train rbm --visible-units gaussian trains on standardised pixels', async () => {
+  const r = await train('rbm', [
+    ...['--limit', '200', '--hidden', '8', '--epochs', '1', '--visible-units', 'gaussian', '--lr', '0.001'],
+    ...['--ais-runs', '4', '--ais-steps', '30', '--no-progress', '--out', fresh()],
+  ]);
+  assert.equal(r.visibleUnits, 'gaussian');
+  assert.ok(Number.isFinite(r.test_log_prob as number));
 });

@@ -146,6 +146,21 @@ const DEFAULTS: Record<string, Defaults> = {
       'test-limit': str('score only the first N test questions of each task'),
     },
   },
+  // Hinton's practical guide (2010): SGD at 0.1 on batches of 100, momentum 0.5 then 0.9, an L2 penalty of
+  // 2e-4 on the weights; CD-1.
+  rbm: {
+    ...{ epochs: 20, batchSize: 100, optimizer: 'sgd', schedule: 'none', dropout: 0, clip: 0, sgdLr: 0.1 },
+    own: {
+      ...{ dataset: IMAGE.dataset },
+      hidden: str('hidden units', 500),
+      'visible-units': str('binary (the images binarised once) | gaussian (standardised pixels)', 'binary'),
+      'cd-k': str('Gibbs steps of contrastive divergence (CD-k)', 1),
+      persistent: str('fantasy particles of persistent CD (PCD); 0: CD-k from the data', 0),
+      'weight-decay': str('L2 penalty on the weights, added to the CD loss', 0.0002),
+      'ais-runs': str('annealed importance sampling runs for log Z', 100),
+      'ais-steps': str("AIS temperatures, in Salakhutdinov & Murray's proportions", 14500),
+    },
+  },
   // Adam at 1e-3 (Collier & Beel 2018's reimplementation: it learns copy in far fewer sequences than the
   // paper's RMSprop at 1e-4 with momentum 0.9, --optimizer rmsprop --lr 1e-4 --momentum 0.9); gradients
   // clipped at norm 10 (the paper clipped each component to ±10).
@@ -221,7 +236,7 @@ function flagsOf(model: string): Flags {
     ),
     optimizer: str('sgd | adam | adamw | rmsprop | adagrad', d.optimizer),
     momentum: str(
-      `momentum of sgd and rmsprop (default: ${MODELS[model]!.input === 'image' || MODELS[model]!.input === 'flat' ? '0.9 for sgd, ' : ''}0)`,
+      `momentum of sgd and rmsprop (default: ${['image', 'flat', 'unlabelled'].includes(MODELS[model]!.input) ? '0.9 for sgd, ' : ''}0)${MODELS[model]!.input === 'unlabelled' ? '; 0.5 for the first 5 epochs' : ''}`,
     ),
     schedule: str(
       'learning-rate schedule over the epochs: cosine | step | halve (every quarter of the run) | plateau (÷4 when validation stalls) | none',
@@ -286,9 +301,11 @@ export function trainHelp(model: string): string {
           ? `Trains ${entry.summary} on strips of 1 to 5 MNIST digits captioned by their names ("three one four"),\nand reports sequence and per-digit accuracy on test strips made from the test images only.`
           : entry.input === 'sequences'
             ? `Trains ${entry.summary} (or the LSTM baseline), on sequences drawn afresh every step,\nand reports the cost in bits and bit errors per sequence: copy at lengths 30, 50, 80 and 120, sort's exact output vectors.`
-            : entry.input === 'stories'
-              ? `Trains ${entry.summary} on the bAbI tasks (babi-en-10k; the last 10% of each training file, by story, validates),\nand reports the test error per task, their mean and the tasks failed (> 5%), with the first test story's attention per hop.`
-              : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
+            : entry.input === 'unlabelled'
+              ? `Trains ${entry.summary} by contrastive divergence on MNIST's (or Fashion-MNIST's) training images, without their labels,\nand reports the test log-probability per image with log Z estimated by annealed importance sampling.`
+              : entry.input === 'stories'
+                ? `Trains ${entry.summary} on the bAbI tasks (babi-en-10k; the last 10% of each training file, by story, validates),\nand reports the test error per task, their mean and the tasks failed (> 5%), with the first test story's attention per hop.`
+                : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
     : 'Counts an interpolated Kneser-Ney trigram model of Moby-Dick (the count-based baseline) and reports test perplexity.';
   return helpText(`strata train ${model} [options]`, what, flagsOf(model));
 }
@@ -305,6 +322,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   const strips = model !== 'ngram' && MODELS[model]!.input === 'strips';
   const stories = model !== 'ngram' && MODELS[model]!.input === 'stories';
   const sequences = model !== 'ngram' && MODELS[model]!.input === 'sequences';
+  const unlabelled = model !== 'ngram' && MODELS[model]!.input === 'unlabelled';
   const limit = maybe('limit', { integer: true, min: text ? 100 : 1 });
   if (model === 'ngram') return countNgrams(n('min-freq', { integer: true, min: 1 }), limit);
   const epochs = n('epochs', { integer: true, min: 1 });
@@ -336,7 +354,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   if (given !== undefined && given >= 1) fail(cmd, `--momentum must be below 1, got ${given}`);
   if (given !== undefined && optimizer !== 'sgd' && optimizer !== 'rmsprop')
     fail(cmd, `--momentum applies to --optimizer sgd and rmsprop, not ${optimizer}`);
-  const image = MODELS[model]!.input === 'image' || MODELS[model]!.input === 'flat';
+  const image = ['image', 'flat', 'unlabelled'].includes(MODELS[model]!.input);
   const momentum = given ?? (optimizer === 'sgd' && image ? 0.9 : 0);
   const dropout = n('dropout', { min: 0 });
   if (dropout >= 1) fail(cmd, `--dropout must be below 1, got ${dropout}`);
@@ -484,6 +502,19 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
       if ((own.dModel as number) % (own.heads as number) !== 0)
         fail(cmd, `--d-model ${own.dModel} must be divisible by --heads ${own.heads}`);
     }
+  } else if (unlabelled) {
+    own.dataset = String(v.dataset);
+    if (!['mnist', 'fashion-mnist'].includes(own.dataset as string))
+      fail(cmd, `unknown dataset '${own.dataset}': expected mnist, fashion-mnist`);
+    own.hidden = n('hidden', { integer: true, min: 1 });
+    own.visibleUnits = String(v['visible-units']);
+    if (!['binary', 'gaussian'].includes(own.visibleUnits as string))
+      fail(cmd, `unknown --visible-units '${own.visibleUnits}': expected binary, gaussian`);
+    own.cdK = n('cd-k', { integer: true, min: 1 });
+    own.persistentChains = n('persistent', { integer: true, min: 0 });
+    own.weightDecay = n('weight-decay', { min: 0 });
+    own.aisRuns = n('ais-runs', { integer: true, min: 2 });
+    own.aisSteps = n('ais-steps', { integer: true, min: 3 });
   } else if (!text) {
     own.dataset = String(v.dataset);
     if (!['mnist', 'fashion-mnist'].includes(own.dataset as string))

@@ -252,19 +252,24 @@ export interface AisEstimate {
 }
 
 /**
- * Salakhutdinov & Murray's (2008) inverse temperatures: 500 evenly in [0, 0.5), 4,000 in [0.5, 0.9)
- * and 10,000 in [0.9, 1], then 1.
+ * Salakhutdinov & Murray's (2008) inverse temperatures: of their 14,500 steps (the default), 500 evenly
+ * in [0, 0.5), 4,000 in [0.5, 0.9) and 10,000 in [0.9, 1], then 1; `steps` scales the three spans alike.
  *
  *     aisSchedule().length // → 14501
+ *     aisSchedule(29).length // → 30
  */
-export function aisSchedule(): number[] {
+export function aisSchedule(steps = 14500): number[] {
+  if (!(Number.isInteger(steps) && steps >= 3))
+    fail('aisSchedule', `steps must be an integer ≥ 3 (one per span), got ${describe(steps)}`);
+  const first = Math.max(1, Math.round((steps * 500) / 14500));
+  const second = Math.max(1, Math.round((steps * 4000) / 14500));
+  const spans: [number, number, number][] = [
+    [0, 0.5, first],
+    [0.5, 0.9, second],
+    [0.9, 1, steps - first - second],
+  ];
   const betas: number[] = [];
-  const span = (from: number, to: number, n: number) => {
-    for (let k = 0; k < n; k++) betas.push(from + ((to - from) * k) / n);
-  };
-  span(0, 0.5, 500);
-  span(0.5, 0.9, 4000);
-  span(0.9, 1, 10000);
+  for (const [from, to, n] of spans) for (let k = 0; k < n; k++) betas.push(from + ((to - from) * k) / n);
   betas.push(1);
   return betas;
 }

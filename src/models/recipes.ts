@@ -34,6 +34,7 @@ import { trainReadDigits } from './digits-recipe.js';
 import { trainMemN2N } from './memn2n-recipe.js';
 import { KneserNeyTrigram } from './ngram.js';
 import { trainNTM } from './ntm-recipe.js';
+import { trainRBM } from './rbm-recipe.js';
 import { MODELS, type ModelConfig, type ModelEntry } from './registry.js';
 import { type TranslationScoring, trainTranslation } from './translation-recipe.js';
 
@@ -151,6 +152,11 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
     ({ result, report, parameters } = await trainMemN2N(own).finally(logs.close));
   } else if (entry.input === 'sequences') {
     ({ result, report, parameters } = await trainNTM(own).finally(logs.close));
+  } else if (entry.input === 'unlabelled') {
+    ({ result, report, parameters } = await trainRBM({
+      ...own,
+      ...{ limit: s.limit, validation: s.validation, seed: s.seed },
+    }).finally(logs.close));
   } else if (!text) {
     const load = (split: 'train' | 'test', n?: number) =>
       config.dataset === 'mnist' ? loadMnist(split, { limit: n }) : loadFashionMnist(split, { limit: n });

@@ -18,6 +18,7 @@ import { MemN2N, type MemoryTying, type SentenceEncoding } from './memn2n.js';
 import { mlp } from './mlp.js';
 import { NeuralProbabilisticLM } from './nplm.js';
 import { NTM, type NtmController, SequenceLSTM } from './ntm.js';
+import { RBM, type VisibleUnits } from './rbm.js';
 import { type DigitAttention, DigitReader } from './read-digits.js';
 import { resnetMnist } from './resnet.js';
 import { type RnnCell, RnnLanguageModel } from './rnnlm.js';
@@ -37,9 +38,10 @@ export interface ModelEntry {
   /**
    * What its input is: images (flat rows or [N, 1, 28, 28]), token ids, sentence pairs (translation), or
    * strips of digits to read (src/data/digit-strips.ts), bAbI stories with questions (src/data/babi.ts),
-   * or the binary sequences of the algorithmic tasks (src/data/algorithmic.ts).
+   * the binary sequences of the algorithmic tasks (src/data/algorithmic.ts), or images without their
+   * labels, as flat rows (the unsupervised models).
    */
-  input: 'flat' | 'image' | 'tokens' | 'pairs' | 'strips' | 'stories' | 'sequences';
+  input: 'flat' | 'image' | 'tokens' | 'pairs' | 'strips' | 'stories' | 'sequences' | 'unlabelled';
   /** The config keys that shape the model, each with its kind. */
   shape: Record<string, SettingKind>;
   /**
@@ -190,6 +192,19 @@ export const MODELS: Record<string, ModelEntry> = {
         ...{ encoding: c.encoding as SentenceEncoding, temporal: c.temporal === true },
         ...{ memorySize: num(c, 'memorySize'), embed: num(c, 'embed'), generator },
       }),
+  },
+  rbm: {
+    summary: 'a restricted Boltzmann machine (binary or Gaussian visible units)',
+    input: 'unlabelled',
+    shape: { hidden: 'integer', visibleUnits: 'string', persistentChains: 'integer' },
+    build: (c, { generator }) => {
+      if (c.visibleUnits !== 'binary' && c.visibleUnits !== 'gaussian')
+        fail('loadModel', `rbm: visibleUnits must be binary or gaussian, got ${describe(c.visibleUnits)}`);
+      return new RBM({
+        ...{ visible: 784, hidden: num(c, 'hidden'), visibleUnits: c.visibleUnits as VisibleUnits },
+        ...{ persistentChains: num(c, 'persistentChains'), generator },
+      });
+    },
   },
   ntm: {
     summary: 'a neural Turing machine (Graves et al. 2014) on copy, associative recall or priority sort',
