@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { gammaSampleGradient, standardGamma } from '../src/distributions/gamma.js';
 import { lgammaNumber } from '../src/distributions/special.js';
 import * as st from '../src/index.js';
-import { f64, onEveryBackend, throwsStrata } from './assertions.js';
+import { f64, near, onEveryBackend, throwsStrata } from './assertions.js';
 import { gradcheck, gradgradcheck } from './gradcheck.js';
 
 const { distributions: D, tensor, Generator } = st;
@@ -469,6 +469,26 @@ describe('sample statistics (20 000 samples)', () => {
     assert.equal(d.sample([2]).requiresGrad, false);
     assert.equal(d.rsample([2]).requiresGrad, true);
     assert.equal(new D.Beta(f64(2, true), 1).sample([2]).requiresGrad, false);
+  });
+});
+
+test('Beta and Dirichlet with a concentration of 1 have finite densities on the boundary (0·log 0 = 0)', async () => {
+  await onEveryBackend((backend) => {
+    const a = f64([1, 1], true);
+    const lp = new D.Beta(a, f64([2, 3])).logProb(f64([0, 0.5]));
+    // Beta(1, β) has density β(1 − x)^(β−1).
+    near(lp, [Math.log(2), Math.log(3 * 0.25)], 1e-12, `${backend} Beta`);
+    lp.sum().backward();
+    assert.ok(
+      a.grad!.toTypedArray().every(Number.isFinite),
+      `${backend}: finite gradients, got ${a.grad!.tolist()}`,
+    );
+    near(
+      new D.Dirichlet(f64([1, 2, 1])).logProb(f64([0, 1, 0])),
+      [Math.log(6)],
+      1e-12,
+      `${backend} Dirichlet`,
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import { fail, fmtShape } from '../errors.js';
+import { where } from '../ops/elementwise.js';
 import type { Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
@@ -14,6 +15,15 @@ import {
 } from './distribution.js';
 import { standardGamma } from './gamma.js';
 import { digamma, lgamma } from './special.js';
+
+/**
+ * (c − 1)·log x with 0·log 0 = 0 (PyTorch's xlogy), so that a concentration of 1 gives a finite density
+ * at the boundary; x = 0 is replaced before the logarithm so that no NaN reaches the gradients.
+ */
+function powerTerm(c: Tensor, x: Tensor): Tensor {
+  const edge = c.eq(1).mul(x.eq(0));
+  return where(edge, 0, c.sub(1).mul(where(edge, 1, x).log()));
+}
 
 /**
  * The Dirichlet distribution on the simplex, torch.distributions.Dirichlet: concentration [..., K] (> 0),
@@ -62,9 +72,7 @@ export class Dirichlet extends Distribution {
   logProb(value: Parameter): Tensor {
     const x = this.checkValue(value, this.concentration.dtype);
     const c = this.concentration;
-    return x
-      .log()
-      .mul(c.sub(1))
+    return powerTerm(c, x)
       .sum(-1)
       .add(lgamma(c.sum(-1)))
       .sub(lgamma(c).sum(-1));
@@ -142,10 +150,8 @@ export class Beta extends Distribution {
     const x = this.checkValue(value, this.concentration1.dtype);
     const a = this.concentration1;
     const b = this.concentration0;
-    return x
-      .log()
-      .mul(a.sub(1))
-      .add(x.neg().log1p().mul(b.sub(1)))
+    return powerTerm(a, x)
+      .add(powerTerm(b, x.neg().add(1)))
       .add(lgamma(a.add(b)))
       .sub(lgamma(a))
       .sub(lgamma(b));
