@@ -566,6 +566,18 @@ describe('bad input', () => {
     );
   });
 
+  test('sample shapes and options are checked', () => {
+    throwsStrata(
+      () => new D.Normal(0, 1).sample([2.5]),
+      /Normal.sample: sampleShape must be an array of non-negative integers, got \[2.5\]/,
+    );
+    throwsStrata(() => new D.Normal(0, 1, { validate: true } as never), /Normal: unknown option validate/);
+    throwsStrata(
+      () => new D.Normal(tensor([1], { dtype: 'int32' }), 1),
+      /Normal: loc must be a floating-point tensor/,
+    );
+  });
+
   test('rsample where there is none, and KL pairs with no closed form', () => {
     throwsStrata(
       () => new D.Bernoulli({ probs: 0.5 }).rsample([2]),

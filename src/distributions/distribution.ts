@@ -82,7 +82,7 @@ export abstract class Distribution {
     if (!Array.isArray(sampleShape) || sampleShape.some((d) => !Number.isInteger(d) || d < 0))
       fail(
         `${this.name}.sample`,
-        `sampleShape must be an array of non-negative integers, got ${describe(sampleShape)}`,
+        `sampleShape must be an array of non-negative integers, got ${Array.isArray(sampleShape) ? `[${sampleShape.join(', ')}]` : describe(sampleShape)}`,
       );
     return [...sampleShape, ...this.batchShape, ...this.eventShape];
   }
@@ -120,13 +120,13 @@ export abstract class Distribution {
     const bad = mask.toTypedArray().indexOf(0);
     if (bad >= 0) {
       const at = unravel(bad, mask.shape);
-      const shown =
+      const where =
         e === 0
-          ? `${noGrad(() => v.expand(broadcastShapes(op, v.shape, mask.shape))).toTypedArray()[bad]}`
-          : `value[${at.join(', ')}${at.length ? ', ' : ''}:]`;
+          ? `the value ${noGrad(() => v.expand(broadcastShapes(op, v.shape, mask.shape))).toTypedArray()[bad]} at index [${at.join(', ')}]`
+          : `the value at index [${[...at, ':'].join(', ')}]`;
       fail(
         op,
-        `the value ${shown} at index [${at.join(', ')}] is outside the support of ${this.name} (${this.supportText()}); pass values in the support, or construct with { validateArgs: false } to get log densities of −inf or NaN`,
+        `${where} is outside the support of ${this.name} (${this.supportText()}); pass values in the support, or construct with { validateArgs: false } to get log densities of −inf or NaN`,
       );
     }
     return v;
