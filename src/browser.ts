@@ -1,7 +1,7 @@
 /**
  * Strata's public API for browsers and other runtimes without Node (the package's `browser` and
- * `default` export conditions): tensors, autograd, nn, optim, the in-memory data tools, beam search
- * and BLEU, on the js backend. Left out, because they read or write files: the data-set readers,
+ * `default` export conditions): tensors, autograd, nn, optim, distributions, the in-memory data tools,
+ * beam search and BLEU, on the js backend. Left out, because they read or write files: the data-set readers,
  * checkpoints and safetensors, and the pictures (viz). Importing it installs the tensor methods.
  */
 import './ops/methods.js';
@@ -19,6 +19,8 @@ export {
 export type { Backend, MatmulPrecision, View } from './backend/backend.js';
 export { backendNames, backendReason, getBackend, registerBackend, setBackend } from './backend/registry.js';
 export * as data from './data/browser.js';
+export * as distributions from './distributions/index.js';
+export { digamma, lgamma } from './distributions/special.js';
 export { StrataError } from './errors.js';
 export { type LenetOptions, lenet } from './models/lenet.js';
 export {

@@ -1,6 +1,6 @@
 /**
  * The doc-comment examples of the training engine, checkpoints and safetensors, the model registry and
- * builders, and the `data` and `optim` namespaces: every export there has one, and every one runs.
+ * builders, and the `data`, `optim` and `distributions` namespaces: every export there has one, and every one runs.
  *
  * The exports are those of the package entry (src/index.ts, read with the TypeScript compiler, aliases
  * resolved) declared in src/train/, src/io/checkpoint.ts, src/io/safetensors.ts or src/models/, and
@@ -100,8 +100,8 @@ function writeRnnlmRun(root: string): void {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(ROOT, 'src/index.ts');
 /** Where the exports that must have an example are declared (besides the data and optim namespaces). */
-const SCOPE_FILES = /^src\/(train\/|models\/|io\/checkpoint\.ts$|io\/safetensors\.ts$)/;
-const SCOPE_NAMESPACES = ['data', 'optim'];
+const SCOPE_FILES = /^src\/(train\/|models\/|distributions\/|io\/checkpoint\.ts$|io\/safetensors\.ts$)/;
+const SCOPE_NAMESPACES = ['data', 'optim', 'distributions'];
 
 interface DocExample {
   /** The export's name as users write it: `fit`, `data.DataLoader`. */
@@ -234,7 +234,7 @@ for (const [i, ex] of examples.entries()) {
   moduleOf.set(ex, file);
 }
 
-test('every export of the training engine, checkpoints, safetensors, models, data and optim has an example', () => {
+test('every export of the training engine, checkpoints, safetensors, models, data, optim and distributions has an example', () => {
   assert.ok(
     examples.length > 100,
     `only ${examples.length} exports found in scope: is the entry read right?`,
