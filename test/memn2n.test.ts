@@ -19,9 +19,9 @@ import { tempDirs } from './tmpdirs.js';
 const fresh = tempDirs('memn2n');
 const ids = (v: number[][] | number[][][]) => st.tensor(v, { dtype: 'int32' });
 
-test('the position encoding is l_kj = (1 − j/J) − (k/d)(1 − 2j/J)', () => {
-  // J = 3 words, d = 2: j = 1 → (2/3 − 1/6, 2/3 − 1/3); j = 2 → (1/3 + 1/6, 1/3 + 1/3); j = 3 → (1/2, 1).
-  near(positionEncoding(3, 2).flat(), [0.5, 1 / 3, 0.5, 2 / 3, 0.5, 1], 1e-12);
+test("the position encoding is the authors' code's l_kj = 1 + 4 (k − (d+1)/2)(j − (J+1)/2) / dJ", () => {
+  // J = 3 words, d = 2: l_kj = 1 + (2/3)(k − 3/2)(j − 2); j = 1 → (4/3, 2/3), j = 2 → (1, 1), j = 3 → (2/3, 4/3).
+  near(positionEncoding(3, 2).flat(), [4 / 3, 2 / 3, 1, 1, 2 / 3, 4 / 3], 1e-12);
 });
 
 test('shapes: logits over the vocabulary, one attention row per hop summing to 1 over the story', () => {
