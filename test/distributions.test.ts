@@ -609,3 +609,17 @@ describe('bad input', () => {
     assert.equal(D.klDivergence(new Standard(), new D.Normal(0, 1)).item(), 0);
   });
 });
+
+test('a category of probability 0 is never drawn, the last one included; gamma gradients past α = 10⁶', () => {
+  const d = new st.distributions.Categorical({ probs: st.tensor([0.3, 0.7, 0]) });
+  const drawn = d.sample([20000], { generator: new st.Generator(3) }).toTypedArray();
+  assert.ok(drawn.every((i) => i === 0 || i === 1));
+  // Far in the normal regime: dx/dα = 1 + (x − α)/(2α), about 1 within a few standard deviations.
+  for (const alpha of [1e9, 1e10])
+    for (const z of [-2, 0, 2]) {
+      const x = alpha + z * Math.sqrt(alpha);
+      near(gammaSampleGradient(x, alpha), 1 + z / (2 * Math.sqrt(alpha)), 1e-9, `α = ${alpha}, z = ${z}`);
+    }
+  // Just below the switch the series still converges and agrees with the approximation closely.
+  near(gammaSampleGradient(1e6 + 1000, 1e6), 1.0005, 2e-4, 'α = 10⁶');
+});

@@ -205,6 +205,13 @@ test('Gibbs sampling: seeded, the right shapes, binary or Gaussian values', () =
   }
 });
 
+test('log Z sums 2^20 hidden states without running out of stack', () => {
+  const rbm = new RBM({ visible: 2, hidden: 20 });
+  for (const p of [rbm.weight, rbm.visibleBias, rbm.hiddenBias]) p.data.fill(0);
+  // All parameters 0: Z = 2^(visible + hidden).
+  near(logPartition(rbm), 22 * Math.LN2, 1e-9);
+});
+
 test('bad input: a Gibbs chain of length 0, wrong shapes, bad options are refused clearly', () => {
   const rbm = new RBM({ visible: 4, hidden: 2 });
   const v = st.zeros([2, 4]);
@@ -300,9 +307,12 @@ test('strata train rbm: the report, the pictures, the model reloads, and PCD res
 
 test('strata train rbm --visible-units gaussian trains on standardised pixels', async () => {
   const r = await train('rbm', [
-    ...['--limit', '200', '--hidden', '8', '--epochs', '1', '--visible-units', 'gaussian', '--lr', '0.001'],
+    ...['--limit', '200', '--hidden', '8', '--epochs', '1', '--visible-units', 'gaussian'],
     ...['--ais-runs', '4', '--ais-steps', '30', '--no-progress', '--out', fresh()],
   ]);
   assert.equal(r.visibleUnits, 'gaussian');
+  assert.equal(r.lr, 0.001, "Gaussian units' own rate");
+  assert.equal(r.log_prob_of, 'standardised pixels');
+  assert.match(r.summary, /test log-density of the standardised pixels -?[\d.]+ nats per image/);
   assert.ok(Number.isFinite(r.test_log_prob as number));
 });

@@ -153,7 +153,10 @@ const DEFAULTS: Record<string, Defaults> = {
     own: {
       ...{ dataset: IMAGE.dataset },
       hidden: str('hidden units', 500),
-      'visible-units': str('binary (the images binarised once) | gaussian (standardised pixels)', 'binary'),
+      'visible-units': str(
+        'binary (the images binarised once) | gaussian (standardised pixels; --lr 0.001 unless given, as Hinton advises)',
+        'binary',
+      ),
       'cd-k': str('Gibbs steps of contrastive divergence (CD-k)', 1),
       persistent: str('fantasy particles of persistent CD (PCD); 0: CD-k from the data', 0),
       'weight-decay': str('L2 penalty on the weights, added to the CD loss', 0.0002),
@@ -350,6 +353,8 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
       : text
         ? 0.002
         : (DEFAULTS[model]!.lr ?? (optimizer === 'adagrad' ? 1e-2 : 1e-3));
+  // Gaussian visible units take a rate one to two orders smaller (Hinton 2010, §13.2).
+  const gaussianRbm = model === 'rbm' && v['visible-units'] === 'gaussian';
   const given = maybe('momentum', { min: 0 });
   if (given !== undefined && given >= 1) fail(cmd, `--momentum must be below 1, got ${given}`);
   if (given !== undefined && optimizer !== 'sgd' && optimizer !== 'rmsprop')
@@ -546,7 +551,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     limit,
     checkpointEvery,
     optimizer,
-    lr: lr ?? defaultLr,
+    lr: lr ?? (gaussianRbm && optimizer === 'sgd' ? 0.001 : defaultLr),
     momentum,
     schedule: String(v.schedule),
     clip,

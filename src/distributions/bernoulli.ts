@@ -21,7 +21,7 @@ export interface ProbsOrLogits extends ValidateOptions {
   logits?: Parameter;
 }
 
-/** The smallest step above 0 of a dtype, for clamping probabilities before their logarithm (PyTorch's clamp_probs). */
+/** A dtype's machine epsilon (the step above 1), for clamping probabilities before their logarithm (PyTorch's clamp_probs). */
 export function dtypeEps(dtype: DType): number {
   return dtype === 'float64' ? 2 ** -52 : 2 ** -23;
 }

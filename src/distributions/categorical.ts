@@ -75,8 +75,11 @@ export class Categorical extends Distribution {
       const u = g.uniform();
       let c = 0;
       let j = 0;
-      // The last category takes what rounding leaves above the running sum.
-      for (; j < k - 1; j++) {
+      // The last category of positive probability takes what rounding leaves above the running sum
+      // (never one of probability 0, as torch.multinomial).
+      let last = k - 1;
+      while (last > 0 && p[row + last]! === 0) last--;
+      for (; j < last; j++) {
         c += p[row + j]!;
         if (u < c) break;
       }

@@ -42,19 +42,31 @@ export function gammaDeviate(alpha: number, g: Generator): number {
  * dx/dα = ∫_x^∞ p(t)/p(x) (log t − ψ(α)) dt (from F = 1 − ∫_x^∞ p) is summed by Gauss–Legendre instead.
  */
 export function gammaSampleGradient(x: number, alpha: number): number {
+  // Past a million the series needs more terms than is reasonable, and x ≈ α + √α ε to a relative
+  // 1/α: held at ε, dx/dα = 1 + ε/(2√α) = 1 + (x − α)/(2α).
+  if (alpha > 1e6) return 1 + (x - alpha) / (2 * alpha);
   const logX = Math.log(x);
   let s = x / alpha;
   let psi = digammaNumber(alpha + 1);
   let sum = s * (logX - psi);
   let largest = Math.abs(sum);
+  let converged = false;
   for (let n = 1; n < 100000; n++) {
     s *= x / (alpha + n);
     psi += 1 / (alpha + n);
     const term = s * (logX - psi);
     sum += term;
     largest = Math.max(largest, Math.abs(term));
-    if (alpha + n > x && Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
+    if (alpha + n > x && Math.abs(term) <= 1e-17 * Math.abs(sum)) {
+      converged = true;
+      break;
+    }
   }
+  if (!converged)
+    fail(
+      'Gamma.rsample',
+      `the gradient's series did not converge for x = ${x}, α = ${alpha}; please report it`,
+    );
   if (x > alpha && largest > 1e6 * Math.abs(sum)) return upperTailGradient(x, alpha);
   return -sum;
 }

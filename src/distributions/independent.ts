@@ -63,8 +63,9 @@ export class Independent extends Distribution {
     return sumRightmost(this.base.entropy(), this.reinterpretedBatchNdims);
   }
 
-  protected support(value: Tensor): Tensor {
-    return value;
+  /** Never asked: logProb hands the value to the base, which checks it against its own support. */
+  protected support(_value: Tensor): Tensor {
+    return fail('Independent', `values are checked by the base distribution (${this.base.name})`);
   }
 
   protected supportText(): string {

@@ -27,7 +27,8 @@ import { type RecipeResult, type RecipeRun, recipeResult } from './recipes.js';
  *   penalty of --weight-decay on the weights only, added to the CD loss. The epoch's metric is the mean
  *   squared reconstruction error per image; validation (--validation) scores it on held-out images.
  * - Test: log Ẑ by AIS (--ais-runs runs over --ais-steps temperatures in S&M's proportions), then the
- *   average test log-probability −F(v) − log Ẑ in nats, and the same on the first 10,000 training images.
+ *   average test log-probability −F(v) − log Ẑ in nats, and the same on the first 10,000 training images
+ *   (for Gaussian units a log-density of the standardised pixels, not comparable with the binary case).
  * - Pictures: `filters.svg`/`.png` (each hidden unit's weights as a 28×28 tile) and `samples.png` (100
  *   Gibbs chains from random states after 1,000 steps, each shown as its last mean-field visible means).
  */
@@ -39,33 +40,48 @@ const EARLY_MOMENTUM_EPOCHS = 5;
 const SAMPLE_CHAINS = 100;
 const SAMPLE_STEPS = 1000;
 
-/** The images as the RBM's visible states, and a map back to pixels for pictures. */
+/** The images as the RBM's visible states (validation held out of the training part), and a map back to pixels for pictures. */
 interface Visible {
   train: Tensor;
+  held: Tensor | null;
   test: Tensor;
   toPixels: (v: Tensor) => Tensor;
 }
 
-function visibleData(config: Record<string, unknown>, limit: number | undefined): Visible {
+function visibleData(
+  config: Record<string, unknown>,
+  limit: number | undefined,
+  validation: number,
+  op: string,
+): Visible {
   const load = (split: 'train' | 'test', n?: number) =>
     (config.dataset === 'fashion-mnist' ? loadFashionMnist : loadMnist)(split, { limit: n }).images;
-  const [train, test] = [load('train', limit), load('test')];
+  let [train, test] = [load('train', limit), load('test')];
   if (config.visibleUnits === 'binary') {
     const binarise = (x: Tensor, seed: number) =>
       rand(x.shape, { generator: new Generator(seed) })
         .lt(x)
         .cast('float32');
-    return {
-      train: binarise(train, BINARISE_SEED.train),
-      test: binarise(test, BINARISE_SEED.test),
-      toPixels: (v) => v,
-    };
+    [train, test] = [binarise(train, BINARISE_SEED.train), binarise(test, BINARISE_SEED.test)];
   }
+  // The last --validation fraction of the training images validates.
+  let held: Tensor | null = null;
+  if (validation > 0) {
+    const n = train.shape[0]!;
+    const cut = n - Math.round(n * validation);
+    if (cut < 1 || cut >= n)
+      fail(op, `--validation ${validation} of ${n} images leaves none to train on or none to validate`);
+    [held, train] = [train.narrow(0, cut, n - cut), train.narrow(0, 0, cut)];
+  }
+  if (config.visibleUnits === 'binary') return { train, held, test, toPixels: (v) => v };
+  // Standardised with the training part's statistics alone.
   const mean = train.mean(0);
   const std = train.sub(mean).square().mean(0).sqrt().clamp(0.01);
+  const standardise = (x: Tensor) => x.sub(mean).div(std);
   return {
-    train: train.sub(mean).div(std),
-    test: test.sub(mean).div(std),
+    train: standardise(train),
+    held: held && standardise(held),
+    test: standardise(test),
     toPixels: (v) => v.mul(std).add(mean).clamp(0, 1),
   };
 }
@@ -75,17 +91,9 @@ export async function trainRBM(
   r: RecipeRun & { limit?: number; validation: number; seed: number },
 ): Promise<{ result: RecipeResult; parameters: number; report: Record<string, unknown> }> {
   const c = r.config;
-  const data = visibleData(c, r.limit);
-  let train = data.train;
-  let held: Tensor[][] | undefined;
-  if (r.validation > 0) {
-    const n = train.shape[0]!;
-    const cut = n - Math.round(n * r.validation);
-    if (cut < 1 || cut >= n)
-      fail(r.op, `--validation ${r.validation} of ${n} images leaves none to train on or none to validate`);
-    held = [[train.narrow(0, cut, n - cut)]];
-    train = train.narrow(0, 0, cut);
-  }
+  const data = visibleData(c, r.limit, r.validation, r.op);
+  const train = data.train;
+  const held = data.held ? [[data.held]] : undefined;
   const rbm = r.entry.build(c, { vocab: null, generator: r.run.generator }) as RBM;
   const optimizer = r.optimizer(rbm.parameters());
   const [k, decay, final] = [c.cdK as number, c.weightDecay as number, c.momentum as number];
@@ -166,12 +174,15 @@ export async function trainRBM(
   }
   const kept = recipeResult(result, best);
   const nats = (x: number) => x.toFixed(2);
+  const gaussian = c.visibleUnits === 'gaussian';
   return {
     result: kept,
     parameters: rbm.numParameters(),
     report: {
-      summary: `test log-probability ${nats(testLogProb)} nats per image (log Z ${ais.logZ.toFixed(2)} by AIS, ${ais.runs} runs × ${ais.steps} steps), train ${nats(trainLogProb)}`,
+      summary: `test ${gaussian ? 'log-density of the standardised pixels' : 'log-probability'} ${nats(testLogProb)} nats per image (log Z ${ais.logZ.toFixed(2)} by AIS, ${ais.runs} runs × ${ais.steps} steps), train ${nats(trainLogProb)}`,
       ...{ test_log_prob: testLogProb, train_log_prob: trainLogProb, test_loss: -testLogProb },
+      // A Gaussian RBM's density is of the standardised pixels (no change of variables back to pixels).
+      log_prob_of: gaussian ? 'standardised pixels' : 'binarised images',
       ...{ log_z: ais.logZ, log_z_low: ais.logZ + ais.logZLow, log_z_high: ais.logZ + ais.logZHigh },
       ...{ ais_runs: ais.runs, ais_steps: ais.steps, test_reconstruction: testRecon },
       ...{ train_images: train.shape[0], figures },

@@ -204,7 +204,8 @@ export function logPartition(rbm: RBM): number {
   const W = Float64Array.from(rbm.weight.detach().contiguous().data);
   const b = Float64Array.from(rbm.visibleBias.detach().data);
   const c = Float64Array.from(rbm.hiddenBias.detach().data);
-  const terms: number[] = [];
+  // A running log-sum-exp: 2^24 terms are too many to keep.
+  let [top, total] = [Number.NEGATIVE_INFINITY, 0];
   const a = new Float64Array(nv);
   for (let s = 0; s < 2 ** nh; s++) {
     // a = b + Wᵀh for the hidden state whose bits are s.
@@ -221,9 +222,10 @@ export function logPartition(rbm: RBM): number {
       for (let i = 0; i < nv; i++) t += (a[i]! * a[i]! - b[i]! * b[i]!) / 2;
       t += (nv / 2) * Math.log(2 * Math.PI);
     }
-    terms.push(t);
+    if (t > top) [top, total] = [t, total * Math.exp(top - t) + 1];
+    else total += Math.exp(t - top);
   }
-  return logSumExp(terms);
+  return top + Math.log(total);
 }
 
 export interface AisOptions {
@@ -336,7 +338,7 @@ export function annealedLogPartition(rbm: RBM, opts: AisOptions = {}): AisEstima
       (gaussian
         ? (rbm.visible / 2) * Math.log(2 * Math.PI)
         : Array.from(bA.data).reduce((s, x) => s + softplusOf(x), 0));
-    const m = Math.max(...w);
+    const m = w.reduce((a, x) => Math.max(a, x), Number.NEGATIVE_INFINITY);
     const scaled = w.map((x) => Math.exp(x - m));
     const mean = scaled.reduce((s, x) => s + x, 0) / runs;
     const sd = Math.sqrt(scaled.reduce((s, x) => s + (x - mean) ** 2, 0) / (runs - 1));
@@ -388,9 +390,4 @@ function shapeOf(x: unknown): string {
 
 function softplusOf(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-}
-
-function logSumExp(xs: readonly number[]): number {
-  const m = Math.max(...xs);
-  return m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0));
 }
