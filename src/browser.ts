@@ -101,6 +101,7 @@ export {
   TranslationTransformer,
   type TranslationTransformerOptions,
 } from './models/translation-transformer.js';
+export { VAE, type VaeOptions, type VaeSampleOptions } from './models/vae.js';
 export * as nn from './nn/index.js';
 export * from './ops/conv.js';
 export * from './ops/elementwise.js';
