@@ -384,6 +384,7 @@ const CONFIGS: Record<string, ModelConfig> = {
     ...{ memoryRows: 5, memoryWidth: 3, readHeads: 1, writeHeads: 1 },
   },
   rbm: { model: 'rbm', hidden: 6, visibleUnits: 'gaussian', persistentChains: 3 },
+  vae: { model: 'vae', hidden: 5, layers: 2, latent: 3 },
   mlp: { model: 'mlp', dropout: 0.2 },
   lenet: { model: 'lenet' },
   'resnet-mnist': { model: 'resnet-mnist' },

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { train } from '../src/cli/train.js';
 import * as st from '../src/index.js';
 import { VAE } from '../src/index.js';
+import { loadModel } from '../src/models/registry.js';
+import { loadPng } from '../src/viz/png.js';
 import { near, onEveryBackend, throwsStrata } from './assertions.js';
 import { gradcheck, gradgradcheck, hashSeed } from './gradcheck.js';
+import { tempDirs } from './tmpdirs.js';
+
+const fresh = tempDirs('vae');
 
 const x4 = () =>
   st.tensor([
@@ -121,4 +129,37 @@ test('bad input is refused clearly', () => {
   throwsStrata(() => vae.elbo(st.tensor([[0.5, 0, 1, 2]])), /Bernoulli/);
   throwsStrata(() => new VAE({ latent: 0 }), /VAE: latent must be a positive integer, got 0/);
   throwsStrata(() => new VAE({ hidden: [10, -1] }), /VAE: hidden must be an array of positive integers/);
+});
+
+test('strata train vae: the report, samples and the 2-D manifold, the model reloads, and resume is the run unbroken', async () => {
+  const small = ['--limit', '300', '--hidden', '16', '--layers', '1', '--latent', '2', '--validation', '0.1'];
+  const tiny = [...small, '--test-samples', '20', '--test-limit', '50', '--no-progress'];
+  const out = fresh();
+  const report = await train('vae', [...tiny, '--epochs', '2', '--out', out]);
+  assert.equal(report.model, 'vae');
+  assert.deepEqual([report.train_images, report.test_images, report.test_samples], [270, 50, 20]);
+  const [ll, elbo] = [report.test_log_likelihood as number, report.test_elbo as number];
+  // 784 fair coins are −543 nats; the importance-weighted bound is above the ELBO on average.
+  assert.ok(ll > -543 && ll < 0 && ll >= elbo - 1, `log-likelihood ${ll}, ELBO ${elbo}`);
+  assert.match(
+    report.summary,
+    /test log-likelihood -[\d.]+ nats per image \(k = 20\), ELBO -[\d.]+, on 50 test images/,
+  );
+  for (const f of ['samples.png', 'reconstructions.png', 'manifold.png'])
+    assert.ok(existsSync(join(out, f)), f);
+  assert.equal(loadPng(join(out, 'manifold.png')).width, 2 + 20 * (56 + 2));
+  const { model } = loadModel(out);
+  assert.ok(model instanceof VAE && model.latent === 2);
+  const split = fresh();
+  await train('vae', [...tiny, '--epochs', '1', '--out', split]);
+  const resumed = await train('vae', [...tiny, '--epochs', '2', '--out', split, '--resume']);
+  const losses = (r: typeof report) =>
+    (r.history as { loss: number; valLoss: number }[]).map((h) => [h.loss, h.valLoss]);
+  assert.deepEqual(losses(resumed), losses(report));
+  assert.equal(resumed.test_log_likelihood, report.test_log_likelihood);
+  await assert.rejects(
+    train('vae', ['--latent', '0', '--out', fresh()]),
+    /--latent expects an integer ≥ 1, got '0'/,
+  );
+  await assert.rejects(train('vae', ['--cd-k', '2', '--out', fresh()]), /cd-k/);
 });

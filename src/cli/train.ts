@@ -164,6 +164,19 @@ const DEFAULTS: Record<string, Defaults> = {
       'ais-steps': str("AIS temperatures, in Salakhutdinov & Murray's proportions", 14500),
     },
   },
+  // Burda et al.'s (2016) architecture and optimizer: two tanh layers of 200 each way, 50 latent
+  // dimensions, Adam at 1e-3 on batches of 100.
+  vae: {
+    ...{ epochs: 100, batchSize: 100, optimizer: 'adam', schedule: 'none', dropout: 0, clip: 0 },
+    own: {
+      ...{ dataset: IMAGE.dataset },
+      hidden: str('units of each hidden layer of the encoder (the decoder mirrors it)', 200),
+      layers: str('hidden layers of the encoder, and of the decoder', 2),
+      latent: str('latent dimensions (2: also the manifold picture)', 50),
+      'test-samples': str('importance samples per test image for the log-likelihood', 5000),
+      'test-limit': str('score only the first N test images'),
+    },
+  },
   // Adam at 1e-3 (Collier & Beel 2018's reimplementation: it learns copy in far fewer sequences than the
   // paper's RMSprop at 1e-4 with momentum 0.9, --optimizer rmsprop --lr 1e-4 --momentum 0.9); gradients
   // clipped at norm 10 (the paper clipped each component to ±10).
@@ -239,7 +252,7 @@ function flagsOf(model: string): Flags {
     ),
     optimizer: str('sgd | adam | adamw | rmsprop | adagrad', d.optimizer),
     momentum: str(
-      `momentum of sgd and rmsprop (default: ${['image', 'flat', 'unlabelled'].includes(MODELS[model]!.input) ? '0.9 for sgd, ' : ''}0)${MODELS[model]!.input === 'unlabelled' ? '; 0.5 for the first 5 epochs' : ''}`,
+      `momentum of sgd and rmsprop (default: ${['image', 'flat', 'unlabelled'].includes(MODELS[model]!.input) ? '0.9 for sgd, ' : ''}0)${model === 'rbm' ? '; 0.5 for the first 5 epochs' : ''}`,
     ),
     schedule: str(
       'learning-rate schedule over the epochs: cosine | step | halve (every quarter of the run) | plateau (÷4 when validation stalls) | none',
@@ -304,11 +317,13 @@ export function trainHelp(model: string): string {
           ? `Trains ${entry.summary} on strips of 1 to 5 MNIST digits captioned by their names ("three one four"),\nand reports sequence and per-digit accuracy on test strips made from the test images only.`
           : entry.input === 'sequences'
             ? `Trains ${entry.summary} (or the LSTM baseline), on sequences drawn afresh every step,\nand reports the cost in bits and bit errors per sequence: copy at lengths 30, 50, 80 and 120, sort's exact output vectors.`
-            : entry.input === 'unlabelled'
-              ? `Trains ${entry.summary} by contrastive divergence on MNIST's (or Fashion-MNIST's) training images, without their labels,\nand reports the test log-probability per image with log Z estimated by annealed importance sampling.`
-              : entry.input === 'stories'
-                ? `Trains ${entry.summary} on the bAbI tasks (babi-en-10k; the last 10% of each training file, by story, validates),\nand reports the test error per task, their mean and the tasks failed (> 5%), with the first test story's attention per hop.`
-                : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
+            : model === 'vae'
+              ? `Trains ${entry.summary} on MNIST's (or Fashion-MNIST's) training images, binarised, by maximising the ELBO,\nand reports the test ELBO and log-likelihood per image (importance-weighted, Burda et al. 2016), with samples.`
+              : entry.input === 'unlabelled'
+                ? `Trains ${entry.summary} by contrastive divergence on MNIST's (or Fashion-MNIST's) training images, without their labels,\nand reports the test log-probability per image with log Z estimated by annealed importance sampling.`
+                : entry.input === 'stories'
+                  ? `Trains ${entry.summary} on the bAbI tasks (babi-en-10k; the last 10% of each training file, by story, validates),\nand reports the test error per task, their mean and the tasks failed (> 5%), with the first test story's attention per hop.`
+                  : `Trains ${entry.summary} on MNIST (or Fashion-MNIST) with softmax cross-entropy and reports test accuracy.`
     : 'Counts an interpolated Kneser-Ney trigram model of Moby-Dick (the count-based baseline) and reports test perplexity.';
   return helpText(`strata train ${model} [options]`, what, flagsOf(model));
 }
@@ -512,14 +527,21 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
     if (!['mnist', 'fashion-mnist'].includes(own.dataset as string))
       fail(cmd, `unknown dataset '${own.dataset}': expected mnist, fashion-mnist`);
     own.hidden = n('hidden', { integer: true, min: 1 });
-    own.visibleUnits = String(v['visible-units']);
-    if (!['binary', 'gaussian'].includes(own.visibleUnits as string))
-      fail(cmd, `unknown --visible-units '${own.visibleUnits}': expected binary, gaussian`);
-    own.cdK = n('cd-k', { integer: true, min: 1 });
-    own.persistentChains = n('persistent', { integer: true, min: 0 });
-    own.weightDecay = n('weight-decay', { min: 0 });
-    own.aisRuns = n('ais-runs', { integer: true, min: 2 });
-    own.aisSteps = n('ais-steps', { integer: true, min: 3 });
+    if (model === 'vae') {
+      own.layers = n('layers', { integer: true, min: 1 });
+      own.latent = n('latent', { integer: true, min: 1 });
+      own.testSamples = n('test-samples', { integer: true, min: 1 });
+      own.testLimit = maybe('test-limit', { integer: true, min: 1 }) ?? null;
+    } else {
+      own.visibleUnits = String(v['visible-units']);
+      if (!['binary', 'gaussian'].includes(own.visibleUnits as string))
+        fail(cmd, `unknown --visible-units '${own.visibleUnits}': expected binary, gaussian`);
+      own.cdK = n('cd-k', { integer: true, min: 1 });
+      own.persistentChains = n('persistent', { integer: true, min: 0 });
+      own.weightDecay = n('weight-decay', { min: 0 });
+      own.aisRuns = n('ais-runs', { integer: true, min: 2 });
+      own.aisSteps = n('ais-steps', { integer: true, min: 3 });
+    }
   } else if (!text) {
     own.dataset = String(v.dataset);
     if (!['mnist', 'fashion-mnist'].includes(own.dataset as string))

@@ -40,15 +40,15 @@ const EARLY_MOMENTUM_EPOCHS = 5;
 const SAMPLE_CHAINS = 100;
 const SAMPLE_STEPS = 1000;
 
-/** The images as the RBM's visible states (validation held out of the training part), and a map back to pixels for pictures. */
-interface Visible {
+/** The images as an unsupervised model sees them (validation held out of the training part), and a map back to pixels for pictures. */
+export interface Visible {
   train: Tensor;
   held: Tensor | null;
   test: Tensor;
   toPixels: (v: Tensor) => Tensor;
 }
 
-function visibleData(
+export function visibleData(
   config: Record<string, unknown>,
   limit: number | undefined,
   validation: number,

@@ -37,6 +37,7 @@ import { trainNTM } from './ntm-recipe.js';
 import { trainRBM } from './rbm-recipe.js';
 import { MODELS, type ModelConfig, type ModelEntry } from './registry.js';
 import { type TranslationScoring, trainTranslation } from './translation-recipe.js';
+import { trainVAE } from './vae-recipe.js';
 
 /** A run of `strata train <model>`, its flags parsed and checked. */
 export interface RunSettings {
@@ -153,10 +154,11 @@ export async function trainModel(s: RunSettings): Promise<TrainReport> {
   } else if (entry.input === 'sequences') {
     ({ result, report, parameters } = await trainNTM(own).finally(logs.close));
   } else if (entry.input === 'unlabelled') {
-    ({ result, report, parameters } = await trainRBM({
-      ...own,
-      ...{ limit: s.limit, validation: s.validation, seed: s.seed },
-    }).finally(logs.close));
+    const settings = { ...own, limit: s.limit, validation: s.validation, seed: s.seed, progress: s.progress };
+    ({ result, report, parameters } = await (s.model === 'vae'
+      ? trainVAE(settings)
+      : trainRBM(settings)
+    ).finally(logs.close));
   } else if (!text) {
     const load = (split: 'train' | 'test', n?: number) =>
       config.dataset === 'mnist' ? loadMnist(split, { limit: n }) : loadFashionMnist(split, { limit: n });

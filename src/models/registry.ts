@@ -24,6 +24,7 @@ import { resnetMnist } from './resnet.js';
 import { type RnnCell, RnnLanguageModel } from './rnnlm.js';
 import { Seq2Seq, type Seq2SeqAttention, type Seq2SeqCell, type TranslationModel } from './seq2seq.js';
 import { TranslationTransformer } from './translation-transformer.js';
+import { VAE } from './vae.js';
 
 /** A run's config as a checkpoint stores it: `model` names the registered builder; the rest shapes it and the run. */
 export type ModelConfig = { model: string } & Record<string, unknown>;
@@ -205,6 +206,16 @@ export const MODELS: Record<string, ModelEntry> = {
         ...{ persistentChains: num(c, 'persistentChains'), generator },
       });
     },
+  },
+  vae: {
+    summary: 'a variational autoencoder (Kingma & Welling 2014) with MLP encoder and decoder',
+    input: 'unlabelled',
+    shape: { hidden: 'integer', layers: 'integer', latent: 'integer' },
+    build: (c) =>
+      new VAE({
+        hidden: Array.from({ length: num(c, 'layers') }, () => num(c, 'hidden')),
+        latent: num(c, 'latent'),
+      }),
   },
   ntm: {
     summary: 'a neural Turing machine (Graves et al. 2014) on copy, associative recall or priority sort',
