@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sample } from '../src/cli/sample.js';
 import { train } from '../src/cli/train.js';
 import * as st from '../src/index.js';
 import { aisSchedule, annealedLogPartition, logPartition, RBM } from '../src/index.js';
@@ -305,14 +306,27 @@ test('strata train rbm: the report, the pictures, the model reloads, and PCD res
   );
 });
 
-test('strata train rbm --visible-units gaussian trains on standardised pixels', async () => {
+test('strata train rbm --visible-units gaussian trains on standardised pixels; strata sample draws from it', async () => {
+  const out = fresh();
   const r = await train('rbm', [
     ...['--limit', '200', '--hidden', '8', '--epochs', '1', '--visible-units', 'gaussian'],
-    ...['--ais-runs', '4', '--ais-steps', '30', '--no-progress', '--out', fresh()],
+    ...['--ais-runs', '4', '--ais-steps', '30', '--no-progress', '--out', out],
   ]);
   assert.equal(r.visibleUnits, 'gaussian');
   assert.equal(r.lr, 0.001, "Gaussian units' own rate");
   assert.equal(r.log_prob_of, 'standardised pixels');
   assert.match(r.summary, /test log-density of the standardised pixels -?[\d.]+ nats per image/);
   assert.ok(Number.isFinite(r.test_log_prob as number));
+  // CD-1 (no persistent chains) reloads, and samples as a 4 × 4 grid.
+  const path = sample([out, '--n', '16', '--columns', '4', '--steps', '5']);
+  assert.equal(path, join(out, 'samples-seed0.png'));
+  const png = loadPng(path);
+  assert.deepEqual([png.width, png.height], [2 + 4 * 58, 2 + 4 * 58]);
+  assert.equal(
+    sample([out, '--n', '16', '--columns', '4', '--steps', '5', '--out', join(out, 'again.png')]),
+    join(out, 'again.png'),
+  );
+  assert.deepEqual(loadPng(join(out, 'again.png')).data, png.data, 'seeded');
+  throwsStrata(() => sample([out, '--steps', '0']), /sample: --steps expects an integer ≥ 1, got '0'/);
+  throwsStrata(() => sample([out, '--out', join(out, 'x.jpg')]), /--out must name a \.png file/);
 });

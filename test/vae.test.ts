@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sample } from '../src/cli/sample.js';
 import { train } from '../src/cli/train.js';
 import * as st from '../src/index.js';
 import { VAE } from '../src/index.js';
@@ -157,6 +158,8 @@ test('strata train vae: the report, samples and the 2-D manifold, the model relo
     (r.history as { loss: number; valLoss: number }[]).map((h) => [h.loss, h.valLoss]);
   assert.deepEqual(losses(resumed), losses(report));
   assert.equal(resumed.test_log_likelihood, report.test_log_likelihood);
+  assert.ok(existsSync(sample([out, '--n', '8'])));
+  throwsStrata(() => sample([out, '--steps', '3']), /--steps is an RBM's Gibbs chain length/);
   await assert.rejects(
     train('vae', ['--latent', '0', '--out', fresh()]),
     /--latent expects an integer ≥ 1, got '0'/,

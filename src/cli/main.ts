@@ -6,6 +6,7 @@ import { StrataError } from '../errors.js';
 import { fileSystemFailure } from '../io/atomic.js';
 import { GENERATE_HELP, generate } from './generate.js';
 import { INFO_HELP, infoCommand, version } from './info.js';
+import { SAMPLE_HELP, sample } from './sample.js';
 import { TRAINABLE, train, trainHelp } from './train.js';
 import { TRANSLATE_HELP, translate } from './translate.js';
 import { VIZ_HELP, viz } from './viz.js';
@@ -23,7 +24,13 @@ Commands:
   train char-rnn      train a character-level LSTM on Moby-Dick
   train seq2seq       train a recurrent encoder–decoder English → French (--attention none|additive|dot)
   train transformer   train a Transformer English → French
+  train read-digits   train an attention reader of strips of MNIST digits (their names as captions)
+  train memn2n        train an end-to-end memory network on the bAbI tasks (--task N|all)
+  train ntm           train a neural Turing machine on copy, associative recall or priority sort
+  train rbm           train a restricted Boltzmann machine on MNIST's images (CD-k or PCD; log Z by AIS)
+  train vae           train a variational autoencoder on binarised MNIST (test log-likelihood, samples)
   generate RUN        continue a prompt by sampling from a trained language model
+  sample RUN          draw images from a trained RBM or VAE as a picture grid
   translate RUN TEXT  translate an English sentence with a trained seq2seq or transformer
   words RUN           nearest neighbours and analogies of a language model's word vectors
   viz filters RUN     draw a trained model's first-layer filters, with a colour bar
@@ -83,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
   const uses: Record<string, [string, (argv: string[]) => string]> = {
     info: [INFO_HELP, infoCommand],
     generate: [GENERATE_HELP, generate],
+    sample: [SAMPLE_HELP, sample],
     translate: [TRANSLATE_HELP, translate],
     words: [WORDS_HELP, words],
     viz: [VIZ_HELP, (argv) => viz(argv).join('\n')],

@@ -31,7 +31,8 @@ export type ModelConfig = { model: string } & Record<string, unknown>;
 
 /** What a config key must be, for the message that lists what is wrong. */
 /** The kind of value a config setting holds. */
-export type SettingKind = 'number' | 'integer' | 'boolean' | 'string';
+/** A config value's kind: 'integer' is a positive one, 'count' one that may also be 0. */
+export type SettingKind = 'number' | 'integer' | 'count' | 'boolean' | 'string';
 
 /** How one registered model is rebuilt. */
 export interface ModelEntry {
@@ -197,7 +198,7 @@ export const MODELS: Record<string, ModelEntry> = {
   rbm: {
     summary: 'a restricted Boltzmann machine (binary or Gaussian visible units)',
     input: 'unlabelled',
-    shape: { hidden: 'integer', visibleUnits: 'string', persistentChains: 'integer' },
+    shape: { hidden: 'integer', visibleUnits: 'string', persistentChains: 'count' },
     build: (c, { generator }) => {
       if (c.visibleUnits !== 'binary' && c.visibleUnits !== 'gaussian')
         fail('loadModel', `rbm: visibleUnits must be binary or gaussian, got ${describe(c.visibleUnits)}`);
@@ -291,13 +292,16 @@ export function configProblems(config: unknown): string[] {
   const ok: Record<SettingKind, (v: unknown) => boolean> = {
     number: (v) => typeof v === 'number' && Number.isFinite(v),
     integer: (v) => Number.isSafeInteger(v) && (v as number) > 0,
+    count: (v) => Number.isSafeInteger(v) && (v as number) >= 0,
     boolean: (v) => typeof v === 'boolean',
     string: (v) => typeof v === 'string',
   };
   return Object.entries(entry.shape).flatMap(([k, kind]) =>
     ok[kind](c[k])
       ? []
-      : [`'${k}' is ${describe(c[k])}, not ${kind === 'integer' ? 'a positive integer' : `a ${kind}`}`],
+      : [
+          `'${k}' is ${describe(c[k])}, not ${kind === 'integer' ? 'a positive integer' : kind === 'count' ? 'an integer ≥ 0' : `a ${kind}`}`,
+        ],
   );
 }
 
