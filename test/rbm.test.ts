@@ -261,7 +261,18 @@ test('bad input: a Gibbs chain of length 0, wrong shapes, bad options are refuse
 });
 
 test('strata train rbm: the report, the pictures, the model reloads, and PCD resumes as the run unbroken', async () => {
-  const tiny = ['--limit', '300', '--hidden', '16', '--persistent', '20', '--ais-runs', '10'];
+  const tiny = [
+    '--limit',
+    '300',
+    '--hidden',
+    '16',
+    '--persistent',
+    '20',
+    '--ais-runs',
+    '10',
+    '--sample-steps',
+    '5',
+  ];
   const small = [...tiny, '--ais-steps', '60', '--validation', '0.1', '--no-progress'];
   const out = fresh();
   const report = await train('rbm', [...small, '--epochs', '2', '--out', out]);
@@ -310,7 +321,7 @@ test('strata train rbm --visible-units gaussian trains on standardised pixels; s
   const out = fresh();
   const r = await train('rbm', [
     ...['--limit', '200', '--hidden', '8', '--epochs', '1', '--visible-units', 'gaussian'],
-    ...['--ais-runs', '4', '--ais-steps', '30', '--no-progress', '--out', out],
+    ...['--ais-runs', '4', '--ais-steps', '30', '--sample-steps', '1', '--no-progress', '--out', out],
   ]);
   assert.equal(r.visibleUnits, 'gaussian');
   assert.equal(r.lr, 0.001, "Gaussian units' own rate");

@@ -162,6 +162,7 @@ const DEFAULTS: Record<string, Defaults> = {
       'weight-decay': str('L2 penalty on the weights, added to the CD loss', 0.0002),
       'ais-runs': str('annealed importance sampling runs for log Z', 100),
       'ais-steps': str("AIS temperatures, in Salakhutdinov & Murray's proportions", 14500),
+      'sample-steps': str('Gibbs steps of the 100 chains drawn in RUN/samples.png', 1000),
     },
   },
   // Burda et al.'s (2016) architecture and optimizer: two tanh layers of 200 each way, 50 latent
@@ -541,6 +542,7 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
       own.weightDecay = n('weight-decay', { min: 0 });
       own.aisRuns = n('ais-runs', { integer: true, min: 2 });
       own.aisSteps = n('ais-steps', { integer: true, min: 3 });
+      own.sampleSteps = n('sample-steps', { integer: true, min: 1 });
     }
   } else if (!text) {
     own.dataset = String(v.dataset);

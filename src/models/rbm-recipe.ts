@@ -30,7 +30,7 @@ import { type RecipeResult, type RecipeRun, recipeResult } from './recipes.js';
  *   average test log-probability −F(v) − log Ẑ in nats, and the same on the first 10,000 training images
  *   (for Gaussian units a log-density of the standardised pixels, not comparable with the binary case).
  * - Pictures: `filters.svg`/`.png` (each hidden unit's weights as a 28×28 tile) and `samples.png` (100
- *   Gibbs chains from random states after 1,000 steps, each shown as its last mean-field visible means).
+ *   Gibbs chains from random states after --sample-steps steps, each shown as its last mean-field visible means).
  */
 
 /** Fixed draws for binarising: the same binary data set in every run. */
@@ -38,7 +38,6 @@ const BINARISE_SEED = { train: 101, test: 102 };
 /** Momentum 0.5 for this many epochs, then the run's (Hinton 2010, §9). */
 const EARLY_MOMENTUM_EPOCHS = 5;
 const SAMPLE_CHAINS = 100;
-const SAMPLE_STEPS = 1000;
 
 /** The images as an unsupervised model sees them (validation held out of the training part), and a map back to pixels for pictures. */
 export interface Visible {
@@ -164,7 +163,10 @@ export async function trainRBM(
     // Gibbs chains from random states; the last step's visible means are what is drawn.
     const g = new Generator(r.seed + 5000);
     const start = rand([SAMPLE_CHAINS, rbm.visible], { generator: g }).lt(0.5).cast('float32');
-    const means = noGrad(() => rbm.visibleMean(rbm.sampleHidden(rbm.gibbs(start, SAMPLE_STEPS - 1, g), g)));
+    const steps = c.sampleSteps as number;
+    const means = noGrad(() =>
+      rbm.visibleMean(rbm.sampleHidden(steps > 1 ? rbm.gibbs(start, steps - 1, g) : start, g)),
+    );
     const samples = join(r.run.out, 'samples.png');
     saveImageGrid(samples, data.toPixels(means).reshape([SAMPLE_CHAINS, 1, 28, 28]), {
       scale: 2,

@@ -30,9 +30,13 @@ export const jsBackend: Backend = {
     const f = unaryFns[op];
     const n = viewSize(out);
     const px = positions(x);
-    const od = out.data;
-    const xd = x.data;
-    for (let i = 0; i < n; i++) od[out.offset + i] = f(xd[px ? px[i]! : x.offset + i]!);
+    const [od, xd, oo, xo] = [out.data, x.data, out.offset, x.offset];
+    // The common ops written out: a call through the table of many functions is not inlined.
+    if (op === 'exp') for (let i = 0; i < n; i++) od[oo + i] = Math.exp(xd[px ? px[i]! : xo + i]!);
+    else if (op === 'log') for (let i = 0; i < n; i++) od[oo + i] = Math.log(xd[px ? px[i]! : xo + i]!);
+    else if (op === 'neg') for (let i = 0; i < n; i++) od[oo + i] = -xd[px ? px[i]! : xo + i]!;
+    else if (op === 'tanh') for (let i = 0; i < n; i++) od[oo + i] = Math.tanh(xd[px ? px[i]! : xo + i]!);
+    else for (let i = 0; i < n; i++) od[oo + i] = f(xd[px ? px[i]! : xo + i]!);
   },
 
   binary(op, out, a, b) {
@@ -40,12 +44,17 @@ export const jsBackend: Backend = {
     const n = viewSize(out);
     const pa = positions(a);
     const pb = positions(b);
-    const od = out.data;
-    const ad = a.data;
-    const bd = b.data;
-    for (let i = 0; i < n; i++) {
-      od[out.offset + i] = f(ad[pa ? pa[i]! : a.offset + i]!, bd[pb ? pb[i]! : b.offset + i]!);
-    }
+    const [od, ad, bd, oo, ao, bo] = [out.data, a.data, b.data, out.offset, a.offset, b.offset];
+    // The four arithmetic ops written out, as in unary.
+    if (op === 'add')
+      for (let i = 0; i < n; i++) od[oo + i] = ad[pa ? pa[i]! : ao + i]! + bd[pb ? pb[i]! : bo + i]!;
+    else if (op === 'sub')
+      for (let i = 0; i < n; i++) od[oo + i] = ad[pa ? pa[i]! : ao + i]! - bd[pb ? pb[i]! : bo + i]!;
+    else if (op === 'mul')
+      for (let i = 0; i < n; i++) od[oo + i] = ad[pa ? pa[i]! : ao + i]! * bd[pb ? pb[i]! : bo + i]!;
+    else if (op === 'div')
+      for (let i = 0; i < n; i++) od[oo + i] = ad[pa ? pa[i]! : ao + i]! / bd[pb ? pb[i]! : bo + i]!;
+    else for (let i = 0; i < n; i++) od[oo + i] = f(ad[pa ? pa[i]! : ao + i]!, bd[pb ? pb[i]! : bo + i]!);
   },
 
   where(out, cond, a, b) {
