@@ -670,6 +670,11 @@ describe('one command line', { concurrency: true }, () => {
       [['generate', 'a', 'b'], /generate: unexpected argument 'b'/],
       [['train', 'ngram', '--epochs', '2'], /train ngram: .*--epochs/],
       [['train', 'mlp', '--seed', '-1.5'], /--seed expects an integer, got '-1\.5'/],
+      [['sample'], /sample: missing arguments/],
+      [
+        ['train', 'rbm', '--dropout', '0.3'],
+        /train rbm: --dropout applies to the mlp, .*rbm does not take it/,
+      ],
     ];
     for (let i = 0; i < cases.length; i += 4) {
       const batch = cases.slice(i, i + 4);

@@ -379,8 +379,12 @@ export async function train(model: string, argv: string[]): Promise<TrainReport>
   const momentum = given ?? (optimizer === 'sgd' && image ? 0.9 : 0);
   const dropout = n('dropout', { min: 0 });
   if (dropout >= 1) fail(cmd, `--dropout must be below 1, got ${dropout}`);
-  if (dropout > 0 && Object.keys(MODELS[model]!.shape).length === 0)
-    fail(cmd, `--dropout applies to the mlp and the language models; ${model} does not take it`);
+  // Only these models have dropout layers; for any other it would be accepted and ignored.
+  if (dropout > 0 && !(model === 'mlp' || text || pairs))
+    fail(
+      cmd,
+      `--dropout applies to the mlp, the language models and the translation models; ${model} does not take it`,
+    );
   const out = outputDir(cmd, v.out, `runs/${model}`, [
     CHECKPOINT_FILE,
     BEST_FILE,
